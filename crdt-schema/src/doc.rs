@@ -1,0 +1,221 @@
+//! A tally document over Automerge, and the one transaction API every write goes through.
+//!
+//! [`Document::transact`] is the single place where a change is made: it sets
+//! the change's author (the writer's public key), its stated time and message,
+//! runs the typed writer, and returns the committed [`Change`] so the caller can
+//! sign and store exactly that change. No other code in tally commits to an
+//! Automerge document.
+
+use automerge::transaction::{CommitOptions, Transactable, Transaction};
+use automerge::{Author, Automerge, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, Value};
+
+use crate::layout::{DocId, META_DOC, META_SCHEMA, SCHEMA_VERSION};
+use crate::records::RecordError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("document says it is `{found}`, expected `{expected}`")]
+    WrongDocument { expected: DocId, found: String },
+    #[error("`{0}` is not a district-month document")]
+    NotAMonth(DocId),
+    #[error("document {doc} has schema version {found}; this tally knows up to {SCHEMA_VERSION}")]
+    NewerSchema { doc: DocId, found: i64 },
+    #[error("date {date} is outside {doc}")]
+    DateOutsideMonth { date: crate::Date, doc: DocId },
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// Who makes a change and when, as the author states it. Stored in the change
+/// (and so covered by its hash and signature); never read from a clock here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeMeta {
+    /// The author's public key bytes (the officer's ed25519 key).
+    pub author: Vec<u8>,
+    /// Seconds since the Unix epoch, as stated by the author's machine.
+    pub time: i64,
+    /// A short description, e.g. `import attendance.csv`.
+    pub message: String,
+}
+
+/// One Automerge document with its identity.
+///
+/// Not `Clone`: a copy would write with the same actor and sequence numbers as
+/// the original. [`Document::fork`] makes an independent replica.
+#[derive(Debug)]
+pub struct Document {
+    id: DocId,
+    am: Automerge,
+}
+
+/// The writes of one transaction: a thin layer over Automerge that skips
+/// writes which would not change anything, so that repeating an import is a
+/// no-op and produces no change at all.
+pub struct Tx<'a> {
+    tx: Transaction<'a>,
+}
+
+impl Tx<'_> {
+    /// Writes `value` at `key` unless the key already holds exactly that value
+    /// and nothing else (a key in conflict is always written, which resolves
+    /// the conflict). Returns whether anything was written.
+    pub(crate) fn put(&mut self, key: &str, value: ScalarValue) -> Result<bool, SchemaError> {
+        let current = self.tx.get_all(ROOT, key)?;
+        if let [(Value::Scalar(v), _)] = current.as_slice()
+            && v.as_ref() == &value
+        {
+            return Ok(false);
+        }
+        self.tx.put(ROOT, key, value)?;
+        Ok(true)
+    }
+
+    /// Deletes `key` if present. Returns whether anything was deleted.
+    pub(crate) fn delete(&mut self, key: &str) -> Result<bool, SchemaError> {
+        if self.tx.get(ROOT, key)?.is_none() {
+            return Ok(false);
+        }
+        self.tx.delete(ROOT, key)?;
+        Ok(true)
+    }
+
+    pub(crate) fn get_str(&self, key: &str) -> Result<Option<String>, SchemaError> {
+        Ok(match self.tx.get(ROOT, key)? {
+            Some((Value::Scalar(v), _)) => match v.as_ref() {
+                ScalarValue::Str(s) => Some(s.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+}
+
+impl Document {
+    pub fn new(id: DocId) -> Document {
+        Document {
+            id,
+            am: Automerge::new(),
+        }
+    }
+
+    /// Loads a saved document and checks that it is the one expected.
+    pub fn load(id: DocId, bytes: &[u8]) -> Result<Document, SchemaError> {
+        Document::from_automerge(id, Automerge::load(bytes)?)
+    }
+
+    /// Wraps an Automerge document after checking its identity and schema.
+    pub fn from_automerge(id: DocId, am: Automerge) -> Result<Document, SchemaError> {
+        let doc = Document { id, am };
+        doc.check_identity()?;
+        Ok(doc)
+    }
+
+    /// A document's `meta/doc` must name the document it is stored as, and its
+    /// schema must not be newer than this program's.
+    pub fn check_identity(&self) -> Result<(), SchemaError> {
+        for (value, _) in self.am.get_all(ROOT, META_DOC)? {
+            let found = match &value {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Str(s) => s.to_string(),
+                    other => other.to_string(),
+                },
+                Value::Object(t) => format!("{t:?}"),
+            };
+            if found != self.id.to_string() {
+                return Err(SchemaError::WrongDocument {
+                    expected: self.id.clone(),
+                    found,
+                });
+            }
+        }
+        for (value, _) in self.am.get_all(ROOT, META_SCHEMA)? {
+            if let Value::Scalar(s) = &value
+                && let ScalarValue::Int(v) = s.as_ref()
+                && *v > SCHEMA_VERSION
+            {
+                return Err(SchemaError::NewerSchema {
+                    doc: self.id.clone(),
+                    found: *v,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// An independent replica of this document with a fresh actor, as another
+    /// machine would hold it.
+    pub fn fork(&self) -> Document {
+        Document {
+            id: self.id.clone(),
+            am: self.am.fork(),
+        }
+    }
+
+    pub fn id(&self) -> &DocId {
+        &self.id
+    }
+
+    /// Read access to the underlying Automerge document.
+    pub fn automerge(&self) -> &Automerge {
+        &self.am
+    }
+
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        self.am.get_heads()
+    }
+
+    /// The compacted form of the whole document (Automerge's save format).
+    pub fn save(&self) -> Vec<u8> {
+        self.am.save()
+    }
+
+    /// Applies changes received from storage or a peer. Callers in tally pass
+    /// only changes that already passed validation (signature, authorization).
+    pub fn apply_changes(&mut self, changes: Vec<Change>) -> Result<(), SchemaError> {
+        self.am.apply_changes(changes)?;
+        self.check_identity()
+    }
+
+    /// Runs `f` in one transaction authored by `meta.author` and commits it.
+    /// Returns `f`'s result and the change, or `None` when nothing changed.
+    /// On error nothing is committed.
+    pub fn transact<T>(
+        &mut self,
+        meta: &ChangeMeta,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, SchemaError>,
+    ) -> Result<(T, Option<Change>), SchemaError> {
+        self.am.set_author(Some(Author::from(meta.author.clone())));
+        let doc_name = self.id.to_string();
+        let (out, hash) = {
+            let mut tx = Tx {
+                tx: self.am.transaction(),
+            };
+            let had_schema = tx.tx.get(ROOT, META_SCHEMA)?.is_some();
+            let result = f(&mut tx).and_then(|out| {
+                // Stamp the document's identity with its first real write, so
+                // an empty transaction stays empty.
+                if tx.tx.pending_ops() > 0 && !had_schema {
+                    tx.put(META_SCHEMA, ScalarValue::Int(SCHEMA_VERSION))?;
+                    tx.put(META_DOC, ScalarValue::Str(doc_name.as_str().into()))?;
+                }
+                Ok(out)
+            });
+            match result {
+                Ok(out) => {
+                    let opts = CommitOptions::default()
+                        .with_time(meta.time)
+                        .with_message(meta.message.clone());
+                    (out, tx.tx.commit_with(opts).0)
+                }
+                Err(e) => {
+                    tx.tx.rollback();
+                    return Err(e);
+                }
+            }
+        };
+        let change = hash.and_then(|h| self.am.get_change_by_hash(&h));
+        Ok((out, change))
+    }
+}

@@ -1,0 +1,318 @@
+//! The key layout of tally's documents.
+//!
+//! Every document is one flat Automerge map (the root), and every record is one
+//! entry whose key is its path:
+//!
+//! ```text
+//! registry                          month/<district>/<YYYY-MM>
+//!   meta/schema      int            meta/schema            int
+//!   meta/doc         "registry"     meta/doc               "month/D01/2026-03"
+//!   meta/prison      name           att/<inmate>/<DD>      "work|480|10000"
+//!   district/<id>    name           cnt/<inmate>/<DD>/<proc>   int quantity
+//!   inmate/<no>      json           asg/<inmate>/<DD>/<proc>   int 1
+//!   product/<id>     name           team/<DD>/<proc>       int quantity
+//!   procedure/<id>/<YYYY-MM-DD> json adj/<inmate>/<id>     json
+//!   ruleset/<YYYY-MM> json          apv/<inmate>/bonus     int approved cp
+//!                                   apv/<inmate>/adj/<id>  int approved cp
+//! ```
+//!
+//! Why flat: no nested object is ever created, so two replicas that start the
+//! same document independently can never create rival maps that hide each
+//! other's records; a record's path alone says what it is, which is what the
+//! signed-changes layer authorizes; and reading a whole month is one ordered
+//! range scan (`att/` keys sort by inmate then day).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::calendar::{Date, Month};
+use crate::ids::{CodeError, DistrictId, InmateNo, ProcedureId, ProductId};
+
+/// Version of this layout, stored at `meta/schema`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+pub const META_SCHEMA: &str = "meta/schema";
+pub const META_DOC: &str = "meta/doc";
+pub const META_PRISON: &str = "meta/prison";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("unknown record path `{0}`")]
+    Unknown(String),
+    #[error("bad record path `{key}`: {reason}")]
+    Bad { key: String, reason: String },
+}
+
+impl KeyError {
+    fn bad(key: &str, reason: impl fmt::Display) -> KeyError {
+        KeyError::Bad {
+            key: key.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Which document: the prison's registry, or one district's month.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DocId {
+    Registry,
+    Month { district: DistrictId, month: Month },
+}
+
+impl DocId {
+    pub fn month(district: DistrictId, month: Month) -> DocId {
+        DocId::Month { district, month }
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DocId::Registry => f.write_str("registry"),
+            DocId::Month { district, month } => write!(f, "month/{district}/{month}"),
+        }
+    }
+}
+
+impl FromStr for DocId {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<DocId, KeyError> {
+        if s == "registry" {
+            return Ok(DocId::Registry);
+        }
+        let mut parts = s.split('/');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("month"), Some(d), Some(m), None) => Ok(DocId::Month {
+                district: d.parse().map_err(|e: CodeError| KeyError::bad(s, e))?,
+                month: m.parse().map_err(|e| KeyError::bad(s, e))?,
+            }),
+            _ => Err(KeyError::Unknown(s.to_string())),
+        }
+    }
+}
+
+/// A record path inside the registry document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryKey {
+    Meta(String),
+    District(DistrictId),
+    Inmate(InmateNo),
+    Product(ProductId),
+    Procedure(ProcedureId, Date),
+    RuleSet(Month),
+}
+
+impl fmt::Display for RegistryKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryKey::Meta(m) => write!(f, "meta/{m}"),
+            RegistryKey::District(d) => write!(f, "district/{d}"),
+            RegistryKey::Inmate(i) => write!(f, "inmate/{i}"),
+            RegistryKey::Product(p) => write!(f, "product/{p}"),
+            RegistryKey::Procedure(p, d) => write!(f, "procedure/{p}/{d}"),
+            RegistryKey::RuleSet(m) => write!(f, "ruleset/{m}"),
+        }
+    }
+}
+
+fn code<T: FromStr<Err = CodeError>>(key: &str, s: &str) -> Result<T, KeyError> {
+    s.parse().map_err(|e| KeyError::bad(key, e))
+}
+
+impl RegistryKey {
+    pub fn parse(key: &str) -> Result<RegistryKey, KeyError> {
+        let parts: Vec<&str> = key.split('/').collect();
+        Ok(match parts.as_slice() {
+            ["meta", m] if matches!(*m, "schema" | "doc" | "prison") => {
+                RegistryKey::Meta(m.to_string())
+            }
+            ["district", d] => RegistryKey::District(code(key, d)?),
+            ["inmate", i] => RegistryKey::Inmate(code(key, i)?),
+            ["product", p] => RegistryKey::Product(code(key, p)?),
+            ["procedure", p, d] => {
+                RegistryKey::Procedure(code(key, p)?, d.parse().map_err(|e| KeyError::bad(key, e))?)
+            }
+            ["ruleset", m] => RegistryKey::RuleSet(m.parse().map_err(|e| KeyError::bad(key, e))?),
+            _ => return Err(KeyError::Unknown(key.to_string())),
+        })
+    }
+}
+
+/// What an approval (by the district chief) is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ApprovalTarget {
+    /// The month's over-fulfilment bonus.
+    OverfulfilmentBonus,
+    /// One adjustment entry.
+    Adjustment(AdjustmentId),
+}
+
+/// Identifier of an adjustment entry: 16 hex digits of the SHA-256 of its
+/// date, points and reason, so importing the same row twice is one entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct AdjustmentId(String);
+
+impl AdjustmentId {
+    pub fn parse(s: &str) -> Result<AdjustmentId, KeyError> {
+        if s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(AdjustmentId(s.to_string()))
+        } else {
+            Err(KeyError::bad(
+                s,
+                "adjustment id must be 16 lower-case hex digits",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn from_digest(d: &[u8]) -> AdjustmentId {
+        AdjustmentId(hex::encode(&d[..8]))
+    }
+}
+
+impl fmt::Display for AdjustmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A record path inside a district-month document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MonthKey {
+    Meta(String),
+    Attendance(InmateNo, u8),
+    Count(InmateNo, u8, ProcedureId),
+    Assignment(InmateNo, u8, ProcedureId),
+    TeamCount(u8, ProcedureId),
+    Adjustment(InmateNo, AdjustmentId),
+    Approval(InmateNo, ApprovalTarget),
+}
+
+impl fmt::Display for MonthKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MonthKey::Meta(m) => write!(f, "meta/{m}"),
+            MonthKey::Attendance(i, d) => write!(f, "att/{i}/{d:02}"),
+            MonthKey::Count(i, d, p) => write!(f, "cnt/{i}/{d:02}/{p}"),
+            MonthKey::Assignment(i, d, p) => write!(f, "asg/{i}/{d:02}/{p}"),
+            MonthKey::TeamCount(d, p) => write!(f, "team/{d:02}/{p}"),
+            MonthKey::Adjustment(i, id) => write!(f, "adj/{i}/{id}"),
+            MonthKey::Approval(i, ApprovalTarget::OverfulfilmentBonus) => {
+                write!(f, "apv/{i}/bonus")
+            }
+            MonthKey::Approval(i, ApprovalTarget::Adjustment(id)) => write!(f, "apv/{i}/adj/{id}"),
+        }
+    }
+}
+
+/// Parses the two-digit day of a month key, checking it exists in `month`.
+fn day(key: &str, s: &str, month: Month) -> Result<u8, KeyError> {
+    let d = (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse::<u8>().ok())
+        .flatten()
+        .ok_or_else(|| KeyError::bad(key, "day must be two digits"))?;
+    month
+        .day(d)
+        .map(|_| d)
+        .ok_or_else(|| KeyError::bad(key, format!("day {d} is not in {month}")))
+}
+
+impl MonthKey {
+    pub fn parse(key: &str, month: Month) -> Result<MonthKey, KeyError> {
+        let parts: Vec<&str> = key.split('/').collect();
+        Ok(match parts.as_slice() {
+            ["meta", m] if matches!(*m, "schema" | "doc") => MonthKey::Meta(m.to_string()),
+            ["att", i, d] => MonthKey::Attendance(code(key, i)?, day(key, d, month)?),
+            ["cnt", i, d, p] => MonthKey::Count(code(key, i)?, day(key, d, month)?, code(key, p)?),
+            ["asg", i, d, p] => {
+                MonthKey::Assignment(code(key, i)?, day(key, d, month)?, code(key, p)?)
+            }
+            ["team", d, p] => MonthKey::TeamCount(day(key, d, month)?, code(key, p)?),
+            ["adj", i, id] => MonthKey::Adjustment(code(key, i)?, AdjustmentId::parse(id)?),
+            ["apv", i, "bonus"] => {
+                MonthKey::Approval(code(key, i)?, ApprovalTarget::OverfulfilmentBonus)
+            }
+            ["apv", i, "adj", id] => MonthKey::Approval(
+                code(key, i)?,
+                ApprovalTarget::Adjustment(AdjustmentId::parse(id)?),
+            ),
+            _ => return Err(KeyError::Unknown(key.to_string())),
+        })
+    }
+
+    /// The inmate a record belongs to, if any.
+    pub fn inmate(&self) -> Option<&InmateNo> {
+        match self {
+            MonthKey::Meta(_) | MonthKey::TeamCount(..) => None,
+            MonthKey::Attendance(i, _)
+            | MonthKey::Count(i, ..)
+            | MonthKey::Assignment(i, ..)
+            | MonthKey::Adjustment(i, _)
+            | MonthKey::Approval(i, _) => Some(i),
+        }
+    }
+}
+
+/// The key range holding every key that starts with `prefix`: `/` is followed
+/// by `0` in byte order, so `"att/".."att0"` is exactly the `att/` records.
+pub(crate) fn prefix_range(prefix: &str) -> std::ops::Range<String> {
+    debug_assert!(prefix.ends_with('/'));
+    let mut end = prefix[..prefix.len() - 1].to_string();
+    end.push('0');
+    prefix.to_string()..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m() -> Month {
+        "2026-02".parse().unwrap()
+    }
+
+    #[test]
+    fn month_keys_round_trip() {
+        let i = InmateNo::new("5201000123").unwrap();
+        let p = ProcedureId::new("SHIRT-07").unwrap();
+        let id = AdjustmentId::parse("0123456789abcdef").unwrap();
+        for k in [
+            MonthKey::Attendance(i.clone(), 3),
+            MonthKey::Count(i.clone(), 28, p.clone()),
+            MonthKey::Assignment(i.clone(), 1, p.clone()),
+            MonthKey::TeamCount(9, p),
+            MonthKey::Adjustment(i.clone(), id.clone()),
+            MonthKey::Approval(i.clone(), ApprovalTarget::OverfulfilmentBonus),
+            MonthKey::Approval(i, ApprovalTarget::Adjustment(id)),
+        ] {
+            assert_eq!(MonthKey::parse(&k.to_string(), m()), Ok(k));
+        }
+    }
+
+    #[test]
+    fn month_keys_reject_days_outside_the_month() {
+        assert!(MonthKey::parse("att/A1/29", m()).is_err());
+        assert!(MonthKey::parse("att/A1/3", m()).is_err());
+        assert!(MonthKey::parse("att/A1/00", m()).is_err());
+        assert!(MonthKey::parse("att/A1/28/x", m()).is_err());
+        assert!(MonthKey::parse("zzz/A1", m()).is_err());
+    }
+
+    #[test]
+    fn doc_ids_round_trip() {
+        for s in ["registry", "month/D01/2026-03"] {
+            assert_eq!(s.parse::<DocId>().unwrap().to_string(), s);
+        }
+        assert!("month/../2026-03".parse::<DocId>().is_err());
+    }
+
+    #[test]
+    fn prefix_range_covers_only_the_prefix() {
+        let r = prefix_range("att/");
+        assert!(r.contains(&"att/A/01".to_string()));
+        assert!(!r.contains(&"att0".to_string()));
+        assert!(!r.contains(&"asg/A/01/P".to_string()));
+    }
+}

@@ -1,0 +1,47 @@
+//! # crdt-schema
+//!
+//! tally's data model over [Automerge](automerge) and its labor-scoring engine.
+//!
+//! * [`RegistryDoc`] — one per prison: districts, the inmate roster, products,
+//!   procedures with standard-time versions, rule sets.
+//! * [`MonthDoc`] — one per district per month: attendance, assignments,
+//!   counts, team counts, adjustments, approvals.
+//! * [`Document::transact`] — the one place every write goes through; it returns
+//!   the Automerge change so the caller can sign exactly that.
+//! * [`score_month`] — `(registry facts, month facts) → Report`, a pure function
+//!   in integers; [`board`] — the daily board.
+//!
+//! Architecture invariant: this crate does no I/O, reads no clock, opens no
+//! socket, and never iterates a `HashMap` into an output. Everything it returns
+//! is a function of the documents' contents.
+
+pub mod board;
+pub mod calendar;
+pub mod doc;
+pub mod facts;
+pub mod ids;
+pub mod layout;
+pub mod month;
+pub mod records;
+pub mod registry;
+pub mod report;
+pub mod ruleset;
+pub mod scoring;
+pub mod units;
+
+pub use automerge;
+pub use board::{Board, BoardRow, BoardUnit, board};
+pub use calendar::{CalendarError, Date, Month};
+pub use doc::{ChangeMeta, Document, SchemaError};
+pub use facts::{Entry, Problem};
+pub use ids::{CodeError, DistrictId, InmateNo, ProcedureId, ProductId};
+pub use layout::{AdjustmentId, ApprovalTarget, DocId, MonthKey, RegistryKey, SCHEMA_VERSION};
+pub use month::{InmateMonth, MonthDoc, MonthFacts, MonthWriter, adjustment_id};
+pub use records::{
+    Adjustment, Attendance, DayType, Grade, Inmate, NoQuotaGrade, ProcedureVersion, RecordError,
+};
+pub use registry::{RegistryDoc, RegistryFacts, RegistryWriter};
+pub use report::{Flag, InmateResult, Report, ReportBody, ReportDigest};
+pub use ruleset::{Continuity, NoQuotaTable, Ramp, RuleSet};
+pub use scoring::{DayFigures, InmateExplanation, ScoreError, explain_inmate, score_month};
+pub use units::{Bp, Cp};

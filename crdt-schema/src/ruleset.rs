@@ -1,0 +1,194 @@
+//! Rule sets (规则版本): every parameter of RULES.md, versioned by the month
+//! from which it is in force.
+//!
+//! A month is always scored with the rule set in force for that month (the one
+//! with the latest `effective_from` not after it), so publishing a new rule set
+//! never rewrites a past month's score.
+
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::Month;
+use crate::records::{NoQuotaGrade, RecordError};
+use crate::units::{Bp, Cp};
+
+/// How continuous over-fulfilment (连续超额) is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Continuity {
+    /// Every `work` day has `r ≥ 100%`, and there are at least this many work days.
+    EveryWorkDay { min_work_days: u32 },
+    /// Some run of this many consecutive labor days, all `work` with `r ≥ 100%`.
+    /// Days that are not labor days (rest, study) neither break nor extend a run.
+    Run { days: u32 },
+}
+
+/// A lower grade coefficient for new workers: applies where the attendance
+/// record leaves the grade empty and the day is within `days` of admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ramp {
+    pub days: u32,
+    pub grade_bp: u32,
+}
+
+/// The no-quota grade table, in bp of the daily factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuotaTable {
+    #[serde(rename = "突出")]
+    pub outstanding: Bp,
+    #[serde(rename = "优秀")]
+    pub excellent: Bp,
+    #[serde(rename = "良好")]
+    pub good: Bp,
+    #[serde(rename = "一般")]
+    pub fair: Bp,
+    #[serde(rename = "缺勤")]
+    pub absent: Bp,
+}
+
+impl NoQuotaTable {
+    pub fn factor(&self, grade: NoQuotaGrade) -> Bp {
+        match grade {
+            NoQuotaGrade::Outstanding => self.outstanding,
+            NoQuotaGrade::Excellent => self.excellent,
+            NoQuotaGrade::Good => self.good,
+            NoQuotaGrade::Fair => self.fair,
+            NoQuotaGrade::Absent => self.absent,
+        }
+    }
+}
+
+/// Every parameter of the labor-scoring rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSet {
+    /// First month this rule set applies to; also its version label.
+    pub effective_from: Month,
+    /// The labor base (劳动改造基础分), 30 points.
+    pub base_cp: Cp,
+    /// Default available minutes `A` of a day.
+    pub default_minutes: u32,
+    /// Default grade coefficient `g`.
+    pub default_grade_bp: u32,
+    pub ramp: Option<Ramp>,
+    pub no_quota: NoQuotaTable,
+    pub continuity: Continuity,
+    /// Bonus per bp over 100%: `bonus_num / bonus_den` cp.
+    pub bonus_num: u32,
+    pub bonus_den: u32,
+    /// Cap of all labor bonuses of the part (Art. 10: 50% of the base).
+    pub cap_cp: Cp,
+    /// A bonus of at least this much needs the chief's approval (Art. 27).
+    pub approval_bonus_cp: Cp,
+    /// A deduction of at least this much needs the chief's approval (Art. 27).
+    pub approval_deduct_cp: Cp,
+    /// A daily rate above this is held for review (`rate_outlier`).
+    pub outlier_rate_bp: Bp,
+    /// Whether daily records need a second officer's confirmation to count
+    /// as confirmed in the official report.
+    pub requires_confirmation: bool,
+}
+
+impl RuleSet {
+    /// The defaults of RULES.md, in force from `effective_from`.
+    pub fn standard(effective_from: Month) -> RuleSet {
+        RuleSet {
+            effective_from,
+            base_cp: Cp(3000),
+            default_minutes: 480,
+            default_grade_bp: 10_000,
+            ramp: None,
+            no_quota: NoQuotaTable {
+                outstanding: Bp(10_000),
+                excellent: Bp(10_000),
+                good: Bp(10_000),
+                fair: Bp(8000),
+                absent: Bp(0),
+            },
+            continuity: Continuity::EveryWorkDay { min_work_days: 1 },
+            bonus_num: 1,
+            bonus_den: 2,
+            cap_cp: Cp(1500),
+            approval_bonus_cp: Cp(500),
+            approval_deduct_cp: Cp(1000),
+            outlier_rate_bp: Bp(20_000),
+            requires_confirmation: false,
+        }
+    }
+
+    /// The version label that goes into the report and its digest.
+    pub fn version(&self) -> String {
+        self.effective_from.to_string()
+    }
+
+    pub fn validate(&self) -> Result<(), RecordError> {
+        let range = |field: &'static str, v: i64, min: i64, max: i64| {
+            if (min..=max).contains(&v) {
+                Ok(())
+            } else {
+                Err(RecordError::OutOfRange {
+                    field,
+                    value: v.to_string(),
+                    min,
+                    max,
+                })
+            }
+        };
+        range("base_cp", self.base_cp.0, 1, 100_000)?;
+        range("default_minutes", self.default_minutes.into(), 1, 1440)?;
+        range("default_grade_bp", self.default_grade_bp.into(), 1, 30_000)?;
+        if let Some(r) = self.ramp {
+            range("ramp.days", r.days.into(), 1, 366)?;
+            range("ramp.grade_bp", r.grade_bp.into(), 1, 30_000)?;
+        }
+        for g in NoQuotaGrade::ALL {
+            range("no_quota grade", self.no_quota.factor(g).0, 0, 10_000)?;
+        }
+        match self.continuity {
+            Continuity::EveryWorkDay { min_work_days } => {
+                range("min_work_days", min_work_days.into(), 1, 31)?
+            }
+            Continuity::Run { days } => range("run days", days.into(), 1, 31)?,
+        }
+        range("bonus_num", self.bonus_num.into(), 0, 10_000)?;
+        range("bonus_den", self.bonus_den.into(), 1, 10_000)?;
+        range("cap_cp", self.cap_cp.0, 0, 100_000)?;
+        range("approval_bonus_cp", self.approval_bonus_cp.0, 0, 100_000)?;
+        range("approval_deduct_cp", self.approval_deduct_cp.0, 0, 100_000)?;
+        range("outlier_rate_bp", self.outlier_rate_bp.0, 10_000, 1_000_000)?;
+        Ok(())
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("a rule set always serializes")
+    }
+
+    pub fn decode(s: &str) -> Result<RuleSet, RecordError> {
+        let r: RuleSet = serde_json::from_str(s).map_err(|e| RecordError::Malformed {
+            value: s.chars().take(80).collect(),
+            reason: e.to_string(),
+        })?;
+        r.validate()?;
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_rules_round_trip() {
+        let r = RuleSet::standard("2021-10".parse().unwrap());
+        r.validate().unwrap();
+        assert_eq!(RuleSet::decode(&r.encode()), Ok(r));
+    }
+
+    #[test]
+    fn zero_denominator_is_refused() {
+        let mut r = RuleSet::standard("2021-10".parse().unwrap());
+        r.bonus_den = 0;
+        assert!(RuleSet::decode(&r.encode()).is_err());
+    }
+}

@@ -1,0 +1,648 @@
+//! One test per rule of shared/RULES.md, each with its arithmetic written out.
+//!
+//! The fixture: district D01, month 2026-04 (K = 30 days), procedure P1 of
+//! 60 000 ms (one standard minute) per unit, the standard rule set. A work day
+//! of A = 480 minutes at g = 10000 bp requires REQ = 480 × 60000 × 10000 / 10000
+//! = 28 800 000 ms, i.e. a quota of 480 units of P1.
+
+use crdt_schema::*;
+
+const MONTH: &str = "2026-04";
+
+struct Fixture {
+    registry: RegistryDoc,
+    month: MonthDoc,
+}
+
+fn meta() -> ChangeMeta {
+    ChangeMeta {
+        author: vec![7; 32],
+        time: 0,
+        message: "test".into(),
+    }
+}
+
+fn d(day: u8) -> Date {
+    MONTH.parse::<Month>().unwrap().day(day).unwrap()
+}
+
+fn no(s: &str) -> InmateNo {
+    InmateNo::new(s).unwrap()
+}
+
+fn p(s: &str) -> ProcedureId {
+    ProcedureId::new(s).unwrap()
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture::with_rules(RuleSet::standard("2021-10".parse().unwrap()))
+    }
+
+    fn with_rules(rules: RuleSet) -> Fixture {
+        let mut registry = RegistryDoc::new();
+        registry
+            .write(&meta(), |w| {
+                w.set_prison("测试监狱")?;
+                w.put_district(&DistrictId::new("D01").unwrap(), "一监区")?;
+                w.put_product(&ProductId::new("X").unwrap(), "衬衫")?;
+                w.put_procedure_version(
+                    &p("P1"),
+                    "2026-01-01".parse().unwrap(),
+                    &ProcedureVersion {
+                        product: ProductId::new("X").unwrap(),
+                        name: "缝领".into(),
+                        std_ms: 60_000,
+                    },
+                )?;
+                w.put_rule_set(&rules)?;
+                Ok(())
+            })
+            .unwrap();
+        let month = MonthDoc::new(DistrictId::new("D01").unwrap(), MONTH.parse().unwrap());
+        let mut f = Fixture { registry, month };
+        for n in ["A1", "A2", "A3", "A4"] {
+            f.inmate(n, "2020-01-01", None);
+        }
+        f
+    }
+
+    fn inmate(&mut self, n: &str, admitted: &str, released: Option<&str>) {
+        self.registry
+            .write(&meta(), |w| {
+                w.put_inmate(
+                    &no(n),
+                    &Inmate {
+                        name: format!("犯{n}"),
+                        district: DistrictId::new("D01").unwrap(),
+                        admitted: admitted.parse().unwrap(),
+                        released: released.map(|r| r.parse().unwrap()),
+                    },
+                )
+            })
+            .unwrap();
+    }
+
+    fn rules(&mut self, rules: RuleSet) {
+        self.registry
+            .write(&meta(), |w| w.put_rule_set(&rules))
+            .unwrap();
+    }
+
+    fn procedure(&mut self, id: &str, from: &str, std_ms: u64) {
+        self.registry
+            .write(&meta(), |w| {
+                w.put_procedure_version(
+                    &p(id),
+                    from.parse().unwrap(),
+                    &ProcedureVersion {
+                        product: ProductId::new("X").unwrap(),
+                        name: "工序".into(),
+                        std_ms,
+                    },
+                )
+            })
+            .unwrap();
+    }
+
+    fn att(&mut self, n: &str, day: u8, t: &str, minutes: &str, grade: &str) {
+        let a = Attendance::from_fields(t, minutes, grade).unwrap();
+        self.month
+            .write(&meta(), |w| w.put_attendance(&no(n), d(day), &a))
+            .unwrap();
+    }
+
+    /// A work day of 480 minutes with `q` units of P1.
+    fn work(&mut self, n: &str, day: u8, q: u64) {
+        self.att(n, day, "work", "480", "");
+        self.count(n, day, "P1", q);
+    }
+
+    fn count(&mut self, n: &str, day: u8, proc_: &str, q: u64) {
+        self.month
+            .write(&meta(), |w| w.put_count(&no(n), d(day), &p(proc_), q))
+            .unwrap();
+    }
+
+    fn adjust(&mut self, n: &str, day: u8, cp: i64, reason: &str) -> AdjustmentId {
+        let a = Adjustment {
+            date: d(day),
+            points_cp: Cp(cp),
+            reason: reason.into(),
+            evidence: String::new(),
+        };
+        self.month
+            .write(&meta(), |w| w.put_adjustment(&no(n), &a))
+            .unwrap()
+            .0
+            .0
+    }
+
+    fn approve(&mut self, n: &str, target: ApprovalTarget, cp: i64) {
+        self.month
+            .write(&meta(), |w| w.put_approval(&no(n), target, Cp(cp)))
+            .unwrap();
+    }
+
+    fn report(&self) -> Report {
+        score_month(&self.registry.facts(), &self.month.facts()).unwrap()
+    }
+
+    fn result(&self, n: &str) -> InmateResult {
+        self.report().inmate(&no(n)).unwrap().clone()
+    }
+
+    fn explain(&self, n: &str) -> InmateExplanation {
+        explain_inmate(&self.registry.facts(), &self.month.facts(), &no(n))
+            .unwrap()
+            .unwrap()
+    }
+}
+
+#[test]
+fn a_full_month_at_exactly_quota_earns_the_whole_base() {
+    let mut f = Fixture::new();
+    for day in 1..=22 {
+        f.work("A1", day, 480);
+    }
+    let r = f.result("A1");
+    // Each day: EARNED = 480 × 60000 = 28 800 000 = REQ → r = 10000, f = 10000.
+    // D = 22, Σf = 220 000, C = K = 30.
+    // BASE = 3000 × 30 × 220000 / (30 × 22 × 10000) = 19 800 000 000 / 6 600 000 = 3000.
+    assert_eq!(
+        (r.labor_days, r.factor_sum_bp, r.custody_days),
+        (22, 220_000, 30)
+    );
+    assert_eq!((r.base_num, r.base_den), (19_800_000_000, 6_600_000));
+    assert_eq!(r.base_cp, Cp(3000));
+    // over_bp = 10000 − 10000 = 0; eligible but the bonus is 0.
+    assert_eq!(
+        (r.over_bp, r.over_eligible, r.overfulfil_bonus_cp),
+        (Bp(0), true, Cp(0))
+    );
+    assert_eq!(r.labor_cp, Cp(3000));
+    assert_eq!(r.flags, vec![]);
+}
+
+#[test]
+fn a_short_day_lowers_the_base_and_blocks_the_bonus() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 360); // r = 360×60000×10000/28 800 000 = 7500
+    f.work("A1", 2, 480); // r = 10000
+    let r = f.result("A1");
+    // D = 2, Σf = 7500 + 10000 = 17500.
+    // BASE = 3000 × 30 × 17500 / (30 × 2 × 10000) = 1 575 000 000 / 600 000 = 2625.
+    assert_eq!(r.factor_sum_bp, 17_500);
+    assert_eq!(r.base_cp, Cp(2625));
+    assert!(!r.over_eligible);
+    assert_eq!(r.labor_cp, Cp(2625));
+    assert_eq!(r.flags, vec![Flag::BelowBase]);
+}
+
+#[test]
+fn over_fulfilment_bonus_below_the_approval_threshold_counts_at_once() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 520);
+    f.work("A1", 2, 520);
+    let r = f.result("A1");
+    // r = 520×60000×10000 / 28 800 000 = 312e9 / 28.8e6 = 10833 (truncated) → f = 10000.
+    // over_bp = ΣEARNED×10000/ΣREQ − 10000 = (62 400 000×10000)/57 600 000 − 10000
+    //         = 10833 − 10000 = 833; BONUS = 833 × 1 / 2 = 416 (< 500: no approval needed).
+    assert_eq!(r.base_cp, Cp(3000));
+    assert_eq!(r.over_bp, Bp(833));
+    assert_eq!(r.overfulfil_bonus_cp, Cp(416));
+    assert_eq!((r.bonus_cp, r.pending_bonus_cp), (Cp(416), Cp(0)));
+    assert_eq!(r.labor_cp, Cp(3416));
+    assert_eq!(r.flags, vec![]);
+    let e = f.explain("A1");
+    assert_eq!(e.days[0].rate_bp, Some(Bp(10_833)));
+    assert_eq!(e.days[0].factor_bp, Some(Bp(10_000)));
+}
+
+#[test]
+fn a_bonus_of_500_needs_approval_of_exactly_that_amount() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 528); // 528/480 = 110% → r = 11000
+    f.work("A1", 2, 528);
+    let r = f.result("A1");
+    // over_bp = 11000 − 10000 = 1000; BONUS = 1000 / 2 = 500 ≥ 500 ("以上" includes the number).
+    assert_eq!(r.overfulfil_bonus_cp, Cp(500));
+    assert_eq!((r.bonus_cp, r.pending_bonus_cp), (Cp(0), Cp(500)));
+    assert_eq!(r.labor_cp, Cp(3000));
+    assert_eq!(r.flags, vec![Flag::NeedsApproval]);
+
+    // An approval of another amount does not count.
+    f.approve("A1", ApprovalTarget::OverfulfilmentBonus, 499);
+    assert_eq!(f.result("A1").pending_bonus_cp, Cp(500));
+
+    f.approve("A1", ApprovalTarget::OverfulfilmentBonus, 500);
+    let r = f.result("A1");
+    assert_eq!((r.bonus_cp, r.pending_bonus_cp), (Cp(500), Cp(0)));
+    assert_eq!(r.labor_cp, Cp(3500));
+    assert_eq!(r.flags, vec![]);
+
+    // A later count raises the bonus: the approval no longer matches, it is pending again.
+    f.count("A1", 2, "P1", 576); // day 2 now 120%
+    let r = f.result("A1");
+    // over_bp = (528+576)×60000×10000/57 600 000 − 10000 = 11500 − 10000 = 1500 → BONUS 750.
+    assert_eq!(
+        (r.overfulfil_bonus_cp, r.pending_bonus_cp),
+        (Cp(750), Cp(750))
+    );
+}
+
+#[test]
+fn the_bonus_cap_is_shared_with_other_labor_bonuses() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 720); // 150%
+    f.approve("A1", ApprovalTarget::OverfulfilmentBonus, 1500);
+    f.adjust("A1", 3, 300, "技术革新");
+    let r = f.result("A1");
+    // over_bp = 15000 − 10000 = 5000; 5000/2 = 2500 → capped at 1500; approved.
+    // bonus = min(1500, 1500 + 300) = 1500. D = 1, Σf = 10000 → BASE = 3000×30×10000/(30×1×10000) = 3000.
+    assert_eq!(r.overfulfil_bonus_cp, Cp(1500));
+    assert_eq!(r.other_bonus_cp, Cp(300));
+    assert_eq!(r.bonus_cp, Cp(1500));
+    assert_eq!(r.labor_cp, Cp(4500));
+}
+
+#[test]
+fn continuity_every_work_day_must_be_over() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 720); // 150%
+    f.work("A1", 2, 470); // 97.9%: breaks continuity
+    let r = f.result("A1");
+    // over_bp over the month = (720+470)×60000×10000/57 600 000 − 10000 = 12395 − 10000 = 2395,
+    // but not every work day reached 100%: no bonus.
+    assert_eq!(r.over_bp, Bp(2395));
+    assert!(!r.over_eligible);
+    assert_eq!(r.overfulfil_bonus_cp, Cp(0));
+}
+
+#[test]
+fn continuity_by_run_of_consecutive_work_days() {
+    let mut rules = RuleSet::standard("2026-04".parse().unwrap());
+    rules.continuity = Continuity::Run { days: 3 };
+    let mut f = Fixture::with_rules(rules);
+    f.work("A1", 1, 528); // 110%
+    f.work("A1", 2, 528);
+    f.att("A1", 3, "rest", "", ""); // rest: neither breaks nor extends
+    f.work("A1", 4, 432); // 90%: breaks
+    f.work("A1", 5, 528);
+    f.att("A1", 6, "rest", "", "");
+    f.work("A1", 7, 528);
+    let r = f.result("A1");
+    // Runs: days 1–2 (2), then 4 breaks, then 5,7 (2): no run of 3.
+    assert!(!r.over_eligible);
+    f.work("A1", 8, 528);
+    // Now 5, 7, 8 is a run of 3 labor days all ≥ 100%.
+    let r = f.result("A1");
+    assert!(r.over_eligible);
+    // Work days 1, 2, 4, 5, 7, 8: ΣEARNED = (528×5 + 432) units = 3072 units × 60000 ms;
+    // over_bp = 3072×60000×10000 / (6×28 800 000) − 10000 = 10666 − 10000 = 666 → BONUS 333.
+    assert_eq!(r.over_bp, Bp(666));
+    assert_eq!(r.overfulfil_bonus_cp, Cp(333));
+}
+
+#[test]
+fn every_day_type_has_its_factor() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480); // f = 10000
+    f.work("A1", 2, 360); // f = 7500
+    f.att("A1", 3, "stoppage", "", ""); // floor((10000 + 7500) / 2) = 8750
+    f.att("A1", 4, "sick", "", ""); // 0
+    f.att("A1", 5, "no_quota", "", "一般"); // 8000
+    f.att("A1", 6, "rest", "", ""); // not a labor day
+    f.att("A1", 7, "study", "", ""); // not a labor day
+    f.att("A1", 8, "confined", "", ""); // 0
+    f.att("A1", 9, "absent", "", ""); // 0
+    f.att("A1", 10, "no_quota", "", "优秀"); // 10000
+    let e = f.explain("A1");
+    let factors: Vec<Option<i64>> = e.days.iter().map(|d| d.factor_bp.map(|b| b.0)).collect();
+    assert_eq!(
+        factors,
+        [
+            Some(10_000),
+            Some(7500),
+            Some(8750),
+            Some(0),
+            Some(8000),
+            None,
+            None,
+            Some(0),
+            Some(0),
+            Some(10_000)
+        ]
+    );
+    let r = e.result;
+    // D = 8, Σf = 10000+7500+8750+0+8000+0+0+10000 = 44250.
+    // BASE = 3000 × 30 × 44250 / (30 × 8 × 10000) = 3 982 500 000 / 2 400 000 = 1659 (1659.375 truncated).
+    assert_eq!((r.labor_days, r.factor_sum_bp), (8, 44_250));
+    assert_eq!(r.base_cp, Cp(1659));
+}
+
+#[test]
+fn stoppage_before_any_work_day_counts_full() {
+    let mut f = Fixture::new();
+    f.att("A1", 1, "stoppage", "", "");
+    f.work("A1", 2, 240); // 50%
+    let e = f.explain("A1");
+    assert_eq!(e.days[0].factor_bp, Some(Bp(10_000)));
+    // Σf = 10000 + 5000 = 15000, D = 2 → BASE = 3000×30×15000/(30×2×10000) = 2250.
+    assert_eq!(e.result.base_cp, Cp(2250));
+}
+
+#[test]
+fn custody_pro_rates_the_base() {
+    let mut f = Fixture::new();
+    f.inmate("N1", "2026-04-16", None); // C = 16..30 = 15 days
+    for day in 16..=25 {
+        f.work("N1", day, 480);
+    }
+    let r = f.result("N1");
+    // BASE = 3000 × 15 × 100000 / (30 × 10 × 10000) = 4 500 000 000 / 3 000 000 = 1500.
+    assert_eq!((r.custody_days, r.base_cp), (15, Cp(1500)));
+
+    f.inmate("R1", "2020-01-01", Some("2026-04-10")); // C = 1..10 = 10 days (release day included)
+    for day in 1..=8 {
+        f.work("R1", day, 480);
+    }
+    // BASE = 3000 × 10 × 80000 / (30 × 8 × 10000) = 1000.
+    assert_eq!(f.result("R1").base_cp, Cp(1000));
+
+    // A transfer out recorded as not_in_custody removes those days from C.
+    for day in 1..=20 {
+        f.work("A2", day, 480);
+    }
+    for day in 21..=30 {
+        f.att("A2", day, "not_in_custody", "", "");
+    }
+    // C = 20 → BASE = 3000 × 20 × 200000 / (30 × 20 × 10000) = 2000.
+    assert_eq!(f.result("A2").base_cp, Cp(2000));
+}
+
+#[test]
+fn a_month_without_labor_days_scores_zero_with_a_flag() {
+    let mut f = Fixture::new();
+    for day in 1..=30 {
+        f.att("A1", day, "exempt", "", "");
+    }
+    f.adjust("A1", 5, -200, "违反操作规程");
+    let r = f.result("A1");
+    assert_eq!((r.base_cp, r.deduct_cp, r.labor_cp), (Cp(0), Cp(0), Cp(0)));
+    assert_eq!(r.flags, vec![Flag::Exempt]);
+    // 入监教育: only study days → every figure 0, below_base.
+    for day in 1..=30 {
+        f.att("A2", day, "study", "", "");
+    }
+    let r = f.result("A2");
+    assert_eq!(r.labor_cp, Cp(0));
+    assert_eq!(r.flags, vec![Flag::BelowBase]);
+    // A roster inmate with no record at all is in the report too, at 0.
+    assert_eq!(f.result("A3").flags, vec![Flag::BelowBase]);
+}
+
+#[test]
+fn standard_times_follow_the_version_in_force_on_the_day() {
+    let mut f = Fixture::new();
+    f.procedure("P1", "2026-04-16", 48_000); // revised from 60 s to 48 s per unit
+    f.work("A1", 10, 480); // old version: 480 × 60000 = 28 800 000 → r = 10000
+    f.work("A1", 20, 480); // new version: 480 × 48000 = 23 040 000 → r = 8000
+    let e = f.explain("A1");
+    assert_eq!(e.days[0].rate_bp, Some(Bp(10_000)));
+    assert_eq!(e.days[1].rate_bp, Some(Bp(8000)));
+    assert_eq!(
+        e.days[1].lines[0].version_from,
+        Some("2026-04-16".parse().unwrap())
+    );
+}
+
+#[test]
+fn team_counts_split_by_minutes_with_largest_remainder() {
+    let mut f = Fixture::new();
+    f.att("A1", 1, "work", "480", "");
+    f.att("A2", 1, "work", "480", "");
+    f.att("A3", 1, "work", "240", "");
+    f.att("A4", 1, "sick", "", ""); // assigned but did not work: no share
+    f.month
+        .write(&meta(), |w| {
+            for n in ["A1", "A2", "A3", "A4"] {
+                w.put_assignment(&no(n), d(1), &p("P1"))?;
+            }
+            w.put_team_count(d(1), &p("P1"), 1001)
+        })
+        .unwrap();
+    // W = 480 + 480 + 240 = 1200.
+    // A1: 1001×480 = 480 480 → 400 r 480;  A2: 400 r 480;  A3: 1001×240 = 240 240 → 200 r 240.
+    // 1 unit left: the largest remainder is 480 (A1, A2 tie) → the lower number, A1 → 401.
+    let shares: Vec<u64> = ["A1", "A2", "A3"]
+        .iter()
+        .map(|n| f.explain(n).days[0].lines[0].team_share)
+        .collect();
+    assert_eq!(shares, vec![401, 400, 200]);
+    // A3: r = 200 × 60000 × 10000 / (240 × 60000) = 8333.
+    assert_eq!(f.explain("A3").days[0].rate_bp, Some(Bp(8333)));
+    assert!(f.explain("A4").days[0].lines.is_empty());
+    assert!(f.report().body.unallocated_team_counts.is_empty());
+
+    // A team count nobody worked for is reported, not lost.
+    f.month
+        .write(&meta(), |w| w.put_team_count(d(2), &p("P1"), 50))
+        .unwrap();
+    assert_eq!(f.report().body.unallocated_team_counts.len(), 1);
+}
+
+#[test]
+fn adjustments_need_approval_from_their_thresholds() {
+    let mut f = Fixture::new();
+    for day in 1..=20 {
+        f.work("A1", day, 480);
+    }
+    f.adjust("A1", 2, 499, "小改小革");
+    let big_bonus = f.adjust("A1", 3, 500, "抢险");
+    f.adjust("A1", 4, -999, "浪费原材料");
+    let big_deduction = f.adjust("A1", 5, -1000, "质量不合格");
+    let r = f.result("A1");
+    assert_eq!((r.bonus_cp, r.pending_bonus_cp), (Cp(499), Cp(500)));
+    assert_eq!((r.deduct_cp, r.pending_deduct_cp), (Cp(999), Cp(1000)));
+    // LABOR = 3000 + 499 − 999 = 2500.
+    assert_eq!(r.labor_cp, Cp(2500));
+    assert_eq!(r.flags, vec![Flag::BelowBase, Flag::NeedsApproval]);
+
+    f.approve("A1", ApprovalTarget::Adjustment(big_bonus), 500);
+    f.approve("A1", ApprovalTarget::Adjustment(big_deduction), -1000);
+    let r = f.result("A1");
+    // bonus = min(1500, 499 + 500) = 999; deduct = 999 + 1000 = 1999; LABOR = 3000 + 999 − 1999 = 2000.
+    assert_eq!(
+        (r.bonus_cp, r.deduct_cp, r.labor_cp),
+        (Cp(999), Cp(1999), Cp(2000))
+    );
+    assert_eq!(r.flags, vec![Flag::BelowBase]);
+}
+
+#[test]
+fn negative_totals_are_kept() {
+    let mut f = Fixture::new();
+    f.att("A1", 1, "absent", "", ""); // f = 0 → BASE 0
+    f.adjust("A1", 1, -800, "无故不出工");
+    let r = f.result("A1");
+    assert_eq!(r.labor_cp, Cp(-800));
+}
+
+#[test]
+fn new_workers_get_the_ramp_grade() {
+    let mut rules = RuleSet::standard("2026-01".parse().unwrap());
+    rules.ramp = Some(Ramp {
+        days: 7,
+        grade_bp: 6000,
+    });
+    let mut f = Fixture::with_rules(rules);
+    f.inmate("N1", "2026-04-01", None);
+    f.work("N1", 3, 288); // day 3 of custody: g = 6000
+    f.work("N1", 8, 288); // day 8: ramp over, g = 10000
+    let e = f.explain("N1");
+    // Day 3: REQ = 480 × 60000 × 6000 / 10000 = 17 280 000; EARNED = 288 × 60000 = 17 280 000 → r = 10000.
+    assert_eq!(e.days[0].req_ms, 17_280_000);
+    assert_eq!(e.days[0].rate_bp, Some(Bp(10_000)));
+    // Day 8: REQ = 28 800 000 → r = 17 280 000 × 10000 / 28 800 000 = 6000.
+    assert_eq!(e.days[1].rate_bp, Some(Bp(6000)));
+}
+
+#[test]
+fn rates_above_200_percent_are_held_for_review() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 1000); // r = 60 000 000 × 10000 / 28 800 000 = 20833
+    let r = f.result("A1");
+    assert!(r.flags.contains(&Flag::RateOutlier));
+    let mut f = Fixture::new();
+    f.work("A1", 1, 960); // exactly 20000: not above
+    assert!(!f.result("A1").flags.contains(&Flag::RateOutlier));
+}
+
+#[test]
+fn a_month_uses_the_rule_set_in_force_then() {
+    let mut f = Fixture::new();
+    let mut may = RuleSet::standard("2026-05".parse().unwrap());
+    may.base_cp = Cp(2000);
+    f.rules(may);
+    f.work("A1", 1, 480);
+    let r = f.report();
+    assert_eq!(r.body.rule_set, "2021-10");
+    assert_eq!(r.inmate(&no("A1")).unwrap().base_cp, Cp(3000));
+}
+
+#[test]
+fn concurrent_different_values_are_flagged_equal_ones_are_not() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480);
+    let mut other = MonthDoc::from_document(f.month.document().fork()).unwrap();
+    // Two officers on two PCs, concurrently: one writes 500, the other 510.
+    f.count("A1", 1, "P1", 500);
+    other
+        .write(&meta(), |w| w.put_count(&no("A1"), d(1), &p("P1"), 510))
+        .unwrap();
+    // And both write the same attendance for A2.
+    f.att("A2", 1, "work", "480", "");
+    other
+        .write(&meta(), |w| {
+            w.put_attendance(
+                &no("A2"),
+                d(1),
+                &Attendance::from_fields("work", "480", "").unwrap(),
+            )
+        })
+        .unwrap();
+    let theirs = other.document().automerge().get_changes(&[]);
+    f.month.document_mut().apply_changes(theirs).unwrap();
+    let report = f.report();
+    assert!(
+        report
+            .inmate(&no("A1"))
+            .unwrap()
+            .flags
+            .contains(&Flag::Conflict)
+    );
+    assert!(
+        !report
+            .inmate(&no("A2"))
+            .unwrap()
+            .flags
+            .contains(&Flag::Conflict)
+    );
+    // Writing a value over the conflict resolves it.
+    f.count("A1", 1, "P1", 505);
+    assert!(!f.result("A1").flags.contains(&Flag::Conflict));
+}
+
+#[test]
+fn repeating_a_write_makes_no_change() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480);
+    let heads = f.month.document().heads();
+    let a = Attendance::from_fields("work", "480", "").unwrap();
+    let (_, change) = f
+        .month
+        .write(&meta(), |w| {
+            w.put_attendance(&no("A1"), d(1), &a)?;
+            w.put_count(&no("A1"), d(1), &p("P1"), 480)
+        })
+        .unwrap();
+    assert!(change.is_none());
+    assert_eq!(f.month.document().heads(), heads);
+}
+
+#[test]
+fn a_failed_write_leaves_nothing() {
+    let mut f = Fixture::new();
+    let heads = f.month.document().heads();
+    let outside: Date = "2026-05-01".parse().unwrap();
+    let err = f.month.write(&meta(), |w| {
+        w.put_count(&no("A1"), d(1), &p("P1"), 1)?;
+        w.put_count(&no("A1"), outside, &p("P1"), 1)
+    });
+    assert!(matches!(err, Err(SchemaError::DateOutsideMonth { .. })));
+    assert_eq!(f.month.document().heads(), heads);
+    assert!(f.month.facts().inmates.is_empty());
+}
+
+#[test]
+fn the_board_shows_done_quota_over_short() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 528);
+    f.work("A2", 1, 400);
+    f.att("A3", 1, "work", "480", "");
+    f.count("A3", 1, "P1", 100);
+    f.procedure("P2", "2026-01-01", 30_000);
+    f.count("A3", 1, "P2", 200);
+    let b = board(&f.registry.facts(), &f.month.facts(), d(1)).unwrap();
+    let row = |n: &str| b.rows.iter().find(|r| r.inmate_no.as_str() == n).unwrap();
+    // Quota = REQ / t = 28 800 000 / 60000 = 480 units.
+    let a1 = row("A1");
+    assert_eq!(
+        (a1.unit, a1.quota, a1.done, a1.over, a1.short),
+        (BoardUnit::Units, 480, 528, 48, 0)
+    );
+    assert_eq!(a1.rate_bp, Some(Bp(11_000)));
+    let a2 = row("A2");
+    assert_eq!((a2.quota, a2.done, a2.over, a2.short), (480, 400, 0, 80));
+    // Two procedures: standard minutes. EARNED = 100×60000 + 200×30000 = 12 000 000 ms = 200 min; quota 480 min.
+    let a3 = row("A3");
+    assert_eq!(
+        (a3.unit, a3.quota, a3.done, a3.short),
+        (BoardUnit::StdMinutes, 480, 200, 280)
+    );
+    // A4 has no record yet but is in custody: shown, empty.
+    assert_eq!(row("A4").day_type, None);
+}
+
+#[test]
+fn the_digest_covers_results_not_history() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480);
+    let r = f.report();
+    assert!(r.digest_is_consistent());
+    assert_eq!(r.digest.0.len(), 64);
+    let mut tampered = r.clone();
+    tampered.body.inmates[0].labor_cp = Cp(9999);
+    assert!(!tampered.digest_is_consistent());
+}

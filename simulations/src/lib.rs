@@ -1,0 +1,1 @@
+//! Seeded, deterministic many-node simulations of tally's sync core: partitions, offline devices, hostile peers; benchmarks.
