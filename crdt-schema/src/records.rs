@@ -40,7 +40,7 @@ pub enum RecordError {
     NoQuotaGrade(String),
     #[error("{field} `{value}` is not an integer in {min}..={max}")]
     OutOfRange {
-        field: &'static str,
+        field: String,
         value: String,
         min: i64,
         max: i64,
@@ -52,7 +52,7 @@ pub enum RecordError {
     #[error(
         "{field} must be 1–{MAX_TEXT_CHARS} characters without control characters, got `{value}`"
     )]
-    Text { field: &'static str, value: String },
+    Text { field: String, value: String },
     #[error("malformed record `{value}`: {reason}")]
     Malformed { value: String, reason: String },
     #[error("released {released} is before admitted {admitted}")]
@@ -217,14 +217,10 @@ pub struct Attendance {
     pub grade: Grade,
 }
 
-pub(crate) fn parse_int(
-    field: &'static str,
-    s: &str,
-    min: i64,
-    max: i64,
-) -> Result<i64, RecordError> {
+/// Parses a decimal integer in `min..=max` (no sign but `-`, no spaces, no exponent).
+pub fn parse_int(field: &str, s: &str, min: i64, max: i64) -> Result<i64, RecordError> {
     let err = || RecordError::OutOfRange {
-        field,
+        field: field.to_string(),
         value: s.to_string(),
         min,
         max,
@@ -258,7 +254,7 @@ impl Attendance {
         };
         if day_type == DayType::Work && minutes == Some(0) {
             return Err(RecordError::OutOfRange {
-                field: "minutes of a work day",
+                field: "minutes of a work day".into(),
                 value: "0".into(),
                 min: 1,
                 max: i64::from(MAX_MINUTES),
@@ -319,12 +315,12 @@ impl Attendance {
 }
 
 /// Checks a name, reason or label: 1–200 characters, no control characters.
-pub fn check_text(field: &'static str, value: &str) -> Result<(), RecordError> {
+pub fn check_text(field: &str, value: &str) -> Result<(), RecordError> {
     let n = value.chars().count();
     if n == 0 || n > MAX_TEXT_CHARS || value.chars().any(char::is_control) || value.trim() != value
     {
         return Err(RecordError::Text {
-            field,
+            field: field.to_string(),
             value: value.to_string(),
         });
     }
@@ -377,7 +373,7 @@ impl ProcedureVersion {
         check_text("procedure name", &self.name)?;
         if !(1..=MAX_STD_MS).contains(&self.std_ms) {
             return Err(RecordError::OutOfRange {
-                field: "std_ms",
+                field: "std_ms".into(),
                 value: self.std_ms.to_string(),
                 min: 1,
                 max: MAX_STD_MS as i64,
@@ -410,7 +406,7 @@ impl Adjustment {
         }
         if self.points_cp.0.abs() > MAX_ADJUSTMENT_CP {
             return Err(RecordError::OutOfRange {
-                field: "points_cp",
+                field: "points_cp".into(),
                 value: self.points_cp.0.to_string(),
                 min: -MAX_ADJUSTMENT_CP,
                 max: MAX_ADJUSTMENT_CP,
@@ -426,7 +422,7 @@ pub fn check_quantity(q: i64) -> Result<u64, RecordError> {
         Ok(q as u64)
     } else {
         Err(RecordError::OutOfRange {
-            field: "quantity",
+            field: "quantity".into(),
             value: q.to_string(),
             min: 0,
             max: MAX_QUANTITY as i64,

@@ -123,12 +123,12 @@ impl RuleSet {
     }
 
     pub fn validate(&self) -> Result<(), RecordError> {
-        let range = |field: &'static str, v: i64, min: i64, max: i64| {
+        let range = |field: &str, v: i64, min: i64, max: i64| {
             if (min..=max).contains(&v) {
                 Ok(())
             } else {
                 Err(RecordError::OutOfRange {
-                    field,
+                    field: field.to_string(),
                     value: v.to_string(),
                     min,
                     max,

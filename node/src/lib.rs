@@ -1,1 +1,17 @@
-//! node
+//! # node
+//!
+//! A tally replica: on-disk storage of signed documents, CSV import, the demo
+//! prison, and the `tally` command line. The binary (`src/main.rs`) only calls
+//! [`cli::run`].
+//!
+//! Layering: [`store`] owns files; [`session`] is the write path (lock, load,
+//! typed writes, append); [`read`] is the read path (load, score in parallel);
+//! [`import`] and [`demo`] produce [`ops::Plan`]s of typed writes.
+
+pub mod cli;
+pub mod demo;
+pub mod import;
+pub mod ops;
+pub mod read;
+pub mod session;
+pub mod store;

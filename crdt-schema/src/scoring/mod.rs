@@ -113,6 +113,8 @@ impl AdjustmentLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InmateExplanation {
     pub result: InmateResult,
+    /// `K`: calendar days of the month.
+    pub calendar_days: u32,
     pub overfulfil_status: Option<EntryStatus>,
     pub days: Vec<DayFigures>,
     pub adjustments: Vec<AdjustmentLine>,
@@ -604,6 +606,7 @@ impl<'a> Scorer<'a> {
         Ok((
             InmateExplanation {
                 result,
+                calendar_days: u32::from(month.days()),
                 overfulfil_status,
                 days,
                 adjustments,

@@ -1,0 +1,235 @@
+//! Human-readable output of the CLI (Chinese labels, points with two decimals).
+//! Machine-readable output is the JSON of the library's types, not this.
+
+use std::io::{self, Write};
+
+use crdt_schema::{Board, BoardUnit, Cp, Flag, InmateExplanation, InmateNo, RegistryFacts, Report};
+
+/// Problems found while loading, on stderr so they are never mistaken for data.
+pub fn issues(issues: &[String]) {
+    for i in issues {
+        eprintln!("warning: {i}");
+    }
+}
+
+fn name<'a>(registry: &'a RegistryFacts, no: &InmateNo) -> &'a str {
+    registry
+        .inmates
+        .get(no)
+        .map(|e| e.value.name.as_str())
+        .unwrap_or("?")
+}
+
+fn flags(flags: &[Flag]) -> String {
+    flags
+        .iter()
+        .map(|f| format!("{}({})", f.label_zh(), f.as_str()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn report(out: &mut impl Write, registry: &RegistryFacts, r: &Report) -> io::Result<()> {
+    let dname = registry
+        .districts
+        .get(&r.district)
+        .map(|e| e.value.as_str())
+        .unwrap_or("");
+    writeln!(
+        out,
+        "{} {dname}  {}  规则版本 {}  共 {} 人",
+        r.district,
+        r.month,
+        r.body.rule_set,
+        r.body.inmates.len()
+    )?;
+    writeln!(out, "digest {}", r.digest)?;
+    writeln!(
+        out,
+        "{:<12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  姓名 / 标记",
+        "编号", "基础分", "加分", "待批加分", "扣分", "待批扣分", "劳动分"
+    )?;
+    for i in &r.body.inmates {
+        writeln!(
+            out,
+            "{:<12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  {} {}",
+            i.inmate_no.as_str(),
+            i.base_cp.to_string(),
+            i.bonus_cp.to_string(),
+            i.pending_bonus_cp.to_string(),
+            i.deduct_cp.to_string(),
+            i.pending_deduct_cp.to_string(),
+            i.labor_cp.to_string(),
+            name(registry, &i.inmate_no),
+            flags(&i.flags)
+        )?;
+    }
+    if !r.body.unallocated_team_counts.is_empty() {
+        writeln!(out, "未分配的班组计数:")?;
+        for u in &r.body.unallocated_team_counts {
+            writeln!(out, "  {} {} {}", u.date, u.procedure, u.quantity)?;
+        }
+    }
+    for p in &r.body.problems {
+        writeln!(out, "问题 {}: {}", p.key, p.reason)?;
+    }
+    writeln!(out)
+}
+
+pub fn explanation(
+    out: &mut impl Write,
+    registry: &RegistryFacts,
+    e: &InmateExplanation,
+) -> io::Result<()> {
+    let r = &e.result;
+    writeln!(out, "{} {}", r.inmate_no, name(registry, &r.inmate_no))?;
+    writeln!(
+        out,
+        "{:<10} {:<10} {:>5} {:>6} {:>10} {:>10} {:>8} {:>8}  工序",
+        "日期", "类型", "分钟", "系数", "应完成ms", "实完成ms", "效率", "日系数"
+    )?;
+    for d in &e.days {
+        let lines: Vec<String> = d
+            .lines
+            .iter()
+            .map(|l| {
+                let std = l
+                    .std_ms
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "?".into());
+                format!("{}×{}({}+{})", l.procedure, std, l.own, l.team_share)
+            })
+            .collect();
+        // Minutes, grade and required time matter on work days only.
+        let work = d.rate_bp.is_some();
+        let shown = |v: i64| if work { v.to_string() } else { "-".into() };
+        writeln!(
+            out,
+            "{:<10} {:<10} {:>5} {:>6} {:>10} {:>10} {:>8} {:>8}  {}",
+            d.date.to_string(),
+            d.day_type.map(|t| t.as_str()).unwrap_or("-"),
+            shown(d.minutes.into()),
+            shown(d.grade_bp.into()),
+            shown(d.req_ms),
+            d.earned_ms,
+            d.rate_bp.map(|b| b.to_string()).unwrap_or_default(),
+            d.factor_bp.map(|b| b.to_string()).unwrap_or_default(),
+            lines.join(" ")
+        )?;
+    }
+    writeln!(
+        out,
+        "C={} K={} D={} Σf={}  基础分 = {} / {} = {}",
+        r.custody_days,
+        e.calendar_days,
+        r.labor_days,
+        r.factor_sum_bp,
+        r.base_num,
+        r.base_den,
+        r.base_cp
+    )?;
+    writeln!(
+        out,
+        "超额 {} (ΣEARNED {} / ΣREQ {}), 连续超额 {}, 超额加分 {}",
+        r.over_bp, r.earned_ms, r.req_ms, r.over_eligible, r.overfulfil_bonus_cp
+    )?;
+    for a in &e.adjustments {
+        writeln!(
+            out,
+            "调整 {} {:>8} {:?} {} {}",
+            a.date,
+            a.points_cp.to_string(),
+            a.status,
+            a.reason,
+            a.evidence
+        )?;
+    }
+    writeln!(
+        out,
+        "劳动分 {} = {} + {} − {}  (待批加分 {}, 待批扣分 {})  {}",
+        r.labor_cp,
+        r.base_cp,
+        r.bonus_cp,
+        r.deduct_cp,
+        r.pending_bonus_cp,
+        r.pending_deduct_cp,
+        flags(&r.flags)
+    )
+}
+
+pub fn board(out: &mut impl Write, registry: &RegistryFacts, b: &Board) -> io::Result<()> {
+    let dname = registry
+        .districts
+        .get(&b.district)
+        .map(|e| e.value.as_str())
+        .unwrap_or("");
+    writeln!(out, "劳动日记载 {} {dname} {}", b.district, b.date)?;
+    writeln!(
+        out,
+        "{:<12} {:<10} {:<10} {:>6} {:>6} {:>6} {:>6} {:>8}  姓名",
+        "编号", "类型", "工序", "定额", "完成", "超额", "欠额", "效率"
+    )?;
+    for r in &b.rows {
+        let unit = match r.unit {
+            BoardUnit::Units => "",
+            BoardUnit::StdMinutes => "分",
+        };
+        writeln!(
+            out,
+            "{:<12} {:<10} {:<10} {:>6} {:>6} {:>6} {:>6} {:>8}  {}{}",
+            r.inmate_no.as_str(),
+            r.day_type.map(|t| t.as_str()).unwrap_or("-"),
+            r.procedure.as_ref().map(|p| p.as_str()).unwrap_or(unit),
+            r.quota,
+            r.done,
+            r.over,
+            r.short,
+            r.rate_bp.map(|b| b.to_string()).unwrap_or_default(),
+            r.name,
+            if r.conflict { " [冲突]" } else { "" }
+        )?;
+    }
+    Ok(())
+}
+
+/// One line per district: head count, average labor score, flag counts.
+pub fn summary(
+    out: &mut impl Write,
+    registry: &RegistryFacts,
+    reports: &[Report],
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<5} {:<10} {:>5} {:>8} {:>6} {:>6} {:>6} {:>6}  digest",
+        "监区", "名称", "人数", "平均分", "未达", "待批", "异常", "冲突"
+    )?;
+    for r in reports {
+        let n = r.body.inmates.len() as i64;
+        let total: i64 = r.body.inmates.iter().map(|i| i.labor_cp.0).sum();
+        let count = |f: Flag| {
+            r.body
+                .inmates
+                .iter()
+                .filter(|i| i.flags.contains(&f))
+                .count()
+        };
+        let dname = registry
+            .districts
+            .get(&r.district)
+            .map(|e| e.value.as_str())
+            .unwrap_or("");
+        writeln!(
+            out,
+            "{:<5} {:<10} {:>5} {:>8} {:>6} {:>6} {:>6} {:>6}  {}",
+            r.district.as_str(),
+            dname,
+            n,
+            Cp(if n > 0 { total / n } else { 0 }).to_string(),
+            count(Flag::BelowBase),
+            count(Flag::NeedsApproval),
+            count(Flag::RateOutlier),
+            count(Flag::Conflict),
+            &r.digest.0[..16]
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,355 @@
+//! CSV import of the spreadsheets prisons already keep.
+//!
+//! An import is two steps. [`plan`] reads and validates the whole file against
+//! the registry — every row, every column — and either returns the typed
+//! writes it implies or every error found, each naming file, line, column and
+//! value. Only a plan without a single error is ever applied, so a bad file
+//! writes nothing. Applying a plan whose rows are already recorded changes
+//! nothing (the writers skip equal values).
+
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crdt_schema::{
+    Adjustment, Attendance, Cp, Date, DayType, DistrictId, Inmate, InmateNo, ProcedureId,
+    ProcedureVersion, ProductId, RegistryFacts, records,
+};
+
+use crate::ops::{MonthOp, Plan, RegistryOp};
+use table::{Row, Table};
+
+/// The kinds of file `tally import` reads, one kind per command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Districts,
+    Inmates,
+    Procedures,
+    Attendance,
+    Assignments,
+    Counts,
+    TeamCounts,
+    Adjustments,
+}
+
+impl Kind {
+    /// Required columns, then optional ones.
+    pub fn columns(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Kind::Districts => (&["district", "name"], &[]),
+            Kind::Inmates => (
+                &["inmate_no", "name", "district", "admitted", "released"],
+                &[],
+            ),
+            Kind::Procedures => (
+                &["procedure", "product", "name", "std_ms", "effective_from"],
+                &[],
+            ),
+            Kind::Attendance => (&["date", "inmate_no", "day_type", "minutes", "grade"], &[]),
+            Kind::Assignments => (&["date", "inmate_no", "procedure"], &[]),
+            Kind::Counts => (&["date", "inmate_no", "procedure", "quantity"], &[]),
+            Kind::TeamCounts => (&["date", "district", "procedure", "quantity"], &[]),
+            Kind::Adjustments => (&["date", "inmate_no", "points_cp", "reason"], &["evidence"]),
+        }
+    }
+}
+
+/// One bad value in one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub file: String,
+    /// 1-based line of the file (the header is line 1).
+    pub line: u64,
+    pub column: Option<String>,
+    pub value: String,
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        if let Some(c) = &self.column {
+            write!(f, "column {c}: ")?;
+        }
+        if !self.value.is_empty() {
+            write!(f, "`{}`: ", self.value)?;
+        }
+        f.write_str(&self.reason)
+    }
+}
+
+/// Every error of a rejected file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    pub errors: Vec<RowError>,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 20;
+        let n = self.errors.len();
+        writeln!(f, "rejected: {n} error(s), nothing was written")?;
+        for e in self.errors.iter().take(SHOWN) {
+            writeln!(f, "  {e}")?;
+        }
+        if n > SHOWN {
+            writeln!(f, "  … and {} more", n - SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// Reads and validates a whole file; see the module documentation.
+pub fn plan(
+    kind: Kind,
+    file: &str,
+    bytes: &[u8],
+    registry: &RegistryFacts,
+) -> Result<Plan, ImportError> {
+    let (required, optional) = kind.columns();
+    let table = Table::parse(file, bytes, required, optional)?;
+    let mut p = Planner {
+        registry,
+        plan: Plan::default(),
+        seen: BTreeMap::new(),
+        errors: Vec::new(),
+    };
+    for row in table.rows() {
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                p.errors.push(e);
+                continue;
+            }
+        };
+        p.plan.rows += 1;
+        if let Err(e) = p.row(kind, &row) {
+            p.errors.push(e);
+        }
+    }
+    if p.errors.is_empty() {
+        Ok(p.plan)
+    } else {
+        Err(ImportError { errors: p.errors })
+    }
+}
+
+struct Planner<'r> {
+    registry: &'r RegistryFacts,
+    plan: Plan,
+    /// Record key → (line, value) of the row that set it, to catch a file
+    /// that says two different things about the same record.
+    seen: BTreeMap<String, (u64, String)>,
+    errors: Vec<RowError>,
+}
+
+impl Planner<'_> {
+    fn once(&mut self, row: &Row<'_>, key: String, value: String) -> Result<bool, RowError> {
+        match self.seen.get(&key) {
+            Some((line, v)) if *v != value => Err(row.error(
+                None,
+                "",
+                format!(
+                    "contradicts line {line}, which gives a different value for the same record"
+                ),
+            )),
+            Some(_) => Ok(false),
+            None => {
+                self.seen.insert(key, (row.line, value));
+                Ok(true)
+            }
+        }
+    }
+
+    fn inmate<'a>(&'a self, row: &Row<'_>) -> Result<(InmateNo, &'a Inmate), RowError> {
+        let no: InmateNo = row.code("inmate_no")?;
+        match self.registry.inmates.get(&no) {
+            Some(e) => Ok((no, &e.value)),
+            None => Err(row.error(
+                Some("inmate_no"),
+                no.as_str(),
+                "unknown inmate (import inmates.csv first)",
+            )),
+        }
+    }
+
+    fn district(&self, row: &Row<'_>, col: &str) -> Result<DistrictId, RowError> {
+        let d: DistrictId = row.code(col)?;
+        if self.registry.districts.contains_key(&d) {
+            Ok(d)
+        } else {
+            Err(row.error(
+                Some(col),
+                d.as_str(),
+                "unknown district (import districts.csv first)",
+            ))
+        }
+    }
+
+    fn procedure_on(&self, row: &Row<'_>, date: Date) -> Result<ProcedureId, RowError> {
+        let p: ProcedureId = row.code("procedure")?;
+        match self.registry.procedures.get(&p) {
+            None => Err(row.error(
+                Some("procedure"),
+                p.as_str(),
+                "unknown procedure (import procedures.csv first)",
+            )),
+            Some(_) if self.registry.procedure_on(&p, date).is_none() => Err(row.error(
+                Some("procedure"),
+                p.as_str(),
+                format!("no standard time of this procedure is in force on {date}"),
+            )),
+            Some(_) => Ok(p),
+        }
+    }
+
+    fn in_custody(row: &Row<'_>, inmate: &Inmate, date: Date) -> Result<(), RowError> {
+        if inmate.in_custody(date) {
+            return Ok(());
+        }
+        let released = inmate
+            .released
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "—".into());
+        Err(row.error(
+            Some("date"),
+            &date.to_string(),
+            format!(
+                "outside the inmate's custody (admitted {}, released {released})",
+                inmate.admitted
+            ),
+        ))
+    }
+
+    fn month_op(&mut self, district: DistrictId, date: Date, op: MonthOp) {
+        self.plan
+            .months
+            .entry((district, date.month()))
+            .or_default()
+            .push(op);
+    }
+
+    fn row(&mut self, kind: Kind, row: &Row<'_>) -> Result<(), RowError> {
+        match kind {
+            Kind::Districts => {
+                let d: DistrictId = row.code("district")?;
+                let name = row.text("name")?;
+                if self.once(row, format!("district/{d}"), name.clone())? {
+                    self.plan.registry.push(RegistryOp::District(d, name));
+                }
+            }
+            Kind::Inmates => {
+                let no: InmateNo = row.code("inmate_no")?;
+                let inmate = Inmate {
+                    name: row.text("name")?,
+                    district: self.district(row, "district")?,
+                    admitted: row.date("admitted")?,
+                    released: row.optional_date("released")?,
+                };
+                inmate
+                    .validate()
+                    .map_err(|e| row.error(Some("released"), row.get("released"), e.to_string()))?;
+                if self.once(row, format!("inmate/{no}"), format!("{inmate:?}"))? {
+                    self.plan.registry.push(RegistryOp::Inmate(no, inmate));
+                }
+            }
+            Kind::Procedures => {
+                let p: ProcedureId = row.code("procedure")?;
+                let product: ProductId = row.code("product")?;
+                let from = row.date("effective_from")?;
+                let std_ms = row.int("std_ms", 1, records::MAX_STD_MS as i64)? as u64;
+                let v = ProcedureVersion {
+                    product: product.clone(),
+                    name: row.text("name")?,
+                    std_ms,
+                };
+                if self.once(row, format!("procedure/{p}/{from}"), format!("{v:?}"))? {
+                    self.plan.registry.push(RegistryOp::EnsureProduct(product));
+                    self.plan.registry.push(RegistryOp::Procedure(p, from, v));
+                }
+            }
+            Kind::Attendance => {
+                let date = row.date("date")?;
+                let (no, inmate) = self.inmate(row)?;
+                let a = Attendance::from_fields(
+                    row.get("day_type"),
+                    row.get("minutes"),
+                    row.get("grade"),
+                )
+                .map_err(|e| row.error(None, "", e.to_string()))?;
+                if a.day_type != DayType::NotInCustody {
+                    Self::in_custody(row, inmate, date)?;
+                }
+                let district = inmate.district.clone();
+                if self.once(row, format!("att/{no}/{date}"), a.encode())? {
+                    self.month_op(district, date, MonthOp::Attendance(no, date, a));
+                }
+            }
+            Kind::Assignments => {
+                let date = row.date("date")?;
+                let (no, inmate) = self.inmate(row)?;
+                Self::in_custody(row, inmate, date)?;
+                let district = inmate.district.clone();
+                let p = self.procedure_on(row, date)?;
+                if self.once(row, format!("asg/{no}/{date}/{p}"), String::new())? {
+                    self.month_op(district, date, MonthOp::Assignment(no, date, p));
+                }
+            }
+            Kind::Counts => {
+                let date = row.date("date")?;
+                let (no, inmate) = self.inmate(row)?;
+                Self::in_custody(row, inmate, date)?;
+                let district = inmate.district.clone();
+                let p = self.procedure_on(row, date)?;
+                let q = row.quantity("quantity")?;
+                if self.once(row, format!("cnt/{no}/{date}/{p}"), q.to_string())? {
+                    self.month_op(district, date, MonthOp::Count(no, date, p, q));
+                }
+            }
+            Kind::TeamCounts => {
+                let date = row.date("date")?;
+                let district = self.district(row, "district")?;
+                let p = self.procedure_on(row, date)?;
+                let q = row.quantity("quantity")?;
+                if self.once(row, format!("team/{district}/{date}/{p}"), q.to_string())? {
+                    self.month_op(district, date, MonthOp::TeamCount(date, p, q));
+                }
+            }
+            Kind::Adjustments => {
+                let date = row.date("date")?;
+                let (no, inmate) = self.inmate(row)?;
+                Self::in_custody(row, inmate, date)?;
+                let district = inmate.district.clone();
+                let points = row.int(
+                    "points_cp",
+                    -records::MAX_ADJUSTMENT_CP,
+                    records::MAX_ADJUSTMENT_CP,
+                )?;
+                if points == 0 {
+                    return Err(row.error(
+                        Some("points_cp"),
+                        "0",
+                        "an adjustment of 0 has no effect",
+                    ));
+                }
+                let a = Adjustment {
+                    date,
+                    points_cp: Cp(points),
+                    reason: row.text("reason")?,
+                    evidence: row.optional_text("evidence")?,
+                };
+                let id = crdt_schema::adjustment_id(&no, &a);
+                if self.once(row, format!("adj/{no}/{id}"), format!("{a:?}"))? {
+                    self.month_op(district, date, MonthOp::Adjustment(no, a));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

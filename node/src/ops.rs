@@ -1,0 +1,85 @@
+//! Typed write operations, shared by CSV import and the demo prison: a
+//! [`Plan`] is validated data ready to be written, applied in one change per
+//! document through a [`WriteSession`].
+
+use std::collections::BTreeMap;
+
+use crdt_schema::{
+    Adjustment, ApprovalTarget, Attendance, Cp, Date, DistrictId, Inmate, InmateNo, Month,
+    ProcedureId, ProcedureVersion, ProductId, RuleSet,
+};
+
+use crate::session::{WriteError, WriteSession};
+
+/// A write to the registry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegistryOp {
+    Prison(String),
+    District(DistrictId, String),
+    Inmate(InmateNo, Inmate),
+    Product(ProductId, String),
+    EnsureProduct(ProductId),
+    Procedure(ProcedureId, Date, ProcedureVersion),
+    RuleSet(RuleSet),
+}
+
+/// A write to a district-month document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MonthOp {
+    Attendance(InmateNo, Date, Attendance),
+    Assignment(InmateNo, Date, ProcedureId),
+    Count(InmateNo, Date, ProcedureId, u64),
+    TeamCount(Date, ProcedureId, u64),
+    Adjustment(InmateNo, Adjustment),
+    Approval(InmateNo, ApprovalTarget, Cp),
+}
+
+/// Everything a valid file will write, grouped by document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub rows: usize,
+    pub registry: Vec<RegistryOp>,
+    pub months: BTreeMap<(DistrictId, Month), Vec<MonthOp>>,
+}
+
+/// Makes the writes of `plan` in `session`: one change for the
+/// registry, one per district-month. Returns how many records changed.
+pub fn apply(session: &mut WriteSession<'_>, plan: &Plan) -> Result<usize, WriteError> {
+    let mut changed = 0;
+    if !plan.registry.is_empty() {
+        changed += session.write_registry(|w| {
+            let mut n = 0;
+            for op in &plan.registry {
+                let wrote = match op {
+                    RegistryOp::Prison(name) => w.set_prison(name)?,
+                    RegistryOp::District(d, name) => w.put_district(d, name)?,
+                    RegistryOp::Product(p, name) => w.put_product(p, name)?,
+                    RegistryOp::Inmate(no, i) => w.put_inmate(no, i)?,
+                    RegistryOp::EnsureProduct(p) => w.ensure_product(p)?,
+                    RegistryOp::Procedure(p, from, v) => w.put_procedure_version(p, *from, v)?,
+                    RegistryOp::RuleSet(r) => w.put_rule_set(r)?,
+                };
+                n += usize::from(wrote);
+            }
+            Ok(n)
+        })?;
+    }
+    for ((district, month), ops) in &plan.months {
+        changed += session.write_month(district, *month, |w| {
+            let mut n = 0;
+            for op in ops {
+                let wrote = match op {
+                    MonthOp::Attendance(no, d, a) => w.put_attendance(no, *d, a)?,
+                    MonthOp::Assignment(no, d, p) => w.put_assignment(no, *d, p)?,
+                    MonthOp::Count(no, d, p, q) => w.put_count(no, *d, p, *q)?,
+                    MonthOp::TeamCount(d, p, q) => w.put_team_count(*d, p, *q)?,
+                    MonthOp::Adjustment(no, a) => w.put_adjustment(no, a)?.1,
+                    MonthOp::Approval(no, t, cp) => w.put_approval(no, t.clone(), *cp)?,
+                };
+                n += usize::from(wrote);
+            }
+            Ok(n)
+        })?;
+    }
+    Ok(changed)
+}

@@ -1,0 +1,87 @@
+//! The read path: loading documents and scoring them, in parallel across
+//! district-months (each is independent), under the data directory's shared lock.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crdt_schema::{DocId, MonthDoc, RegistryDoc, RegistryFacts, Report, ScoreError, score_month};
+
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{doc}: {source}")]
+    Score {
+        doc: DocId,
+        #[source]
+        source: ScoreError,
+    },
+}
+
+/// The registry with any problems found loading it.
+pub fn registry(store: &Store) -> Result<(RegistryDoc, Vec<String>), ReadError> {
+    let loaded = store
+        .load(&DocId::Registry)?
+        .typed(RegistryDoc::from_document)?;
+    Ok((loaded.doc, loaded.issues))
+}
+
+/// Runs `f` over `items` on up to `available_parallelism` threads, keeping
+/// the results in input order (so output never depends on scheduling).
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(items.len())
+        .max(1);
+    if workers == 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    out.lock().expect("no worker panics while holding the lock")[i] = Some(r);
+                }
+            });
+        }
+    });
+    out.into_inner()
+        .expect("workers finished")
+        .into_iter()
+        .map(|r| r.expect("every item was processed"))
+        .collect()
+}
+
+/// A scored district-month with the problems found loading it.
+pub struct Scored {
+    pub report: Report,
+    pub issues: Vec<String>,
+}
+
+/// Loads and scores each district-month document.
+pub fn score(
+    store: &Store,
+    registry: &RegistryFacts,
+    ids: &[DocId],
+) -> Vec<Result<Scored, ReadError>> {
+    parallel_map(ids, |id| {
+        let loaded = store.load(id)?.typed(MonthDoc::from_document)?;
+        let report =
+            score_month(registry, &loaded.doc.facts()).map_err(|source| ReadError::Score {
+                doc: id.clone(),
+                source,
+            })?;
+        Ok(Scored {
+            report,
+            issues: loaded.issues,
+        })
+    })
+}

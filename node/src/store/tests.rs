@@ -1,0 +1,150 @@
+use crdt_schema::{Attendance, ChangeMeta, MonthDoc};
+
+use super::*;
+
+fn meta() -> ChangeMeta {
+    ChangeMeta {
+        author: vec![3; 32],
+        time: 1,
+        message: "t".into(),
+    }
+}
+
+fn month_id() -> DocId {
+    DocId::month("D01".parse().unwrap(), "2026-03".parse().unwrap())
+}
+
+/// Writes `n` attendance records, one change each, and appends them.
+fn write_days(store: &Store, loaded: &mut Loaded<MonthDoc>, days: std::ops::RangeInclusive<u8>) {
+    let mut changes = Vec::new();
+    for day in days {
+        let (_, c) = loaded
+            .doc
+            .write(&meta(), |w| {
+                w.put_attendance(
+                    &"1001".parse().unwrap(),
+                    "2026-03-01"
+                        .parse::<crdt_schema::Date>()
+                        .unwrap()
+                        .month()
+                        .day(day)
+                        .unwrap(),
+                    &Attendance::from_fields("work", "", "").unwrap(),
+                )
+            })
+            .unwrap();
+        changes.extend(c);
+    }
+    store.append(loaded, &changes).unwrap();
+}
+
+fn load(store: &Store) -> Loaded<MonthDoc> {
+    store
+        .load(&month_id())
+        .unwrap()
+        .typed(MonthDoc::from_document)
+        .unwrap()
+}
+
+fn days_recorded(l: &Loaded<MonthDoc>) -> usize {
+    l.doc
+        .facts()
+        .inmates
+        .values()
+        .map(|i| i.attendance.len())
+        .sum()
+}
+
+#[test]
+fn append_compact_and_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &[1; 32]).unwrap();
+    let mut l = load(&store);
+    assert_eq!(days_recorded(&l), 0);
+    write_days(&store, &mut l, 1..=3);
+    assert_eq!(days_recorded(&load(&store)), 3);
+    store.compact(&mut l).unwrap();
+    write_days(&store, &mut l, 4..=5);
+    let again = load(&store);
+    assert_eq!(days_recorded(&again), 5);
+    assert!(again.issues.is_empty());
+    assert_eq!(again.doc.document().heads(), l.doc.document().heads());
+    assert_eq!(store.month_ids().unwrap(), vec![month_id()]);
+}
+
+#[test]
+fn a_torn_tail_is_reported_and_cut_off_by_the_next_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &[1; 32]).unwrap();
+    let mut l = load(&store);
+    write_days(&store, &mut l, 1..=2);
+    let log = store.log_path(&month_id());
+    let good = fs::read(&log).unwrap();
+    // A crash in the middle of the next append: half a record on disk.
+    let mut torn = good.clone();
+    torn.extend_from_slice(&[200, 0, 0, 0, 1, 2]);
+    fs::write(&log, &torn).unwrap();
+    let mut l = load(&store);
+    assert_eq!(days_recorded(&l), 2);
+    assert_eq!(l.issues.len(), 1, "{:?}", l.issues);
+    assert!(l.issues[0].contains("torn"), "{:?}", l.issues);
+    write_days(&store, &mut l, 3..=3);
+    let l = load(&store);
+    assert!(l.issues.is_empty(), "{:?}", l.issues);
+    assert_eq!(days_recorded(&l), 3);
+}
+
+#[test]
+fn a_corrupt_record_costs_only_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &[1; 32]).unwrap();
+    let mut l = load(&store);
+    // Three independent changes (separate documents' worth of history would
+    // depend on each other; here each day is its own change).
+    write_days(&store, &mut l, 1..=3);
+    let log = store.log_path(&month_id());
+    let mut bytes = fs::read(&log).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0xff;
+    fs::write(&log, &bytes).unwrap();
+    let l = load(&store);
+    assert_eq!(days_recorded(&l), 2);
+    assert!(
+        l.issues.iter().any(|i| i.contains("corrupt")),
+        "{:?}",
+        l.issues
+    );
+}
+
+#[test]
+fn a_corrupt_snapshot_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &[1; 32]).unwrap();
+    let mut l = load(&store);
+    write_days(&store, &mut l, 1..=1);
+    store.compact(&mut l).unwrap();
+    let snap = store.snap_path(&month_id());
+    let mut bytes = fs::read(&snap).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    fs::write(&snap, &bytes).unwrap();
+    let err = store.load(&month_id()).unwrap_err().to_string();
+    assert!(
+        err.contains("2026-03.snap") && err.contains("checksum"),
+        "{err}"
+    );
+}
+
+#[test]
+fn open_refuses_a_directory_that_is_not_tally() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(StoreError::NotInitialized(_))
+    ));
+    Store::init(dir.path(), "测试", &[1; 32]).unwrap();
+    assert!(matches!(
+        Store::init(dir.path(), "测试", &[1; 32]),
+        Err(StoreError::AlreadyInitialized(_))
+    ));
+}
