@@ -7,7 +7,9 @@
 //! Automerge document.
 
 use automerge::transaction::{CommitOptions, Transactable, Transaction};
-use automerge::{Author, Automerge, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{
+    ActorId, Author, Automerge, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, Value,
+};
 
 use crate::layout::{DocId, META_DOC, META_SCHEMA, SCHEMA_VERSION};
 use crate::records::RecordError;
@@ -38,6 +40,62 @@ pub struct ChangeMeta {
     pub time: i64,
     /// A short description, e.g. `import attendance.csv`.
     pub message: String,
+    /// The registry heads the author had when writing (month documents): the
+    /// change's place in the registry's history, so that a change made after
+    /// its author's revocation was recorded can be told from one made before.
+    pub registry_heads: Vec<ChangeHash>,
+}
+
+/// What tally writes in an Automerge change's message: the author's note and
+/// the registry heads it was written against.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeNote {
+    pub msg: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reg: Vec<String>,
+}
+
+impl ChangeNote {
+    fn encode(meta: &ChangeMeta) -> String {
+        let note = ChangeNote {
+            msg: meta.message.clone(),
+            reg: meta.registry_heads.iter().map(|h| h.to_string()).collect(),
+        };
+        serde_json::to_string(&note).expect("a note always serializes")
+    }
+
+    /// Reads the note of a change; a change without one has an empty note.
+    pub fn of(message: Option<&str>) -> Result<ChangeNote, String> {
+        match message {
+            None => Ok(ChangeNote::default()),
+            Some(m) => serde_json::from_str(m)
+                .map_err(|e| format!("change message is not a tally note: {e}")),
+        }
+    }
+
+    /// The registry heads, parsed.
+    pub fn registry_heads(&self) -> Result<Vec<ChangeHash>, String> {
+        self.reg
+            .iter()
+            .map(|h| {
+                h.parse::<ChangeHash>()
+                    .map_err(|_| format!("`{h}` is not a change hash"))
+            })
+            .collect()
+    }
+}
+
+/// Actors are bound to their author: an actor id starts with the first
+/// [`ACTOR_PREFIX`] bytes of the author's key, so one officer can never write
+/// under (and collide with) another's actor.
+pub const ACTOR_PREFIX: usize = 8;
+
+/// Whether `actor` may carry changes of `author`.
+pub fn actor_matches_author(actor: &ActorId, author: &[u8]) -> bool {
+    author.len() >= ACTOR_PREFIX
+        && actor.to_bytes().len() == 16
+        && actor.to_bytes()[..ACTOR_PREFIX] == author[..ACTOR_PREFIX]
 }
 
 /// One Automerge document with its identity.
@@ -55,9 +113,15 @@ pub struct Document {
 /// no-op and produces no change at all.
 pub struct Tx<'a> {
     tx: Transaction<'a>,
+    author: Vec<u8>,
 }
 
 impl Tx<'_> {
+    /// The author this transaction writes as.
+    pub(crate) fn author(&self) -> &[u8] {
+        &self.author
+    }
+
     /// Writes `value` at `key` unless the key already holds exactly that value
     /// and nothing else (a key in conflict is always written, which resolves
     /// the conflict). Returns whether anything was written.
@@ -187,10 +251,23 @@ impl Document {
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, SchemaError>,
     ) -> Result<(T, Option<Change>), SchemaError> {
         self.am.set_author(Some(Author::from(meta.author.clone())));
+        if !actor_matches_author(self.am.get_actor(), &meta.author) {
+            // The author prefix, then eight bytes of Automerge's own random actor.
+            let mut bytes = meta
+                .author
+                .iter()
+                .copied()
+                .take(ACTOR_PREFIX)
+                .collect::<Vec<u8>>();
+            bytes.resize(ACTOR_PREFIX, 0);
+            bytes.extend_from_slice(&ActorId::random().to_bytes()[..ACTOR_PREFIX]);
+            self.am.set_actor(ActorId::from(bytes));
+        }
         let doc_name = self.id.to_string();
         let (out, hash) = {
             let mut tx = Tx {
                 tx: self.am.transaction(),
+                author: meta.author.clone(),
             };
             let had_schema = tx.tx.get(ROOT, META_SCHEMA)?.is_some();
             let result = f(&mut tx).and_then(|out| {
@@ -206,7 +283,7 @@ impl Document {
                 Ok(out) => {
                     let opts = CommitOptions::default()
                         .with_time(meta.time)
-                        .with_message(meta.message.clone());
+                        .with_message(ChangeNote::encode(meta));
                     (out, tx.tx.commit_with(opts).0)
                 }
                 Err(e) => {

@@ -1,6 +1,6 @@
 //! Shared pieces of reading documents into plain typed facts.
 
-use automerge::{Automerge, ROOT, ReadDoc, Value, ValueRef};
+use automerge::{Automerge, ChangeHash, ROOT, ReadDoc, Value};
 use serde::Serialize;
 
 /// A value read from a document, with whether concurrent writers disagree on it.
@@ -27,24 +27,14 @@ pub struct Problem {
     pub reason: String,
 }
 
-pub(crate) fn read_str<'a>(value: &'a ValueRef<'_>) -> Result<&'a str, String> {
-    match value {
-        ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => Ok(s.as_ref()),
-        other => Err(format!("expected a string, found {other:?}")),
-    }
-}
-
-pub(crate) fn read_int(value: &ValueRef<'_>) -> Result<i64, String> {
-    match value {
-        ValueRef::Scalar(automerge::ScalarValueRef::Int(i)) => Ok(*i),
-        other => Err(format!("expected an integer, found {other:?}")),
-    }
-}
-
 /// Whether the concurrent values of `key` actually differ. Two officers
 /// writing the same value concurrently is agreement, not a conflict.
-pub(crate) fn values_differ(am: &Automerge, key: &str) -> bool {
-    let Ok(all) = am.get_all(ROOT, key) else {
+pub(crate) fn values_differ(am: &Automerge, key: &str, heads: Option<&[ChangeHash]>) -> bool {
+    let all = match heads {
+        Some(h) => am.get_all_at(ROOT, key, h),
+        None => am.get_all(ROOT, key),
+    };
+    let Ok(all) = all else {
         return true;
     };
     let mut values = all.iter().map(|(v, _)| v);

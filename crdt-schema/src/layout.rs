@@ -13,7 +13,11 @@
 //!   product/<id>     name           team/<DD>/<proc>       int quantity
 //!   procedure/<id>/<YYYY-MM-DD> json adj/<inmate>/<id>     json
 //!   ruleset/<YYYY-MM> json          apv/<inmate>/bonus     int approved cp
-//!                                   apv/<inmate>/adj/<id>  int approved cp
+//!   officer/<pubkey> json (cert)    apv/<inmate>/adj/<id>  int approved cp
+//!   revoked/<pubkey> json           cfm/<inmate>/<DD>      day digest (confirmation)
+//!   device/<pubkey>  json           cft/<DD>/<proc>        team-count digest
+//!                                   seal                   json (chief's seal)
+//!                                   obj/<id>               json (procurator's objection)
 //! ```
 //!
 //! Why flat: no nested object is ever created, so two replicas that start the
@@ -100,6 +104,41 @@ pub enum RegistryKey {
     Product(ProductId),
     Procedure(ProcedureId, Date),
     RuleSet(Month),
+    /// An officer certificate, by the officer's public key.
+    Officer(KeyHex),
+    /// A revocation of a key.
+    Revocation(KeyHex),
+    /// A device enrolment, by the device's endpoint id.
+    Device(KeyHex),
+}
+
+/// A public key as 64 lower-case hex digits, as it appears in a record path.
+/// (The crypto lives in the `keys` crate; here it is only a well-formed name.)
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyHex(String);
+
+impl KeyHex {
+    pub fn parse(s: &str) -> Result<KeyHex, KeyError> {
+        if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(KeyHex(s.to_string()))
+        } else {
+            Err(KeyError::bad(s, "a key must be 64 lower-case hex digits"))
+        }
+    }
+
+    pub fn from_bytes(b: &[u8; 32]) -> KeyHex {
+        KeyHex(hex::encode(b))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyHex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl fmt::Display for RegistryKey {
@@ -111,6 +150,9 @@ impl fmt::Display for RegistryKey {
             RegistryKey::Product(p) => write!(f, "product/{p}"),
             RegistryKey::Procedure(p, d) => write!(f, "procedure/{p}/{d}"),
             RegistryKey::RuleSet(m) => write!(f, "ruleset/{m}"),
+            RegistryKey::Officer(k) => write!(f, "officer/{k}"),
+            RegistryKey::Revocation(k) => write!(f, "revoked/{k}"),
+            RegistryKey::Device(k) => write!(f, "device/{k}"),
         }
     }
 }
@@ -133,6 +175,9 @@ impl RegistryKey {
                 RegistryKey::Procedure(code(key, p)?, d.parse().map_err(|e| KeyError::bad(key, e))?)
             }
             ["ruleset", m] => RegistryKey::RuleSet(m.parse().map_err(|e| KeyError::bad(key, e))?),
+            ["officer", k] => RegistryKey::Officer(KeyHex::parse(k)?),
+            ["revoked", k] => RegistryKey::Revocation(KeyHex::parse(k)?),
+            ["device", k] => RegistryKey::Device(KeyHex::parse(k)?),
             _ => return Err(KeyError::Unknown(key.to_string())),
         })
     }
@@ -147,20 +192,21 @@ pub enum ApprovalTarget {
     Adjustment(AdjustmentId),
 }
 
-/// Identifier of an adjustment entry: 16 hex digits of the SHA-256 of its
-/// date, points and reason, so importing the same row twice is one entry.
+/// A 16-hex-digit content id: the first 8 bytes of a SHA-256. Identifies
+/// adjustment and objection entries by what they say, so recording the same
+/// fact twice is one entry; also the digest a confirmation carries.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub struct AdjustmentId(String);
+pub struct ContentId(String);
 
-impl AdjustmentId {
-    pub fn parse(s: &str) -> Result<AdjustmentId, KeyError> {
+/// Identifier of an adjustment entry (see [`ContentId`]).
+pub type AdjustmentId = ContentId;
+
+impl ContentId {
+    pub fn parse(s: &str) -> Result<ContentId, KeyError> {
         if s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            Ok(AdjustmentId(s.to_string()))
+            Ok(ContentId(s.to_string()))
         } else {
-            Err(KeyError::bad(
-                s,
-                "adjustment id must be 16 lower-case hex digits",
-            ))
+            Err(KeyError::bad(s, "an id must be 16 lower-case hex digits"))
         }
     }
 
@@ -168,12 +214,19 @@ impl AdjustmentId {
         &self.0
     }
 
-    pub(crate) fn from_digest(d: &[u8]) -> AdjustmentId {
-        AdjustmentId(hex::encode(&d[..8]))
+    /// The id of the given parts (each followed by a zero byte).
+    pub fn of(parts: &[&str]) -> ContentId {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        for part in parts {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        ContentId(hex::encode(&h.finalize()[..8]))
     }
 }
 
-impl fmt::Display for AdjustmentId {
+impl fmt::Display for ContentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -189,6 +242,14 @@ pub enum MonthKey {
     TeamCount(u8, ProcedureId),
     Adjustment(InmateNo, AdjustmentId),
     Approval(InmateNo, ApprovalTarget),
+    /// A second officer's confirmation of an inmate's day records.
+    Confirmation(InmateNo, u8),
+    /// A second officer's confirmation of a team count.
+    TeamConfirmation(u8, ProcedureId),
+    /// The chief's seal of the month.
+    Seal,
+    /// A procurator's signed objection.
+    Objection(ContentId),
 }
 
 impl fmt::Display for MonthKey {
@@ -204,6 +265,10 @@ impl fmt::Display for MonthKey {
                 write!(f, "apv/{i}/bonus")
             }
             MonthKey::Approval(i, ApprovalTarget::Adjustment(id)) => write!(f, "apv/{i}/adj/{id}"),
+            MonthKey::Confirmation(i, d) => write!(f, "cfm/{i}/{d:02}"),
+            MonthKey::TeamConfirmation(d, p) => write!(f, "cft/{d:02}/{p}"),
+            MonthKey::Seal => f.write_str("seal"),
+            MonthKey::Objection(id) => write!(f, "obj/{id}"),
         }
     }
 }
@@ -239,6 +304,10 @@ impl MonthKey {
                 code(key, i)?,
                 ApprovalTarget::Adjustment(AdjustmentId::parse(id)?),
             ),
+            ["cfm", i, d] => MonthKey::Confirmation(code(key, i)?, day(key, d, month)?),
+            ["cft", d, p] => MonthKey::TeamConfirmation(day(key, d, month)?, code(key, p)?),
+            ["seal"] => MonthKey::Seal,
+            ["obj", id] => MonthKey::Objection(ContentId::parse(id)?),
             _ => return Err(KeyError::Unknown(key.to_string())),
         })
     }
@@ -246,23 +315,19 @@ impl MonthKey {
     /// The inmate a record belongs to, if any.
     pub fn inmate(&self) -> Option<&InmateNo> {
         match self {
-            MonthKey::Meta(_) | MonthKey::TeamCount(..) => None,
+            MonthKey::Meta(_)
+            | MonthKey::TeamCount(..)
+            | MonthKey::TeamConfirmation(..)
+            | MonthKey::Seal
+            | MonthKey::Objection(_) => None,
             MonthKey::Attendance(i, _)
             | MonthKey::Count(i, ..)
             | MonthKey::Assignment(i, ..)
             | MonthKey::Adjustment(i, _)
-            | MonthKey::Approval(i, _) => Some(i),
+            | MonthKey::Approval(i, _)
+            | MonthKey::Confirmation(i, _) => Some(i),
         }
     }
-}
-
-/// The key range holding every key that starts with `prefix`: `/` is followed
-/// by `0` in byte order, so `"att/".."att0"` is exactly the `att/` records.
-pub(crate) fn prefix_range(prefix: &str) -> std::ops::Range<String> {
-    debug_assert!(prefix.ends_with('/'));
-    let mut end = prefix[..prefix.len() - 1].to_string();
-    end.push('0');
-    prefix.to_string()..end
 }
 
 #[cfg(test)]
@@ -306,13 +371,5 @@ mod tests {
             assert_eq!(s.parse::<DocId>().unwrap().to_string(), s);
         }
         assert!("month/../2026-03".parse::<DocId>().is_err());
-    }
-
-    #[test]
-    fn prefix_range_covers_only_the_prefix() {
-        let r = prefix_range("att/");
-        assert!(r.contains(&"att/A/01".to_string()));
-        assert!(!r.contains(&"att0".to_string()));
-        assert!(!r.contains(&"asg/A/01/P".to_string()));
     }
 }

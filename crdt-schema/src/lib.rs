@@ -26,22 +26,31 @@ pub mod records;
 pub mod registry;
 pub mod report;
 pub mod ruleset;
+pub mod schema;
 pub mod scoring;
 pub mod units;
 
 pub use automerge;
 pub use board::{Board, BoardRow, BoardUnit, board};
 pub use calendar::{CalendarError, Date, Month};
-pub use doc::{ChangeMeta, Document, SchemaError};
+pub use doc::{ChangeMeta, ChangeNote, Document, SchemaError};
 pub use facts::{Entry, Problem};
 pub use ids::{CodeError, DistrictId, InmateNo, ProcedureId, ProductId};
-pub use layout::{AdjustmentId, ApprovalTarget, DocId, MonthKey, RegistryKey, SCHEMA_VERSION};
-pub use month::{InmateMonth, MonthDoc, MonthFacts, MonthWriter, adjustment_id};
+pub use layout::{
+    AdjustmentId, ApprovalTarget, ContentId, DocId, KeyHex, MonthKey, RegistryKey, SCHEMA_VERSION,
+};
+pub use month::{
+    InmateMonth, MonthDoc, MonthFacts, MonthWriter, SealState, adjustment_id, day_digest,
+    team_digest,
+};
 pub use records::{
     Adjustment, Attendance, DayType, Grade, Inmate, NoQuotaGrade, ProcedureVersion, RecordError,
 };
 pub use registry::{RegistryDoc, RegistryFacts, RegistryWriter};
-pub use report::{Flag, InmateResult, Report, ReportBody, ReportDigest};
+pub use report::{Flag, InmateResult, Report, ReportBody, ReportDigest, SealStatus};
 pub use ruleset::{Continuity, NoQuotaTable, Ramp, RuleSet};
-pub use scoring::{DayFigures, InmateExplanation, ScoreError, explain_inmate, score_month};
+pub use schema::{Objection, RecordClass, Seal};
+pub use scoring::{
+    DayFigures, InmateExplanation, ScoreError, digest_to_seal, explain_inmate, score_month,
+};
 pub use units::{Bp, Cp};

@@ -3,15 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{Automerge, Change, ROOT, ReadDoc, ScalarValue, ValueRef};
-use sha2::{Digest as _, Sha256};
+use automerge::{Automerge, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, ValueRef};
 
 use crate::calendar::{Date, Month};
 use crate::doc::{ChangeMeta, Document, SchemaError, Tx};
-use crate::facts::{Entry, Problem, read_int, read_str, values_differ};
+use crate::facts::{Entry, Problem, values_differ};
 use crate::ids::{DistrictId, InmateNo, ProcedureId};
-use crate::layout::{AdjustmentId, ApprovalTarget, DocId, MonthKey};
+use crate::layout::{AdjustmentId, ApprovalTarget, ContentId, DocId, MonthKey};
 use crate::records::{Adjustment, Attendance, check_quantity};
+use crate::schema::{Confirmation, MonthValue, Objection, Scalar, Seal, decode_month};
 use crate::units::Cp;
 
 /// The document of one district-month.
@@ -160,22 +160,98 @@ impl MonthWriter<'_, '_> {
         let key = MonthKey::Approval(inmate.clone(), target);
         self.tx.put(&key.to_string(), ScalarValue::Int(amount.0))
     }
+
+    /// A second officer's confirmation of an inmate's day: it carries the
+    /// digest of the records confirmed ([`day_digest`]), so any later edit of
+    /// them leaves the day unconfirmed again.
+    pub fn put_confirmation(
+        &mut self,
+        inmate: &InmateNo,
+        date: Date,
+        digest: &ContentId,
+    ) -> Result<bool, SchemaError> {
+        let key = MonthKey::Confirmation(inmate.clone(), self.day(date)?);
+        let value = Confirmation::new(digest.clone(), self.tx.author()).encode();
+        self.tx
+            .put(&key.to_string(), ScalarValue::Str(value.into()))
+    }
+
+    /// A second officer's confirmation of a team count ([`team_digest`]).
+    pub fn put_team_confirmation(
+        &mut self,
+        date: Date,
+        procedure: &ProcedureId,
+        digest: &ContentId,
+    ) -> Result<bool, SchemaError> {
+        let key = MonthKey::TeamConfirmation(self.day(date)?, procedure.clone());
+        let value = Confirmation::new(digest.clone(), self.tx.author()).encode();
+        self.tx
+            .put(&key.to_string(), ScalarValue::Str(value.into()))
+    }
+
+    /// The chief's seal: the heads and report digest the chief signs off.
+    pub fn put_seal(&mut self, seal: &Seal) -> Result<bool, SchemaError> {
+        let json = serde_json::to_string(seal).expect("a seal always serializes");
+        self.tx
+            .put(&MonthKey::Seal.to_string(), ScalarValue::Str(json.into()))
+    }
+
+    /// A procurator's objection.
+    pub fn put_objection(&mut self, o: &Objection) -> Result<ContentId, SchemaError> {
+        crate::records::check_text("objection", &o.text)?;
+        if let Some(d) = o.date {
+            self.day(d)?;
+        }
+        let id = o.id();
+        let json = serde_json::to_string(o).expect("an objection always serializes");
+        self.tx.put(
+            &MonthKey::Objection(id.clone()).to_string(),
+            ScalarValue::Str(json.into()),
+        )?;
+        Ok(id)
+    }
+}
+
+/// The digest a confirmation of an inmate's day carries: over the day's
+/// attendance, own counts and team assignments, as they stand.
+pub fn day_digest(rec: &InmateMonth, day: u8) -> ContentId {
+    let mut parts: Vec<String> = vec![
+        format!("{day:02}"),
+        rec.attendance
+            .get(&day)
+            .map(|a| a.value.encode())
+            .unwrap_or_default(),
+    ];
+    for (p, q) in rec.counts.get(&day).into_iter().flatten() {
+        parts.push(format!("cnt {p}={}", q.value));
+    }
+    for (d, p) in &rec.assignments {
+        if *d == day {
+            parts.push(format!("asg {p}"));
+        }
+    }
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    ContentId::of(&refs)
+}
+
+/// The digest a confirmation of a team count carries.
+pub fn team_digest(day: u8, procedure: &ProcedureId, quantity: u64) -> ContentId {
+    ContentId::of(&[
+        &format!("{day:02}"),
+        procedure.as_str(),
+        &quantity.to_string(),
+    ])
 }
 
 /// The id of an adjustment of `inmate`: 16 hex digits of SHA-256 over its
 /// inmate, date, points and reason.
 pub fn adjustment_id(inmate: &InmateNo, a: &Adjustment) -> AdjustmentId {
-    let mut h = Sha256::new();
-    for part in [
+    AdjustmentId::of(&[
         inmate.as_str(),
         &a.date.to_string(),
         &a.points_cp.0.to_string(),
         &a.reason,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    AdjustmentId::from_digest(&h.finalize())
+    ])
 }
 
 impl MonthDoc {
@@ -244,6 +320,11 @@ pub struct InmateMonth {
     pub assignments: BTreeSet<(u8, ProcedureId)>,
     pub adjustments: BTreeMap<AdjustmentId, Entry<Adjustment>>,
     pub approvals: BTreeMap<ApprovalTarget, Entry<Cp>>,
+    /// Confirmations as written.
+    pub confirmations: BTreeMap<u8, Entry<Confirmation>>,
+    /// Days whose records are confirmed: a confirmation matching the current
+    /// records, by an officer who wrote none of them.
+    pub confirmed: BTreeSet<u8>,
 }
 
 impl InmateMonth {
@@ -258,6 +339,24 @@ impl InmateMonth {
             || self.adjustments.values().any(|e| e.conflict)
             || self.approvals.values().any(|e| e.conflict)
     }
+
+    /// Days with daily records (attendance, counts or assignments).
+    pub fn record_days(&self) -> BTreeSet<u8> {
+        let mut days: BTreeSet<u8> = self.attendance.keys().copied().collect();
+        days.extend(self.counts.keys().copied());
+        days.extend(self.assignments.iter().map(|(d, _)| *d));
+        days
+    }
+}
+
+/// The seal in force, with the change that made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SealState {
+    pub seal: Seal,
+    /// The change that wrote the seal: the state it seals is this change's.
+    pub change: ChangeHash,
+    pub author: Vec<u8>,
+    pub conflict: bool,
 }
 
 /// A month document's contents as plain data: what scoring reads.
@@ -267,7 +366,34 @@ pub struct MonthFacts {
     pub month: Month,
     pub inmates: BTreeMap<InmateNo, InmateMonth>,
     pub team_counts: BTreeMap<(u8, ProcedureId), Entry<u64>>,
+    pub team_confirmations: BTreeMap<(u8, ProcedureId), Entry<Confirmation>>,
+    /// Team counts confirmed by an officer who did not write them.
+    pub team_confirmed: BTreeSet<(u8, ProcedureId)>,
+    pub seal: Option<SealState>,
+    /// Inmates whose records differ from the sealed state (amendments).
+    pub amended: BTreeSet<InmateNo>,
+    pub objections: BTreeMap<ContentId, Entry<Objection>>,
     pub problems: Vec<Problem>,
+}
+
+/// The author of every value currently at `key` (several when in conflict).
+fn authors_of(am: &Automerge, key: &str, heads: Option<&[ChangeHash]>) -> Vec<Vec<u8>> {
+    let all = match heads {
+        Some(h) => am.get_all_at(ROOT, key, h),
+        None => am.get_all(ROOT, key),
+    };
+    all.unwrap_or_default()
+        .iter()
+        .filter_map(|(_, id)| am.hash_for_opid(id))
+        .filter_map(|h| am.get_change_meta_by_hash(&h))
+        .filter_map(|m| m.author.map(|a| a.as_bytes().to_vec()))
+        .collect()
+}
+
+/// A confirmation counts when it was signed by the officer it names, and
+/// that officer wrote none of the records confirmed.
+fn confirmed_by_another(c: &Confirmation, signers: &[Vec<u8>], writers: &[Vec<u8>]) -> bool {
+    !signers.is_empty() && signers.iter().all(|s| c.names(s) && !writers.contains(s))
 }
 
 impl MonthFacts {
@@ -277,89 +403,215 @@ impl MonthFacts {
             month,
             inmates: BTreeMap::new(),
             team_counts: BTreeMap::new(),
+            team_confirmations: BTreeMap::new(),
+            team_confirmed: BTreeSet::new(),
+            seal: None,
+            amended: BTreeSet::new(),
+            objections: BTreeMap::new(),
             problems: Vec::new(),
         }
     }
 
-    /// Reads every record of the document in one ordered pass.
+    /// Reads every record of the document in one ordered pass, resolves
+    /// confirmations, and compares with the sealed state if there is one.
     pub fn read(district: DistrictId, month: Month, am: &Automerge) -> MonthFacts {
-        let mut f = MonthFacts::empty(district, month);
-        for item in am.map_range(ROOT, ..) {
-            let key = item.key.as_ref();
-            if let Err(reason) = f.read_one(am, key, &item.value, item.conflict) {
-                f.problems.push(Problem {
-                    key: key.to_string(),
-                    reason,
-                });
-            }
+        let mut f = MonthFacts::read_at(district.clone(), month, am, None);
+        if let Some(seal) = &f.seal
+            && am.get_heads() != [seal.change]
+        {
+            let sealed = MonthFacts::read_at(district, month, am, Some(&[seal.change]));
+            f.amended = f.differences(&sealed);
         }
         f
+    }
+
+    /// Reads the document as it was at `heads` (or now), without the seal comparison.
+    fn read_at(
+        district: DistrictId,
+        month: Month,
+        am: &Automerge,
+        heads: Option<&[ChangeHash]>,
+    ) -> MonthFacts {
+        let doc = DocId::month(district.clone(), month);
+        let mut f = MonthFacts::empty(district, month);
+        let items: Box<dyn Iterator<Item = automerge::iter::MapRangeItem<'_>>> = match heads {
+            Some(h) => Box::new(am.map_range_at(ROOT, .., h)),
+            None => Box::new(am.map_range(ROOT, ..)),
+        };
+        let mut seal_id = None;
+        for item in items {
+            let key = item.key.as_ref();
+            let conflict = item.conflict && values_differ(am, key, heads);
+            match f.read_one(&doc, key, &item.value, conflict) {
+                Ok(true) => seal_id = Some(item.id()),
+                Ok(false) => {}
+                Err(reason) => f.problems.push(Problem {
+                    key: key.to_string(),
+                    reason,
+                }),
+            }
+        }
+        if let (Some(id), Some(seal)) = (seal_id, f.seal.as_mut())
+            && let Some(h) = am.hash_for_opid(&id)
+        {
+            seal.change = h;
+            seal.author = am
+                .get_change_meta_by_hash(&h)
+                .and_then(|m| m.author.map(|a| a.as_bytes().to_vec()))
+                .unwrap_or_default();
+        }
+        f.resolve_confirmations(am, heads);
+        f
+    }
+
+    /// A confirmation counts when it matches the records as they stand and
+    /// its author wrote none of them.
+    fn resolve_confirmations(&mut self, am: &Automerge, heads: Option<&[ChangeHash]>) {
+        for (no, rec) in &mut self.inmates {
+            let mut confirmed = BTreeSet::new();
+            for (day, c) in &rec.confirmations {
+                if c.conflict || c.value.digest != day_digest(rec, *day) {
+                    continue;
+                }
+                let cfm_key = MonthKey::Confirmation(no.clone(), *day).to_string();
+                let confirmers = authors_of(am, &cfm_key, heads);
+                let mut keys = vec![MonthKey::Attendance(no.clone(), *day).to_string()];
+                for p in rec.counts.get(day).into_iter().flat_map(BTreeMap::keys) {
+                    keys.push(MonthKey::Count(no.clone(), *day, p.clone()).to_string());
+                }
+                for (d, p) in &rec.assignments {
+                    if d == day {
+                        keys.push(MonthKey::Assignment(no.clone(), *d, p.clone()).to_string());
+                    }
+                }
+                let writers: Vec<Vec<u8>> =
+                    keys.iter().flat_map(|k| authors_of(am, k, heads)).collect();
+                if confirmed_by_another(&c.value, &confirmers, &writers) {
+                    confirmed.insert(*day);
+                }
+            }
+            rec.confirmed = confirmed;
+        }
+        let mut team_confirmed = BTreeSet::new();
+        for ((day, p), c) in &self.team_confirmations {
+            let Some(count) = self.team_counts.get(&(*day, p.clone())) else {
+                continue;
+            };
+            if c.conflict || count.conflict || c.value.digest != team_digest(*day, p, count.value) {
+                continue;
+            }
+            let confirmers = authors_of(
+                am,
+                &MonthKey::TeamConfirmation(*day, p.clone()).to_string(),
+                heads,
+            );
+            let writers = authors_of(am, &MonthKey::TeamCount(*day, p.clone()).to_string(), heads);
+            if confirmed_by_another(&c.value, &confirmers, &writers) {
+                team_confirmed.insert((*day, p.clone()));
+            }
+        }
+        self.team_confirmed = team_confirmed;
+    }
+
+    /// Inmates whose facts differ from `sealed`'s: their own records, or a
+    /// team count they share in.
+    fn differences(&self, sealed: &MonthFacts) -> BTreeSet<InmateNo> {
+        let empty = InmateMonth::default();
+        let mut out: BTreeSet<InmateNo> = self
+            .inmates
+            .keys()
+            .chain(sealed.inmates.keys())
+            .filter(|no| {
+                self.inmates.get(*no).unwrap_or(&empty) != sealed.inmates.get(*no).unwrap_or(&empty)
+            })
+            .cloned()
+            .collect();
+        let team_keys: BTreeSet<&(u8, ProcedureId)> = self
+            .team_counts
+            .keys()
+            .chain(sealed.team_counts.keys())
+            .chain(self.team_confirmations.keys())
+            .chain(sealed.team_confirmations.keys())
+            .collect();
+        for k in team_keys {
+            let changed = self.team_counts.get(k) != sealed.team_counts.get(k)
+                || self.team_confirmed.contains(k) != sealed.team_confirmed.contains(k);
+            if changed {
+                for facts in [self, sealed] {
+                    for (no, rec) in &facts.inmates {
+                        if rec.assignments.contains(k) {
+                            out.insert(no.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn inmate(&mut self, no: InmateNo) -> &mut InmateMonth {
         self.inmates.entry(no).or_default()
     }
 
+    /// Reads one record; `Ok(true)` when it is the seal.
     fn read_one(
         &mut self,
-        am: &Automerge,
+        doc: &DocId,
         key: &str,
         value: &ValueRef<'_>,
         conflict: bool,
-    ) -> Result<(), String> {
+    ) -> Result<bool, String> {
         let k = MonthKey::parse(key, self.month).map_err(|e| e.to_string())?;
-        let conflict = conflict && values_differ(am, key);
-        let quantity = |v: &ValueRef<'_>| -> Result<u64, String> {
-            check_quantity(read_int(v)?).map_err(|e| e.to_string())
-        };
-        match k {
-            MonthKey::Meta(_) => {}
-            MonthKey::Attendance(i, d) => {
-                let a = Attendance::decode(read_str(value)?).map_err(|e| e.to_string())?;
+        let v = decode_month(doc, &k, Scalar::from(value))?;
+        match (k, v) {
+            (MonthKey::Attendance(i, d), MonthValue::Attendance(a)) => {
                 self.inmate(i).attendance.insert(d, Entry::new(a, conflict));
             }
-            MonthKey::Count(i, d, p) => {
-                let q = quantity(value)?;
+            (MonthKey::Count(i, d, p), MonthValue::Quantity(q)) => {
                 self.inmate(i)
                     .counts
                     .entry(d)
                     .or_default()
                     .insert(p, Entry::new(q, conflict));
             }
-            MonthKey::Assignment(i, d, p) => {
-                if read_int(value)? != 1 {
-                    return Err("an assignment's value must be 1".into());
-                }
+            (MonthKey::Assignment(i, d, p), MonthValue::Assigned) => {
                 self.inmate(i).assignments.insert((d, p));
             }
-            MonthKey::TeamCount(d, p) => {
-                let q = quantity(value)?;
+            (MonthKey::TeamCount(d, p), MonthValue::Quantity(q)) => {
                 self.team_counts.insert((d, p), Entry::new(q, conflict));
             }
-            MonthKey::Adjustment(i, id) => {
-                let a: Adjustment =
-                    serde_json::from_str(read_str(value)?).map_err(|e| e.to_string())?;
-                a.validate().map_err(|e| e.to_string())?;
-                if !self.month.contains(a.date) {
-                    return Err(format!(
-                        "adjustment dated {} outside {}",
-                        a.date, self.month
-                    ));
-                }
-                if adjustment_id(&i, &a) != id {
-                    return Err("adjustment id does not match its content".into());
-                }
+            (MonthKey::Adjustment(i, id), MonthValue::Adjustment(a)) => {
                 self.inmate(i)
                     .adjustments
                     .insert(id, Entry::new(a, conflict));
             }
-            MonthKey::Approval(i, target) => {
-                let amount = Cp(read_int(value)?);
-                self.inmate(i)
-                    .approvals
-                    .insert(target, Entry::new(amount, conflict));
+            (MonthKey::Approval(i, t), MonthValue::Approval(cp)) => {
+                self.inmate(i).approvals.insert(t, Entry::new(cp, conflict));
             }
+            (MonthKey::Confirmation(i, d), MonthValue::Confirmation(c)) => {
+                self.inmate(i)
+                    .confirmations
+                    .insert(d, Entry::new(c, conflict));
+            }
+            (MonthKey::TeamConfirmation(d, p), MonthValue::Confirmation(c)) => {
+                self.team_confirmations
+                    .insert((d, p), Entry::new(c, conflict));
+            }
+            (MonthKey::Seal, MonthValue::Seal(seal)) => {
+                self.seal = Some(SealState {
+                    seal,
+                    change: ChangeHash([0; 32]),
+                    author: Vec::new(),
+                    conflict,
+                });
+                return Ok(true);
+            }
+            (MonthKey::Objection(id), MonthValue::Objection(o)) => {
+                self.objections.insert(id, Entry::new(o, conflict));
+            }
+            (MonthKey::Meta(_), _) => {}
+            (k, v) => return Err(format!("value {v:?} does not belong at {k}")),
         }
-        Ok(())
+        Ok(false)
     }
 }

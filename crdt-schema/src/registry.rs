@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use automerge::{Change, ROOT, ReadDoc, ScalarValue, ValueRef};
 
+use crate::schema::{RegistryValue, Scalar, decode_registry};
+
 use crate::calendar::{Date, Month};
 use crate::doc::{ChangeMeta, Document, SchemaError, Tx};
-use crate::facts::{Entry, Problem, read_str};
+use crate::facts::{Entry, Problem};
 use crate::ids::{DistrictId, InmateNo, ProcedureId, ProductId};
-use crate::layout::{DocId, META_PRISON, RegistryKey, prefix_range};
+use crate::layout::{DocId, KeyHex, META_PRISON, RegistryKey};
 use crate::records::{Inmate, ProcedureVersion, RecordError, check_text};
 use crate::ruleset::RuleSet;
 
@@ -70,6 +72,20 @@ impl RegistryWriter<'_, '_> {
         let key = RegistryKey::Procedure(id.clone(), from).to_string();
         let json = serde_json::to_string(version).expect("a procedure always serializes");
         self.tx.put(&key, ScalarValue::Str(json.into()))
+    }
+
+    /// A signed trust record (officer certificate, revocation or device
+    /// enrolment) as JSON. Its signature is the `keys` layer's to check.
+    pub fn put_trust(&mut self, key: &RegistryKey, json: &str) -> Result<bool, SchemaError> {
+        match key {
+            RegistryKey::Officer(_) | RegistryKey::Revocation(_) | RegistryKey::Device(_) => {
+                self.tx.put(&key.to_string(), ScalarValue::Str(json.into()))
+            }
+            other => Err(SchemaError::Record(RecordError::Malformed {
+                value: other.to_string(),
+                reason: "not a trust record path".into(),
+            })),
+        }
     }
 
     pub fn put_rule_set(&mut self, rules: &RuleSet) -> Result<bool, SchemaError> {
@@ -139,84 +155,66 @@ pub struct RegistryFacts {
     /// Versions of each procedure, ordered by the date they take effect.
     pub procedures: BTreeMap<ProcedureId, BTreeMap<Date, Entry<ProcedureVersion>>>,
     pub rule_sets: BTreeMap<Month, Entry<RuleSet>>,
+    /// Signed trust records as JSON, by key (checked by the `keys` layer).
+    pub officers: BTreeMap<KeyHex, Entry<String>>,
+    pub revocations: BTreeMap<KeyHex, Entry<String>>,
+    pub devices: BTreeMap<KeyHex, Entry<String>>,
     /// Records that could not be read, each with its key and reason.
     pub problems: Vec<Problem>,
-}
-
-fn decode_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, RecordError> {
-    serde_json::from_str(s).map_err(|e| RecordError::Malformed {
-        value: s.chars().take(80).collect(),
-        reason: e.to_string(),
-    })
 }
 
 impl RegistryFacts {
     pub fn read(am: &automerge::Automerge) -> RegistryFacts {
         let mut f = RegistryFacts::default();
-        if let Ok(Some((automerge::Value::Scalar(s), _))) = am.get(ROOT, META_PRISON)
-            && let ScalarValue::Str(s) = s.as_ref()
-        {
-            f.prison = Some(s.to_string());
-        }
-        for prefix in ["district/", "inmate/", "product/", "procedure/", "ruleset/"] {
-            for item in am.map_range(ROOT, prefix_range(prefix)) {
-                let key = item.key.as_ref();
-                if let Err(reason) = f.read_one(am, key, &item.value, item.conflict) {
-                    f.problems.push(Problem {
-                        key: key.to_string(),
-                        reason,
-                    });
-                }
+        for item in am.map_range(ROOT, ..) {
+            let key = item.key.as_ref();
+            let conflict = item.conflict && crate::facts::values_differ(am, key, None);
+            if let Err(reason) = f.read_one(key, &item.value, conflict) {
+                f.problems.push(Problem {
+                    key: key.to_string(),
+                    reason,
+                });
             }
         }
         f
     }
 
-    fn read_one(
-        &mut self,
-        am: &automerge::Automerge,
-        key: &str,
-        value: &ValueRef<'_>,
-        conflict: bool,
-    ) -> Result<(), String> {
+    fn read_one(&mut self, key: &str, value: &ValueRef<'_>, conflict: bool) -> Result<(), String> {
         let k = RegistryKey::parse(key).map_err(|e| e.to_string())?;
-        let s = read_str(value)?;
-        let conflict = conflict && crate::facts::values_differ(am, key);
-        let text = |field: &'static str| -> Result<Entry<String>, String> {
-            check_text(field, s).map_err(|e| e.to_string())?;
-            Ok(Entry::new(s.to_string(), conflict))
-        };
-        match k {
-            RegistryKey::District(d) => {
-                self.districts.insert(d, text("district name")?);
+        let v = decode_registry(&k, Scalar::from(value))?;
+        match (k, v) {
+            (RegistryKey::Meta(m), RegistryValue::Text(t)) if m == "prison" => {
+                self.prison = Some(t)
             }
-            RegistryKey::Product(p) => {
-                self.products.insert(p, text("product name")?);
+            (RegistryKey::District(d), RegistryValue::Text(t)) => {
+                self.districts.insert(d, Entry::new(t, conflict));
             }
-            RegistryKey::Inmate(no) => {
-                let i: Inmate = decode_json(s).map_err(|e| e.to_string())?;
-                i.validate().map_err(|e| e.to_string())?;
+            (RegistryKey::Product(p), RegistryValue::Text(t)) => {
+                self.products.insert(p, Entry::new(t, conflict));
+            }
+            (RegistryKey::Inmate(no), RegistryValue::Inmate(i)) => {
                 self.inmates.insert(no, Entry::new(i, conflict));
             }
-            RegistryKey::Procedure(p, from) => {
-                let v: ProcedureVersion = decode_json(s).map_err(|e| e.to_string())?;
-                v.validate().map_err(|e| e.to_string())?;
+            (RegistryKey::Procedure(p, from), RegistryValue::Procedure(v)) => {
                 self.procedures
                     .entry(p)
                     .or_default()
                     .insert(from, Entry::new(v, conflict));
             }
-            RegistryKey::RuleSet(m) => {
-                let r = RuleSet::decode(s).map_err(|e| e.to_string())?;
-                if r.effective_from != m {
-                    return Err(format!(
-                        "rule set says it is effective from {}",
-                        r.effective_from
-                    ));
-                }
+            (RegistryKey::RuleSet(m), RegistryValue::RuleSet(r)) => {
                 self.rule_sets.insert(m, Entry::new(r, conflict));
             }
-            RegistryKey::Meta(_) => {}
+            (RegistryKey::Officer(k), RegistryValue::Trust(j)) => {
+                self.officers.insert(k, Entry::new(j, conflict));
+            }
+            (RegistryKey::Revocation(k), RegistryValue::Trust(j)) => {
+                self.revocations.insert(k, Entry::new(j, conflict));
+            }
+            (RegistryKey::Device(k), RegistryValue::Trust(j)) => {
+                self.devices.insert(k, Entry::new(j, conflict));
+            }
+            (RegistryKey::Meta(_), _) => {}
+            (k, v) => return Err(format!("value {v:?} does not belong at {k}")),
         }
         Ok(())
     }

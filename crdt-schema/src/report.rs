@@ -157,6 +157,25 @@ pub struct Report {
     pub digest: ReportDigest,
     #[serde(flatten)]
     pub body: ReportBody,
+    /// Whether and how the month is sealed. Not covered by the digest: it
+    /// names document heads, which differ between histories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<SealStatus>,
+}
+
+/// The chief's seal as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealStatus {
+    /// The report digest the chief sealed.
+    pub digest: String,
+    /// Hex public key of the chief who sealed.
+    pub by: String,
+    /// The change that wrote the seal.
+    pub change: String,
+    /// Whether the report still matches the seal (no amendment since).
+    pub current: bool,
+    /// Inmates changed after the seal.
+    pub amended: u32,
 }
 
 impl Report {
@@ -168,6 +187,7 @@ impl Report {
             month,
             digest,
             body,
+            seal: None,
         }
     }
 

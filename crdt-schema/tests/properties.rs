@@ -12,6 +12,7 @@ fn meta(author: u8) -> ChangeMeta {
         author: vec![author; 32],
         time: 0,
         message: String::new(),
+        registry_heads: Vec::new(),
     }
 }
 

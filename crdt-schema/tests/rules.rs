@@ -19,6 +19,7 @@ fn meta() -> ChangeMeta {
         author: vec![7; 32],
         time: 0,
         message: "test".into(),
+        registry_heads: Vec::new(),
     }
 }
 
@@ -645,4 +646,105 @@ fn the_digest_covers_results_not_history() {
     let mut tampered = r.clone();
     tampered.body.inmates[0].labor_cp = Cp(9999);
     assert!(!tampered.digest_is_consistent());
+}
+
+fn meta_by(author: u8) -> ChangeMeta {
+    ChangeMeta {
+        author: vec![author; 32],
+        time: 0,
+        message: "test".into(),
+        registry_heads: Vec::new(),
+    }
+}
+
+#[test]
+fn records_need_a_second_officers_confirmation_when_the_rules_say_so() {
+    let mut rules = RuleSet::standard("2021-10".parse().unwrap());
+    rules.requires_confirmation = true;
+    let mut f = Fixture::with_rules(rules);
+    f.work("A1", 1, 480); // written by author 7
+    assert!(f.result("A1").flags.contains(&Flag::Unconfirmed));
+
+    let digest = |f: &Fixture| day_digest(&f.month.facts().inmates[&no("A1")], 1);
+    // The writer confirming their own record does not count.
+    let dg = digest(&f);
+    f.month
+        .write(&meta_by(7), |w| w.put_confirmation(&no("A1"), d(1), &dg))
+        .unwrap();
+    assert!(f.result("A1").flags.contains(&Flag::Unconfirmed));
+    // A different officer's confirmation does.
+    f.month
+        .write(&meta_by(8), |w| w.put_confirmation(&no("A1"), d(1), &dg))
+        .unwrap();
+    assert!(!f.result("A1").flags.contains(&Flag::Unconfirmed));
+    // Changing the count afterwards leaves the day unconfirmed again.
+    f.count("A1", 1, "P1", 500);
+    assert!(f.result("A1").flags.contains(&Flag::Unconfirmed));
+    // Without the rule, nothing is flagged.
+    let mut g = Fixture::new();
+    g.work("A1", 1, 480);
+    assert!(!g.result("A1").flags.contains(&Flag::Unconfirmed));
+}
+
+#[test]
+fn a_change_after_the_seal_is_an_amendment_until_resealed() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480);
+    f.work("A2", 1, 480);
+    let seal = |f: &mut Fixture| {
+        let digest = digest_to_seal(&f.registry.facts(), &f.month.facts())
+            .unwrap()
+            .0;
+        let heads = f
+            .month
+            .document()
+            .heads()
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        let s = crdt_schema::schema::Seal {
+            district: DistrictId::new("D01").unwrap(),
+            month: MONTH.parse().unwrap(),
+            heads,
+            digest,
+        };
+        f.month.write(&meta_by(9), |w| w.put_seal(&s)).unwrap();
+    };
+    seal(&mut f);
+    let r = f.report();
+    let status = r.seal.clone().unwrap();
+    assert!(status.current, "the sealed digest is the report's digest");
+    assert_eq!(status.amended, 0);
+    assert!(
+        r.body
+            .inmates
+            .iter()
+            .all(|i| !i.flags.contains(&Flag::AmendedAfterSeal))
+    );
+
+    f.count("A2", 1, "P1", 400); // an amendment
+    let r = f.report();
+    assert!(!r.seal.as_ref().unwrap().current);
+    assert!(
+        !r.inmate(&no("A1"))
+            .unwrap()
+            .flags
+            .contains(&Flag::AmendedAfterSeal)
+    );
+    assert!(
+        r.inmate(&no("A2"))
+            .unwrap()
+            .flags
+            .contains(&Flag::AmendedAfterSeal)
+    );
+
+    seal(&mut f); // re-sealed
+    let r = f.report();
+    assert!(r.seal.as_ref().unwrap().current);
+    assert!(
+        !r.inmate(&no("A2"))
+            .unwrap()
+            .flags
+            .contains(&Flag::AmendedAfterSeal)
+    );
 }

@@ -24,6 +24,7 @@ fn demo_store(inmates: u32) -> (tempfile::TempDir, Store, Vec<DocId>) {
         author: vec![9; 32],
         time: 0,
         message: "bench".into(),
+        registry_heads: Vec::new(),
     };
     let g = demo::generate(
         &store,

@@ -18,7 +18,10 @@ use crate::layout::{AdjustmentId, ApprovalTarget};
 use crate::month::{InmateMonth, MonthFacts};
 use crate::records::{Adjustment, DayType, Grade, Inmate, NoQuotaGrade};
 use crate::registry::RegistryFacts;
-use crate::report::{Flag, InmateResult, ProblemOut, Report, ReportBody, UnallocatedTeamCount};
+use crate::report::{
+    Flag, InmateResult, ProblemOut, Report, ReportBody, ReportDigest, SealStatus,
+    UnallocatedTeamCount,
+};
 use crate::ruleset::{Continuity, RuleSet};
 use crate::units::{Bp, Cp};
 
@@ -143,7 +146,26 @@ pub fn score_month(registry: &RegistryFacts, facts: &MonthFacts) -> Result<Repor
         unallocated_team_counts: scorer.unallocated.clone(),
         problems,
     };
-    Ok(Report::new(facts.district.clone(), facts.month, body))
+    let mut report = Report::new(facts.district.clone(), facts.month, body);
+    report.seal = facts.seal.as_ref().map(|s| SealStatus {
+        digest: s.seal.digest.clone(),
+        by: hex::encode(&s.author),
+        change: s.change.to_string(),
+        current: s.seal.digest == report.digest.0,
+        amended: facts.amended.len() as u32,
+    });
+    Ok(report)
+}
+
+/// The digest a chief seals: the report as it will stand once sealed, that
+/// is with no amendment (the new seal covers everything up to now).
+pub fn digest_to_seal(
+    registry: &RegistryFacts,
+    facts: &MonthFacts,
+) -> Result<ReportDigest, ScoreError> {
+    let mut sealed = facts.clone();
+    sealed.amended.clear();
+    Ok(score_month(registry, &sealed)?.digest)
 }
 
 /// Scores one inmate of a district-month with every day's figures.
@@ -396,6 +418,19 @@ impl<'a> Scorer<'a> {
         }
     }
 
+    /// Whether every daily record of the inmate, and every team count they
+    /// share in, carries a valid second signature.
+    fn all_confirmed(&self, no: &InmateNo, rec: &InmateMonth) -> bool {
+        rec.record_days().iter().all(|d| rec.confirmed.contains(d))
+            && self.shares.get(no).is_none_or(|shares| {
+                shares.iter().all(|s| {
+                    self.facts
+                        .team_confirmed
+                        .contains(&(s.day, s.procedure.clone()))
+                })
+            })
+    }
+
     /// The month of one inmate. `Err` when the inmate is not in the roster.
     pub(crate) fn score_inmate(
         &self,
@@ -600,6 +635,12 @@ impl<'a> Scorer<'a> {
         }
         if conflict {
             flags.push(Flag::Conflict);
+        }
+        if self.rules.requires_confirmation && !self.all_confirmed(no, rec) {
+            flags.push(Flag::Unconfirmed);
+        }
+        if self.facts.amended.contains(no) {
+            flags.push(Flag::AmendedAfterSeal);
         }
         flags.sort();
         result.flags = flags;

@@ -10,6 +10,7 @@ fn registry() -> RegistryFacts {
         author: vec![1; 32],
         time: 0,
         message: String::new(),
+        registry_heads: Vec::new(),
     };
     r.write(&meta, |w| {
         w.put_district(&"D01".parse().unwrap(), "一监区")?;

@@ -7,6 +7,7 @@ fn meta() -> ChangeMeta {
         author: vec![3; 32],
         time: 1,
         message: "t".into(),
+        registry_heads: Vec::new(),
     }
 }
 

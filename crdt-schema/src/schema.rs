@@ -1,0 +1,428 @@
+//! What may be written where: the class of every record path (which the
+//! signed-changes layer authorizes by role) and the check of every value.
+//!
+//! The same decoders serve reading a document and validating an incoming
+//! change, so a value that a replica would refuse to read can never be
+//! accepted into a document in the first place.
+
+use automerge::{ScalarValue, ValueRef};
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{Date, Month};
+use crate::ids::{DistrictId, InmateNo};
+use crate::layout::{
+    ContentId, DocId, KeyError, META_DOC, META_PRISON, META_SCHEMA, MonthKey, RegistryKey,
+    SCHEMA_VERSION,
+};
+use crate::month::adjustment_id;
+use crate::records::{
+    Adjustment, Attendance, Inmate, ProcedureVersion, check_quantity, check_text,
+};
+use crate::ruleset::RuleSet;
+use crate::units::Cp;
+
+/// A scalar as the checks see it, whether read from a document or from the
+/// operations of a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar<'a> {
+    Str(&'a str),
+    Int(i64),
+    /// Any other type (bytes, floats, counters …): never valid in tally.
+    Other(&'static str),
+}
+
+impl<'a> From<&'a ValueRef<'_>> for Scalar<'a> {
+    fn from(v: &'a ValueRef<'_>) -> Scalar<'a> {
+        match v {
+            ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => Scalar::Str(s.as_ref()),
+            ValueRef::Scalar(automerge::ScalarValueRef::Int(i)) => Scalar::Int(*i),
+            ValueRef::Scalar(_) => Scalar::Other("a non-string, non-integer scalar"),
+            ValueRef::Object(_) => Scalar::Other("an object"),
+        }
+    }
+}
+
+impl<'a> From<&'a ScalarValue> for Scalar<'a> {
+    fn from(v: &'a ScalarValue) -> Scalar<'a> {
+        match v {
+            ScalarValue::Str(s) => Scalar::Str(s.as_str()),
+            ScalarValue::Int(i) => Scalar::Int(*i),
+            _ => Scalar::Other("a non-string, non-integer scalar"),
+        }
+    }
+}
+
+impl<'a> Scalar<'a> {
+    pub fn str(self) -> Result<&'a str, String> {
+        match self {
+            Scalar::Str(s) => Ok(s),
+            Scalar::Int(i) => Err(format!("expected a string, found the integer {i}")),
+            Scalar::Other(w) => Err(format!("expected a string, found {w}")),
+        }
+    }
+
+    pub fn int(self) -> Result<i64, String> {
+        match self {
+            Scalar::Int(i) => Ok(i),
+            Scalar::Str(s) => Err(format!("expected an integer, found the string `{s}`")),
+            Scalar::Other(w) => Err(format!("expected an integer, found {w}")),
+        }
+    }
+}
+
+/// What kind of record a path holds; authorization is decided per class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordClass {
+    /// `meta/schema`, `meta/doc`: stamped by any writer of the document.
+    Meta,
+    /// The prison's name.
+    Prison,
+    /// Districts and the inmate roster.
+    Roster,
+    /// Products and procedures with their standard times.
+    Catalogue,
+    RuleSet,
+    /// Officer certificates, revocations and device enrolments (authority-signed).
+    Trust,
+    /// Attendance, assignments, counts, team counts, adjustments, confirmations.
+    Daily,
+    /// The chief's approvals.
+    Approval,
+    /// The chief's seal of the month.
+    Seal,
+    /// The procurator's objections.
+    Objection,
+}
+
+impl RecordClass {
+    /// Whether a record of this class may be deleted (history of trust,
+    /// seals, objections and the registry is only ever added to).
+    pub fn deletable(self) -> bool {
+        matches!(self, RecordClass::Daily | RecordClass::Approval)
+    }
+}
+
+/// The chief's seal of a district-month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seal {
+    pub district: DistrictId,
+    pub month: Month,
+    /// Document heads the chief sealed (hex change hashes).
+    pub heads: Vec<String>,
+    /// The report digest the chief saw at those heads.
+    pub digest: String,
+}
+
+/// A second officer's confirmation: the digest of what was confirmed and
+/// the first 8 bytes of the confirmer's key (checked against the change's
+/// signer when read; it also makes two officers' confirmations of the same
+/// records different values, so each is recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    pub digest: ContentId,
+    pub by: String,
+}
+
+impl Confirmation {
+    pub fn new(digest: ContentId, author: &[u8]) -> Confirmation {
+        Confirmation {
+            digest,
+            by: hex::encode(&author[..author.len().min(8)]),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        format!("{}:{}", self.digest, self.by)
+    }
+
+    pub fn decode(s: &str) -> Result<Confirmation, String> {
+        let (d, by) = s
+            .split_once(':')
+            .ok_or("a confirmation is `digest:signer`")?;
+        if !is_hex(by, 16) {
+            return Err("a confirmation's signer is 16 hex digits".into());
+        }
+        Ok(Confirmation {
+            digest: ContentId::parse(d).map_err(|e| e.to_string())?,
+            by: by.to_string(),
+        })
+    }
+
+    /// Whether `author` is the signer this confirmation names.
+    pub fn names(&self, author: &[u8]) -> bool {
+        author.len() >= 8 && hex::encode(&author[..8]) == self.by
+    }
+}
+
+/// A procurator's objection to a month, an inmate's month or a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objection {
+    pub inmate: Option<InmateNo>,
+    pub date: Option<Date>,
+    pub text: String,
+}
+
+impl Objection {
+    pub fn id(&self) -> ContentId {
+        ContentId::of(&[
+            self.inmate.as_ref().map(InmateNo::as_str).unwrap_or(""),
+            &self.date.map(|d| d.to_string()).unwrap_or_default(),
+            &self.text,
+        ])
+    }
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A decoded registry value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegistryValue {
+    Meta,
+    Text(String),
+    Inmate(Inmate),
+    Procedure(ProcedureVersion),
+    RuleSet(RuleSet),
+    /// A signed trust record (JSON), checked by the `keys` layer.
+    Trust(String),
+}
+
+/// A decoded month value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MonthValue {
+    Meta,
+    Attendance(Attendance),
+    Quantity(u64),
+    Assigned,
+    Adjustment(Adjustment),
+    Approval(Cp),
+    Confirmation(Confirmation),
+    Seal(Seal),
+    Objection(Objection),
+}
+
+fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_str(s).map_err(|e| e.to_string())
+}
+
+fn meta(doc: &DocId, name: &str, v: Scalar<'_>) -> Result<(), String> {
+    match name {
+        "schema" => {
+            let n = v.int()?;
+            if (1..=SCHEMA_VERSION).contains(&n) {
+                Ok(())
+            } else {
+                Err(format!("schema version {n} is not one this tally writes"))
+            }
+        }
+        "doc" => {
+            let s = v.str()?;
+            if s == doc.to_string() {
+                Ok(())
+            } else {
+                Err(format!("document name `{s}` in {doc}"))
+            }
+        }
+        other => Err(format!("unknown meta field {other}")),
+    }
+}
+
+/// Decodes and checks a registry value.
+pub fn decode_registry(key: &RegistryKey, v: Scalar<'_>) -> Result<RegistryValue, String> {
+    let text = |field: &str| -> Result<RegistryValue, String> {
+        let s = v.str()?;
+        check_text(field, s).map_err(|e| e.to_string())?;
+        Ok(RegistryValue::Text(s.to_string()))
+    };
+    match key {
+        RegistryKey::Meta(m) if m == "prison" => text("prison name"),
+        RegistryKey::Meta(m) => meta(&DocId::Registry, m, v).map(|_| RegistryValue::Meta),
+        RegistryKey::District(_) => text("district name"),
+        RegistryKey::Product(_) => text("product name"),
+        RegistryKey::Inmate(_) => {
+            let i: Inmate = json(v.str()?)?;
+            i.validate().map_err(|e| e.to_string())?;
+            Ok(RegistryValue::Inmate(i))
+        }
+        RegistryKey::Procedure(..) => {
+            let p: ProcedureVersion = json(v.str()?)?;
+            p.validate().map_err(|e| e.to_string())?;
+            Ok(RegistryValue::Procedure(p))
+        }
+        RegistryKey::RuleSet(m) => {
+            let r = RuleSet::decode(v.str()?).map_err(|e| e.to_string())?;
+            if r.effective_from != *m {
+                return Err(format!(
+                    "rule set says it is effective from {}",
+                    r.effective_from
+                ));
+            }
+            Ok(RegistryValue::RuleSet(r))
+        }
+        RegistryKey::Officer(_) | RegistryKey::Revocation(_) | RegistryKey::Device(_) => {
+            let s = v.str()?;
+            serde_json::from_str::<serde_json::Value>(s).map_err(|e| e.to_string())?;
+            Ok(RegistryValue::Trust(s.to_string()))
+        }
+    }
+}
+
+/// Decodes and checks a value of a district-month document.
+pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthValue, String> {
+    let DocId::Month { district, month } = doc else {
+        return Err(format!("{doc} is not a month document"));
+    };
+    let quantity = || -> Result<MonthValue, String> {
+        Ok(MonthValue::Quantity(
+            check_quantity(v.int()?).map_err(|e| e.to_string())?,
+        ))
+    };
+    Ok(match key {
+        MonthKey::Meta(m) => {
+            meta(doc, m, v)?;
+            MonthValue::Meta
+        }
+        MonthKey::Attendance(..) => {
+            MonthValue::Attendance(Attendance::decode(v.str()?).map_err(|e| e.to_string())?)
+        }
+        MonthKey::Count(..) | MonthKey::TeamCount(..) => quantity()?,
+        MonthKey::Assignment(..) => {
+            if v.int()? != 1 {
+                return Err("an assignment's value must be 1".into());
+            }
+            MonthValue::Assigned
+        }
+        MonthKey::Adjustment(i, id) => {
+            let a: Adjustment = json(v.str()?)?;
+            a.validate().map_err(|e| e.to_string())?;
+            if !month.contains(a.date) {
+                return Err(format!("adjustment dated {} outside {month}", a.date));
+            }
+            if adjustment_id(i, &a) != *id {
+                return Err("adjustment id does not match its content".into());
+            }
+            MonthValue::Adjustment(a)
+        }
+        MonthKey::Approval(..) => MonthValue::Approval(Cp(v.int()?)),
+        MonthKey::Confirmation(..) | MonthKey::TeamConfirmation(..) => {
+            MonthValue::Confirmation(Confirmation::decode(v.str()?)?)
+        }
+        MonthKey::Seal => {
+            let s: Seal = json(v.str()?)?;
+            if s.district != *district || s.month != *month {
+                return Err(format!("seal of {}/{} in {doc}", s.district, s.month));
+            }
+            if !s.heads.iter().all(|h| is_hex(h, 64)) || !is_hex(&s.digest, 64) {
+                return Err("seal heads and digest must be 64 hex digits".into());
+            }
+            MonthValue::Seal(s)
+        }
+        MonthKey::Objection(id) => {
+            let o: Objection = json(v.str()?)?;
+            check_text("objection", &o.text).map_err(|e| e.to_string())?;
+            if let Some(d) = o.date
+                && !month.contains(d)
+            {
+                return Err(format!("objection dated {d} outside {month}"));
+            }
+            if o.id() != *id {
+                return Err("objection id does not match its content".into());
+            }
+            MonthValue::Objection(o)
+        }
+    })
+}
+
+/// The class of a record path in `doc`, or why the path is not one tally writes.
+pub fn classify(doc: &DocId, key: &str) -> Result<RecordClass, KeyError> {
+    Ok(match doc {
+        DocId::Registry => match RegistryKey::parse(key)? {
+            RegistryKey::Meta(m) if m == "prison" => RecordClass::Prison,
+            RegistryKey::Meta(_) => RecordClass::Meta,
+            RegistryKey::District(_) | RegistryKey::Inmate(_) => RecordClass::Roster,
+            RegistryKey::Product(_) | RegistryKey::Procedure(..) => RecordClass::Catalogue,
+            RegistryKey::RuleSet(_) => RecordClass::RuleSet,
+            RegistryKey::Officer(_) | RegistryKey::Revocation(_) | RegistryKey::Device(_) => {
+                RecordClass::Trust
+            }
+        },
+        DocId::Month { month, .. } => match MonthKey::parse(key, *month)? {
+            MonthKey::Meta(_) => RecordClass::Meta,
+            MonthKey::Attendance(..)
+            | MonthKey::Count(..)
+            | MonthKey::Assignment(..)
+            | MonthKey::TeamCount(..)
+            | MonthKey::Adjustment(..)
+            | MonthKey::Confirmation(..)
+            | MonthKey::TeamConfirmation(..) => RecordClass::Daily,
+            MonthKey::Approval(..) => RecordClass::Approval,
+            MonthKey::Seal => RecordClass::Seal,
+            MonthKey::Objection(_) => RecordClass::Objection,
+        },
+    })
+}
+
+/// Checks one operation of an incoming change: a put of `value` (or a delete,
+/// `None`) at `key` of `doc`. Returns the record's class for authorization.
+pub fn check_op(doc: &DocId, key: &str, value: Option<Scalar<'_>>) -> Result<RecordClass, String> {
+    let class = classify(doc, key).map_err(|e| e.to_string())?;
+    match value {
+        None if !class.deletable() => return Err(format!("`{key}` may not be deleted")),
+        None => {}
+        Some(v) => match doc {
+            DocId::Registry => {
+                let k = RegistryKey::parse(key).map_err(|e| e.to_string())?;
+                decode_registry(&k, v).map_err(|e| format!("`{key}`: {e}"))?;
+            }
+            DocId::Month { month, .. } => {
+                let k = MonthKey::parse(key, *month).map_err(|e| e.to_string())?;
+                decode_month(doc, &k, v).map_err(|e| format!("`{key}`: {e}"))?;
+            }
+        },
+    }
+    Ok(class)
+}
+
+/// Names of the meta keys, for writers that stamp documents.
+pub const META_KEYS: [&str; 3] = [META_SCHEMA, META_DOC, META_PRISON];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn month_doc() -> DocId {
+        DocId::month("D01".parse().unwrap(), "2026-03".parse().unwrap())
+    }
+
+    #[test]
+    fn values_are_checked_against_their_paths() {
+        let d = month_doc();
+        assert_eq!(
+            check_op(&d, "att/A1/02", Some(Scalar::Str("work||"))),
+            Ok(RecordClass::Daily)
+        );
+        assert!(check_op(&d, "att/A1/02", Some(Scalar::Str("work|0480|"))).is_err());
+        assert!(check_op(&d, "att/A1/02", Some(Scalar::Int(1))).is_err());
+        assert!(check_op(&d, "cnt/A1/02/P1", Some(Scalar::Int(-1))).is_err());
+        assert_eq!(check_op(&d, "cnt/A1/02/P1", None), Ok(RecordClass::Daily));
+        assert_eq!(
+            check_op(&d, "apv/A1/bonus", Some(Scalar::Int(500))),
+            Ok(RecordClass::Approval)
+        );
+        assert!(check_op(&d, "seal", None).is_err());
+        assert!(check_op(&d, "meta/doc", Some(Scalar::Str("month/D02/2026-03"))).is_err());
+        assert!(check_op(&d, "meta/doc", Some(Scalar::Str("month/D01/2026-03"))).is_ok());
+        assert!(check_op(&d, "att/A1/32", Some(Scalar::Str("work||"))).is_err());
+        assert!(check_op(&d, "nested", Some(Scalar::Str("x"))).is_err());
+        assert!(check_op(&DocId::Registry, "inmate/A1", Some(Scalar::Str("{}"))).is_err());
+        assert!(check_op(&DocId::Registry, "inmate/A1", None).is_err());
+        assert_eq!(
+            check_op(&DocId::Registry, "meta/prison", Some(Scalar::Str("某监狱"))),
+            Ok(RecordClass::Prison)
+        );
+    }
+}
