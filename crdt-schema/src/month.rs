@@ -306,6 +306,39 @@ impl MonthDoc {
             .transact(meta, |tx| f(&mut MonthWriter { tx, doc, month }))
     }
 
+    /// The authors of an inmate's day records as they stand (attendance,
+    /// counts, assignments): who may not confirm them.
+    pub fn day_writers(&self, inmate: &InmateNo, day: u8) -> Vec<Vec<u8>> {
+        let am = self.doc.automerge();
+        let mut out = authors_of(
+            am,
+            &MonthKey::Attendance(inmate.clone(), day).to_string(),
+            None,
+        );
+        for kind in ["cnt", "asg"] {
+            let keys: Vec<String> = am
+                .map_range(
+                    ROOT,
+                    format!("{kind}/{inmate}/{day:02}/")..format!("{kind}/{inmate}/{day:02}0"),
+                )
+                .map(|i| i.key.to_string())
+                .collect();
+            for k in keys {
+                out.extend(authors_of(am, &k, None));
+            }
+        }
+        out
+    }
+
+    /// The authors of a team count as it stands.
+    pub fn team_writers(&self, day: u8, procedure: &ProcedureId) -> Vec<Vec<u8>> {
+        authors_of(
+            self.doc.automerge(),
+            &MonthKey::TeamCount(day, procedure.clone()).to_string(),
+            None,
+        )
+    }
+
     pub fn facts(&self) -> MonthFacts {
         MonthFacts::read(self.district.clone(), self.month, self.doc.automerge())
     }

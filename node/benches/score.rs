@@ -10,25 +10,28 @@
 
 use std::hint::black_box;
 
-use crdt_schema::{ChangeMeta, DocId, Month, MonthDoc, score_month};
+use crdt_schema::{Date, DocId, Month, MonthDoc, score_month};
 use criterion::{Criterion, criterion_group, criterion_main};
 use node::demo::{self, DemoOptions};
-use node::read;
 use node::store::Store;
+use node::{identity, prison, read};
 
+/// A data directory holding the demo month of `inmates` inmates.
 fn demo_store(inmates: u32) -> (tempfile::TempDir, Store, Vec<DocId>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::init(dir.path(), "基准监狱", &[9; 32]).expect("init");
+    let pass = "bench passphrase";
+    let today: Date = "2026-11-24".parse().expect("date");
+    prison::init_prison(dir.path(), "基准监狱", pass, today, 1_795_000_000).expect("init");
+    let store = Store::open(dir.path()).expect("open");
+    let admin =
+        identity::unlock_officer(&identity::admin_key_path(dir.path()), pass).expect("admin");
+    let authority = identity::unlock_authority(dir.path(), pass).expect("authority");
     let month = Month::new(2026, 10).expect("month");
-    let meta = ChangeMeta {
-        author: vec![9; 32],
-        time: 0,
-        message: "bench".into(),
-        registry_heads: Vec::new(),
-    };
     let g = demo::generate(
         &store,
-        meta,
+        &admin,
+        &authority,
+        1_795_000_000,
         DemoOptions {
             inmates,
             month,

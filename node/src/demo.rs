@@ -22,8 +22,11 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
 use crate::ops::{self, MonthOp, Plan, RegistryOp};
-use crate::session::{Committed, WriteError, WriteSession};
+use crate::session::{Committed, Identity, WriteError, WriteSession};
 use crate::store::Store;
+use crdt_schema::{Seal, digest_to_seal};
+use keys::{CertBody, CertError, Certificate, Role, SecretKey};
+use sha2::{Digest as _, Sha256};
 
 /// Options of `tally demo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +53,10 @@ const MIN_DISTRICTS: u32 = 6;
 /// The demo in batches of writes, in the order an officer would make them.
 #[derive(Debug, Clone, Default)]
 pub struct Demo {
-    /// Registry set-up: districts, products, procedures, rule set, roster.
-    pub registry: Plan,
+    /// The labor section's catalogue: products, procedures, the rule set.
+    pub catalogue: Plan,
+    /// The records office's roster: districts and inmates.
+    pub roster: Plan,
     /// One batch per day: every district's records of that day.
     pub days: Vec<Plan>,
     /// Bonuses and deductions recorded over the month.
@@ -214,7 +219,7 @@ pub fn build(opts: DemoOptions) -> Demo {
     let month = opts.month;
     let n_districts = opts.inmates.div_ceil(PER_DISTRICT).max(MIN_DISTRICTS);
     let mut demo = Demo::default();
-    let reg = &mut demo.registry.registry;
+    let reg = &mut demo.catalogue.registry;
 
     // Catalogue: versions from two months back, revised on the 16th.
     let start = month.prev().and_then(Month::prev).unwrap_or(month).first();
@@ -232,7 +237,8 @@ pub fn build(opts: DemoOptions) -> Demo {
             reg.push(RegistryOp::Procedure(id(p.id), revision, version(r)));
         }
     }
-    let mut rules = RuleSet::standard(Month::new(2021, 10).expect("valid month"));
+    // The demo month's rule set: the standard one with a ramp for new workers.
+    let mut rules = RuleSet::standard(month);
     rules.ramp = Some(Ramp {
         days: 7,
         grade_bp: 6000,
@@ -241,7 +247,7 @@ pub fn build(opts: DemoOptions) -> Demo {
 
     for d in 1..=n_districts {
         let district: DistrictId = id(&format!("D{d:02}"));
-        reg.push(RegistryOp::District(
+        demo.roster.registry.push(RegistryOp::District(
             district.clone(),
             format!("{}监区", zh_number(d)),
         ));
@@ -307,7 +313,7 @@ pub fn build(opts: DemoOptions) -> Demo {
             admitted,
             released,
         };
-        demo.registry
+        demo.roster
             .registry
             .push(RegistryOp::Inmate(no.clone(), inmate.clone()));
         inmates.push(DemoInmate {
@@ -492,10 +498,91 @@ fn district_product_is_shirt(d: &DistrictId) -> bool {
         .is_some_and(|b| (b - b'0') % 2 == 1)
 }
 
+/// The demo's staff: a records officer, a labor-section officer, and an
+/// officer and a chief per district, with keys derived from the seed.
+pub struct Staff {
+    pub records: Identity,
+    pub labor: Identity,
+    pub officers: BTreeMap<DistrictId, Identity>,
+    pub chiefs: BTreeMap<DistrictId, Identity>,
+}
+
+impl Staff {
+    /// Issues the staff's certificates (valid a year either side of the month).
+    pub fn issue(
+        authority: &SecretKey,
+        districts: &[DistrictId],
+        opts: DemoOptions,
+    ) -> Result<Staff, CertError> {
+        let from = Date::from_ordinal(opts.month.first().ordinal() - 365).expect("in range");
+        let to = Date::from_ordinal(opts.month.last().ordinal() + 365).expect("in range");
+        let person = |no: &str,
+                      name: &str,
+                      role: Role,
+                      district: Option<&DistrictId>|
+         -> Result<Identity, CertError> {
+            let mut h = Sha256::new();
+            h.update(b"tally-demo-staff\0");
+            h.update(opts.seed.to_le_bytes());
+            h.update(no.as_bytes());
+            let key = SecretKey::from_seed(&h.finalize().into());
+            let certificate = Certificate::issue(
+                authority,
+                CertBody {
+                    officer_no: no.into(),
+                    name: name.into(),
+                    district: district.cloned(),
+                    role,
+                    public_key: key.public(),
+                    valid_from: from,
+                    valid_to: to,
+                },
+            )?;
+            Ok(Identity { key, certificate })
+        };
+        let mut staff = Staff {
+            records: person("R001", "档案科民警", Role::Records, None)?,
+            labor: person("L001", "劳动改造科民警", Role::LaborSection, None)?,
+            officers: BTreeMap::new(),
+            chiefs: BTreeMap::new(),
+        };
+        for d in districts {
+            let surname =
+                SURNAMES[d.as_str().bytes().map(usize::from).sum::<usize>() % SURNAMES.len()];
+            staff.officers.insert(
+                d.clone(),
+                person(
+                    &format!("{d}-01"),
+                    &format!("{surname}警官"),
+                    Role::Officer,
+                    Some(d),
+                )?,
+            );
+            staff.chiefs.insert(
+                d.clone(),
+                person(
+                    &format!("{d}-00"),
+                    &format!("{surname}监区长"),
+                    Role::Chief,
+                    Some(d),
+                )?,
+            );
+        }
+        Ok(staff)
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Identity> {
+        [&self.records, &self.labor]
+            .into_iter()
+            .chain(self.officers.values())
+            .chain(self.chiefs.values())
+    }
+}
+
 /// What [`generate`] wrote.
-#[derive(Debug, Clone)]
 pub struct Generated {
     pub districts: Vec<DistrictId>,
+    pub staff: Staff,
     pub committed: Committed,
 }
 
@@ -505,37 +592,131 @@ pub enum DemoError {
     Write(#[from] WriteError),
     #[error(transparent)]
     Score(#[from] ScoreError),
+    #[error(transparent)]
+    Cert(#[from] CertError),
 }
 
-/// Builds the demo and writes it into `store`: the registry, one change per
-/// district per day, the month's adjustments, then the chief's review; every
-/// touched document is compacted at the end.
+/// Seconds since the epoch of `date` at `hour`:00 China Standard Time.
+fn at(date: Date, hour: i64) -> i64 {
+    date.ordinal() * 86_400 + (hour - 8) * 3600
+}
+
+/// Writes each district's share of `plan` as that district's officer.
+fn apply_by_district<'s>(
+    s: &mut WriteSession<'s>,
+    plan: &Plan,
+    staff: &'s BTreeMap<DistrictId, Identity>,
+) -> Result<(), WriteError> {
+    for ((district, month), ops) in &plan.months {
+        if let Some(who) = staff.get(district) {
+            s.set_identity(who);
+        }
+        let one = Plan {
+            rows: ops.len(),
+            registry: Vec::new(),
+            months: BTreeMap::from([((district.clone(), *month), ops.clone())]),
+        };
+        ops::apply(s, &one)?;
+    }
+    Ok(())
+}
+
+/// Builds the demo and writes it into `store` as the prison's staff would:
+/// the admin enrols the staff, the records office the roster, the labor
+/// section the catalogue, each district's officer its daily records (one
+/// signed change per district per day, stated at 18:00 that day), the
+/// officers their adjustments, and each chief approves part of what awaits
+/// approval and seals the month (all districts but the last). Every touched
+/// document is compacted at the end.
+///
+/// `now` is when the admin enrols the staff (the admin's certificate starts
+/// the day the prison was set up, which may be after the demo month).
 pub fn generate(
     store: &Store,
-    meta: crdt_schema::ChangeMeta,
+    admin: &Identity,
+    authority: &SecretKey,
+    now: i64,
     opts: DemoOptions,
 ) -> Result<Generated, DemoError> {
     let d = build(opts);
-    let mut s = WriteSession::begin(store, meta)?;
-    ops::apply(&mut s, &d.registry)?;
-    for day in &d.days {
-        ops::apply(&mut s, day)?;
-    }
-    ops::apply(&mut s, &d.adjustments)?;
-    let registry = s.registry().facts();
-    let mut review_plan = Plan::default();
-    for district in &d.districts {
-        let ops = review(&registry, s.month(district, opts.month)?, opts.seed)?;
-        review_plan
-            .months
-            .insert((district.clone(), opts.month), ops);
-    }
-    ops::apply(&mut s, &review_plan)?;
-    let committed = s.commit_compacted()?;
+    let staff = Staff::issue(authority, &d.districts, opts)?;
+    let committed = write(store, admin, &staff, &d, now, opts)?;
     Ok(Generated {
         districts: d.districts,
+        staff,
         committed,
     })
+}
+
+fn write(
+    store: &Store,
+    admin: &Identity,
+    staff: &Staff,
+    d: &Demo,
+    now: i64,
+    opts: DemoOptions,
+) -> Result<Committed, DemoError> {
+    let month = opts.month;
+    let mut s = WriteSession::begin(store, admin, now, "demo: enrol staff")?;
+    s.write_registry(|w| {
+        for who in staff.all() {
+            let key = crdt_schema::RegistryKey::Officer(crdt_schema::KeyHex::from_bytes(
+                who.public().as_bytes(),
+            ));
+            w.put_trust(&key, &who.certificate.to_json())?;
+        }
+        Ok(())
+    })?;
+    s.set_time(at(month.first(), 8) - 86_400);
+    s.set_identity(&staff.records);
+    s.set_message("demo: roster");
+    ops::apply(&mut s, &d.roster)?;
+    s.set_identity(&staff.labor);
+    s.set_message("demo: catalogue and rule set");
+    ops::apply(&mut s, &d.catalogue)?;
+    for (day, plan) in month.dates().zip(&d.days) {
+        s.set_time(at(day, 18));
+        s.set_message(format!("demo: daily records {day}"));
+        apply_by_district(&mut s, plan, &staff.officers)?;
+    }
+    s.set_time(at(month.last(), 20));
+    s.set_message("demo: bonuses and deductions");
+    apply_by_district(&mut s, &d.adjustments, &staff.officers)?;
+
+    // Month end: each chief reviews, approves part, and seals.
+    s.set_time(at(month.last(), 21));
+    s.set_message("demo: month-end review");
+    let registry = s.registry().facts();
+    for (i, district) in d.districts.iter().enumerate() {
+        let approvals = review(&registry, s.month(district, month)?, opts.seed)?;
+        let chief = &staff.chiefs[district];
+        s.set_identity(chief);
+        s.write_month(district, month, |w| {
+            for op in &approvals {
+                if let MonthOp::Approval(no, t, cp) = op {
+                    w.put_approval(no, t.clone(), *cp)?;
+                }
+            }
+            Ok(())
+        })?;
+        if i + 1 < d.districts.len() {
+            let doc = s.month(district, month)?;
+            let facts = doc.facts();
+            let seal = Seal {
+                district: district.clone(),
+                month,
+                heads: doc
+                    .document()
+                    .heads()
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect(),
+                digest: digest_to_seal(&registry, &facts)?.0,
+            };
+            s.write_month(district, month, |w| w.put_seal(&seal))?;
+        }
+    }
+    Ok(s.commit_compacted()?)
 }
 
 /// The chief's review at month end: approves about three in five of the
@@ -593,7 +774,8 @@ mod tests {
         };
         let a = build(opts);
         let b = build(opts);
-        assert_eq!(a.registry, b.registry);
+        assert_eq!(a.roster, b.roster);
+        assert_eq!(a.catalogue, b.catalogue);
         assert_eq!(a.days, b.days);
         let c = build(DemoOptions { seed: 2, ..opts });
         assert_ne!(a.days, c.days);
@@ -604,14 +786,14 @@ mod tests {
         let demo = build(DemoOptions::default());
         assert!(demo.districts.len() >= 6);
         let inmates = demo
-            .registry
+            .roster
             .registry
             .iter()
             .filter(|op| matches!(op, RegistryOp::Inmate(..)))
             .count();
         assert_eq!(inmates, 1200);
         let procedures: std::collections::BTreeSet<_> = demo
-            .registry
+            .catalogue
             .registry
             .iter()
             .filter_map(|op| match op {

@@ -8,10 +8,16 @@
 //! typed writes, append); [`read`] is the read path (load, score in parallel);
 //! [`import`] and [`demo`] produce [`ops::Plan`]s of typed writes.
 
+pub mod audit;
+pub mod bundle;
 pub mod cli;
 pub mod demo;
+pub mod identity;
 pub mod import;
 pub mod ops;
+pub mod prison;
 pub mod read;
 pub mod session;
 pub mod store;
+pub mod validate;
+pub mod verify;

@@ -2,20 +2,23 @@
 //! [`WriteSession`].
 //!
 //! A session holds the data directory's exclusive lock, loads the documents it
-//! touches, makes typed writes in memory (through crdt-schema's one
-//! transaction API) and only at [`WriteSession::commit`] appends the resulting
-//! changes to the logs. A write that fails validation part-way therefore
-//! leaves nothing on disk.
+//! touches, makes typed writes in memory through crdt-schema's one
+//! transaction API, signs each resulting change with the writer's key and
+//! judges it exactly as any other node would ([`crate::validate`]) — so a write
+//! this node would refuse from a peer is refused here too. Only at
+//! [`WriteSession::commit`] are the signed changes appended to the logs; a
+//! write that fails part-way leaves nothing on disk.
 
 use std::collections::BTreeMap;
 
-use crdt_schema::automerge::Change;
 use crdt_schema::{
     ChangeMeta, DistrictId, DocId, Month, MonthDoc, MonthWriter, RegistryDoc, RegistryWriter,
     SchemaError,
 };
+use keys::{Certificate, PublicKey, SecretKey};
 
 use crate::store::{Loaded, Lock, Store, StoreError};
+use crate::validate::{Refusal, SignedChange, Trust, Validator, Verdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -27,6 +30,36 @@ pub enum WriteError {
         #[source]
         source: Box<SchemaError>,
     },
+    #[error("refused: {0}")]
+    Refused(Refusal),
+    #[error("cannot write yet: {0}")]
+    Pending(String),
+    #[error("the session already refused a write; nothing more can be written in it")]
+    Poisoned,
+}
+
+/// Who is writing: an unlocked key and the certificate the authority issued for it.
+#[derive(Debug)]
+pub struct Identity {
+    pub key: SecretKey,
+    pub certificate: Certificate,
+}
+
+impl Identity {
+    pub fn public(&self) -> PublicKey {
+        self.key.public()
+    }
+
+    /// "J0001 王警官 (officer of D01)".
+    pub fn describe(&self) -> String {
+        let b = &self.certificate.body;
+        let district = b
+            .district
+            .as_ref()
+            .map(|d| format!(" of {d}"))
+            .unwrap_or_default();
+        format!("{} {} ({}{district})", b.officer_no, b.name, b.role)
+    }
 }
 
 /// What a committed session wrote.
@@ -40,35 +73,73 @@ pub struct Committed {
 pub struct WriteSession<'s> {
     store: &'s Store,
     _lock: Lock,
-    meta: ChangeMeta,
+    identity: &'s Identity,
+    time: i64,
+    message: String,
+    trust: Trust,
     registry: Loaded<RegistryDoc>,
     months: BTreeMap<(DistrictId, Month), Loaded<MonthDoc>>,
-    pending: BTreeMap<DocId, Vec<Change>>,
+    pending: BTreeMap<DocId, Vec<SignedChange>>,
+    poisoned: bool,
     /// Problems found while loading (torn or corrupt records), for the caller to report.
     pub issues: Vec<String>,
 }
 
 impl<'s> WriteSession<'s> {
-    /// Takes the exclusive lock and loads the registry.
-    pub fn begin(store: &'s Store, meta: ChangeMeta) -> Result<WriteSession<'s>, WriteError> {
+    /// Takes the exclusive lock and loads the registry. `time` is the time
+    /// the writer states for its changes (seconds since the epoch).
+    pub fn begin(
+        store: &'s Store,
+        identity: &'s Identity,
+        time: i64,
+        message: impl Into<String>,
+    ) -> Result<WriteSession<'s>, WriteError> {
         let lock = store.lock_exclusive()?;
         let registry = store
             .load(&DocId::Registry)?
             .typed(RegistryDoc::from_document)?;
+        let trust = Trust::from_registry(store.authority()?, registry.doc.document().automerge());
         let issues = registry.issues.clone();
         Ok(WriteSession {
             store,
             _lock: lock,
-            meta,
+            identity,
+            time,
+            message: message.into(),
+            trust,
             registry,
             months: BTreeMap::new(),
             pending: BTreeMap::new(),
+            poisoned: false,
             issues,
         })
     }
 
     pub fn registry(&self) -> &RegistryDoc {
         &self.registry.doc
+    }
+
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    pub fn identity(&self) -> &Identity {
+        self.identity
+    }
+
+    /// Writes from now on as `identity` (the demo acts as many officers).
+    pub fn set_identity(&mut self, identity: &'s Identity) {
+        self.identity = identity;
+    }
+
+    /// The note of the changes written from now on.
+    pub fn set_message(&mut self, message: impl Into<String>) {
+        self.message = message.into();
+    }
+
+    /// States `time` for the changes written from now on.
+    pub fn set_time(&mut self, time: i64) {
+        self.time = time;
     }
 
     /// Loads (once) and returns a district-month document.
@@ -91,37 +162,87 @@ impl<'s> WriteSession<'s> {
         Ok(self.months.get_mut(&key).expect("inserted above"))
     }
 
-    fn record(&mut self, doc: DocId, change: Option<Change>) {
-        if let Some(c) = change {
-            self.pending.entry(doc).or_default().push(c);
+    fn meta(&self, registry_heads: Vec<crdt_schema::automerge::ChangeHash>) -> ChangeMeta {
+        ChangeMeta {
+            author: self.identity.public().as_bytes().to_vec(),
+            time: self.time,
+            message: self.message.clone(),
+            registry_heads,
         }
     }
 
-    /// One change of typed registry writes.
+    /// Signs a new change and judges it as a peer would.
+    fn admit(
+        &mut self,
+        doc: DocId,
+        change: Option<crdt_schema::automerge::Change>,
+    ) -> Result<(), WriteError> {
+        let Some(change) = change else { return Ok(()) };
+        let sc = SignedChange::sign(&self.identity.key, &doc, change);
+        let registry = self.registry.doc.document().automerge();
+        let target = match &doc {
+            DocId::Registry => registry,
+            DocId::Month { district, month } => self
+                .months
+                .get(&(district.clone(), *month))
+                .expect("written month is loaded")
+                .doc
+                .document()
+                .automerge(),
+        };
+        let verdict = Validator::new(&self.trust, registry).judge(&doc, target, &sc);
+        match verdict {
+            Verdict::Accept { .. } => {
+                if doc == DocId::Registry {
+                    self.trust = Trust::from_registry(*self.trust.authority(), registry);
+                }
+                self.pending.entry(doc).or_default().push(sc);
+                Ok(())
+            }
+            Verdict::Refuse(r) => {
+                self.poisoned = true;
+                Err(WriteError::Refused(r))
+            }
+            Verdict::Pending(p) => {
+                self.poisoned = true;
+                Err(WriteError::Pending(p))
+            }
+        }
+    }
+
+    /// One signed change of typed registry writes.
     pub fn write_registry<T>(
         &mut self,
         f: impl FnOnce(&mut RegistryWriter<'_, '_>) -> Result<T, SchemaError>,
     ) -> Result<T, WriteError> {
+        if self.poisoned {
+            return Err(WriteError::Poisoned);
+        }
+        let meta = self.meta(Vec::new());
         let (out, change) =
             self.registry
                 .doc
-                .write(&self.meta, f)
+                .write(&meta, f)
                 .map_err(|source| WriteError::Schema {
                     doc: DocId::Registry,
                     source: Box::new(source),
                 })?;
-        self.record(DocId::Registry, change);
+        self.admit(DocId::Registry, change)?;
         Ok(out)
     }
 
-    /// One change of typed writes to a district-month document.
+    /// One signed change of typed writes to a district-month document,
+    /// anchored at the registry heads this session holds.
     pub fn write_month<T>(
         &mut self,
         district: &DistrictId,
         month: Month,
         f: impl FnOnce(&mut MonthWriter<'_, '_>) -> Result<T, SchemaError>,
     ) -> Result<T, WriteError> {
-        let meta = self.meta.clone();
+        if self.poisoned {
+            return Err(WriteError::Poisoned);
+        }
+        let meta = self.meta(self.registry.doc.document().heads());
         let loaded = self.month_entry(district, month)?;
         let id = loaded.doc.document().id().clone();
         let (out, change) = loaded
@@ -131,11 +252,11 @@ impl<'s> WriteSession<'s> {
                 doc: id.clone(),
                 source: Box::new(source),
             })?;
-        self.record(id, change);
+        self.admit(id, change)?;
         Ok(out)
     }
 
-    /// Appends every change made to its document's log (fsynced), and folds
+    /// Appends every signed change to its document's log (fsynced), and folds
     /// large logs into snapshots. Returns what was written.
     pub fn commit(self) -> Result<Committed, WriteError> {
         self.finish(false)
@@ -148,6 +269,9 @@ impl<'s> WriteSession<'s> {
     }
 
     fn finish(mut self, compact_all: bool) -> Result<Committed, WriteError> {
+        if self.poisoned {
+            return Err(WriteError::Poisoned);
+        }
         let mut done = Committed::default();
         let pending = std::mem::take(&mut self.pending);
         for (id, changes) in &pending {

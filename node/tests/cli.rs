@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 const TALLY: &str = env!("CARGO_BIN_EXE_tally");
+const PASSPHRASE: &str = "test passphrase";
 
 fn data_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -23,6 +24,7 @@ fn tally(dir: &Path, args: &[&str]) -> Output {
         .arg(dir)
         .args(args)
         .env_remove("TALLY_DATA")
+        .env("TALLY_PASSPHRASE", PASSPHRASE)
         .output()
         .expect("tally runs")
 }
@@ -279,6 +281,7 @@ fn the_data_directory_comes_from_tally_data() {
     let out = Command::new(TALLY)
         .args(["init", "--prison", "环境变量监狱"])
         .env("TALLY_DATA", dir.path())
+        .env("TALLY_PASSPHRASE", PASSPHRASE)
         .output()
         .unwrap();
     assert!(out.status.success());

@@ -1,23 +1,23 @@
 //! The `tally` command line: argument parsing and dispatch. Each command is a
-//! thin shell over the library (store, import, demo, scoring).
+//! thin shell over the library (store, session, import, scoring, bundles).
 
+mod exchange;
 mod present;
+mod read;
+mod setup;
+mod write;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use crdt_schema::{
-    ChangeMeta, Date, DistrictId, DocId, InmateNo, Month, RegistryFacts, explain_inmate,
-};
+use crdt_schema::{Date, DistrictId, InmateNo, Month};
+use keys::Role;
 
-use crate::demo::{self, DemoOptions};
-use crate::import::{self, Kind};
-use crate::ops;
-use crate::read;
-use crate::session::WriteSession;
+use crate::identity;
+use crate::import::Kind;
+use crate::session::Identity;
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
@@ -30,16 +30,27 @@ pub struct Cli {
     /// Data directory of this replica (default: $TALLY_DATA, else the platform data dir).
     #[arg(long, global = true, env = "TALLY_DATA")]
     data: Option<PathBuf>,
+    /// Write as the officer of this key file (default: the data directory's admin key).
+    #[arg(long = "as", global = true, value_name = "KEYFILE")]
+    as_key: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create a new data directory for a prison.
+    /// Create a data directory: a new prison (authority and admin keys), or a
+    /// replica trusting an existing prison's authority.
     Init {
+        #[arg(
+            long,
+            conflicts_with = "authority",
+            required_unless_present = "authority"
+        )]
+        prison: Option<String>,
+        /// The prison authority's public key file (authority.pub).
         #[arg(long)]
-        prison: String,
+        authority: Option<PathBuf>,
     },
     /// Import one CSV file of the given kind (UTF-8, header row required).
     Import { kind: Kind, file: PathBuf },
@@ -73,6 +84,109 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Officers: issue a key and certificate, revoke, list.
+    Officer {
+        #[command(subcommand)]
+        command: OfficerCommand,
+    },
+    /// Confirm a day's records as a second officer (二次签名确认).
+    Confirm {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        date: Date,
+        /// Only this inmate (default: every inmate with records that day, and the team counts).
+        #[arg(long)]
+        inmate: Option<InmateNo>,
+    },
+    /// Approve an inmate's pending bonuses and deductions (chief).
+    Approve {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        #[arg(long)]
+        inmate: InmateNo,
+    },
+    /// Seal the month (chief): a signed statement of the heads and report digest.
+    Seal {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+    },
+    /// Record a signed objection (procurator).
+    Object {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        #[arg(long)]
+        inmate: Option<InmateNo>,
+        #[arg(long)]
+        date: Option<Date>,
+        #[arg(long)]
+        text: String,
+    },
+    /// The signed changes behind an inmate's month.
+    Audit {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        #[arg(long)]
+        inmate: InmateNo,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a self-contained bundle of a month's signed changes.
+    Export {
+        /// One district (default: every district of the month).
+        #[arg(long)]
+        district: Option<DistrictId>,
+        #[arg(long)]
+        month: Month,
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
+    /// Verify a bundle from scratch against an authority public key.
+    Verify {
+        #[arg(long)]
+        authority: PathBuf,
+        bundle: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OfficerCommand {
+    /// Issue a key and certificate (needs the authority key) and enrol it.
+    Add {
+        no: String,
+        #[arg(long)]
+        name: String,
+        /// The district of an officer or chief.
+        #[arg(long)]
+        district: Option<DistrictId>,
+        #[arg(long)]
+        role: Role,
+        #[arg(long = "key-out")]
+        key_out: PathBuf,
+        /// First day of validity (default: today).
+        #[arg(long)]
+        valid_from: Option<Date>,
+        /// Last day of validity (default: two years from today).
+        #[arg(long)]
+        valid_to: Option<Date>,
+    },
+    /// Revoke every key of an officer (needs the authority key).
+    Revoke { no: String },
+    /// The officers this replica knows.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses the command line and runs it.
@@ -84,35 +198,123 @@ pub fn run() -> Result<ExitCode> {
             .map(|p| p.data_dir().to_path_buf())
             .context("no --data given, TALLY_DATA unset, and no platform data directory")?,
     };
+    let ctx = Ctx {
+        data,
+        as_key: cli.as_key,
+    };
     match cli.command {
-        Command::Init { prison } => init(&data, &prison),
-        Command::Import { kind, file } => import_file(&data, kind, &file),
+        Command::Init { prison, authority } => {
+            setup::init(&ctx, prison.as_deref(), authority.as_deref())
+        }
+        Command::Import { kind, file } => write::import(&ctx, kind, &file),
         Command::Score {
             district,
             month,
             inmate,
             json,
-        } => score(&data, district, month, inmate, json),
+        } => read::score(&ctx, district, month, inmate, json),
         Command::Board {
             district,
             date,
             json,
-        } => board(&data, &district, date, json),
+        } => read::board(&ctx, &district, date, json),
         Command::Demo {
             inmates,
             month,
             seed,
-        } => run_demo(
-            &data,
-            DemoOptions {
+        } => setup::demo(
+            &ctx,
+            crate::demo::DemoOptions {
                 inmates,
                 month,
                 seed,
             },
         ),
+        Command::Officer { command } => match command {
+            OfficerCommand::Add {
+                no,
+                name,
+                district,
+                role,
+                key_out,
+                valid_from,
+                valid_to,
+            } => setup::officer_add(
+                &ctx, &no, &name, district, role, &key_out, valid_from, valid_to,
+            ),
+            OfficerCommand::Revoke { no } => setup::officer_revoke(&ctx, &no),
+            OfficerCommand::List { json } => read::officers(&ctx, json),
+        },
+        Command::Confirm {
+            district,
+            date,
+            inmate,
+        } => write::confirm(&ctx, &district, date, inmate.as_ref()),
+        Command::Approve {
+            district,
+            month,
+            inmate,
+        } => write::approve(&ctx, &district, month, &inmate),
+        Command::Seal { district, month } => write::seal(&ctx, &district, month),
+        Command::Object {
+            district,
+            month,
+            inmate,
+            date,
+            text,
+        } => write::object(&ctx, &district, month, inmate, date, &text),
+        Command::Audit {
+            district,
+            month,
+            inmate,
+            json,
+        } => read::audit(&ctx, &district, month, &inmate, json),
+        Command::Export {
+            district,
+            month,
+            out,
+        } => exchange::export(&ctx, district.as_ref(), month, &out),
+        Command::Verify {
+            authority,
+            bundle,
+            json,
+        } => exchange::verify(&authority, &bundle, json),
     }
 }
 
+/// What every command needs from the command line.
+struct Ctx {
+    data: PathBuf,
+    as_key: Option<PathBuf>,
+}
+
+impl Ctx {
+    fn store(&self) -> Result<Store> {
+        Ok(Store::open(&self.data)?)
+    }
+
+    /// The writing officer: `--as KEYFILE`, else the data directory's admin key.
+    fn writer(&self) -> Result<Identity> {
+        let path = match &self.as_key {
+            Some(p) => p.clone(),
+            None => {
+                let p = identity::admin_key_path(&self.data);
+                if !p.exists() {
+                    anyhow::bail!(
+                        "this replica has no admin key ({}); write with --as KEYFILE",
+                        p.display()
+                    );
+                }
+                p
+            }
+        };
+        let pass = identity::passphrase(&path.display().to_string())?;
+        identity::unlock_officer(&path, &pass)
+    }
+}
+
+/// Seconds since the epoch, as this machine's clock says: the time an author
+/// states for a change.
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -120,202 +322,11 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-fn meta(store: &Store, message: String) -> Result<ChangeMeta> {
-    let author = hex::decode(&store.config().writer)
-        .with_context(|| format!("{}: writer is not hex", store.root().display()))?;
-    Ok(ChangeMeta {
-        author,
-        time: now(),
-        message,
-    })
+/// Today's date in China Standard Time.
+fn today() -> Result<Date> {
+    crate::validate::date_of(now()).context("the system clock is outside the supported years")
 }
 
-fn new_writer_id() -> Result<Vec<u8>> {
-    use rand::TryRng;
-    let mut id = vec![0u8; 32];
-    rand::rngs::SysRng
-        .try_fill_bytes(&mut id)
-        .map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-    Ok(id)
-}
-
-fn init(data: &Path, prison: &str) -> Result<ExitCode> {
-    crdt_schema::records::check_text("prison name", prison)?;
-    let store = Store::init(data, prison, &new_writer_id()?)?;
-    let mut s = WriteSession::begin(&store, meta(&store, "init".into())?)?;
-    let rules = crdt_schema::RuleSet::standard(Month::new(2021, 10).expect("valid month"));
-    s.write_registry(|w| {
-        w.set_prison(prison)?;
-        w.put_rule_set(&rules)
-    })?;
-    s.commit()?;
-    println!("initialized {} for {prison}", data.display());
-    Ok(ExitCode::SUCCESS)
-}
-
-fn import_file(data: &Path, kind: Kind, file: &Path) -> Result<ExitCode> {
-    let store = Store::open(data)?;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let label = file.display().to_string();
-    let mut s = WriteSession::begin(&store, meta(&store, format!("import {label}"))?)?;
-    present::issues(&s.issues);
-    let plan = match import::plan(kind, &label, &bytes, &s.registry().facts()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprint!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let changed = ops::apply(&mut s, &plan)?;
-    let done = s.commit()?;
-    println!(
-        "{label}: {} rows, {changed} records changed in {} documents",
-        plan.rows,
-        done.documents.len()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn load_registry(store: &Store) -> Result<RegistryFacts> {
-    let (registry, issues) = read::registry(store)?;
-    present::issues(&issues);
-    Ok(registry.facts())
-}
-
-fn score(
-    data: &Path,
-    district: Option<DistrictId>,
-    month: Month,
-    inmate: Option<InmateNo>,
-    json: bool,
-) -> Result<ExitCode> {
-    let store = Store::open(data)?;
-    let _lock = store.lock_shared()?;
-    let registry = load_registry(&store)?;
-    let ids: Vec<DocId> = match &district {
-        Some(d) => {
-            if !registry.districts.contains_key(d) {
-                bail!("unknown district {d}");
-            }
-            vec![DocId::month(d.clone(), month)]
-        }
-        None => registry
-            .districts
-            .keys()
-            .map(|d| DocId::month(d.clone(), month))
-            .collect(),
-    };
-    if let (Some(no), Some(d)) = (inmate, &district) {
-        let loaded = store
-            .load(&ids[0])?
-            .typed(crdt_schema::MonthDoc::from_document)?;
-        present::issues(&loaded.issues);
-        let Some(e) = explain_inmate(&registry, &loaded.doc.facts(), &no)? else {
-            bail!("inmate {no} has no roster entry or records in {d} {month}");
-        };
-        let mut out = std::io::stdout().lock();
-        if json {
-            serde_json::to_writer(&mut out, &e)?;
-            writeln!(out)?;
-        } else {
-            present::explanation(&mut out, &registry, &e)?;
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let mut reports = Vec::new();
-    for r in read::score(&store, &registry, &ids) {
-        let r = r?;
-        present::issues(&r.issues);
-        reports.push(r.report);
-    }
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if json {
-        if district.is_some() {
-            serde_json::to_writer(&mut out, &reports[0])?;
-        } else {
-            serde_json::to_writer(
-                &mut out,
-                &serde_json::json!({ "month": month, "districts": reports }),
-            )?;
-        }
-        writeln!(out)?;
-    } else {
-        for r in &reports {
-            present::report(&mut out, &registry, r)?;
-        }
-    }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn board(data: &Path, district: &DistrictId, date: Date, json: bool) -> Result<ExitCode> {
-    let store = Store::open(data)?;
-    let _lock = store.lock_shared()?;
-    let registry = load_registry(&store)?;
-    if !registry.districts.contains_key(district) {
-        bail!("unknown district {district}");
-    }
-    let loaded = store
-        .load(&DocId::month(district.clone(), date.month()))?
-        .typed(crdt_schema::MonthDoc::from_document)?;
-    present::issues(&loaded.issues);
-    let b = crdt_schema::board(&registry, &loaded.doc.facts(), date)?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if json {
-        serde_json::to_writer(&mut out, &b)?;
-        writeln!(out)?;
-    } else {
-        present::board(&mut out, &registry, &b)?;
-    }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn run_demo(data: &Path, opts: DemoOptions) -> Result<ExitCode> {
-    if opts.inmates == 0 {
-        bail!("--inmates must be at least 1");
-    }
-    let store = match Store::open(data) {
-        Ok(s) => s,
-        Err(crate::store::StoreError::NotInitialized(_)) => {
-            init(data, "演示监狱")?;
-            Store::open(data)?
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let started = std::time::Instant::now();
-    let generated = demo::generate(&store, meta(&store, "demo".into())?, opts)?;
-    eprintln!(
-        "demo: {} inmates in {} districts, {} — {} changes in {} documents ({:.1?})",
-        opts.inmates,
-        generated.districts.len(),
-        opts.month,
-        generated.committed.changes,
-        generated.committed.documents.len(),
-        started.elapsed()
-    );
-    let d = &generated;
-    let (registry, _) = read::registry(&store)?;
-    let registry = registry.facts();
-    // Show the result: the month's scores per district.
-    let ids: Vec<DocId> = d
-        .districts
-        .iter()
-        .map(|x| DocId::month(x.clone(), opts.month))
-        .collect();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let reports: Vec<_> = read::score(&store, &registry, &ids)
-        .into_iter()
-        .map(|r| r.map(|s| s.report))
-        .collect::<Result<_, _>>()?;
-    present::summary(&mut out, &registry, &reports)?;
-    writeln!(
-        out,
-        "\nnext: tally --data {} score --district {} --month {}",
-        data.display(),
-        d.districts[0],
-        opts.month
-    )?;
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+fn label(path: &Path) -> String {
+    path.display().to_string()
 }

@@ -233,3 +233,112 @@ pub fn summary(
     }
     Ok(())
 }
+
+/// The audit trail of an inmate-month, record by record.
+pub fn audit(
+    out: &mut impl Write,
+    registry: &RegistryFacts,
+    t: &crate::audit::AuditTrail,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "审计记录 audit trail: {} {}  {} {}",
+        t.inmate_no,
+        name(registry, &t.inmate_no),
+        t.district,
+        t.month
+    )?;
+    for r in &t.records {
+        writeln!(out, "{}  {}", r.key, r.doc)?;
+        for w in &r.writes {
+            let who = match (&w.officer_no, &w.name, &w.role) {
+                (Some(no), Some(n), Some(role)) => format!("{no} {n} ({role})"),
+                _ => format!("unknown key {}…", &w.author[..w.author.len().min(16)]),
+            };
+            writeln!(
+                out,
+                "  {} {:<28} {} {:<10} {:<24} {}{}{}",
+                &w.change[..12],
+                who,
+                w.date.as_deref().unwrap_or("?"),
+                w.signature.label_zh(),
+                w.value.as_deref().unwrap_or("(删除 deleted)"),
+                if w.current { "← 当前 current" } else { "" },
+                if w.concurrent_revocation {
+                    " [与吊销并发 concurrent with revocation]"
+                } else {
+                    ""
+                },
+                if w.message.is_empty() {
+                    String::new()
+                } else {
+                    format!("  「{}」", w.message)
+                }
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `tally verify`'s readable report, in Chinese and English.
+pub fn verification(out: &mut impl Write, r: &crate::verify::VerifyReport) -> io::Result<()> {
+    if r.ok {
+        writeln!(out, "核验通过 VERIFIED — {}", r.prison)?;
+    } else {
+        writeln!(out, "核验未通过 NOT VERIFIED — {}", r.prison)?;
+    }
+    writeln!(out, "监狱公钥 authority: {}", r.authority)?;
+    writeln!(
+        out,
+        "名册与规则变更 registry changes verified: {}",
+        r.registry_changes
+    )?;
+    for m in &r.months {
+        writeln!(
+            out,
+            "{} {}: {} 条签名变更 signed changes, {} 人 inmates, 报告摘要 digest {}",
+            m.district,
+            m.month,
+            m.changes,
+            m.inmates,
+            m.digest.as_deref().unwrap_or("—")
+        )?;
+        match &m.seal {
+            Some(s) if s.matches => writeln!(
+                out,
+                "  封存 sealed by {}: 与重算结果一致 matches the recomputed report{}",
+                s.by,
+                if s.amended > 0 {
+                    format!("; {} 人封存后修改 amended after the seal", s.amended)
+                } else {
+                    String::new()
+                }
+            )?,
+            Some(s) => writeln!(
+                out,
+                "  封存 sealed by {}: 不一致 DOES NOT MATCH ({})",
+                s.by, s.sealed_digest
+            )?,
+            None => writeln!(out, "  未封存 not sealed")?,
+        }
+    }
+    writeln!(out, "签名人 signers:")?;
+    for s in &r.signers {
+        writeln!(
+            out,
+            "  {:<10} {:<10} {:<13} {:<5} {} 条 changes",
+            s.officer_no,
+            s.name,
+            s.role,
+            s.district.as_deref().unwrap_or("-"),
+            s.changes
+        )?;
+    }
+    for n in &r.notes {
+        writeln!(out, "注意 note: {n}")?;
+    }
+    for p in &r.problems {
+        writeln!(out, "问题 PROBLEM: {p}")?;
+    }
+    Ok(())
+}

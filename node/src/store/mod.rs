@@ -21,8 +21,13 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crdt_schema::automerge::{Automerge, Change};
+use std::collections::BTreeMap;
+
+use crdt_schema::automerge::{Automerge, ChangeHash};
 use crdt_schema::{DistrictId, DocId, Document, Month, SchemaError};
+use keys::{PublicKey, Signature};
+
+use crate::validate::SignedChange;
 use serde::{Deserialize, Serialize};
 
 /// Version of the data-directory layout.
@@ -34,8 +39,10 @@ const COMPACT_LOG_BYTES: u64 = 4 * 1024 * 1024;
 /// A log with more records than this is folded into the snapshot.
 const COMPACT_LOG_RECORDS: usize = 256;
 
-/// Kinds of log records.
-const RECORD_CHANGE: u8 = 1;
+/// Kinds of log records: a signed change (`signature | change`).
+const RECORD_SIGNED: u8 = 2;
+/// A refused change in a quarantine log: `reason length (u16 LE) | reason | signature | change`.
+const RECORD_REFUSED: u8 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -74,8 +81,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 pub struct Config {
     pub format: u32,
     pub prison: String,
-    /// Author bytes (hex) this replica writes under.
-    pub writer: String,
+    /// The prison authority's public key (hex): the one key this replica trusts.
+    pub authority: String,
 }
 
 /// A document as loaded, with anything wrong that was found and skipped,
@@ -83,6 +90,8 @@ pub struct Config {
 #[derive(Debug)]
 pub struct Loaded<D = Document> {
     pub doc: D,
+    /// The signature of every change in the document.
+    pub signatures: BTreeMap<ChangeHash, Signature>,
     pub issues: Vec<String>,
     log: LogState,
 }
@@ -120,6 +129,39 @@ impl Stored for crdt_schema::MonthDoc {
     }
 }
 
+/// Snapshot body: `count (u32 LE) | count × (hash 32 | signature 64) | Automerge document`.
+fn encode_signature_table(sigs: &BTreeMap<ChangeHash, Signature>, doc: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + sigs.len() * 96 + doc.len());
+    out.extend_from_slice(&(sigs.len() as u32).to_le_bytes());
+    for (h, s) in sigs {
+        out.extend_from_slice(&h.0);
+        out.extend_from_slice(&s.to_bytes());
+    }
+    out.extend_from_slice(doc);
+    out
+}
+
+type SignatureTable<'a> = (BTreeMap<ChangeHash, Signature>, &'a [u8]);
+
+fn decode_signature_table(body: &[u8]) -> Result<SignatureTable<'_>, String> {
+    let n = body
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or("snapshot too short")?;
+    let table_len = n.checked_mul(96).ok_or("signature table too large")?;
+    let table = body
+        .get(4..4 + table_len)
+        .ok_or("snapshot shorter than its signature table")?;
+    let mut sigs = BTreeMap::new();
+    for entry in table.chunks_exact(96) {
+        let mut h = [0u8; 32];
+        h.copy_from_slice(&entry[..32]);
+        let sig = Signature::from_slice(&entry[32..]).map_err(|e| e.to_string())?;
+        sigs.insert(ChangeHash(h), sig);
+    }
+    Ok((sigs, &body[4 + table_len..]))
+}
+
 impl Loaded<Document> {
     /// Wraps the document in its typed form.
     pub fn typed<D>(
@@ -132,6 +174,7 @@ impl Loaded<Document> {
                 doc: id,
                 source: Box::new(source),
             })?,
+            signatures: self.signatures,
             issues: self.issues,
             log: self.log,
         })
@@ -179,8 +222,8 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
 }
 
 impl Store {
-    /// Creates a new data directory.
-    pub fn init(root: &Path, prison: &str, writer: &[u8]) -> Result<Store, StoreError> {
+    /// Creates a new data directory trusting `authority`.
+    pub fn init(root: &Path, prison: &str, authority: &PublicKey) -> Result<Store, StoreError> {
         let config_path = root.join(CONFIG_FILE);
         if config_path.exists() {
             return Err(StoreError::AlreadyInitialized(root.to_path_buf()));
@@ -189,7 +232,7 @@ impl Store {
         let config = Config {
             format: FORMAT,
             prison: prison.to_string(),
-            writer: hex::encode(writer),
+            authority: authority.to_string(),
         };
         let text = toml::to_string(&config).map_err(|e| StoreError::BadConfig {
             path: config_path.clone(),
@@ -237,6 +280,17 @@ impl Store {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The pinned authority key.
+    pub fn authority(&self) -> Result<PublicKey, StoreError> {
+        self.config
+            .authority
+            .parse()
+            .map_err(|e: keys::KeyError| StoreError::BadConfig {
+                path: self.root.join(CONFIG_FILE),
+                reason: format!("authority: {e}"),
+            })
     }
 
     fn lock_file(&self) -> Result<File, StoreError> {
@@ -321,16 +375,17 @@ impl Store {
         let snap_path = self.snap_path(id);
         let log_path = self.log_path(id);
         let mut issues = Vec::new();
+        let mut signatures = BTreeMap::new();
         let am = match read_optional(&snap_path)? {
             Some(bytes) => {
-                let body = frame::decode_snapshot(&bytes).map_err(|r| StoreError::Corrupt {
+                let corrupt = |reason: String| StoreError::Corrupt {
                     path: snap_path.clone(),
-                    reason: r.to_string(),
-                })?;
-                Automerge::load(body).map_err(|e| StoreError::Corrupt {
-                    path: snap_path.clone(),
-                    reason: e.to_string(),
-                })?
+                    reason,
+                };
+                let body = frame::decode_snapshot(&bytes).map_err(|r| corrupt(r.to_string()))?;
+                let (sigs, doc_bytes) = decode_signature_table(body).map_err(corrupt)?;
+                signatures = sigs;
+                Automerge::load(doc_bytes).map_err(|e| corrupt(e.to_string()))?
             }
             None => Automerge::new(),
         };
@@ -347,12 +402,14 @@ impl Store {
         let mut changes = Vec::with_capacity(scan.records.len());
         for (i, rec) in scan.records.iter().enumerate() {
             match rec.split_first() {
-                Some((&RECORD_CHANGE, bytes)) => match Change::from_bytes(bytes.to_vec()) {
-                    Ok(c) => changes.push(c),
-                    Err(e) => issues.push(format!(
-                        "{}: record {i}: not a valid change ({e}), skipped",
-                        log_path.display()
-                    )),
+                Some((&RECORD_SIGNED, bytes)) => match SignedChange::decode(bytes) {
+                    Ok(sc) => {
+                        signatures.insert(sc.hash(), sc.signature);
+                        changes.push(sc.change);
+                    }
+                    Err(e) => {
+                        issues.push(format!("{}: record {i}: {e}, skipped", log_path.display()))
+                    }
                 },
                 _ => issues.push(format!(
                     "{}: record {i}: unknown record kind, skipped",
@@ -367,6 +424,7 @@ impl Store {
             })?;
         Ok(Loaded {
             doc,
+            signatures,
             issues,
             log: LogState {
                 records: scan.records.len(),
@@ -381,7 +439,7 @@ impl Store {
     pub fn append<D: Stored>(
         &self,
         loaded: &mut Loaded<D>,
-        changes: &[Change],
+        changes: &[SignedChange],
     ) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
@@ -403,9 +461,8 @@ impl Store {
             buf.extend_from_slice(frame::LOG_MAGIC);
         }
         for c in changes {
-            let mut payload = Vec::with_capacity(c.raw_bytes().len() + 1);
-            payload.push(RECORD_CHANGE);
-            payload.extend_from_slice(c.raw_bytes());
+            let mut payload = vec![RECORD_SIGNED];
+            payload.extend_from_slice(&c.encode());
             frame::encode(&payload, &mut buf);
         }
         let existed = path.exists();
@@ -426,6 +483,9 @@ impl Store {
         }
         loaded.log.valid_len += buf.len() as u64;
         loaded.log.records += changes.len();
+        for c in changes {
+            loaded.signatures.insert(c.hash(), c.signature);
+        }
         Ok(())
     }
 
@@ -444,7 +504,8 @@ impl Store {
     pub fn compact<D: Stored>(&self, loaded: &mut Loaded<D>) -> Result<(), StoreError> {
         let doc = loaded.doc.document();
         let id = doc.id().clone();
-        let snap = frame::encode_snapshot(&doc.save());
+        let body = encode_signature_table(&loaded.signatures, &doc.save());
+        let snap = frame::encode_snapshot(&body);
         write_atomic(&self.snap_path(&id), &snap)?;
         let log_path = self.log_path(&id);
         if log_path.exists() {
@@ -460,6 +521,75 @@ impl Store {
             foreign: false,
         };
         Ok(())
+    }
+
+    fn quarantine_path(&self, id: &DocId) -> PathBuf {
+        self.doc_base(id).with_extension("quarantine")
+    }
+
+    /// Keeps a refused change with its reason: never applied, never lost.
+    /// A change already quarantined is not stored twice.
+    pub fn quarantine(
+        &self,
+        id: &DocId,
+        change: &SignedChange,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        if self
+            .quarantined(id)?
+            .iter()
+            .any(|(_, q)| q.hash() == change.hash())
+        {
+            return Ok(false);
+        }
+        let path = self.quarantine_path(id);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let existing = read_optional(&path)?.unwrap_or_default();
+        let mut buf = Vec::new();
+        if existing.is_empty() {
+            buf.extend_from_slice(frame::LOG_MAGIC);
+        }
+        let reason = &reason.as_bytes()[..reason.len().min(u16::MAX as usize)];
+        let mut payload = vec![RECORD_REFUSED];
+        payload.extend_from_slice(&(reason.len() as u16).to_le_bytes());
+        payload.extend_from_slice(reason);
+        payload.extend_from_slice(&change.encode());
+        frame::encode(&payload, &mut buf);
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        f.write_all(&buf).map_err(io(&path))?;
+        f.sync_data().map_err(io(&path))?;
+        Ok(true)
+    }
+
+    /// The refused changes of a document with their reasons.
+    pub fn quarantined(&self, id: &DocId) -> Result<Vec<(String, SignedChange)>, StoreError> {
+        let path = self.quarantine_path(id);
+        let bytes = read_optional(&path)?.unwrap_or_default();
+        let mut out = Vec::new();
+        for rec in frame::scan(&bytes).records {
+            let Some((&RECORD_REFUSED, rest)) = rec.split_first() else {
+                continue;
+            };
+            let Some(len) = rest
+                .get(..2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+            else {
+                continue;
+            };
+            let Some(reason) = rest.get(2..2 + len) else {
+                continue;
+            };
+            if let Ok(sc) = SignedChange::decode(&rest[2 + len..]) {
+                out.push((String::from_utf8_lossy(reason).into_owned(), sc));
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -1,10 +1,19 @@
 use crdt_schema::{Attendance, ChangeMeta, MonthDoc};
+use keys::SecretKey;
 
 use super::*;
 
+fn key() -> SecretKey {
+    SecretKey::from_seed(&[3; 32])
+}
+
+fn authority() -> PublicKey {
+    SecretKey::from_seed(&[1; 32]).public()
+}
+
 fn meta() -> ChangeMeta {
     ChangeMeta {
-        author: vec![3; 32],
+        author: key().public().as_bytes().to_vec(),
         time: 1,
         message: "t".into(),
         registry_heads: Vec::new(),
@@ -34,7 +43,7 @@ fn write_days(store: &Store, loaded: &mut Loaded<MonthDoc>, days: std::ops::Rang
                 )
             })
             .unwrap();
-        changes.extend(c);
+        changes.extend(c.map(|c| SignedChange::sign(&key(), &month_id(), c)));
     }
     store.append(loaded, &changes).unwrap();
 }
@@ -59,7 +68,7 @@ fn days_recorded(l: &Loaded<MonthDoc>) -> usize {
 #[test]
 fn append_compact_and_reload() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::init(dir.path(), "测试", &[1; 32]).unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
     let mut l = load(&store);
     assert_eq!(days_recorded(&l), 0);
     write_days(&store, &mut l, 1..=3);
@@ -71,12 +80,51 @@ fn append_compact_and_reload() {
     assert!(again.issues.is_empty());
     assert_eq!(again.doc.document().heads(), l.doc.document().heads());
     assert_eq!(store.month_ids().unwrap(), vec![month_id()]);
+    // Every change keeps its signature through compaction and reload.
+    assert_eq!(again.signatures.len(), 5);
+    for change in again.doc.document().automerge().get_changes(&[]) {
+        let sc = SignedChange {
+            signature: again.signatures[&change.hash()],
+            change,
+        };
+        assert!(sc.verify(&month_id(), &key().public()));
+    }
+}
+
+#[test]
+fn quarantined_changes_are_kept_with_their_reason_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let mut doc = MonthDoc::new("D01".parse().unwrap(), "2026-03".parse().unwrap());
+    let (_, c) = doc
+        .write(&meta(), |w| {
+            w.put_count(
+                &"1001".parse().unwrap(),
+                "2026-03-02".parse().unwrap(),
+                &"P1".parse().unwrap(),
+                5,
+            )
+        })
+        .unwrap();
+    let sc = SignedChange::sign(&key(), &month_id(), c.unwrap());
+    assert!(
+        store
+            .quarantine(&month_id(), &sc, "officer X may not write")
+            .unwrap()
+    );
+    assert!(!store.quarantine(&month_id(), &sc, "again").unwrap());
+    let q = store.quarantined(&month_id()).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].0, "officer X may not write");
+    assert_eq!(q[0].1.hash(), sc.hash());
+    // Quarantine never enters the document.
+    assert_eq!(days_recorded(&load(&store)), 0);
 }
 
 #[test]
 fn a_torn_tail_is_reported_and_cut_off_by_the_next_append() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::init(dir.path(), "测试", &[1; 32]).unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
     let mut l = load(&store);
     write_days(&store, &mut l, 1..=2);
     let log = store.log_path(&month_id());
@@ -98,7 +146,7 @@ fn a_torn_tail_is_reported_and_cut_off_by_the_next_append() {
 #[test]
 fn a_corrupt_record_costs_only_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::init(dir.path(), "测试", &[1; 32]).unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
     let mut l = load(&store);
     // Three independent changes (separate documents' worth of history would
     // depend on each other; here each day is its own change).
@@ -120,7 +168,7 @@ fn a_corrupt_record_costs_only_itself() {
 #[test]
 fn a_corrupt_snapshot_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::init(dir.path(), "测试", &[1; 32]).unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
     let mut l = load(&store);
     write_days(&store, &mut l, 1..=1);
     store.compact(&mut l).unwrap();
@@ -143,9 +191,9 @@ fn open_refuses_a_directory_that_is_not_tally() {
         Store::open(dir.path()),
         Err(StoreError::NotInitialized(_))
     ));
-    Store::init(dir.path(), "测试", &[1; 32]).unwrap();
+    Store::init(dir.path(), "测试", &authority()).unwrap();
     assert!(matches!(
-        Store::init(dir.path(), "测试", &[1; 32]),
+        Store::init(dir.path(), "测试", &authority()),
         Err(StoreError::AlreadyInitialized(_))
     ));
 }

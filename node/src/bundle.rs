@@ -1,0 +1,217 @@
+//! Export bundles: one self-contained file of signed changes — the registry's
+//! and one or more district-months' — carried to the procuratorate on a USB
+//! stick and verified there from scratch (`tally verify`).
+//!
+//! Layout: the magic `TALLYBD1`, then framed records (length, CRC-32,
+//! payload; see `store::frame`): a header, the registry's signed changes, the
+//! month documents' signed changes, and an end record holding the number of
+//! records before it and the SHA-256 of everything before it, so a bundle cut
+//! short or spliced is detected even at a record boundary. The CRCs and the
+//! end digest only detect damage; authenticity comes from the signatures
+//! inside, checked against an authority key the verifier supplies.
+
+use std::collections::BTreeMap;
+
+use crdt_schema::{DocId, Month};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::store::frame;
+use crate::validate::SignedChange;
+
+const MAGIC: &[u8; 8] = b"TALLYBD1";
+const FORMAT: &str = "tally-bundle/1";
+const KIND_HEADER: u8 = 0;
+const KIND_REGISTRY: u8 = 1;
+const KIND_MONTH: u8 = 2;
+const KIND_END: u8 = 9;
+
+/// Largest bundle `decode` accepts (a 10,000-inmate month is a few MB).
+pub const MAX_BUNDLE_BYTES: usize = 2 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub format: String,
+    pub prison: String,
+    pub month: Month,
+    /// The district, for a one-district bundle.
+    pub district: Option<String>,
+    /// The authority the exporter trusts: informational only, never used to verify.
+    pub authority: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub header: Header,
+    pub registry: Vec<SignedChange>,
+    pub months: BTreeMap<DocId, Vec<SignedChange>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    #[error("not a tally bundle (bad header)")]
+    BadMagic,
+    #[error("corrupt bundle: {0}")]
+    Corrupt(String),
+    #[error("truncated bundle: {0}")]
+    Truncated(String),
+}
+
+impl Bundle {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        let mut records = 0u64;
+        let mut push = |out: &mut Vec<u8>, payload: Vec<u8>| {
+            frame::encode(&payload, out);
+            records += 1;
+        };
+        let mut header = vec![KIND_HEADER];
+        header.extend_from_slice(
+            serde_json::to_string(&self.header)
+                .expect("header serializes")
+                .as_bytes(),
+        );
+        push(&mut out, header);
+        for sc in &self.registry {
+            let mut p = vec![KIND_REGISTRY];
+            p.extend_from_slice(&sc.encode());
+            push(&mut out, p);
+        }
+        for (doc, changes) in &self.months {
+            let name = doc.to_string();
+            for sc in changes {
+                let mut p = vec![KIND_MONTH];
+                p.extend_from_slice(&(name.len() as u16).to_le_bytes());
+                p.extend_from_slice(name.as_bytes());
+                p.extend_from_slice(&sc.encode());
+                push(&mut out, p);
+            }
+        }
+        let digest: [u8; 32] = Sha256::digest(&out).into();
+        let mut end = vec![KIND_END];
+        end.extend_from_slice(&records.to_le_bytes());
+        end.extend_from_slice(&digest);
+        frame::encode(&end, &mut out);
+        out
+    }
+
+    /// Reads a bundle; any damage is an error naming where. Never panics.
+    pub fn decode(bytes: &[u8]) -> Result<Bundle, BundleError> {
+        if bytes.len() > MAX_BUNDLE_BYTES {
+            return Err(BundleError::Corrupt(format!(
+                "{} bytes is larger than any bundle",
+                bytes.len()
+            )));
+        }
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(BundleError::BadMagic);
+        }
+        // Reuse the log scanner: same framing, different magic.
+        let mut as_log = frame::LOG_MAGIC.to_vec();
+        as_log.extend_from_slice(&bytes[MAGIC.len()..]);
+        let scan = frame::scan(&as_log);
+        if let Some(issue) = scan.issues.first() {
+            return match issue {
+                frame::FrameIssue::TornTail { offset, .. } => Err(BundleError::Truncated(format!(
+                    "cut short at byte {offset}"
+                ))),
+                other => Err(BundleError::Corrupt(other.to_string())),
+            };
+        }
+        let n = scan.records.len();
+        let (end, records) = scan
+            .records
+            .split_last()
+            .ok_or_else(|| BundleError::Truncated("no records".into()))?;
+        // The end record: count and digest of everything before it.
+        let end_at = MAGIC.len() + records.iter().map(|r| r.len() + 8).sum::<usize>();
+        match end.split_first() {
+            Some((&KIND_END, rest)) if rest.len() == 40 => {
+                let count = u64::from_le_bytes(rest[..8].try_into().expect("8 bytes"));
+                if count != (n - 1) as u64 {
+                    return Err(BundleError::Truncated(format!(
+                        "end record counts {count} records, found {}",
+                        n - 1
+                    )));
+                }
+                let digest: [u8; 32] = Sha256::digest(&bytes[..end_at]).into();
+                if digest[..] != rest[8..] {
+                    return Err(BundleError::Corrupt(
+                        "bundle digest does not match its contents".into(),
+                    ));
+                }
+            }
+            _ => return Err(BundleError::Truncated("no end record".into())),
+        }
+        let mut it = records.iter().enumerate();
+        let header = match it.next() {
+            Some((_, r)) if r.first() == Some(&KIND_HEADER) => {
+                serde_json::from_slice::<Header>(&r[1..])
+                    .map_err(|e| BundleError::Corrupt(format!("header: {e}")))?
+            }
+            _ => {
+                return Err(BundleError::Corrupt(
+                    "first record is not the header".into(),
+                ));
+            }
+        };
+        if header.format != FORMAT {
+            return Err(BundleError::Corrupt(format!(
+                "format `{}`, expected {FORMAT}",
+                header.format
+            )));
+        }
+        let mut bundle = Bundle {
+            header,
+            registry: Vec::new(),
+            months: BTreeMap::new(),
+        };
+        for (i, r) in it {
+            let bad = |what: String| BundleError::Corrupt(format!("record {i}: {what}"));
+            match r.split_first() {
+                Some((&KIND_REGISTRY, rest)) => {
+                    bundle
+                        .registry
+                        .push(SignedChange::decode(rest).map_err(|e| bad(e.to_string()))?);
+                }
+                Some((&KIND_MONTH, rest)) => {
+                    let len = rest
+                        .get(..2)
+                        .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+                        .ok_or_else(|| bad("short".into()))?;
+                    let name = rest
+                        .get(2..2 + len)
+                        .and_then(|b| std::str::from_utf8(b).ok())
+                        .ok_or_else(|| bad("bad document name".into()))?;
+                    let doc: DocId = name
+                        .parse()
+                        .map_err(|e: crdt_schema::layout::KeyError| bad(e.to_string()))?;
+                    if doc == DocId::Registry {
+                        return Err(bad("month record for the registry".into()));
+                    }
+                    let sc =
+                        SignedChange::decode(&rest[2 + len..]).map_err(|e| bad(e.to_string()))?;
+                    bundle.months.entry(doc).or_default().push(sc);
+                }
+                _ => return Err(bad("unknown record kind".into())),
+            }
+        }
+        Ok(bundle)
+    }
+
+    pub fn new_header(
+        prison: &str,
+        month: Month,
+        district: Option<&str>,
+        authority: &str,
+    ) -> Header {
+        Header {
+            format: FORMAT.into(),
+            prison: prison.into(),
+            month,
+            district: district.map(str::to_string),
+            authority: authority.into(),
+        }
+    }
+}

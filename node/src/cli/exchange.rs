@@ -1,0 +1,93 @@
+//! `export` and `verify`: bundles carried between replicas and to the
+//! procuratorate.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use crdt_schema::{DistrictId, DocId, Month, MonthDoc, RegistryDoc};
+
+use super::{Ctx, present};
+use crate::bundle::Bundle;
+use crate::identity;
+use crate::verify;
+
+pub(super) fn export(
+    ctx: &Ctx,
+    district: Option<&DistrictId>,
+    month: Month,
+    out: &Path,
+) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let _lock = store.lock_shared()?;
+    let registry = store
+        .load(&DocId::Registry)?
+        .typed(RegistryDoc::from_document)?;
+    present::issues(&registry.issues);
+    let facts = registry.doc.facts();
+    let districts: Vec<DistrictId> = match district {
+        Some(d) => {
+            if !facts.districts.contains_key(d) {
+                bail!("unknown district {d}");
+            }
+            vec![d.clone()]
+        }
+        None => facts.districts.keys().cloned().collect(),
+    };
+    let mut bundle = Bundle {
+        header: Bundle::new_header(
+            &store.config().prison,
+            month,
+            district.map(|d| d.as_str()),
+            &store.config().authority,
+        ),
+        registry: verify::signed_changes(registry.doc.document().automerge(), &registry.signatures)
+            .map_err(|e| anyhow::anyhow!("registry: {e}"))?,
+        months: Default::default(),
+    };
+    let mut changes = bundle.registry.len();
+    for d in districts {
+        let id = DocId::month(d, month);
+        let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
+        present::issues(&loaded.issues);
+        let signed = verify::signed_changes(loaded.doc.document().automerge(), &loaded.signatures)
+            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+        changes += signed.len();
+        if !signed.is_empty() {
+            bundle.months.insert(id, signed);
+        }
+    }
+    if bundle.months.is_empty() {
+        bail!("no records for {month} to export");
+    }
+    let bytes = bundle.encode();
+    crate::store::write_atomic(out, &bytes)?;
+    println!(
+        "{}: {} signed changes of {} document(s), {} bytes",
+        out.display(),
+        changes,
+        bundle.months.len() + 1,
+        bytes.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn verify(authority: &Path, bundle: &Path, json: bool) -> Result<ExitCode> {
+    let key = identity::read_authority_pub(authority)?.public_key;
+    let bytes = std::fs::read(bundle).with_context(|| format!("reading {}", bundle.display()))?;
+    let report = verify::verify(&bytes, &key);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        present::verification(&mut out, &report)?;
+    }
+    out.flush()?;
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

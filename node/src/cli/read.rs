@@ -1,0 +1,203 @@
+//! Commands that read: `score`, `board`, `audit`, `officer list`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use crdt_schema::{
+    Date, DistrictId, DocId, InmateNo, Month, MonthDoc, RegistryDoc, RegistryFacts, explain_inmate,
+};
+
+use super::{Ctx, present};
+use crate::audit;
+use crate::read;
+use crate::store::Store;
+use crate::validate::Trust;
+
+fn load_registry(store: &Store) -> Result<RegistryDoc> {
+    let (registry, issues) = read::registry(store)?;
+    present::issues(&issues);
+    Ok(registry)
+}
+
+fn known_district(registry: &RegistryFacts, d: &DistrictId) -> Result<()> {
+    if !registry.districts.contains_key(d) {
+        bail!("unknown district {d}");
+    }
+    Ok(())
+}
+
+pub(super) fn score(
+    ctx: &Ctx,
+    district: Option<DistrictId>,
+    month: Month,
+    inmate: Option<InmateNo>,
+    json: bool,
+) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let _lock = store.lock_shared()?;
+    let registry = load_registry(&store)?.facts();
+    let ids: Vec<DocId> = match &district {
+        Some(d) => {
+            known_district(&registry, d)?;
+            vec![DocId::month(d.clone(), month)]
+        }
+        None => registry
+            .districts
+            .keys()
+            .map(|d| DocId::month(d.clone(), month))
+            .collect(),
+    };
+    if let (Some(no), Some(d)) = (inmate, &district) {
+        let loaded = store.load(&ids[0])?.typed(MonthDoc::from_document)?;
+        present::issues(&loaded.issues);
+        let Some(e) = explain_inmate(&registry, &loaded.doc.facts(), &no)? else {
+            bail!("inmate {no} has no roster entry or records in {d} {month}");
+        };
+        let mut out = std::io::stdout().lock();
+        if json {
+            serde_json::to_writer(&mut out, &e)?;
+            writeln!(out)?;
+        } else {
+            present::explanation(&mut out, &registry, &e)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut reports = Vec::new();
+    for r in read::score(&store, &registry, &ids) {
+        let r = r?;
+        present::issues(&r.issues);
+        reports.push(r.report);
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        if district.is_some() {
+            serde_json::to_writer(&mut out, &reports[0])?;
+        } else {
+            serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({ "month": month, "districts": reports }),
+            )?;
+        }
+        writeln!(out)?;
+    } else {
+        for r in &reports {
+            present::report(&mut out, &registry, r)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn board(ctx: &Ctx, district: &DistrictId, date: Date, json: bool) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let _lock = store.lock_shared()?;
+    let registry = load_registry(&store)?.facts();
+    known_district(&registry, district)?;
+    let loaded = store
+        .load(&DocId::month(district.clone(), date.month()))?
+        .typed(MonthDoc::from_document)?;
+    present::issues(&loaded.issues);
+    let b = crdt_schema::board(&registry, &loaded.doc.facts(), date)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        serde_json::to_writer(&mut out, &b)?;
+        writeln!(out)?;
+    } else {
+        present::board(&mut out, &registry, &b)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn audit(
+    ctx: &Ctx,
+    district: &DistrictId,
+    month: Month,
+    inmate: &InmateNo,
+    json: bool,
+) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let _lock = store.lock_shared()?;
+    let registry = store
+        .load(&DocId::Registry)?
+        .typed(RegistryDoc::from_document)?;
+    present::issues(&registry.issues);
+    let facts = registry.doc.facts();
+    known_district(&facts, district)?;
+    let id = DocId::month(district.clone(), month);
+    let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
+    present::issues(&loaded.issues);
+    let trust = Trust::from_registry(store.authority()?, registry.doc.document().automerge());
+    let month_facts = loaded.doc.facts();
+    let trail = audit::audit_inmate(
+        &id,
+        loaded.doc.document().automerge(),
+        &loaded.signatures,
+        &month_facts,
+        registry.doc.document().automerge(),
+        &registry.signatures,
+        &trust,
+        inmate,
+    );
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        serde_json::to_writer(&mut out, &trail)?;
+        writeln!(out)?;
+    } else {
+        present::audit(&mut out, &facts, &trail)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn officers(ctx: &Ctx, json: bool) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let _lock = store.lock_shared()?;
+    let registry = load_registry(&store)?;
+    let trust = Trust::from_registry(store.authority()?, registry.document().automerge());
+    let mut officers: Vec<_> = trust.officers().collect();
+    officers.sort_by(|a, b| (&a.1.body.officer_no, a.0).cmp(&(&b.1.body.officer_no, b.0)));
+    let list: Vec<serde_json::Value> = officers
+        .iter()
+        .map(|(k, c)| {
+            serde_json::json!({
+                "officer_no": c.body.officer_no,
+                "name": c.body.name,
+                "role": c.body.role,
+                "district": c.body.district,
+                "valid_from": c.body.valid_from,
+                "valid_to": c.body.valid_to,
+                "public_key": k.to_string(),
+                "revoked": trust.is_revoked(k),
+            })
+        })
+        .collect();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        serde_json::to_writer(&mut out, &list)?;
+        writeln!(out)?;
+    } else {
+        for (k, c) in &officers {
+            let b = &c.body;
+            writeln!(
+                out,
+                "{:<10} {:<8} {:<13} {:<5} {} – {}  {}{}",
+                b.officer_no,
+                b.name,
+                b.role.as_str(),
+                b.district.as_ref().map(|d| d.as_str()).unwrap_or("-"),
+                b.valid_from,
+                b.valid_to,
+                &k.to_string()[..16],
+                if trust.is_revoked(k) {
+                    "  已吊销(revoked)"
+                } else {
+                    ""
+                }
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

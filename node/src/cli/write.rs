@@ -1,0 +1,225 @@
+//! Commands that write: `import`, `confirm`, `approve`, `seal`, `object`.
+//! Each makes its changes in one [`WriteSession`] as the writing officer; a
+//! refused change exits non-zero, naming officer, role and record.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use crdt_schema::scoring::EntryStatus;
+use crdt_schema::{
+    ApprovalTarget, Date, DistrictId, InmateNo, Month, Objection, Seal, day_digest, digest_to_seal,
+    explain_inmate, team_digest,
+};
+
+use super::{Ctx, label, now, present};
+use crate::import::{self, Kind};
+use crate::ops;
+use crate::session::WriteSession;
+
+fn check_district(s: &WriteSession<'_>, district: &DistrictId) -> Result<()> {
+    if !s.registry().facts().districts.contains_key(district) {
+        bail!("unknown district {district}");
+    }
+    Ok(())
+}
+
+pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let label = label(file);
+    let writer = ctx.writer()?;
+    let mut s = WriteSession::begin(&store, &writer, now(), format!("import {label}"))?;
+    present::issues(&s.issues);
+    let plan = match import::plan(kind, &label, &bytes, &s.registry().facts()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprint!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let changed = ops::apply(&mut s, &plan)?;
+    let done = s.commit()?;
+    println!(
+        "{label}: {} rows, {changed} records changed in {} documents",
+        plan.rows,
+        done.documents.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn confirm(
+    ctx: &Ctx,
+    district: &DistrictId,
+    date: Date,
+    only: Option<&InmateNo>,
+) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let writer = ctx.writer()?;
+    let me = writer.public().as_bytes().to_vec();
+    let mut s = WriteSession::begin(&store, &writer, now(), format!("confirm {district} {date}"))?;
+    check_district(&s, district)?;
+    let day = date.day();
+    let doc = s.month(district, date.month())?;
+    let facts = doc.facts();
+    let (mut days, mut teams, mut own) = (Vec::new(), Vec::new(), 0usize);
+    for (no, rec) in &facts.inmates {
+        if only.is_some_and(|o| o != no)
+            || !rec.record_days().contains(&day)
+            || rec.confirmed.contains(&day)
+        {
+            continue;
+        }
+        if doc.day_writers(no, day).contains(&me) {
+            own += 1;
+        } else {
+            days.push((no.clone(), day_digest(rec, day)));
+        }
+    }
+    if only.is_none() {
+        for ((d, p), count) in &facts.team_counts {
+            if *d != day || facts.team_confirmed.contains(&(*d, p.clone())) {
+                continue;
+            }
+            if doc.team_writers(*d, p).contains(&me) {
+                own += 1;
+            } else {
+                teams.push((p.clone(), team_digest(*d, p, count.value)));
+            }
+        }
+    }
+    if let Some(no) = only
+        && days.is_empty()
+        && own == 0
+    {
+        bail!("inmate {no} has no unconfirmed records in {district} on {date}");
+    }
+    s.write_month(district, date.month(), |w| {
+        for (no, digest) in &days {
+            w.put_confirmation(no, date, digest)?;
+        }
+        for (p, digest) in &teams {
+            w.put_team_confirmation(date, p, digest)?;
+        }
+        Ok(())
+    })?;
+    s.commit()?;
+    println!(
+        "{district} {date}: confirmed {} inmate-day(s) and {} team count(s){}",
+        days.len(),
+        teams.len(),
+        if own > 0 {
+            format!("; {own} record(s) written by you need another officer's confirmation")
+        } else {
+            String::new()
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn approve(
+    ctx: &Ctx,
+    district: &DistrictId,
+    month: Month,
+    inmate: &InmateNo,
+) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let writer = ctx.writer()?;
+    let mut s = WriteSession::begin(
+        &store,
+        &writer,
+        now(),
+        format!("approve {district} {month} {inmate}"),
+    )?;
+    check_district(&s, district)?;
+    let registry = s.registry().facts();
+    let facts = s.month(district, month)?.facts();
+    let Some(e) = explain_inmate(&registry, &facts, inmate)? else {
+        bail!("inmate {inmate} has no roster entry or records in {district} {month}");
+    };
+    let mut approvals = Vec::new();
+    if e.overfulfil_status == Some(EntryStatus::Pending) {
+        approvals.push((
+            ApprovalTarget::OverfulfilmentBonus,
+            e.result.overfulfil_bonus_cp,
+            "超额加分".to_string(),
+        ));
+    }
+    for a in &e.adjustments {
+        if a.status == EntryStatus::Pending {
+            approvals.push((
+                ApprovalTarget::Adjustment(a.id.clone()),
+                a.points_cp,
+                a.reason.clone(),
+            ));
+        }
+    }
+    if approvals.is_empty() {
+        println!("{inmate}: nothing awaits approval in {district} {month}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    s.write_month(district, month, |w| {
+        for (t, cp, _) in &approvals {
+            w.put_approval(inmate, t.clone(), *cp)?;
+        }
+        Ok(())
+    })?;
+    s.commit()?;
+    for (_, cp, what) in &approvals {
+        println!("{inmate}: approved {cp} points ({what})");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn seal(ctx: &Ctx, district: &DistrictId, month: Month) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let writer = ctx.writer()?;
+    let mut s = WriteSession::begin(&store, &writer, now(), format!("seal {district} {month}"))?;
+    check_district(&s, district)?;
+    let registry = s.registry().facts();
+    let doc = s.month(district, month)?;
+    let facts = doc.facts();
+    let digest = digest_to_seal(&registry, &facts)?;
+    let seal = Seal {
+        district: district.clone(),
+        month,
+        heads: doc
+            .document()
+            .heads()
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        digest: digest.0.clone(),
+    };
+    let resealed = facts.seal.is_some();
+    s.write_month(district, month, |w| w.put_seal(&seal))?;
+    s.commit()?;
+    println!(
+        "{} {district} {month}: report digest {digest}",
+        if resealed { "re-sealed" } else { "sealed" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn object(
+    ctx: &Ctx,
+    district: &DistrictId,
+    month: Month,
+    inmate: Option<InmateNo>,
+    date: Option<Date>,
+    text: &str,
+) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let writer = ctx.writer()?;
+    let mut s = WriteSession::begin(&store, &writer, now(), format!("object {district} {month}"))?;
+    check_district(&s, district)?;
+    let o = Objection {
+        inmate,
+        date,
+        text: text.to_string(),
+    };
+    let id = s.write_month(district, month, |w| w.put_objection(&o))?;
+    s.commit()?;
+    println!("objection {id} recorded in {district} {month}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,124 @@
+//! Keys on this machine: the data directory's authority and admin key files,
+//! officers' key files, the authority's public key file, and passphrases
+//! (from `TALLY_PASSPHRASE` or a prompt that does not echo).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use keys::{KeyFile, KeyKind, PublicKey, SecretKey};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::session::Identity;
+
+/// Environment variable holding the passphrase for non-interactive use.
+pub const PASSPHRASE_ENV: &str = "TALLY_PASSPHRASE";
+
+pub fn authority_key_path(data: &Path) -> PathBuf {
+    data.join("authority.key")
+}
+
+pub fn authority_pub_path(data: &Path) -> PathBuf {
+    data.join("authority.pub")
+}
+
+pub fn admin_key_path(data: &Path) -> PathBuf {
+    data.join("admin.key")
+}
+
+/// The passphrase for `what`: `TALLY_PASSPHRASE` if set, else asked for.
+pub fn passphrase(what: &str) -> Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+        return Ok(Zeroizing::new(p));
+    }
+    let p = rpassword::prompt_password(format!("passphrase for {what}: "))
+        .with_context(|| format!("reading the passphrase for {what} (or set {PASSPHRASE_ENV})"))?;
+    Ok(Zeroizing::new(p))
+}
+
+/// A passphrase for a new key: `TALLY_PASSPHRASE` if set, else asked twice.
+pub fn new_passphrase(what: &str) -> Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+        return Ok(Zeroizing::new(p));
+    }
+    let a = Zeroizing::new(
+        rpassword::prompt_password(format!("new passphrase for {what}: "))
+            .with_context(|| format!("reading a passphrase (or set {PASSPHRASE_ENV})"))?,
+    );
+    let b =
+        Zeroizing::new(rpassword::prompt_password("again: ").context("reading the passphrase")?);
+    if a != b {
+        bail!("the two passphrases differ");
+    }
+    Ok(a)
+}
+
+/// The authority's public key file (`authority.pub`), given to replicas and to
+/// the procuratorate for `tally verify`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorityPub {
+    pub format: String,
+    pub prison: String,
+    pub public_key: PublicKey,
+}
+
+const AUTHORITY_PUB_FORMAT: &str = "tally-authority/1";
+
+pub fn write_authority_pub(path: &Path, prison: &str, key: &PublicKey) -> Result<()> {
+    let f = AuthorityPub {
+        format: AUTHORITY_PUB_FORMAT.into(),
+        prison: prison.into(),
+        public_key: *key,
+    };
+    let text = serde_json::to_string_pretty(&f)?;
+    crate::store::write_atomic(path, text.as_bytes())?;
+    Ok(())
+}
+
+pub fn read_authority_pub(path: &Path) -> Result<AuthorityPub> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let f: AuthorityPub = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not an authority public key file", path.display()))?;
+    if f.format != AUTHORITY_PUB_FORMAT {
+        bail!(
+            "{}: format `{}`, expected {AUTHORITY_PUB_FORMAT}",
+            path.display(),
+            f.format
+        );
+    }
+    Ok(f)
+}
+
+/// Unlocks an officer key file into an identity.
+pub fn unlock_officer(path: &Path, passphrase: &str) -> Result<Identity> {
+    let file = KeyFile::read(path)?;
+    if file.kind != KeyKind::Officer {
+        bail!("{} is not an officer key file", path.display());
+    }
+    let certificate = file
+        .certificate
+        .clone()
+        .with_context(|| format!("{}: no certificate in the key file", path.display()))?;
+    let key = file.unlock(passphrase, path)?;
+    if certificate.body.public_key != key.public() {
+        bail!("{}: the certificate is for another key", path.display());
+    }
+    Ok(Identity { key, certificate })
+}
+
+/// Unlocks the authority key of a data directory.
+pub fn unlock_authority(data: &Path, passphrase: &str) -> Result<SecretKey> {
+    let path = authority_key_path(data);
+    let file = KeyFile::read(&path).with_context(|| {
+        format!(
+            "this replica holds no authority key ({}); certificates are issued where it is kept",
+            path.display()
+        )
+    })?;
+    if file.kind != KeyKind::Authority {
+        bail!("{} is not an authority key file", path.display());
+    }
+    Ok(file.unlock(passphrase, &path)?)
+}

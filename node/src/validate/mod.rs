@@ -1,0 +1,361 @@
+//! Deciding whether a signed change may enter a document. Pure: no I/O, no
+//! clock — the same change with the same history gets the same verdict on
+//! every machine.
+//!
+//! A change is accepted only when all of these hold:
+//! 1. it names an author (a valid, non-weak Ed25519 key) and its actor is
+//!    bound to that author;
+//! 2. the author's strict signature covers this document's name and the
+//!    change hash (which covers every dependency), so it cannot be replayed
+//!    into another document;
+//! 3. an authority-signed certificate for the key covers the change's stated
+//!    date;
+//! 4. the author's revocation is not in the change's causal history (the
+//!    registry's own history for registry changes; the registry heads the
+//!    change was written against for month changes) — a revocation
+//!    concurrent with the change leaves it accepted, and flagged;
+//! 5. every operation is a put or delete of a top-level record whose path and
+//!    value pass the schema check, and the certificate's role and district
+//!    allow that record class in that document.
+//!
+//! A change that cannot be judged yet (missing dependencies, registry heads
+//! not yet here, an unknown key) is *pending*, not refused.
+
+pub mod signed;
+pub mod trust;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crdt_schema::automerge::legacy::OpType;
+use crdt_schema::automerge::{Automerge, Change, ChangeHash, ExpandedChange};
+use crdt_schema::schema::{RecordClass, Scalar, check_op};
+use crdt_schema::{ChangeNote, Date, DocId, RegistryKey};
+use keys::{Certificate, PublicKey, Role};
+
+pub use signed::SignedChange;
+pub use trust::{Ancestry, Trust};
+
+/// China Standard Time, for turning a change's stated Unix time into the date
+/// a certificate's validity is written in.
+const CST_OFFSET_SECS: i64 = 8 * 3600;
+
+/// The civil date (in China Standard Time) of a Unix time.
+pub fn date_of(unix: i64) -> Option<Date> {
+    Date::from_ordinal((unix + CST_OFFSET_SECS).div_euclid(86_400))
+}
+
+/// Why a change was refused. The text is part of what every node reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    NoAuthor,
+    BadAuthorKey(String),
+    ActorNotBound,
+    BadSignature,
+    BadNote(String),
+    NotValidOn {
+        officer: String,
+        date: String,
+        from: Date,
+        to: Date,
+    },
+    BadStatedTime(i64),
+    Revoked {
+        officer: String,
+    },
+    Malformed {
+        what: String,
+    },
+    NotAllowed {
+        officer: String,
+        role: Role,
+        district: Option<String>,
+        doc: String,
+        what: String,
+    },
+    BadTrustRecord {
+        key: String,
+        reason: String,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NoAuthor => write!(f, "change has no author"),
+            Refusal::BadAuthorKey(e) => write!(f, "author key: {e}"),
+            Refusal::ActorNotBound => write!(f, "change's actor is not bound to its author"),
+            Refusal::BadSignature => write!(
+                f,
+                "forged or misplaced signature (does not verify for this document)"
+            ),
+            Refusal::BadNote(e) => write!(f, "{e}"),
+            Refusal::NotValidOn {
+                officer,
+                date,
+                from,
+                to,
+            } => write!(
+                f,
+                "officer {officer}'s certificate is not valid on {date} (valid {from} to {to})"
+            ),
+            Refusal::BadStatedTime(t) => write!(f, "stated time {t} is not a date"),
+            Refusal::Revoked { officer } => {
+                write!(
+                    f,
+                    "officer {officer} wrote after the revocation of their key was known"
+                )
+            }
+            Refusal::Malformed { what } => write!(f, "malformed change: {what}"),
+            Refusal::NotAllowed {
+                officer,
+                role,
+                district,
+                doc,
+                what,
+            } => {
+                let d = district
+                    .as_deref()
+                    .map(|d| format!(" of {d}"))
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "officer {officer} ({role}{d}) may not write {what} in {doc}"
+                )
+            }
+            Refusal::BadTrustRecord { key, reason } => write!(f, "trust record {key}: {reason}"),
+        }
+    }
+}
+
+/// The verdict on one change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Accept {
+        /// The certificate the change was accepted under.
+        officer: Box<Certificate>,
+        /// The author's key was revoked concurrently with this change.
+        concurrent_revocation: bool,
+    },
+    Refuse(Refusal),
+    /// Cannot be judged yet; the reason says what is missing.
+    Pending(String),
+}
+
+/// Whether a role may write a record class in a document.
+pub fn allowed(cert: &Certificate, doc: &DocId, class: RecordClass) -> bool {
+    use RecordClass as C;
+    let b = &cert.body;
+    let own_month =
+        matches!(doc, DocId::Month { district, .. } if Some(district) == b.district.as_ref());
+    match b.role {
+        Role::Admin => true,
+        Role::Records => {
+            *doc == DocId::Registry && matches!(class, C::Meta | C::Prison | C::Roster | C::Trust)
+        }
+        Role::LaborSection => {
+            *doc == DocId::Registry && matches!(class, C::Meta | C::Catalogue | C::RuleSet)
+        }
+        Role::Officer => own_month && matches!(class, C::Meta | C::Daily),
+        Role::Chief => own_month && matches!(class, C::Meta | C::Daily | C::Approval | C::Seal),
+        Role::Procurator => {
+            matches!(doc, DocId::Month { .. }) && matches!(class, C::Meta | C::Objection)
+        }
+    }
+}
+
+/// Judges changes against one registry state.
+pub struct Validator<'a> {
+    trust: &'a Trust,
+    registry: &'a Automerge,
+    ancestry: Ancestry,
+}
+
+/// One top-level operation of a change.
+struct Op<'a> {
+    key: &'a str,
+    value: Option<Scalar<'a>>,
+}
+
+fn ops_of(expanded: &ExpandedChange) -> Result<Vec<Op<'_>>, Refusal> {
+    use crdt_schema::automerge::legacy::{Key, ObjectId};
+    expanded
+        .operations
+        .iter()
+        .map(|op| {
+            if op.obj != ObjectId::Root || op.insert {
+                return Err(Refusal::Malformed {
+                    what: "operation outside the document's top-level map".into(),
+                });
+            }
+            let Key::Map(key) = &op.key else {
+                return Err(Refusal::Malformed {
+                    what: "sequence operation".into(),
+                });
+            };
+            let value = match &op.action {
+                OpType::Put(v) => Some(Scalar::from(v)),
+                OpType::Delete => None,
+                other => {
+                    return Err(Refusal::Malformed {
+                        what: format!("operation {other:?} at `{key}`"),
+                    });
+                }
+            };
+            Ok(Op {
+                key: key.as_str(),
+                value,
+            })
+        })
+        .collect()
+}
+
+impl<'a> Validator<'a> {
+    pub fn new(trust: &'a Trust, registry: &'a Automerge) -> Validator<'a> {
+        Validator {
+            trust,
+            registry,
+            ancestry: Ancestry::default(),
+        }
+    }
+
+    /// Judges `sc` for `doc`. `target` is the document it would enter (to
+    /// check its dependencies are there); for registry changes it is the
+    /// registry itself.
+    pub fn judge(&mut self, doc: &DocId, target: &Automerge, sc: &SignedChange) -> Verdict {
+        match self.judge_inner(doc, target, sc) {
+            Ok(v) => v,
+            Err(r) => Verdict::Refuse(r),
+        }
+    }
+
+    fn judge_inner(
+        &mut self,
+        doc: &DocId,
+        target: &Automerge,
+        sc: &SignedChange,
+    ) -> Result<Verdict, Refusal> {
+        let change: &Change = &sc.change;
+        // 1. Author and actor.
+        // Dependencies must be present to judge (and to apply); they carry
+        // the author of an actor's later changes.
+        let missing: Vec<String> = change
+            .deps()
+            .iter()
+            .filter(|h| target.get_change_meta_by_hash(h).is_none())
+            .map(|h| h.to_string()[..12].to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Ok(Verdict::Pending(format!(
+                "missing earlier changes {}",
+                missing.join(", ")
+            )));
+        }
+        let author = sc.author_in(target).ok_or(Refusal::NoAuthor)?;
+        let author =
+            PublicKey::from_slice(&author).map_err(|e| Refusal::BadAuthorKey(e.to_string()))?;
+        if !crdt_schema::doc::actor_matches_author(change.actor_id(), author.as_bytes()) {
+            return Err(Refusal::ActorNotBound);
+        }
+        // 2. Signature over the document name and the change hash.
+        if !sc.verify(doc, &author) {
+            return Err(Refusal::BadSignature);
+        }
+        let note = ChangeNote::of(change.message()).map_err(Refusal::BadNote)?;
+        let anchor = note.registry_heads().map_err(Refusal::BadNote)?;
+        if let Some(h) = anchor
+            .iter()
+            .find(|h| self.registry.get_change_meta_by_hash(h).is_none())
+        {
+            return Ok(Verdict::Pending(format!(
+                "written against registry change {} not yet here",
+                &h.to_string()[..12]
+            )));
+        }
+        let expanded = change.decode();
+        let ops = ops_of(&expanded)?;
+
+        // 3. A certificate covering the stated date. Registry changes may
+        // carry the author's own certificate (the first change of a prison).
+        let date = date_of(change.timestamp()).ok_or(Refusal::BadStatedTime(change.timestamp()))?;
+        let mut certs: Vec<Certificate> = self.trust.certificates(&author).to_vec();
+        if *doc == DocId::Registry {
+            for op in &ops {
+                if let (Ok(RegistryKey::Officer(k)), Some(Scalar::Str(json))) =
+                    (RegistryKey::parse(op.key), op.value)
+                    && k.as_str() == author.to_string()
+                    && let Ok(c) = Certificate::from_json(json)
+                    && c.verify(self.trust.authority()).is_ok()
+                {
+                    certs.push(c);
+                }
+            }
+        }
+        if certs.is_empty() {
+            return Ok(Verdict::Pending(format!(
+                "no certificate known for key {}",
+                &author.to_string()[..16]
+            )));
+        }
+        let Some(cert) = certs.iter().find(|c| c.body.valid_on(date)).cloned() else {
+            let c = &certs[0].body;
+            return Err(Refusal::NotValidOn {
+                officer: c.officer_no.clone(),
+                date: date.to_string(),
+                from: c.valid_from,
+                to: c.valid_to,
+            });
+        };
+
+        // 4. Revocation: refused if known to the change, flagged if concurrent.
+        let mut concurrent_revocation = false;
+        for recorded in self.trust.revocations(&author) {
+            let known = match doc {
+                DocId::Registry => self.ancestry.reaches(target, change.deps(), &recorded),
+                DocId::Month { .. } => self.ancestry.reaches(self.registry, &anchor, &recorded),
+            };
+            if known {
+                return Err(Refusal::Revoked {
+                    officer: cert.body.officer_no.clone(),
+                });
+            }
+            concurrent_revocation = true;
+        }
+
+        // 5. Every operation: schema, then role × document × record class.
+        let doc_name = doc.to_string();
+        for op in &ops {
+            let class =
+                check_op(doc, op.key, op.value).map_err(|what| Refusal::Malformed { what })?;
+            if !allowed(&cert, doc, class) {
+                return Err(Refusal::NotAllowed {
+                    officer: cert.body.officer_no.clone(),
+                    role: cert.body.role,
+                    district: cert.body.district.as_ref().map(|d| d.to_string()),
+                    doc: doc_name,
+                    what: format!("`{}`", op.key),
+                });
+            }
+            if class == RecordClass::Trust {
+                trust::check_record(self.trust.authority(), op.key, op.value).map_err(
+                    |reason| Refusal::BadTrustRecord {
+                        key: op.key.to_string(),
+                        reason,
+                    },
+                )?;
+            }
+        }
+        Ok(Verdict::Accept {
+            officer: Box::new(cert),
+            concurrent_revocation,
+        })
+    }
+}
+
+/// The hashes of `changes`, for callers that track what they accepted.
+pub fn hashes(changes: &[SignedChange]) -> BTreeSet<ChangeHash> {
+    changes.iter().map(|c| c.change.hash()).collect()
+}
+
+#[cfg(test)]
+mod tests;
