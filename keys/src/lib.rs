@@ -17,5 +17,5 @@ pub mod keyfile;
 pub use cert::{
     CertBody, CertError, Certificate, DeviceBody, DeviceCert, Revocation, RevocationBody, Role,
 };
-pub use key::{KeyError, PublicKey, SecretKey, Signature, signing_message};
+pub use key::{KeyError, PreparedKey, PublicKey, SecretKey, Signature, signing_message};
 pub use keyfile::{KdfParams, KeyFile, KeyFileError, KeyKind};

@@ -107,10 +107,7 @@ impl Bundle {
         if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
             return Err(BundleError::BadMagic);
         }
-        // Reuse the log scanner: same framing, different magic.
-        let mut as_log = frame::LOG_MAGIC.to_vec();
-        as_log.extend_from_slice(&bytes[MAGIC.len()..]);
-        let scan = frame::scan(&as_log);
+        let scan = frame::scan_with(bytes, MAGIC);
         if let Some(issue) = scan.issues.first() {
             return match issue {
                 frame::FrameIssue::TornTail { offset, .. } => Err(BundleError::Truncated(format!(
@@ -125,8 +122,8 @@ impl Bundle {
             .split_last()
             .ok_or_else(|| BundleError::Truncated("no records".into()))?;
         // The end record: count and digest of everything before it.
-        let end_at = MAGIC.len() + records.iter().map(|r| r.len() + 8).sum::<usize>();
-        match end.split_first() {
+        let end_at = end.start - 8;
+        match bytes[end.clone()].split_first() {
             Some((&KIND_END, rest)) if rest.len() == 40 => {
                 let count = u64::from_le_bytes(rest[..8].try_into().expect("8 bytes"));
                 if count != (n - 1) as u64 {
@@ -144,6 +141,7 @@ impl Bundle {
             }
             _ => return Err(BundleError::Truncated("no end record".into())),
         }
+        let records: Vec<&[u8]> = records.iter().map(|r| &bytes[r.clone()]).collect();
         let mut it = records.iter().enumerate();
         let header = match it.next() {
             Some((_, r)) if r.first() == Some(&KIND_HEADER) => {

@@ -12,7 +12,7 @@ use keys::PublicKey;
 use serde::Serialize;
 
 use crate::bundle::Bundle;
-use crate::validate::{SignedChange, Trust, Validator, Verdict};
+use crate::validate::{SignedChange, Staged, Trust, Validator, Verdict};
 
 /// One signer's share of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -140,10 +140,17 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
     // predecessors established.
     let mut registry = Automerge::new();
     let mut trust = Trust::from_registry(*authority, &registry);
-    for sc in &bundle.registry {
-        let verdict = Validator::new(&trust, &registry).judge(&DocId::Registry, &registry, sc);
-        if tally.judged(&DocId::Registry, sc, &verdict) {
-            if let Err(e) = registry.apply_changes([sc.change.clone()]) {
+    let Bundle {
+        header: _,
+        registry: registry_changes,
+        months,
+    } = bundle;
+    let no_months = months.is_empty();
+    let had_registry = !registry_changes.is_empty();
+    for sc in registry_changes {
+        let verdict = Validator::new(&trust, &registry).judge(&DocId::Registry, &registry, &sc);
+        if tally.judged(&DocId::Registry, &sc, &verdict) {
+            if let Err(e) = registry.apply_changes([sc.change]) {
                 tally.problems.push(format!("registry: {e}"));
                 continue;
             }
@@ -151,7 +158,7 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
             trust = Trust::from_registry(*authority, &registry);
         }
     }
-    if !bundle.registry.is_empty() && trust.officers().next().is_none() {
+    if had_registry && trust.officers().next().is_none() {
         tally.problems.push(
             "no certificate in the bundle verifies under the given authority key: the bundle is from another authority"
                 .into(),
@@ -169,20 +176,34 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
     };
     let facts = registry.facts();
 
-    for (doc_id, changes) in &bundle.months {
-        let mut am = Automerge::new();
-        let mut accepted = 0u32;
+    for (doc_id, changes) in months {
+        let doc_id = &doc_id;
+        // Judge change by change against what was accepted before it, then
+        // apply everything accepted in one batch.
+        let empty = Automerge::new();
+        let mut staged = Staged::new(&empty);
         {
             let mut validator = Validator::new(&trust, registry.document().automerge());
             for sc in changes {
-                let verdict = validator.judge(doc_id, &am, sc);
-                if tally.judged(doc_id, sc, &verdict) {
-                    match am.apply_changes([sc.change.clone()]) {
-                        Ok(()) => accepted += 1,
-                        Err(e) => tally.problems.push(format!("{doc_id}: {e}")),
+                let verdict = validator.judge(doc_id, &staged, &sc);
+                let author = match &verdict {
+                    Verdict::Accept { officer, .. } => {
+                        Some(officer.body.public_key.as_bytes().to_vec())
                     }
+                    _ => None,
+                };
+                if tally.judged(doc_id, &sc, &verdict)
+                    && let Some(author) = author
+                {
+                    staged.add(sc.change, author);
                 }
             }
+        }
+        let batch = staged.into_changes();
+        let accepted = batch.len() as u32;
+        let mut am = Automerge::new();
+        if let Err(e) = am.apply_changes(batch) {
+            tally.problems.push(format!("{doc_id}: {e}"));
         }
         let DocId::Month { district, month } = doc_id else {
             continue;
@@ -249,7 +270,7 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         }
         report.months.push(check);
     }
-    if bundle.months.is_empty() {
+    if no_months {
         tally
             .problems
             .push("the bundle holds no month document".into());

@@ -42,12 +42,13 @@ impl std::fmt::Display for FrameIssue {
     }
 }
 
-/// The result of scanning a log: intact payloads, issues, and the length of
-/// the file up to the end of the last record that can be framed (where the
-/// next append must start).
+/// The result of scanning a log: where the intact payloads are, issues, and
+/// the length of the file up to the end of the last record that can be framed
+/// (where the next append must start).
 #[derive(Debug, Default)]
 pub struct Scan {
-    pub records: Vec<Vec<u8>>,
+    /// Byte ranges of the intact payloads (nothing is copied).
+    pub records: Vec<std::ops::Range<usize>>,
     pub issues: Vec<FrameIssue>,
     pub valid_len: u64,
 }
@@ -66,15 +67,20 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
 
 /// Scans a whole log file's bytes. An empty file is an empty log.
 pub fn scan(bytes: &[u8]) -> Scan {
+    scan_with(bytes, LOG_MAGIC)
+}
+
+/// Scans records framed after `magic` (logs, bundles).
+pub fn scan_with(bytes: &[u8], magic: &[u8]) -> Scan {
     let mut scan = Scan::default();
     if bytes.is_empty() {
         return scan;
     }
-    if bytes.len() < LOG_MAGIC.len() || &bytes[..LOG_MAGIC.len()] != LOG_MAGIC {
+    if bytes.len() < magic.len() || &bytes[..magic.len()] != magic {
         scan.issues.push(FrameIssue::BadMagic);
         return scan;
     }
-    let mut at = LOG_MAGIC.len();
+    let mut at = magic.len();
     scan.valid_len = at as u64;
     while at < bytes.len() {
         let rest = bytes.len() - at;
@@ -94,7 +100,7 @@ pub fn scan(bytes: &[u8]) -> Scan {
         }
         let payload = &bytes[at + 8..at + 8 + len];
         if crc32fast::hash(payload) == crc {
-            scan.records.push(payload.to_vec());
+            scan.records.push(at + 8..at + 8 + len);
         } else {
             scan.issues.push(FrameIssue::Corrupt {
                 offset: at as u64,
@@ -144,7 +150,8 @@ mod tests {
     fn round_trip() {
         let bytes = log(&[b"one", b"", b"three"]);
         let s = scan(&bytes);
-        assert_eq!(s.records, vec![b"one".to_vec(), vec![], b"three".to_vec()]);
+        let got: Vec<&[u8]> = s.records.iter().map(|r| &bytes[r.clone()]).collect();
+        assert_eq!(got, vec![&b"one"[..], b"", b"three"]);
         assert!(s.issues.is_empty());
         assert_eq!(s.valid_len, bytes.len() as u64);
     }
@@ -174,7 +181,8 @@ mod tests {
         let at = 8 + 8 + 5 + 8 + 1; // inside "beta"
         bytes[at] ^= 0x40;
         let s = scan(&bytes);
-        assert_eq!(s.records, vec![b"alpha".to_vec(), b"gamma".to_vec()]);
+        let got: Vec<&[u8]> = s.records.iter().map(|r| &bytes[r.clone()]).collect();
+        assert_eq!(got, vec![&b"alpha"[..], b"gamma"]);
         assert!(matches!(s.issues.as_slice(), [FrameIssue::Corrupt { .. }]));
     }
 

@@ -400,8 +400,8 @@ impl Store {
             issues.push(format!("{}: {issue}", log_path.display()));
         }
         let mut changes = Vec::with_capacity(scan.records.len());
-        for (i, rec) in scan.records.iter().enumerate() {
-            match rec.split_first() {
+        for (i, range) in scan.records.iter().enumerate() {
+            match log[range.clone()].split_first() {
                 Some((&RECORD_SIGNED, bytes)) => match SignedChange::decode(bytes) {
                     Ok(sc) => {
                         signatures.insert(sc.hash(), sc.signature);
@@ -572,8 +572,8 @@ impl Store {
         let path = self.quarantine_path(id);
         let bytes = read_optional(&path)?.unwrap_or_default();
         let mut out = Vec::new();
-        for rec in frame::scan(&bytes).records {
-            let Some((&RECORD_REFUSED, rest)) = rec.split_first() else {
+        for range in frame::scan(&bytes).records {
+            let Some((&RECORD_REFUSED, rest)) = bytes[range].split_first() else {
                 continue;
             };
             let Some(len) = rest

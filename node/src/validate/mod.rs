@@ -21,6 +21,7 @@
 //! A change that cannot be judged yet (missing dependencies, registry heads
 //! not yet here, an unknown key) is *pending*, not refused.
 
+pub mod history;
 pub mod signed;
 pub mod trust;
 
@@ -31,8 +32,11 @@ use crdt_schema::automerge::legacy::OpType;
 use crdt_schema::automerge::{Automerge, Change, ChangeHash, ExpandedChange};
 use crdt_schema::schema::{RecordClass, Scalar, check_op};
 use crdt_schema::{ChangeNote, Date, DocId, RegistryKey};
-use keys::{Certificate, PublicKey, Role};
+use std::collections::BTreeMap;
 
+use keys::{Certificate, PreparedKey, PublicKey, Role};
+
+pub use history::{History, Staged};
 pub use signed::SignedChange;
 pub use trust::{Ancestry, Trust};
 
@@ -169,6 +173,8 @@ pub struct Validator<'a> {
     trust: &'a Trust,
     registry: &'a Automerge,
     ancestry: Ancestry,
+    /// Authors' keys, decompressed and checked once.
+    keys: BTreeMap<[u8; 32], Result<(PublicKey, PreparedKey), String>>,
 }
 
 /// One top-level operation of a change.
@@ -216,13 +222,14 @@ impl<'a> Validator<'a> {
             trust,
             registry,
             ancestry: Ancestry::default(),
+            keys: BTreeMap::new(),
         }
     }
 
     /// Judges `sc` for `doc`. `target` is the document it would enter (to
     /// check its dependencies are there); for registry changes it is the
     /// registry itself.
-    pub fn judge(&mut self, doc: &DocId, target: &Automerge, sc: &SignedChange) -> Verdict {
+    pub fn judge(&mut self, doc: &DocId, target: &dyn History, sc: &SignedChange) -> Verdict {
         match self.judge_inner(doc, target, sc) {
             Ok(v) => v,
             Err(r) => Verdict::Refuse(r),
@@ -232,7 +239,7 @@ impl<'a> Validator<'a> {
     fn judge_inner(
         &mut self,
         doc: &DocId,
-        target: &Automerge,
+        target: &dyn History,
         sc: &SignedChange,
     ) -> Result<Verdict, Refusal> {
         let change: &Change = &sc.change;
@@ -242,7 +249,7 @@ impl<'a> Validator<'a> {
         let missing: Vec<String> = change
             .deps()
             .iter()
-            .filter(|h| target.get_change_meta_by_hash(h).is_none())
+            .filter(|h| !target.contains(h))
             .map(|h| h.to_string()[..12].to_string())
             .collect();
         if !missing.is_empty() {
@@ -251,14 +258,26 @@ impl<'a> Validator<'a> {
                 missing.join(", ")
             )));
         }
-        let author = sc.author_in(target).ok_or(Refusal::NoAuthor)?;
-        let author =
-            PublicKey::from_slice(&author).map_err(|e| Refusal::BadAuthorKey(e.to_string()))?;
+        let author = signed::author_with(change, target).ok_or(Refusal::NoAuthor)?;
+        let bytes: [u8; 32] = author
+            .as_slice()
+            .try_into()
+            .map_err(|_| Refusal::BadAuthorKey(format!("{} bytes is not a key", author.len())))?;
+        let (author, prepared) = self
+            .keys
+            .entry(bytes)
+            .or_insert_with(|| {
+                let k = PublicKey::from_bytes(bytes).map_err(|e| e.to_string())?;
+                let p = k.prepare().map_err(|e| e.to_string())?;
+                Ok((k, p))
+            })
+            .clone()
+            .map_err(Refusal::BadAuthorKey)?;
         if !crdt_schema::doc::actor_matches_author(change.actor_id(), author.as_bytes()) {
             return Err(Refusal::ActorNotBound);
         }
         // 2. Signature over the document name and the change hash.
-        if !sc.verify(doc, &author) {
+        if !sc.verify_prepared(doc, &prepared) {
             return Err(Refusal::BadSignature);
         }
         let note = ChangeNote::of(change.message()).map_err(Refusal::BadNote)?;
@@ -278,7 +297,8 @@ impl<'a> Validator<'a> {
         // 3. A certificate covering the stated date. Registry changes may
         // carry the author's own certificate (the first change of a prison).
         let date = date_of(change.timestamp()).ok_or(Refusal::BadStatedTime(change.timestamp()))?;
-        let mut certs: Vec<Certificate> = self.trust.certificates(&author).to_vec();
+        let mut certs: Vec<&Certificate> = self.trust.certificates(&author).iter().collect();
+        let mut own: Vec<Certificate> = Vec::new();
         if *doc == DocId::Registry {
             for op in &ops {
                 if let (Ok(RegistryKey::Officer(k)), Some(Scalar::Str(json))) =
@@ -287,17 +307,18 @@ impl<'a> Validator<'a> {
                     && let Ok(c) = Certificate::from_json(json)
                     && c.verify(self.trust.authority()).is_ok()
                 {
-                    certs.push(c);
+                    own.push(c);
                 }
             }
         }
+        certs.extend(own.iter());
         if certs.is_empty() {
             return Ok(Verdict::Pending(format!(
                 "no certificate known for key {}",
                 &author.to_string()[..16]
             )));
         }
-        let Some(cert) = certs.iter().find(|c| c.body.valid_on(date)).cloned() else {
+        let Some(cert) = certs.iter().find(|c| c.body.valid_on(date)).copied() else {
             let c = &certs[0].body;
             return Err(Refusal::NotValidOn {
                 officer: c.officer_no.clone(),
@@ -312,7 +333,10 @@ impl<'a> Validator<'a> {
         for recorded in self.trust.revocations(&author) {
             let known = match doc {
                 DocId::Registry => self.ancestry.reaches(target, change.deps(), &recorded),
-                DocId::Month { .. } => self.ancestry.reaches(self.registry, &anchor, &recorded),
+                DocId::Month { .. } => {
+                    self.ancestry
+                        .reaches(self.registry as &dyn History, &anchor, &recorded)
+                }
             };
             if known {
                 return Err(Refusal::Revoked {
@@ -327,7 +351,7 @@ impl<'a> Validator<'a> {
         for op in &ops {
             let class =
                 check_op(doc, op.key, op.value).map_err(|what| Refusal::Malformed { what })?;
-            if !allowed(&cert, doc, class) {
+            if !allowed(cert, doc, class) {
                 return Err(Refusal::NotAllowed {
                     officer: cert.body.officer_no.clone(),
                     role: cert.body.role,
@@ -346,7 +370,7 @@ impl<'a> Validator<'a> {
             }
         }
         Ok(Verdict::Accept {
-            officer: Box::new(cert),
+            officer: Box::new(cert.clone()),
             concurrent_revocation,
         })
     }

@@ -2,7 +2,9 @@
 
 use crdt_schema::DocId;
 use crdt_schema::automerge::{Automerge, Change, ChangeHash};
-use keys::{PublicKey, SecretKey, Signature};
+use keys::{PreparedKey, PublicKey, SecretKey, Signature};
+
+use super::History;
 
 /// An Automerge change and the Ed25519 signature of its author over the
 /// document's name and the change's hash.
@@ -22,11 +24,14 @@ pub enum DecodeError {
 
 /// The author of `change`: its own, or its actor's as recorded in `doc`.
 pub fn author_of(change: &Change, doc: &Automerge) -> Option<Vec<u8>> {
+    author_with(change, doc)
+}
+
+/// Like [`author_of`], over any [`History`].
+pub fn author_with(change: &Change, history: &dyn History) -> Option<Vec<u8>> {
     match change.author() {
         Some(a) => Some(a.as_bytes().to_vec()),
-        None if change.seq() > 1 => doc
-            .get_author_for_actor(change.actor_id())
-            .map(|a| a.as_bytes().to_vec()),
+        None if change.seq() > 1 => history.actor_author(change.actor_id()),
         None => None,
     }
 }
@@ -45,6 +50,13 @@ impl SignedChange {
 
     /// Whether the signature is `author`'s, strictly, over this change for `doc`.
     pub fn verify(&self, doc: &DocId, author: &PublicKey) -> bool {
+        author
+            .prepare()
+            .is_ok_and(|k| self.verify_prepared(doc, &k))
+    }
+
+    /// [`SignedChange::verify`] with the author's key already prepared.
+    pub fn verify_prepared(&self, doc: &DocId, author: &PreparedKey) -> bool {
         let (d, h) = message_parts(doc, &self.change.hash());
         author.verify("change", &[&d, &h], &self.signature).is_ok()
     }

@@ -9,6 +9,8 @@ use crdt_schema::schema::Scalar;
 use crdt_schema::{KeyHex, RegistryKey};
 use keys::{Certificate, DeviceCert, PublicKey, Revocation};
 
+use super::History;
+
 /// Certificates, revocations and devices of one registry state.
 #[derive(Debug, Clone)]
 pub struct Trust {
@@ -188,7 +190,12 @@ pub struct Ancestry {
 
 impl Ancestry {
     /// Whether `target` is one of `heads` or an ancestor of one, in `doc`.
-    pub fn reaches(&mut self, doc: &Automerge, heads: &[ChangeHash], target: &ChangeHash) -> bool {
+    pub fn reaches(
+        &mut self,
+        doc: &dyn History,
+        heads: &[ChangeHash],
+        target: &ChangeHash,
+    ) -> bool {
         let mut key = heads.to_vec();
         key.sort();
         if !self.cache.contains_key(&key) {
@@ -198,8 +205,8 @@ impl Ancestry {
                 if !seen.insert(h) {
                     continue;
                 }
-                if let Some(meta) = doc.get_change_meta_by_hash(&h) {
-                    stack.extend(meta.deps.iter().copied());
+                if let Some(deps) = doc.deps(&h) {
+                    stack.extend(deps);
                 }
             }
             self.cache.insert(key.clone(), seen);
