@@ -287,27 +287,43 @@ fn day(key: &str, s: &str, month: Month) -> Result<u8, KeyError> {
 
 impl MonthKey {
     pub fn parse(key: &str, month: Month) -> Result<MonthKey, KeyError> {
-        let parts: Vec<&str> = key.split('/').collect();
-        Ok(match parts.as_slice() {
-            ["meta", m] if matches!(*m, "schema" | "doc") => MonthKey::Meta(m.to_string()),
-            ["att", i, d] => MonthKey::Attendance(code(key, i)?, day(key, d, month)?),
-            ["cnt", i, d, p] => MonthKey::Count(code(key, i)?, day(key, d, month)?, code(key, p)?),
-            ["asg", i, d, p] => {
+        // At most four parts; no allocation (this runs for every record read).
+        let mut it = key.split('/');
+        let parts = [it.next(), it.next(), it.next(), it.next(), it.next()];
+        Ok(match parts {
+            [Some("meta"), Some(m), None, ..] if matches!(m, "schema" | "doc") => {
+                MonthKey::Meta(m.to_string())
+            }
+            [Some("att"), Some(i), Some(d), None, _] => {
+                MonthKey::Attendance(code(key, i)?, day(key, d, month)?)
+            }
+            [Some("cnt"), Some(i), Some(d), Some(p), None] => {
+                MonthKey::Count(code(key, i)?, day(key, d, month)?, code(key, p)?)
+            }
+            [Some("asg"), Some(i), Some(d), Some(p), None] => {
                 MonthKey::Assignment(code(key, i)?, day(key, d, month)?, code(key, p)?)
             }
-            ["team", d, p] => MonthKey::TeamCount(day(key, d, month)?, code(key, p)?),
-            ["adj", i, id] => MonthKey::Adjustment(code(key, i)?, AdjustmentId::parse(id)?),
-            ["apv", i, "bonus"] => {
+            [Some("team"), Some(d), Some(p), None, _] => {
+                MonthKey::TeamCount(day(key, d, month)?, code(key, p)?)
+            }
+            [Some("adj"), Some(i), Some(id), None, _] => {
+                MonthKey::Adjustment(code(key, i)?, AdjustmentId::parse(id)?)
+            }
+            [Some("apv"), Some(i), Some("bonus"), None, _] => {
                 MonthKey::Approval(code(key, i)?, ApprovalTarget::OverfulfilmentBonus)
             }
-            ["apv", i, "adj", id] => MonthKey::Approval(
+            [Some("apv"), Some(i), Some("adj"), Some(id), None] => MonthKey::Approval(
                 code(key, i)?,
                 ApprovalTarget::Adjustment(AdjustmentId::parse(id)?),
             ),
-            ["cfm", i, d] => MonthKey::Confirmation(code(key, i)?, day(key, d, month)?),
-            ["cft", d, p] => MonthKey::TeamConfirmation(day(key, d, month)?, code(key, p)?),
-            ["seal"] => MonthKey::Seal,
-            ["obj", id] => MonthKey::Objection(ContentId::parse(id)?),
+            [Some("cfm"), Some(i), Some(d), None, _] => {
+                MonthKey::Confirmation(code(key, i)?, day(key, d, month)?)
+            }
+            [Some("cft"), Some(d), Some(p), None, _] => {
+                MonthKey::TeamConfirmation(day(key, d, month)?, code(key, p)?)
+            }
+            [Some("seal"), None, ..] => MonthKey::Seal,
+            [Some("obj"), Some(id), None, ..] => MonthKey::Objection(ContentId::parse(id)?),
             _ => return Err(KeyError::Unknown(key.to_string())),
         })
     }

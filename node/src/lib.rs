@@ -14,6 +14,7 @@ pub mod cli;
 pub mod demo;
 pub mod identity;
 pub mod import;
+pub mod merge;
 pub mod ops;
 pub mod prison;
 pub mod read;

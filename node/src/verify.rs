@@ -12,7 +12,7 @@ use keys::PublicKey;
 use serde::Serialize;
 
 use crate::bundle::Bundle;
-use crate::validate::{SignedChange, Staged, Trust, Validator, Verdict};
+use crate::validate::{Admitted, SignedChange, Trust, Validator, Verdict};
 
 /// One signer's share of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,6 +71,26 @@ struct Tally {
 }
 
 impl Tally {
+    fn signed_by(&mut self, officer: &keys::Certificate, concurrent_revocation: bool) {
+        let b = &officer.body;
+        let s = self.signers.entry(b.public_key).or_insert_with(|| Signer {
+            officer_no: b.officer_no.clone(),
+            name: b.name.clone(),
+            role: b.role.to_string(),
+            district: b.district.as_ref().map(|d| d.to_string()),
+            changes: 0,
+            concurrent_with_revocation: 0,
+        });
+        s.changes += 1;
+        s.concurrent_with_revocation += u32::from(concurrent_revocation);
+    }
+
+    fn admitted<'a>(&mut self, _doc: &DocId, accepted: impl Iterator<Item = &'a Admitted>) {
+        for a in accepted {
+            self.signed_by(&a.officer, a.concurrent_revocation);
+        }
+    }
+
     fn judged(&mut self, doc: &DocId, sc: &SignedChange, verdict: &Verdict) -> bool {
         let short = &sc.hash().to_string()[..12];
         match verdict {
@@ -78,17 +98,7 @@ impl Tally {
                 officer,
                 concurrent_revocation,
             } => {
-                let b = &officer.body;
-                let s = self.signers.entry(b.public_key).or_insert_with(|| Signer {
-                    officer_no: b.officer_no.clone(),
-                    name: b.name.clone(),
-                    role: b.role.to_string(),
-                    district: b.district.as_ref().map(|d| d.to_string()),
-                    changes: 0,
-                    concurrent_with_revocation: 0,
-                });
-                s.changes += 1;
-                s.concurrent_with_revocation += u32::from(*concurrent_revocation);
+                self.signed_by(officer, *concurrent_revocation);
                 true
             }
             Verdict::Refuse(r) => {
@@ -181,27 +191,28 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         // Judge change by change against what was accepted before it, then
         // apply everything accepted in one batch.
         let empty = Automerge::new();
-        let mut staged = Staged::new(&empty);
-        {
-            let mut validator = Validator::new(&trust, registry.document().automerge());
-            for sc in changes {
-                let verdict = validator.judge(doc_id, &staged, &sc);
-                let author = match &verdict {
-                    Verdict::Accept { officer, .. } => {
-                        Some(officer.body.public_key.as_bytes().to_vec())
-                    }
-                    _ => None,
-                };
-                if tally.judged(doc_id, &sc, &verdict)
-                    && let Some(author) = author
-                {
-                    staged.add(sc.change, author);
-                }
-            }
+        let admission =
+            Validator::new(&trust, registry.document().automerge()).admit(doc_id, &empty, changes);
+        let accepted = admission.accepted.len() as u32;
+        tally.admitted(doc_id, admission.accepted.iter());
+        for (sc, r) in &admission.refused {
+            tally.problems.push(format!(
+                "{doc_id}: change {}: {r}",
+                &sc.hash().to_string()[..12]
+            ));
         }
-        let batch = staged.into_changes();
-        let accepted = batch.len() as u32;
+        for (sc, p) in &admission.pending {
+            tally.problems.push(format!(
+                "{doc_id}: change {}: cannot be verified: {p}",
+                &sc.hash().to_string()[..12]
+            ));
+        }
         let mut am = Automerge::new();
+        let batch: Vec<_> = admission
+            .accepted
+            .into_iter()
+            .map(|a| a.change.change)
+            .collect();
         if let Err(e) = am.apply_changes(batch) {
             tally.problems.push(format!("{doc_id}: {e}"));
         }

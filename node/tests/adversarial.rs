@@ -511,3 +511,78 @@ fn amendments_after_the_seal_verify_but_are_reported() {
     assert_eq!(seal.amended, 1);
     assert!(r.notes.iter().any(|n| n.contains("amended after the seal")));
 }
+
+#[test]
+fn merging_a_bundle_stores_what_verifies_and_quarantines_the_rest() {
+    let p = prison();
+    // A new replica trusting the same authority.
+    let replica = tempfile::tempdir().unwrap();
+    let pubf = identity::authority_pub_path(p.dir.path());
+    tally(
+        replica.path(),
+        &["init", "--authority", pubf.to_str().unwrap()],
+    );
+    // The honest bundle plus a change by a key the authority never certified.
+    let d01 = DocId::month("D01".parse().unwrap(), "2026-03".parse().unwrap());
+    let mut bundle = Bundle::decode(&p.bundle).unwrap();
+    let mut am = crdt_schema::automerge::Automerge::new();
+    am.apply_changes(bundle.months[&d01].iter().map(|c| c.change.clone()))
+        .unwrap();
+    let mut m =
+        MonthDoc::from_document(crdt_schema::Document::from_automerge(d01.clone(), am).unwrap())
+            .unwrap();
+    let stranger = SecretKey::from_seed(&[77; 32]);
+    let (_, c) = m
+        .write(
+            &ChangeMeta {
+                author: stranger.public().as_bytes().to_vec(),
+                time: now(),
+                message: "x".into(),
+                registry_heads: vec![],
+            },
+            |w| {
+                w.put_count(
+                    &"1001".parse().unwrap(),
+                    "2026-03-02".parse().unwrap(),
+                    &"P1".parse().unwrap(),
+                    9999,
+                )
+                .map(|_| ())
+            },
+        )
+        .unwrap();
+    bundle
+        .months
+        .get_mut(&d01)
+        .unwrap()
+        .push(SignedChange::sign(&stranger, &d01, c.unwrap()));
+    let file = replica.path().join("in.bundle");
+    std::fs::write(&file, bundle.encode()).unwrap();
+    let out = tally(replica.path(), &["merge", file.to_str().unwrap(), "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["quarantined"].as_array().unwrap().len(), 1, "{r}");
+    assert!(
+        r["quarantined"][0][2]
+            .as_str()
+            .unwrap()
+            .contains("no certificate known")
+    );
+    // The replica now scores the month exactly as the original does.
+    let a = tally(
+        p.dir.path(),
+        &["score", "--district", "D01", "--month", "2026-03", "--json"],
+    );
+    let b = tally(
+        replica.path(),
+        &["score", "--district", "D01", "--month", "2026-03", "--json"],
+    );
+    let a: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+    assert_eq!(a["digest"], b["digest"]);
+    // Merging again changes nothing and quarantines nothing twice.
+    let out = tally(replica.path(), &["merge", file.to_str().unwrap(), "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["accepted"].as_object().unwrap().is_empty(), "{r}");
+    let store = Store::open(replica.path()).unwrap();
+    assert_eq!(store.quarantined(&d01).unwrap().len(), 1);
+}

@@ -287,3 +287,262 @@ fn the_data_directory_comes_from_tally_data() {
     assert!(out.status.success());
     assert!(dir.path().join("tally.toml").exists());
 }
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = tally(dir, args);
+    assert!(!out.status.success(), "tally {args:?} should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn officers_sign_what_they_may_and_are_refused_the_rest() {
+    let dir = small_prison();
+    let d = dir.path();
+    let key = |name: &str| d.join(name).to_str().unwrap().to_string();
+    for (no, district, role, file) in [
+        ("J001", "D01", "officer", "j001.key"),
+        ("J002", "D01", "officer", "j002.key"),
+        ("C001", "D01", "chief", "c001.key"),
+    ] {
+        let k = key(file);
+        let out = ok(
+            d,
+            &[
+                "officer",
+                "add",
+                no,
+                "--name",
+                "王警官",
+                "--district",
+                district,
+                "--role",
+                role,
+                "--key-out",
+                &k,
+                "--valid-from",
+                "2026-01-01",
+            ],
+        );
+        assert!(out.contains(&format!("officer {no}")), "{out}");
+    }
+    // J001 records a work day and its count in its own district.
+    let att = d.join("j1-att.csv");
+    std::fs::write(
+        &att,
+        "date,inmate_no,day_type,minutes,grade\n2026-03-05,1001,work,480,\n",
+    )
+    .unwrap();
+    let counts = d.join("j1.csv");
+    std::fs::write(
+        &counts,
+        "date,inmate_no,procedure,quantity\n2026-03-05,1001,P1,480\n",
+    )
+    .unwrap();
+    let j1 = key("j001.key");
+    ok(
+        d,
+        &["--as", &j1, "import", "attendance", att.to_str().unwrap()],
+    );
+    ok(
+        d,
+        &["--as", &j1, "import", "counts", counts.to_str().unwrap()],
+    );
+    // …but not in D02's document.
+    let other = d.join("j1-d02.csv");
+    std::fs::write(
+        &other,
+        "date,inmate_no,procedure,quantity\n2026-03-05,2001,P2,10\n",
+    )
+    .unwrap();
+    let err = fails(
+        d,
+        &["--as", &j1, "import", "counts", other.to_str().unwrap()],
+    );
+    assert!(
+        err.contains(
+            "officer J001 (officer of D01) may not write `cnt/2001/05/P2` in month/D02/2026-03"
+        ),
+        "{err}"
+    );
+    // An officer may not approve.
+    let err = fails(
+        d,
+        &[
+            "--as",
+            &j1,
+            "approve",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--inmate",
+            "1001",
+        ],
+    );
+    assert!(err.contains("may not write `apv/1001/adj/"), "{err}");
+
+    // J001 cannot confirm its own records; J002 can.
+    let out = ok(
+        d,
+        &[
+            "--as",
+            &j1,
+            "confirm",
+            "--district",
+            "D01",
+            "--date",
+            "2026-03-05",
+        ],
+    );
+    assert!(
+        out.contains("confirmed 0 inmate-day(s) and 0 team count(s); 1 record(s) written by you"),
+        "{out}"
+    );
+    let out = ok(
+        d,
+        &[
+            "--as",
+            &key("j002.key"),
+            "confirm",
+            "--district",
+            "D01",
+            "--date",
+            "2026-03-05",
+        ],
+    );
+    assert!(out.contains("confirmed 1 inmate-day(s)"), "{out}");
+
+    // The chief approves the pending deduction of 1001 and seals.
+    let c1 = key("c001.key");
+    let out = ok(
+        d,
+        &[
+            "--as",
+            &c1,
+            "approve",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--inmate",
+            "1001",
+        ],
+    );
+    assert!(out.contains("approved -10.00 points (质量不合格)"), "{out}");
+    let out = ok(
+        d,
+        &[
+            "--as",
+            &c1,
+            "seal",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+        ],
+    );
+    assert!(out.contains("sealed D01 2026-03"), "{out}");
+    let r = json(
+        d,
+        &["score", "--district", "D01", "--month", "2026-03", "--json"],
+    );
+    assert_eq!(r["seal"]["current"], true);
+    let a = inmate(&r, "1001");
+    // With J001's work day 03-05 (480 units at 60000 ms → f = 10000): D = 5, Σf = 40000,
+    // BASE = 3000×31×40000/(31×5×10000) = 2400; over = (89.28M+28.8M)×10000/115.2M − 10000 = 250
+    // → BONUS 125; the approved deduction now counts: LABOR = 2400 + 125 − 1000 = 1525.
+    assert_eq!(
+        (
+            a["base_cp"].as_i64(),
+            a["bonus_cp"].as_i64(),
+            a["deduct_cp"].as_i64()
+        ),
+        (Some(2400), Some(125), Some(1000))
+    );
+    assert_eq!(a["labor_cp"], 1525);
+
+    // The audit trail names J001 on the count it wrote, with a valid signature.
+    let t = json(
+        d,
+        &[
+            "audit",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--inmate",
+            "1001",
+            "--json",
+        ],
+    );
+    let rec = t["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "cnt/1001/05/P1")
+        .unwrap();
+    let w = &rec["writes"][0];
+    assert_eq!(w["officer_no"], "J001");
+    assert_eq!(w["signature"], "valid");
+    assert_eq!(w["current"], true);
+
+    // After revocation J001 can write nothing more.
+    ok(d, &["officer", "revoke", "J001"]);
+    std::fs::write(
+        &counts,
+        "date,inmate_no,procedure,quantity\n2026-03-05,1001,P1,481\n",
+    )
+    .unwrap();
+    let err = fails(
+        d,
+        &["--as", &j1, "import", "counts", counts.to_str().unwrap()],
+    );
+    assert!(
+        err.contains("officer J001 wrote after the revocation of their key was known"),
+        "{err}"
+    );
+    // And the amendment-free month still verifies from an exported bundle.
+    let bundle = d.join("d01.bundle");
+    ok(
+        d,
+        &[
+            "export",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "-o",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let v = json(
+        d,
+        &[
+            "verify",
+            "--authority",
+            d.join("authority.pub").to_str().unwrap(),
+            bundle.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["digest"], r["digest"]);
+}
+
+#[test]
+fn a_wrong_passphrase_is_a_clear_error() {
+    let dir = small_prison();
+    let out = Command::new(TALLY)
+        .arg("--data")
+        .arg(dir.path())
+        .args([
+            "import",
+            "districts",
+            data_file("districts.csv").to_str().unwrap(),
+        ])
+        .env("TALLY_PASSPHRASE", "not the passphrase")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+}

@@ -73,6 +73,28 @@ pub(super) fn export(
     Ok(ExitCode::SUCCESS)
 }
 
+pub(super) fn merge(ctx: &Ctx, bundle: &Path, json: bool) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let bytes = std::fs::read(bundle).with_context(|| format!("reading {}", bundle.display()))?;
+    let b = Bundle::decode(&bytes).with_context(|| format!("{}", bundle.display()))?;
+    let report = crate::merge::merge(&store, b)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        for (doc, n) in &report.accepted {
+            writeln!(out, "{doc}: {n} new signed change(s)")?;
+        }
+        writeln!(out, "{} change(s) already here", report.already)?;
+        for (doc, hash, reason) in &report.quarantined {
+            writeln!(out, "quarantined {doc} {}: {reason}", &hash[..12])?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn verify(authority: &Path, bundle: &Path, json: bool) -> Result<ExitCode> {
     let key = identity::read_authority_pub(authority)?.public_key;
     let bytes = std::fs::read(bundle).with_context(|| format!("reading {}", bundle.display()))?;

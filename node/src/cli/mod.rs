@@ -149,6 +149,13 @@ enum Command {
         #[arg(short = 'o', long = "out")]
         out: PathBuf,
     },
+    /// Merge a bundle into this replica: accepted changes are stored, the
+    /// rest quarantined with their reason.
+    Merge {
+        bundle: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Verify a bundle from scratch against an authority public key.
     Verify {
         #[arg(long)]
@@ -274,6 +281,7 @@ pub fn run() -> Result<ExitCode> {
             month,
             out,
         } => exchange::export(&ctx, district.as_ref(), month, &out),
+        Command::Merge { bundle, json } => exchange::merge(&ctx, &bundle, json),
         Command::Verify {
             authority,
             bundle,

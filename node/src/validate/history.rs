@@ -37,7 +37,6 @@ pub struct Staged<'a> {
     base: &'a Automerge,
     deps: BTreeMap<ChangeHash, Vec<ChangeHash>>,
     authors: BTreeMap<ActorId, Vec<u8>>,
-    changes: Vec<Change>,
 }
 
 impl<'a> Staged<'a> {
@@ -46,22 +45,15 @@ impl<'a> Staged<'a> {
             base,
             deps: BTreeMap::new(),
             authors: BTreeMap::new(),
-            changes: Vec::new(),
         }
     }
 
     /// Records an accepted change by `author`.
-    pub fn add(&mut self, change: Change, author: Vec<u8>) {
+    pub fn add(&mut self, change: &Change, author: Vec<u8>) {
         self.deps.insert(change.hash(), change.deps().to_vec());
         self.authors
             .entry(change.actor_id().clone())
             .or_insert(author);
-        self.changes.push(change);
-    }
-
-    /// The accepted changes, in the order they were accepted.
-    pub fn into_changes(self) -> Vec<Change> {
-        self.changes
     }
 }
 

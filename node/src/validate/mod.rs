@@ -175,6 +175,8 @@ pub struct Validator<'a> {
     ancestry: Ancestry,
     /// Authors' keys, decompressed and checked once.
     keys: BTreeMap<[u8; 32], Result<(PublicKey, PreparedKey), String>>,
+    /// Registry anchors of change notes, parsed once per distinct note.
+    notes: BTreeMap<String, Result<Vec<ChangeHash>, String>>,
 }
 
 /// One top-level operation of a change.
@@ -223,6 +225,7 @@ impl<'a> Validator<'a> {
             registry,
             ancestry: Ancestry::default(),
             keys: BTreeMap::new(),
+            notes: BTreeMap::new(),
         }
     }
 
@@ -280,8 +283,13 @@ impl<'a> Validator<'a> {
         if !sc.verify_prepared(doc, &prepared) {
             return Err(Refusal::BadSignature);
         }
-        let note = ChangeNote::of(change.message()).map_err(Refusal::BadNote)?;
-        let anchor = note.registry_heads().map_err(Refusal::BadNote)?;
+        // Notes repeat (one save after another): parse each distinct one once.
+        let message = change.message().unwrap_or("");
+        if !self.notes.contains_key(message) {
+            let parsed = ChangeNote::of(change.message()).and_then(|n| n.registry_heads());
+            self.notes.insert(message.to_string(), parsed);
+        }
+        let anchor = self.notes[message].clone().map_err(Refusal::BadNote)?;
         if let Some(h) = anchor
             .iter()
             .find(|h| self.registry.get_change_meta_by_hash(h).is_none())
@@ -330,7 +338,7 @@ impl<'a> Validator<'a> {
 
         // 4. Revocation: refused if known to the change, flagged if concurrent.
         let mut concurrent_revocation = false;
-        for recorded in self.trust.revocations(&author) {
+        for &recorded in self.trust.revocations(&author) {
             let known = match doc {
                 DocId::Registry => self.ancestry.reaches(target, change.deps(), &recorded),
                 DocId::Month { .. } => {
@@ -383,3 +391,86 @@ pub fn hashes(changes: &[SignedChange]) -> BTreeSet<ChangeHash> {
 
 #[cfg(test)]
 mod tests;
+
+/// An accepted change with what it was accepted under.
+#[derive(Debug)]
+pub struct Admitted {
+    pub change: SignedChange,
+    pub officer: Box<Certificate>,
+    pub concurrent_revocation: bool,
+}
+
+/// The outcome of judging a batch of incoming changes for one document.
+#[derive(Debug, Default)]
+pub struct Admission {
+    /// Accepted, in an order that applies (each after its dependencies).
+    pub accepted: Vec<Admitted>,
+    /// Changes the document already holds.
+    pub already: usize,
+    pub refused: Vec<(SignedChange, Refusal)>,
+    pub pending: Vec<(SignedChange, String)>,
+}
+
+impl Admission {
+    /// The accepted signed changes.
+    pub fn signed(&self) -> Vec<SignedChange> {
+        self.accepted.iter().map(|a| a.change.clone()).collect()
+    }
+}
+
+impl Validator<'_> {
+    /// Judges `incoming` for `doc`, whose current history is `base`: each
+    /// change against what `base` and the changes accepted before it hold.
+    /// Changes are taken in the order given, and those pending only on a
+    /// change later in the batch are retried until nothing more is accepted,
+    /// so the order the batch arrived in does not change the outcome.
+    pub fn admit(
+        &mut self,
+        doc: &DocId,
+        base: &Automerge,
+        incoming: Vec<SignedChange>,
+    ) -> Admission {
+        let mut out = Admission::default();
+        let mut staged = Staged::new(base);
+        let mut todo: Vec<SignedChange> = Vec::new();
+        for sc in incoming {
+            if base.get_change_meta_by_hash(&sc.hash()).is_some() {
+                out.already += 1;
+            } else {
+                todo.push(sc);
+            }
+        }
+        loop {
+            let mut progress = false;
+            let mut still = Vec::new();
+            for sc in todo {
+                if staged.contains(&sc.hash()) {
+                    out.already += 1;
+                    continue;
+                }
+                match self.judge(doc, &staged, &sc) {
+                    Verdict::Accept {
+                        officer,
+                        concurrent_revocation,
+                    } => {
+                        staged.add(&sc.change, officer.body.public_key.as_bytes().to_vec());
+                        out.accepted.push(Admitted {
+                            change: sc,
+                            officer,
+                            concurrent_revocation,
+                        });
+                        progress = true;
+                    }
+                    Verdict::Refuse(r) => out.refused.push((sc, r)),
+                    Verdict::Pending(p) => still.push((sc, p)),
+                }
+            }
+            if !progress || still.is_empty() {
+                out.pending = still;
+                break;
+            }
+            todo = still.into_iter().map(|(sc, _)| sc).collect();
+        }
+        out
+    }
+}

@@ -146,11 +146,12 @@ impl Trust {
     }
 
     /// Registry changes that recorded a revocation of `key`.
-    pub fn revocations(&self, key: &PublicKey) -> Vec<ChangeHash> {
+    pub fn revocations(&self, key: &PublicKey) -> impl Iterator<Item = &ChangeHash> {
         self.revocations
             .get(key)
-            .map(|v| v.iter().map(|(h, _)| *h).collect())
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .map(|(h, _)| h)
     }
 
     pub fn is_revoked(&self, key: &PublicKey) -> bool {
