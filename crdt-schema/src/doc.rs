@@ -20,6 +20,8 @@ pub enum SchemaError {
     Automerge(#[from] automerge::AutomergeError),
     #[error("document says it is `{found}`, expected `{expected}`")]
     WrongDocument { expected: DocId, found: String },
+    #[error("{0}: a sync message may not carry changes (they must come signed)")]
+    UnsignedChanges(DocId),
     #[error("`{0}` is not a district-month document")]
     NotAMonth(DocId),
     #[error("document {doc} has schema version {found}; this tally knows up to {SCHEMA_VERSION}")]
@@ -228,6 +230,34 @@ impl Document {
 
     pub fn heads(&self) -> Vec<ChangeHash> {
         self.am.get_heads()
+    }
+
+    /// The next message of Automerge's sync protocol for a peer. Used by the
+    /// sync layer for heads, needs and Bloom filters only: the changes it
+    /// selects are sent separately, signed, and the message's own change
+    /// list is cleared by the caller.
+    pub fn generate_sync_message(
+        &self,
+        state: &mut automerge::sync::State,
+    ) -> Option<automerge::sync::Message> {
+        use automerge::sync::SyncDoc;
+        self.am.generate_sync_message(state)
+    }
+
+    /// Lets a peer's sync message update `state`. A message that carries
+    /// changes is refused: changes enter a document only through
+    /// [`Document::apply_changes`], after validation.
+    pub fn receive_sync_message(
+        &mut self,
+        state: &mut automerge::sync::State,
+        message: automerge::sync::Message,
+    ) -> Result<(), SchemaError> {
+        use automerge::sync::SyncDoc;
+        if !message.changes.is_empty() {
+            return Err(SchemaError::UnsignedChanges(self.id.clone()));
+        }
+        self.am.receive_sync_message(state, message)?;
+        Ok(())
     }
 
     /// The compacted form of the whole document (Automerge's save format).

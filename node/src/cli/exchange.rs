@@ -90,6 +90,13 @@ pub(super) fn merge(ctx: &Ctx, bundle: &Path, json: bool) -> Result<ExitCode> {
         for (doc, hash, reason) in &report.quarantined {
             writeln!(out, "quarantined {doc} {}: {reason}", &hash[..12])?;
         }
+        if report.pending > 0 {
+            writeln!(
+                out,
+                "{} change(s) pending: kept until what they depend on arrives",
+                report.pending
+            )?;
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -99,6 +99,9 @@ pub struct Loaded<D = Document> {
 /// Where a document's log stands after loading.
 #[derive(Debug, Clone, Copy, Default)]
 struct LogState {
+    /// The snapshot file as it was when loaded (length, modification time):
+    /// if it changes, another process compacted the document.
+    snapshot: Option<(u64, std::time::SystemTime)>,
     records: usize,
     /// Length up to the end of the last record that can be framed.
     valid_len: u64,
@@ -163,6 +166,16 @@ fn decode_signature_table(body: &[u8]) -> Result<SignatureTable<'_>, String> {
 }
 
 impl Loaded<Document> {
+    /// A document not stored yet.
+    pub fn fresh(id: DocId) -> Loaded {
+        Loaded {
+            doc: Document::new(id),
+            signatures: BTreeMap::new(),
+            issues: Vec::new(),
+            log: LogState::default(),
+        }
+    }
+
     /// Wraps the document in its typed form.
     pub fn typed<D>(
         self,
@@ -211,6 +224,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+fn stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let m = fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()?))
 }
 
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
@@ -373,6 +391,7 @@ impl Store {
     /// empty. Torn or corrupt records are skipped and reported in `issues`.
     pub fn load(&self, id: &DocId) -> Result<Loaded, StoreError> {
         let snap_path = self.snap_path(id);
+        let snapshot = stamp(&snap_path);
         let log_path = self.log_path(id);
         let mut issues = Vec::new();
         let mut signatures = BTreeMap::new();
@@ -427,6 +446,7 @@ impl Store {
             signatures,
             issues,
             log: LogState {
+                snapshot,
                 records: scan.records.len(),
                 valid_len: scan.valid_len,
                 foreign: scan.issues.contains(&frame::FrameIssue::BadMagic),
@@ -512,6 +532,7 @@ impl Store {
             write_atomic(&log_path, frame::LOG_MAGIC)?;
         }
         loaded.log = LogState {
+            snapshot: stamp(&self.snap_path(&id)),
             records: 0,
             valid_len: if log_path.exists() {
                 frame::LOG_MAGIC.len() as u64
@@ -521,6 +542,53 @@ impl Store {
             foreign: false,
         };
         Ok(())
+    }
+
+    /// Brings a loaded document up to date with what other processes (a CLI
+    /// write beside the daemon) stored since: reads the records appended to
+    /// its log, or reloads it if it was compacted meanwhile. Call under the
+    /// shared or exclusive lock. Returns whether anything changed.
+    pub fn refresh(&self, loaded: &mut Loaded) -> Result<bool, StoreError> {
+        let id = loaded.doc.id().clone();
+        let log_path = self.log_path(&id);
+        let log_len = fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
+        if stamp(&self.snap_path(&id)) != loaded.log.snapshot || log_len < loaded.log.valid_len {
+            *loaded = self.load(&id)?;
+            return Ok(true);
+        }
+        if log_len == loaded.log.valid_len {
+            return Ok(false);
+        }
+        let bytes = read_optional(&log_path)?.unwrap_or_default();
+        let from = loaded.log.valid_len as usize;
+        if from == 0 || from > bytes.len() {
+            *loaded = self.load(&id)?;
+            return Ok(true);
+        }
+        // Scan the tail as if it were a log of its own.
+        let mut tail = frame::LOG_MAGIC.to_vec();
+        tail.extend_from_slice(&bytes[from..]);
+        let scan = frame::scan(&tail);
+        let mut changes = Vec::new();
+        for range in &scan.records {
+            if let Some((&RECORD_SIGNED, b)) = tail[range.clone()].split_first()
+                && let Ok(sc) = SignedChange::decode(b)
+            {
+                loaded.signatures.insert(sc.hash(), sc.signature);
+                changes.push(sc.change);
+            }
+        }
+        let n = changes.len();
+        loaded
+            .doc
+            .apply_changes(changes)
+            .map_err(|source| StoreError::Schema {
+                doc: id,
+                source: Box::new(source),
+            })?;
+        loaded.log.records += scan.records.len();
+        loaded.log.valid_len = (from + scan.valid_len as usize - frame::LOG_MAGIC.len()) as u64;
+        Ok(n > 0)
     }
 
     fn quarantine_path(&self, id: &DocId) -> PathBuf {

@@ -1,0 +1,428 @@
+//! A replica's documents held in memory: what a node serves to its peers and
+//! what the simulations run by the hundred.
+//!
+//! [`Core`] is pure: documents, signatures, the registry's trust, the
+//! quarantine and the changes still pending. Changes from anywhere — a peer, a
+//! bundle, a local write — are admitted through [`Validator::admit`]; what
+//! happens to them on disk is the [`Persist`] given: nothing for the
+//! simulations, the store for [`Replica`], which appends accepted changes
+//! (fsynced) *before* they are applied in memory and offered to other peers,
+//! so nothing acknowledged is ever lost. [`Replica::refresh`] picks up what
+//! other processes (a CLI write beside the daemon) stored.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crdt_schema::automerge::ChangeHash;
+use crdt_schema::{DocId, Document};
+use keys::{PublicKey, Signature};
+
+use crate::store::{Loaded, Store, StoreError};
+use crate::sync::{Docs, Incoming};
+use crate::validate::{SignedChange, Trust, Validator};
+
+/// Most changes kept waiting per document: a peer cannot grow the pending
+/// pool without bound by sending changes nobody can judge.
+pub const MAX_PENDING: usize = 10_000;
+
+/// What admitting a batch of incoming changes did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    pub accepted: usize,
+    pub already: usize,
+    /// Refused: change hash and reason.
+    pub quarantined: Vec<(ChangeHash, String)>,
+    /// Left pending (or dropped past [`MAX_PENDING`]).
+    pub pending: usize,
+}
+
+/// Where admitted changes go besides memory.
+pub trait Persist {
+    /// Brings a document up to date with storage before judging (other writers).
+    fn refresh(&mut self, loaded: &mut Loaded) -> Result<(), StoreError>;
+    /// Stores accepted changes; called before they are applied.
+    fn accepted(&mut self, loaded: &mut Loaded, changes: &[SignedChange])
+    -> Result<(), StoreError>;
+    /// Keeps a refused change with its reason.
+    fn refused(
+        &mut self,
+        doc: &DocId,
+        change: &SignedChange,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+    /// Keeps a change that cannot be judged yet, so a restart does not lose it.
+    fn pending(
+        &mut self,
+        doc: &DocId,
+        change: &SignedChange,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+}
+
+/// How a pending change is marked in the quarantine file.
+pub const PENDING_PREFIX: &str = "pending: ";
+
+/// No storage: for simulations and tests.
+pub struct InMemory;
+
+impl Persist for InMemory {
+    fn refresh(&mut self, _: &mut Loaded) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn accepted(&mut self, _: &mut Loaded, _: &[SignedChange]) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn refused(&mut self, _: &DocId, _: &SignedChange, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn pending(&mut self, _: &DocId, _: &SignedChange, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// The documents of a replica and what it knows about them.
+pub struct Core {
+    authority: PublicKey,
+    docs: BTreeMap<DocId, Loaded>,
+    trust: Trust,
+    /// Refused changes with their reason, never applied.
+    pub quarantine: BTreeMap<ChangeHash, String>,
+    /// Changes that cannot be judged yet (a dependency, a certificate or the
+    /// registry state they were written against has not arrived), retried
+    /// as more arrives.
+    pub pending: BTreeMap<DocId, BTreeMap<ChangeHash, SignedChange>>,
+}
+
+impl Core {
+    /// An empty replica trusting `authority`.
+    pub fn new(authority: PublicKey) -> Core {
+        let registry = Loaded::fresh(DocId::Registry);
+        let trust = Trust::from_registry(authority, registry.doc.automerge());
+        Core {
+            authority,
+            docs: BTreeMap::from([(DocId::Registry, registry)]),
+            trust,
+            quarantine: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a document as stored (trusted: it passed validation when stored).
+    pub fn insert(&mut self, loaded: Loaded) {
+        let id = loaded.doc.id().clone();
+        self.docs.insert(id.clone(), loaded);
+        if id == DocId::Registry {
+            self.refresh_trust();
+        }
+    }
+
+    pub fn refresh_trust(&mut self) {
+        self.trust =
+            Trust::from_registry(self.authority, self.docs[&DocId::Registry].doc.automerge());
+    }
+
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    pub fn document(&self, id: &DocId) -> Option<&Document> {
+        self.docs.get(id).map(|l| &l.doc)
+    }
+
+    pub fn loaded_mut(&mut self, id: &DocId) -> Option<&mut Loaded> {
+        self.docs.get_mut(id)
+    }
+
+    pub fn contains(&self, id: &DocId) -> bool {
+        self.docs.contains_key(id)
+    }
+
+    /// Endpoint ids of the devices enrolled in the registry.
+    pub fn enrolled(&self) -> BTreeSet<[u8; 32]> {
+        self.trust
+            .devices()
+            .map(|d| *d.body.endpoint_id.as_bytes())
+            .collect()
+    }
+
+    /// Heads of every document held.
+    pub fn heads(&self) -> BTreeMap<DocId, Vec<ChangeHash>> {
+        self.docs
+            .iter()
+            .filter(|(_, l)| !l.doc.automerge().is_empty())
+            .map(|(id, l)| (id.clone(), l.doc.heads()))
+            .collect()
+    }
+
+    /// Every signed change of a document, in causal order.
+    pub fn signed_changes(&self, id: &DocId) -> Vec<SignedChange> {
+        let Some(l) = self.docs.get(id) else {
+            return Vec::new();
+        };
+        l.doc
+            .automerge()
+            .get_changes(&[])
+            .into_iter()
+            .filter_map(|change| {
+                let signature = *l.signatures.get(&change.hash())?;
+                Some(SignedChange { change, signature })
+            })
+            .collect()
+    }
+
+    /// Validates changes (a peer's, a bundle's or a local write's), stores
+    /// the accepted ones through `persist`, then applies them. Changes still
+    /// pending for the document are judged again with them; new registry
+    /// changes retry every document's pending ones.
+    pub fn admit(
+        &mut self,
+        incoming: Incoming,
+        persist: &mut dyn Persist,
+    ) -> Result<Admitted, StoreError> {
+        let mut out = Admitted::default();
+        let Incoming { doc, changes } = incoming;
+        self.admit_doc(&doc, changes, persist, &mut out)?;
+        if doc == DocId::Registry {
+            let waiting: Vec<DocId> = self
+                .pending
+                .keys()
+                .filter(|d| **d != DocId::Registry)
+                .cloned()
+                .collect();
+            for d in waiting {
+                self.admit_doc(&d, Vec::new(), persist, &mut out)?;
+            }
+        }
+        out.pending = self.pending.values().map(BTreeMap::len).sum();
+        Ok(out)
+    }
+
+    fn admit_doc(
+        &mut self,
+        doc: &DocId,
+        changes: Vec<SignedChange>,
+        persist: &mut dyn Persist,
+        out: &mut Admitted,
+    ) -> Result<(), StoreError> {
+        let mut batch: Vec<SignedChange> = changes
+            .into_iter()
+            .filter(|c| {
+                let seen = self.quarantine.contains_key(&c.hash());
+                out.already += usize::from(seen);
+                !seen
+            })
+            .collect();
+        if let Some(waiting) = self.pending.remove(doc) {
+            batch.extend(waiting.into_values());
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.docs
+            .entry(doc.clone())
+            .or_insert_with(|| Loaded::fresh(doc.clone()));
+        if let Some(reg) = self.docs.get_mut(&DocId::Registry) {
+            persist.refresh(reg)?;
+        }
+        if *doc != DocId::Registry {
+            persist.refresh(self.docs.get_mut(doc).expect("inserted above"))?;
+        }
+        self.refresh_trust();
+        // Registry changes one at a time: each may change the trust that judges the next.
+        let batches: Vec<Vec<SignedChange>> = if *doc == DocId::Registry {
+            batch.into_iter().map(|c| vec![c]).collect()
+        } else {
+            vec![batch]
+        };
+        for batch in batches {
+            let registry = self.docs[&DocId::Registry].doc.automerge();
+            let target = self.docs[doc].doc.automerge();
+            let a = Validator::new(&self.trust, registry).admit(doc, target, batch);
+            out.already += a.already;
+            out.accepted += a.accepted.len();
+            let signed = a.signed();
+            let loaded = self.docs.get_mut(doc).expect("inserted above");
+            persist.accepted(loaded, &signed)?;
+            for sc in &signed {
+                loaded.signatures.insert(sc.hash(), sc.signature);
+            }
+            loaded
+                .doc
+                .apply_changes(signed.into_iter().map(|s| s.change).collect())
+                .map_err(|source| StoreError::Schema {
+                    doc: doc.clone(),
+                    source: Box::new(source),
+                })?;
+            for (sc, r) in &a.refused {
+                let reason = r.to_string();
+                persist.refused(doc, sc, &reason)?;
+                self.quarantine.insert(sc.hash(), reason.clone());
+                out.quarantined.push((sc.hash(), reason));
+            }
+            let pool = self.pending.entry(doc.clone()).or_default();
+            for (sc, why) in a.pending {
+                if pool.len() < MAX_PENDING && !pool.contains_key(&sc.hash()) {
+                    persist.pending(doc, &sc, &why)?;
+                    pool.insert(sc.hash(), sc);
+                }
+            }
+            if pool.is_empty() {
+                self.pending.remove(doc);
+            }
+            if *doc == DocId::Registry {
+                self.refresh_trust();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Docs for Core {
+    fn ids(&self) -> Vec<DocId> {
+        self.docs
+            .iter()
+            .filter(|(_, l)| !l.doc.automerge().is_empty())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    fn doc_mut(&mut self, id: &DocId) -> &mut Document {
+        &mut self
+            .docs
+            .entry(id.clone())
+            .or_insert_with(|| Loaded::fresh(id.clone()))
+            .doc
+    }
+
+    fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature> {
+        self.docs.get(id)?.signatures.get(hash).copied()
+    }
+}
+
+/// Storage for [`Core::admit`]: the store.
+struct Stored<'a>(&'a Store);
+
+impl Persist for Stored<'_> {
+    fn refresh(&mut self, loaded: &mut Loaded) -> Result<(), StoreError> {
+        self.0.refresh(loaded).map(|_| ())
+    }
+
+    fn accepted(
+        &mut self,
+        loaded: &mut Loaded,
+        changes: &[SignedChange],
+    ) -> Result<(), StoreError> {
+        self.0.append(loaded, changes)?;
+        self.0.maybe_compact(loaded).map(|_| ())
+    }
+
+    fn refused(
+        &mut self,
+        doc: &DocId,
+        change: &SignedChange,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.0.quarantine(doc, change, reason).map(|_| ())
+    }
+
+    fn pending(
+        &mut self,
+        doc: &DocId,
+        change: &SignedChange,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.0
+            .quarantine(doc, change, &format!("{PENDING_PREFIX}{reason}"))
+            .map(|_| ())
+    }
+}
+
+/// A replica backed by its data directory.
+pub struct Replica {
+    pub core: Core,
+    store: Store,
+}
+
+impl Replica {
+    /// Loads the registry and every month document of the store.
+    pub fn open(store: Store) -> Result<Replica, StoreError> {
+        let mut core = Core::new(store.authority()?);
+        {
+            let _lock = store.lock_shared()?;
+            for id in std::iter::once(DocId::Registry).chain(store.month_ids()?) {
+                let loaded = store.load(&id)?;
+                for issue in &loaded.issues {
+                    tracing::warn!("{issue}");
+                }
+                core.insert(loaded);
+            }
+        }
+        let ids: Vec<DocId> = core.docs.keys().cloned().collect();
+        for id in &ids {
+            for (reason, sc) in store.quarantined(id)? {
+                if reason.starts_with(PENDING_PREFIX) {
+                    core.pending
+                        .entry(id.clone())
+                        .or_default()
+                        .insert(sc.hash(), sc);
+                } else {
+                    core.quarantine.insert(sc.hash(), reason);
+                }
+            }
+        }
+        Ok(Replica { core, store })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Picks up what other processes stored. Returns the documents that changed.
+    pub fn refresh(&mut self) -> Result<Vec<DocId>, StoreError> {
+        let _lock = self.store.lock_shared()?;
+        let mut changed = Vec::new();
+        for id in self.store.month_ids()? {
+            if !self.core.contains(&id) {
+                self.core.insert(self.store.load(&id)?);
+                changed.push(id);
+            }
+        }
+        let ids: Vec<DocId> = self.core.docs.keys().cloned().collect();
+        for id in ids {
+            let loaded = self.core.docs.get_mut(&id).expect("listed above");
+            if self.store.refresh(loaded)? && !changed.contains(&id) {
+                changed.push(id);
+            }
+        }
+        if changed.contains(&DocId::Registry) {
+            self.core.refresh_trust();
+        }
+        Ok(changed)
+    }
+
+    /// Validates, stores and applies changes a peer sent, under the data
+    /// directory's exclusive lock.
+    pub fn admit(&mut self, incoming: Incoming) -> Result<Admitted, StoreError> {
+        let _lock = self.store.lock_exclusive()?;
+        let store = self.store.clone();
+        self.core.admit(incoming, &mut Stored(&store))
+    }
+}
+
+impl Docs for Replica {
+    fn ids(&self) -> Vec<DocId> {
+        self.core.ids()
+    }
+
+    fn doc_mut(&mut self, id: &DocId) -> &mut Document {
+        if !self.core.contains(id)
+            && let Ok(loaded) = self.store.load(id)
+        {
+            self.core.insert(loaded);
+        }
+        self.core.doc_mut(id)
+    }
+
+    fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature> {
+        self.core.signature(id, hash)
+    }
+}

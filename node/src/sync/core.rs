@@ -1,0 +1,277 @@
+//! The sync protocol with one peer, as a state machine: messages in →
+//! changes to validate and apply, and messages out. No I/O, no clock, no
+//! randomness: the iroh transport and the simulations drive the very same code.
+//!
+//! Per document it runs Automerge's sync protocol (heads, needs and a Bloom
+//! filter of what the sender has, so only what the peer lacks is sent, also
+//! after weeks apart) — but never lets Automerge carry a change: the changes
+//! travel beside the protocol message, each with its author's signature, and
+//! the shell admits them through validation before anything is applied.
+//!
+//! Use: send [`PeerSync::hello`] first; for each message received call
+//! [`PeerSync::receive`] and admit the changes it returns; then call
+//! [`PeerSync::poll`] (also whenever local documents change) and send what it
+//! returns.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crdt_schema::automerge::sync;
+use crdt_schema::automerge::{Automerge, ChangeHash, ReadDoc};
+use crdt_schema::{DocId, Document};
+use keys::Signature;
+
+use super::wire::{DocHeads, MAX_CHANGE_BYTES, PROTOCOL_VERSION, Wire};
+use crate::validate::SignedChange;
+
+/// What the protocol needs of the local replica.
+pub trait Docs {
+    /// Every document held.
+    fn ids(&self) -> Vec<DocId>;
+    /// A document (empty if not held yet).
+    fn doc_mut(&mut self, id: &DocId) -> &mut Document;
+    /// The stored signature of a change.
+    fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature>;
+}
+
+/// Why a peer's message ends the connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("peer speaks protocol version {0}, this node {PROTOCOL_VERSION}")]
+    Version(u32),
+    #[error("peer sent Hello twice")]
+    DoubleHello,
+    #[error("peer sent a sync message before Hello")]
+    NoHello,
+    #[error("bad document name `{0}`")]
+    BadDoc(String),
+    #[error("bad sync message for {doc}: {reason}")]
+    BadMessage { doc: String, reason: String },
+    #[error("peer put changes inside the sync message for {0} (unsigned)")]
+    UnsignedChanges(String),
+    #[error("bad signed change for {doc}: {reason}")]
+    BadChange { doc: String, reason: String },
+}
+
+/// Changes a peer sent for one document: to be validated, then applied.
+#[derive(Debug)]
+pub struct Incoming {
+    pub doc: DocId,
+    pub changes: Vec<SignedChange>,
+}
+
+/// The state of syncing with one peer.
+#[derive(Debug, Default)]
+pub struct PeerSync {
+    states: BTreeMap<DocId, sync::State>,
+    /// Documents the peer announced (we sync those even if we lack them).
+    announced: BTreeSet<DocId>,
+    /// Protocol messages received, to take effect once their changes are admitted.
+    received: Vec<(DocId, sync::Message)>,
+    hello: bool,
+    /// Bytes of changes sent and received (for measurements and status).
+    pub sent_change_bytes: u64,
+    pub received_change_bytes: u64,
+}
+
+fn parse_doc(s: &str) -> Result<DocId, ProtocolError> {
+    s.parse()
+        .map_err(|_| ProtocolError::BadDoc(s.chars().take(64).collect()))
+}
+
+impl PeerSync {
+    /// A fresh state, or one restored from [`PeerSync::saved`] after a restart
+    /// (what was shared with this peer, so the next sync sends only the rest).
+    pub fn new(saved: &BTreeMap<DocId, Vec<u8>>) -> PeerSync {
+        let states = saved
+            .iter()
+            .filter_map(|(d, bytes)| sync::State::decode(bytes).ok().map(|s| (d.clone(), s)))
+            .collect();
+        PeerSync {
+            states,
+            ..PeerSync::default()
+        }
+    }
+
+    /// What to keep across restarts: per document, the heads shared with this peer.
+    pub fn saved(&self) -> BTreeMap<DocId, Vec<u8>> {
+        self.states
+            .iter()
+            .map(|(d, s)| (d.clone(), s.encode()))
+            .collect()
+    }
+
+    /// The first message of a connection: our inventory.
+    pub fn hello(&self, docs: &mut dyn Docs) -> Wire {
+        let ids = docs.ids();
+        Wire::Hello {
+            version: PROTOCOL_VERSION,
+            docs: ids
+                .into_iter()
+                .map(|id| {
+                    let heads = docs.doc_mut(&id).heads().into_iter().map(|h| h.0).collect();
+                    DocHeads {
+                        doc: id.to_string(),
+                        heads,
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// Takes one message from the peer. Returns the signed changes it carries,
+    /// for the caller to validate and apply before the next [`PeerSync::poll`].
+    /// An error means the peer misbehaved: close the connection.
+    pub fn receive(&mut self, wire: Wire) -> Result<Option<Incoming>, ProtocolError> {
+        match wire {
+            Wire::Hello { version, docs } => {
+                if version != PROTOCOL_VERSION {
+                    return Err(ProtocolError::Version(version));
+                }
+                if self.hello {
+                    return Err(ProtocolError::DoubleHello);
+                }
+                self.hello = true;
+                for d in docs {
+                    self.announced.insert(parse_doc(&d.doc)?);
+                }
+                Ok(None)
+            }
+            Wire::Sync {
+                doc,
+                message,
+                changes,
+            } => {
+                if !self.hello {
+                    return Err(ProtocolError::NoHello);
+                }
+                let id = parse_doc(&doc)?;
+                let mut msg =
+                    sync::Message::decode(&message).map_err(|e| ProtocolError::BadMessage {
+                        doc: doc.clone(),
+                        reason: e.to_string(),
+                    })?;
+                if !msg.changes.is_empty() {
+                    return Err(ProtocolError::UnsignedChanges(doc));
+                }
+                // Capabilities stay unannounced, so Automerge never answers
+                // with a whole-document save (which could carry no signatures).
+                msg.flags = None;
+                let mut signed = Vec::with_capacity(changes.len());
+                for bytes in &changes {
+                    self.received_change_bytes += bytes.len() as u64;
+                    signed.push(SignedChange::decode(bytes).map_err(|e| {
+                        ProtocolError::BadChange {
+                            doc: doc.clone(),
+                            reason: e.to_string(),
+                        }
+                    })?);
+                }
+                self.announced.insert(id.clone());
+                self.received.push((id.clone(), msg));
+                Ok(Some(Incoming {
+                    doc: id,
+                    changes: signed,
+                }))
+            }
+        }
+    }
+
+    /// Lets received protocol messages take effect (after their changes were
+    /// admitted), then produces what to send: for each document, the next
+    /// round of the sync protocol with the signed changes the peer lacks.
+    pub fn poll(&mut self, docs: &mut dyn Docs) -> Vec<Wire> {
+        for (id, msg) in std::mem::take(&mut self.received) {
+            let state = self.states.entry(id.clone()).or_default();
+            // Cannot fail: the message carries no changes (checked on receipt).
+            let _ = docs.doc_mut(&id).receive_sync_message(state, msg);
+        }
+        if !self.hello {
+            return Vec::new();
+        }
+        let mut ids: BTreeSet<DocId> = docs.ids().into_iter().collect();
+        ids.extend(self.announced.iter().cloned());
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(w) = self.generate(docs, &id) {
+                out.push(w);
+            }
+        }
+        out
+    }
+
+    fn generate(&mut self, docs: &mut dyn Docs, id: &DocId) -> Option<Wire> {
+        let state = self.states.entry(id.clone()).or_default();
+        let before: BTreeSet<ChangeHash> = state.sent_hashes.clone();
+        let doc = docs.doc_mut(id);
+        let mut msg = doc.generate_sync_message(state)?;
+        let doc = doc.automerge();
+        let new: Vec<ChangeHash> = state.sent_hashes.difference(&before).copied().collect();
+        // The changes to send, dependencies first, within the byte budget;
+        // what does not fit is unmarked so a later round sends it.
+        let mut changes = Vec::new();
+        let mut bytes = 0usize;
+        let mut unsent = Vec::new();
+        for change in causal_order(doc, &new) {
+            let h = change.hash();
+            let raw = change.raw_bytes().len() + 64;
+            if bytes + raw > MAX_CHANGE_BYTES && !changes.is_empty() {
+                unsent.push(h);
+                continue;
+            }
+            match docs.signature(id, &h) {
+                Some(signature) => {
+                    bytes += raw;
+                    changes.push(SignedChange { change, signature }.encode());
+                }
+                None => unsent.push(h),
+            }
+        }
+        let state = self.states.get_mut(id).expect("inserted above");
+        for h in unsent {
+            state.sent_hashes.remove(&h);
+        }
+        self.sent_change_bytes += bytes as u64;
+        msg.changes = Vec::<Vec<u8>>::new().into();
+        msg.flags = None;
+        Some(Wire::Sync {
+            doc: id.to_string(),
+            message: msg.encode(),
+            changes,
+        })
+    }
+}
+
+/// The changes of `hashes` in an order where each follows its dependencies
+/// among them.
+fn causal_order(doc: &Automerge, hashes: &[ChangeHash]) -> Vec<crdt_schema::automerge::Change> {
+    let wanted: BTreeSet<ChangeHash> = hashes.iter().copied().collect();
+    let mut changes: BTreeMap<ChangeHash, crdt_schema::automerge::Change> = hashes
+        .iter()
+        .filter_map(|h| doc.get_change_by_hash(h).map(|c| (*h, c)))
+        .collect();
+    let mut done: BTreeSet<ChangeHash> = BTreeSet::new();
+    let mut out = Vec::with_capacity(changes.len());
+    while !changes.is_empty() {
+        let ready: Vec<ChangeHash> = changes
+            .iter()
+            .filter(|(_, c)| {
+                c.deps()
+                    .iter()
+                    .all(|d| !wanted.contains(d) || done.contains(d))
+            })
+            .map(|(h, _)| *h)
+            .collect();
+        if ready.is_empty() {
+            // A cycle cannot happen in a hash graph; send the rest as they are.
+            out.extend(std::mem::take(&mut changes).into_values());
+            break;
+        }
+        for h in ready {
+            if let Some(c) = changes.remove(&h) {
+                done.insert(h);
+                out.push(c);
+            }
+        }
+    }
+    out
+}

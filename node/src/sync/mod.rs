@@ -1,0 +1,12 @@
+//! Peer-to-peer sync. [`core`] is the protocol as a pure state machine;
+//! [`wire`] its messages. The transport (iroh) lives in `crate::net`, the
+//! documents it syncs in `crate::replica`.
+
+pub mod core;
+pub mod wire;
+
+pub use self::core::{Docs, Incoming, PeerSync, ProtocolError};
+pub use wire::{Wire, WireError};
+
+#[cfg(test)]
+mod tests;

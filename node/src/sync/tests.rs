@@ -1,0 +1,451 @@
+//! The sync core between in-memory replicas: convergence, delta sync,
+//! hostile input.
+
+use std::collections::BTreeMap;
+
+use crdt_schema::{
+    Attendance, ChangeMeta, DocId, Document, KeyHex, MonthDoc, MonthWriter, RegistryDoc,
+    RegistryKey, RegistryWriter, RuleSet, SchemaError,
+};
+use keys::{CertBody, Certificate, Role, SecretKey};
+
+use super::wire::Wire;
+use super::{Incoming, PeerSync, ProtocolError};
+use crate::replica::{Core as MemReplica, InMemory};
+use crate::validate::SignedChange;
+
+const TIME: i64 = 1_772_500_000;
+
+struct World {
+    authority: SecretKey,
+    admin: SecretKey,
+    officer: SecretKey,
+}
+
+fn cert(
+    authority: &SecretKey,
+    key: &SecretKey,
+    no: &str,
+    role: Role,
+    district: Option<&str>,
+) -> Certificate {
+    Certificate::issue(
+        authority,
+        CertBody {
+            officer_no: no.into(),
+            name: "警官".into(),
+            district: district.map(|d| d.parse().unwrap()),
+            role,
+            public_key: key.public(),
+            valid_from: "2026-01-01".parse().unwrap(),
+            valid_to: "2026-12-31".parse().unwrap(),
+        },
+    )
+    .unwrap()
+}
+
+fn meta(key: &SecretKey, heads: Vec<crdt_schema::automerge::ChangeHash>) -> ChangeMeta {
+    ChangeMeta {
+        author: key.public().as_bytes().to_vec(),
+        time: TIME,
+        message: "t".into(),
+        registry_heads: heads,
+    }
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            authority: SecretKey::from_seed(&[1; 32]),
+            admin: SecretKey::from_seed(&[2; 32]),
+            officer: SecretKey::from_seed(&[3; 32]),
+        }
+    }
+
+    fn replica(&self) -> MemReplica {
+        MemReplica::new(self.authority.public())
+    }
+
+    /// Writes a registry change as the admin into `r`.
+    fn registry(
+        &self,
+        r: &mut MemReplica,
+        f: impl FnOnce(&mut RegistryWriter<'_, '_>) -> Result<(), SchemaError>,
+    ) {
+        let mut doc =
+            RegistryDoc::from_document(r.document(&DocId::Registry).unwrap().fork()).unwrap();
+        let (_, c) = doc.write(&meta(&self.admin, vec![]), f).unwrap();
+        let sc = SignedChange::sign(&self.admin, &DocId::Registry, c.unwrap());
+        let a = r
+            .admit(
+                Incoming {
+                    doc: DocId::Registry,
+                    changes: vec![sc],
+                },
+                &mut InMemory,
+            )
+            .unwrap();
+        assert_eq!(a.accepted, 1, "{a:?}");
+    }
+
+    /// The set-up: admin and officer certificates, district D01.
+    fn setup(&self, r: &mut MemReplica) {
+        self.registry(r, |w| {
+            for (k, no, role, d) in [
+                (&self.admin, "ADMIN", Role::Admin, None),
+                (&self.officer, "J001", Role::Officer, Some("D01")),
+            ] {
+                w.put_trust(
+                    &RegistryKey::Officer(KeyHex::from_bytes(k.public().as_bytes())),
+                    &cert(&self.authority, k, no, role, d).to_json(),
+                )?;
+            }
+            w.put_district(&"D01".parse().unwrap(), "一监区")?;
+            w.put_rule_set(&RuleSet::standard("2021-10".parse().unwrap()))
+                .map(|_| ())
+        });
+    }
+
+    /// The officer writes into D01's March document of `r`.
+    fn month(
+        &self,
+        r: &mut MemReplica,
+        f: impl FnOnce(&mut MonthWriter<'_, '_>) -> Result<(), SchemaError>,
+    ) -> SignedChange {
+        let id = d01();
+        let existing = r
+            .document(&id)
+            .map(Document::fork)
+            .unwrap_or_else(|| Document::new(id.clone()));
+        let mut doc = MonthDoc::from_document(existing).unwrap();
+        let heads = r.document(&DocId::Registry).unwrap().heads();
+        let (_, c) = doc.write(&meta(&self.officer, heads), f).unwrap();
+        let sc = SignedChange::sign(&self.officer, &id, c.unwrap());
+        let a = r
+            .admit(
+                Incoming {
+                    doc: id,
+                    changes: vec![sc.clone()],
+                },
+                &mut InMemory,
+            )
+            .unwrap();
+        assert_eq!(a.accepted, 1, "{a:?}");
+        sc
+    }
+}
+
+fn d01() -> DocId {
+    DocId::month("D01".parse().unwrap(), "2026-03".parse().unwrap())
+}
+
+fn attend(
+    day: u8,
+    inmate: &str,
+) -> impl FnOnce(&mut MonthWriter<'_, '_>) -> Result<(), SchemaError> {
+    let inmate = inmate.to_string();
+    move |w| {
+        w.put_attendance(
+            &inmate.parse().unwrap(),
+            "2026-03-01"
+                .parse::<crdt_schema::Date>()
+                .unwrap()
+                .month()
+                .day(day)
+                .unwrap(),
+            &Attendance::from_fields("work", "480", "").unwrap(),
+        )
+        .map(|_| ())
+    }
+}
+
+/// Connects two replicas (Hello both ways) and runs the protocol until
+/// neither has anything to say. Returns the change bytes sent each way and
+/// the messages exchanged.
+fn sync(
+    a: &mut MemReplica,
+    pa: &mut PeerSync,
+    b: &mut MemReplica,
+    pb: &mut PeerSync,
+) -> (u64, u64, usize) {
+    let hello = (pa.hello(a), pb.hello(b));
+    exchange(a, pa, b, pb, vec![hello.0], vec![hello.1])
+}
+
+/// Runs an open connection after local changes on either side.
+fn live(
+    a: &mut MemReplica,
+    pa: &mut PeerSync,
+    b: &mut MemReplica,
+    pb: &mut PeerSync,
+) -> (u64, u64, usize) {
+    let (to_b, to_a) = (pa.poll(a), pb.poll(b));
+    exchange(a, pa, b, pb, to_b, to_a)
+}
+
+fn exchange(
+    a: &mut MemReplica,
+    pa: &mut PeerSync,
+    b: &mut MemReplica,
+    pb: &mut PeerSync,
+    mut to_b: Vec<Wire>,
+    mut to_a: Vec<Wire>,
+) -> (u64, u64, usize) {
+    let (sa, sb) = (pa.sent_change_bytes, pb.sent_change_bytes);
+    let mut messages = 0;
+    for _ in 0..200 {
+        if to_a.is_empty() && to_b.is_empty() {
+            return (
+                pa.sent_change_bytes - sa,
+                pb.sent_change_bytes - sb,
+                messages,
+            );
+        }
+        for w in std::mem::take(&mut to_b) {
+            messages += 1;
+            let w = Wire::decode(&w.encode()).unwrap();
+            if let Some(inc) = pb.receive(w).unwrap() {
+                b.admit(inc, &mut InMemory).unwrap();
+            }
+        }
+        to_a.extend(pb.poll(b));
+        for w in std::mem::take(&mut to_a) {
+            messages += 1;
+            let w = Wire::decode(&w.encode()).unwrap();
+            if let Some(inc) = pa.receive(w).unwrap() {
+                a.admit(inc, &mut InMemory).unwrap();
+            }
+        }
+        to_b.extend(pa.poll(a));
+    }
+    panic!("sync did not settle in 200 rounds");
+}
+
+fn fresh() -> PeerSync {
+    PeerSync::new(&BTreeMap::new())
+}
+
+#[test]
+fn a_new_replica_gets_everything_and_converges() {
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    for day in 1..=5 {
+        w.month(&mut a, attend(day, "1001"));
+    }
+    let mut b = w.replica();
+    let (ab, ba, _) = sync(&mut a, &mut fresh(), &mut b, &mut fresh());
+    assert_eq!(a.heads(), b.heads());
+    assert!(ab > 0);
+    assert_eq!(ba, 0, "the empty replica has nothing to send");
+    assert!(b.quarantine.is_empty());
+}
+
+#[test]
+fn concurrent_work_on_both_sides_converges() {
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    w.month(&mut a, attend(1, "1001"));
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    // While connected, each side records different days.
+    w.month(&mut a, attend(2, "1001"));
+    w.month(&mut b, attend(3, "1002"));
+    live(&mut a, &mut pa, &mut b, &mut pb);
+    assert_eq!(a.heads(), b.heads());
+    // Apart, then reconnected with what each remembered of the other.
+    w.month(&mut a, attend(5, "1001"));
+    w.month(&mut b, attend(4, "1002"));
+    let (mut pa, mut pb) = (PeerSync::new(&pa.saved()), PeerSync::new(&pb.saved()));
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    assert_eq!(a.heads(), b.heads());
+    let facts = |r: &MemReplica| {
+        MonthDoc::from_document(r.document(&d01()).unwrap().fork())
+            .unwrap()
+            .facts()
+            .inmates
+            .len()
+    };
+    assert_eq!(facts(&a), 2);
+    assert_eq!(facts(&b), 2);
+}
+
+#[test]
+fn after_a_week_apart_only_the_missing_changes_cross() {
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    for day in 1..=20 {
+        w.month(&mut a, attend(day, "1001"));
+    }
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    // Both restart: the sync state survives (shared heads), nothing else.
+    let (saved_a, saved_b) = (pa.saved(), pb.saved());
+    let mut missing = 0u64;
+    for day in 21..=27 {
+        let sc = w.month(&mut a, attend(day, "1001"));
+        missing += sc.encode().len() as u64;
+    }
+    let (ab, ba, _) = sync(
+        &mut a,
+        &mut PeerSync::new(&saved_a),
+        &mut b,
+        &mut PeerSync::new(&saved_b),
+    );
+    assert_eq!(a.heads(), b.heads());
+    assert_eq!(ba, 0);
+    // Exactly the seven missing signed changes crossed, nothing more.
+    assert_eq!(ab, missing);
+}
+
+#[test]
+fn forged_changes_are_quarantined_and_never_spread() {
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    w.month(&mut a, attend(1, "1001"));
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    // A change by a key nobody certified waits (its certificate might yet
+    // arrive), bounded, and is never applied.
+    let stranger_doc = MonthDoc::from_document(b.document(&d01()).unwrap().fork()).unwrap();
+    let mut sd = stranger_doc;
+    let unknown = SecretKey::from_seed(&[8; 32]);
+    let (_, c) = sd
+        .write(&meta(&unknown, vec![]), attend(9, "1001"))
+        .unwrap();
+    let r = b
+        .admit(
+            Incoming {
+                doc: d01(),
+                changes: vec![SignedChange::sign(&unknown, &d01(), c.unwrap())],
+            },
+            &mut InMemory,
+        )
+        .unwrap();
+    assert_eq!(r.accepted, 0);
+    assert_eq!(b.pending[&d01()].len(), 1);
+    // A hostile peer sends a change in the officer's name, signed by another key.
+    let stranger = SecretKey::from_seed(&[9; 32]);
+    let mut doc = MonthDoc::from_document(b.document(&d01()).unwrap().fork()).unwrap();
+    let (_, c) = doc
+        .write(
+            &meta(&w.officer, b.document(&DocId::Registry).unwrap().heads()),
+            attend(2, "1001"),
+        )
+        .unwrap();
+    let forged = SignedChange::sign(&stranger, &d01(), c.unwrap());
+    let msg = Wire::Sync {
+        doc: d01().to_string(),
+        message: {
+            let mut s = crdt_schema::automerge::sync::State::new();
+            b.document(&d01())
+                .unwrap()
+                .generate_sync_message(&mut s)
+                .unwrap()
+                .encode()
+        },
+        changes: vec![forged.encode()],
+    };
+    let mut hostile = fresh();
+    hostile
+        .receive(Wire::Hello {
+            version: 1,
+            docs: vec![],
+        })
+        .unwrap();
+    let inc = hostile.receive(msg).unwrap().unwrap();
+    let r = b.admit(inc, &mut InMemory).unwrap();
+    assert_eq!(r.accepted, 0);
+    assert_eq!(r.quarantined.len(), 1);
+    assert!(r.quarantined[0].1.contains("forged"), "{r:?}");
+    // The forged change is not in b, so syncing b and a never carries it.
+    let before = a.heads();
+    let (mut pa, mut pb) = (PeerSync::new(&pa.saved()), PeerSync::new(&pb.saved()));
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    assert_eq!(a.heads(), before);
+    assert_eq!(a.heads(), b.heads());
+}
+
+#[test]
+fn protocol_violations_end_the_connection_with_a_reason() {
+    let mut p = fresh();
+    assert_eq!(
+        p.receive(Wire::Sync {
+            doc: d01().to_string(),
+            message: vec![],
+            changes: vec![]
+        })
+        .unwrap_err(),
+        ProtocolError::NoHello
+    );
+    assert!(matches!(
+        p.receive(Wire::Hello {
+            version: 99,
+            docs: vec![]
+        }),
+        Err(ProtocolError::Version(99))
+    ));
+    p.receive(Wire::Hello {
+        version: 1,
+        docs: vec![],
+    })
+    .unwrap();
+    assert_eq!(
+        p.receive(Wire::Hello {
+            version: 1,
+            docs: vec![]
+        })
+        .unwrap_err(),
+        ProtocolError::DoubleHello
+    );
+    assert!(matches!(
+        p.receive(Wire::Sync {
+            doc: "../etc/passwd".into(),
+            message: vec![],
+            changes: vec![]
+        }),
+        Err(ProtocolError::BadDoc(_))
+    ));
+    assert!(matches!(
+        p.receive(Wire::Sync {
+            doc: d01().to_string(),
+            message: vec![1, 2, 3],
+            changes: vec![]
+        }),
+        Err(ProtocolError::BadMessage { .. })
+    ));
+    // A genuine sync message, but with an (unsigned) change inside.
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    let reg = a.document(&DocId::Registry).unwrap();
+    let mut state = crdt_schema::automerge::sync::State::new();
+    let mut msg = reg.generate_sync_message(&mut state).unwrap();
+    let change = reg.automerge().get_changes(&[]).remove(0);
+    msg.changes = vec![change.raw_bytes().to_vec()].into();
+    assert!(matches!(
+        p.receive(Wire::Sync {
+            doc: "registry".into(),
+            message: msg.encode(),
+            changes: vec![]
+        }),
+        Err(ProtocolError::UnsignedChanges(_))
+    ));
+    assert!(matches!(
+        p.receive(Wire::Sync {
+            doc: "registry".into(),
+            message: reg
+                .generate_sync_message(&mut Default::default())
+                .unwrap()
+                .encode(),
+            changes: vec![vec![0; 10]]
+        }),
+        Err(ProtocolError::BadChange { .. })
+    ));
+}
