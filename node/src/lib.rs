@@ -15,6 +15,7 @@ pub mod demo;
 pub mod identity;
 pub mod import;
 pub mod merge;
+pub mod net;
 pub mod ops;
 pub mod prison;
 pub mod read;

@@ -300,6 +300,10 @@ impl<'s> WriteSession<'s> {
             done.documents.push(id.clone());
             done.changes += changes.len();
         }
+        if done.changes > 0 {
+            // A daemon on this data directory offers the changes to its peers at once.
+            crate::net::notify(self.store.root());
+        }
         Ok(done)
     }
 }

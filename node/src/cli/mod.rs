@@ -1,6 +1,7 @@
 //! The `tally` command line: argument parsing and dispatch. Each command is a
 //! thin shell over the library (store, session, import, scoring, bundles).
 
+mod daemon;
 mod exchange;
 mod present;
 mod read;
@@ -156,6 +157,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The node daemon: serve and sync this replica with its peers.
+    Node {
+        #[command(subcommand)]
+        command: NodeCommand,
+    },
+    /// Devices (nodes) allowed to connect.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
     /// Verify a bundle from scratch against an authority public key.
     Verify {
         #[arg(long)]
@@ -164,6 +175,41 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum NodeCommand {
+    /// Run the node until SIGINT/SIGTERM (settings from DATA/node.toml, flags win).
+    Run {
+        /// Address to listen on, e.g. 0.0.0.0:7700.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// A peer to keep connected: ENDPOINT_ID@HOST:PORT (repeatable).
+        #[arg(long = "peer")]
+        peers: Vec<crate::net::PeerAddr>,
+        /// Do not look for peers on the LAN by mDNS.
+        #[arg(long)]
+        no_mdns: bool,
+    },
+    /// Print this node's endpoint id (its device key is created on first use).
+    Id,
+    /// Peers, last contact and heads of every document.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Enrol a device (needs the authority key).
+    Enroll {
+        endpoint_id: String,
+        #[arg(long)]
+        label: String,
+    },
+    /// The devices enrolled.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +240,27 @@ enum OfficerCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The `tally` program: runs the command line, prints errors, and exits
+/// with their status.
+pub fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        // A reader that went away (`tally score | head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Parses the command line and runs it.
@@ -282,6 +349,21 @@ pub fn run() -> Result<ExitCode> {
             out,
         } => exchange::export(&ctx, district.as_ref(), month, &out),
         Command::Merge { bundle, json } => exchange::merge(&ctx, &bundle, json),
+        Command::Node { command } => match command {
+            NodeCommand::Run {
+                listen,
+                peers,
+                no_mdns,
+            } => daemon::run(&ctx, listen, peers, no_mdns),
+            NodeCommand::Id => daemon::id(&ctx),
+            NodeCommand::Status { json } => daemon::status(&ctx, json),
+        },
+        Command::Device { command } => match command {
+            DeviceCommand::Enroll { endpoint_id, label } => {
+                daemon::enroll(&ctx, &endpoint_id, &label)
+            }
+            DeviceCommand::List => daemon::devices(&ctx),
+        },
         Command::Verify {
             authority,
             bundle,

@@ -1,0 +1,207 @@
+//! `node run|id|status` and `device enroll|list`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use crdt_schema::RegistryKey;
+use keys::{DeviceBody, DeviceCert, PublicKey};
+
+use super::{Ctx, now, today};
+use crate::identity;
+use crate::net::{self, Node, NodeConfig, NodeOptions, PeerAddr, StatusFile};
+use crate::prison::trust_key;
+use crate::read;
+use crate::session::WriteSession;
+use crate::validate::Trust;
+
+pub(super) fn run(
+    ctx: &Ctx,
+    listen: Option<SocketAddr>,
+    peers: Vec<PeerAddr>,
+    no_mdns: bool,
+) -> Result<ExitCode> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,iroh=warn,noq=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    let config = NodeConfig::read(&ctx.data)?;
+    let mut all_peers = config.peers.clone();
+    for p in peers {
+        if !all_peers.contains(&p) {
+            all_peers.push(p);
+        }
+    }
+    let opts = NodeOptions {
+        listen: listen.or(config.listen),
+        peers: all_peers,
+        mdns: config.mdns && !no_mdns,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let node = Node::start(&ctx.data, opts).await?;
+        eprintln!("node {} listening on {:?}", node.id(), node.bound());
+        wait_for_signal().await;
+        eprintln!("shutting down");
+        node.shutdown().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub(super) fn id(ctx: &Ctx) -> Result<ExitCode> {
+    ctx.store()?;
+    let key = net::node_key(&ctx.data)?;
+    println!("{}", key.public());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn status(ctx: &Ctx, json: bool) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let path = net::status_path(&ctx.data);
+    let status: Option<StatusFile> = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let running = status
+        .as_ref()
+        .is_some_and(|s| now().saturating_sub(s.updated as i64) <= 5);
+    // Heads from the store itself, whether or not a daemon runs.
+    let heads: std::collections::BTreeMap<String, Vec<String>> = {
+        let _lock = store.lock_shared()?;
+        std::iter::once(crdt_schema::DocId::Registry)
+            .chain(store.month_ids()?)
+            .map(|id| {
+                let l = store.load(&id)?;
+                Ok((
+                    id.to_string(),
+                    l.doc.heads().iter().map(|h| h.to_string()).collect(),
+                ))
+            })
+            .collect::<Result<_, crate::store::StoreError>>()?
+    };
+    let id = net::node_key(&ctx.data)?.public().to_string();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        serde_json::to_writer(
+            &mut out,
+            &serde_json::json!({
+                "endpoint_id": id,
+                "running": running,
+                "peers": status.as_ref().map(|s| s.peers.clone()).unwrap_or_default(),
+                "heads": heads,
+            }),
+        )?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "node {id}: {}",
+            if running { "running" } else { "not running" }
+        )?;
+        if let Some(s) = status.filter(|_| running) {
+            writeln!(out, "listening on {}", s.listening.join(", "))?;
+            for (peer, p) in &s.peers {
+                let connected = p["connected"].as_bool().unwrap_or(false);
+                let last = p["last_message"].as_u64().unwrap_or(0);
+                writeln!(
+                    out,
+                    "peer {}…  {}  last message {}  sent {} B  received {} B{}",
+                    &peer[..16.min(peer.len())],
+                    if connected {
+                        "connected"
+                    } else {
+                        "disconnected"
+                    },
+                    if last == 0 {
+                        "never".to_string()
+                    } else {
+                        format!("{}s ago", now().saturating_sub(last as i64))
+                    },
+                    p["sent_change_bytes"],
+                    p["received_change_bytes"],
+                    p["last_error"]
+                        .as_str()
+                        .map(|e| format!("  ({e})"))
+                        .unwrap_or_default()
+                )?;
+            }
+        }
+        for (doc, h) in &heads {
+            let short: Vec<&str> = h.iter().map(|x| &x[..12]).collect();
+            writeln!(out, "{doc:<22} {}", short.join(" "))?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn enroll(ctx: &Ctx, endpoint_id: &str, label: &str) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let endpoint: iroh::EndpointId = endpoint_id.parse().with_context(|| {
+        format!("`{endpoint_id}` is not an endpoint id (see `tally node id` on that machine)")
+    })?;
+    let key = PublicKey::from_bytes(*endpoint.as_bytes())?;
+    let writer = ctx.writer()?;
+    let authority =
+        identity::unlock_authority(&ctx.data, &identity::passphrase("the authority key")?)?;
+    if authority.public() != store.authority()? {
+        bail!(
+            "the authority key in {} is not the one this replica trusts",
+            ctx.data.display()
+        );
+    }
+    let cert = DeviceCert::issue(
+        &authority,
+        DeviceBody {
+            endpoint_id: key,
+            label: label.to_string(),
+            enrolled: today()?,
+        },
+    )?;
+    let mut s = WriteSession::begin(&store, &writer, now(), format!("device enroll {label}"))?;
+    s.write_registry(|w| w.put_trust(&RegistryKey::Device(trust_key(&key)), &cert.to_json()))?;
+    s.commit()?;
+    println!("enrolled device {endpoint} ({label})");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn devices(ctx: &Ctx) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let _lock = store.lock_shared()?;
+    let registry = read::registry(&store)?.0;
+    let trust = Trust::from_registry(store.authority()?, registry.document().automerge());
+    for d in trust.devices() {
+        println!(
+            "{}  {}  enrolled {}",
+            d.body.endpoint_id, d.body.label, d.body.enrolled
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

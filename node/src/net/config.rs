@@ -1,0 +1,160 @@
+//! The node's configuration (`DATA/node.toml`, overridable by flags), its
+//! device key (`DATA/node.key`) and peer addresses.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use iroh::{EndpointId, SecretKey};
+use serde::{Deserialize, Serialize};
+
+use crate::store::StoreError;
+
+/// A peer given as `ENDPOINT_ID@HOST:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerAddr {
+    pub id: EndpointId,
+    pub addr: SocketAddr,
+}
+
+impl FromStr for PeerAddr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<PeerAddr, String> {
+        let (id, addr) = s
+            .split_once('@')
+            .ok_or_else(|| format!("`{s}` is not ENDPOINT_ID@HOST:PORT"))?;
+        let id: EndpointId = id
+            .parse()
+            .map_err(|e| format!("`{id}` is not an endpoint id: {e}"))?;
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(addr)
+            .map_err(|e| format!("`{addr}`: {e}"))?
+            .next()
+            .ok_or_else(|| format!("`{addr}` resolves to no address"))?;
+        Ok(PeerAddr { id, addr })
+    }
+}
+
+impl fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.id, self.addr)
+    }
+}
+
+impl Serialize for PeerAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PeerAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `DATA/node.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Address to listen on, e.g. `0.0.0.0:7700`.
+    pub listen: Option<SocketAddr>,
+    /// Peers to connect to.
+    #[serde(default)]
+    pub peers: Vec<PeerAddr>,
+    /// Find enrolled peers on the LAN by mDNS.
+    #[serde(default = "yes")]
+    pub mdns: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            listen: None,
+            peers: Vec::new(),
+            mdns: true,
+        }
+    }
+}
+
+pub fn config_path(data: &Path) -> PathBuf {
+    data.join("node.toml")
+}
+
+impl NodeConfig {
+    /// Reads `DATA/node.toml`; a missing file is the default configuration.
+    pub fn read(data: &Path) -> Result<NodeConfig, StoreError> {
+        let path = config_path(data);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => toml::from_str(&t).map_err(|e| StoreError::BadConfig {
+                path,
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NodeConfig::default()),
+            Err(source) => Err(StoreError::Io { path, source }),
+        }
+    }
+}
+
+pub fn key_path(data: &Path) -> PathBuf {
+    data.join("node.key")
+}
+
+/// This node's device key: created on first use, kept in `DATA/node.key`
+/// (readable only by its owner). It is not encrypted: the daemon must start
+/// unattended, and the key only identifies the device; what it may do is
+/// decided by the authority's enrolment, revocable at any time.
+pub fn node_key(data: &Path) -> Result<SecretKey, StoreError> {
+    let path = key_path(data);
+    let bad = |reason: String| StoreError::BadConfig {
+        path: path.clone(),
+        reason,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = hex::decode(text.trim()).map_err(|e| bad(e.to_string()))?;
+            let arr: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| bad("not a 32-byte key".into()))?;
+            Ok(SecretKey::from_bytes(&arr))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use rand::TryRng;
+            let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+            rand::rngs::SysRng
+                .try_fill_bytes(seed.as_mut())
+                .map_err(|e| bad(format!("system random number generator: {e}")))?;
+            write_private(&path, hex::encode(seed.as_ref()).as_bytes())?;
+            Ok(SecretKey::from_bytes(&seed))
+        }
+        Err(source) => Err(StoreError::Io { path, source }),
+    }
+}
+
+/// Writes a new file readable only by its owner, atomically.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(())
+}

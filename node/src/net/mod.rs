@@ -1,0 +1,447 @@
+//! The iroh transport and the node daemon: the imperative shell around the
+//! sync core and the replica.
+//!
+//! An iroh endpoint with relays and internet address lookup off (preset
+//! `Minimal`), a custom ALPN, peers from configuration and (optionally) mDNS on
+//! the LAN. Only enrolled devices — device certificates signed by the
+//! authority, kept in the registry — may connect: others are refused at the
+//! handshake. (A configured peer is also accepted on connections this node
+//! opens, so a new replica can fetch the registry that enrols everyone.)
+//! A change stored on this node (received, or written by a CLI beside it) is
+//! offered to every connected peer at once.
+
+pub mod config;
+mod peer;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use crdt_schema::DocId;
+use iroh::endpoint::{AfterHandshakeOutcome, Connection, EndpointHooks, presets};
+use iroh::protocol::{AcceptError, ProtocolHandler, Router};
+use iroh::{Endpoint, EndpointAddr, EndpointId, RelayMode, TransportAddr};
+use serde::Serialize;
+use tokio::sync::watch;
+
+pub use config::{NodeConfig, PeerAddr, node_key};
+
+use crate::replica::Replica;
+use crate::store::Store;
+
+/// The protocol's ALPN.
+pub const ALPN: &[u8] = b"tally/sync/1";
+
+/// How a peer is doing, for `tally node status`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeerStatus {
+    pub connected: bool,
+    /// When the current (or last) connection began (Unix seconds).
+    pub since: u64,
+    /// When a message last arrived.
+    pub last_message: u64,
+    pub sent_change_bytes: u64,
+    pub received_change_bytes: u64,
+    pub last_error: Option<String>,
+}
+
+/// What every task of the node shares.
+pub struct Shared {
+    data: PathBuf,
+    replica: Mutex<Replica>,
+    /// Devices enrolled in the registry (endpoint ids).
+    enrolled: RwLock<BTreeSet<[u8; 32]>>,
+    /// Peers from the configuration: accepted on connections we open.
+    configured: BTreeSet<[u8; 32]>,
+    /// Bumped whenever the replica gains changes; every connection offers them.
+    changed: watch::Sender<u64>,
+    stop: watch::Sender<bool>,
+    peers: Mutex<BTreeMap<String, PeerStatus>>,
+}
+
+impl Shared {
+    fn update_enrolled(&self, replica: &Replica) {
+        if let Ok(mut e) = self.enrolled.write() {
+            *e = replica.core.enrolled();
+        }
+    }
+
+    fn peer_status(&self, peer: &str, f: impl FnOnce(&mut PeerStatus)) {
+        if let Ok(mut p) = self.peers.lock() {
+            f(p.entry(peer.to_string()).or_default());
+        }
+    }
+
+    fn is_allowed(&self, id: &EndpointId, outgoing: bool) -> bool {
+        let b = id.as_bytes();
+        self.enrolled.read().is_ok_and(|e| e.contains(b))
+            || (outgoing && self.configured.contains(b))
+    }
+}
+
+/// Refuses, at the end of the TLS handshake, every device not enrolled.
+#[derive(Debug)]
+struct Gate(Arc<SharedRef>);
+
+/// A late-bound reference to the shared state (the endpoint is built before it).
+#[derive(Default)]
+struct SharedRef(std::sync::OnceLock<Arc<Shared>>);
+
+impl std::fmt::Debug for SharedRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedRef")
+    }
+}
+
+impl EndpointHooks for Gate {
+    async fn after_handshake<'a>(&'a self, conn: &'a Connection) -> AfterHandshakeOutcome {
+        let Some(shared) = self.0.0.get() else {
+            return AfterHandshakeOutcome::Reject {
+                error_code: 503u32.into(),
+                reason: b"starting".to_vec(),
+            };
+        };
+        let outgoing = conn.side() == iroh::endpoint::Side::Client;
+        let id = conn.remote_id();
+        if shared.is_allowed(&id, outgoing) {
+            AfterHandshakeOutcome::accept()
+        } else {
+            tracing::warn!(peer = %id.fmt_short(), "refused: device not enrolled");
+            AfterHandshakeOutcome::Reject {
+                error_code: 403u32.into(),
+                reason: b"device not enrolled".to_vec(),
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Accept(Arc<SharedRef>);
+
+impl ProtocolHandler for Accept {
+    async fn accept(&self, connection: Connection) -> Result<(), AcceptError> {
+        let Some(shared) = self.0.0.get().cloned() else {
+            return Err(AcceptError::from_err(std::io::Error::other(
+                "node starting",
+            )));
+        };
+        peer::run(shared, connection, false).await;
+        Ok(())
+    }
+}
+
+/// How to start a node.
+#[derive(Debug, Clone, Default)]
+pub struct NodeOptions {
+    pub listen: Option<SocketAddr>,
+    pub peers: Vec<PeerAddr>,
+    pub mdns: bool,
+}
+
+/// A running node.
+pub struct Node {
+    shared: Arc<Shared>,
+    router: Router,
+    tasks: tokio::task::JoinSet<()>,
+    bound: Vec<SocketAddr>,
+}
+
+/// The Unix socket a CLI write pokes so the daemon offers it at once.
+pub fn notify_path(data: &Path) -> PathBuf {
+    data.join("node.sock")
+}
+
+/// Tells a daemon running on `data` (if any) that the store changed. Best
+/// effort: without a daemon, or on failure, nothing happens (it also polls).
+pub fn notify(data: &Path) {
+    #[cfg(unix)]
+    {
+        let path = notify_path(data);
+        if path.exists()
+            && let Ok(s) = std::os::unix::net::UnixDatagram::unbound()
+        {
+            let _ = s.send_to(b"!", &path);
+        }
+    }
+}
+
+pub fn status_path(data: &Path) -> PathBuf {
+    data.join("node-status.json")
+}
+
+/// What `tally node status` shows.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct StatusFile {
+    pub pid: u32,
+    pub endpoint_id: String,
+    pub listening: Vec<String>,
+    /// When this was written (Unix seconds): a stale file means no daemon.
+    pub updated: u64,
+    pub peers: BTreeMap<String, serde_json::Value>,
+    pub heads: BTreeMap<String, Vec<String>>,
+}
+
+impl Node {
+    /// Opens the replica of `data` and starts serving and syncing.
+    pub async fn start(data: &Path, opts: NodeOptions) -> anyhow::Result<Node> {
+        let store = Store::open(data)?;
+        let key = node_key(data)?;
+        let replica = tokio::task::spawn_blocking(move || Replica::open(store)).await??;
+        let late = Arc::new(SharedRef::default());
+        let mut builder = Endpoint::builder(presets::Minimal)
+            .secret_key(key)
+            .relay_mode(RelayMode::Disabled)
+            .alpns(vec![ALPN.to_vec()])
+            .hooks(Gate(late.clone()));
+        if let Some(listen) = opts.listen {
+            builder = builder.clear_ip_transports().bind_addr(listen)?;
+        }
+        let endpoint = builder.bind().await?;
+        let bound = endpoint.bound_sockets();
+        let (changed, _) = watch::channel(0u64);
+        let (stop, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            data: data.to_path_buf(),
+            enrolled: RwLock::new(replica.core.enrolled()),
+            replica: Mutex::new(replica),
+            configured: opts.peers.iter().map(|p| *p.id.as_bytes()).collect(),
+            changed,
+            stop,
+            peers: Mutex::new(BTreeMap::new()),
+        });
+        let _ = late.0.set(shared.clone());
+        let router = Router::builder(endpoint.clone())
+            .accept(ALPN, Accept(late))
+            .spawn();
+        let mut tasks = tokio::task::JoinSet::new();
+        for p in &opts.peers {
+            tasks.spawn(dial(
+                shared.clone(),
+                endpoint.clone(),
+                EndpointAddr::from_parts(p.id, [TransportAddr::Ip(p.addr)]),
+            ));
+        }
+        if opts.mdns {
+            start_mdns(&shared, &endpoint, &mut tasks);
+        }
+        tasks.spawn(watch_store(shared.clone()));
+        tasks.spawn(write_status(shared.clone(), endpoint.id(), bound.clone()));
+        tracing::info!(id = %endpoint.id(), ?bound, "node running");
+        Ok(Node {
+            shared,
+            router,
+            tasks,
+            bound,
+        })
+    }
+
+    pub fn id(&self) -> EndpointId {
+        self.router.endpoint().id()
+    }
+
+    /// The addresses the endpoint is bound to.
+    pub fn bound(&self) -> &[SocketAddr] {
+        &self.bound
+    }
+
+    /// Tells the node the store changed (a write in this process).
+    pub fn poke(&self) {
+        self.shared.changed.send_modify(|v| *v += 0);
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || refresh_once(&shared));
+    }
+
+    /// Reads the replica (for tests, the app and measurements).
+    pub fn with_replica<T>(&self, f: impl FnOnce(&Replica) -> T) -> Option<T> {
+        self.shared.replica.lock().ok().map(|r| f(&r))
+    }
+
+    /// Heads of every document, hex.
+    pub fn heads(&self) -> BTreeMap<DocId, Vec<String>> {
+        self.with_replica(|r| {
+            r.core
+                .heads()
+                .into_iter()
+                .map(|(d, h)| (d, h.iter().map(|x| x.to_string()).collect()))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    pub fn peers(&self) -> BTreeMap<String, PeerStatus> {
+        self.shared
+            .peers
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
+    }
+
+    /// Stops accepting and dialling, closes connections, saves sync states.
+    pub async fn shutdown(mut self) {
+        let _ = self.shared.stop.send(true);
+        let _ = self.router.shutdown().await;
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        let _ = std::fs::remove_file(notify_path(&self.shared.data));
+    }
+}
+
+/// Keeps a connection to one configured peer, reconnecting with backoff.
+async fn dial(shared: Arc<Shared>, endpoint: Endpoint, addr: EndpointAddr) {
+    let mut backoff = Duration::from_millis(250);
+    let mut stop = shared.stop.subscribe();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match endpoint.connect(addr.clone(), ALPN).await {
+            Ok(conn) => {
+                backoff = Duration::from_millis(250);
+                peer::run(shared.clone(), conn, true).await;
+            }
+            Err(e) => {
+                tracing::debug!(peer = %addr.id.fmt_short(), "connect failed: {e}");
+                shared.peer_status(&addr.id.to_string(), |s| {
+                    s.connected = false;
+                    s.last_error = Some(e.to_string());
+                });
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// Finds enrolled devices on the LAN and keeps a connection to each.
+fn start_mdns(shared: &Arc<Shared>, endpoint: &Endpoint, tasks: &mut tokio::task::JoinSet<()>) {
+    use iroh_mdns_address_lookup::{DiscoveryEvent, MdnsAddressLookup};
+    use n0_future::StreamExt;
+    let mdns = match MdnsAddressLookup::builder().build(endpoint.id()) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!("mDNS unavailable (peers from configuration only): {e}");
+            return;
+        }
+    };
+    match endpoint.address_lookup() {
+        Ok(l) => l.add(mdns.clone()),
+        Err(e) => {
+            tracing::warn!("mDNS unavailable: {e}");
+            return;
+        }
+    }
+    let shared = shared.clone();
+    let endpoint = endpoint.clone();
+    tasks.spawn(async move {
+        let mut events = mdns.subscribe().await;
+        let mut dialling = BTreeSet::new();
+        let mine = endpoint.id();
+        while let Some(event) = events.next().await {
+            if let DiscoveryEvent::Discovered { endpoint_info, .. } = event {
+                let id = endpoint_info.endpoint_id;
+                // The lower id dials, so two nodes make one connection.
+                if id != mine && mine < id && shared.is_allowed(&id, false) && dialling.insert(id) {
+                    tokio::spawn(dial(
+                        shared.clone(),
+                        endpoint.clone(),
+                        EndpointAddr::new(id),
+                    ));
+                }
+            }
+        }
+    });
+}
+
+fn refresh_once(shared: &Shared) {
+    let Ok(mut r) = shared.replica.lock() else {
+        return;
+    };
+    match r.refresh() {
+        Ok(changed) if !changed.is_empty() => {
+            if changed.contains(&DocId::Registry) {
+                shared.update_enrolled(&r);
+            }
+            drop(r);
+            shared.changed.send_modify(|v| *v += 1);
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("reading the store: {e}"),
+    }
+}
+
+/// Picks up writes of other processes: at once when poked through the
+/// notify socket, and every second in any case.
+async fn watch_store(shared: Arc<Shared>) {
+    #[cfg(unix)]
+    let socket = {
+        let path = notify_path(&shared.data);
+        let _ = std::fs::remove_file(&path);
+        tokio::net::UnixDatagram::bind(&path).ok()
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut buf = [0u8; 16];
+    loop {
+        #[cfg(unix)]
+        {
+            if let Some(s) = &socket {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = s.recv(&mut buf) => {}
+                }
+            } else {
+                tick.tick().await;
+            }
+        }
+        #[cfg(not(unix))]
+        tick.tick().await;
+        let s = shared.clone();
+        let _ = tokio::task::spawn_blocking(move || refresh_once(&s)).await;
+    }
+}
+
+/// Writes `DATA/node-status.json` every second.
+async fn write_status(shared: Arc<Shared>, id: EndpointId, bound: Vec<SocketAddr>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let heads = shared
+            .replica
+            .lock()
+            .map(|r| {
+                r.core
+                    .heads()
+                    .into_iter()
+                    .map(|(d, h)| (d.to_string(), h.iter().map(|x| x.to_string()).collect()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let peers = shared
+            .peers
+            .lock()
+            .map(|p| {
+                p.iter()
+                    .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let status = StatusFile {
+            pid: std::process::id(),
+            endpoint_id: id.to_string(),
+            listening: bound.iter().map(|a| a.to_string()).collect(),
+            updated: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            peers,
+            heads,
+        };
+        if let Ok(bytes) = serde_json::to_vec_pretty(&status) {
+            let _ = crate::store::write_atomic(&status_path(&shared.data), &bytes);
+        }
+    }
+}
