@@ -96,6 +96,15 @@ fn save_state(shared: &Shared, peer: &str, sync: &PeerSync) {
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs one connection until it ends; returns why.
 pub async fn run(shared: Arc<Shared>, conn: Connection, outgoing: bool) -> PeerError {
     let peer = conn.remote_id().to_string();
@@ -148,11 +157,29 @@ async fn serve(
     let mut changed = shared.changed.subscribe();
     let mut stop = shared.stop.subscribe();
     let mut since_save = std::time::Instant::now();
+    // Frames are read by their own task: a read cut off half-way (by a
+    // select on another event) would lose bytes and desynchronise the stream.
+    let (frames_tx, mut frames) = tokio::sync::mpsc::channel::<Result<Vec<u8>, PeerError>>(4);
+    let reader = tokio::spawn(async move {
+        loop {
+            let r = read_frame(&mut recv).await;
+            let end = !matches!(r, Ok(Some(_)));
+            let msg = match r {
+                Ok(Some(b)) => Ok(b),
+                Ok(None) => break,
+                Err(e) => Err(e),
+            };
+            if frames_tx.send(msg).await.is_err() || end {
+                break;
+            }
+        }
+    });
+    let _reader = AbortOnDrop(reader);
     loop {
         let incoming = tokio::select! {
-            frame = read_frame(&mut recv) => {
-                let Some(bytes) = frame? else { break };
-                let wire = Wire::decode(&bytes)?;
+            frame = frames.recv() => {
+                let Some(bytes) = frame else { break };
+                let wire = Wire::decode(&bytes?)?;
                 Some(wire)
             }
             r = changed.changed() => {

@@ -1,0 +1,5 @@
+//! The `tally` program under another name, for the end-to-end tests.
+
+fn main() -> std::process::ExitCode {
+    node::cli::main()
+}

@@ -1,0 +1,185 @@
+//! Processes killed with SIGKILL while writing: on restart, everything they
+//! acknowledged is there, and the store loads.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crdt_schema::{DocId, MonthDoc};
+use node::store::Store;
+use tests::*;
+
+const TALLY: &str = env!("CARGO_BIN_EXE_tally-e2e");
+
+/// Every document of `data` loads; returns the problems reported (a torn
+/// tail is expected after a kill, nothing worse).
+fn load_all(data: &std::path::Path) -> Vec<String> {
+    let store = Store::open(data).expect("open after the kill");
+    let mut issues = Vec::new();
+    for id in std::iter::once(DocId::Registry).chain(store.month_ids().expect("ids")) {
+        let loaded = store
+            .load(&id)
+            .expect("every document loads after the kill");
+        issues.extend(loaded.issues);
+    }
+    issues
+}
+
+#[test]
+fn a_cli_killed_while_writing_loses_nothing_it_acknowledged() {
+    let prison = Prison::new(120);
+    let data = prison.records.clone();
+    let acknowledged: Arc<Mutex<BTreeMap<(String, u8), u64>>> = Arc::default();
+    let child: Arc<Mutex<Option<std::process::Child>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (acknowledged, child, stop, data) = (
+            acknowledged.clone(),
+            child.clone(),
+            stop.clone(),
+            data.clone(),
+        );
+        std::thread::spawn(move || {
+            for i in 0u64.. {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let inmate = format!("52{:08}", 1 + i % 20);
+                let day = 1 + ((i / 20) % 28) as u8;
+                let csv = data.join(format!("w{i}.csv"));
+                std::fs::write(&csv, format!("date,inmate_no,procedure,quantity\n2026-10-{day:02},{inmate},SHIRT-01,{}\n", 1000 + i))
+                    .unwrap();
+                let spawned = Command::new(TALLY)
+                    .arg("--data")
+                    .arg(&data)
+                    .args(["import", "counts"])
+                    .arg(&csv)
+                    .env("TALLY_PASSPHRASE", PASSPHRASE)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                *child.lock().unwrap() = Some(spawned);
+                // Wait outside the lock so the killer can reach the child.
+                let out = loop {
+                    let mut guard = child.lock().unwrap();
+                    let Some(c) = guard.as_mut() else { break None };
+                    match c.try_wait().unwrap() {
+                        Some(_) => break guard.take().map(|c| c.wait_with_output().unwrap()),
+                        None => {
+                            drop(guard);
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    }
+                };
+                if let Some(out) = out
+                    && out.status.success()
+                    && String::from_utf8_lossy(&out.stdout).contains("1 records changed")
+                {
+                    acknowledged.lock().unwrap().insert((inmate, day), 1000 + i);
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(4));
+    stop.store(true, Ordering::SeqCst);
+    if let Some(c) = child.lock().unwrap().as_mut() {
+        let _ = c.kill(); // SIGKILL
+        let _ = c.wait();
+    }
+    writer.join().unwrap();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 5,
+        "only {} writes acknowledged",
+        acknowledged.len()
+    );
+
+    let issues = load_all(&data);
+    assert!(issues.iter().all(|i| i.contains("torn")), "{issues:?}");
+    let store = Store::open(&data).unwrap();
+    let d01 = store
+        .load(&DocId::month("D01".parse().unwrap(), month()))
+        .unwrap();
+    let facts = MonthDoc::from_document(d01.doc).unwrap().facts();
+    for ((inmate, day), q) in &acknowledged {
+        let got = facts.inmates[&inmate.parse().unwrap()]
+            .counts
+            .get(day)
+            .and_then(|c| c.get(&"SHIRT-01".parse().unwrap()))
+            .map(|e| e.value);
+        assert_eq!(
+            got,
+            Some(*q),
+            "acknowledged count of {inmate} on day {day} lost"
+        );
+    }
+    // And the replica still writes after the kill (a torn tail is cut off).
+    let csv = data.join("after.csv");
+    std::fs::write(
+        &csv,
+        "date,inmate_no,procedure,quantity\n2026-10-29,5200000001,SHIRT-01,7\n",
+    )
+    .unwrap();
+    let out = Command::new(TALLY)
+        .arg("--data")
+        .arg(&data)
+        .args(["import", "counts"])
+        .arg(&csv)
+        .env("TALLY_PASSPHRASE", PASSPHRASE)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(load_all(&data).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_while_syncing_restarts_and_completes() {
+    let prison = Prison::new(1200);
+    let b = prison.replica("b", true);
+    let records = start(&prison.records, &[]).await;
+    let peer = addr_of(&records).to_string();
+    let mut child = Command::new(TALLY)
+        .arg("--data")
+        .arg(&b)
+        .args([
+            "node",
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-mdns",
+            "--peer",
+            &peer,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it as soon as it has stored something.
+    let t = std::time::Instant::now();
+    while Store::open(&b).unwrap().month_ids().unwrap().is_empty()
+        && t.elapsed() < Duration::from_secs(30)
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let issues = load_all(&b);
+    assert!(issues.iter().all(|i| i.contains("torn")), "{issues:?}");
+    let nb = start(&b, &[&records]).await;
+    assert!(
+        converge(&[&records, &nb], Duration::from_secs(30))
+            .await
+            .is_some(),
+        "did not complete after the kill"
+    );
+    assert_eq!(digests(&b), digests(&prison.records));
+    records.shutdown().await;
+    nb.shutdown().await;
+}
