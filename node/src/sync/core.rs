@@ -182,8 +182,20 @@ impl PeerSync {
     pub fn poll(&mut self, docs: &mut dyn Docs) -> Vec<Wire> {
         for (id, msg) in std::mem::take(&mut self.received) {
             let state = self.states.entry(id.clone()).or_default();
+            // Automerge reads empty heads as "the peer lost all its data" and
+            // forgets what it sent. Within one connection a peer cannot lose
+            // data: empty heads only mean our changes are still on the way
+            // (messages cross), so keep the record and do not send them twice.
+            let kept = msg
+                .heads
+                .is_empty()
+                .then(|| (state.sent_hashes.clone(), state.last_sent_heads.clone()));
             // Cannot fail: the message carries no changes (checked on receipt).
             let _ = docs.doc_mut(&id).receive_sync_message(state, msg);
+            if let Some((sent, last)) = kept {
+                state.sent_hashes = sent;
+                state.last_sent_heads = last;
+            }
         }
         if !self.hello {
             return Vec::new();

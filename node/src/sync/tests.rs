@@ -449,3 +449,60 @@ fn protocol_violations_end_the_connection_with_a_reason() {
         Err(ProtocolError::BadChange { .. })
     ));
 }
+
+#[test]
+fn new_documents_made_while_apart_cross_once() {
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    w.month(&mut a, attend(1, "1001"));
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    let (saved_a, saved_b) = (pa.saved(), pb.saved());
+    // Apart: a new month document with a week of saves.
+    let april = DocId::month("D01".parse().unwrap(), "2026-04".parse().unwrap());
+    let mut missing = 0u64;
+    for day in 1..=7u8 {
+        let existing = a
+            .document(&april)
+            .map(Document::fork)
+            .unwrap_or_else(|| Document::new(april.clone()));
+        let mut doc = MonthDoc::from_document(existing).unwrap();
+        let heads = a.document(&DocId::Registry).unwrap().heads();
+        let (_, c) = doc
+            .write(&meta(&w.officer, heads), |wr| {
+                wr.put_attendance(
+                    &"1001".parse().unwrap(),
+                    "2026-04-01"
+                        .parse::<crdt_schema::Date>()
+                        .unwrap()
+                        .month()
+                        .day(day)
+                        .unwrap(),
+                    &Attendance::from_fields("work", "", "").unwrap(),
+                )
+                .map(|_| ())
+            })
+            .unwrap();
+        let sc = SignedChange::sign(&w.officer, &april, c.unwrap());
+        missing += sc.encode().len() as u64;
+        a.admit(
+            Incoming {
+                doc: april.clone(),
+                changes: vec![sc],
+            },
+            &mut InMemory,
+        )
+        .unwrap();
+    }
+    let (ab, ba, _) = sync(
+        &mut a,
+        &mut PeerSync::new(&saved_a),
+        &mut b,
+        &mut PeerSync::new(&saved_b),
+    );
+    assert_eq!(a.heads(), b.heads());
+    assert_eq!(ba, 0);
+    assert_eq!(ab, missing, "sent {ab} for {missing} missing");
+}
