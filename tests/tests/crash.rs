@@ -183,3 +183,62 @@ async fn a_node_killed_while_syncing_restarts_and_completes() {
     records.shutdown().await;
     nb.shutdown().await;
 }
+
+#[test]
+fn the_daemon_stops_cleanly_on_sigterm_and_reports_status_while_running() {
+    let prison = Prison::new(60);
+    let data = prison.records.clone();
+    let mut child = Command::new(TALLY)
+        .arg("--data")
+        .arg(&data)
+        .args(["node", "run", "--listen", "127.0.0.1:0", "--no-mdns"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Status shows it running (the status file is rewritten every second).
+    let t = std::time::Instant::now();
+    let running = loop {
+        let out = Command::new(TALLY)
+            .arg("--data")
+            .arg(&data)
+            .args(["node", "status", "--json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if v["running"] == true {
+            break v;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "status never showed the node running: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(running["heads"].as_object().unwrap().len(), 7, "{running}");
+    // SIGTERM: a clean exit.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !data.join("node.sock").exists(),
+        "the notify socket is removed on shutdown"
+    );
+}

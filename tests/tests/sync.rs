@@ -283,3 +283,60 @@ async fn a_hostile_enrolled_peer_gets_its_forgeries_quarantined() {
 }
 
 use crdt_schema::automerge::ReadDoc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_from_an_enrolled_peer_closes_only_its_connection() {
+    use iroh::endpoint::presets;
+    let prison = Prison::new(60);
+    let rogue = prison.replica("rogue", true);
+    let honest = prison.replica("honest", true);
+    let records = start(&prison.records, &[]).await;
+    // A raw endpoint with the rogue's enrolled key, speaking nonsense.
+    let key = node::net::node_key(&rogue).unwrap();
+    let ep = iroh::Endpoint::builder(presets::Minimal)
+        .secret_key(key)
+        .relay_mode(iroh::RelayMode::Disabled)
+        .bind()
+        .await
+        .unwrap();
+    let target =
+        iroh::EndpointAddr::from_parts(records.id(), [iroh::TransportAddr::Ip(records.bound()[0])]);
+    let conn = ep
+        .connect(target, node::net::ALPN)
+        .await
+        .expect("the rogue is enrolled: it may connect");
+    let (mut send, _recv) = conn.open_bi().await.unwrap();
+    // A frame claiming 4 GB, then more junk.
+    send.write_all(&u32::MAX.to_le_bytes()).await.unwrap();
+    send.write_all(&[0xAB; 64]).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(10), conn.closed())
+        .await
+        .expect("the node closes the connection");
+    assert!(
+        format!("{closed:?}").contains("limit") || format!("{closed:?}").contains("400"),
+        "{closed:?}"
+    );
+    // A well-framed message that is not a message.
+    let conn = ep
+        .connect(
+            iroh::EndpointAddr::from_parts(
+                records.id(),
+                [iroh::TransportAddr::Ip(records.bound()[0])],
+            ),
+            node::net::ALPN,
+        )
+        .await
+        .unwrap();
+    let (mut send, _recv) = conn.open_bi().await.unwrap();
+    send.write_all(&5u32.to_le_bytes()).await.unwrap();
+    send.write_all(b"hello").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), conn.closed())
+        .await
+        .expect("closed again");
+    // The node is unharmed and serves an honest peer.
+    let nb = start(&honest, &[&records]).await;
+    assert!(converge(&[&records, &nb], TIMEOUT).await.is_some());
+    ep.close().await;
+    records.shutdown().await;
+    nb.shutdown().await;
+}
