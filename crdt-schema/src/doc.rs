@@ -272,6 +272,23 @@ impl Document {
         self.check_identity()
     }
 
+    /// Makes the next transactions by `author` write as the actor `author`'s
+    /// prefix + `suffix` instead of a random one. For seeded simulations,
+    /// which must replay exactly; a suffix must never be reused on another
+    /// copy of the document, or two changes would share an actor and sequence.
+    pub fn set_actor_suffix(&mut self, author: &[u8], suffix: [u8; ACTOR_PREFIX]) {
+        let mut bytes = author
+            .iter()
+            .copied()
+            .take(ACTOR_PREFIX)
+            .collect::<Vec<u8>>();
+        bytes.resize(ACTOR_PREFIX, 0);
+        bytes.extend_from_slice(&suffix);
+        // A new author resets the actor: set the author first.
+        self.am.set_author(Some(Author::from(author.to_vec())));
+        self.am.set_actor(ActorId::from(bytes));
+    }
+
     /// Runs `f` in one transaction authored by `meta.author` and commits it.
     /// Returns `f`'s result and the change, or `None` when nothing changed.
     /// On error nothing is committed.

@@ -18,7 +18,8 @@ use keys::{PublicKey, Signature};
 
 use crate::store::{Loaded, Store, StoreError};
 use crate::sync::{Docs, Incoming};
-use crate::validate::{SignedChange, Trust, Validator};
+use crate::validate::trust::Checked;
+use crate::validate::{SignedChange, Trust, Validator, Wait};
 
 /// Most changes kept waiting per document: a peer cannot grow the pending
 /// pool without bound by sending changes nobody can judge.
@@ -58,8 +59,7 @@ pub trait Persist {
     ) -> Result<(), StoreError>;
 }
 
-/// How a pending change is marked in the quarantine file.
-pub const PENDING_PREFIX: &str = "pending: ";
+pub use crate::store::PENDING_PREFIX;
 
 /// No storage: for simulations and tests.
 pub struct InMemory;
@@ -79,28 +79,87 @@ impl Persist for InMemory {
     }
 }
 
+/// What can end a pending change's wait, and so when it is judged again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitOn {
+    /// Earlier changes of its own document: retried when the document gains some.
+    Changes,
+    /// A registry change (a certificate, the registry state it was written
+    /// against): retried when the registry gains changes.
+    Registry,
+    /// Not known (read back from storage): retried on either.
+    Unknown,
+}
+
+impl From<&Wait> for WaitOn {
+    fn from(w: &Wait) -> WaitOn {
+        if w.on_registry() {
+            WaitOn::Registry
+        } else {
+            WaitOn::Changes
+        }
+    }
+}
+
+/// A change that cannot be judged yet.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub change: SignedChange,
+    pub on: WaitOn,
+}
+
+/// What led to judging a document's pending changes again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// The document received changes.
+    Changes,
+    /// The registry gained changes.
+    Registry,
+}
+
+impl Retry {
+    fn wakes(self, on: WaitOn) -> bool {
+        matches!(
+            (self, on),
+            (_, WaitOn::Unknown)
+                | (Retry::Changes, WaitOn::Changes)
+                | (Retry::Registry, WaitOn::Registry)
+        )
+    }
+}
+
 /// The documents of a replica and what it knows about them.
 pub struct Core {
     authority: PublicKey,
     docs: BTreeMap<DocId, Loaded>,
     trust: Trust,
+    /// The registry heads `trust` was read at.
+    trust_heads: Vec<ChangeHash>,
+    /// Trust records whose signatures were checked already.
+    checked: Checked,
+    /// The registry heads when changes pending on the registry were last retried.
+    retried_at: Vec<ChangeHash>,
     /// Refused changes with their reason, never applied.
     pub quarantine: BTreeMap<ChangeHash, String>,
     /// Changes that cannot be judged yet (a dependency, a certificate or the
-    /// registry state they were written against has not arrived), retried
-    /// as more arrives.
-    pub pending: BTreeMap<DocId, BTreeMap<ChangeHash, SignedChange>>,
+    /// registry state they were written against has not arrived), judged
+    /// again when what they wait for can have arrived.
+    pub pending: BTreeMap<DocId, BTreeMap<ChangeHash, Waiting>>,
 }
 
 impl Core {
     /// An empty replica trusting `authority`.
     pub fn new(authority: PublicKey) -> Core {
         let registry = Loaded::fresh(DocId::Registry);
-        let trust = Trust::from_registry(authority, registry.doc.automerge());
+        let mut checked = Checked::default();
+        let trust = Trust::from_registry_checked(authority, registry.doc.automerge(), &mut checked);
         Core {
             authority,
             docs: BTreeMap::from([(DocId::Registry, registry)]),
             trust,
+            trust_heads: Vec::new(),
+            checked,
+            retried_at: Vec::new(),
             quarantine: BTreeMap::new(),
             pending: BTreeMap::new(),
         }
@@ -115,9 +174,18 @@ impl Core {
         }
     }
 
+    /// Reads the registry's trust again if the registry changed since.
     pub fn refresh_trust(&mut self) {
-        self.trust =
-            Trust::from_registry(self.authority, self.docs[&DocId::Registry].doc.automerge());
+        let registry = self.docs[&DocId::Registry].doc.automerge();
+        let heads = registry.get_heads();
+        if heads != self.trust_heads {
+            self.trust = Trust::from_registry_checked(self.authority, registry, &mut self.checked);
+            self.trust_heads = heads;
+        }
+    }
+
+    fn registry_heads(&self) -> Vec<ChangeHash> {
+        self.docs[&DocId::Registry].doc.heads()
     }
 
     pub fn trust(&self) -> &Trust {
@@ -170,9 +238,11 @@ impl Core {
     }
 
     /// Validates changes (a peer's, a bundle's or a local write's), stores
-    /// the accepted ones through `persist`, then applies them. Changes still
-    /// pending for the document are judged again with them; new registry
-    /// changes retry every document's pending ones.
+    /// the accepted ones through `persist`, then applies them. Changes of the
+    /// document pending on earlier changes are judged again with them; when
+    /// the registry gains changes (from this batch or from storage), every
+    /// document's changes pending on the registry are, until nothing more
+    /// enters the registry.
     pub fn admit(
         &mut self,
         incoming: Incoming,
@@ -180,16 +250,13 @@ impl Core {
     ) -> Result<Admitted, StoreError> {
         let mut out = Admitted::default();
         let Incoming { doc, changes } = incoming;
-        self.admit_doc(&doc, changes, persist, &mut out)?;
-        if doc == DocId::Registry {
-            let waiting: Vec<DocId> = self
-                .pending
-                .keys()
-                .filter(|d| **d != DocId::Registry)
-                .cloned()
-                .collect();
+        self.admit_doc(&doc, changes, Retry::Changes, persist, &mut out)?;
+        // Also catches registry changes another process stored (`Replica::refresh`).
+        while self.registry_heads() != self.retried_at {
+            self.retried_at = self.registry_heads();
+            let waiting: Vec<DocId> = self.pending.keys().cloned().collect();
             for d in waiting {
-                self.admit_doc(&d, Vec::new(), persist, &mut out)?;
+                self.admit_doc(&d, Vec::new(), Retry::Registry, persist, &mut out)?;
             }
         }
         out.pending = self.pending.values().map(BTreeMap::len).sum();
@@ -200,6 +267,7 @@ impl Core {
         &mut self,
         doc: &DocId,
         changes: Vec<SignedChange>,
+        retry: Retry,
         persist: &mut dyn Persist,
         out: &mut Admitted,
     ) -> Result<(), StoreError> {
@@ -211,8 +279,23 @@ impl Core {
                 !seen
             })
             .collect();
-        if let Some(waiting) = self.pending.remove(doc) {
-            batch.extend(waiting.into_values());
+        // Changes waiting on what this admission can bring; with none new
+        // for the document, nothing it waits on has arrived.
+        let mut retried = BTreeSet::new();
+        if (retry == Retry::Registry || !batch.is_empty())
+            && let Some(pool) = self.pending.get_mut(doc)
+        {
+            let woken: Vec<ChangeHash> = pool
+                .iter()
+                .filter(|(_, w)| retry.wakes(w.on))
+                .map(|(h, _)| *h)
+                .collect();
+            for h in woken {
+                if let Some(w) = pool.remove(&h) {
+                    batch.push(w.change);
+                    retried.insert(h);
+                }
+            }
         }
         if batch.is_empty() {
             return Ok(());
@@ -261,8 +344,17 @@ impl Core {
             let pool = self.pending.entry(doc.clone()).or_default();
             for (sc, why) in a.pending {
                 if pool.len() < MAX_PENDING && !pool.contains_key(&sc.hash()) {
-                    persist.pending(doc, &sc, &why)?;
-                    pool.insert(sc.hash(), sc);
+                    // Kept on disk once, when it first had to wait.
+                    if !retried.contains(&sc.hash()) {
+                        persist.pending(doc, &sc, &why.to_string())?;
+                    }
+                    pool.insert(
+                        sc.hash(),
+                        Waiting {
+                            on: WaitOn::from(&why),
+                            change: sc,
+                        },
+                    );
                 }
             }
             if pool.is_empty() {
@@ -358,17 +450,28 @@ impl Replica {
         }
         let ids: Vec<DocId> = core.docs.keys().cloned().collect();
         for id in &ids {
+            // The last record of a change counts: pending, then refused.
             for (reason, sc) in store.quarantined(id)? {
+                let hash = sc.hash();
                 if reason.starts_with(PENDING_PREFIX) {
-                    core.pending
-                        .entry(id.clone())
-                        .or_default()
-                        .insert(sc.hash(), sc);
+                    if !core.quarantine.contains_key(&hash) {
+                        core.pending.entry(id.clone()).or_default().insert(
+                            hash,
+                            Waiting {
+                                change: sc,
+                                on: WaitOn::Unknown,
+                            },
+                        );
+                    }
                 } else {
-                    core.quarantine.insert(sc.hash(), reason);
+                    if let Some(pool) = core.pending.get_mut(id) {
+                        pool.remove(&hash);
+                    }
+                    core.quarantine.insert(hash, reason);
                 }
             }
         }
+        core.pending.retain(|_, pool| !pool.is_empty());
         Ok(Replica { core, store })
     }
 

@@ -18,7 +18,7 @@ use crdt_schema::{
 use keys::{Certificate, PublicKey, SecretKey};
 
 use crate::store::{Loaded, Lock, Store, StoreError};
-use crate::validate::{Refusal, SignedChange, Trust, Validator, Verdict};
+use crate::validate::{Refusal, SignedChange, Trust, Validator, Verdict, Wait};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -33,7 +33,7 @@ pub enum WriteError {
     #[error("refused: {0}")]
     Refused(Refusal),
     #[error("cannot write yet: {0}")]
-    Pending(String),
+    Pending(Wait),
     #[error("the session already refused a write; nothing more can be written in it")]
     Poisoned,
 }

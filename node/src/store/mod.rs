@@ -21,7 +21,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use crdt_schema::automerge::{Automerge, ChangeHash};
 use crdt_schema::{DistrictId, DocId, Document, Month, SchemaError};
@@ -194,11 +195,20 @@ impl Loaded<Document> {
     }
 }
 
+/// How a change kept because it cannot be judged yet is marked in the
+/// quarantine file (its reason starts with this).
+pub const PENDING_PREFIX: &str = "pending: ";
+
+/// Per document, the quarantined changes already on disk and whether as
+/// pending: read once, so keeping a flood of changes is not quadratic.
+type QuarantineIndex = Arc<Mutex<BTreeMap<DocId, BTreeSet<(ChangeHash, bool)>>>>;
+
 /// A replica's data directory.
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
     config: Config,
+    quarantine_index: QuarantineIndex,
 }
 
 /// Holds the data-directory lock until dropped.
@@ -260,6 +270,7 @@ impl Store {
         Ok(Store {
             root: root.to_path_buf(),
             config,
+            quarantine_index: QuarantineIndex::default(),
         })
     }
 
@@ -289,6 +300,7 @@ impl Store {
         Ok(Store {
             root: root.to_path_buf(),
             config,
+            quarantine_index: QuarantineIndex::default(),
         })
     }
 
@@ -596,18 +608,31 @@ impl Store {
     }
 
     /// Keeps a refused change with its reason: never applied, never lost.
-    /// A change already quarantined is not stored twice.
+    /// A change already quarantined is not stored twice; a change kept as
+    /// pending (reason starting with [`PENDING_PREFIX`]) and refused later
+    /// gets its refusal recorded after it, and the last record is what counts.
     pub fn quarantine(
         &self,
         id: &DocId,
         change: &SignedChange,
         reason: &str,
     ) -> Result<bool, StoreError> {
-        if self
-            .quarantined(id)?
-            .iter()
-            .any(|(_, q)| q.hash() == change.hash())
-        {
+        let pending = reason.starts_with(PENDING_PREFIX);
+        let hash = change.hash();
+        let mut index = self
+            .quarantine_index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !index.contains_key(id) {
+            let known = self
+                .quarantined(id)?
+                .iter()
+                .map(|(r, q)| (q.hash(), r.starts_with(PENDING_PREFIX)))
+                .collect();
+            index.insert(id.clone(), known);
+        }
+        let known = index.get_mut(id).expect("inserted above");
+        if known.contains(&(hash, false)) || known.contains(&(hash, pending)) {
             return Ok(false);
         }
         let path = self.quarantine_path(id);
@@ -632,6 +657,7 @@ impl Store {
             .map_err(io(&path))?;
         f.write_all(&buf).map_err(io(&path))?;
         f.sync_data().map_err(io(&path))?;
+        known.insert((hash, pending));
         Ok(true)
     }
 

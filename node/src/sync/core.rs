@@ -213,8 +213,14 @@ impl PeerSync {
 
     fn generate(&mut self, docs: &mut dyn Docs, id: &DocId) -> Option<Wire> {
         let state = self.states.entry(id.clone()).or_default();
-        let before: BTreeSet<ChangeHash> = state.sent_hashes.clone();
         let doc = docs.doc_mut(id);
+        // Nothing heard from the peer since our last message and nothing new
+        // here: Automerge would answer `None`, but only after building a Bloom
+        // filter of the document — per peer, per document, on every poll.
+        if state.have_responded && state.in_flight && state.last_sent_heads == doc.heads() {
+            return None;
+        }
+        let before: BTreeSet<ChangeHash> = state.sent_hashes.clone();
         let mut msg = doc.generate_sync_message(state)?;
         let doc = doc.automerge();
         let new: Vec<ChangeHash> = state.sent_hashes.difference(&before).copied().collect();

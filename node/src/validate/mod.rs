@@ -142,8 +142,40 @@ pub enum Verdict {
         concurrent_revocation: bool,
     },
     Refuse(Refusal),
-    /// Cannot be judged yet; the reason says what is missing.
-    Pending(String),
+    /// Cannot be judged yet; says what is missing.
+    Pending(Wait),
+}
+
+/// What a change that cannot be judged yet is waiting for. Callers retry it
+/// only when that can have arrived: [`Wait::Changes`] when its document gains
+/// changes, the others when the registry does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wait {
+    /// Earlier changes of its own document (short hashes).
+    Changes(Vec<String>),
+    /// The registry change it was written against (short hash).
+    RegistryChange(String),
+    /// A certificate for its author's key (short key).
+    Certificate(String),
+}
+
+impl Wait {
+    /// Whether only a registry change can end the wait.
+    pub fn on_registry(&self) -> bool {
+        !matches!(self, Wait::Changes(_))
+    }
+}
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Wait::Changes(missing) => write!(f, "missing earlier changes {}", missing.join(", ")),
+            Wait::RegistryChange(h) => {
+                write!(f, "written against registry change {h} not yet here")
+            }
+            Wait::Certificate(k) => write!(f, "no certificate known for key {k}"),
+        }
+    }
 }
 
 /// Whether a role may write a record class in a document.
@@ -256,10 +288,7 @@ impl<'a> Validator<'a> {
             .map(|h| h.to_string()[..12].to_string())
             .collect();
         if !missing.is_empty() {
-            return Ok(Verdict::Pending(format!(
-                "missing earlier changes {}",
-                missing.join(", ")
-            )));
+            return Ok(Verdict::Pending(Wait::Changes(missing)));
         }
         let author = signed::author_with(change, target).ok_or(Refusal::NoAuthor)?;
         let bytes: [u8; 32] = author
@@ -279,10 +308,6 @@ impl<'a> Validator<'a> {
         if !crdt_schema::doc::actor_matches_author(change.actor_id(), author.as_bytes()) {
             return Err(Refusal::ActorNotBound);
         }
-        // 2. Signature over the document name and the change hash.
-        if !sc.verify_prepared(doc, &prepared) {
-            return Err(Refusal::BadSignature);
-        }
         // Notes repeat (one save after another): parse each distinct one once.
         let message = change.message().unwrap_or("");
         if !self.notes.contains_key(message) {
@@ -294,10 +319,22 @@ impl<'a> Validator<'a> {
             .iter()
             .find(|h| self.registry.get_change_meta_by_hash(h).is_none())
         {
-            return Ok(Verdict::Pending(format!(
-                "written against registry change {} not yet here",
-                &h.to_string()[..12]
+            return Ok(Verdict::Pending(Wait::RegistryChange(
+                h.to_string()[..12].to_string(),
             )));
+        }
+        // A key the registry has no certificate for waits before its
+        // signature is checked: a flood of changes by unknown keys costs a
+        // lookup each, not a verification each time it is retried.
+        // (Registry changes may carry their author's certificate: below.)
+        let unknown_key =
+            |author: &PublicKey| Wait::Certificate(author.to_string()[..16].to_string());
+        if *doc != DocId::Registry && self.trust.certificates(&author).is_empty() {
+            return Ok(Verdict::Pending(unknown_key(&author)));
+        }
+        // 2. Signature over the document name and the change hash.
+        if !sc.verify_prepared(doc, &prepared) {
+            return Err(Refusal::BadSignature);
         }
         let expanded = change.decode();
         let ops = ops_of(&expanded)?;
@@ -321,10 +358,7 @@ impl<'a> Validator<'a> {
         }
         certs.extend(own.iter());
         if certs.is_empty() {
-            return Ok(Verdict::Pending(format!(
-                "no certificate known for key {}",
-                &author.to_string()[..16]
-            )));
+            return Ok(Verdict::Pending(unknown_key(&author)));
         }
         let Some(cert) = certs.iter().find(|c| c.body.valid_on(date)).copied() else {
             let c = &certs[0].body;
@@ -408,7 +442,7 @@ pub struct Admission {
     /// Changes the document already holds.
     pub already: usize,
     pub refused: Vec<(SignedChange, Refusal)>,
-    pub pending: Vec<(SignedChange, String)>,
+    pub pending: Vec<(SignedChange, Wait)>,
 }
 
 impl Admission {

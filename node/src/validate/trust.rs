@@ -83,9 +83,25 @@ fn values_with_changes(am: &Automerge, key: &str) -> Vec<(String, Option<ChangeH
         .collect()
 }
 
+/// Trust records already checked against the authority, so that rebuilding
+/// [`Trust`] after each registry change verifies only the new records.
+#[derive(Debug, Default, Clone)]
+pub struct Checked(BTreeSet<(String, String)>);
+
 impl Trust {
     /// Reads the trust records of a registry document.
     pub fn from_registry(authority: PublicKey, am: &Automerge) -> Trust {
+        Trust::from_registry_checked(authority, am, &mut Checked::default())
+    }
+
+    /// Reads the trust records of a registry document, skipping the
+    /// signature check of records in `checked` (and adding those that pass).
+    /// `checked` must only ever be used with the same `authority`.
+    pub fn from_registry_checked(
+        authority: PublicKey,
+        am: &Automerge,
+        checked: &mut Checked,
+    ) -> Trust {
         let mut t = Trust {
             authority,
             officers: BTreeMap::new(),
@@ -100,8 +116,15 @@ impl Trust {
                 .collect();
             for key in keys {
                 for (json, change) in values_with_changes(am, &key) {
-                    if let Err(e) = t.add(&key, &json, change) {
-                        t.problems.push(format!("{key}: {e}"));
+                    let record = (key.clone(), json);
+                    let known = checked.0.contains(&record);
+                    match t.add(&record.0, &record.1, change, known) {
+                        Ok(()) => {
+                            if !known {
+                                checked.0.insert(record);
+                            }
+                        }
+                        Err(e) => t.problems.push(format!("{key}: {e}")),
                     }
                 }
             }
@@ -109,8 +132,16 @@ impl Trust {
         t
     }
 
-    fn add(&mut self, key: &str, json: &str, change: Option<ChangeHash>) -> Result<(), String> {
-        check_record(&self.authority, key, Some(Scalar::Str(json)))?;
+    fn add(
+        &mut self,
+        key: &str,
+        json: &str,
+        change: Option<ChangeHash>,
+        already_checked: bool,
+    ) -> Result<(), String> {
+        if !already_checked {
+            check_record(&self.authority, key, Some(Scalar::Str(json)))?;
+        }
         match RegistryKey::parse(key).map_err(|e| e.to_string())? {
             RegistryKey::Officer(_) => {
                 let c = Certificate::from_json(json).map_err(|e| e.to_string())?;
