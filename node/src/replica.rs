@@ -388,6 +388,21 @@ impl Docs for Core {
     fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature> {
         self.docs.get(id)?.signatures.get(hash).copied()
     }
+
+    fn missing_deps(&self, id: &DocId) -> BTreeSet<ChangeHash> {
+        let Some(pool) = self.pending.get(id) else {
+            return BTreeSet::new();
+        };
+        let doc = self.docs.get(id).map(|l| l.doc.automerge());
+        pool.values()
+            .flat_map(|w| w.change.change.deps().iter().copied())
+            .filter(|d| {
+                !pool.contains_key(d)
+                    && !self.quarantine.contains_key(d)
+                    && !doc.is_some_and(|a| a.get_change_meta_by_hash(d).is_some())
+            })
+            .collect()
+    }
 }
 
 /// Storage for [`Core::admit`]: the store.
@@ -527,5 +542,9 @@ impl Docs for Replica {
 
     fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature> {
         self.core.signature(id, hash)
+    }
+
+    fn missing_deps(&self, id: &DocId) -> BTreeSet<ChangeHash> {
+        self.core.missing_deps(id)
     }
 }

@@ -1037,6 +1037,51 @@ impl World {
         })
     }
 
+    /// How two nodes' copies of `doc` differ: the changes one holds and the
+    /// other lacks, and whether the other holds them pending (and on what).
+    fn head_difference(&self, a: usize, b: usize, doc: &DocId) -> String {
+        let hashes = |n: usize| -> BTreeSet<ChangeHash> {
+            self.nodes[n]
+                .core
+                .document(doc)
+                .map(|d| {
+                    d.automerge()
+                        .get_changes(&[])
+                        .iter()
+                        .map(|c| c.hash())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (ha, hb) = (hashes(a), hashes(b));
+        let lacks = |n: usize, missing: Vec<&ChangeHash>| -> String {
+            missing
+                .iter()
+                .take(5)
+                .map(|h| {
+                    let at = match self.nodes[n].core.pending.get(doc).and_then(|p| p.get(*h)) {
+                        Some(w) => format!(" (pending there, on {:?})", w.on),
+                        None if self.nodes[n].core.quarantine.contains_key(*h) => {
+                            " (refused there)".to_string()
+                        }
+                        None => String::new(),
+                    };
+                    format!("{}{at}", &h.to_string()[..12])
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let b_lacks: Vec<&ChangeHash> = ha.difference(&hb).collect();
+        let a_lacks: Vec<&ChangeHash> = hb.difference(&ha).collect();
+        format!(
+            "node {b} and node {a} differ on {doc}: node {b} lacks {} change(s) [{}], node {a} lacks {} [{}]",
+            b_lacks.len(),
+            lacks(b, b_lacks.clone()),
+            a_lacks.len(),
+            lacks(a, a_lacks.clone()),
+        )
+    }
+
     /// The invariants of the issue, over honest nodes.
     fn check(&self) -> Option<Failure> {
         let honest = self.honest();
@@ -1066,12 +1111,8 @@ impl World {
                     .find(|d| heads.get(*d) != h.get(*d))
                     .cloned()
                     .expect("a difference");
-                return self.fail(
-                    "equal heads",
-                    format!("node {n} and node {first} differ on {doc}"),
-                    Some(n),
-                    None,
-                );
+                let detail = self.head_difference(first, n, &doc);
+                return self.fail("equal heads", detail, Some(n), None);
             }
         }
         // ... and equal report digests for every district-month.

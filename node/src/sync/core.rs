@@ -31,7 +31,16 @@ pub trait Docs {
     fn doc_mut(&mut self, id: &DocId) -> &mut Document;
     /// The stored signature of a change.
     fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature>;
+    /// Changes the replica lacks that changes it holds pending depend on.
+    /// Pending changes live outside the Automerge document, so Automerge
+    /// cannot ask for their dependencies itself: when a peer's Bloom filter
+    /// gives a false positive, the peer sends a change's dependents but not
+    /// the change, and only asking for it by hash recovers.
+    fn missing_deps(&self, id: &DocId) -> BTreeSet<ChangeHash>;
 }
+
+/// Most hashes asked for by name in one message.
+const MAX_NEED: usize = 1024;
 
 /// Why a peer's message ends the connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +76,14 @@ pub struct PeerSync {
     announced: BTreeSet<DocId>,
     /// Protocol messages received, to take effect once their changes are admitted.
     received: Vec<(DocId, sync::Message)>,
+    /// Per document, the peer's last protocol message as received.
+    last_heard: BTreeMap<DocId, Vec<u8>>,
+    /// Documents whose last message repeated the one before and carried no
+    /// changes: the peer learnt nothing from our answer, so answering again
+    /// (with our heads unchanged) would only restart the same exchange.
+    repeated: BTreeSet<DocId>,
+    /// Per document, the missing dependencies last asked of this peer.
+    asked: BTreeMap<DocId, BTreeSet<ChangeHash>>,
     hello: bool,
     /// Bytes of changes sent and received (for measurements and status).
     pub sent_change_bytes: u64,
@@ -145,6 +162,13 @@ impl PeerSync {
                     return Err(ProtocolError::NoHello);
                 }
                 let id = parse_doc(&doc)?;
+                let same = self.last_heard.get(&id) == Some(&message);
+                if same && changes.is_empty() {
+                    self.repeated.insert(id.clone());
+                } else {
+                    self.repeated.remove(&id);
+                    self.last_heard.insert(id.clone(), message.clone());
+                }
                 let mut msg =
                     sync::Message::decode(&message).map_err(|e| ProtocolError::BadMessage {
                         doc: doc.clone(),
@@ -220,8 +244,34 @@ impl PeerSync {
         if state.have_responded && state.in_flight && state.last_sent_heads == doc.heads() {
             return None;
         }
+        // Two replicas whose heads can never become equal — the peer holds a
+        // change this replica refused (a hostile or revoked writer's) — would
+        // otherwise answer each other for ever: Automerge stops only when the
+        // heads match. When the peer's message repeats its last one and ours
+        // would too, stay silent until either side has something new.
+        let missing = docs.missing_deps(id);
+        let doc = docs.doc_mut(id);
+        let asked = self.asked.get(id).is_some_and(|a| missing.is_subset(a));
+        if self.repeated.contains(id)
+            && asked
+            && state.have_responded
+            && state.last_sent_heads == doc.heads()
+        {
+            return None;
+        }
         let before: BTreeSet<ChangeHash> = state.sent_hashes.clone();
+        // `None` leaves the dependencies unasked only when no answer from
+        // this peer is possible: one is in flight (we ask on the reply) or
+        // its heads equal ours (it lacks them as we do).
         let mut msg = doc.generate_sync_message(state)?;
+        for h in missing.iter().take(MAX_NEED) {
+            if !msg.need.contains(h) {
+                msg.need.push(*h);
+            }
+        }
+        // The encoding expects them sorted.
+        msg.need.sort();
+        self.asked.insert(id.clone(), missing);
         let doc = doc.automerge();
         let new: Vec<ChangeHash> = state.sent_hashes.difference(&before).copied().collect();
         // The changes to send, dependencies first, within the byte budget;

@@ -506,3 +506,114 @@ fn new_documents_made_while_apart_cross_once() {
     assert_eq!(ba, 0);
     assert_eq!(ab, missing, "sent {ab} for {missing} missing");
 }
+
+#[test]
+fn a_peer_holding_a_refused_change_does_not_keep_the_exchange_going() {
+    // Automerge's protocol stops when both sides' heads match; a replica
+    // holding a change the other refuses never matches, and without the
+    // "repeated message" rule the two answered each other for ever (`sync`
+    // panics after 200 rounds).
+    let w = World::new();
+    let mut honest = w.replica();
+    w.setup(&mut honest);
+    w.month(&mut honest, attend(1, "1001"));
+    let mut hostile = w.replica();
+    sync(&mut honest, &mut fresh(), &mut hostile, &mut fresh());
+    // The hostile replica takes into its own document, unchecked, a change
+    // in the officer's name signed by another key.
+    let stranger = SecretKey::from_seed(&[9; 32]);
+    let mut doc = MonthDoc::from_document(hostile.document(&d01()).unwrap().fork()).unwrap();
+    let heads = hostile.document(&DocId::Registry).unwrap().heads();
+    let (_, c) = doc
+        .write(&meta(&w.officer, heads), attend(2, "1001"))
+        .unwrap();
+    let forged = SignedChange::sign(&stranger, &d01(), c.unwrap());
+    let loaded = hostile.loaded_mut(&d01()).unwrap();
+    loaded
+        .doc
+        .apply_changes(vec![forged.change.clone()])
+        .unwrap();
+    loaded.signatures.insert(forged.hash(), forged.signature);
+    let (_, _, messages) = sync(&mut honest, &mut fresh(), &mut hostile, &mut fresh());
+    assert!(honest.quarantine.contains_key(&forged.hash()));
+    assert_ne!(honest.heads(), hostile.heads(), "the heads can never match");
+    // Hello each way, registry and month rounds, the forged change once, and
+    // one repeated message on each side before both fall silent.
+    assert!(messages <= 12, "{messages} messages");
+    // A later honest change still crosses on the same kind of connection.
+    let (mut ph, mut px) = (fresh(), fresh());
+    sync(&mut honest, &mut ph, &mut hostile, &mut px);
+    let later = w.month(&mut honest, attend(3, "1001"));
+    live(&mut honest, &mut ph, &mut hostile, &mut px);
+    assert!(
+        hostile
+            .document(&d01())
+            .unwrap()
+            .automerge()
+            .get_change_meta_by_hash(&later.hash())
+            .is_some()
+    );
+}
+
+#[test]
+fn dependencies_of_pending_changes_are_asked_for_by_hash() {
+    // Pending changes live outside the Automerge document, so Automerge
+    // cannot see what they lack; when a Bloom filter false positive keeps
+    // the sender from sending a change but not its dependents, the receiver
+    // must name it in `need` or the two never converge.
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    w.month(&mut a, attend(1, "1001"));
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    let first = w.month(&mut a, attend(2, "1001"));
+    let second = w.month(&mut a, attend(3, "1001"));
+    assert!(second.change.deps().contains(&first.hash()));
+    // Only the second reaches b (from some other peer): it waits on the first.
+    b.admit(
+        Incoming {
+            doc: d01(),
+            changes: vec![second.clone()],
+        },
+        &mut InMemory,
+    )
+    .unwrap();
+    assert_eq!(
+        super::Docs::missing_deps(&b, &d01()),
+        [first.hash()].into_iter().collect()
+    );
+    // a announces its new heads; b's answer asks for the first by hash.
+    let announce: Vec<Wire> = pa
+        .poll(&mut a)
+        .into_iter()
+        .map(|w| match w {
+            Wire::Sync { doc, message, .. } => Wire::Sync {
+                doc,
+                message,
+                changes: Vec::new(),
+            },
+            other => other,
+        })
+        .collect();
+    assert!(!announce.is_empty());
+    for m in announce {
+        if let Some(inc) = pb.receive(m).unwrap() {
+            b.admit(inc, &mut InMemory).unwrap();
+        }
+    }
+    let needs: Vec<_> = pb
+        .poll(&mut b)
+        .into_iter()
+        .filter_map(|w| match w {
+            Wire::Sync { doc, message, .. } if doc == d01().to_string() => Some(
+                crdt_schema::automerge::sync::Message::decode(&message)
+                    .unwrap()
+                    .need,
+            ),
+            _ => None,
+        })
+        .collect();
+    assert!(needs.iter().any(|n| n.contains(&first.hash())), "{needs:?}");
+}
