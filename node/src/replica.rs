@@ -393,13 +393,15 @@ impl Docs for Core {
         let Some(pool) = self.pending.get(id) else {
             return BTreeSet::new();
         };
-        let doc = self.docs.get(id).map(|l| l.doc.automerge());
+        // Every change held has its signature recorded: a cheap membership test.
+        let held = self.docs.get(id).map(|l| &l.signatures);
         pool.values()
+            .filter(|w| w.on != WaitOn::Registry)
             .flat_map(|w| w.change.change.deps().iter().copied())
             .filter(|d| {
                 !pool.contains_key(d)
                     && !self.quarantine.contains_key(d)
-                    && !doc.is_some_and(|a| a.get_change_meta_by_hash(d).is_some())
+                    && !held.is_some_and(|s| s.contains_key(d))
             })
             .collect()
     }

@@ -14,7 +14,7 @@ use crdt_schema::{
 };
 use keys::SecretKey;
 use node::replica::{Core, InMemory};
-use node::sync::{Incoming, PeerSync, Wire};
+use node::sync::{Docs, Incoming, PeerSync, Wire};
 use node::validate::SignedChange;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -120,6 +120,14 @@ struct SimNode {
     sessions: BTreeMap<usize, PeerSync>,
     saved: BTreeMap<usize, BTreeMap<DocId, Vec<u8>>>,
     acknowledged: BTreeSet<(DocId, ChangeHash)>,
+}
+
+impl SimNode {
+    /// Whether the node holds (applied) a change; every applied change has
+    /// its signature recorded, a cheaper test than asking Automerge.
+    fn holds(&self, doc: &DocId, h: &ChangeHash) -> bool {
+        Docs::signature(&self.core, doc, h).is_some()
+    }
 }
 
 pub struct World {
@@ -461,12 +469,7 @@ impl World {
                 .collect();
             let before: BTreeSet<ChangeHash> = hashes
                 .iter()
-                .filter(|(h, _)| {
-                    self.nodes[to]
-                        .core
-                        .document(&doc)
-                        .is_some_and(|d| d.automerge().get_change_meta_by_hash(h).is_some())
-                })
+                .filter(|(h, _)| self.nodes[to].holds(&doc, h))
                 .map(|(h, _)| *h)
                 .collect();
             let a = self.nodes[to]
@@ -476,12 +479,7 @@ impl World {
             accepted = a.accepted;
             if honest && self.prison.behaviour[from].is_honest() {
                 self.stats.change_bytes_received += size;
-                let now_have = |w: &World, h: &ChangeHash| {
-                    w.nodes[to]
-                        .core
-                        .document(&doc)
-                        .is_some_and(|d| d.automerge().get_change_meta_by_hash(h).is_some())
-                };
+                let now_have = |w: &World, h: &ChangeHash| w.nodes[to].holds(&doc, h);
                 let useful = hashes
                     .iter()
                     .filter(|(h, _)| !before.contains(h) && now_have(self, h))
@@ -506,13 +504,7 @@ impl World {
             if a.accepted > 0 {
                 let new: Vec<String> = hashes
                     .iter()
-                    .filter(|(h, _)| {
-                        !before.contains(h)
-                            && self.nodes[to]
-                                .core
-                                .document(&doc)
-                                .is_some_and(|d| d.automerge().get_change_meta_by_hash(h).is_some())
-                    })
+                    .filter(|(h, _)| !before.contains(h) && self.nodes[to].holds(&doc, h))
                     .map(|(h, _)| h.to_string()[..12].to_string())
                     .collect();
                 self.log(

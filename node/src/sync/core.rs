@@ -241,8 +241,15 @@ impl PeerSync {
         // Nothing heard from the peer since our last message and nothing new
         // here: Automerge would answer `None`, but only after building a Bloom
         // filter of the document — per peer, per document, on every poll.
-        if state.have_responded && state.in_flight && state.last_sent_heads == doc.heads() {
-            return None;
+        let heads = doc.heads();
+        if state.have_responded && state.last_sent_heads == heads {
+            // ... or nothing new here and the peer holds exactly what we hold:
+            // Automerge would also answer `None`, after the same work.
+            let level = state.their_heads.as_ref() == Some(&heads)
+                && state.their_need.as_ref().is_none_or(Vec::is_empty);
+            if state.in_flight || level {
+                return None;
+            }
         }
         // Two replicas whose heads can never become equal — the peer holds a
         // change this replica refused (a hostile or revoked writer's) — would
@@ -255,7 +262,7 @@ impl PeerSync {
         if self.repeated.contains(id)
             && asked
             && state.have_responded
-            && state.last_sent_heads == doc.heads()
+            && state.last_sent_heads == heads
         {
             return None;
         }
