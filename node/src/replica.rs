@@ -330,7 +330,7 @@ impl Core {
             }
             loaded
                 .doc
-                .apply_changes(signed.into_iter().map(|s| s.change).collect())
+                .apply_validated_changes(signed.into_iter().map(|s| s.change).collect())
                 .map_err(|source| StoreError::Schema {
                     doc: doc.clone(),
                     source: Box::new(source),

@@ -48,6 +48,15 @@ pub struct Config {
     pub degree: usize,
     /// Return the whole event trace (for `tally-sim --trace`).
     pub full_trace: bool,
+    /// A bug planted on purpose, to show the invariants catch it.
+    pub bug: Option<Bug>,
+}
+
+/// Bugs the harness can plant, to prove a broken node is caught and named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bug {
+    /// This node applies the changes its peers send without validating them.
+    UncheckedApply { node: usize },
 }
 
 impl Config {
@@ -62,6 +71,7 @@ impl Config {
             faults: true,
             degree: 2,
             full_trace: false,
+            bug: None,
         }
     }
 }
@@ -472,6 +482,9 @@ impl World {
                 .filter(|(h, _)| self.nodes[to].holds(&doc, h))
                 .map(|(h, _)| *h)
                 .collect();
+            if self.cfg.bug == Some(Bug::UncheckedApply { node: to }) {
+                return self.apply_unchecked(to, from, seq, inc);
+            }
             let a = self.nodes[to]
                 .core
                 .admit(inc, &mut InMemory)
@@ -527,6 +540,52 @@ impl World {
             self.send(to, from, w);
         }
         if accepted > 0 {
+            self.offer(to);
+        }
+    }
+
+    /// [`Bug::UncheckedApply`]: what a node without validation would do.
+    fn apply_unchecked(&mut self, to: usize, from: usize, seq: u64, inc: node::sync::Incoming) {
+        let node::sync::Incoming { doc, changes } = inc;
+        let new: Vec<SignedChange> = changes
+            .into_iter()
+            .filter(|c| !self.nodes[to].holds(&doc, &c.hash()))
+            .collect();
+        if !new.is_empty() {
+            let n = &mut self.nodes[to];
+            Docs::doc_mut(&mut n.core, &doc);
+            let loaded = n.core.loaded_mut(&doc).expect("created above");
+            for c in &new {
+                loaded.signatures.insert(c.hash(), c.signature);
+            }
+            // Automerge queues what lacks dependencies; a bad value may fail.
+            let applied = loaded
+                .doc
+                .apply_changes(new.iter().map(|c| c.change.clone()).collect());
+            let hashes: Vec<String> = new
+                .iter()
+                .map(|c| c.hash().to_string()[..12].to_string())
+                .collect();
+            self.log(
+                to,
+                format!(
+                    "message {seq} from {from}: applied unchecked {} of {doc}{}",
+                    hashes.join(" "),
+                    applied.err().map(|e| format!(" ({e})")).unwrap_or_default()
+                ),
+            );
+        }
+        let out = {
+            let n = &mut self.nodes[to];
+            let Some(s) = n.sessions.get_mut(&from) else {
+                return;
+            };
+            s.poll(&mut n.core)
+        };
+        for w in out {
+            self.send(to, from, w);
+        }
+        if !new.is_empty() {
             self.offer(to);
         }
     }
@@ -999,20 +1058,37 @@ impl World {
             .collect()
     }
 
-    /// The events that mention `node` or `needle`, last first-to-last.
+    /// The events behind a failure, oldest first: with a change (`needle`),
+    /// those that mention it — where it was written, and what became of it
+    /// at `node` (or everywhere); without one, the last events of `node`.
     fn trace_of(&self, node: Option<usize>, needle: Option<&str>) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .trace
-            .iter()
-            .rev()
-            .filter(|(_, n, s)| {
-                node.is_none_or(|x| x == *n) || needle.is_some_and(|k| s.contains(k))
-            })
-            .take(30)
-            .map(show_event)
-            .collect();
-        out.reverse();
-        out
+        let events: Vec<&(u64, usize, String)> = match needle {
+            Some(k) => {
+                let about: Vec<_> = self
+                    .trace
+                    .iter()
+                    .filter(|(_, _, s)| s.contains(k))
+                    .collect();
+                let origin = about.first().copied();
+                origin
+                    .into_iter()
+                    .chain(
+                        about
+                            .iter()
+                            .skip(1)
+                            .copied()
+                            .filter(|(_, n, _)| node.is_none_or(|x| x == *n)),
+                    )
+                    .collect()
+            }
+            None => self
+                .trace
+                .iter()
+                .filter(|(_, n, _)| node.is_none_or(|x| x == *n))
+                .collect(),
+        };
+        let skip = events.len().saturating_sub(30);
+        events.into_iter().skip(skip).map(show_event).collect()
     }
 
     fn fail(
@@ -1092,8 +1168,35 @@ impl World {
             }
             return None;
         }
+        // 1. No invalid change applied anywhere (checked first: it is the
+        // cause when heads differ because of it).
+        for (doc, h) in &self.invalid {
+            for &n in &honest {
+                if self.nodes[n]
+                    .core
+                    .document(doc)
+                    .is_some_and(|d| d.automerge().get_change_meta_by_hash(h).is_some())
+                {
+                    let hs = h.to_string();
+                    let short = &hs[..12];
+                    let arrival = self
+                        .trace
+                        .iter()
+                        .find(|(_, m, s)| *m == n && s.contains(short) && s.starts_with("message"))
+                        .and_then(|(_, _, s)| s.split(':').next())
+                        .map(|m| format!(", taken from {m}"))
+                        .unwrap_or_default();
+                    return self.fail(
+                        "no invalid change applied",
+                        format!("node {n} applied invalid change {short} in {doc}{arrival}"),
+                        Some(n),
+                        Some(short),
+                    );
+                }
+            }
+        }
         let heads = self.nodes[first].core.heads();
-        // 1. Equal heads everywhere.
+        // 2. Equal heads everywhere.
         for &n in &honest[1..] {
             let h = self.nodes[n].core.heads();
             if h != heads {
@@ -1142,7 +1245,7 @@ impl World {
                 );
             }
         }
-        // 2. Every acknowledged change everywhere.
+        // 3. Every acknowledged change everywhere.
         for &n in &honest {
             for (doc, h) in &self.nodes[n].acknowledged {
                 for &m in &honest {
@@ -1162,24 +1265,6 @@ impl World {
                             Some(&hs[..12]),
                         );
                     }
-                }
-            }
-        }
-        // 3. No invalid change applied anywhere.
-        for (doc, h) in &self.invalid {
-            for &n in &honest {
-                if self.nodes[n]
-                    .core
-                    .document(doc)
-                    .is_some_and(|d| d.automerge().get_change_meta_by_hash(h).is_some())
-                {
-                    let hs = h.to_string();
-                    return self.fail(
-                        "no invalid change applied",
-                        format!("node {n} applied invalid change {} in {doc}", &hs[..12]),
-                        Some(n),
-                        Some(&hs[..12]),
-                    );
                 }
             }
         }

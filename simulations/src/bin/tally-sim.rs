@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use simulations::world::{Config, Mode, Outcome, World};
+use simulations::world::{Bug, Config, Mode, Outcome, World};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +48,10 @@ struct Args {
     /// Write every event of the run to this file (one seed only).
     #[arg(long)]
     trace: Option<std::path::PathBuf>,
+    /// Plant a bug to see it caught: node N applies its peers' changes
+    /// without validating them.
+    #[arg(long, value_name = "N")]
+    plant_unchecked_apply: Option<usize>,
 }
 
 fn seeds(s: &str) -> Result<Vec<u64>> {
@@ -78,6 +82,9 @@ fn config(a: &Args, seed: u64, mode: Mode) -> Config {
         c.hostile = 0;
     }
     c.full_trace = a.trace.is_some();
+    c.bug = a
+        .plant_unchecked_apply
+        .map(|node| Bug::UncheckedApply { node });
     c
 }
 
@@ -107,6 +114,14 @@ fn run() -> Result<ExitCode> {
     let seeds = seeds(&args.seeds)?;
     if args.nodes < 3 {
         bail!("--nodes must be at least 3");
+    }
+    if let Some(n) = args.plant_unchecked_apply
+        && n >= args.nodes
+    {
+        bail!(
+            "--plant-unchecked-apply {n}: there are only {} nodes",
+            args.nodes
+        );
     }
     if args.trace.is_some() && seeds.len() != 1 {
         bail!("--trace needs exactly one seed");
@@ -209,9 +224,19 @@ fn run() -> Result<ExitCode> {
     if failing.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
+        // The same command line, for one seed.
+        let mut replay = Vec::new();
+        let mut argv = std::env::args().skip(1);
+        while let Some(a) = argv.next() {
+            if a == "--seeds" || a == "--jobs" {
+                argv.next();
+            } else if !(a.starts_with("--seeds=") || a.starts_with("--jobs=")) {
+                replay.push(a);
+            }
+        }
         println!(
-            "failing seeds: {failing:?}  (replay one: tally-sim --seeds N --nodes {})",
-            args.nodes
+            "failing seeds: {failing:?}  (replay one: tally-sim --seeds N {})",
+            replay.join(" ")
         );
         Ok(ExitCode::FAILURE)
     }

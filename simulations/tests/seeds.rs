@@ -1,0 +1,102 @@
+//! The simulation's promises, on small fixed runs that fit CI in a debug
+//! build (the 100-node soak is `tally-sim --seeds 1..200 --nodes 100`, see
+//! BENCHMARKS.md): fixed seeds converge with every invariant holding, one
+//! seed replays exactly, and a planted bug is caught with a trace that names
+//! the node, the message and the change.
+
+use simulations::world::{Bug, Config, World};
+
+fn small(seed: u64) -> Config {
+    let mut c = Config::new(seed, 12);
+    c.days = 10;
+    c
+}
+
+#[test]
+fn fixed_seeds_converge_with_every_invariant_holding() {
+    for seed in 1..=3 {
+        let o = World::new(small(seed)).run();
+        if let Some(f) = &o.failure {
+            panic!(
+                "seed {seed}: {}: {}\n{}",
+                f.invariant,
+                f.detail,
+                f.trace.join("\n")
+            );
+        }
+        let st = &o.stats;
+        // The run did what it is meant to exercise: officers wrote, peers
+        // exchanged changes, hostile changes were refused, partitions healed.
+        assert!(st.writes > 0, "seed {seed}: no writes");
+        assert!(st.accepted_from_peers > 0, "seed {seed}: nothing synced");
+        assert!(st.quarantined > 0, "seed {seed}: no hostile change refused");
+        assert!(st.heals >= 2, "seed {seed}: {} heals", st.heals);
+        assert!(st.change_bytes_received <= st.change_bytes_bound);
+    }
+}
+
+#[test]
+fn default_size_runs_converge_for_a_whole_month() {
+    // tally-sim's defaults: 20 nodes (2 hostile), 31 days, faults on.
+    for seed in 1..=2 {
+        let o = World::new(Config::new(seed, 20)).run();
+        if let Some(f) = &o.failure {
+            panic!(
+                "seed {seed}: {}: {}\n{}",
+                f.invariant,
+                f.detail,
+                f.trace.join("\n")
+            );
+        }
+        assert!(o.stats.heals >= 3, "seed {seed}: {} heals", o.stats.heals);
+    }
+}
+
+#[test]
+fn one_seed_replays_exactly() {
+    let run = |seed| {
+        let mut c = small(seed);
+        c.days = 6;
+        c.full_trace = true;
+        World::new(c).run()
+    };
+    let (a, b) = (run(7), run(7));
+    let (ta, tb) = (a.trace.expect("asked for"), b.trace.expect("asked for"));
+    assert!(ta.len() > 100, "a real run: {} events", ta.len());
+    assert_eq!(ta, tb, "same seed, same events in the same order");
+    assert_eq!(a.stats.wire_bytes, b.stats.wire_bytes);
+    assert_eq!(a.stats.messages, b.stats.messages);
+    // And the seed matters.
+    let c = run(8);
+    assert_ne!(ta, c.trace.expect("asked for"));
+}
+
+#[test]
+fn a_node_applying_unvalidated_changes_is_caught_and_named() {
+    // Node 0 (the records office, linked to every node, never hostile)
+    // skips validation: the hostile nodes' changes reach it directly.
+    let mut c = small(3);
+    c.bug = Some(Bug::UncheckedApply { node: 0 });
+    let o = World::new(c).run();
+    let f = o.failure.expect("the planted bug must break an invariant");
+    assert_eq!(f.invariant, "no invalid change applied");
+    // The detail names the node, the change and the message it came in.
+    assert!(
+        f.detail.starts_with("node 0 applied invalid change "),
+        "{}",
+        f.detail
+    );
+    assert!(f.detail.contains(", taken from message "), "{}", f.detail);
+    let change = f.detail["node 0 applied invalid change ".len()..][..12].to_string();
+    // The trace is short and about that change: where it was written, and
+    // the message that node 0 applied it from.
+    assert!(!f.trace.is_empty() && f.trace.len() <= 30, "{:?}", f.trace);
+    assert!(f.trace.iter().all(|l| l.contains(&change)), "{:?}", f.trace);
+    assert!(
+        f.trace
+            .iter()
+            .any(|l| l.contains("node   0:") && l.contains("applied unchecked")),
+        "{:?}",
+        f.trace
+    );
+}
