@@ -1043,7 +1043,7 @@ impl World {
         let trace = self
             .cfg
             .full_trace
-            .then(|| self.trace.iter().map(|e| show_event(e)).collect());
+            .then(|| self.trace.iter().map(show_event).collect());
         Outcome {
             seed: self.cfg.seed,
             failure,
