@@ -1,1 +1,13 @@
-//! The eframe/egui officer app (tally-app): daily entry, the board, monthly scores, approvals; embeds a node.
+//! # app — `tally-app`, the officers' app on the district PC
+//!
+//! Chinese by default (English on a switch), with its own CJK font
+//! ([`fonts`]). The UI ([`ui`]) is a state machine drawn each frame; all
+//! disk and key work happens on the [`backend`] worker thread, through the
+//! node crate's own read and write paths, so the app signs and judges every
+//! change exactly as the CLI and every peer do.
+
+pub mod backend;
+pub mod fonts;
+pub mod ui;
+
+pub use ui::{Lang, Options, TallyApp};

@@ -265,7 +265,21 @@ pub fn main() -> ExitCode {
 
 /// Parses the command line and runs it.
 pub fn run() -> Result<ExitCode> {
-    let cli = Cli::parse();
+    // `parse` prints help and usage errors the way clap does, and exits.
+    execute(Cli::parse())
+}
+
+/// Runs `tally` with these arguments (the first is the program name): for
+/// tools and tests that set up data directories in process.
+pub fn run_from<I, T>(args: I) -> Result<ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    execute(Cli::try_parse_from(args)?)
+}
+
+fn execute(cli: Cli) -> Result<ExitCode> {
     let data = match cli.data {
         Some(d) => d,
         None => directories::ProjectDirs::from("", "", "tally")

@@ -1,0 +1,380 @@
+//! The app's imperative shell: a worker thread that owns the data directory.
+//!
+//! The UI never touches disk or keys: it sends a [`Request`] and, on a later
+//! frame, takes the [`Reply`]; the worker wakes the UI (`request_repaint`)
+//! when a reply is ready. Everything it does goes through the node crate's
+//! own paths — `identity` to unlock a key file, `WriteSession` to sign and
+//! judge writes exactly as a peer would, `read`/`audit` to score and explain —
+//! so the app can do nothing the CLI could not.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use crdt_schema::{
+    Attendance, Board, Date, DistrictId, DocId, InmateNo, Month, MonthDoc, ProcedureId,
+    RegistryDoc, Report, board, score_month,
+};
+use keys::Role;
+use node::audit::{self, AuditTrail};
+use node::identity;
+use node::session::{Identity, WriteSession};
+use node::store::Store;
+use node::validate::{Trust, date_of};
+
+/// Who is logged in, as the certificate says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Officer {
+    pub officer_no: String,
+    pub name: String,
+    pub role: Role,
+    pub district: Option<DistrictId>,
+}
+
+impl Officer {
+    /// Whether this officer may write a district's daily records.
+    pub fn writes_daily_records_of(&self, district: &DistrictId) -> bool {
+        match self.role {
+            Role::Officer | Role::Chief => self.district.as_ref() == Some(district),
+            Role::Admin => true,
+            Role::LaborSection | Role::Records | Role::Procurator => false,
+        }
+    }
+}
+
+/// One inmate's line of the daily entry grid, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryRow {
+    pub inmate_no: InmateNo,
+    pub name: String,
+    pub attendance: Option<Attendance>,
+    /// The inmate's own counts that day.
+    pub counts: Vec<(ProcedureId, u64)>,
+    /// A record of the day holds concurrent conflicting values.
+    pub conflict: bool,
+}
+
+/// A district's month as the screens show it, for one date.
+#[derive(Debug, Clone)]
+pub struct DistrictView {
+    pub district: DistrictId,
+    pub district_name: String,
+    pub month: Month,
+    pub date: Date,
+    pub rows: Vec<EntryRow>,
+    /// Procedures in force on `date`: id and name.
+    pub procedures: Vec<(ProcedureId, String)>,
+    pub report: Report,
+    pub board: Board,
+}
+
+/// One inmate's edit of the day in the entry grid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub inmate_no: InmateNo,
+    pub attendance: Option<Attendance>,
+    pub count: Option<(ProcedureId, u64)>,
+}
+
+#[derive(Debug)]
+pub enum Request {
+    Login {
+        key_file: PathBuf,
+        passphrase: String,
+    },
+    Load {
+        district: DistrictId,
+        date: Date,
+    },
+    /// All edits of one save become one signed change.
+    Save {
+        district: DistrictId,
+        date: Date,
+        edits: Vec<Edit>,
+    },
+    Audit {
+        district: DistrictId,
+        month: Month,
+        inmate: InmateNo,
+    },
+}
+
+#[derive(Debug)]
+pub enum Reply {
+    LoggedIn {
+        officer: Officer,
+        districts: Vec<(DistrictId, String)>,
+    },
+    LoginFailed(String),
+    Loaded(Box<DistrictView>),
+    Saved {
+        changes: usize,
+    },
+    SaveFailed(String),
+    Audit(Box<AuditTrail>),
+    Failed(String),
+}
+
+/// The UI's handle on the worker.
+pub struct Backend {
+    tx: Sender<Request>,
+    rx: Receiver<Reply>,
+    busy: usize,
+}
+
+impl Backend {
+    /// Starts the worker on `data`; `wake` is called after every reply.
+    pub fn spawn(data: PathBuf, wake: impl Fn() + Send + 'static) -> Backend {
+        let (tx, requests) = channel::<Request>();
+        let (replies, rx) = channel::<Reply>();
+        std::thread::Builder::new()
+            .name("tally-backend".into())
+            .spawn(move || {
+                let mut worker = Worker {
+                    data,
+                    identity: None,
+                };
+                for req in requests {
+                    let reply = worker.handle(req);
+                    if replies.send(reply).is_err() {
+                        break;
+                    }
+                    wake();
+                }
+            })
+            .expect("spawning the backend thread");
+        Backend { tx, rx, busy: 0 }
+    }
+
+    pub fn send(&mut self, req: Request) {
+        if self.tx.send(req).is_ok() {
+            self.busy += 1;
+        }
+    }
+
+    /// A reply, if one is ready.
+    pub fn try_recv(&mut self) -> Option<Reply> {
+        let r = self.rx.try_recv().ok();
+        if r.is_some() {
+            self.busy = self.busy.saturating_sub(1);
+        }
+        r
+    }
+
+    /// Requests not answered yet (the UI shows a spinner).
+    pub fn busy(&self) -> bool {
+        self.busy > 0
+    }
+}
+
+struct Worker {
+    data: PathBuf,
+    identity: Option<Identity>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Worker {
+    fn handle(&mut self, req: Request) -> Reply {
+        match req {
+            Request::Login {
+                key_file,
+                passphrase,
+            } => match self.login(&key_file, &passphrase) {
+                Ok((officer, districts)) => Reply::LoggedIn { officer, districts },
+                Err(e) => Reply::LoginFailed(format!("{e:#}")),
+            },
+            Request::Load { district, date } => match self.load(&district, date) {
+                Ok(v) => Reply::Loaded(Box::new(v)),
+                Err(e) => Reply::Failed(format!("{e:#}")),
+            },
+            Request::Save {
+                district,
+                date,
+                edits,
+            } => match self.save(&district, date, &edits) {
+                Ok(changes) => Reply::Saved { changes },
+                Err(e) => Reply::SaveFailed(format!("{e:#}")),
+            },
+            Request::Audit {
+                district,
+                month,
+                inmate,
+            } => match self.audit(&district, month, &inmate) {
+                Ok(t) => Reply::Audit(Box::new(t)),
+                Err(e) => Reply::Failed(format!("{e:#}")),
+            },
+        }
+    }
+
+    fn store(&self) -> anyhow::Result<Store> {
+        Ok(Store::open(&self.data)?)
+    }
+
+    /// Unlocks the key file and checks its certificate against the registry:
+    /// known to the authority this replica trusts, valid today, not revoked.
+    fn login(
+        &mut self,
+        key_file: &Path,
+        passphrase: &str,
+    ) -> anyhow::Result<(Officer, Vec<(DistrictId, String)>)> {
+        let id = identity::unlock_officer(key_file, passphrase)?;
+        let store = self.store()?;
+        let authority = store.authority()?;
+        id.certificate.verify(&authority).map_err(|e| {
+            anyhow::anyhow!(
+                "证书不是本监狱签发的 / certificate not issued by this prison's authority: {e}"
+            )
+        })?;
+        let today = date_of(now()).ok_or_else(|| anyhow::anyhow!("system clock out of range"))?;
+        let body = &id.certificate.body;
+        if today < body.valid_from || today > body.valid_to {
+            anyhow::bail!(
+                "证书已过期或尚未生效 / certificate valid {} to {}, today is {today}",
+                body.valid_from,
+                body.valid_to
+            );
+        }
+        let registry = store
+            .load(&DocId::Registry)?
+            .typed(RegistryDoc::from_document)?;
+        let trust = Trust::from_registry(authority, registry.doc.document().automerge());
+        if trust.is_revoked(&id.public()) {
+            anyhow::bail!(
+                "证书已被吊销 / officer {}'s key has been revoked",
+                body.officer_no
+            );
+        }
+        let officer = Officer {
+            officer_no: body.officer_no.clone(),
+            name: body.name.clone(),
+            role: body.role,
+            district: body.district.clone(),
+        };
+        let districts = registry
+            .doc
+            .facts()
+            .districts
+            .into_iter()
+            .map(|(d, e)| (d, e.value))
+            .collect();
+        self.identity = Some(id);
+        Ok((officer, districts))
+    }
+
+    fn load(&self, district: &DistrictId, date: Date) -> anyhow::Result<DistrictView> {
+        let store = self.store()?;
+        let _lock = store.lock_shared()?;
+        let registry = store
+            .load(&DocId::Registry)?
+            .typed(RegistryDoc::from_document)?
+            .doc
+            .facts();
+        let month = date.month();
+        let id = DocId::month(district.clone(), month);
+        let facts = store.load(&id)?.typed(MonthDoc::from_document)?.doc.facts();
+        let report = score_month(&registry, &facts)?;
+        let board = board(&registry, &facts, date)?;
+        let day = date.day();
+        let rows = registry
+            .inmates
+            .iter()
+            .filter(|(_, e)| &e.value.district == district)
+            .filter(|(_, e)| e.value.admitted <= date && e.value.released.is_none_or(|r| r >= date))
+            .map(|(no, e)| {
+                let m = facts.inmates.get(no);
+                let att = m.and_then(|m| m.attendance.get(&day));
+                let counts = m
+                    .and_then(|m| m.counts.get(&day))
+                    .map(|c| c.iter().map(|(p, e)| (p.clone(), e.value)).collect())
+                    .unwrap_or_default();
+                let conflict = att.is_some_and(|a| a.conflict)
+                    || m.and_then(|m| m.counts.get(&day))
+                        .is_some_and(|c| c.values().any(|e| e.conflict));
+                EntryRow {
+                    inmate_no: no.clone(),
+                    name: e.value.name.clone(),
+                    attendance: att.map(|a| a.value),
+                    counts,
+                    conflict,
+                }
+            })
+            .collect();
+        let procedures = registry
+            .procedures
+            .iter()
+            .filter_map(|(p, versions)| {
+                versions
+                    .range(..=date)
+                    .next_back()
+                    .map(|(_, v)| (p.clone(), v.value.name.clone()))
+            })
+            .collect();
+        Ok(DistrictView {
+            district: district.clone(),
+            district_name: registry
+                .districts
+                .get(district)
+                .map(|e| e.value.clone())
+                .unwrap_or_default(),
+            month,
+            date,
+            rows,
+            procedures,
+            report,
+            board,
+        })
+    }
+
+    fn save(&self, district: &DistrictId, date: Date, edits: &[Edit]) -> anyhow::Result<usize> {
+        let id = self
+            .identity
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("not logged in"))?;
+        let store = self.store()?;
+        let mut s = WriteSession::begin(&store, id, now(), format!("app: {district} {date}"))?;
+        s.write_month(district, date.month(), |w| {
+            for e in edits {
+                if let Some(a) = &e.attendance {
+                    w.put_attendance(&e.inmate_no, date, a)?;
+                }
+                if let Some((p, q)) = &e.count {
+                    w.put_count(&e.inmate_no, date, p, *q)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(s.commit()?.changes)
+    }
+
+    fn audit(
+        &self,
+        district: &DistrictId,
+        month: Month,
+        inmate: &InmateNo,
+    ) -> anyhow::Result<AuditTrail> {
+        let store = self.store()?;
+        let _lock = store.lock_shared()?;
+        let registry = store
+            .load(&DocId::Registry)?
+            .typed(RegistryDoc::from_document)?;
+        let trust = Trust::from_registry(store.authority()?, registry.doc.document().automerge());
+        let id = DocId::month(district.clone(), month);
+        let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
+        let facts = loaded.doc.facts();
+        Ok(audit::audit_inmate(
+            &id,
+            loaded.doc.document().automerge(),
+            &loaded.signatures,
+            &facts,
+            registry.doc.document().automerge(),
+            &registry.signatures,
+            &trust,
+            inmate,
+        ))
+    }
+}

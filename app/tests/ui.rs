@@ -1,0 +1,227 @@
+//! The app driven through its accessibility tree (egui_kittest), on a small
+//! demo prison: log in, enter a count and see the board and the score
+//! change, refuse an out-of-role action, refuse a wrong passphrase.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use app::backend::{Edit, Request};
+use app::{Options, TallyApp};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use keys::{KeyFile, Role};
+
+const PASS: &str = "tally-demo";
+
+/// A 60-inmate demo prison (6 districts of 10) for October 2026.
+fn demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("utf-8 path").to_string();
+    let code = node::cli::run_from(["tally", "--data", &data, "demo", "--inmates", "60"])
+        .expect("demo prison");
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    dir
+}
+
+/// The demo key file of the staff member with this role.
+fn key_of(data: &Path, role: Role) -> PathBuf {
+    std::fs::read_dir(data.join("demo-keys"))
+        .expect("demo-keys")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            KeyFile::read(p)
+                .ok()
+                .and_then(|f| f.certificate)
+                .is_some_and(|c| c.body.role == role)
+        })
+        .expect("a key of that role")
+}
+
+fn harness(data: &Path) -> Harness<'static, TallyApp> {
+    let opts = Options {
+        data: data.to_path_buf(),
+        date: Some("2026-10-20".parse().expect("date")),
+        ..Options::default()
+    };
+    let app = TallyApp::with_wake(opts, || {});
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_context_setup(app::fonts::install)
+        .build_ui_state(|ui, app: &mut TallyApp| app.show(ui), app)
+}
+
+/// Steps until the backend has answered everything (or fails after 60 s).
+fn settle(h: &mut Harness<'_, TallyApp>) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if !h.state().busy() {
+            h.run_steps(3);
+            if !h.state().busy() {
+                return;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "backend did not answer"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn log_in(h: &mut Harness<'_, TallyApp>, key: &Path, pass: &str) {
+    h.get_by_label("密钥文件").click();
+    h.run_steps(1);
+    h.get_by_label("密钥文件")
+        .type_text(&key.display().to_string());
+    h.run_steps(1);
+    h.get_by_label("口令").click();
+    h.run_steps(1);
+    h.get_by_label("口令").type_text(pass);
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "登录")
+        .click();
+    settle(h);
+}
+
+use eframe::egui;
+
+#[test]
+fn an_officer_enters_a_count_and_sees_the_board_and_the_score_change() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
+    let officer = h.state().officer().expect("logged in").clone();
+    assert_eq!(officer.role, Role::Officer);
+    let view = h.state().view().expect("district loaded").clone();
+    assert_eq!(Some(&view.district), officer.district.as_ref());
+    // The first inmate with a count on the 20th: raise it well above quota.
+    let row = view
+        .rows
+        .iter()
+        .find(|r| r.counts.len() == 1)
+        .expect("an inmate with one count that day")
+        .clone();
+    let no = row.inmate_no.to_string();
+    let before_board = view
+        .board
+        .rows
+        .iter()
+        .find(|r| r.inmate_no == row.inmate_no)
+        .expect("on the board")
+        .clone();
+    let before_score = view
+        .report
+        .body
+        .inmates
+        .iter()
+        .find(|r| r.inmate_no == row.inmate_no)
+        .expect("scored")
+        .labor_cp;
+    // Twice the quota and a bit: well over, whatever the procedure.
+    let target = before_board.quota * 2 + 7;
+    let count = format!("数量 {no}");
+    h.get_by_label(&count).click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label(&count).type_text(&target.to_string());
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "保存")
+        .click();
+    settle(&mut h);
+    let notice = h.state().notice().cloned();
+    assert!(
+        matches!(&notice, Some((false, t)) if t.contains("已保存")),
+        "{notice:?}"
+    );
+    let view = h.state().view().expect("reloaded").clone();
+    let after_board = view
+        .board
+        .rows
+        .iter()
+        .find(|r| r.inmate_no == row.inmate_no)
+        .expect("on the board");
+    // A single-procedure day counts in pieces: done is what was entered,
+    // the quota did not move, and the surplus is over.
+    assert_eq!(after_board.done, target);
+    assert_eq!(after_board.quota, before_board.quota);
+    assert_eq!(after_board.over, target - after_board.quota);
+    assert_eq!(after_board.over, before_board.quota + 7);
+    assert_ne!(before_board.done, target);
+    let after_score = view
+        .report
+        .body
+        .inmates
+        .iter()
+        .find(|r| r.inmate_no == row.inmate_no)
+        .expect("scored")
+        .labor_cp;
+    assert_ne!(
+        after_score, before_score,
+        "the month's score follows the day"
+    );
+    // The board screen shows it.
+    h.get_by_label("劳动日记载").click();
+    h.run_steps(2);
+    assert!(h.query_all_by_label(&target.to_string()).count() >= 1);
+    // The score screen shows it, and the audit trail names the officer.
+    h.get_by_label("月度考核").click();
+    h.run_steps(2);
+    h.get_by_label(&format!("劳动分 {no}")).click();
+    settle(&mut h);
+    assert!(
+        h.query_all_by_label_contains(&officer.officer_no).count() >= 1,
+        "the audit trail names {}",
+        officer.officer_no
+    );
+    assert!(h.query_all_by_label_contains("签名有效").count() >= 1);
+}
+
+#[test]
+fn an_out_of_role_action_is_refused() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Records), PASS);
+    assert_eq!(h.state().officer().expect("logged in").role, Role::Records);
+    // The records office sees the board, not the entry grid.
+    h.get_by_label("今日录入").click();
+    h.run_steps(2);
+    assert!(h.query_all_by_label_contains("无权录入").count() >= 1);
+    assert!(
+        h.query_by_role_and_label(egui::accesskit::Role::Button, "保存")
+            .is_none()
+    );
+    // And a save sent anyway is refused by the validator, naming who and why.
+    let view = h.state().view().expect("loaded").clone();
+    let row = &view.rows[0];
+    h.state_mut().request(Request::Save {
+        district: view.district.clone(),
+        date: view.date,
+        edits: vec![Edit {
+            inmate_no: row.inmate_no.clone(),
+            attendance: None,
+            count: Some((view.procedures[0].0.clone(), 5)),
+        }],
+    });
+    settle(&mut h);
+    let notice = h.state().notice().cloned().expect("a notice");
+    assert!(notice.0, "an error: {notice:?}");
+    assert!(notice.1.contains("refused"), "{}", notice.1);
+    assert!(notice.1.contains("records"), "names the role: {}", notice.1);
+}
+
+#[test]
+fn a_wrong_passphrase_is_a_clear_message() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(
+        &mut h,
+        &key_of(dir.path(), Role::Officer),
+        "not-the-passphrase",
+    );
+    assert!(h.state().officer().is_none());
+    let e = h.state().login_error().expect("an error").to_string();
+    assert!(e.to_lowercase().contains("passphrase"), "{e}");
+    h.run_steps(1);
+    assert!(h.query_all_by_label_contains("passphrase").count() >= 1);
+}
