@@ -601,12 +601,18 @@ fn entry(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, grid: &mut [GridRow]) 
                                 lang.t("出勤", "Day type"),
                                 row.inmate_no
                             ));
-                        ui.add(egui::TextEdit::singleline(&mut g.minutes).desired_width(48.0))
-                            .accessible_name(format!(
-                                "{} {}",
-                                lang.t("分钟", "Minutes"),
-                                row.inmate_no
-                            ));
+                        // A grid cell is only as wide as its column was last
+                        // frame: fixed sizes, or fields never grow.
+                        ui.add_sized(
+                            [56.0, 20.0],
+                            egui::TextEdit::singleline(&mut g.minutes)
+                                .hint_text(lang.t("默认", "default")),
+                        )
+                        .accessible_name(format!(
+                            "{} {}",
+                            lang.t("分钟", "Minutes"),
+                            row.inmate_no
+                        ));
                         egui::ComboBox::from_id_salt(("proc", i))
                             .selected_text(
                                 g.procedure
@@ -631,10 +637,9 @@ fn entry(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, grid: &mut [GridRow]) 
                             ));
                         let count_id = egui::Id::unique(("count", i));
                         let r = ui
-                            .add(
-                                egui::TextEdit::singleline(&mut g.count)
-                                    .id(count_id)
-                                    .desired_width(64.0),
+                            .add_sized(
+                                [96.0, 20.0],
+                                egui::TextEdit::singleline(&mut g.count).id(count_id),
                             )
                             .accessible_name(format!(
                                 "{} {}",
