@@ -561,121 +561,109 @@ fn entry(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, grid: &mut [GridRow]) 
         row_h,
         v.rows.len(),
         |ui, range| {
-            egui::Grid::new("entry")
-                .striped(true)
-                .num_columns(7)
-                .show(ui, |ui| {
-                    for h in [
-                        lang.t("编号", "No."),
-                        lang.t("姓名", "Name"),
-                        lang.t("出勤", "Day type"),
-                        lang.t("分钟", "Minutes"),
-                        lang.t("工序", "Procedure"),
-                        lang.t("数量", "Count"),
-                        "",
-                    ] {
-                        ui.strong(h);
-                    }
-                    ui.end_row();
-                    for i in range {
-                        let (row, g) = (&v.rows[i], &mut grid[i]);
-                        ui.label(row.inmate_no.to_string());
-                        ui.label(&row.name);
-                        let before = g.clone();
-                        egui::ComboBox::from_id_salt(("day", i))
-                            .selected_text(
-                                g.day_type.map(|d| day_type_label(lang, d)).unwrap_or("—"),
-                            )
-                            .show_ui(ui, |ui| {
-                                for d in DayType::ALL {
-                                    ui.selectable_value(
-                                        &mut g.day_type,
-                                        Some(d),
-                                        day_type_label(lang, d),
-                                    );
-                                }
-                            })
-                            .response
-                            .accessible_name(format!(
-                                "{} {}",
-                                lang.t("出勤", "Day type"),
-                                row.inmate_no
-                            ));
-                        // A grid cell is only as wide as its column was last
-                        // frame: fixed sizes, or fields never grow.
-                        ui.add_sized(
-                            [56.0, 20.0],
-                            egui::TextEdit::singleline(&mut g.minutes)
-                                .hint_text(lang.t("默认", "default")),
-                        )
+            let headers = [
+                lang.t("编号", "No."),
+                lang.t("姓名", "Name"),
+                lang.t("出勤", "Day type"),
+                lang.t("分钟", "Minutes"),
+                lang.t("工序", "Procedure"),
+                lang.t("数量", "Count"),
+                "",
+            ];
+            table(ui, "entry", &headers, |ui| {
+                for i in range {
+                    let (row, g) = (&v.rows[i], &mut grid[i]);
+                    ui.label(row.inmate_no.to_string());
+                    ui.label(&row.name);
+                    let before = g.clone();
+                    egui::ComboBox::from_id_salt(("day", i))
+                        .selected_text(g.day_type.map(|d| day_type_label(lang, d)).unwrap_or("—"))
+                        .show_ui(ui, |ui| {
+                            for d in DayType::ALL {
+                                ui.selectable_value(
+                                    &mut g.day_type,
+                                    Some(d),
+                                    day_type_label(lang, d),
+                                );
+                            }
+                        })
+                        .response
                         .accessible_name(format!(
                             "{} {}",
-                            lang.t("分钟", "Minutes"),
+                            lang.t("出勤", "Day type"),
                             row.inmate_no
                         ));
-                        egui::ComboBox::from_id_salt(("proc", i))
-                            .selected_text(
-                                g.procedure
-                                    .as_ref()
-                                    .map(|p| p.to_string())
-                                    .unwrap_or_else(|| "—".into()),
-                            )
-                            .show_ui(ui, |ui| {
-                                for (p, name) in &v.procedures {
-                                    ui.selectable_value(
-                                        &mut g.procedure,
-                                        Some(p.clone()),
-                                        format!("{p} {name}"),
-                                    );
-                                }
-                            })
-                            .response
-                            .accessible_name(format!(
-                                "{} {}",
-                                lang.t("工序", "Procedure"),
-                                row.inmate_no
-                            ));
-                        let count_id = egui::Id::unique(("count", i));
-                        let r = ui
-                            .add_sized(
-                                [96.0, 20.0],
-                                egui::TextEdit::singleline(&mut g.count).id(count_id),
-                            )
-                            .accessible_name(format!(
-                                "{} {}",
-                                lang.t("数量", "Count"),
-                                row.inmate_no
-                            ));
-                        if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                            focus_next = Some(i + 1);
-                        }
-                        if g.day_type != before.day_type
-                            || g.minutes != before.minutes
-                            || g.procedure != before.procedure
-                            || g.count != before.count
-                        {
-                            g.dirty = true;
-                        }
-                        let problem = parse_count(&g.count)
-                            .err()
-                            .or_else(|| parse_minutes(&g.minutes).err())
-                            .or_else(|| {
-                                (!g.count.trim().is_empty() && g.procedure.is_none())
-                                    .then_some("请选择工序 / pick a procedure")
-                            });
-                        if let Some(p) = problem {
-                            errors += 1;
-                            ui.colored_label(SHORT, p);
-                        } else if row.conflict {
-                            ui.colored_label(SHORT, lang.t("冲突", "conflict"));
-                        } else if g.dirty {
-                            ui.label(lang.t("未保存", "unsaved"));
-                        } else {
-                            ui.label("");
-                        }
-                        ui.end_row();
+                    // A grid cell is only as wide as its column was last
+                    // frame: fixed sizes, or fields never grow.
+                    ui.add_sized(
+                        [56.0, 20.0],
+                        egui::TextEdit::singleline(&mut g.minutes)
+                            .hint_text(lang.t("默认", "default")),
+                    )
+                    .accessible_name(format!(
+                        "{} {}",
+                        lang.t("分钟", "Minutes"),
+                        row.inmate_no
+                    ));
+                    egui::ComboBox::from_id_salt(("proc", i))
+                        .selected_text(
+                            g.procedure
+                                .as_ref()
+                                .map(|p| p.to_string())
+                                .unwrap_or_else(|| "—".into()),
+                        )
+                        .show_ui(ui, |ui| {
+                            for (p, name) in &v.procedures {
+                                ui.selectable_value(
+                                    &mut g.procedure,
+                                    Some(p.clone()),
+                                    format!("{p} {name}"),
+                                );
+                            }
+                        })
+                        .response
+                        .accessible_name(format!(
+                            "{} {}",
+                            lang.t("工序", "Procedure"),
+                            row.inmate_no
+                        ));
+                    let count_id = egui::Id::unique(("count", i));
+                    let r = ui
+                        .add_sized(
+                            [96.0, 20.0],
+                            egui::TextEdit::singleline(&mut g.count).id(count_id),
+                        )
+                        .accessible_name(format!("{} {}", lang.t("数量", "Count"), row.inmate_no));
+                    if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                        focus_next = Some(i + 1);
                     }
-                });
+                    if g.day_type != before.day_type
+                        || g.minutes != before.minutes
+                        || g.procedure != before.procedure
+                        || g.count != before.count
+                    {
+                        g.dirty = true;
+                    }
+                    let problem = parse_count(&g.count)
+                        .err()
+                        .or_else(|| parse_minutes(&g.minutes).err())
+                        .or_else(|| {
+                            (!g.count.trim().is_empty() && g.procedure.is_none())
+                                .then_some("请选择工序 / pick a procedure")
+                        });
+                    if let Some(p) = problem {
+                        errors += 1;
+                        ui.colored_label(SHORT, p);
+                    } else if row.conflict {
+                        ui.colored_label(SHORT, lang.t("冲突", "conflict"));
+                    } else if g.dirty {
+                        ui.label(lang.t("未保存", "unsaved"));
+                    } else {
+                        ui.label("");
+                    }
+                    ui.end_row();
+                }
+            });
         },
     );
     if let Some(n) = focus_next
@@ -730,27 +718,36 @@ fn board(ui: &mut egui::Ui, lang: Lang, v: &DistrictView) {
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
-            egui::Grid::new("board")
-                .striped(true)
-                .num_columns(7)
-                .show(ui, |ui| {
-                    for h in [
-                        lang.t("编号", "No."),
-                        lang.t("姓名", "Name"),
-                        lang.t("出勤", "Day type"),
-                        lang.t("定额", "Quota"),
-                        lang.t("完成", "Done"),
-                        lang.t("超额", "Over"),
-                        lang.t("欠额", "Short"),
-                        lang.t("完成率", "Rate"),
-                    ] {
-                        ui.strong(h);
-                    }
-                    ui.end_row();
-                    for r in &v.board.rows {
-                        board_row(ui, lang, r, 14.0);
-                    }
-                });
+            let headers = [
+                lang.t("编号", "No."),
+                lang.t("姓名", "Name"),
+                lang.t("出勤", "Day type"),
+                lang.t("定额", "Quota"),
+                lang.t("完成", "Done"),
+                lang.t("超额", "Over"),
+                lang.t("欠额", "Short"),
+                lang.t("完成率", "Rate"),
+            ];
+            table(ui, "board", &headers, |ui| {
+                for r in &v.board.rows {
+                    board_row(ui, lang, r, 14.0);
+                }
+            });
+        });
+}
+
+/// A striped grid with a header row; `rows` adds the rest, each ending
+/// with `end_row`.
+fn table(ui: &mut egui::Ui, id: &str, headers: &[&str], rows: impl FnOnce(&mut egui::Ui)) {
+    egui::Grid::new(id)
+        .striped(true)
+        .num_columns(headers.len())
+        .show(ui, |ui| {
+            for h in headers {
+                ui.strong(*h);
+            }
+            ui.end_row();
+            rows(ui);
         });
 }
 
@@ -839,50 +836,44 @@ fn scores(
             .id_salt("scores")
             .auto_shrink(false)
             .show(&mut cols[0], |ui| {
-                egui::Grid::new("scores")
-                    .striped(true)
-                    .num_columns(5)
-                    .show(ui, |ui| {
-                        for h in [
-                            lang.t("编号", "No."),
-                            lang.t("基础分", "Base"),
-                            lang.t("加分", "Bonus"),
-                            lang.t("扣分", "Deduct"),
+                let headers = [
+                    lang.t("编号", "No."),
+                    lang.t("基础分", "Base"),
+                    lang.t("加分", "Bonus"),
+                    lang.t("扣分", "Deduct"),
+                    lang.t("劳动分", "Labor score"),
+                    lang.t("标记", "Flags"),
+                ];
+                table(ui, "scores", &headers, |ui| {
+                    for r in &v.report.body.inmates {
+                        ui.label(r.inmate_no.to_string());
+                        ui.label(r.base_cp.to_string());
+                        ui.label(r.bonus_cp.to_string());
+                        ui.label(r.deduct_cp.to_string());
+                        let b = ui.button(r.labor_cp.to_string()).accessible_name(format!(
+                            "{} {}",
                             lang.t("劳动分", "Labor score"),
-                            lang.t("标记", "Flags"),
-                        ] {
-                            ui.strong(h);
+                            r.inmate_no
+                        ));
+                        if b.clicked() {
+                            req = Some(Request::Audit {
+                                district: v.district.clone(),
+                                month: v.month,
+                                inmate: r.inmate_no.clone(),
+                            });
                         }
+                        let flags: Vec<&str> = r
+                            .flags
+                            .iter()
+                            .map(|f| match lang {
+                                Lang::Zh => f.label_zh(),
+                                Lang::En => f.as_str(),
+                            })
+                            .collect();
+                        ui.colored_label(SHORT, flags.join(" "));
                         ui.end_row();
-                        for r in &v.report.body.inmates {
-                            ui.label(r.inmate_no.to_string());
-                            ui.label(r.base_cp.to_string());
-                            ui.label(r.bonus_cp.to_string());
-                            ui.label(r.deduct_cp.to_string());
-                            let b = ui.button(r.labor_cp.to_string()).accessible_name(format!(
-                                "{} {}",
-                                lang.t("劳动分", "Labor score"),
-                                r.inmate_no
-                            ));
-                            if b.clicked() {
-                                req = Some(Request::Audit {
-                                    district: v.district.clone(),
-                                    month: v.month,
-                                    inmate: r.inmate_no.clone(),
-                                });
-                            }
-                            let flags: Vec<&str> = r
-                                .flags
-                                .iter()
-                                .map(|f| match lang {
-                                    Lang::Zh => f.label_zh(),
-                                    Lang::En => f.as_str(),
-                                })
-                                .collect();
-                            ui.colored_label(SHORT, flags.join(" "));
-                            ui.end_row();
-                        }
-                    });
+                    }
+                });
             });
         let ui = &mut cols[1];
         match audit {
