@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crdt_schema::{
-    Attendance, Board, Date, DistrictId, DocId, InmateNo, Month, MonthDoc, ProcedureId,
+    Attendance, Board, Date, DistrictId, DocId, InmateNo, Month, MonthDoc, MonthKey, ProcedureId,
     RegistryDoc, Report, board, score_month,
 };
 use keys::Role;
 use node::audit::{self, AuditTrail};
+use node::close;
 use node::identity;
 use node::session::{Identity, WriteSession};
 use node::store::Store;
@@ -65,6 +66,25 @@ pub struct DistrictView {
     pub procedures: Vec<(ProcedureId, String)>,
     pub report: Report,
     pub board: Board,
+    /// Records of the month holding concurrent, differing values.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A record two officers wrote concurrently with different values: each
+/// value with who wrote it, for the chief to pick one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub inmate_no: InmateNo,
+    /// The record's path (`cnt/…`, `att/…`).
+    pub key: String,
+    pub values: Vec<ConflictValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictValue {
+    pub value: String,
+    /// "J001 王警官".
+    pub written_by: String,
 }
 
 /// One inmate's edit of the day in the entry grid.
@@ -95,6 +115,24 @@ pub enum Request {
         district: DistrictId,
         month: Month,
         inmate: InmateNo,
+    },
+    /// The chief approves what awaits approval for an inmate.
+    Approve {
+        district: DistrictId,
+        month: Month,
+        inmate: InmateNo,
+    },
+    /// The chief picks one of a conflict's values (writing it again
+    /// supersedes every concurrent value).
+    Resolve {
+        district: DistrictId,
+        month: Month,
+        key: String,
+        value: String,
+    },
+    Seal {
+        district: DistrictId,
+        month: Month,
     },
 }
 
@@ -208,6 +246,50 @@ impl Worker {
                 Ok(t) => Reply::Audit(Box::new(t)),
                 Err(e) => Reply::Failed(format!("{e:#}")),
             },
+            Request::Approve {
+                district,
+                month,
+                inmate,
+            } => self.write(&format!("approve {district} {month} {inmate}"), |s| {
+                close::approve_inmate(s, &district, month, &inmate)?;
+                Ok(())
+            }),
+            Request::Resolve {
+                district,
+                month,
+                key,
+                value,
+            } => self.write(&format!("resolve {district} {month} {key}"), |s| {
+                resolve(s, &district, month, &key, &value)
+            }),
+            Request::Seal { district, month } => {
+                self.write(&format!("seal {district} {month}"), |s| {
+                    close::seal_month(s, &district, month)?;
+                    Ok(())
+                })
+            }
+        }
+    }
+
+    /// Runs `f` in a write session as the logged-in officer and commits.
+    fn write(
+        &self,
+        note: &str,
+        f: impl FnOnce(&mut WriteSession<'_>) -> anyhow::Result<()>,
+    ) -> Reply {
+        let run = || -> anyhow::Result<usize> {
+            let id = self
+                .identity
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("not logged in"))?;
+            let store = self.store()?;
+            let mut s = WriteSession::begin(&store, id, now(), format!("app: {note}"))?;
+            f(&mut s)?;
+            Ok(s.commit()?.changes)
+        };
+        match run() {
+            Ok(changes) => Reply::Saved { changes },
+            Err(e) => Reply::SaveFailed(format!("{e:#}")),
         }
     }
 
@@ -276,7 +358,9 @@ impl Worker {
             .facts();
         let month = date.month();
         let id = DocId::month(district.clone(), month);
-        let facts = store.load(&id)?.typed(MonthDoc::from_document)?.doc.facts();
+        let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
+        let facts = loaded.doc.facts();
+        let conflicts = conflicts(&store, &id, &loaded, &facts)?;
         let report = score_month(&registry, &facts)?;
         let board = board(&registry, &facts, date)?;
         let day = date.day();
@@ -327,6 +411,7 @@ impl Worker {
             procedures,
             report,
             board,
+            conflicts,
         })
     }
 
@@ -377,4 +462,97 @@ impl Worker {
             inmate,
         ))
     }
+}
+
+/// The month's records in conflict, each value with its writer (from the
+/// audit trail, which reads the same signed changes).
+fn conflicts(
+    store: &Store,
+    id: &DocId,
+    loaded: &node::store::Loaded<MonthDoc>,
+    facts: &crdt_schema::MonthFacts,
+) -> anyhow::Result<Vec<Conflict>> {
+    let in_conflict: Vec<&InmateNo> = facts
+        .inmates
+        .iter()
+        .filter(|(_, m)| m.has_conflict())
+        .map(|(no, _)| no)
+        .collect();
+    if in_conflict.is_empty() {
+        return Ok(Vec::new());
+    }
+    let registry = store
+        .load(&DocId::Registry)?
+        .typed(RegistryDoc::from_document)?;
+    let trust = Trust::from_registry(store.authority()?, registry.doc.document().automerge());
+    let mut out = Vec::new();
+    for no in in_conflict {
+        let trail = audit::audit_inmate(
+            id,
+            loaded.doc.document().automerge(),
+            &loaded.signatures,
+            facts,
+            registry.doc.document().automerge(),
+            &registry.signatures,
+            &trust,
+            no,
+        );
+        for rec in trail.records {
+            let current: Vec<ConflictValue> = rec
+                .writes
+                .iter()
+                .filter(|w| w.current)
+                .map(|w| ConflictValue {
+                    value: w.value.clone().unwrap_or_default(),
+                    written_by: format!(
+                        "{} {}",
+                        w.officer_no.as_deref().unwrap_or("?"),
+                        w.name.as_deref().unwrap_or("")
+                    ),
+                })
+                .collect();
+            let differ = current.windows(2).any(|p| p[0].value != p[1].value);
+            if current.len() > 1 && differ {
+                out.push(Conflict {
+                    inmate_no: no.clone(),
+                    key: rec.key,
+                    values: current,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `value` (as the audit trail shows it) back to the record at `key`.
+fn resolve(
+    s: &mut WriteSession<'_>,
+    district: &DistrictId,
+    month: Month,
+    key: &str,
+    value: &str,
+) -> anyhow::Result<()> {
+    let k = MonthKey::parse(key, month).map_err(|e| anyhow::anyhow!("record {key}: {e}"))?;
+    let date = |day: u8| {
+        month
+            .day(day)
+            .ok_or_else(|| anyhow::anyhow!("record {key}: day {day} not in {month}"))
+    };
+    match k {
+        MonthKey::Count(inmate, day, procedure) => {
+            let q: u64 = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("record {key}: `{value}` is not a count"))?;
+            let d = date(day)?;
+            s.write_month(district, month, |w| w.put_count(&inmate, d, &procedure, q))?;
+        }
+        MonthKey::Attendance(inmate, day) => {
+            let a = Attendance::decode(value)
+                .map_err(|e| anyhow::anyhow!("record {key}: `{value}`: {e}"))?;
+            let d = date(day)?;
+            s.write_month(district, month, |w| w.put_attendance(&inmate, d, &a))?;
+        }
+        _ => anyhow::bail!("record {key}: resolve it from the command line"),
+    }
+    Ok(())
 }

@@ -225,3 +225,135 @@ fn a_wrong_passphrase_is_a_clear_message() {
     h.run_steps(1);
     assert!(h.query_all_by_label_contains("passphrase").count() >= 1);
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn save_count(
+    h: &mut Harness<'_, TallyApp>,
+    inmate: &crdt_schema::InmateNo,
+    proc: &crdt_schema::ProcedureId,
+    q: u64,
+) {
+    let view = h.state().view().expect("loaded").clone();
+    h.state_mut().request(Request::Save {
+        district: view.district.clone(),
+        date: view.date,
+        edits: vec![Edit {
+            inmate_no: inmate.clone(),
+            attendance: None,
+            count: Some((proc.clone(), q)),
+        }],
+    });
+    settle(h);
+    let notice = h.state().notice().cloned();
+    assert!(matches!(&notice, Some((false, _))), "{notice:?}");
+}
+
+#[test]
+fn a_chief_sees_a_conflict_side_by_side_and_resolves_it() {
+    // Two district PCs hold the same month; apart, the chief here and an
+    // officer there record different counts for the same inmate and day.
+    let here = demo();
+    let there = tempfile::tempdir().expect("tempdir");
+    copy_dir(here.path(), there.path());
+    let mut chief = harness(here.path());
+    log_in(&mut chief, &key_of(here.path(), Role::Chief), PASS);
+    let mut officer = harness(there.path());
+    log_in(&mut officer, &key_of(there.path(), Role::Officer), PASS);
+    let view = chief.state().view().expect("loaded").clone();
+    let row = view
+        .rows
+        .iter()
+        .find(|r| r.counts.len() == 1)
+        .expect("a counted inmate")
+        .clone();
+    let (proc, _) = row.counts[0].clone();
+    save_count(&mut chief, &row.inmate_no, &proc, 111);
+    save_count(&mut officer, &row.inmate_no, &proc, 222);
+    // The officer's PC's changes arrive here (a bundle, as sync would bring them).
+    let bundle = there.path().join("d01.bundle");
+    let (t, h) = (
+        there.path().to_str().expect("utf-8"),
+        here.path().to_str().expect("utf-8"),
+    );
+    let b = bundle.to_str().expect("utf-8");
+    node::cli::run_from([
+        "tally",
+        "--data",
+        t,
+        "export",
+        "--district",
+        view.district.as_str(),
+        "--month",
+        "2026-10",
+        "-o",
+        b,
+    ])
+    .expect("export");
+    node::cli::run_from(["tally", "--data", h, "merge", b]).expect("merge");
+    chief.get_by_label("刷新").click();
+    settle(&mut chief);
+    let v = chief.state().view().expect("reloaded").clone();
+    assert_eq!(v.conflicts.len(), 1, "{:?}", v.conflicts);
+    assert!(
+        v.rows
+            .iter()
+            .find(|r| r.inmate_no == row.inmate_no)
+            .expect("row")
+            .conflict
+    );
+    // Side by side on the approvals screen, each value with its writer;
+    // sealing waits until the conflict is resolved.
+    chief.get_by_label("审批").click();
+    chief.run_steps(2);
+    assert!(chief.query_by_label("采用 111").is_some());
+    assert!(chief.query_by_label("采用 222").is_some());
+    assert!(chief.query_all_by_label_contains("先解决冲突").count() >= 1);
+    chief.get_by_label("采用 222").click();
+    settle(&mut chief);
+    let v = chief.state().view().expect("reloaded").clone();
+    assert!(v.conflicts.is_empty(), "{:?}", v.conflicts);
+    let b = v
+        .board
+        .rows
+        .iter()
+        .find(|r| r.inmate_no == row.inmate_no)
+        .expect("on the board");
+    assert_eq!(b.done, 222, "the picked value counts");
+    assert!(
+        !v.rows
+            .iter()
+            .find(|r| r.inmate_no == row.inmate_no)
+            .expect("row")
+            .conflict
+    );
+    // The demo's chiefs sealed the month; the counts written since are
+    // amendments, so the seal no longer matches the report. Now that the
+    // conflict is resolved the month can be sealed again.
+    assert!(
+        v.report.seal.as_ref().is_some_and(|s| !s.current),
+        "{:?}",
+        v.report.seal
+    );
+    chief.run_steps(2);
+    assert!(chief.query_all_by_label_contains("封存后有修改").count() >= 1);
+    chief.get_by_label("重新封存").click();
+    settle(&mut chief);
+    let v = chief.state().view().expect("reloaded").clone();
+    assert!(
+        v.report.seal.as_ref().is_some_and(|s| s.current),
+        "{:?}",
+        v.report.seal
+    );
+}

@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod cli;
+pub mod close;
 pub mod demo;
 pub mod identity;
 pub mod import;

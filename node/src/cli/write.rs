@@ -6,13 +6,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use crdt_schema::scoring::EntryStatus;
-use crdt_schema::{
-    ApprovalTarget, Date, DistrictId, InmateNo, Month, Objection, Seal, day_digest, digest_to_seal,
-    explain_inmate, team_digest,
-};
+use crdt_schema::{Date, DistrictId, InmateNo, Month, Objection, day_digest, team_digest};
 
 use super::{Ctx, label, now, present};
+use crate::close;
 use crate::import::{self, Kind};
 use crate::ops;
 use crate::session::WriteSession;
@@ -131,42 +128,14 @@ pub(super) fn approve(
         now(),
         format!("approve {district} {month} {inmate}"),
     )?;
-    check_district(&s, district)?;
-    let registry = s.registry().facts();
-    let facts = s.month(district, month)?.facts();
-    let Some(e) = explain_inmate(&registry, &facts, inmate)? else {
-        bail!("inmate {inmate} has no roster entry or records in {district} {month}");
-    };
-    let mut approvals = Vec::new();
-    if e.overfulfil_status == Some(EntryStatus::Pending) {
-        approvals.push((
-            ApprovalTarget::OverfulfilmentBonus,
-            e.result.overfulfil_bonus_cp,
-            "超额加分".to_string(),
-        ));
-    }
-    for a in &e.adjustments {
-        if a.status == EntryStatus::Pending {
-            approvals.push((
-                ApprovalTarget::Adjustment(a.id.clone()),
-                a.points_cp,
-                a.reason.clone(),
-            ));
-        }
-    }
-    if approvals.is_empty() {
+    let approved = close::approve_inmate(&mut s, district, month, inmate)?;
+    if approved.is_empty() {
         println!("{inmate}: nothing awaits approval in {district} {month}");
         return Ok(ExitCode::SUCCESS);
     }
-    s.write_month(district, month, |w| {
-        for (t, cp, _) in &approvals {
-            w.put_approval(inmate, t.clone(), *cp)?;
-        }
-        Ok(())
-    })?;
     s.commit()?;
-    for (_, cp, what) in &approvals {
-        println!("{inmate}: approved {cp} points ({what})");
+    for a in &approved {
+        println!("{inmate}: approved {} points ({})", a.points, a.what);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -175,24 +144,7 @@ pub(super) fn seal(ctx: &Ctx, district: &DistrictId, month: Month) -> Result<Exi
     let store = ctx.store()?;
     let writer = ctx.writer()?;
     let mut s = WriteSession::begin(&store, &writer, now(), format!("seal {district} {month}"))?;
-    check_district(&s, district)?;
-    let registry = s.registry().facts();
-    let doc = s.month(district, month)?;
-    let facts = doc.facts();
-    let digest = digest_to_seal(&registry, &facts)?;
-    let seal = Seal {
-        district: district.clone(),
-        month,
-        heads: doc
-            .document()
-            .heads()
-            .iter()
-            .map(|h| h.to_string())
-            .collect(),
-        digest: digest.0.clone(),
-    };
-    let resealed = facts.seal.is_some();
-    s.write_month(district, month, |w| w.put_seal(&seal))?;
+    let (digest, resealed) = close::seal_month(&mut s, district, month)?;
     s.commit()?;
     println!(
         "{} {district} {month}: report digest {digest}",

@@ -1,0 +1,118 @@
+//! Closing a month: the chief's approvals of pending bonuses and deductions,
+//! and the seal. Shared by the CLI (`tally approve`, `tally seal`) and the
+//! app, so both write exactly the same records.
+
+use crdt_schema::scoring::EntryStatus;
+use crdt_schema::{
+    ApprovalTarget, Cp, DistrictId, InmateNo, Month, ReportDigest, ScoreError, Seal,
+    digest_to_seal, explain_inmate,
+};
+
+use crate::session::{WriteError, WriteSession};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CloseError {
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+    #[error("unknown district {0}")]
+    UnknownDistrict(DistrictId),
+    #[error("inmate {inmate} has no roster entry or records in {district} {month}")]
+    UnknownInmate {
+        inmate: InmateNo,
+        district: DistrictId,
+        month: Month,
+    },
+}
+
+/// One approval written: what, how many centipoints, and a description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approved {
+    pub target: ApprovalTarget,
+    pub points: Cp,
+    pub what: String,
+}
+
+fn check_district(s: &WriteSession<'_>, district: &DistrictId) -> Result<(), CloseError> {
+    if s.registry().facts().districts.contains_key(district) {
+        Ok(())
+    } else {
+        Err(CloseError::UnknownDistrict(district.clone()))
+    }
+}
+
+/// Approves, in `s`, everything of `inmate`'s month that awaits approval
+/// (the over-fulfilment bonus, pending adjustments) at its current amount.
+/// Returns what was approved (nothing when nothing awaited).
+pub fn approve_inmate(
+    s: &mut WriteSession<'_>,
+    district: &DistrictId,
+    month: Month,
+    inmate: &InmateNo,
+) -> Result<Vec<Approved>, CloseError> {
+    check_district(s, district)?;
+    let registry = s.registry().facts();
+    let facts = s.month(district, month)?.facts();
+    let Some(e) = explain_inmate(&registry, &facts, inmate)? else {
+        return Err(CloseError::UnknownInmate {
+            inmate: inmate.clone(),
+            district: district.clone(),
+            month,
+        });
+    };
+    let mut approvals = Vec::new();
+    if e.overfulfil_status == Some(EntryStatus::Pending) {
+        approvals.push(Approved {
+            target: ApprovalTarget::OverfulfilmentBonus,
+            points: e.result.overfulfil_bonus_cp,
+            what: "超额加分".to_string(),
+        });
+    }
+    for a in &e.adjustments {
+        if a.status == EntryStatus::Pending {
+            approvals.push(Approved {
+                target: ApprovalTarget::Adjustment(a.id.clone()),
+                points: a.points_cp,
+                what: a.reason.clone(),
+            });
+        }
+    }
+    if !approvals.is_empty() {
+        s.write_month(district, month, |w| {
+            for a in &approvals {
+                w.put_approval(inmate, a.target.clone(), a.points)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(approvals)
+}
+
+/// Seals the district-month in `s` at its current heads and report digest.
+/// Returns the digest and whether it was sealed before (a re-seal).
+pub fn seal_month(
+    s: &mut WriteSession<'_>,
+    district: &DistrictId,
+    month: Month,
+) -> Result<(ReportDigest, bool), CloseError> {
+    check_district(s, district)?;
+    let registry = s.registry().facts();
+    let doc = s.month(district, month)?;
+    let facts = doc.facts();
+    let digest = digest_to_seal(&registry, &facts)?;
+    let seal = Seal {
+        district: district.clone(),
+        month,
+        heads: doc
+            .document()
+            .heads()
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        digest: digest.0.clone(),
+    };
+    let resealed = facts.seal.is_some();
+    s.write_month(district, month, |w| w.put_seal(&seal))?;
+    Ok((digest, resealed))
+}
