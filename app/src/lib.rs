@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod fonts;
+pub mod sync;
 pub mod ui;
 
-pub use ui::{Lang, Options, TallyApp};
+pub use ui::{Lang, Options, SyncMode, TallyApp};

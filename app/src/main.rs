@@ -5,13 +5,14 @@
 //! tally-app --data DIR [--lang en] [--date 2026-10-20] [--renderer glow|wgpu]
 //! tally-app --data DIR --key KEYFILE --big-screen        # wall screen (TALLY_PASSPHRASE)
 //! tally-app --data DIR --key KEYFILE --screenshot a.png  # render, save, exit
+//! tally-app --data DIR --no-sync                         # without the embedded node
 //! ```
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
-use app::{Lang, Options, TallyApp};
+use app::{Lang, Options, SyncMode, TallyApp};
 use clap::Parser;
 use eframe::egui;
 
@@ -39,6 +40,10 @@ struct Args {
     /// Render the first full screen to this PNG and exit (CI's screenshot).
     #[arg(long)]
     screenshot: Option<PathBuf>,
+    /// Do not run the embedded sync node (it otherwise runs with DATA/node.toml's
+    /// settings, as `tally node run` would).
+    #[arg(long)]
+    no_sync: bool,
 }
 
 /// Wraps the app to take one screenshot once the data has loaded.
@@ -157,6 +162,11 @@ fn main() -> Result<()> {
         key_file: a.key,
         passphrase,
         big_screen: a.big_screen,
+        sync: if a.no_sync {
+            SyncMode::Off
+        } else {
+            SyncMode::FromConfig
+        },
     };
     let native = eframe::NativeOptions {
         renderer,

@@ -10,6 +10,7 @@ use keys::Role;
 use node::audit::AuditTrail;
 
 use crate::backend::{Backend, DistrictView, Edit, Officer, Reply, Request};
+use crate::sync::{SyncNode, SyncStatus};
 
 /// The interface language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,6 +42,20 @@ pub struct Options {
     pub passphrase: Option<String>,
     /// Open on the big-screen board.
     pub big_screen: bool,
+    /// Whether to run the embedded node.
+    pub sync: SyncMode,
+}
+
+/// Whether and how the app runs its embedded node.
+#[derive(Debug, Clone, Default)]
+pub enum SyncMode {
+    /// No node (tests, or a PC that only reads).
+    #[default]
+    Off,
+    /// With `DATA/node.toml`'s settings, as `tally node run` would.
+    FromConfig,
+    /// With these settings.
+    With(node::net::NodeOptions),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +64,7 @@ pub enum Tab {
     Board,
     Scores,
     Approvals,
+    Sync,
 }
 
 /// One editable line of the daily entry grid (text as typed).
@@ -96,6 +112,9 @@ pub struct TallyApp {
     start_big_screen: bool,
     /// Where the title was drawn last frame (points), for the screenshot check.
     pub title_rect: Option<egui::Rect>,
+    sync: Option<SyncNode>,
+    /// The sync generation the loaded view reflects.
+    seen_generation: u64,
 }
 
 fn yesterday() -> Date {
@@ -152,8 +171,20 @@ impl TallyApp {
     }
 
     /// The app with `wake` called whenever the backend has a reply (tests).
-    pub fn with_wake(opts: Options, wake: impl Fn() + Send + 'static) -> TallyApp {
-        let mut backend = Backend::spawn(opts.data.clone(), wake);
+    pub fn with_wake(opts: Options, wake: impl Fn() + Send + Sync + 'static) -> TallyApp {
+        let wake = std::sync::Arc::new(wake);
+        let w = wake.clone();
+        let mut backend = Backend::spawn(opts.data.clone(), move || w());
+        let w = wake.clone();
+        let sync = match &opts.sync {
+            SyncMode::Off => None,
+            SyncMode::FromConfig => Some(SyncNode::start(opts.data.clone(), None, move || w())),
+            SyncMode::With(o) => Some(SyncNode::start(
+                opts.data.clone(),
+                Some(o.clone()),
+                move || w(),
+            )),
+        };
         let mut key_file = String::new();
         if let (Some(k), Some(p)) = (&opts.key_file, &opts.passphrase) {
             key_file = k.display().to_string();
@@ -173,6 +204,8 @@ impl TallyApp {
             start_date: opts.date,
             start_big_screen: opts.big_screen,
             title_rect: None,
+            sync,
+            seen_generation: 0,
         }
     }
 
@@ -321,9 +354,25 @@ impl TallyApp {
         }
     }
 
+    /// The embedded node's status, if it runs.
+    pub fn sync_status(&self) -> Option<SyncStatus> {
+        self.sync.as_ref().map(SyncNode::status)
+    }
+
     /// Draws one frame.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.take_replies();
+        let status = self.sync_status();
+        // Peers brought changes: show them (the big screen refreshes itself).
+        if let (Some(st), Screen::Main(m)) = (&status, &self.screen)
+            && st.generation != self.seen_generation
+        {
+            self.seen_generation = st.generation;
+            self.backend.send(Request::Load {
+                district: m.district.clone(),
+                date: m.date,
+            });
+        }
         let lang = self.lang;
         egui::Panel::top("top").show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -367,7 +416,7 @@ impl TallyApp {
                     requests.push(r);
                 }
             }
-            Screen::Main(m) => requests.extend(main_screen(ui, lang, m)),
+            Screen::Main(m) => requests.extend(main_screen(ui, lang, m, status.as_ref())),
         });
         for r in requests {
             self.backend.send(r);
@@ -425,7 +474,12 @@ fn login(
     None
 }
 
-fn main_screen(ui: &mut egui::Ui, lang: Lang, m: &mut Main) -> Vec<Request> {
+fn main_screen(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    m: &mut Main,
+    sync: Option<&SyncStatus>,
+) -> Vec<Request> {
     let mut out = Vec::new();
     if m.big_screen {
         if ui.button(lang.t("退出大屏", "Leave big screen")).clicked() {
@@ -443,6 +497,7 @@ fn main_screen(ui: &mut egui::Ui, lang: Lang, m: &mut Main) -> Vec<Request> {
             (Tab::Board, "劳动日记载", "Daily board"),
             (Tab::Scores, "月度考核", "Monthly scores"),
             (Tab::Approvals, "审批", "Approvals"),
+            (Tab::Sync, "同步", "Sync"),
         ] {
             if tab == Tab::Approvals && !chief {
                 continue;
@@ -536,8 +591,96 @@ fn main_screen(ui: &mut egui::Ui, lang: Lang, m: &mut Main) -> Vec<Request> {
             }
         }
         Tab::Approvals => out.extend(approvals(ui, lang, view)),
+        Tab::Sync => sync_screen(ui, lang, sync),
     }
     out
+}
+
+/// Seconds since the Unix epoch, for "last contact … ago".
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn ago(lang: Lang, t: u64) -> String {
+    if t == 0 {
+        return lang.t("从未", "never").to_string();
+    }
+    let s = unix_now().saturating_sub(t);
+    match s {
+        0..60 => format!("{s} {}", lang.t("秒前", "s ago")),
+        60..3600 => format!("{} {}", s / 60, lang.t("分钟前", "min ago")),
+        _ => format!("{} {}", s / 3600, lang.t("小时前", "h ago")),
+    }
+}
+
+/// 同步: this PC's node, its peers, last contact, what crossed.
+fn sync_screen(ui: &mut egui::Ui, lang: Lang, sync: Option<&SyncStatus>) {
+    let Some(st) = sync else {
+        ui.label(lang.t(
+            "本机未运行同步节点（以 --no-sync 启动）",
+            "No sync node runs in this app (started with --no-sync)",
+        ));
+        return;
+    };
+    if let Some(e) = &st.error {
+        ui.colored_label(
+            SHORT,
+            format!(
+                "{} {e}",
+                lang.t("同步节点未运行：", "Sync node not running:")
+            ),
+        );
+        return;
+    }
+    let Some(id) = &st.id else {
+        ui.spinner();
+        return;
+    };
+    ui.label(format!("{} {id}", lang.t("本机节点", "This node")));
+    ui.label(format!(
+        "{} {}",
+        lang.t("监听", "Listening on"),
+        st.listening.join(", ")
+    ));
+    ui.label(format!(
+        "{} {}",
+        st.heads.len(),
+        lang.t(
+            "个文档（登记册与各监区月度）",
+            "documents (registry and district-months)"
+        )
+    ));
+    ui.separator();
+    if st.peers.is_empty() {
+        ui.label(lang.t("尚未连接任何节点", "No peer contacted yet"));
+        return;
+    }
+    let headers = [
+        lang.t("节点", "Peer"),
+        lang.t("状态", "State"),
+        lang.t("最近联系", "Last contact"),
+        lang.t("已发送", "Sent"),
+        lang.t("已接收", "Received"),
+        lang.t("最近错误", "Last error"),
+    ];
+    table(ui, "peers", &headers, |ui| {
+        for (peer, p) in &st.peers {
+            ui.label(RichText::new(peer.chars().take(16).collect::<String>()).monospace());
+            if p.connected {
+                ui.colored_label(OVER, lang.t("已连接", "connected"));
+            } else {
+                ui.colored_label(SHORT, lang.t("未连接", "disconnected"));
+            }
+            ui.label(ago(lang, p.last_message.max(p.since)));
+            ui.label(format!("{} B", p.sent_change_bytes));
+            ui.label(format!("{} B", p.received_change_bytes));
+            ui.label(p.last_error.clone().unwrap_or_default());
+            ui.end_row();
+        }
+    });
 }
 
 /// The chief's screen: conflicts side by side, pending bonuses and
