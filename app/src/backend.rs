@@ -234,10 +234,20 @@ impl Worker {
                 district,
                 date,
                 edits,
-            } => match self.save(&district, date, &edits) {
-                Ok(changes) => Reply::Saved { changes },
-                Err(e) => Reply::SaveFailed(format!("{e:#}")),
-            },
+            } => self.write(&format!("{district} {date}"), |s| {
+                s.write_month(&district, date.month(), |w| {
+                    for e in &edits {
+                        if let Some(a) = &e.attendance {
+                            w.put_attendance(&e.inmate_no, date, a)?;
+                        }
+                        if let Some((p, q)) = &e.count {
+                            w.put_count(&e.inmate_no, date, p, *q)?;
+                        }
+                    }
+                    Ok(())
+                })?;
+                Ok(())
+            }),
             Request::Audit {
                 district,
                 month,
@@ -351,16 +361,15 @@ impl Worker {
     fn load(&self, district: &DistrictId, date: Date) -> anyhow::Result<DistrictView> {
         let store = self.store()?;
         let _lock = store.lock_shared()?;
-        let registry = store
+        let registry_doc = store
             .load(&DocId::Registry)?
-            .typed(RegistryDoc::from_document)?
-            .doc
-            .facts();
+            .typed(RegistryDoc::from_document)?;
+        let registry = registry_doc.doc.facts();
         let month = date.month();
         let id = DocId::month(district.clone(), month);
         let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
         let facts = loaded.doc.facts();
-        let conflicts = conflicts(&store, &id, &loaded, &facts)?;
+        let conflicts = conflicts(&store, &registry_doc, &id, &loaded, &facts)?;
         let report = score_month(&registry, &facts)?;
         let board = board(&registry, &facts, date)?;
         let day = date.day();
@@ -415,27 +424,6 @@ impl Worker {
         })
     }
 
-    fn save(&self, district: &DistrictId, date: Date, edits: &[Edit]) -> anyhow::Result<usize> {
-        let id = self
-            .identity
-            .as_ref()
-            .ok_or_else(|| anyhow::anyhow!("not logged in"))?;
-        let store = self.store()?;
-        let mut s = WriteSession::begin(&store, id, now(), format!("app: {district} {date}"))?;
-        s.write_month(district, date.month(), |w| {
-            for e in edits {
-                if let Some(a) = &e.attendance {
-                    w.put_attendance(&e.inmate_no, date, a)?;
-                }
-                if let Some((p, q)) = &e.count {
-                    w.put_count(&e.inmate_no, date, p, *q)?;
-                }
-            }
-            Ok(())
-        })?;
-        Ok(s.commit()?.changes)
-    }
-
     fn audit(
         &self,
         district: &DistrictId,
@@ -468,6 +456,7 @@ impl Worker {
 /// audit trail, which reads the same signed changes).
 fn conflicts(
     store: &Store,
+    registry: &node::store::Loaded<RegistryDoc>,
     id: &DocId,
     loaded: &node::store::Loaded<MonthDoc>,
     facts: &crdt_schema::MonthFacts,
@@ -481,9 +470,6 @@ fn conflicts(
     if in_conflict.is_empty() {
         return Ok(Vec::new());
     }
-    let registry = store
-        .load(&DocId::Registry)?
-        .typed(RegistryDoc::from_document)?;
     let trust = Trust::from_registry(store.authority()?, registry.doc.document().automerge());
     let mut out = Vec::new();
     for no in in_conflict {

@@ -24,7 +24,6 @@ use rand::{RngExt, SeedableRng};
 use crate::ops::{self, MonthOp, Plan, RegistryOp};
 use crate::session::{Committed, Identity, WriteError, WriteSession};
 use crate::store::Store;
-use crdt_schema::{Seal, digest_to_seal};
 use keys::{CertBody, CertError, Certificate, Role, SecretKey};
 use sha2::{Digest as _, Sha256};
 
@@ -594,6 +593,8 @@ pub enum DemoError {
     Score(#[from] ScoreError),
     #[error(transparent)]
     Cert(#[from] CertError),
+    #[error(transparent)]
+    Close(#[from] crate::close::CloseError),
 }
 
 /// Seconds since the epoch of `date` at `hour`:00 China Standard Time.
@@ -700,20 +701,7 @@ fn write(
             Ok(())
         })?;
         if i + 1 < d.districts.len() {
-            let doc = s.month(district, month)?;
-            let facts = doc.facts();
-            let seal = Seal {
-                district: district.clone(),
-                month,
-                heads: doc
-                    .document()
-                    .heads()
-                    .iter()
-                    .map(|h| h.to_string())
-                    .collect(),
-                digest: digest_to_seal(&registry, &facts)?.0,
-            };
-            s.write_month(district, month, |w| w.put_seal(&seal))?;
+            crate::close::seal_month(&mut s, district, month)?;
         }
     }
     Ok(s.commit_compacted()?)
