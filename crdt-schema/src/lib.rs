@@ -22,6 +22,7 @@ pub mod facts;
 pub mod ids;
 pub mod layout;
 pub mod month;
+pub mod rates;
 pub mod records;
 pub mod registry;
 pub mod report;
@@ -43,6 +44,7 @@ pub use month::{
     InmateMonth, MonthDoc, MonthFacts, MonthWriter, SealState, adjustment_id, day_digest,
     team_digest,
 };
+pub use rates::{DistrictDay, InmateRates, MonthRates, month_rates};
 pub use records::{
     Adjustment, Attendance, DayType, Grade, Inmate, NoQuotaGrade, ProcedureVersion, RecordError,
 };

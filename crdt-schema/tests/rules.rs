@@ -748,3 +748,34 @@ fn a_change_after_the_seal_is_an_amendment_until_resealed() {
             .contains(&Flag::AmendedAfterSeal)
     );
 }
+
+#[test]
+fn daily_rates_per_inmate_and_per_district() {
+    let mut f = Fixture::new();
+    // Day 1: A1 makes 480 units (quota 480 → 10000 bp), A2 makes 240
+    // (5000 bp). District: (480 + 240) × 60000 × 10000 / (2 × 28 800 000)
+    // = 43 200 000 × 10000 / 57 600 000 = 7500 bp.
+    f.work("A1", 1, 480);
+    f.work("A2", 1, 240);
+    // Day 2: A1 works 240 minutes (REQ 14 400 000) and makes 360 units
+    // (21 600 000 ms) → 15000 bp; A2 is sick (no rate, not in the sum).
+    // District: 21 600 000 × 10000 / 14 400 000 = 15000 bp.
+    f.att("A1", 2, "work", "240", "");
+    f.count("A1", 2, "P1", 360);
+    f.att("A2", 2, "sick", "", "");
+    let rates = month_rates(&f.registry.facts(), &f.month.facts()).unwrap();
+    assert_eq!(rates.district_daily.len(), 30);
+    let a1 = &rates.inmates[0];
+    let a2 = &rates.inmates[1];
+    assert_eq!(a1.inmate_no, no("A1"));
+    assert_eq!(a1.daily[0], Some(Bp(10_000)));
+    assert_eq!(a1.daily[1], Some(Bp(15_000)));
+    assert_eq!(a1.daily[2], None, "no record on day 3: not a work day");
+    assert_eq!(a2.daily[0], Some(Bp(5_000)));
+    assert_eq!(a2.daily[1], None, "sick: no rate");
+    let day1 = rates.district_daily[0];
+    assert_eq!((day1.earned_ms, day1.req_ms), (43_200_000, 57_600_000));
+    assert_eq!(day1.rate, Some(Bp(7_500)));
+    assert_eq!(rates.district_daily[1].rate, Some(Bp(15_000)));
+    assert_eq!(rates.district_daily[2].rate, None, "nobody worked");
+}
