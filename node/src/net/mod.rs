@@ -45,6 +45,8 @@ pub struct PeerStatus {
     pub sent_change_bytes: u64,
     pub received_change_bytes: u64,
     pub last_error: Option<String>,
+    /// Documents not level with the peer, as of its last message.
+    pub lag: BTreeMap<String, crate::sync::Lag>,
 }
 
 /// What every task of the node shares.

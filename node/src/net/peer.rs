@@ -157,6 +157,7 @@ async fn serve(
     let mut changed = shared.changed.subscribe();
     let mut stop = shared.stop.subscribe();
     let mut since_save = std::time::Instant::now();
+    let mut since_lag = std::time::Instant::now();
     // Frames are read by their own task: a read cut off half-way (by a
     // select on another event) would lose bytes and desynchronise the stream.
     let (frames_tx, mut frames) = tokio::sync::mpsc::channel::<Result<Vec<u8>, PeerError>>(4);
@@ -189,30 +190,35 @@ async fn serve(
             _ = stop.changed() => return Err(PeerError::Shutdown),
         };
         let now_s = now();
+        let lag_due = since_lag.elapsed().as_secs() >= 1;
         // Validation, storage and the protocol run off the async threads.
         let shared2 = shared.clone();
-        let (s, out, accepted) = tokio::task::spawn_blocking(move || -> Result<_, PeerError> {
-            let mut sync = sync;
-            let mut accepted = 0;
-            let mut r = shared2.replica.lock().map_err(|_| PeerError::Shutdown)?;
-            if let Some(wire) = incoming
-                && let Some(inc) = sync.receive(wire)?
-            {
-                let registry = inc.doc == DocId::Registry;
-                let a = r.admit(inc)?;
-                accepted = a.accepted;
-                for (hash, reason) in &a.quarantined {
-                    tracing::warn!("quarantined change {}: {reason}", &hash.to_string()[..12]);
+        let (s, out, accepted, lag) =
+            tokio::task::spawn_blocking(move || -> Result<_, PeerError> {
+                let mut sync = sync;
+                let mut accepted = 0;
+                let mut r = shared2.replica.lock().map_err(|_| PeerError::Shutdown)?;
+                if let Some(wire) = incoming
+                    && let Some(inc) = sync.receive(wire)?
+                {
+                    let registry = inc.doc == DocId::Registry;
+                    let a = r.admit(inc)?;
+                    accepted = a.accepted;
+                    for (hash, reason) in &a.quarantined {
+                        tracing::warn!("quarantined change {}: {reason}", &hash.to_string()[..12]);
+                    }
+                    if registry && a.accepted > 0 {
+                        shared2.update_enrolled(&r);
+                    }
                 }
-                if registry && a.accepted > 0 {
-                    shared2.update_enrolled(&r);
-                }
-            }
-            let out = sync.poll(&mut *r);
-            Ok((sync, out, accepted))
-        })
-        .await
-        .map_err(|_| PeerError::Shutdown)??;
+                let out = sync.poll(&mut *r);
+                // What stands apart, for the status: when the exchange goes
+                // quiet (the figure that stays on screen) and once a second.
+                let lag = (out.is_empty() || lag_due).then(|| sync.lag(&mut *r));
+                Ok((sync, out, accepted, lag))
+            })
+            .await
+            .map_err(|_| PeerError::Shutdown)??;
         sync = s;
         if accepted > 0 {
             // Others (and this connection) offer the new changes on.
@@ -221,10 +227,16 @@ async fn serve(
         for w in &out {
             write_frame(&mut send, &w.encode()).await?;
         }
+        if lag.is_some() {
+            since_lag = std::time::Instant::now();
+        }
         shared.peer_status(peer, |st| {
             st.last_message = now_s;
             st.sent_change_bytes = sync.sent_change_bytes;
             st.received_change_bytes = sync.received_change_bytes;
+            if let Some(lag) = lag {
+                st.lag = lag.into_iter().map(|(d, l)| (d.to_string(), l)).collect();
+            }
         });
         if since_save.elapsed().as_secs() >= 5 {
             save_state(&shared, peer, &sync);

@@ -68,6 +68,19 @@ pub struct Incoming {
     pub changes: Vec<SignedChange>,
 }
 
+/// How far this replica and a peer stand apart on one document, as of the
+/// peer's last protocol message (what the 同步 screen lists as not yet sent
+/// or received).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Lag {
+    /// Changes held here that the peer lacks and this connection has not
+    /// sent yet; `None` when the peer named a head this replica lacks, so
+    /// what it lacks cannot be counted here.
+    pub to_send: Option<usize>,
+    /// Heads the peer named that this replica lacks (changes to receive).
+    pub to_receive: usize,
+}
+
 /// The state of syncing with one peer.
 #[derive(Debug, Default)]
 pub struct PeerSync {
@@ -115,6 +128,47 @@ impl PeerSync {
             .iter()
             .map(|(d, s)| (d.clone(), s.encode()))
             .collect()
+    }
+
+    /// Every document not level with the peer, by what its last message
+    /// said of its heads; documents it has not spoken of yet are left out.
+    pub fn lag(&self, docs: &mut dyn Docs) -> BTreeMap<DocId, Lag> {
+        let mut out = BTreeMap::new();
+        for (id, state) in &self.states {
+            let Some(theirs) = &state.their_heads else {
+                continue;
+            };
+            let doc = docs.doc_mut(id).automerge();
+            let mut ours = doc.get_heads();
+            let mut theirs_sorted = theirs.clone();
+            ours.sort();
+            theirs_sorted.sort();
+            if ours == theirs_sorted {
+                continue;
+            }
+            let to_receive = theirs
+                .iter()
+                .filter(|h| doc.get_change_meta_by_hash(h).is_none())
+                .count();
+            // With every head of theirs held, the changes they lack are
+            // exactly those not behind their heads; some may be on the way.
+            let to_send = (to_receive == 0).then(|| {
+                doc.get_changes_meta(theirs)
+                    .iter()
+                    .filter(|c| !state.sent_hashes.contains(&c.hash))
+                    .count()
+            });
+            if to_receive > 0 || to_send.is_some_and(|n| n > 0) {
+                out.insert(
+                    id.clone(),
+                    Lag {
+                        to_send,
+                        to_receive,
+                    },
+                );
+            }
+        }
+        out
     }
 
     /// The first message of a connection: our inventory.

@@ -5,7 +5,7 @@
 pub mod core;
 pub mod wire;
 
-pub use self::core::{Docs, Incoming, PeerSync, ProtocolError};
+pub use self::core::{Docs, Incoming, Lag, PeerSync, ProtocolError};
 pub use wire::{Wire, WireError};
 
 #[cfg(test)]

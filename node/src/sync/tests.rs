@@ -10,7 +10,7 @@ use crdt_schema::{
 use keys::{CertBody, Certificate, Role, SecretKey};
 
 use super::wire::Wire;
-use super::{Incoming, PeerSync, ProtocolError};
+use super::{Incoming, Lag, PeerSync, ProtocolError};
 use crate::replica::{Core as MemReplica, InMemory};
 use crate::validate::SignedChange;
 
@@ -616,4 +616,36 @@ fn dependencies_of_pending_changes_are_asked_for_by_hash() {
         })
         .collect();
     assert!(needs.iter().any(|n| n.contains(&first.hash())), "{needs:?}");
+}
+
+#[test]
+fn lag_counts_what_the_peer_has_not_got_yet() {
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    w.month(&mut a, attend(1, "1001"));
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    let l = pa.lag(&mut a);
+    assert!(l.is_empty(), "level after a sync: {l:?}");
+    assert!(pb.lag(&mut b).is_empty());
+    // Three changes on A that B has not heard of: A owes B three.
+    for day in 2..=4 {
+        w.month(&mut a, attend(day, "1001"));
+    }
+    let lag = pa.lag(&mut a);
+    assert_eq!(
+        lag.get(&d01()),
+        Some(&Lag {
+            to_send: Some(3),
+            to_receive: 0
+        })
+    );
+    assert_eq!(lag.len(), 1, "the registry is level");
+    // B has not heard either: as far as it knows, they are level.
+    assert!(pb.lag(&mut b).is_empty());
+    live(&mut a, &mut pa, &mut b, &mut pb);
+    assert!(pa.lag(&mut a).is_empty());
+    assert!(pb.lag(&mut b).is_empty());
 }
