@@ -11,16 +11,22 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crdt_schema::{
-    Attendance, Board, Date, DistrictId, DocId, InmateNo, Month, MonthDoc, MonthKey, ProcedureId,
-    RegistryDoc, Report, board, score_month,
+    Attendance, Board, Date, DistrictId, DocId, Inmate, InmateNo, Month, MonthDoc, MonthKey,
+    MonthRates, ProcedureId, ProcedureVersion, ProductId, RegistryDoc, Report, board, month_rates,
+    score_month,
 };
 use keys::Role;
 use node::audit::{self, AuditTrail};
 use node::close;
+use node::export::{self, Format};
 use node::identity;
+use node::import::{self, Kind};
+use node::ops;
 use node::session::{Identity, WriteSession};
 use node::store::Store;
 use node::validate::{Trust, date_of};
+
+use crate::clock::unix_now;
 
 /// Who is logged in, as the certificate says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +72,8 @@ pub struct DistrictView {
     pub procedures: Vec<(ProcedureId, String)>,
     pub report: Report,
     pub board: Board,
+    /// Daily rates over the month, for the charts.
+    pub rates: MonthRates,
     /// Records of the month holding concurrent, differing values.
     pub conflicts: Vec<Conflict>,
 }
@@ -85,6 +93,36 @@ pub struct ConflictValue {
     pub value: String,
     /// "J001 王警官".
     pub written_by: String,
+}
+
+/// The registry's catalogue and roster, as the 工序定额 and 人员 screens
+/// show them.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub districts: Vec<(DistrictId, String)>,
+    pub products: Vec<(ProductId, String)>,
+    /// Every version of every procedure, by procedure then date.
+    pub procedures: Vec<ProcedureLine>,
+    pub inmates: Vec<(InmateNo, Inmate)>,
+}
+
+/// One version of a procedure's standard time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcedureLine {
+    pub id: ProcedureId,
+    pub from: Date,
+    pub version: ProcedureVersion,
+    /// Two writers set this version concurrently to different values.
+    pub conflict: bool,
+}
+
+/// Long work under way: `done` of `total` steps, and what the step is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub task: String,
+    pub step: String,
+    pub done: u64,
+    pub total: u64,
 }
 
 /// One inmate's edit of the day in the entry grid.
@@ -134,6 +172,35 @@ pub enum Request {
         district: DistrictId,
         month: Month,
     },
+    /// The catalogue and roster (工序定额, 人员).
+    Catalog,
+    /// The labor section sets a procedure's standard time from a date (a
+    /// later date is a new version; the earlier ones stay in force before it).
+    PutProcedure {
+        id: ProcedureId,
+        from: Date,
+        version: ProcedureVersion,
+        /// A name for a product not yet in the catalogue.
+        new_product: Option<String>,
+    },
+    /// The records office adds an inmate or changes one's record.
+    PutInmate {
+        no: InmateNo,
+        inmate: Inmate,
+    },
+    /// A CSV or XLSX file, validated whole, then written as one signed
+    /// change per document — or not at all.
+    Import {
+        kind: Kind,
+        path: PathBuf,
+    },
+    /// The month's report to a file for the 计分考核 file.
+    Export {
+        district: DistrictId,
+        month: Month,
+        format: Format,
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug)]
@@ -149,6 +216,21 @@ pub enum Reply {
     },
     SaveFailed(String),
     Audit(Box<AuditTrail>),
+    Catalog(Box<Catalog>),
+    Imported {
+        file: String,
+        rows: usize,
+        changed: usize,
+        documents: usize,
+    },
+    /// The file was refused: every error, each naming line, column and value.
+    ImportRejected(Vec<String>),
+    Exported {
+        path: PathBuf,
+        bytes: usize,
+    },
+    /// A step of long work; the request's own reply follows.
+    Progress(Progress),
     Failed(String),
 }
 
@@ -172,7 +254,12 @@ impl Backend {
                     identity: None,
                 };
                 for req in requests {
-                    let reply = worker.handle(req);
+                    let progress = |p: Progress| {
+                        if replies.send(Reply::Progress(p)).is_ok() {
+                            wake();
+                        }
+                    };
+                    let reply = worker.handle(req, &progress);
                     if replies.send(reply).is_err() {
                         break;
                     }
@@ -192,7 +279,7 @@ impl Backend {
     /// A reply, if one is ready.
     pub fn try_recv(&mut self) -> Option<Reply> {
         let r = self.rx.try_recv().ok();
-        if r.is_some() {
+        if r.as_ref().is_some_and(|r| !matches!(r, Reply::Progress(_))) {
             self.busy = self.busy.saturating_sub(1);
         }
         r
@@ -209,15 +296,8 @@ struct Worker {
     identity: Option<Identity>,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 impl Worker {
-    fn handle(&mut self, req: Request) -> Reply {
+    fn handle(&mut self, req: Request, progress: &dyn Fn(Progress)) -> Reply {
         match req {
             Request::Login {
                 key_file,
@@ -278,6 +358,38 @@ impl Worker {
                     Ok(())
                 })
             }
+            Request::Catalog => match self.catalog() {
+                Ok(c) => Reply::Catalog(Box::new(c)),
+                Err(e) => Reply::Failed(format!("{e:#}")),
+            },
+            Request::PutProcedure {
+                id,
+                from,
+                version,
+                new_product,
+            } => self.write(&format!("procedure {id} from {from}"), |s| {
+                s.write_registry(|w| {
+                    if let Some(name) = &new_product {
+                        w.put_product(&version.product, name)?;
+                    }
+                    w.put_procedure_version(&id, from, &version)
+                })?;
+                Ok(())
+            }),
+            Request::PutInmate { no, inmate } => self.write(&format!("inmate {no}"), |s| {
+                s.write_registry(|w| w.put_inmate(&no, &inmate))?;
+                Ok(())
+            }),
+            Request::Import { kind, path } => self.import(kind, &path, progress),
+            Request::Export {
+                district,
+                month,
+                format,
+                path,
+            } => match self.export(&district, month, format, &path) {
+                Ok(bytes) => Reply::Exported { path, bytes },
+                Err(e) => Reply::Failed(format!("{}: {e:#}", path.display())),
+            },
         }
     }
 
@@ -293,7 +405,7 @@ impl Worker {
                 .as_ref()
                 .ok_or_else(|| anyhow::anyhow!("not logged in"))?;
             let store = self.store()?;
-            let mut s = WriteSession::begin(&store, id, now(), format!("app: {note}"))?;
+            let mut s = WriteSession::begin(&store, id, unix_now(), format!("app: {note}"))?;
             f(&mut s)?;
             Ok(s.commit()?.changes)
         };
@@ -322,7 +434,8 @@ impl Worker {
                 "证书不是本监狱签发的 / certificate not issued by this prison's authority: {e}"
             )
         })?;
-        let today = date_of(now()).ok_or_else(|| anyhow::anyhow!("system clock out of range"))?;
+        let today =
+            date_of(unix_now()).ok_or_else(|| anyhow::anyhow!("system clock out of range"))?;
         let body = &id.certificate.body;
         if today < body.valid_from || today > body.valid_to {
             anyhow::bail!(
@@ -372,6 +485,7 @@ impl Worker {
         let conflicts = conflicts(&store, &registry_doc, &id, &loaded, &facts)?;
         let report = score_month(&registry, &facts)?;
         let board = board(&registry, &facts, date)?;
+        let rates = month_rates(&registry, &facts)?;
         let day = date.day();
         let rows = registry
             .inmates
@@ -420,7 +534,125 @@ impl Worker {
             procedures,
             report,
             board,
+            rates,
             conflicts,
+        })
+    }
+
+    /// Reads and checks the whole file before a single write, as
+    /// `tally import` does; progress by step (read, check, sign and store).
+    fn import(&self, kind: Kind, path: &Path, progress: &dyn Fn(Progress)) -> Reply {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let step = |done: u64, step: String| {
+            progress(Progress {
+                task: format!("导入 / import {file}"),
+                step,
+                done,
+                total: 3,
+            })
+        };
+        let run = || -> anyhow::Result<Reply> {
+            let id = self
+                .identity
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("not logged in"))?;
+            step(0, "读取 / reading".into());
+            let bytes =
+                std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let store = self.store()?;
+            let mut s = WriteSession::begin(&store, id, unix_now(), format!("app: import {file}"))?;
+            step(
+                1,
+                format!("校验 {} 字节 / checking {} bytes", bytes.len(), bytes.len()),
+            );
+            let plan = match import::plan_file(kind, &file, &bytes, &s.registry().facts()) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Ok(Reply::ImportRejected(
+                        e.errors.iter().map(ToString::to_string).collect(),
+                    ));
+                }
+            };
+            step(
+                2,
+                format!("签名写入 {} 行 / signing {} rows", plan.rows, plan.rows),
+            );
+            let changed = ops::apply(&mut s, &plan)?;
+            let done = s.commit()?;
+            Ok(Reply::Imported {
+                file: file.clone(),
+                rows: plan.rows,
+                changed,
+                documents: done.documents.len(),
+            })
+        };
+        run().unwrap_or_else(|e| Reply::SaveFailed(format!("{e:#}")))
+    }
+
+    /// Scores the month as loaded and writes the file atomically.
+    fn export(
+        &self,
+        district: &DistrictId,
+        month: Month,
+        format: Format,
+        path: &Path,
+    ) -> anyhow::Result<usize> {
+        let store = self.store()?;
+        let bytes = {
+            let _lock = store.lock_shared()?;
+            let registry = store
+                .load(&DocId::Registry)?
+                .typed(RegistryDoc::from_document)?
+                .doc
+                .facts();
+            let id = DocId::month(district.clone(), month);
+            let facts = store.load(&id)?.typed(MonthDoc::from_document)?.doc.facts();
+            let report = score_month(&registry, &facts)?;
+            export::export(format, &registry, &report)?
+        };
+        node::store::write_atomic(path, &bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn catalog(&self) -> anyhow::Result<Catalog> {
+        let store = self.store()?;
+        let _lock = store.lock_shared()?;
+        let registry = store
+            .load(&DocId::Registry)?
+            .typed(RegistryDoc::from_document)?
+            .doc
+            .facts();
+        Ok(Catalog {
+            districts: registry
+                .districts
+                .into_iter()
+                .map(|(d, e)| (d, e.value))
+                .collect(),
+            products: registry
+                .products
+                .into_iter()
+                .map(|(p, e)| (p, e.value))
+                .collect(),
+            procedures: registry
+                .procedures
+                .into_iter()
+                .flat_map(|(id, versions)| {
+                    versions.into_iter().map(move |(from, e)| ProcedureLine {
+                        id: id.clone(),
+                        from,
+                        version: e.value,
+                        conflict: e.conflict,
+                    })
+                })
+                .collect(),
+            inmates: registry
+                .inmates
+                .into_iter()
+                .map(|(no, e)| (no, e.value))
+                .collect(),
         })
     }
 

@@ -1,0 +1,51 @@
+//! What every screen shares: the board's colours, labels for codes, and a
+//! table with a header row.
+
+use crdt_schema::DayType;
+use eframe::egui::{self, Color32};
+use keys::Role;
+
+use super::Lang;
+
+/// Colours of the board: short red, over green.
+pub(super) const SHORT: Color32 = Color32::from_rgb(200, 40, 40);
+pub(super) const OVER: Color32 = Color32::from_rgb(20, 140, 60);
+
+pub(super) fn day_type_label(lang: Lang, d: DayType) -> &'static str {
+    match lang {
+        Lang::Zh => d.label_zh(),
+        Lang::En => d.as_str(),
+    }
+}
+
+/// A role as the title bar and refusals name it.
+pub(super) fn role_label(lang: Lang, r: Role) -> &'static str {
+    match r {
+        Role::Officer => lang.t("民警", "officer"),
+        Role::Chief => lang.t("监区长", "chief"),
+        Role::LaborSection => lang.t("劳动改造科", "labor section"),
+        Role::Records => lang.t("狱政档案", "records"),
+        Role::Procurator => lang.t("驻监检察室", "procurator"),
+        Role::Admin => lang.t("管理员", "admin"),
+    }
+}
+
+/// A striped grid with a header row; `rows` adds the rest, each ending
+/// with `end_row`.
+pub(super) fn table(
+    ui: &mut egui::Ui,
+    id: &str,
+    headers: &[&str],
+    rows: impl FnOnce(&mut egui::Ui),
+) {
+    egui::Grid::new(id)
+        .striped(true)
+        .num_columns(headers.len())
+        .show(ui, |ui| {
+            for h in headers {
+                ui.strong(*h);
+            }
+            ui.end_row();
+            rows(ui);
+        });
+}

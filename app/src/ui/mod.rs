@@ -1,0 +1,657 @@
+//! The screens, drawn each frame from the app's state. No disk, no keys, no
+//! waiting here: work is sent to the [`Backend`] and its replies are taken
+//! at the start of each frame.
+
+mod approvals;
+mod board;
+mod charts;
+mod entry;
+mod login;
+mod look;
+mod procedures;
+mod roster;
+mod scores;
+mod sync;
+mod transfer;
+
+use std::path::PathBuf;
+
+use crdt_schema::{Date, DistrictId};
+use eframe::egui;
+use keys::Role;
+use node::audit::AuditTrail;
+
+use crate::backend::{Backend, Catalog, DistrictView, Officer, Progress, Reply, Request};
+use crate::clock::yesterday;
+use crate::sync::{SyncNode, SyncStatus};
+use look::{OVER, SHORT, role_label};
+
+/// The interface language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The text in this language.
+    pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// How the app starts.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub data: PathBuf,
+    pub lang: Lang,
+    /// The date shown first (default: yesterday, the board's day).
+    pub date: Option<Date>,
+    /// Log in at start with this key file (passphrase from `TALLY_PASSPHRASE`).
+    pub key_file: Option<PathBuf>,
+    pub passphrase: Option<String>,
+    /// Open on the big-screen board.
+    pub big_screen: bool,
+    /// Whether to run the embedded node.
+    pub sync: SyncMode,
+}
+
+/// Whether and how the app runs its embedded node.
+#[derive(Debug, Clone, Default)]
+pub enum SyncMode {
+    /// No node (tests, or a PC that only reads).
+    #[default]
+    Off,
+    /// With `DATA/node.toml`'s settings, as `tally node run` would.
+    FromConfig,
+    /// With these settings.
+    With(node::net::NodeOptions),
+}
+
+/// The screens, in the order of the tab bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Entry,
+    Board,
+    Scores,
+    Charts,
+    Approvals,
+    Procedures,
+    Roster,
+    Transfer,
+    Sync,
+}
+
+impl Tab {
+    const ALL: [Tab; 9] = [
+        Tab::Entry,
+        Tab::Board,
+        Tab::Scores,
+        Tab::Charts,
+        Tab::Approvals,
+        Tab::Procedures,
+        Tab::Roster,
+        Tab::Transfer,
+        Tab::Sync,
+    ];
+
+    fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Tab::Entry => lang.t("今日录入", "Daily entry"),
+            Tab::Board => lang.t("劳动日记载", "Daily board"),
+            Tab::Scores => lang.t("月度考核", "Monthly scores"),
+            Tab::Charts => lang.t("效率曲线", "Charts"),
+            Tab::Approvals => lang.t("审批", "Approvals"),
+            Tab::Procedures => lang.t("工序定额", "Procedures"),
+            Tab::Roster => lang.t("人员", "Roster"),
+            Tab::Transfer => lang.t("导入导出", "Import/export"),
+            Tab::Sync => lang.t("同步", "Sync"),
+        }
+    }
+
+    /// Whether a role sees the tab at all (what it may do on it is decided
+    /// again by the validator when a change is signed).
+    fn shown_to(self, role: Role) -> bool {
+        match self {
+            Tab::Approvals => matches!(role, Role::Chief | Role::Admin),
+            _ => true,
+        }
+    }
+}
+
+struct Main {
+    officer: Officer,
+    districts: Vec<(DistrictId, String)>,
+    district: DistrictId,
+    date: Date,
+    date_text: String,
+    tab: Tab,
+    view: Option<DistrictView>,
+    entry: entry::EntryScreen,
+    audit: Option<AuditTrail>,
+    catalog: Option<Catalog>,
+    procedures: procedures::ProceduresScreen,
+    roster: roster::RosterScreen,
+    charts: charts::ChartsScreen,
+    transfer: transfer::TransferScreen,
+    big_screen: bool,
+    board_page: usize,
+    /// Shown under the tabs: (is an error, text).
+    notice: Option<(bool, String)>,
+    /// `egui` time of the last automatic reload.
+    loaded_at: f64,
+}
+
+enum Screen {
+    Login {
+        key_file: String,
+        passphrase: String,
+        error: Option<String>,
+    },
+    Main(Box<Main>),
+}
+
+pub struct TallyApp {
+    lang: Lang,
+    backend: Backend,
+    screen: Screen,
+    start_date: Option<Date>,
+    start_big_screen: bool,
+    /// Where the title was drawn last frame (points), for the screenshot check.
+    pub title_rect: Option<egui::Rect>,
+    sync: Option<SyncNode>,
+    /// The sync generation the loaded view reflects.
+    seen_generation: u64,
+    /// Long work under way, shown as a progress bar.
+    progress: Option<Progress>,
+}
+
+impl TallyApp {
+    /// `wake` repaints the UI when the backend has a reply (eframe's
+    /// `request_repaint`; tests pass a no-op and step).
+    pub fn new(opts: Options, ctx: &egui::Context) -> TallyApp {
+        crate::fonts::install(ctx);
+        let c = ctx.clone();
+        TallyApp::with_wake(opts, move || c.request_repaint())
+    }
+
+    /// The app with `wake` called whenever the backend has a reply (tests).
+    pub fn with_wake(opts: Options, wake: impl Fn() + Send + Sync + 'static) -> TallyApp {
+        let wake = std::sync::Arc::new(wake);
+        let w = wake.clone();
+        let mut backend = Backend::spawn(opts.data.clone(), move || w());
+        let w = wake.clone();
+        let sync = match &opts.sync {
+            SyncMode::Off => None,
+            SyncMode::FromConfig => Some(SyncNode::start(opts.data.clone(), None, move || w())),
+            SyncMode::With(o) => Some(SyncNode::start(
+                opts.data.clone(),
+                Some(o.clone()),
+                move || w(),
+            )),
+        };
+        let mut key_file = String::new();
+        if let (Some(k), Some(p)) = (&opts.key_file, &opts.passphrase) {
+            key_file = k.display().to_string();
+            backend.send(Request::Login {
+                key_file: k.clone(),
+                passphrase: p.clone(),
+            });
+        }
+        TallyApp {
+            lang: opts.lang,
+            backend,
+            screen: Screen::Login {
+                key_file,
+                passphrase: String::new(),
+                error: None,
+            },
+            start_date: opts.date,
+            start_big_screen: opts.big_screen,
+            title_rect: None,
+            sync,
+            seen_generation: 0,
+            progress: None,
+        }
+    }
+
+    /// The officer logged in, if any.
+    pub fn officer(&self) -> Option<&Officer> {
+        match &self.screen {
+            Screen::Main(m) => Some(&m.officer),
+            Screen::Login { .. } => None,
+        }
+    }
+
+    /// The loaded view, if any.
+    pub fn view(&self) -> Option<&DistrictView> {
+        match &self.screen {
+            Screen::Main(m) => m.view.as_ref(),
+            Screen::Login { .. } => None,
+        }
+    }
+
+    /// Whether the backend still owes replies.
+    pub fn busy(&self) -> bool {
+        self.backend.busy()
+    }
+
+    /// Sends a request as a screen would (tests and tools).
+    pub fn request(&mut self, r: Request) {
+        self.backend.send(r);
+    }
+
+    /// The message under the tabs: (is an error, text).
+    pub fn notice(&self) -> Option<&(bool, String)> {
+        match &self.screen {
+            Screen::Main(m) => m.notice.as_ref(),
+            Screen::Login { .. } => None,
+        }
+    }
+
+    /// The login screen's error, if shown.
+    pub fn login_error(&self) -> Option<&str> {
+        match &self.screen {
+            Screen::Login { error, .. } => error.as_deref(),
+            Screen::Main(_) => None,
+        }
+    }
+
+    fn take_replies(&mut self) {
+        while let Some(reply) = self.backend.try_recv() {
+            if let Reply::Progress(p) = reply {
+                self.progress = Some(p);
+                continue;
+            }
+            self.progress = None;
+            match reply {
+                Reply::Progress(_) => {}
+                Reply::LoggedIn { officer, districts } => {
+                    let district = officer
+                        .district
+                        .clone()
+                        .or_else(|| districts.first().map(|(d, _)| d.clone()));
+                    let Some(district) = district else {
+                        self.screen = Screen::Login {
+                            key_file: String::new(),
+                            passphrase: String::new(),
+                            error: Some(
+                                "这个监狱还没有监区 / the prison has no districts yet".into(),
+                            ),
+                        };
+                        continue;
+                    };
+                    let date = self.start_date.unwrap_or_else(yesterday);
+                    let tab = if officer.writes_daily_records_of(&district) {
+                        Tab::Entry
+                    } else {
+                        Tab::Board
+                    };
+                    self.backend.send(Request::Load {
+                        district: district.clone(),
+                        date,
+                    });
+                    self.screen = Screen::Main(Box::new(Main {
+                        officer,
+                        districts,
+                        district,
+                        date,
+                        date_text: date.to_string(),
+                        tab: if self.start_big_screen {
+                            Tab::Board
+                        } else {
+                            tab
+                        },
+                        view: None,
+                        entry: Default::default(),
+                        audit: None,
+                        catalog: None,
+                        procedures: Default::default(),
+                        roster: Default::default(),
+                        charts: Default::default(),
+                        transfer: Default::default(),
+                        big_screen: self.start_big_screen,
+                        board_page: 0,
+                        notice: None,
+                        loaded_at: 0.0,
+                    }));
+                }
+                Reply::LoginFailed(e) => {
+                    if let Screen::Login { error, .. } = &mut self.screen {
+                        *error = Some(e);
+                    }
+                }
+                Reply::Loaded(v) => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.entry.load(&v);
+                        m.view = Some(*v);
+                    }
+                }
+                Reply::Saved { changes } => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.notice = Some((
+                            false,
+                            format!("已保存并签名 / saved and signed ({changes} change)"),
+                        ));
+                        self.backend.send(Request::Load {
+                            district: m.district.clone(),
+                            date: m.date,
+                        });
+                        if m.catalog.is_some() {
+                            self.backend.send(Request::Catalog);
+                        }
+                    }
+                }
+                Reply::Imported {
+                    file,
+                    rows,
+                    changed,
+                    documents,
+                } => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.transfer.rejected.clear();
+                        m.notice = Some((
+                            false,
+                            format!(
+                                "{file}: {rows} 行，{changed} 条记录已签名写入 {documents} 个文档 / {rows} rows, {changed} records signed into {documents} documents"
+                            ),
+                        ));
+                        self.backend.send(Request::Load {
+                            district: m.district.clone(),
+                            date: m.date,
+                        });
+                        if m.catalog.is_some() {
+                            self.backend.send(Request::Catalog);
+                        }
+                    }
+                }
+                Reply::ImportRejected(errors) => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.notice = Some((
+                            true,
+                            format!(
+                                "文件被拒绝，未写入任何内容（{} 处错误）/ file rejected, nothing written ({} errors)",
+                                errors.len(),
+                                errors.len()
+                            ),
+                        ));
+                        m.transfer.rejected = errors;
+                    }
+                }
+                Reply::Exported { path, bytes } => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.notice = Some((
+                            false,
+                            format!("已导出 / exported {} ({bytes} B)", path.display()),
+                        ));
+                    }
+                }
+                Reply::Catalog(c) => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.catalog = Some(*c);
+                    }
+                }
+                Reply::SaveFailed(e) | Reply::Failed(e) => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.notice = Some((true, e));
+                    }
+                }
+                Reply::Audit(t) => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.audit = Some(*t);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The embedded node's status, if it runs.
+    pub fn sync_status(&self) -> Option<SyncStatus> {
+        self.sync.as_ref().map(SyncNode::status)
+    }
+
+    /// Draws one frame.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.take_replies();
+        let status = self.sync_status();
+        // Peers brought changes: show them (the big screen refreshes itself).
+        if let (Some(st), Screen::Main(m)) = (&status, &self.screen)
+            && st.generation != self.seen_generation
+        {
+            self.seen_generation = st.generation;
+            self.backend.send(Request::Load {
+                district: m.district.clone(),
+                date: m.date,
+            });
+        }
+        let lang = self.lang;
+        egui::Panel::top("top").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let title = ui.heading(lang.t("劳动改造计分", "Labor scores"));
+                self.title_rect = Some(title.rect);
+                if let Screen::Main(m) = &self.screen {
+                    ui.separator();
+                    ui.label(format!(
+                        "{} {} · {}",
+                        m.officer.officer_no,
+                        m.officer.name,
+                        role_label(lang, m.officer.role)
+                    ));
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let other = match lang {
+                        Lang::Zh => "English",
+                        Lang::En => "中文",
+                    };
+                    if ui.button(other).clicked() {
+                        self.lang = match lang {
+                            Lang::Zh => Lang::En,
+                            Lang::En => Lang::Zh,
+                        };
+                    }
+                    if let Some(p) = &self.progress {
+                        ui.add(
+                            egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
+                                .desired_width(160.0)
+                                .show_percentage(),
+                        );
+                        ui.label(format!("{} · {}", p.task, p.step));
+                    } else if self.backend.busy() {
+                        ui.spinner();
+                    }
+                });
+            });
+        });
+        let mut requests = Vec::new();
+        egui::CentralPanel::default().show(ui, |ui| match &mut self.screen {
+            Screen::Login {
+                key_file,
+                passphrase,
+                error,
+            } => {
+                if let Some(r) = login::login(ui, lang, key_file, passphrase, error.as_deref()) {
+                    *error = None;
+                    requests.push(r);
+                }
+            }
+            Screen::Main(m) => requests.extend(main_screen(ui, lang, m, status.as_ref())),
+        });
+        for r in requests {
+            self.backend.send(r);
+        }
+    }
+}
+
+fn main_screen(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    m: &mut Main,
+    sync: Option<&SyncStatus>,
+) -> Vec<Request> {
+    let mut out = Vec::new();
+    if m.big_screen {
+        if ui.button(lang.t("退出大屏", "Leave big screen")).clicked() {
+            m.big_screen = false;
+        }
+        if let Some(v) = &m.view {
+            board::big_board(ui, lang, v, &mut m.board_page);
+        }
+        return out;
+    }
+    ui.horizontal(|ui| {
+        for tab in Tab::ALL {
+            if !tab.shown_to(m.officer.role) {
+                continue;
+            }
+            if ui.selectable_label(m.tab == tab, tab.label(lang)).clicked() {
+                m.tab = tab;
+                m.notice = None;
+                if matches!(tab, Tab::Procedures | Tab::Roster) {
+                    out.push(Request::Catalog);
+                }
+            }
+        }
+        ui.separator();
+        let l = ui.label(lang.t("监区", "District"));
+        let current = m.district.clone();
+        egui::ComboBox::from_id_salt("district")
+            .selected_text(current.to_string())
+            .show_ui(ui, |ui| {
+                for (d, name) in &m.districts {
+                    ui.selectable_value(&mut m.district, d.clone(), format!("{d} {name}"));
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        let l = ui.label(lang.t("日期", "Date"));
+        let r = ui
+            .add(egui::TextEdit::singleline(&mut m.date_text).desired_width(96.0))
+            .labelled_by(l.id);
+        let date_ok = m.date_text.trim().parse::<Date>();
+        if r.lost_focus() || m.district != current {
+            match date_ok {
+                Ok(d) => {
+                    m.date = d;
+                    out.push(Request::Load {
+                        district: m.district.clone(),
+                        date: d,
+                    });
+                }
+                Err(_) => {
+                    m.notice = Some((
+                        true,
+                        "日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD".into(),
+                    ))
+                }
+            }
+        }
+        if ui.button(lang.t("刷新", "Refresh")).clicked() {
+            out.push(Request::Load {
+                district: m.district.clone(),
+                date: m.date,
+            });
+        }
+    });
+    if let Some((err, text)) = &m.notice {
+        ui.colored_label(if *err { SHORT } else { OVER }, text);
+    }
+    ui.separator();
+    let Some(view) = &m.view else {
+        ui.spinner();
+        return out;
+    };
+    let role = m.officer.role;
+    let request = match m.tab {
+        Tab::Entry => {
+            if m.officer.writes_daily_records_of(&view.district) {
+                entry::entry(ui, lang, view, &mut m.entry)
+            } else {
+                ui.colored_label(
+                    SHORT,
+                    format!(
+                        "{} {} ({}) {} {}",
+                        lang.t("无权录入：", "Not allowed:"),
+                        m.officer.officer_no,
+                        role_label(lang, role),
+                        lang.t(
+                            "不能录入该监区的日常记录",
+                            "may not enter the daily records of"
+                        ),
+                        view.district
+                    ),
+                );
+                None
+            }
+        }
+        Tab::Board => {
+            if ui.button(lang.t("大屏显示", "Big screen")).clicked() {
+                m.big_screen = true;
+            }
+            board::board(ui, lang, view);
+            None
+        }
+        Tab::Scores => scores::scores(ui, lang, view, m.audit.as_ref()),
+        Tab::Charts => {
+            charts::charts(ui, lang, &view.rates, &mut m.charts);
+            None
+        }
+        Tab::Approvals => approvals::approvals(ui, lang, view),
+        Tab::Procedures => match &m.catalog {
+            Some(c) => procedures::procedures(
+                ui,
+                lang,
+                c,
+                &mut m.procedures,
+                matches!(role, Role::LaborSection | Role::Admin),
+            ),
+            None => {
+                ui.spinner();
+                None
+            }
+        },
+        Tab::Roster => match &m.catalog {
+            Some(c) => roster::roster(
+                ui,
+                lang,
+                c,
+                &mut m.roster,
+                matches!(role, Role::Records | Role::Admin),
+            ),
+            None => {
+                ui.spinner();
+                None
+            }
+        },
+        Tab::Transfer => transfer::transfer(ui, lang, view, &mut m.transfer),
+        Tab::Sync => {
+            sync::sync_screen(ui, lang, sync);
+            None
+        }
+    };
+    out.extend(request);
+    out
+}
+
+impl eframe::App for TallyApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+        // Data other writers save arrives without input: reload now and then
+        // (the big screen refreshes itself this way).
+        if let Screen::Main(m) = &mut self.screen
+            && !self.backend.busy()
+            && ui.input(|i| i.time) - m.loaded_at > 10.0
+        {
+            m.loaded_at = ui.input(|i| i.time);
+            self.backend.send(Request::Load {
+                district: m.district.clone(),
+                date: m.date,
+            });
+        }
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs(10));
+    }
+}

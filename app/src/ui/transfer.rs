@@ -1,0 +1,194 @@
+//! 导入导出: import the spreadsheets the prison already keeps (CSV or XLSX,
+//! validated whole before anything is written), and export the month to
+//! XLSX or to a printable HTML report for the 计分考核 file.
+
+use std::path::PathBuf;
+
+use eframe::egui;
+use node::export::Format;
+use node::import::Kind;
+
+use super::Lang;
+use super::look::SHORT;
+use crate::backend::{DistrictView, Request};
+
+/// The screen's state: the two forms, and the last import's rejection.
+#[derive(Debug, Clone)]
+pub(super) struct TransferScreen {
+    kind: Kind,
+    import_path: String,
+    format: Format,
+    export_path: String,
+    /// Every error of the last rejected file.
+    pub(super) rejected: Vec<String>,
+}
+
+impl Default for TransferScreen {
+    fn default() -> TransferScreen {
+        TransferScreen {
+            kind: Kind::Counts,
+            import_path: String::new(),
+            format: Format::Xlsx,
+            export_path: String::new(),
+            rejected: Vec::new(),
+        }
+    }
+}
+
+fn kind_label(lang: Lang, k: Kind) -> &'static str {
+    match k {
+        Kind::Districts => lang.t("监区", "districts"),
+        Kind::Inmates => lang.t("罪犯名册", "inmates"),
+        Kind::Procedures => lang.t("工序定额", "procedures"),
+        Kind::Attendance => lang.t("出勤", "attendance"),
+        Kind::Assignments => lang.t("分工", "assignments"),
+        Kind::Counts => lang.t("个人产量", "counts"),
+        Kind::TeamCounts => lang.t("班组入库数", "team counts"),
+        Kind::Adjustments => lang.t("加扣分", "adjustments"),
+    }
+}
+
+const KINDS: [Kind; 8] = [
+    Kind::Districts,
+    Kind::Inmates,
+    Kind::Procedures,
+    Kind::Attendance,
+    Kind::Assignments,
+    Kind::Counts,
+    Kind::TeamCounts,
+    Kind::Adjustments,
+];
+
+/// The file name an export gets unless the officer types another.
+fn default_export_name(v: &DistrictView, format: Format) -> String {
+    let ext = match format {
+        Format::Xlsx => "xlsx",
+        Format::Html => "html",
+    };
+    format!("计分考核-{}-{}.{ext}", v.district, v.month)
+}
+
+/// Draws the screen; a request to import or export.
+pub(super) fn transfer(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    v: &DistrictView,
+    st: &mut TransferScreen,
+) -> Option<Request> {
+    let mut out = None;
+    ui.heading(lang.t("导入", "Import"));
+    ui.label(lang.t(
+        "CSV（UTF-8）或 XLSX（第一个工作表），首行为列名；整份文件校验无误才写入，一行有错则一行也不写。",
+        "CSV (UTF-8) or XLSX (first sheet), header row first; the whole file is checked and nothing is written unless every row is valid.",
+    ));
+    egui::Grid::new("import").num_columns(2).show(ui, |ui| {
+        let l = ui.label(lang.t("内容", "Contents"));
+        egui::ComboBox::from_id_salt("import-kind")
+            .selected_text(kind_label(lang, st.kind))
+            .show_ui(ui, |ui| {
+                for k in KINDS {
+                    ui.selectable_value(&mut st.kind, k, kind_label(lang, k));
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        ui.end_row();
+        let l = ui.label(lang.t("文件", "File"));
+        ui.add(egui::TextEdit::singleline(&mut st.import_path).desired_width(420.0))
+            .labelled_by(l.id);
+        ui.end_row();
+    });
+    let (required, optional) = st.kind.columns();
+    ui.label(format!(
+        "{} {}{}",
+        lang.t("列：", "Columns:"),
+        required.join(", "),
+        if optional.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", optional.join(", "))
+        }
+    ));
+    let path = st.import_path.trim();
+    if ui
+        .add_enabled(
+            !path.is_empty(),
+            egui::Button::new(lang.t("校验并导入", "Check and import")),
+        )
+        .clicked()
+    {
+        st.rejected.clear();
+        out = Some(Request::Import {
+            kind: st.kind,
+            path: PathBuf::from(path),
+        });
+    }
+    if !st.rejected.is_empty() {
+        ui.colored_label(
+            SHORT,
+            format!(
+                "{} {} {}",
+                lang.t(
+                    "文件被拒绝，未写入任何内容：",
+                    "File rejected, nothing written:"
+                ),
+                st.rejected.len(),
+                lang.t("处错误", "errors")
+            ),
+        );
+        egui::ScrollArea::vertical()
+            .id_salt("rejected")
+            .max_height(160.0)
+            .show(ui, |ui| {
+                for e in &st.rejected {
+                    ui.colored_label(SHORT, e);
+                }
+            });
+    }
+    ui.separator();
+    ui.heading(lang.t("导出本月", "Export the month"));
+    ui.label(format!(
+        "{} {} {} · {} {}",
+        v.district,
+        v.district_name,
+        v.month,
+        lang.t("报告摘要", "report digest"),
+        &v.report.digest.0[..16.min(v.report.digest.0.len())]
+    ));
+    egui::Grid::new("export").num_columns(2).show(ui, |ui| {
+        let l = ui.label(lang.t("格式", "Format"));
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut st.format, Format::Xlsx, "XLSX")
+                .labelled_by(l.id);
+            ui.radio_value(
+                &mut st.format,
+                Format::Html,
+                lang.t("打印版 HTML", "printable HTML"),
+            );
+        });
+        ui.end_row();
+        let l = ui.label(lang.t("保存到", "Save to"));
+        ui.add(
+            egui::TextEdit::singleline(&mut st.export_path)
+                .desired_width(420.0)
+                .hint_text(default_export_name(v, st.format)),
+        )
+        .labelled_by(l.id);
+        ui.end_row();
+    });
+    if ui.button(lang.t("导出", "Export")).clicked() {
+        let typed = st.export_path.trim();
+        let path = if typed.is_empty() {
+            default_export_name(v, st.format)
+        } else {
+            typed.to_string()
+        };
+        out = Some(Request::Export {
+            district: v.district.clone(),
+            month: v.month,
+            format: st.format,
+            path: PathBuf::from(path),
+        });
+    }
+    out
+}
