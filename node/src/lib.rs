@@ -1,18 +1,21 @@
 //! # node
 //!
-//! A tally replica: on-disk storage of signed documents, CSV import, the demo
-//! prison, and the `tally` command line. The binary (`src/main.rs`) only calls
+//! A tally replica: on-disk storage of signed documents, CSV/XLSX import, XLSX
+//! and HTML export of a month's scores, the demo prison, and the `tally`
+//! command line. The binary (`src/main.rs`) only calls
 //! [`cli::run`].
 //!
 //! Layering: [`store`] owns files; [`session`] is the write path (lock, load,
 //! typed writes, append); [`read`] is the read path (load, score in parallel);
-//! [`import`] and [`demo`] produce [`ops::Plan`]s of typed writes.
+//! [`import`] and [`demo`] produce [`ops::Plan`]s of typed writes; [`export`]
+//! turns a scored month into the XLSX workbook and printable report.
 
 pub mod audit;
 pub mod bundle;
 pub mod cli;
 pub mod close;
 pub mod demo;
+pub mod export;
 pub mod identity;
 pub mod import;
 pub mod merge;

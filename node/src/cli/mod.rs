@@ -53,7 +53,8 @@ enum Command {
         #[arg(long)]
         authority: Option<PathBuf>,
     },
-    /// Import one CSV file of the given kind (UTF-8, header row required).
+    /// Import one file of the given kind: CSV (UTF-8, header row required),
+    /// or an .xlsx/.xlsm workbook (its first worksheet, header in the first row).
     Import { kind: Kind, file: PathBuf },
     /// Score a month: one district, or all districts.
     Score {
@@ -139,6 +140,19 @@ enum Command {
         inmate: InmateNo,
         #[arg(long)]
         json: bool,
+    },
+    /// Write a district-month's scores for the 计分考核 file: an XLSX
+    /// workbook or a printable HTML report (A4 landscape).
+    Report {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        /// xlsx or html (default: from the extension of --out).
+        #[arg(long, value_enum)]
+        format: Option<crate::export::Format>,
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
     },
     /// Write a self-contained bundle of a month's signed changes.
     Export {
@@ -357,6 +371,12 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             inmate,
             json,
         } => read::audit(&ctx, &district, month, &inmate, json),
+        Command::Report {
+            district,
+            month,
+            format,
+            out,
+        } => read::report(&ctx, &district, month, format, &out),
         Command::Export {
             district,
             month,

@@ -3,21 +3,15 @@
 
 use std::io::{self, Write};
 
-use crdt_schema::{Board, BoardUnit, Cp, Flag, InmateExplanation, InmateNo, RegistryFacts, Report};
+use crdt_schema::{Board, BoardUnit, Cp, Flag, InmateExplanation, RegistryFacts, Report};
+
+use crate::export::{district_name, inmate_name as name};
 
 /// Problems found while loading, on stderr so they are never mistaken for data.
 pub fn issues(issues: &[String]) {
     for i in issues {
         eprintln!("warning: {i}");
     }
-}
-
-fn name<'a>(registry: &'a RegistryFacts, no: &InmateNo) -> &'a str {
-    registry
-        .inmates
-        .get(no)
-        .map(|e| e.value.name.as_str())
-        .unwrap_or("?")
 }
 
 fn flags(flags: &[Flag]) -> String {
@@ -29,11 +23,7 @@ fn flags(flags: &[Flag]) -> String {
 }
 
 pub fn report(out: &mut impl Write, registry: &RegistryFacts, r: &Report) -> io::Result<()> {
-    let dname = registry
-        .districts
-        .get(&r.district)
-        .map(|e| e.value.as_str())
-        .unwrap_or("");
+    let dname = district_name(registry, &r.district);
     writeln!(
         out,
         "{} {dname}  {}  规则版本 {}  共 {} 人",
@@ -157,11 +147,7 @@ pub fn explanation(
 }
 
 pub fn board(out: &mut impl Write, registry: &RegistryFacts, b: &Board) -> io::Result<()> {
-    let dname = registry
-        .districts
-        .get(&b.district)
-        .map(|e| e.value.as_str())
-        .unwrap_or("");
+    let dname = district_name(registry, &b.district);
     writeln!(out, "劳动日记载 {} {dname} {}", b.district, b.date)?;
     writeln!(
         out,
@@ -212,11 +198,7 @@ pub fn summary(
                 .filter(|i| i.flags.contains(&f))
                 .count()
         };
-        let dname = registry
-            .districts
-            .get(&r.district)
-            .map(|e| e.value.as_str())
-            .unwrap_or("");
+        let dname = district_name(registry, &r.district);
         writeln!(
             out,
             "{:<5} {:<10} {:>5} {:>8} {:>6} {:>6} {:>6} {:>6}  {}",

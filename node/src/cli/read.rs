@@ -1,15 +1,17 @@
-//! Commands that read: `score`, `board`, `audit`, `officer list`.
+//! Commands that read: `score`, `report`, `board`, `audit`, `officer list`.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use crdt_schema::{
     Date, DistrictId, DocId, InmateNo, Month, MonthDoc, RegistryDoc, RegistryFacts, explain_inmate,
 };
 
 use super::{Ctx, present};
 use crate::audit;
+use crate::export;
 use crate::read;
 use crate::store::Store;
 use crate::validate::Trust;
@@ -86,6 +88,47 @@ pub(super) fn score(
         }
     }
     out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tally report`: one district-month as an XLSX workbook or printable HTML,
+/// written atomically (a reader or a crash sees the old file or the new one).
+pub(super) fn report(
+    ctx: &Ctx,
+    district: &DistrictId,
+    month: Month,
+    format: Option<export::Format>,
+    out: &Path,
+) -> Result<ExitCode> {
+    let format = match format {
+        Some(f) => f,
+        None => export::Format::from_file_name(&out.display().to_string()).with_context(|| {
+            format!(
+                "cannot tell the format from {}: give --format xlsx or --format html",
+                out.display()
+            )
+        })?,
+    };
+    let store = ctx.store()?;
+    let _lock = store.lock_shared()?;
+    let registry = load_registry(&store)?.facts();
+    known_district(&registry, district)?;
+    let id = DocId::month(district.clone(), month);
+    let Some(scored) = read::score(&store, &registry, std::slice::from_ref(&id)).pop() else {
+        bail!("{id}: nothing was scored");
+    };
+    let scored = scored?;
+    present::issues(&scored.issues);
+    let r = scored.report;
+    let bytes = export::export(format, &registry, &r)?;
+    crate::store::write_atomic(out, &bytes)?;
+    println!(
+        "{}: {district} {month}, {} inmate(s), report digest {}, {} bytes",
+        out.display(),
+        r.body.inmates.len(),
+        r.digest,
+        bytes.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

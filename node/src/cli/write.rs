@@ -28,7 +28,7 @@ pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path) -> Result<ExitCode> {
     let writer = ctx.writer()?;
     let mut s = WriteSession::begin(&store, &writer, now(), format!("import {label}"))?;
     present::issues(&s.issues);
-    let plan = match import::plan(kind, &label, &bytes, &s.registry().facts()) {
+    let plan = match import::plan_file(kind, &label, &bytes, &s.registry().facts()) {
         Ok(p) => p,
         Err(e) => {
             eprint!("{e}");

@@ -1,20 +1,23 @@
-//! CSV import of the spreadsheets prisons already keep.
+//! Import of the spreadsheets prisons already keep, as CSV or XLSX.
 //!
-//! An import is two steps. [`plan`] reads and validates the whole file against
-//! the registry — every row, every column — and either returns the typed
-//! writes it implies or every error found, each naming file, line, column and
-//! value. Only a plan without a single error is ever applied, so a bad file
-//! writes nothing. Applying a plan whose rows are already recorded changes
-//! nothing (the writers skip equal values).
+//! An import is two steps. [`plan`] (CSV), [`plan_xlsx`] (the first worksheet
+//! of a workbook) or [`plan_file`] (either, by the file's extension) reads and
+//! validates the whole file against the registry — every row, every column —
+//! and either returns the typed writes it implies or every error found, each
+//! naming file, line (a workbook's row number), column and value. Only a plan
+//! without a single error is ever applied, so a bad file writes nothing.
+//! Applying a plan whose rows are already recorded changes nothing (the
+//! writers skip equal values).
 
 pub mod table;
+pub mod xlsx;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use crdt_schema::{
     Adjustment, Attendance, Cp, Date, DayType, DistrictId, Inmate, InmateNo, ProcedureId,
-    ProcedureVersion, ProductId, RegistryFacts, records,
+    ProcedureVersion, ProductId, RecordError, RegistryFacts, records,
 };
 
 use crate::ops::{MonthOp, Plan, RegistryOp};
@@ -102,7 +105,30 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
-/// Reads and validates a whole file; see the module documentation.
+/// The two formats a file can be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    /// The format a file's name says: `.xlsx` and `.xlsm` (any case) are
+    /// workbooks, anything else is read as CSV (exports from other systems
+    /// often end in `.txt` or nothing at all).
+    pub fn of(file: &str) -> Format {
+        let ext = std::path::Path::new(file)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("xlsx" | "xlsm") => Format::Xlsx,
+            _ => Format::Csv,
+        }
+    }
+}
+
+/// Reads and validates a whole CSV file; see the module documentation.
 pub fn plan(
     kind: Kind,
     file: &str,
@@ -111,6 +137,38 @@ pub fn plan(
 ) -> Result<Plan, ImportError> {
     let (required, optional) = kind.columns();
     let table = Table::parse(file, bytes, required, optional)?;
+    plan_table(kind, &table, registry)
+}
+
+/// Reads and validates the first worksheet of an XLSX workbook, exactly as
+/// [`plan`] reads the same sheet saved as CSV; see [`xlsx`] for how cells
+/// become text. Lines in errors are sheet row numbers.
+pub fn plan_xlsx(
+    kind: Kind,
+    file: &str,
+    bytes: &[u8],
+    registry: &RegistryFacts,
+) -> Result<Plan, ImportError> {
+    let (required, optional) = kind.columns();
+    let table = xlsx::parse(file, bytes, required, optional)?;
+    plan_table(kind, &table, registry)
+}
+
+/// [`plan`] or [`plan_xlsx`], as the file's name says ([`Format::of`]).
+pub fn plan_file(
+    kind: Kind,
+    file: &str,
+    bytes: &[u8],
+    registry: &RegistryFacts,
+) -> Result<Plan, ImportError> {
+    match Format::of(file) {
+        Format::Csv => plan(kind, file, bytes, registry),
+        Format::Xlsx => plan_xlsx(kind, file, bytes, registry),
+    }
+}
+
+/// Validates every row of a table, whatever format it came from.
+fn plan_table(kind: Kind, table: &Table, registry: &RegistryFacts) -> Result<Plan, ImportError> {
     let mut p = Planner {
         registry,
         plan: Plan::default(),
@@ -134,6 +192,20 @@ pub fn plan(
         Ok(p.plan)
     } else {
         Err(ImportError { errors: p.errors })
+    }
+}
+
+/// The column an attendance record's error is about, so the error names the
+/// cell as every other column's error does.
+fn attendance_column(e: &RecordError) -> Option<&'static str> {
+    match e {
+        RecordError::DayType(_) => Some("day_type"),
+        RecordError::NoQuotaGrade(_)
+        | RecordError::NoQuotaNeedsGrade(_)
+        | RecordError::GradeNotBp(..) => Some("grade"),
+        RecordError::OutOfRange { field, .. } if field.starts_with("minutes") => Some("minutes"),
+        RecordError::OutOfRange { field, .. } if field == "grade" => Some("grade"),
+        _ => None,
     }
 }
 
@@ -279,7 +351,10 @@ impl Planner<'_> {
                     row.get("minutes"),
                     row.get("grade"),
                 )
-                .map_err(|e| row.error(None, "", e.to_string()))?;
+                .map_err(|e| {
+                    let col = attendance_column(&e);
+                    row.error(col, col.map_or("", |c| row.get(c)), e.to_string())
+                })?;
                 if a.day_type != DayType::NotInCustody {
                     Self::in_custody(row, inmate, date)?;
                 }

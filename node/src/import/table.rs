@@ -1,5 +1,6 @@
-//! A CSV file read into rows addressed by column name, with typed getters
-//! whose errors name file, line, column and value.
+//! A file (CSV, or the first sheet of an XLSX workbook) read into rows
+//! addressed by column name, with typed getters whose errors name file, line,
+//! column and value.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -11,15 +12,19 @@ use super::{ImportError, RowError};
 pub struct Table {
     file: String,
     index: BTreeMap<String, usize>,
-    rows: Vec<Result<(u64, csv::StringRecord), RowError>>,
+    rows: Vec<Result<(u64, Vec<String>), RowError>>,
 }
 
 pub struct Row<'a> {
     pub file: &'a str,
     pub line: u64,
-    rec: &'a csv::StringRecord,
+    rec: &'a [String],
     index: &'a BTreeMap<String, usize>,
 }
+
+/// One row as a reader saw it: its line (CSV) or row number (XLSX) and its
+/// trimmed cells, or what was wrong with it.
+pub type RawRow = Result<(u64, Vec<String>), RowError>;
 
 fn csv_error(file: &str, e: &csv::Error) -> RowError {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -42,7 +47,7 @@ fn csv_error(file: &str, e: &csv::Error) -> RowError {
 }
 
 impl Table {
-    /// Reads the whole file: UTF-8 with or without BOM, a header row naming
+    /// Reads a whole CSV file: UTF-8 with or without BOM, a header row naming
     /// every required column (any order), no unknown column.
     pub fn parse(
         file: &str,
@@ -50,15 +55,6 @@ impl Table {
         required: &[&str],
         optional: &[&str],
     ) -> Result<Table, ImportError> {
-        let header_error = |reason: String| ImportError {
-            errors: vec![RowError {
-                file: file.to_string(),
-                line: 1,
-                column: None,
-                value: String::new(),
-                reason,
-            }],
-        };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
@@ -69,15 +65,60 @@ impl Table {
             .map_err(|e| ImportError {
                 errors: vec![csv_error(file, &e)],
             })?
-            .clone();
-        if headers.is_empty() || headers.iter().all(str::is_empty) {
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let rows = rdr
+            .records()
+            .map(|rec| match rec {
+                Ok(r) => {
+                    let line = r.position().map(|p| p.line()).unwrap_or(0);
+                    Ok((line, r.iter().map(str::to_string).collect()))
+                }
+                Err(e) => Err(csv_error(file, &e)),
+            })
+            .collect();
+        Table::from_rows(file, 1, headers, rows, required, optional)
+    }
+
+    /// A table from rows some reader (CSV, XLSX) has already split into
+    /// trimmed cells, so both formats are checked by the same code and give
+    /// the same plan. `header_line` is where the header was found; each row
+    /// carries its own line. Checks the header: every required column, no
+    /// unknown or repeated one.
+    pub fn from_rows(
+        file: &str,
+        header_line: u64,
+        header: Vec<String>,
+        rows: Vec<RawRow>,
+        required: &[&str],
+        optional: &[&str],
+    ) -> Result<Table, ImportError> {
+        let header_error = |reason: String| ImportError {
+            errors: vec![RowError {
+                file: file.to_string(),
+                line: header_line,
+                column: None,
+                value: String::new(),
+                reason,
+            }],
+        };
+        if header.iter().all(String::is_empty) {
             return Err(header_error(format!(
                 "no header row (expected columns {})",
                 required.join(",")
             )));
         }
         let mut index = BTreeMap::new();
-        for (i, h) in headers.iter().enumerate() {
+        for (i, h) in header.iter().enumerate() {
+            let h = h.as_str();
+            if h.is_empty() {
+                return Err(header_error(format!(
+                    "column {} has an empty header (expected columns {})",
+                    i + 1,
+                    required.join(",")
+                )));
+            }
             if !required.contains(&h) && !optional.contains(&h) {
                 let mut all: Vec<&str> = required.to_vec();
                 all.extend(optional);
@@ -101,16 +142,6 @@ impl Table {
                 missing.join(","),
                 required.join(",")
             )));
-        }
-        let mut rows = Vec::new();
-        for rec in rdr.records() {
-            rows.push(match rec {
-                Ok(r) => {
-                    let line = r.position().map(|p| p.line()).unwrap_or(0);
-                    Ok((line, r))
-                }
-                Err(e) => Err(csv_error(file, &e)),
-            });
         }
         Ok(Table {
             file: file.to_string(),
@@ -138,7 +169,7 @@ impl Row<'_> {
         self.index
             .get(col)
             .and_then(|&i| self.rec.get(i))
-            .unwrap_or("")
+            .map_or("", String::as_str)
     }
 
     pub fn error(&self, col: Option<&str>, value: &str, reason: impl Into<String>) -> RowError {

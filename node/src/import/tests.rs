@@ -254,3 +254,45 @@ fn team_counts_need_a_known_district() {
             .contains("unknown district")
     );
 }
+
+#[test]
+fn attendance_errors_name_their_column() {
+    let head = "date,inmate_no,day_type,minutes,grade\n";
+    for (row, expected) in [
+        (
+            "2026-03-10,1001,work,480.5,",
+            "f.csv:2: column minutes: `480.5`: minutes `480.5` is not an integer",
+        ),
+        ("2026-03-10,1001,work,八,", "f.csv:2: column minutes: `八`:"),
+        (
+            "2026-03-10,1001,holiday,,",
+            "f.csv:2: column day_type: `holiday`: unknown day type",
+        ),
+        (
+            "2026-03-10,1001,work,480,良好",
+            "f.csv:2: column grade: `良好`:",
+        ),
+        (
+            "2026-03-10,1001,no_quota,,",
+            "f.csv:2: column grade: a no_quota day",
+        ),
+    ] {
+        let got = error_of(Kind::Attendance, &format!("{head}{row}\n"));
+        assert!(
+            got.starts_with(expected),
+            "row {row:?}: got {got:?}, expected {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn the_file_name_chooses_the_reader() {
+    assert_eq!(Format::of("a.xlsx"), Format::Xlsx);
+    assert_eq!(Format::of("dir.v2/A.XLSM"), Format::Xlsx);
+    assert_eq!(Format::of("a.csv"), Format::Csv);
+    assert_eq!(Format::of("a.txt"), Format::Csv);
+    assert_eq!(Format::of("xlsx"), Format::Csv);
+    // A workbook named .csv is read as CSV, and says so.
+    let e = plan_file(Kind::Districts, "f.csv", b"PK\x03\x04\xff\xfe", &registry()).unwrap_err();
+    assert!(e.to_string().contains("not valid UTF-8"), "{e}");
+}

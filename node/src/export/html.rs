@@ -1,0 +1,177 @@
+//! The printable report: one self-contained HTML page (inline CSS, no
+//! script, no image, no font or style sheet fetched from anywhere, so it
+//! prints the same from a USB stick on a PC with no network), laid out for
+//! A4 landscape with the table headings repeated on every printed page.
+//! Every piece of text from the registry or the report is HTML-escaped: names
+//! and reasons are typed by people.
+
+use std::fmt::Write as _;
+
+use crdt_schema::{RegistryFacts, Report};
+
+use super::{COLUMNS, Cell, Column, DETAIL_COLUMNS, TITLE, View};
+
+/// Print layout. `thead` as a header group is what makes browsers repeat the
+/// headings on each page; rows are not split across pages. The fonts are
+/// the CJK fonts found on Chinese Windows and Linux desktops, by name only.
+const STYLE: &str = r#"
+@page { size: A4 landscape; margin: 12mm 10mm 14mm 10mm; }
+* { box-sizing: border-box; }
+body { font-family: "Microsoft YaHei", "SimSun", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", sans-serif; font-size: 10pt; color: #000; background: #fff; margin: 0; }
+h1 { font-size: 16pt; text-align: center; margin: 0 0 1mm 0; }
+h2 { font-size: 12pt; margin: 5mm 0 2mm 0; }
+p.subtitle { text-align: center; font-size: 11pt; margin: 0 0 3mm 0; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.5mm 4mm; margin: 0 0 3mm 0; }
+dl.facts dt { font-weight: bold; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 0.5pt solid #000; padding: 0.8mm 1.2mm; vertical-align: top; }
+th { background: #eee; font-weight: bold; text-align: center; }
+th small { display: block; font-weight: normal; font-size: 7pt; }
+td.n { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+thead { display: table-header-group; }
+tr { break-inside: avoid; page-break-inside: avoid; }
+section.detail { break-before: page; page-break-before: always; }
+section.detail table { font-size: 7.5pt; }
+ul { margin: 0; padding-left: 6mm; }
+.signatures { display: flex; gap: 20mm; margin-top: 14mm; break-inside: avoid; page-break-inside: avoid; }
+.signatures div { flex: 1; }
+.signatures span.line { display: inline-block; width: 60%; border-bottom: 0.5pt solid #000; }
+.digest { font-family: "Consolas", "DejaVu Sans Mono", monospace; }
+@media screen { body { max-width: 287mm; margin: 8mm auto; } }
+@media print { th { background: #eee; -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
+"#;
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The printable report of a district-month; see the module documentation.
+pub fn to_html(registry: &RegistryFacts, report: &Report) -> String {
+    let view = View::new(registry, report);
+    let mut h = String::with_capacity(4096 + 600 * view.rows.len());
+    write_page(&mut h, &view).expect("writing to a String cannot fail");
+    h
+}
+
+fn write_page(h: &mut String, v: &View) -> std::fmt::Result {
+    let title = escape(TITLE);
+    let subtitle = escape(&v.subtitle);
+    writeln!(h, "<!DOCTYPE html>")?;
+    writeln!(h, r#"<html lang="zh-CN">"#)?;
+    writeln!(h, "<head>")?;
+    writeln!(h, r#"<meta charset="utf-8">"#)?;
+    writeln!(h, "<title>{title} {subtitle}</title>")?;
+    writeln!(h, "<style>{STYLE}</style>")?;
+    writeln!(h, "</head>")?;
+    writeln!(h, "<body>")?;
+    writeln!(h, "<h1>{title}</h1>")?;
+    writeln!(h, r#"<p class="subtitle">{subtitle}</p>"#)?;
+    writeln!(h, r#"<dl class="facts">"#)?;
+    for (label, value) in &v.heading {
+        let class = if label.starts_with("报告摘要") {
+            r#" class="digest""#
+        } else {
+            ""
+        };
+        writeln!(
+            h,
+            "<dt>{}</dt><dd{class}>{}</dd>",
+            escape(label),
+            escape(value)
+        )?;
+    }
+    writeln!(h, "</dl>")?;
+
+    table(h, "assessment", &COLUMNS, &v.rows)?;
+
+    if !v.unallocated.is_empty() {
+        writeln!(
+            h,
+            "<h2>未分配的班组计数 Team counts credited to no one</h2>"
+        )?;
+        list(h, &v.unallocated)?;
+    }
+    writeln!(h, "<h2>问题 Problems</h2>")?;
+    if v.problems.is_empty() {
+        writeln!(h, "<p>无 none</p>")?;
+    } else {
+        list(h, &v.problems)?;
+    }
+    writeln!(h, r#"<div class="signatures">"#)?;
+    for s in v.signatures {
+        writeln!(
+            h,
+            r#"<div>{}：<span class="line">&nbsp;</span></div>"#,
+            escape(s)
+        )?;
+    }
+    writeln!(h, "</div>")?;
+
+    writeln!(h, r#"<section class="detail">"#)?;
+    writeln!(
+        h,
+        "<h2>计算明细 Calculation details — {subtitle}</h2>\n<p>基础分 = 基础分分子 ÷ 基础分分母（取整）；单位 cp = 0.01 分。Base = numerator ÷ denominator, truncated; 1 cp = 0.01 point.</p>"
+    )?;
+    table(h, "detail", &DETAIL_COLUMNS, &v.detail)?;
+    writeln!(h, "</section>")?;
+    writeln!(h, "</body>")?;
+    writeln!(h, "</html>")
+}
+
+fn table(h: &mut String, class: &str, columns: &[Column], rows: &[Vec<Cell>]) -> std::fmt::Result {
+    writeln!(h, r#"<table class="{class}">"#)?;
+    write!(h, "<thead><tr>")?;
+    for (zh, en) in columns {
+        write!(h, "<th>{}<small>{}</small></th>", escape(zh), escape(en))?;
+    }
+    writeln!(h, "</tr></thead>")?;
+    writeln!(h, "<tbody>")?;
+    for row in rows {
+        write!(h, "<tr>")?;
+        for cell in row {
+            let class = match cell {
+                Cell::Text(_) => "",
+                Cell::Int(_) | Cell::Points(_) => r#" class="n""#,
+            };
+            write!(h, "<td{class}>{}</td>", escape(&cell.text()))?;
+        }
+        writeln!(h, "</tr>")?;
+    }
+    writeln!(h, "</tbody>")?;
+    writeln!(h, "</table>")
+}
+
+fn list(h: &mut String, items: &[String]) -> std::fmt::Result {
+    writeln!(h, "<ul>")?;
+    for i in items {
+        writeln!(h, "<li>{}</li>", escape(i))?;
+    }
+    writeln!(h, "</ul>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_covers_markup_and_quotes() {
+        assert_eq!(
+            escape(r#"<b>"张&三'</b>"#),
+            "&lt;b&gt;&quot;张&amp;三&#39;&lt;/b&gt;"
+        );
+        assert_eq!(escape("29.87"), "29.87");
+    }
+}

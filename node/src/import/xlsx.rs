@@ -1,0 +1,219 @@
+//! The first worksheet of an XLSX workbook, read into the same rows of
+//! trimmed strings the CSV reader produces, so one validation serves both
+//! formats and a workbook plans exactly what the same sheet saved as CSV
+//! would.
+//!
+//! Cells become the text a CSV export of the sheet would hold: a whole number
+//! (Excel stores 480 as the float 480.0) becomes `480`; any other number its
+//! shortest decimal form (`480.5`), which the typed getters then reject in an
+//! integer column, naming the cell; a date or date-time becomes `YYYY-MM-DD`;
+//! an empty cell `""`; a string is trimmed. Cells that have no text a CSV file
+//! could hold — Excel errors (`#N/A`), durations, bare times of day — are
+//! errors naming the cell. The line of a row is its sheet row number, as
+//! Excel shows it.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, SheetType, Xlsx};
+
+use super::table::{RawRow, Table};
+use super::{ImportError, RowError};
+
+/// Whole numbers up to 2^53 are exact in an `f64`, so they are the floats
+/// that can stand for an integer written in a cell.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
+fn file_error(file: &str, line: u64, reason: String) -> ImportError {
+    ImportError {
+        errors: vec![RowError {
+            file: file.to_string(),
+            line,
+            column: None,
+            value: String::new(),
+            reason,
+        }],
+    }
+}
+
+/// Reads the first worksheet of a workbook; its first non-empty row is the
+/// header.
+pub fn parse(
+    file: &str,
+    bytes: &[u8],
+    required: &[&str],
+    optional: &[&str],
+) -> Result<Table, ImportError> {
+    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e| file_error(file, 0, format!("not a readable XLSX workbook: {e}")))?;
+    let Some(sheet) = workbook
+        .sheets_metadata()
+        .iter()
+        .find(|s| s.typ == SheetType::WorkSheet)
+        .map(|s| s.name.clone())
+    else {
+        return Err(file_error(file, 0, "the workbook has no worksheet".into()));
+    };
+    let range = workbook
+        .worksheet_range(&sheet)
+        .map_err(|e| file_error(file, 0, format!("worksheet `{sheet}` cannot be read: {e}")))?;
+    let Some((first_row, first_col)) = range.start() else {
+        return Err(file_error(
+            file,
+            1,
+            format!(
+                "the first worksheet `{sheet}` is empty: no header row (expected columns {}; only the first worksheet is read)",
+                required.join(",")
+            ),
+        ));
+    };
+    let mut rows = range.rows().enumerate();
+    let Some((_, header_cells)) = rows.next() else {
+        return Err(file_error(file, 1, format!("worksheet `{sheet}` is empty")));
+    };
+    let header_line = u64::from(first_row) + 1;
+    let mut header = Vec::with_capacity(header_cells.len());
+    for (j, cell) in header_cells.iter().enumerate() {
+        let column = column_letters(first_col, j);
+        header.push(cell_text(cell).map_err(|reason| {
+            file_error(file, header_line, format!("header cell {column}: {reason}"))
+        })?);
+    }
+    // Cells right of the last named column are often formatted but empty; a
+    // value there belongs to no column and is an error of its row.
+    let width = header
+        .iter()
+        .rposition(|h| !h.is_empty())
+        .map_or(0, |i| i + 1);
+    header.truncate(width);
+    let body: Vec<RawRow> = rows
+        .filter_map(|(i, cells)| {
+            let line = header_line + i as u64;
+            row(file, line, first_col, &header, cells).transpose()
+        })
+        .collect();
+    Table::from_rows(file, header_line, header, body, required, optional)
+}
+
+/// One data row: `None` if every cell is empty (a row cleared in Excel is
+/// not a record), else its cells as text or the first bad cell.
+fn row(
+    file: &str,
+    line: u64,
+    first_col: u32,
+    header: &[String],
+    cells: &[Data],
+) -> Result<Option<(u64, Vec<String>)>, RowError> {
+    let mut out = Vec::with_capacity(header.len());
+    let mut any = false;
+    for (j, cell) in cells.iter().enumerate() {
+        let named = header.get(j).filter(|h| !h.is_empty());
+        let column = || match named {
+            Some(h) => h.clone(),
+            None => column_letters(first_col, j),
+        };
+        let error = |value: String, reason: String| RowError {
+            file: file.to_string(),
+            line,
+            column: Some(column()),
+            value,
+            reason,
+        };
+        let text = cell_text(cell).map_err(|reason| error(String::new(), reason))?;
+        if text.is_empty() {
+            if j < header.len() {
+                out.push(text);
+            }
+            continue;
+        }
+        any = true;
+        if j >= header.len() {
+            return Err(error(
+                text,
+                format!(
+                    "a value in column {}, which has no header",
+                    column_letters(first_col, j)
+                ),
+            ));
+        }
+        out.push(text);
+    }
+    Ok(any.then_some((line, out)))
+}
+
+/// The text a CSV export of the cell would hold, or why there is none.
+fn cell_text(cell: &Data) -> Result<String, String> {
+    Ok(match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => number_text(*f),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Data::DateTime(dt) if dt.is_duration() => {
+            return Err("a duration, not a date or a number".into());
+        }
+        Data::DateTime(dt) => {
+            if dt.as_f64() < 1.0 {
+                return Err("a time of day without a date".into());
+            }
+            let (y, m, d, ..) = dt.to_ymd_hms_milli();
+            format!("{y:04}-{m:02}-{d:02}")
+        }
+        // An ISO cell (`t="d"`): keep the date part, as for a serial date.
+        Data::DateTimeIso(s) => match s.split_once('T') {
+            Some((date, _)) => date.to_string(),
+            None if s.contains(':') => return Err("a time of day without a date".into()),
+            None => s.trim().to_string(),
+        },
+        Data::DurationIso(_) => return Err("a duration, not a date or a number".into()),
+        Data::Error(e) => return Err(format!("the cell holds the Excel error {e}")),
+    })
+}
+
+/// A whole number as an integer (`480.0` → `480`), anything else in its
+/// shortest round-trip decimal form (`480.5`). No arithmetic on the value:
+/// the float is only tested for being whole and printed.
+fn number_text(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() <= MAX_EXACT {
+        // Exact: a whole float within ±2^53 converts to i64 without loss.
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Excel's name of a column (A, B, …, Z, AA, …) from the sheet's first used
+/// column and the offset within the used range.
+fn column_letters(first_col: u32, offset: usize) -> String {
+    let mut n = u64::from(first_col) + offset as u64 + 1;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        letters.push(char::from(b'A' + rem));
+        n = (n - 1) / 26;
+    }
+    letters.iter().rev().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_as_a_csv_export_would_write_them() {
+        assert_eq!(number_text(480.0), "480");
+        assert_eq!(number_text(-3.0), "-3");
+        assert_eq!(number_text(0.0), "0");
+        assert_eq!(number_text(480.5), "480.5");
+        assert_eq!(number_text(5_200_000_001.0), "5200000001");
+    }
+
+    #[test]
+    fn columns_are_named_as_excel_names_them() {
+        assert_eq!(column_letters(0, 0), "A");
+        assert_eq!(column_letters(0, 25), "Z");
+        assert_eq!(column_letters(0, 26), "AA");
+        assert_eq!(column_letters(2, 0), "C");
+        assert_eq!(column_letters(0, 701), "ZZ");
+        assert_eq!(column_letters(0, 702), "AAA");
+    }
+}
