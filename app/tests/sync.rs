@@ -112,6 +112,18 @@ fn a_new_pc_syncs_through_the_app_and_its_saves_reach_the_records_office() {
     h.get_by_label("同步").click();
     h.run_steps(2);
     assert!(h.query_all_by_label("已连接").count() >= 1);
+    // Level with the records office: nothing waits to be sent or received
+    // (the status follows within a second of the exchange going quiet).
+    step_until(&mut h, "the peer shown level", |a| {
+        a.sync_status()
+            .is_some_and(|s| !s.peers.is_empty() && s.peers.values().all(|p| p.lag.is_empty()))
+    });
+    h.run_steps(2);
+    assert!(h.query_by_label("待发送").is_some(), "the column is there");
+    assert!(
+        h.query_all_by_label("无").count() >= 2,
+        "none to send, none to receive"
+    );
     drop(h);
     rt.block_on(records.shutdown());
 }

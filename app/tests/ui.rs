@@ -2,88 +2,17 @@
 //! demo prison: log in, enter a count and see the board and the score
 //! change, refuse an out-of-role action, refuse a wrong passphrase.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
+use app::TallyApp;
 use app::backend::{Edit, Request};
-use app::{Options, TallyApp};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use keys::{KeyFile, Role};
+use keys::Role;
 
-const PASS: &str = "tally-demo";
+mod common;
 
-/// A 60-inmate demo prison (6 districts of 10) for October 2026.
-fn demo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().to_str().expect("utf-8 path").to_string();
-    let code = node::cli::run_from(["tally", "--data", &data, "demo", "--inmates", "60"])
-        .expect("demo prison");
-    assert_eq!(code, std::process::ExitCode::SUCCESS);
-    dir
-}
-
-/// The demo key file of the staff member with this role.
-fn key_of(data: &Path, role: Role) -> PathBuf {
-    std::fs::read_dir(data.join("demo-keys"))
-        .expect("demo-keys")
-        .map(|e| e.expect("entry").path())
-        .find(|p| {
-            KeyFile::read(p)
-                .ok()
-                .and_then(|f| f.certificate)
-                .is_some_and(|c| c.body.role == role)
-        })
-        .expect("a key of that role")
-}
-
-fn harness(data: &Path) -> Harness<'static, TallyApp> {
-    let opts = Options {
-        data: data.to_path_buf(),
-        date: Some("2026-10-20".parse().expect("date")),
-        ..Options::default()
-    };
-    let app = TallyApp::with_wake(opts, || {});
-    Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_context_setup(app::fonts::install)
-        .build_ui_state(|ui, app: &mut TallyApp| app.show(ui), app)
-}
-
-/// Steps until the backend has answered everything (or fails after 60 s).
-fn settle(h: &mut Harness<'_, TallyApp>) {
-    let start = Instant::now();
-    loop {
-        h.step();
-        if !h.state().busy() {
-            h.run_steps(3);
-            if !h.state().busy() {
-                return;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "backend did not answer"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn log_in(h: &mut Harness<'_, TallyApp>, key: &Path, pass: &str) {
-    h.get_by_label("密钥文件").click();
-    h.run_steps(1);
-    h.get_by_label("密钥文件")
-        .type_text(&key.display().to_string());
-    h.run_steps(1);
-    h.get_by_label("口令").click();
-    h.run_steps(1);
-    h.get_by_label("口令").type_text(pass);
-    h.run_steps(1);
-    h.get_by_role_and_label(egui::accesskit::Role::Button, "登录")
-        .click();
-    settle(h);
-}
-
+use common::{PASS, demo, harness, key_of, log_in, settle};
 use eframe::egui;
 
 #[test]

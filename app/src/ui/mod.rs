@@ -235,6 +235,14 @@ impl TallyApp {
         }
     }
 
+    /// The catalogue and roster, once a screen asked for them.
+    pub fn catalog(&self) -> Option<&Catalog> {
+        match &self.screen {
+            Screen::Main(m) => m.catalog.as_ref(),
+            Screen::Login { .. } => None,
+        }
+    }
+
     /// Whether the backend still owes replies.
     pub fn busy(&self) -> bool {
         self.backend.busy()

@@ -198,7 +198,7 @@ pub(super) fn procedures(
                 lang.t("名称", "Name"),
                 lang.t("产品", "Product"),
                 lang.t("标准工时（秒）", "Std time (s)"),
-                lang.t("生效日期", "From"),
+                lang.t("生效", "From"),
                 "",
             ];
             table(ui, "procedures", &headers, |ui| {

@@ -73,13 +73,13 @@ pub(super) fn roster(
         egui::Grid::new("inmate-form")
             .num_columns(6)
             .show(ui, |ui| {
-                let l = ui.label(lang.t("编号", "Number"));
+                let l = ui.label(lang.t("罪犯编号", "Inmate number"));
                 ui.add(egui::TextEdit::singleline(&mut f.no).desired_width(90.0))
                     .labelled_by(l.id);
-                let l = ui.label(lang.t("姓名", "Name"));
+                let l = ui.label(lang.t("罪犯姓名", "Inmate name"));
                 ui.add(egui::TextEdit::singleline(&mut f.name).desired_width(90.0))
                     .labelled_by(l.id);
-                let l = ui.label(lang.t("监区", "District"));
+                let l = ui.label(lang.t("所属监区", "Inmate's district"));
                 egui::ComboBox::from_id_salt("inmate-district")
                     .selected_text(
                         f.district
@@ -136,7 +136,7 @@ pub(super) fn roster(
         let l = ui.label(lang.t("筛选", "Filter"));
         ui.add(egui::TextEdit::singleline(&mut st.filter).desired_width(160.0))
             .labelled_by(l.id);
-        let l = ui.label(lang.t("监区", "District"));
+        let l = ui.label(lang.t("显示监区", "Show district"));
         egui::ComboBox::from_id_salt("roster-district")
             .selected_text(
                 st.district
@@ -169,8 +169,8 @@ pub(super) fn roster(
         lang.t("编号", "No."),
         lang.t("姓名", "Name"),
         lang.t("监区", "District"),
-        lang.t("入监日期", "Admitted"),
-        lang.t("出监日期", "Left on"),
+        lang.t("入监", "In"),
+        lang.t("出监", "Out"),
         "",
     ];
     // A prison's whole roster runs to thousands: draw only the visible rows.

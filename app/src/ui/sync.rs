@@ -65,6 +65,8 @@ pub(super) fn sync_screen(ui: &mut egui::Ui, lang: Lang, sync: Option<&SyncStatu
         lang.t("节点", "Peer"),
         lang.t("状态", "State"),
         lang.t("最近联系", "Last contact"),
+        lang.t("待发送", "Not yet sent"),
+        lang.t("待接收", "Not yet received"),
         lang.t("已发送", "Sent"),
         lang.t("已接收", "Received"),
         lang.t("最近错误", "Last error"),
@@ -78,10 +80,72 @@ pub(super) fn sync_screen(ui: &mut egui::Ui, lang: Lang, sync: Option<&SyncStatu
                 ui.colored_label(SHORT, lang.t("未连接", "disconnected"));
             }
             ui.label(ago(lang, p.last_message.max(p.since)));
+            let (to_send, to_receive) = pending(lang, p);
+            ui.label(to_send);
+            ui.label(to_receive);
             ui.label(format!("{} B", p.sent_change_bytes));
             ui.label(format!("{} B", p.received_change_bytes));
             ui.label(p.last_error.clone().unwrap_or_default());
             ui.end_row();
         }
     });
+    // Which documents stand apart, peer by peer.
+    for (peer, p) in st.peers.iter().filter(|(_, p)| !p.lag.is_empty()) {
+        egui::CollapsingHeader::new(format!(
+            "{} {} · {} {}",
+            lang.t("与", "Apart from"),
+            peer.chars().take(16).collect::<String>(),
+            p.lag.len(),
+            lang.t("个文档未同步", "documents")
+        ))
+        .id_salt(("lag", peer))
+        .show(ui, |ui| {
+            for (doc, lag) in &p.lag {
+                ui.label(format!(
+                    "{doc}: {} {} · {} {}",
+                    lang.t("待发送", "to send"),
+                    lag.to_send
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    lang.t("待接收", "to receive"),
+                    if lag.to_receive > 0 {
+                        lang.t("有", "yes")
+                    } else {
+                        lang.t("无", "no")
+                    }
+                ));
+            }
+        });
+    }
+}
+
+/// "Not yet sent" (changes, summed over documents) and "not yet received"
+/// (documents where the peer holds changes this PC lacks), as of the peer's
+/// last message; while disconnected they are what stood apart then.
+fn pending(lang: Lang, p: &node::net::PeerStatus) -> (String, String) {
+    let mut changes = 0usize;
+    let mut unknown = false;
+    let mut behind = 0usize;
+    for lag in p.lag.values() {
+        match lag.to_send {
+            Some(n) => changes += n,
+            None => unknown = true,
+        }
+        if lag.to_receive > 0 {
+            behind += 1;
+        }
+    }
+    let send = if unknown {
+        format!("≥{changes} {}", lang.t("条更改", "changes"))
+    } else if changes == 0 {
+        lang.t("无", "none").to_string()
+    } else {
+        format!("{changes} {}", lang.t("条更改", "changes"))
+    };
+    let receive = if behind == 0 {
+        lang.t("无", "none").to_string()
+    } else {
+        format!("{behind} {}", lang.t("个文档", "documents"))
+    };
+    (send, receive)
 }

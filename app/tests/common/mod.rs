@@ -1,0 +1,86 @@
+//! What the app's UI tests share: a small demo prison, its key files, a
+//! harness on the app, and waiting for the backend.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use app::{Options, TallyApp};
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use keys::{KeyFile, Role};
+
+pub const PASS: &str = "tally-demo";
+
+/// A 60-inmate demo prison (6 districts of 10) for October 2026.
+pub fn demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("utf-8 path").to_string();
+    let code = node::cli::run_from(["tally", "--data", &data, "demo", "--inmates", "60"])
+        .expect("demo prison");
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    dir
+}
+
+/// The demo key file of the staff member with this role.
+pub fn key_of(data: &Path, role: Role) -> PathBuf {
+    std::fs::read_dir(data.join("demo-keys"))
+        .expect("demo-keys")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            KeyFile::read(p)
+                .ok()
+                .and_then(|f| f.certificate)
+                .is_some_and(|c| c.body.role == role)
+        })
+        .expect("a key of that role")
+}
+
+pub fn harness(data: &Path) -> Harness<'static, TallyApp> {
+    let opts = Options {
+        data: data.to_path_buf(),
+        date: Some("2026-10-20".parse().expect("date")),
+        ..Options::default()
+    };
+    let app = TallyApp::with_wake(opts, || {});
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_context_setup(app::fonts::install)
+        .build_ui_state(|ui, app: &mut TallyApp| app.show(ui), app)
+}
+
+/// Steps until the backend has answered everything (or fails after 60 s).
+pub fn settle(h: &mut Harness<'_, TallyApp>) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if !h.state().busy() {
+            h.run_steps(3);
+            if !h.state().busy() {
+                return;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "backend did not answer"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn log_in(h: &mut Harness<'_, TallyApp>, key: &Path, pass: &str) {
+    h.get_by_label("密钥文件").click();
+    h.run_steps(1);
+    h.get_by_label("密钥文件")
+        .type_text(&key.display().to_string());
+    h.run_steps(1);
+    h.get_by_label("口令").click();
+    h.run_steps(1);
+    h.get_by_label("口令").type_text(pass);
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "登录")
+        .click();
+    settle(h);
+}

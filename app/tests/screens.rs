@@ -1,0 +1,298 @@
+//! The screens beyond the daily round, driven through the accessibility
+//! tree: 工序定额 (the labor section revises a standard time; an officer
+//! cannot), 人员 (the records office adds an inmate), 导入导出 (a bad file is
+//! refused whole, a good one signed in; the month exported to XLSX and HTML),
+//! 效率曲线, and the entry grid's type-ahead and Enter.
+
+mod common;
+
+use common::{PASS, demo, harness, key_of, log_in, settle};
+use crdt_schema::{Date, InmateNo, ProcedureId};
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use keys::Role;
+
+use app::TallyApp;
+use app::backend::Request;
+
+/// Replaces the text of the field labelled `label`.
+fn fill(h: &mut Harness<'_, TallyApp>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label(label).type_text(text);
+    h.run_steps(1);
+}
+
+fn click_button(h: &mut Harness<'_, TallyApp>, label: &str) {
+    h.get_by_role_and_label(egui::accesskit::Role::Button, label)
+        .click();
+    h.run_steps(1);
+}
+
+fn tab(h: &mut Harness<'_, TallyApp>, label: &str) {
+    h.get_by_label(label).click();
+    settle(h);
+}
+
+fn notice(h: &Harness<'_, TallyApp>) -> (bool, String) {
+    h.state().notice().cloned().expect("a notice")
+}
+
+#[test]
+fn the_labor_section_revises_a_standard_time_and_an_officer_cannot() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::LaborSection), PASS);
+    tab(&mut h, "工序定额");
+    let cat = h.state().catalog().expect("catalogue loaded").clone();
+    let first = cat.procedures[0].clone();
+    let versions_before = cat.procedures.len();
+    fill(&mut h, "工序编号", first.id.as_str());
+    fill(&mut h, "产品编号", first.version.product.as_str());
+    fill(&mut h, "工序名称", &first.version.name);
+    fill(&mut h, "标准工时（秒/件）", "13.5");
+    fill(&mut h, "生效日期", "2026-10-25");
+    click_button(&mut h, "签名保存");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let cat = h.state().catalog().expect("reloaded").clone();
+    assert_eq!(cat.procedures.len(), versions_before + 1, "a new version");
+    let new = cat
+        .procedures
+        .iter()
+        .find(|l| l.id == first.id && l.from == "2026-10-25".parse::<Date>().expect("date"))
+        .expect("the new version");
+    assert_eq!(new.version.std_ms, 13_500, "13.5 s = 13 500 ms");
+    assert!(
+        cat.procedures.contains(&first),
+        "the earlier version stays in force before the 25th"
+    );
+
+    // An officer sees the catalogue but no form, and a revision sent anyway
+    // is refused by the validator, naming the role.
+    let mut o = harness(dir.path());
+    log_in(&mut o, &key_of(dir.path(), Role::Officer), PASS);
+    tab(&mut o, "工序定额");
+    assert!(o.state().catalog().is_some());
+    assert!(
+        o.query_by_label("签名保存").is_none(),
+        "no form for an officer"
+    );
+    o.state_mut().request(Request::PutProcedure {
+        id: first.id.clone(),
+        from: "2026-10-26".parse().expect("date"),
+        version: first.version.clone(),
+        new_product: None,
+    });
+    settle(&mut o);
+    let (err, text) = notice(&o);
+    assert!(err, "refused: {text}");
+    assert!(text.contains("officer"), "names the role: {text}");
+}
+
+#[test]
+fn the_records_office_adds_an_inmate_with_a_rare_name() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Records), PASS);
+    tab(&mut h, "人员");
+    let cat = h.state().catalog().expect("catalogue").clone();
+    let (district, name) = cat.districts[1].clone();
+    fill(&mut h, "罪犯编号", "Z9001");
+    fill(&mut h, "罪犯姓名", "李堃镕");
+    h.get_by_label("所属监区").click();
+    h.run_steps(2);
+    h.get_by_label(&format!("{district} {name}")).click();
+    h.run_steps(2);
+    fill(&mut h, "入监日期", "2026-10-05");
+    click_button(&mut h, "签名保存");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let cat = h.state().catalog().expect("reloaded");
+    let (_, inmate) = cat
+        .inmates
+        .iter()
+        .find(|(no, _)| no.as_str() == "Z9001")
+        .expect("on the roster");
+    assert_eq!(inmate.name, "李堃镕");
+    assert_eq!(inmate.district, district);
+    assert_eq!(inmate.admitted, "2026-10-05".parse::<Date>().expect("date"));
+    assert_eq!(inmate.released, None);
+}
+
+#[test]
+fn a_bad_file_is_refused_whole_and_a_good_one_is_signed_in() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
+    let view = h.state().view().expect("loaded").clone();
+    let counted: Vec<_> = view.rows.iter().filter(|r| r.counts.len() == 1).collect();
+    let (a, b) = (counted[0].clone(), counted[1].clone());
+    let (pa, qa) = a.counts[0].clone();
+    let (pb, _) = b.counts[0].clone();
+    tab(&mut h, "导入导出");
+    // Line 3 is bad: nothing of line 2 may be written either.
+    let bad = dir.path().join("counts-bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "date,inmate_no,procedure,quantity\n2026-10-20,{},{pa},{}\n2026-10-20,{},{pb},-3\n",
+            a.inmate_no,
+            qa + 50,
+            b.inmate_no
+        ),
+    )
+    .expect("write csv");
+    fill(&mut h, "文件", &bad.display().to_string());
+    click_button(&mut h, "校验并导入");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(err && text.contains("未写入"), "{text}");
+    assert!(
+        h.query_all_by_label_contains("counts-bad.csv:3")
+            .next()
+            .is_some(),
+        "the error names the file and line 3"
+    );
+    let after = h.state().view().expect("view").clone();
+    let row = after
+        .rows
+        .iter()
+        .find(|r| r.inmate_no == a.inmate_no)
+        .expect("row");
+    assert_eq!(row.counts[0].1, qa, "line 2 was not written");
+
+    let good = dir.path().join("counts.csv");
+    std::fs::write(
+        &good,
+        format!(
+            "date,inmate_no,procedure,quantity\n2026-10-20,{},{pa},{}\n",
+            a.inmate_no,
+            qa + 50
+        ),
+    )
+    .expect("write csv");
+    fill(&mut h, "文件", &good.display().to_string());
+    click_button(&mut h, "校验并导入");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err && text.contains("1 行"), "{text}");
+    let after = h.state().view().expect("view").clone();
+    let row = after
+        .rows
+        .iter()
+        .find(|r| r.inmate_no == a.inmate_no)
+        .expect("row");
+    assert_eq!(row.counts[0].1, qa + 50, "signed in and reloaded");
+}
+
+#[test]
+fn the_month_is_exported_to_xlsx_and_to_a_printable_page() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Chief), PASS);
+    let view = h.state().view().expect("loaded").clone();
+    tab(&mut h, "导入导出");
+    let xlsx = dir.path().join("out.xlsx");
+    fill(&mut h, "保存到", &xlsx.display().to_string());
+    click_button(&mut h, "导出");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let bytes = std::fs::read(&xlsx).expect("written");
+    assert_eq!(&bytes[..2], b"PK", "an XLSX file is a zip");
+
+    h.get_by_label("打印版 HTML").click();
+    h.run_steps(1);
+    let html = dir.path().join("out.html");
+    fill(&mut h, "保存到", &html.display().to_string());
+    click_button(&mut h, "导出");
+    settle(&mut h);
+    let page = std::fs::read_to_string(&html).expect("written");
+    assert!(page.contains("劳动改造计分"), "the title");
+    assert!(page.contains(&view.report.digest.0), "the report digest");
+    let first = &view.report.body.inmates[0];
+    assert!(
+        page.contains(first.inmate_no.as_str()),
+        "the first inmate's row"
+    );
+}
+
+#[test]
+fn the_charts_show_the_district_and_a_chosen_inmate() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
+    let view = h.state().view().expect("loaded").clone();
+    let worked = view
+        .rates
+        .inmates
+        .iter()
+        .find(|i| i.daily.iter().filter(|r| r.is_some()).count() > 3)
+        .expect("an inmate with work days")
+        .clone();
+    let days = worked.daily.iter().filter(|r| r.is_some()).count();
+    assert!(
+        view.rates.district_daily.iter().any(|d| d.rate.is_some()),
+        "the district worked some day"
+    );
+    tab(&mut h, "效率曲线");
+    fill(&mut h, "罪犯", worked.inmate_no.as_str());
+    h.run_steps(2);
+    let caption = format!("{} {} · {days} 个出工日", worked.inmate_no, worked.name);
+    assert!(
+        h.query_by_label(&caption).is_some(),
+        "the inmate's chart is captioned `{caption}`"
+    );
+}
+
+#[test]
+fn the_entry_grid_completes_a_typed_procedure_and_enter_moves_down() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
+    let view = h.state().view().expect("loaded").clone();
+    // A procedure whose whole name is part of no other's: typing the name
+    // picks it alone.
+    let (proc, name): (ProcedureId, String) = view
+        .procedures
+        .iter()
+        .find(|(p, n)| {
+            view.procedures
+                .iter()
+                .all(|(q, m)| q == p || !m.contains(n.as_str()))
+        })
+        .expect("a procedure with a distinct name")
+        .clone();
+    let row = view.rows[0].clone();
+    let no: &InmateNo = &row.inmate_no;
+    fill(&mut h, &format!("工序 {no}"), &name);
+    fill(&mut h, &format!("数量 {no}"), "7");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    assert!(
+        h.get_by_label(&format!("数量 {}", view.rows[1].inmate_no))
+            .is_focused(),
+        "Enter moved to the next row's count"
+    );
+    assert_eq!(
+        h.get_by_label(&format!("工序 {no}")).value().as_deref(),
+        Some(proc.as_str()),
+        "the typed name was completed to the code"
+    );
+    click_button(&mut h, "保存");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let after = h.state().view().expect("reloaded");
+    let saved = after.rows.iter().find(|r| r.inmate_no == *no).expect("row");
+    assert!(
+        saved.counts.contains(&(proc.clone(), 7)),
+        "{:?} holds 7 of {proc}",
+        saved.counts
+    );
+}
