@@ -57,8 +57,16 @@ fn bench(c: &mut Criterion) {
         ("今日录入", "entry"),
         ("劳动日记载", "board"),
         ("月度考核", "scores"),
+        ("效率曲线", "charts"),
+        // The whole prison's roster (1,800), drawn as visible rows only.
+        ("人员", "roster"),
     ] {
         h.get_by_label(tab).click();
+        h.run_steps(3);
+        while h.state().busy() {
+            h.step();
+            std::thread::sleep(Duration::from_millis(10));
+        }
         h.run_steps(3);
         // One frame as eframe runs it on the UI thread: the app's UI (layout,
         // shapes, the accessibility tree), then tessellation into meshes.

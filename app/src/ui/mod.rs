@@ -471,6 +471,12 @@ impl TallyApp {
                     } else if self.backend.busy() {
                         ui.spinner();
                     }
+                    if let Some(st) = &status {
+                        let (level, known) = sync::level_documents(st);
+                        if level < known {
+                            ui.label(format!("{} {level}/{known}", lang.t("同步中", "Syncing")));
+                        }
+                    }
                 });
             });
         });

@@ -56,6 +56,21 @@ pub(super) fn sync_screen(ui: &mut egui::Ui, lang: Lang, sync: Option<&SyncStatu
             "documents (registry and district-months)"
         )
     ));
+    // A first sync, or catching up after days apart: how much is level.
+    let (level, known) = level_documents(st);
+    if level < known {
+        ui.add(
+            egui::ProgressBar::new(level as f32 / known.max(1) as f32)
+                .desired_width(320.0)
+                .text(format!(
+                    "{level}/{known} {}",
+                    lang.t(
+                        "个文档已与相连节点一致",
+                        "documents level with connected peers"
+                    )
+                )),
+        );
+    }
     ui.separator();
     if st.peers.is_empty() {
         ui.label(lang.t("尚未连接任何节点", "No peer contacted yet"));
@@ -148,4 +163,19 @@ fn pending(lang: Lang, p: &node::net::PeerStatus) -> (String, String) {
         format!("{behind} {}", lang.t("个文档", "documents"))
     };
     (send, receive)
+}
+
+/// Documents level with every connected peer, of all documents known here
+/// or named by a peer.
+pub(super) fn level_documents(st: &SyncStatus) -> (usize, usize) {
+    let mut known: std::collections::BTreeSet<String> =
+        st.heads.keys().map(ToString::to_string).collect();
+    let mut apart = std::collections::BTreeSet::new();
+    for p in st.peers.values().filter(|p| p.connected) {
+        for doc in p.lag.keys() {
+            known.insert(doc.clone());
+            apart.insert(doc.clone());
+        }
+    }
+    (known.len() - apart.len(), known.len())
 }
