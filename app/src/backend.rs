@@ -386,10 +386,19 @@ impl Worker {
                 month,
                 format,
                 path,
-            } => match self.export(&district, month, format, &path) {
-                Ok(bytes) => Reply::Exported { path, bytes },
-                Err(e) => Reply::Failed(format!("{}: {e:#}", path.display())),
-            },
+            } => {
+                // A bare file name goes to DATA/exports, not to wherever the
+                // app happened to be started from.
+                let path = if path.is_relative() {
+                    self.data.join("exports").join(path)
+                } else {
+                    path
+                };
+                match self.export(&district, month, format, &path) {
+                    Ok(bytes) => Reply::Exported { path, bytes },
+                    Err(e) => Reply::Failed(format!("{}: {e:#}", path.display())),
+                }
+            }
         }
     }
 
@@ -613,6 +622,10 @@ impl Worker {
             let report = score_month(&registry, &facts)?;
             export::export(format, &registry, &report)?
         };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+        }
         node::store::write_atomic(path, &bytes)?;
         Ok(bytes.len())
     }

@@ -21,7 +21,11 @@ fn fill(h: &mut Harness<'_, TallyApp>, label: &str, text: &str) {
     h.get_by_label(label).click();
     h.run_steps(1);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.get_by_label(label).type_text(text);
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(1);
+    if !text.is_empty() {
+        h.get_by_label(label).type_text(text);
+    }
     h.run_steps(1);
 }
 
@@ -213,6 +217,15 @@ fn the_month_is_exported_to_xlsx_and_to_a_printable_page() {
     click_button(&mut h, "导出");
     settle(&mut h);
     let page = std::fs::read_to_string(&html).expect("written");
+    // No path typed: the default name, under DATA/exports.
+    fill(&mut h, "保存到", "");
+    click_button(&mut h, "导出");
+    settle(&mut h);
+    let default = dir
+        .path()
+        .join("exports")
+        .join(format!("计分考核-{}-{}.html", view.district, view.month));
+    assert!(default.is_file(), "{} written", default.display());
     assert!(page.contains("劳动改造计分"), "the title");
     assert!(page.contains(&view.report.digest.0), "the report digest");
     let first = &view.report.body.inmates[0];

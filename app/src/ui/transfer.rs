@@ -59,7 +59,8 @@ const KINDS: [Kind; 8] = [
     Kind::Adjustments,
 ];
 
-/// The file name an export gets unless the officer types another.
+/// The file name an export gets unless the officer types another (a bare
+/// name is saved under `DATA/exports`).
 fn default_export_name(v: &DistrictView, format: Format) -> String {
     let ext = match format {
         Format::Xlsx => "xlsx",
