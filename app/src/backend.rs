@@ -26,6 +26,7 @@ use node::session::{Identity, WriteSession};
 use node::store::Store;
 use node::validate::{Trust, date_of};
 
+use crate::browse::{self, Listing};
 use crate::clock::unix_now;
 
 /// Who is logged in, as the certificate says.
@@ -201,6 +202,10 @@ pub enum Request {
         format: Format,
         path: PathBuf,
     },
+    /// A folder's contents, for the file picker.
+    ListDir {
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug)]
@@ -229,6 +234,8 @@ pub enum Reply {
         path: PathBuf,
         bytes: usize,
     },
+    /// A folder for the file picker, or why it could not be read.
+    Listing(Result<Listing, String>),
     /// A step of long work; the request's own reply follows.
     Progress(Progress),
     Failed(String),
@@ -398,6 +405,9 @@ impl Worker {
                     Ok(bytes) => Reply::Exported { path, bytes },
                     Err(e) => Reply::Failed(format!("{}: {e:#}", path.display())),
                 }
+            }
+            Request::ListDir { dir } => {
+                Reply::Listing(browse::list(&dir, &self.data).map_err(|e| e.to_string()))
             }
         }
     }

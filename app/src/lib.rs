@@ -7,6 +7,7 @@
 //! change exactly as the CLI and every peer do.
 
 pub mod backend;
+pub mod browse;
 pub mod clock;
 pub mod fonts;
 pub mod sync;

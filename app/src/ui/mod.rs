@@ -8,6 +8,7 @@ mod charts;
 mod entry;
 mod login;
 mod look;
+mod picker;
 mod procedures;
 mod roster;
 mod scores;
@@ -168,6 +169,9 @@ pub struct TallyApp {
     seen_generation: u64,
     /// Long work under way, shown as a progress bar.
     progress: Option<Progress>,
+    /// The data directory (where the file picker starts; never read here).
+    data: PathBuf,
+    picker: picker::Picker,
 }
 
 impl TallyApp {
@@ -216,6 +220,8 @@ impl TallyApp {
             sync,
             seen_generation: 0,
             progress: None,
+            data: opts.data,
+            picker: Default::default(),
         }
     }
 
@@ -413,6 +419,7 @@ impl TallyApp {
                         m.audit = Some(*t);
                     }
                 }
+                Reply::Listing(l) => self.picker.listed(l),
             }
         }
     }
@@ -486,16 +493,40 @@ impl TallyApp {
                 key_file,
                 passphrase,
                 error,
-            } => {
-                if let Some(r) = login::login(ui, lang, key_file, passphrase, error.as_deref()) {
+            } => match login::login(ui, lang, key_file, passphrase, error.as_deref()) {
+                Some(login::Action::Submit(r)) => {
                     *error = None;
                     requests.push(r);
                 }
+                Some(login::Action::Browse) => {
+                    requests.push(self.picker.open(picker::Target::KeyFile, &self.data));
+                }
+                None => {}
+            },
+            Screen::Main(m) => {
+                requests.extend(main_screen(ui, lang, m, status.as_ref()));
+                if let Some(target) = m.transfer.browse.take() {
+                    requests.push(self.picker.open(target, &self.data));
+                }
             }
-            Screen::Main(m) => requests.extend(main_screen(ui, lang, m, status.as_ref())),
         });
+        let (listing, picked) = self.picker.show(ui.ctx(), lang);
+        requests.extend(listing);
+        if let Some(p) = picked {
+            self.picked(p);
+        }
         for r in requests {
             self.backend.send(r);
+        }
+    }
+
+    /// Puts what the file picker chose where it was asked for.
+    fn picked(&mut self, p: picker::Picked) {
+        let path = p.path.display().to_string();
+        match (&mut self.screen, p.target) {
+            (Screen::Login { key_file, .. }, picker::Target::KeyFile) => *key_file = path,
+            (Screen::Main(m), target) => m.transfer.picked(target, &p.path),
+            _ => {}
         }
     }
 }

@@ -2,7 +2,7 @@
 //! validated whole before anything is written), and export the month to
 //! XLSX or to a printable HTML report for the 计分考核 file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use eframe::egui;
 use node::export::Format;
@@ -10,6 +10,7 @@ use node::import::Kind;
 
 use super::Lang;
 use super::look::SHORT;
+use super::picker::Target;
 use crate::backend::{DistrictView, Request};
 
 /// The screen's state: the two forms, and the last import's rejection.
@@ -21,6 +22,34 @@ pub(super) struct TransferScreen {
     export_path: String,
     /// Every error of the last rejected file.
     pub(super) rejected: Vec<String>,
+    /// The file picker is asked for (taken by the app each frame).
+    pub(super) browse: Option<Target>,
+}
+
+impl TransferScreen {
+    /// What the file picker chose: the file to import, or the folder the
+    /// export goes to (under the name already typed, else the default).
+    pub(super) fn picked(&mut self, target: Target, path: &Path) {
+        match target {
+            Target::Import => {
+                self.rejected.clear();
+                self.import_path = path.display().to_string();
+            }
+            Target::ExportFolder => {
+                let typed = Path::new(self.export_path.trim());
+                let name = typed
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                self.export_path = if name.is_empty() {
+                    format!("{}{}", path.display(), std::path::MAIN_SEPARATOR)
+                } else {
+                    path.join(name).display().to_string()
+                };
+            }
+            Target::KeyFile => {}
+        }
+    }
 }
 
 impl Default for TransferScreen {
@@ -31,6 +60,7 @@ impl Default for TransferScreen {
             format: Format::Xlsx,
             export_path: String::new(),
             rejected: Vec::new(),
+            browse: None,
         }
     }
 }
@@ -95,8 +125,17 @@ pub(super) fn transfer(
             .labelled_by(l.id);
         ui.end_row();
         let l = ui.label(lang.t("文件", "File"));
-        ui.add(egui::TextEdit::singleline(&mut st.import_path).desired_width(420.0))
-            .labelled_by(l.id);
+        ui.horizontal(|ui| {
+            ui.add(egui::TextEdit::singleline(&mut st.import_path).desired_width(420.0))
+                .labelled_by(l.id);
+            if ui
+                .button(lang.t("选择…", "Browse…"))
+                .on_hover_text(lang.t("选择要导入的文件", "Pick a file to import"))
+                .clicked()
+            {
+                st.browse = Some(Target::Import);
+            }
+        });
         ui.end_row();
     });
     let (required, optional) = st.kind.columns();
@@ -169,18 +208,31 @@ pub(super) fn transfer(
         });
         ui.end_row();
         let l = ui.label(lang.t("保存到", "Save to"));
-        ui.add(
-            egui::TextEdit::singleline(&mut st.export_path)
-                .desired_width(420.0)
-                .hint_text(default_export_name(v, st.format)),
-        )
-        .labelled_by(l.id);
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut st.export_path)
+                    .desired_width(420.0)
+                    .hint_text(default_export_name(v, st.format)),
+            )
+            .labelled_by(l.id);
+            if ui
+                .button(lang.t("选择文件夹…", "Folder…"))
+                .on_hover_text(lang.t("选择导出文件夹", "Pick the export folder"))
+                .clicked()
+            {
+                st.browse = Some(Target::ExportFolder);
+            }
+        });
         ui.end_row();
     });
     if ui.button(lang.t("导出", "Export")).clicked() {
         let typed = st.export_path.trim();
+        // Empty: the default name under DATA/exports; a folder (ends with a
+        // separator, as the picker leaves it): the default name in it.
         let path = if typed.is_empty() {
             default_export_name(v, st.format)
+        } else if typed.ends_with(['/', std::path::MAIN_SEPARATOR]) {
+            format!("{typed}{}", default_export_name(v, st.format))
         } else {
             typed.to_string()
         };
