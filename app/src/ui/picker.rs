@@ -42,11 +42,10 @@ impl Target {
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        match (self, ext.as_deref()) {
-            (Target::KeyFile, Some("key")) => true,
-            (Target::Import, Some("csv" | "xlsx" | "xlsm")) => true,
-            _ => false,
-        }
+        matches!(
+            (self, ext.as_deref()),
+            (Target::KeyFile, Some("key")) | (Target::Import, Some("csv" | "xlsx" | "xlsm"))
+        )
     }
 }
 
