@@ -216,10 +216,17 @@ pub enum Reply {
     },
     LoginFailed(String),
     Loaded(Box<DistrictView>),
+    /// A write was signed and stored; `grid` when it was the entry grid's
+    /// save (whose rows are then no longer unsaved).
     Saved {
         changes: usize,
+        grid: bool,
     },
-    SaveFailed(String),
+    /// A write was refused or failed; nothing of it was stored.
+    SaveFailed {
+        error: String,
+        grid: bool,
+    },
     Audit(Box<AuditTrail>),
     Catalog(Box<Catalog>),
     Imported {
@@ -321,7 +328,7 @@ impl Worker {
                 district,
                 date,
                 edits,
-            } => self.write(&format!("{district} {date}"), |s| {
+            } => self.write_grid(&format!("{district} {date}"), |s| {
                 s.write_month(&district, date.month(), |w| {
                     for e in &edits {
                         if let Some(a) = &e.attendance {
@@ -412,6 +419,22 @@ impl Worker {
         }
     }
 
+    /// [`Worker::write`] for the entry grid's save.
+    fn write_grid(
+        &self,
+        note: &str,
+        f: impl FnOnce(&mut WriteSession<'_>) -> anyhow::Result<()>,
+    ) -> Reply {
+        match self.write(note, f) {
+            Reply::Saved { changes, .. } => Reply::Saved {
+                changes,
+                grid: true,
+            },
+            Reply::SaveFailed { error, .. } => Reply::SaveFailed { error, grid: true },
+            other => other,
+        }
+    }
+
     /// Runs `f` in a write session as the logged-in officer and commits.
     fn write(
         &self,
@@ -429,8 +452,14 @@ impl Worker {
             Ok(s.commit()?.changes)
         };
         match run() {
-            Ok(changes) => Reply::Saved { changes },
-            Err(e) => Reply::SaveFailed(format!("{e:#}")),
+            Ok(changes) => Reply::Saved {
+                changes,
+                grid: false,
+            },
+            Err(e) => Reply::SaveFailed {
+                error: format!("{e:#}"),
+                grid: false,
+            },
         }
     }
 
@@ -608,7 +637,10 @@ impl Worker {
                 documents: done.documents.len(),
             })
         };
-        run().unwrap_or_else(|e| Reply::SaveFailed(format!("{e:#}")))
+        run().unwrap_or_else(|e| Reply::SaveFailed {
+            error: format!("{e:#}"),
+            grid: false,
+        })
     }
 
     /// Scores the month as loaded and writes the file atomically.

@@ -17,3 +17,26 @@ pub fn yesterday() -> Date {
         .or_else(|| Date::from_ordinal(0))
         .expect("a date")
 }
+
+/// "HH:MM:SS" of a Unix time in China Standard Time (UTC+8, no daylight
+/// saving): when the data on a screen was read.
+pub fn time_of_day(unix: i64) -> String {
+    let s = (unix + 8 * 3600).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_of_day_is_china_standard_time() {
+        // 2026-10-20T00:00:00Z is 08:00 in Beijing.
+        assert_eq!(time_of_day(1_792_454_400), "08:00:00");
+        // 16:59:59Z is 00:59:59 the next day there.
+        assert_eq!(
+            time_of_day(1_792_454_400 + 16 * 3600 + 59 * 60 + 59),
+            "00:59:59"
+        );
+    }
+}

@@ -286,3 +286,54 @@ fn a_chief_sees_a_conflict_side_by_side_and_resolves_it() {
         v.report.seal
     );
 }
+
+#[test]
+fn a_reload_keeps_what_the_officer_typed_and_the_date_waits_for_a_save() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
+    let view = h.state().view().expect("loaded").clone();
+    let row = view
+        .rows
+        .iter()
+        .find(|r| r.counts.len() == 1)
+        .expect("a counted inmate")
+        .clone();
+    let stored = row.counts[0].1;
+    let typed = (stored + 31).to_string();
+    let count = format!("数量 {}", row.inmate_no);
+    h.get_by_label(&count).click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label(&count).type_text(&typed);
+    h.run_steps(1);
+    assert_eq!(h.state().unsaved_rows(), 1);
+    // The district reloads every 10 s of the app's time (a step is 0.25 s),
+    // and whenever peers bring changes: the typed count must survive it.
+    for _ in 0..3 {
+        h.run_steps(45);
+        settle(&mut h);
+    }
+    assert_eq!(h.get_by_label(&count).value().as_deref(), Some(&*typed));
+    assert_eq!(h.state().unsaved_rows(), 1);
+    // Another date would leave it behind: refused, with the reason.
+    h.get_by_label("日期").click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("日期").type_text("2026-10-21");
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    let notice = h.state().notice().cloned().expect("a notice");
+    assert!(notice.0 && notice.1.contains("未保存"), "{notice:?}");
+    assert_eq!(h.state().view().expect("view").date, view.date);
+    assert_eq!(h.get_by_label(&count).value().as_deref(), Some(&*typed));
+    // Discarded, the stored count is back and nothing was written.
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "放弃修改")
+        .click();
+    settle(&mut h);
+    assert_eq!(h.state().unsaved_rows(), 0);
+    assert_eq!(
+        h.get_by_label(&count).value().as_deref(),
+        Some(&*stored.to_string())
+    );
+}

@@ -6,7 +6,9 @@
 //! completed when it leaves the field), and every cell is checked as it is
 //! typed. Save makes one signed change of every edited row.
 
-use crdt_schema::{Attendance, DayType, ProcedureId};
+use std::collections::BTreeMap;
+
+use crdt_schema::{Attendance, Date, DayType, DistrictId, InmateNo, ProcedureId};
 use eframe::egui;
 
 use super::Lang;
@@ -25,9 +27,19 @@ struct GridRow {
 }
 
 /// The grid of the loaded date and where the keyboard goes next.
+///
+/// The district is reloaded whenever peers bring changes and every few
+/// seconds; a reload must never wipe what the officer has typed and not yet
+/// saved, so edited rows survive it (see [`EntryScreen::load`]).
 #[derive(Debug, Clone, Default)]
 pub(super) struct EntryScreen {
     grid: Vec<GridRow>,
+    /// The inmate of each grid row.
+    nos: Vec<InmateNo>,
+    /// The district and date the grid shows.
+    of: Option<(DistrictId, Date)>,
+    /// The rows of a save sent and not yet answered, as they were sent.
+    in_flight: Option<BTreeMap<InmateNo, GridRow>>,
     /// The row whose count takes the focus as soon as it is drawn.
     focus: Option<usize>,
     /// Scroll offset to apply on the next frame (to reach `focus`).
@@ -35,12 +47,32 @@ pub(super) struct EntryScreen {
 }
 
 impl EntryScreen {
-    /// The grid as stored, for a freshly loaded view.
+    /// The grid as stored, for a freshly loaded view. On a reload of the
+    /// same district and date, rows with unsaved edits keep them (the stored
+    /// values of every other row are shown); another district or date starts
+    /// afresh.
     pub(super) fn load(&mut self, v: &DistrictView) {
+        let mut kept: BTreeMap<InmateNo, GridRow> = BTreeMap::new();
+        if self.of.as_ref() == Some(&(v.district.clone(), v.date)) {
+            for (no, g) in self.nos.iter().zip(&self.grid) {
+                if g.dirty {
+                    kept.insert(no.clone(), g.clone());
+                }
+            }
+        } else {
+            self.in_flight = None;
+            self.focus = None;
+            self.scroll_to = None;
+        }
+        self.of = Some((v.district.clone(), v.date));
+        self.nos = v.rows.iter().map(|r| r.inmate_no.clone()).collect();
         self.grid = v
             .rows
             .iter()
             .map(|r| {
+                if let Some(g) = kept.remove(&r.inmate_no) {
+                    return g;
+                }
                 let first = r.counts.first();
                 GridRow {
                     day_type: r.attendance.as_ref().map(|a| a.day_type),
@@ -56,6 +88,29 @@ impl EntryScreen {
                 }
             })
             .collect();
+    }
+
+    /// Rows with unsaved edits.
+    pub(super) fn unsaved(&self) -> usize {
+        self.grid.iter().filter(|g| g.dirty).count()
+    }
+
+    /// The save was stored: the rows saved are clean unless edited again
+    /// since (the reload that follows shows them as stored).
+    pub(super) fn saved(&mut self) {
+        let Some(sent) = self.in_flight.take() else {
+            return;
+        };
+        for (no, g) in self.nos.iter().zip(self.grid.iter_mut()) {
+            if sent.get(no) == Some(g) {
+                g.dirty = false;
+            }
+        }
+    }
+
+    /// The save was refused: every edit stays, to be corrected.
+    pub(super) fn save_failed(&mut self) {
+        self.in_flight = None;
     }
 }
 
@@ -136,6 +191,7 @@ pub(super) fn entry(
     let mut errors = 0;
     let dirty = st.grid.iter().filter(|g| g.dirty).count();
     let mut save = false;
+    let mut discard = false;
     ui.horizontal(|ui| {
         ui.label(format!(
             "{} {} {} · {}",
@@ -152,6 +208,12 @@ pub(super) fn entry(
             .clicked()
         {
             save = true;
+        }
+        if ui
+            .add_enabled(dirty > 0, egui::Button::new(lang.t("放弃修改", "Discard")))
+            .clicked()
+        {
+            discard = true;
         }
         ui.label(format!("{dirty} {}", lang.t("行已修改", "rows changed")));
     });
@@ -275,9 +337,27 @@ pub(super) fn entry(
         st.scroll_to = Some((n as f32 * pitch - 3.0 * pitch).max(0.0));
         ui.ctx().request_repaint();
     }
+    if discard {
+        // Nothing typed survives the reload that shows the stored values.
+        for g in &mut st.grid {
+            g.dirty = false;
+        }
+        return Some(Request::Load {
+            district: v.district.clone(),
+            date: v.date,
+        });
+    }
     if !save || errors > 0 {
         return None;
     }
+    st.in_flight = Some(
+        st.nos
+            .iter()
+            .zip(&st.grid)
+            .filter(|(_, g)| g.dirty)
+            .map(|(no, g)| (no.clone(), g.clone()))
+            .collect(),
+    );
     let edits: Vec<Edit> = v
         .rows
         .iter()

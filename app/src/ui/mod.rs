@@ -27,6 +27,9 @@ use crate::clock::yesterday;
 use crate::sync::{SyncNode, SyncStatus};
 use look::{OVER, SHORT, role_label};
 
+/// Seconds between reloads of the shown district when nothing else asks.
+const RELOAD_SECONDS: f64 = 10.0;
+
 /// The interface language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -140,7 +143,12 @@ struct Main {
     charts: charts::ChartsScreen,
     transfer: transfer::TransferScreen,
     big_screen: bool,
-    board_page: usize,
+    /// Whether the window was last asked to be full screen (follows
+    /// `big_screen`).
+    full_screen: bool,
+    board: board::BoardScreen,
+    /// When the shown view was read, "HH:MM:SS" China Standard Time.
+    loaded_time: String,
     /// Shown under the tabs: (is an error, text).
     notice: Option<(bool, String)>,
     /// `egui` time of the last automatic reload.
@@ -267,6 +275,14 @@ impl TallyApp {
         }
     }
 
+    /// Rows of the entry grid with unsaved edits.
+    pub fn unsaved_rows(&self) -> usize {
+        match &self.screen {
+            Screen::Main(m) => m.entry.unsaved(),
+            Screen::Login { .. } => 0,
+        }
+    }
+
     /// The login screen's error, if shown.
     pub fn login_error(&self) -> Option<&str> {
         match &self.screen {
@@ -329,7 +345,9 @@ impl TallyApp {
                         charts: Default::default(),
                         transfer: Default::default(),
                         big_screen: self.start_big_screen,
-                        board_page: 0,
+                        full_screen: false,
+                        board: Default::default(),
+                        loaded_time: String::new(),
                         notice: None,
                         loaded_at: 0.0,
                     }));
@@ -341,12 +359,16 @@ impl TallyApp {
                 }
                 Reply::Loaded(v) => {
                     if let Screen::Main(m) = &mut self.screen {
+                        m.loaded_time = crate::clock::time_of_day(crate::clock::unix_now());
                         m.entry.load(&v);
                         m.view = Some(*v);
                     }
                 }
-                Reply::Saved { changes } => {
+                Reply::Saved { changes, grid } => {
                     if let Screen::Main(m) = &mut self.screen {
+                        if grid {
+                            m.entry.saved();
+                        }
                         m.notice = Some((
                             false,
                             format!("已保存并签名 / saved and signed ({changes} change)"),
@@ -409,7 +431,15 @@ impl TallyApp {
                         m.catalog = Some(*c);
                     }
                 }
-                Reply::SaveFailed(e) | Reply::Failed(e) => {
+                Reply::SaveFailed { error, grid } => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        if grid {
+                            m.entry.save_failed();
+                        }
+                        m.notice = Some((true, error));
+                    }
+                }
+                Reply::Failed(e) => {
                     if let Screen::Main(m) = &mut self.screen {
                         m.notice = Some((true, e));
                     }
@@ -432,6 +462,19 @@ impl TallyApp {
     /// Draws one frame.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.take_replies();
+        // Data other writers save on this PC (the CLI, an import) arrives
+        // without input or sync news: reload now and then; the big screen
+        // refreshes itself this way too.
+        if let Screen::Main(m) = &mut self.screen
+            && !self.backend.busy()
+            && ui.input(|i| i.time) - m.loaded_at > RELOAD_SECONDS
+        {
+            m.loaded_at = ui.input(|i| i.time);
+            self.backend.send(Request::Load {
+                district: m.district.clone(),
+                date: m.date,
+            });
+        }
         let status = self.sync_status();
         // Peers brought changes: show them (the big screen refreshes itself).
         if let (Some(st), Screen::Main(m)) = (&status, &self.screen)
@@ -538,12 +581,20 @@ fn main_screen(
     sync: Option<&SyncStatus>,
 ) -> Vec<Request> {
     let mut out = Vec::new();
+    if m.big_screen != m.full_screen {
+        m.full_screen = m.big_screen;
+        ui.ctx()
+            .send_viewport_cmd(egui::ViewportCommand::Fullscreen(m.big_screen));
+    }
     if m.big_screen {
-        if ui.button(lang.t("退出大屏", "Leave big screen")).clicked() {
+        let leave = ui
+            .button(lang.t("退出大屏 (Esc)", "Leave big screen (Esc)"))
+            .clicked();
+        if leave || ui.input(|i| i.key_pressed(egui::Key::Escape)) {
             m.big_screen = false;
         }
         if let Some(v) = &m.view {
-            board::big_board(ui, lang, v, &mut m.board_page);
+            board::big_board(ui, lang, v, &mut m.board, &m.loaded_time);
         }
         return out;
     }
@@ -578,7 +629,24 @@ fn main_screen(
             .labelled_by(l.id);
         let date_ok = m.date_text.trim().parse::<Date>();
         if r.lost_focus() || m.district != current {
+            let unsaved = m.entry.unsaved();
             match date_ok {
+                // Another day or district would leave typed rows behind.
+                Ok(d) if unsaved > 0 && (d != m.date || m.district != current) => {
+                    m.district = current.clone();
+                    m.date_text = m.date.to_string();
+                    m.notice = Some((
+                        true,
+                        match lang {
+                            Lang::Zh => format!(
+                                "有 {unsaved} 行未保存：请先保存或放弃修改，再换日期或监区"
+                            ),
+                            Lang::En => format!(
+                                "{unsaved} rows are not saved: save or discard them before changing the date or district"
+                            ),
+                        },
+                    ));
+                }
                 Ok(d) => {
                     m.date = d;
                     out.push(Request::Load {
@@ -589,7 +657,11 @@ fn main_screen(
                 Err(_) => {
                     m.notice = Some((
                         true,
-                        "日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD".into(),
+                        lang.t(
+                            "日期格式应为 YYYY-MM-DD",
+                            "The date must be YYYY-MM-DD",
+                        )
+                        .into(),
                     ))
                 }
             }
@@ -636,7 +708,7 @@ fn main_screen(
             if ui.button(lang.t("大屏显示", "Big screen")).clicked() {
                 m.big_screen = true;
             }
-            board::board(ui, lang, view);
+            board::board(ui, lang, view, &mut m.board);
             None
         }
         Tab::Scores => scores::scores(ui, lang, view, m.audit.as_ref()),
@@ -684,19 +756,7 @@ fn main_screen(
 impl eframe::App for TallyApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
-        // Data other writers save arrives without input: reload now and then
-        // (the big screen refreshes itself this way).
-        if let Screen::Main(m) = &mut self.screen
-            && !self.backend.busy()
-            && ui.input(|i| i.time) - m.loaded_at > 10.0
-        {
-            m.loaded_at = ui.input(|i| i.time);
-            self.backend.send(Request::Load {
-                district: m.district.clone(),
-                date: m.date,
-            });
-        }
         ui.ctx()
-            .request_repaint_after(std::time::Duration::from_secs(10));
+            .request_repaint_after(std::time::Duration::from_secs_f64(RELOAD_SECONDS));
     }
 }
