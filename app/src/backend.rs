@@ -7,6 +7,7 @@
 //! judge writes exactly as a peer would, `read`/`audit` to score and explain —
 //! so the app can do nothing the CLI could not.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
@@ -77,6 +78,9 @@ pub struct DistrictView {
     pub rates: MonthRates,
     /// Records of the month holding concurrent, differing values.
     pub conflicts: Vec<Conflict>,
+    /// The name of every inmate in the report (released or transferred
+    /// ones included), from the registry.
+    pub names: BTreeMap<InmateNo, String>,
 }
 
 /// A record two officers wrote concurrently with different values: each
@@ -569,7 +573,19 @@ impl Worker {
                     .map(|(_, v)| (p.clone(), v.value.name.clone()))
             })
             .collect();
+        let names = report
+            .body
+            .inmates
+            .iter()
+            .filter_map(|r| {
+                registry
+                    .inmates
+                    .get(&r.inmate_no)
+                    .map(|e| (r.inmate_no.clone(), e.value.name.clone()))
+            })
+            .collect();
         Ok(DistrictView {
+            names,
             district: district.clone(),
             district_name: registry
                 .districts

@@ -104,6 +104,29 @@ fn an_officer_enters_a_count_and_sees_the_board_and_the_score_change() {
         officer.officer_no
     );
     assert!(h.query_all_by_label_contains("签名有效").count() >= 1);
+    // Beside it, the arithmetic of the report, redoable by hand.
+    let r = view
+        .report
+        .body
+        .inmates
+        .iter()
+        .find(|r| r.inmate_no == row.inmate_no)
+        .expect("scored");
+    let base = format!("{} / {} = {} cp", r.base_num, r.base_den, r.base_cp.0);
+    assert!(h.query_all_by_label_contains(&base).count() >= 1, "{base}");
+    let labor = format!(
+        "{} + {} − {} = {} cp",
+        r.base_cp.0, r.bonus_cp.0, r.deduct_cp.0, r.labor_cp.0
+    );
+    assert!(
+        h.query_all_by_label_contains(&labor).count() >= 1,
+        "{labor}"
+    );
+    assert_eq!(
+        r.base_cp.0 + r.bonus_cp.0 - r.deduct_cp.0,
+        r.labor_cp.0,
+        "LABOR = BASE + bonus − deduct"
+    );
 }
 
 #[test]
