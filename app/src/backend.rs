@@ -60,6 +60,9 @@ pub struct EntryRow {
     pub counts: Vec<(ProcedureId, u64)>,
     /// A record of the day holds concurrent conflicting values.
     pub conflict: bool,
+    /// The procedure the inmate is likely on: assigned to it that day, else
+    /// the one last counted earlier in the month (the grid offers it).
+    pub usual: Option<ProcedureId>,
 }
 
 /// A district's month as the screens show it, for one date.
@@ -554,12 +557,25 @@ impl Worker {
                 let conflict = att.is_some_and(|a| a.conflict)
                     || m.and_then(|m| m.counts.get(&day))
                         .is_some_and(|c| c.values().any(|e| e.conflict));
+                let usual = m.and_then(|m| {
+                    m.assignments
+                        .iter()
+                        .find(|(d, _)| *d == day)
+                        .map(|(_, p)| p.clone())
+                        .or_else(|| {
+                            m.counts
+                                .range(..day)
+                                .next_back()
+                                .and_then(|(_, c)| c.keys().next().cloned())
+                        })
+                });
                 EntryRow {
                     inmate_no: no.clone(),
                     name: e.value.name.clone(),
                     attendance: att.map(|a| a.value),
                     counts,
                     conflict,
+                    usual,
                 }
             })
             .collect();

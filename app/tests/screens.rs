@@ -309,3 +309,71 @@ fn the_entry_grid_completes_a_typed_procedure_and_enter_moves_down() {
         saved.counts
     );
 }
+
+#[test]
+fn a_new_day_is_entered_from_the_keyboard_and_the_next_day_offers_the_procedure() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
+    // A day nobody has entered yet.
+    fill(&mut h, "日期", "2026-11-02");
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    let view = h.state().view().expect("loaded").clone();
+    assert_eq!(view.date.to_string(), "2026-11-02");
+    let n = view.rows.len();
+    assert!(n >= 2 && view.rows.iter().all(|r| r.attendance.is_none()));
+    // Everyone works but one, who is sick: the rest in one click, the sick
+    // one by focusing the day-type cell and pressing 4 (病休).
+    click_button(&mut h, &format!("未填者设为出工 ({n})"));
+    assert_eq!(h.state().unsaved_rows(), n);
+    let (a, b) = (
+        view.rows[0].inmate_no.clone(),
+        view.rows[1].inmate_no.clone(),
+    );
+    h.get_by_label(&format!("出勤 {b}")).focus();
+    h.run_steps(1);
+    h.key_press(egui::Key::Num4);
+    h.run_steps(1);
+    let (proc, _) = view.procedures[0].clone();
+    fill(&mut h, &format!("工序 {a}"), proc.as_str());
+    fill(&mut h, &format!("数量 {a}"), "5");
+    click_button(&mut h, "保存");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    assert_eq!(h.state().unsaved_rows(), 0);
+    let after = h.state().view().expect("reloaded").clone();
+    let day = |no: &InmateNo| {
+        after
+            .rows
+            .iter()
+            .find(|r| &r.inmate_no == no)
+            .and_then(|r| r.attendance.as_ref())
+            .map(|a| a.day_type)
+    };
+    assert_eq!(day(&a), Some(crdt_schema::DayType::Work));
+    assert_eq!(day(&b), Some(crdt_schema::DayType::Sick), "4 picked 病休");
+    let others = after
+        .rows
+        .iter()
+        .filter(|r| r.attendance.as_ref().map(|x| x.day_type) == Some(crdt_schema::DayType::Work))
+        .count();
+    assert_eq!(others, n - 1, "all but the sick one work");
+    let row_a = after.rows.iter().find(|r| r.inmate_no == a).expect("row");
+    assert_eq!(row_a.counts, vec![(proc.clone(), 5)]);
+    // The next day, the grid offers the procedure of the day before: only
+    // the count needs typing.
+    fill(&mut h, "日期", "2026-11-03");
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert_eq!(
+        h.get_by_label(&format!("工序 {a}")).value().as_deref(),
+        Some(proc.as_str())
+    );
+    assert_eq!(
+        h.get_by_label(&format!("工序 {b}")).value().as_deref(),
+        Some(""),
+        "nothing counted before: nothing offered"
+    );
+}

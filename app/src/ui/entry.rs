@@ -82,7 +82,17 @@ impl EntryScreen {
                         .and_then(|a| a.minutes)
                         .map(|x| x.to_string())
                         .unwrap_or_default(),
-                    procedure: first.map(|(p, _)| p.to_string()).unwrap_or_default(),
+                    // The day's count, else the procedure the inmate is
+                    // usually on: typing the count is then enough.
+                    procedure: first
+                        .map(|(p, _)| p.to_string())
+                        .or_else(|| {
+                            r.usual
+                                .as_ref()
+                                .filter(|u| v.procedures.iter().any(|(p, _)| p == *u))
+                                .map(ToString::to_string)
+                        })
+                        .unwrap_or_default(),
                     count: first.map(|(_, q)| q.to_string()).unwrap_or_default(),
                     dirty: false,
                 }
@@ -112,6 +122,35 @@ impl EntryScreen {
     pub(super) fn save_failed(&mut self) {
         self.in_flight = None;
     }
+}
+
+/// The keys that pick a day type when its cell has the focus, in the order
+/// of `DayType::ALL`: 1 出工, 2 休息日, … 0 不在押.
+const DAY_KEYS: [egui::Key; 10] = [
+    egui::Key::Num1,
+    egui::Key::Num2,
+    egui::Key::Num3,
+    egui::Key::Num4,
+    egui::Key::Num5,
+    egui::Key::Num6,
+    egui::Key::Num7,
+    egui::Key::Num8,
+    egui::Key::Num9,
+    egui::Key::Num0,
+];
+
+/// The legend of [`DAY_KEYS`].
+fn day_type_keys(lang: Lang) -> String {
+    let keys: Vec<String> = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]
+        .iter()
+        .zip(DayType::ALL)
+        .map(|(k, d)| format!("{k} {}", day_type_label(lang, d)))
+        .collect();
+    format!(
+        "{} {}",
+        lang.t("出勤格按数字键：", "In a day-type cell press:"),
+        keys.join("  ")
+    )
 }
 
 /// A count as typed: empty, or a whole number ≥ 0.
@@ -192,6 +231,7 @@ pub(super) fn entry(
     let dirty = st.grid.iter().filter(|g| g.dirty).count();
     let mut save = false;
     let mut discard = false;
+    let unfilled = st.grid.iter().filter(|g| g.day_type.is_none()).count();
     ui.horizontal(|ui| {
         ui.label(format!(
             "{} {} {} · {}",
@@ -203,6 +243,24 @@ pub(super) fn entry(
                 "Tab: next field, Enter: next row; type a procedure's code or name"
             )
         ));
+        let all_work = ui
+            .add_enabled(
+                unfilled > 0,
+                egui::Button::new(format!(
+                    "{} ({unfilled})",
+                    lang.t("未填者设为出工", "Mark the rest as work")
+                )),
+            )
+            .on_hover_text(lang.t(
+                "把尚未填写出勤的行都设为出工（保存前可逐行修改）",
+                "Sets every row without a day type to work (change any row before saving)",
+            ));
+        if all_work.clicked() {
+            for g in st.grid.iter_mut().filter(|g| g.day_type.is_none()) {
+                g.day_type = Some(DayType::Work);
+                g.dirty = true;
+            }
+        }
         if ui
             .add_enabled(dirty > 0, egui::Button::new(lang.t("保存", "Save")))
             .clicked()
@@ -217,6 +275,11 @@ pub(super) fn entry(
         }
         ui.label(format!("{dirty} {}", lang.t("行已修改", "rows changed")));
     });
+    ui.label(
+        egui::RichText::new(day_type_keys(lang))
+            .small()
+            .color(ui.visuals().weak_text_color()),
+    );
     let row_h = 24.0;
     let pitch = row_h + ui.spacing().item_spacing.y;
     let mut area = egui::ScrollArea::vertical().auto_shrink(false);
@@ -242,7 +305,7 @@ pub(super) fn entry(
                 ui.label(row.inmate_no.to_string());
                 ui.label(&row.name);
                 let before = g.clone();
-                egui::ComboBox::from_id_salt(("day", i))
+                let day = egui::ComboBox::from_id_salt(("day", i))
                     .selected_text(g.day_type.map(|d| day_type_label(lang, d)).unwrap_or("—"))
                     .show_ui(ui, |ui| {
                         for d in DayType::ALL {
@@ -251,6 +314,18 @@ pub(super) fn entry(
                     })
                     .response
                     .accessible_name(format!("{} {}", lang.t("出勤", "Day type"), row.inmate_no));
+                // Keyboard: with the day type focused (Tab), a digit picks.
+                if day.has_focus()
+                    && let Some(d) = ui.input(|inp| {
+                        DAY_KEYS
+                            .iter()
+                            .zip(DayType::ALL)
+                            .find(|(k, _)| inp.key_pressed(**k))
+                            .map(|(_, d)| d)
+                    })
+                {
+                    g.day_type = Some(d);
+                }
                 // A grid cell is only as wide as its column was last
                 // frame: fixed sizes, or fields never grow.
                 ui.add_sized(
