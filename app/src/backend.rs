@@ -133,12 +133,18 @@ pub struct Progress {
     pub total: u64,
 }
 
-/// One inmate's edit of the day in the entry grid.
+/// One inmate's edit of the day in the entry grid: only what the officer
+/// changed, so a save never writes back a value someone else has changed
+/// since.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
     pub inmate_no: InmateNo,
+    /// The day's attendance, when changed.
     pub attendance: Option<Attendance>,
+    /// The day's count on a procedure, when changed.
     pub count: Option<(ProcedureId, u64)>,
+    /// Counts to remove: cleared, or moved to another procedure.
+    pub delete_counts: Vec<ProcedureId>,
 }
 
 #[derive(Debug)]
@@ -223,17 +229,12 @@ pub enum Reply {
     },
     LoginFailed(String),
     Loaded(Box<DistrictView>),
-    /// A write was signed and stored; `grid` when it was the entry grid's
-    /// save (whose rows are then no longer unsaved).
+    /// A write was signed and stored.
     Saved {
         changes: usize,
-        grid: bool,
     },
     /// A write was refused or failed; nothing of it was stored.
-    SaveFailed {
-        error: String,
-        grid: bool,
-    },
+    SaveFailed(String),
     Audit(Box<AuditTrail>),
     Catalog(Box<Catalog>),
     Imported {
@@ -335,11 +336,14 @@ impl Worker {
                 district,
                 date,
                 edits,
-            } => self.write_grid(&format!("{district} {date}"), |s| {
+            } => self.write(&format!("{district} {date}"), |s| {
                 s.write_month(&district, date.month(), |w| {
                     for e in &edits {
                         if let Some(a) = &e.attendance {
                             w.put_attendance(&e.inmate_no, date, a)?;
+                        }
+                        for p in &e.delete_counts {
+                            w.delete_count(&e.inmate_no, date, p)?;
                         }
                         if let Some((p, q)) = &e.count {
                             w.put_count(&e.inmate_no, date, p, *q)?;
@@ -426,22 +430,6 @@ impl Worker {
         }
     }
 
-    /// [`Worker::write`] for the entry grid's save.
-    fn write_grid(
-        &self,
-        note: &str,
-        f: impl FnOnce(&mut WriteSession<'_>) -> anyhow::Result<()>,
-    ) -> Reply {
-        match self.write(note, f) {
-            Reply::Saved { changes, .. } => Reply::Saved {
-                changes,
-                grid: true,
-            },
-            Reply::SaveFailed { error, .. } => Reply::SaveFailed { error, grid: true },
-            other => other,
-        }
-    }
-
     /// Runs `f` in a write session as the logged-in officer and commits.
     fn write(
         &self,
@@ -459,14 +447,8 @@ impl Worker {
             Ok(s.commit()?.changes)
         };
         match run() {
-            Ok(changes) => Reply::Saved {
-                changes,
-                grid: false,
-            },
-            Err(e) => Reply::SaveFailed {
-                error: format!("{e:#}"),
-                grid: false,
-            },
+            Ok(changes) => Reply::Saved { changes },
+            Err(e) => Reply::SaveFailed(format!("{e:#}")),
         }
     }
 
@@ -669,10 +651,7 @@ impl Worker {
                 documents: done.documents.len(),
             })
         };
-        run().unwrap_or_else(|e| Reply::SaveFailed {
-            error: format!("{e:#}"),
-            grid: false,
-        })
+        run().unwrap_or_else(|e| Reply::SaveFailed(format!("{e:#}")))
     }
 
     /// Scores the month as loaded and writes the file atomically.

@@ -11,6 +11,13 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Today in China Standard Time: days after it cannot be entered.
+pub fn today() -> Date {
+    node::validate::date_of(unix_now())
+        .or_else(|| Date::from_ordinal(0))
+        .expect("a date")
+}
+
 /// Yesterday in China Standard Time: the day the board shows by default.
 pub fn yesterday() -> Date {
     node::validate::date_of(unix_now() - 86_400)

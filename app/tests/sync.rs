@@ -98,6 +98,7 @@ fn a_new_pc_syncs_through_the_app_and_its_saves_reach_the_records_office() {
             inmate_no: row.inmate_no.clone(),
             attendance: None,
             count: Some((row.counts[0].0.clone(), row.counts[0].1 + 1)),
+            delete_counts: Vec::new(),
         }],
     });
     step_until(&mut h, "the save", |a| !a.busy());

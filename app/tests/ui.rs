@@ -153,6 +153,7 @@ fn an_out_of_role_action_is_refused() {
             inmate_no: row.inmate_no.clone(),
             attendance: None,
             count: Some((view.procedures[0].0.clone(), 5)),
+            delete_counts: Vec::new(),
         }],
     });
     settle(&mut h);
@@ -205,6 +206,7 @@ fn save_count(
             inmate_no: inmate.clone(),
             attendance: None,
             count: Some((proc.clone(), q)),
+            delete_counts: Vec::new(),
         }],
     });
     settle(h);
@@ -359,4 +361,55 @@ fn a_reload_keeps_what_the_officer_typed_and_the_date_waits_for_a_save() {
         h.get_by_label(&count).value().as_deref(),
         Some(&*stored.to_string())
     );
+}
+
+#[test]
+fn a_bad_cell_scrolled_out_of_sight_still_blocks_the_save() {
+    let dir = demo();
+    // A short window: only a few rows of the grid are drawn at a time.
+    let mut h = common::harness_sized(dir.path(), [1280.0, 240.0]);
+    log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
+    let view = h.state().view().expect("loaded").clone();
+    let first = view.rows.first().expect("rows").inmate_no.clone();
+    let last = view.rows.last().expect("rows").clone();
+    let count = |no: &crdt_schema::InmateNo| format!("数量 {no}");
+    // "1O5": a letter O typed for a zero.
+    h.get_by_label(&count(&first)).click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label(&count(&first)).type_text("1O5");
+    h.run_steps(1);
+    // Enter down to the last row, which scrolls the first out of sight.
+    for _ in 1..view.rows.len() {
+        h.key_press(egui::Key::Enter);
+        h.run_steps(3);
+    }
+    assert!(
+        h.query_by_label(&count(&first)).is_none(),
+        "the first row is no longer drawn"
+    );
+    assert!(h.get_by_label(&count(&last.inmate_no)).is_focused());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label(&count(&last.inmate_no)).type_text("12");
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "保存")
+        .click();
+    settle(&mut h);
+    assert!(
+        h.query_all_by_label_contains("有 1 行有错误，未保存")
+            .count()
+            >= 1,
+        "refused, naming the count of bad rows"
+    );
+    assert_eq!(h.state().unsaved_rows(), 2, "both rows still typed");
+    // Nothing was written: the last row's stored count is unchanged, and the
+    // first row is brought back into view.
+    let after = h.state().view().expect("view");
+    assert_eq!(
+        after.rows.last().expect("rows").counts,
+        last.counts,
+        "not saved"
+    );
+    h.run_steps(3);
+    assert!(h.query_by_label(&count(&first)).is_some(), "scrolled back");
 }

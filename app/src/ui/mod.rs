@@ -364,11 +364,8 @@ impl TallyApp {
                         m.view = Some(*v);
                     }
                 }
-                Reply::Saved { changes, grid } => {
+                Reply::Saved { changes } => {
                     if let Screen::Main(m) = &mut self.screen {
-                        if grid {
-                            m.entry.saved();
-                        }
                         m.notice = Some((
                             false,
                             format!("已保存并签名 / saved and signed ({changes} change)"),
@@ -431,15 +428,7 @@ impl TallyApp {
                         m.catalog = Some(*c);
                     }
                 }
-                Reply::SaveFailed { error, grid } => {
-                    if let Screen::Main(m) = &mut self.screen {
-                        if grid {
-                            m.entry.save_failed();
-                        }
-                        m.notice = Some((true, error));
-                    }
-                }
-                Reply::Failed(e) => {
+                Reply::SaveFailed(e) | Reply::Failed(e) => {
                     if let Screen::Main(m) = &mut self.screen {
                         m.notice = Some((true, e));
                     }
@@ -685,7 +674,7 @@ fn main_screen(
     let request = match m.tab {
         Tab::Entry => {
             if m.officer.writes_daily_records_of(&view.district) {
-                entry::entry(ui, lang, view, &mut m.entry)
+                entry::entry(ui, lang, view, &mut m.entry, crate::clock::today())
             } else {
                 ui.colored_label(
                     SHORT,

@@ -39,6 +39,11 @@ pub fn key_of(data: &Path, role: Role) -> PathBuf {
 }
 
 pub fn harness(data: &Path) -> Harness<'static, TallyApp> {
+    harness_sized(data, [1280.0, 800.0])
+}
+
+/// The app in a window of `size` points.
+pub fn harness_sized(data: &Path, size: [f32; 2]) -> Harness<'static, TallyApp> {
     let opts = Options {
         data: data.to_path_buf(),
         date: Some("2026-10-20".parse().expect("date")),
@@ -46,7 +51,7 @@ pub fn harness(data: &Path) -> Harness<'static, TallyApp> {
     };
     let app = TallyApp::with_wake(opts, || {});
     Harness::builder()
-        .with_size([1280.0, 800.0])
+        .with_size(size)
         .with_context_setup(app::fonts::install)
         .build_ui_state(|ui, app: &mut TallyApp| app.show(ui), app)
 }
