@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crdt_schema::{
-    Attendance, Board, Date, DistrictId, DocId, Inmate, InmateNo, Month, MonthDoc, MonthKey,
-    MonthRates, ProcedureId, ProcedureVersion, ProductId, RegistryDoc, Report, board, month_rates,
-    score_month,
+    Adjustment, Attendance, Board, Cp, Date, DistrictId, DocId, Inmate, InmateNo, Month, MonthDoc,
+    MonthKey, MonthRates, ProcedureId, ProcedureVersion, ProductId, RegistryDoc, Report,
+    ReportDigest, board, month_rates, score_month,
 };
 use keys::Role;
 use node::audit::{self, AuditTrail};
-use node::close;
+use node::close::{self, Approved};
 use node::export::{self, Format};
 use node::identity;
 use node::import::{self, Kind};
@@ -84,6 +84,8 @@ pub struct DistrictView {
     /// The name of every inmate in the report (released or transferred
     /// ones included), from the registry.
     pub names: BTreeMap<InmateNo, String>,
+    /// What awaits the chief's approval, inmate by inmate, entry by entry.
+    pub pending: BTreeMap<InmateNo, Vec<Approved>>,
 }
 
 /// A record two officers wrote concurrently with different values: each
@@ -98,7 +100,8 @@ pub struct Conflict {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConflictValue {
-    pub value: String,
+    /// The value as the audit trail shows it; `None`: the record deleted.
+    pub value: Option<String>,
     /// "J001 王警官".
     pub written_by: String,
 }
@@ -168,11 +171,13 @@ pub enum Request {
         month: Month,
         inmate: InmateNo,
     },
-    /// The chief approves what awaits approval for an inmate.
+    /// The chief approves what awaits approval for an inmate: exactly
+    /// `seen`, what the screen showed; refused if it has changed since.
     Approve {
         district: DistrictId,
         month: Month,
         inmate: InmateNo,
+        seen: Vec<Approved>,
     },
     /// The chief picks one of a conflict's values (writing it again
     /// supersedes every concurrent value).
@@ -180,11 +185,15 @@ pub enum Request {
         district: DistrictId,
         month: Month,
         key: String,
-        value: String,
+        /// `None`: keep the deletion.
+        value: Option<String>,
     },
+    /// The chief seals the month as shown: refused if its report digest is
+    /// no longer `seen`.
     Seal {
         district: DistrictId,
         month: Month,
+        seen: ReportDigest,
     },
     /// The catalogue and roster (工序定额, 人员).
     Catalog,
@@ -365,9 +374,14 @@ impl Worker {
                 district,
                 month,
                 inmate,
+                seen,
             } => self.write(&format!("approve {district} {month} {inmate}"), |s| {
-                close::approve_inmate(s, &district, month, &inmate)?;
-                Ok(())
+                match close::approve_inmate_if(s, &district, month, &inmate, |now| now == seen)? {
+                    Some(_) => Ok(()),
+                    None => anyhow::bail!(
+                        "{inmate} 待审批的内容已变化，未批准；请查看后再批 / what awaits approval for {inmate} changed since it was shown: nothing approved, look again"
+                    ),
+                }
             }),
             Request::Resolve {
                 district,
@@ -375,14 +389,23 @@ impl Worker {
                 key,
                 value,
             } => self.write(&format!("resolve {district} {month} {key}"), |s| {
-                resolve(s, &district, month, &key, &value)
+                resolve(s, &district, month, &key, value.as_deref())
             }),
-            Request::Seal { district, month } => {
-                self.write(&format!("seal {district} {month}"), |s| {
-                    close::seal_month(s, &district, month)?;
-                    Ok(())
-                })
-            }
+            Request::Seal {
+                district,
+                month,
+                seen,
+            } => self.write(&format!("seal {district} {month}"), |s| {
+                let registry = s.registry().facts();
+                let facts = s.month(&district, month)?.facts();
+                if score_month(&registry, &facts)?.digest != seen {
+                    anyhow::bail!(
+                        "{district} {month} 的数据在查看后有变化，未封存；请查看后再封存 / {district} {month} changed since it was shown: not sealed, look again"
+                    );
+                }
+                close::seal_month(s, &district, month)?;
+                Ok(())
+            }),
             Request::Catalog => match self.catalog() {
                 Ok(c) => Reply::Catalog(Box::new(c)),
                 Err(e) => Reply::Failed(format!("{e:#}")),
@@ -582,8 +605,16 @@ impl Worker {
                     .map(|e| (r.inmate_no.clone(), e.value.name.clone()))
             })
             .collect();
+        let mut pending = BTreeMap::new();
+        for r in &report.body.inmates {
+            if r.pending_bonus_cp.0 != 0 || r.pending_deduct_cp.0 != 0 {
+                let p = close::pending_approvals(&registry, &facts, district, month, &r.inmate_no)?;
+                pending.insert(r.inmate_no.clone(), p);
+            }
+        }
         Ok(DistrictView {
             names,
+            pending,
             district: district.clone(),
             district_name: registry
                 .districts
@@ -787,7 +818,7 @@ fn conflicts(
                 .iter()
                 .filter(|w| w.current)
                 .map(|w| ConflictValue {
-                    value: w.value.clone().unwrap_or_default(),
+                    value: w.value.clone(),
                     written_by: format!(
                         "{} {}",
                         w.officer_no.as_deref().unwrap_or("?"),
@@ -808,13 +839,15 @@ fn conflicts(
     Ok(out)
 }
 
-/// Writes `value` (as the audit trail shows it) back to the record at `key`.
+/// Writes `value` (as the audit trail shows it) back to the record at
+/// `key`, or deletes the record when the chief keeps a deletion. Writing it
+/// again supersedes every concurrent value.
 fn resolve(
     s: &mut WriteSession<'_>,
     district: &DistrictId,
     month: Month,
     key: &str,
-    value: &str,
+    value: Option<&str>,
 ) -> anyhow::Result<()> {
     let k = MonthKey::parse(key, month).map_err(|e| anyhow::anyhow!("record {key}: {e}"))?;
     let date = |day: u8| {
@@ -822,21 +855,50 @@ fn resolve(
             .day(day)
             .ok_or_else(|| anyhow::anyhow!("record {key}: day {day} not in {month}"))
     };
-    match k {
-        MonthKey::Count(inmate, day, procedure) => {
+    match (k, value) {
+        (MonthKey::Count(inmate, day, procedure), Some(value)) => {
             let q: u64 = value
                 .parse()
                 .map_err(|_| anyhow::anyhow!("record {key}: `{value}` is not a count"))?;
             let d = date(day)?;
             s.write_month(district, month, |w| w.put_count(&inmate, d, &procedure, q))?;
         }
-        MonthKey::Attendance(inmate, day) => {
+        (MonthKey::Count(inmate, day, procedure), None) => {
+            let d = date(day)?;
+            s.write_month(district, month, |w| w.delete_count(&inmate, d, &procedure))?;
+        }
+        (MonthKey::Attendance(inmate, day), Some(value)) => {
             let a = Attendance::decode(value)
                 .map_err(|e| anyhow::anyhow!("record {key}: `{value}`: {e}"))?;
             let d = date(day)?;
             s.write_month(district, month, |w| w.put_attendance(&inmate, d, &a))?;
         }
-        _ => anyhow::bail!("record {key}: resolve it from the command line"),
+        (MonthKey::Attendance(inmate, day), None) => {
+            let d = date(day)?;
+            s.write_month(district, month, |w| w.delete_attendance(&inmate, d))?;
+        }
+        (MonthKey::Adjustment(inmate, id), Some(value)) => {
+            let a: Adjustment = serde_json::from_str(value)
+                .map_err(|e| anyhow::anyhow!("record {key}: `{value}`: {e}"))?;
+            // The record's id is its content's: a value that does not hash
+            // to it is not this record's.
+            if crdt_schema::adjustment_id(&inmate, &a) != id {
+                anyhow::bail!("record {key}: `{value}` is not this adjustment");
+            }
+            s.write_month(district, month, |w| w.put_adjustment(&inmate, &a))?;
+        }
+        (MonthKey::Adjustment(inmate, id), None) => {
+            s.write_month(district, month, |w| w.delete_adjustment(&inmate, &id))?;
+        }
+        (MonthKey::Approval(inmate, target), Some(value)) => {
+            let cp: i64 = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("record {key}: `{value}` is not an amount"))?;
+            s.write_month(district, month, |w| w.put_approval(&inmate, target, Cp(cp)))?;
+        }
+        (_, _) => anyhow::bail!(
+            "记录 {key} 的冲突不能在此处理，请用命令行 / record {key}: this kind of conflict cannot be resolved here"
+        ),
     }
     Ok(())
 }

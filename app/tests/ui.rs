@@ -7,7 +7,7 @@ use std::path::Path;
 use app::TallyApp;
 use app::backend::{Edit, Request};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use keys::Role;
 
 mod common;
@@ -303,6 +303,10 @@ fn a_chief_sees_a_conflict_side_by_side_and_resolves_it() {
     chief.run_steps(2);
     assert!(chief.query_all_by_label_contains("封存后有修改").count() >= 1);
     chief.get_by_label("重新封存").click();
+    chief.run_steps(2);
+    // A confirmation first, saying what the seal covers.
+    assert!(chief.query_all_by_label_contains("报告摘要").count() >= 1);
+    chief.get_by_label("确认封存").click();
     settle(&mut chief);
     let v = chief.state().view().expect("reloaded").clone();
     assert!(
@@ -412,4 +416,67 @@ fn a_bad_cell_scrolled_out_of_sight_still_blocks_the_save() {
     );
     h.run_steps(3);
     assert!(h.query_by_label(&count(&first)).is_some(), "scrolled back");
+}
+
+#[test]
+fn a_chief_approves_what_was_shown_and_only_in_the_own_district() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Chief), PASS);
+    h.get_by_label("审批").click();
+    settle(&mut h);
+    let view = h.state().view().expect("loaded").clone();
+    let (no, entries) = view
+        .pending
+        .iter()
+        .next()
+        .map(|(n, e)| (n.clone(), e.clone()))
+        .expect("the demo leaves approvals pending");
+    assert!(!entries.is_empty());
+    // What the chief saw is no longer what awaits: refused, nothing written.
+    let mut stale = entries.clone();
+    stale[0].points = crdt_schema::Cp(stale[0].points.0 + 1);
+    h.state_mut().request(Request::Approve {
+        district: view.district.clone(),
+        month: view.month,
+        inmate: no.clone(),
+        seen: stale,
+    });
+    settle(&mut h);
+    let notice = h.state().notice().cloned().expect("a notice");
+    assert!(notice.0 && notice.1.contains("已变化"), "{notice:?}");
+    assert!(h.state().view().expect("view").pending.contains_key(&no));
+    // Approved as shown: it counts, and no longer awaits.
+    h.get_by_label(&format!("批准 {no}")).click();
+    settle(&mut h);
+    let notice = h.state().notice().cloned().expect("a notice");
+    assert!(!notice.0, "{notice:?}");
+    let after = h.state().view().expect("view").clone();
+    assert!(!after.pending.contains_key(&no), "{:?}", after.pending);
+    let r = after
+        .report
+        .body
+        .inmates
+        .iter()
+        .find(|r| r.inmate_no == no)
+        .expect("scored");
+    assert_eq!((r.pending_bonus_cp.0, r.pending_deduct_cp.0), (0, 0));
+    // Another district: the state is shown, the buttons are not for this chief.
+    let other = h
+        .state()
+        .districts()
+        .iter()
+        .map(|(d, _)| d.clone())
+        .find(|d| *d != view.district)
+        .expect("another district");
+    h.state_mut().show_district(other.clone());
+    settle(&mut h);
+    assert_eq!(h.state().view().expect("view").district, other);
+    h.run_steps(2);
+    assert!(h.query_all_by_label_contains("只能查看").count() >= 1);
+    let seal = h
+        .query_by_label("封存本月")
+        .or_else(|| h.query_by_label("重新封存"))
+        .expect("the seal button");
+    assert!(seal.accesskit_node().is_disabled(), "seal disabled");
 }

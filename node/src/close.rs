@@ -4,8 +4,8 @@
 
 use crdt_schema::scoring::EntryStatus;
 use crdt_schema::{
-    ApprovalTarget, Cp, DistrictId, InmateNo, Month, ReportDigest, ScoreError, Seal,
-    digest_to_seal, explain_inmate,
+    ApprovalTarget, Cp, DistrictId, InmateNo, Month, MonthFacts, RegistryFacts, ReportDigest,
+    ScoreError, Seal, digest_to_seal, explain_inmate,
 };
 
 use crate::session::{WriteError, WriteSession};
@@ -42,19 +42,16 @@ fn check_district(s: &WriteSession<'_>, district: &DistrictId) -> Result<(), Clo
     }
 }
 
-/// Approves, in `s`, everything of `inmate`'s month that awaits approval
-/// (the over-fulfilment bonus, pending adjustments) at its current amount.
-/// Returns what was approved (nothing when nothing awaited).
-pub fn approve_inmate(
-    s: &mut WriteSession<'_>,
+/// What of `inmate`'s month awaits the chief's approval (the over-fulfilment
+/// bonus, pending adjustments), each at its current amount, in a fixed order.
+pub fn pending_approvals(
+    registry: &RegistryFacts,
+    facts: &MonthFacts,
     district: &DistrictId,
     month: Month,
     inmate: &InmateNo,
 ) -> Result<Vec<Approved>, CloseError> {
-    check_district(s, district)?;
-    let registry = s.registry().facts();
-    let facts = s.month(district, month)?.facts();
-    let Some(e) = explain_inmate(&registry, &facts, inmate)? else {
+    let Some(e) = explain_inmate(registry, facts, inmate)? else {
         return Err(CloseError::UnknownInmate {
             inmate: inmate.clone(),
             district: district.clone(),
@@ -78,6 +75,38 @@ pub fn approve_inmate(
             });
         }
     }
+    Ok(approvals)
+}
+
+/// Approves, in `s`, everything of `inmate`'s month that awaits approval
+/// (see [`pending_approvals`]) at its current amount. Returns what was
+/// approved (nothing when nothing awaited).
+pub fn approve_inmate(
+    s: &mut WriteSession<'_>,
+    district: &DistrictId,
+    month: Month,
+    inmate: &InmateNo,
+) -> Result<Vec<Approved>, CloseError> {
+    Ok(approve_inmate_if(s, district, month, inmate, |_| true)?.unwrap_or_default())
+}
+
+/// [`approve_inmate`], only when `seen` accepts what awaits approval now:
+/// the app approves exactly what the chief was shown, not what arrived
+/// since. Returns `None`, writing nothing, when `seen` refuses.
+pub fn approve_inmate_if(
+    s: &mut WriteSession<'_>,
+    district: &DistrictId,
+    month: Month,
+    inmate: &InmateNo,
+    seen: impl FnOnce(&[Approved]) -> bool,
+) -> Result<Option<Vec<Approved>>, CloseError> {
+    check_district(s, district)?;
+    let registry = s.registry().facts();
+    let facts = s.month(district, month)?.facts();
+    let approvals = pending_approvals(&registry, &facts, district, month, inmate)?;
+    if !seen(&approvals) {
+        return Ok(None);
+    }
     if !approvals.is_empty() {
         s.write_month(district, month, |w| {
             for a in &approvals {
@@ -86,7 +115,7 @@ pub fn approve_inmate(
             Ok(())
         })?;
     }
-    Ok(approvals)
+    Ok(Some(approvals))
 }
 
 /// Seals the district-month in `s` at its current heads and report digest.

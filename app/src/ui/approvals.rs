@@ -1,15 +1,78 @@
 //! 审批: what the chief decides — conflicts, approvals, the seal.
+//!
+//! The chief acts on what the screen shows: an approval names the entries
+//! it approves and a seal the report digest it seals, and the backend
+//! refuses either if the data changed in between. Only the chief of the
+//! district (or the administrator) gets the buttons; others see the state.
 
+use crdt_schema::{ApprovalTarget, Date, Flag};
 use eframe::egui::{self, RichText};
+use keys::Role;
 
 use super::Lang;
 use super::look::{OVER, SHORT};
-use crate::backend::{DistrictView, Request};
+use crate::backend::{DistrictView, Officer, Request};
+
+/// The screen's state: whether the seal's confirmation is open.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ApprovalsScreen {
+    confirm_seal: bool,
+}
+
+/// Whether `officer` may approve, resolve and seal in the shown district.
+pub(super) fn may_close(officer: &Officer, v: &DistrictView) -> bool {
+    match officer.role {
+        Role::Admin => true,
+        Role::Chief => officer.district.as_ref() == Some(&v.district),
+        _ => false,
+    }
+}
+
+/// Whether a conflicting record can be resolved here (the backend writes
+/// back counts, attendance, adjustments and approvals, or a deletion of the
+/// first three).
+fn resolvable(key: &str, value: Option<&str>) -> bool {
+    match key.split('/').next() {
+        Some("cnt" | "att" | "adj") => true,
+        Some("apv") => value.is_some(),
+        _ => false,
+    }
+}
 
 /// The chief's screen: conflicts side by side, pending bonuses and
-/// deductions, unconfirmed records, the seal.
-pub(super) fn approvals(ui: &mut egui::Ui, lang: Lang, v: &DistrictView) -> Option<Request> {
+/// deductions entry by entry, unconfirmed records, the seal. `today` decides
+/// whether the month is over.
+pub(super) fn approvals(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    v: &DistrictView,
+    officer: &Officer,
+    st: &mut ApprovalsScreen,
+    today: Date,
+) -> Option<Request> {
     let mut req = None;
+    let may = may_close(officer, v);
+    if !may {
+        ui.colored_label(
+            SHORT,
+            format!(
+                "{} {}",
+                lang.t(
+                    "只能查看：审批、处理冲突和封存限本监区监区长 —",
+                    "View only: approvals, conflicts and the seal belong to the chief of",
+                ),
+                v.district
+            ),
+        );
+    }
+    let unconfirmed = v
+        .report
+        .body
+        .inmates
+        .iter()
+        .filter(|r| r.flags.contains(&Flag::Unconfirmed))
+        .count();
+    let month_over = today > v.month.last();
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
@@ -21,17 +84,22 @@ pub(super) fn approvals(ui: &mut egui::Ui, lang: Lang, v: &DistrictView) -> Opti
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(format!("{} {}", c.inmate_no, c.key)).monospace());
                     for val in &c.values {
-                        let text = format!(
-                            "{} {} ({})",
-                            lang.t("采用", "Keep"),
-                            val.value,
-                            val.written_by
-                        );
-                        if ui
-                            .button(text)
-                            .accessible_name(format!("{} {}", lang.t("采用", "Keep"), val.value))
-                            .clicked()
-                        {
+                        let shown = val
+                            .value
+                            .clone()
+                            .unwrap_or_else(|| lang.t("（删除）", "(deleted)").to_string());
+                        let ok = may && resolvable(&c.key, val.value.as_deref());
+                        let b = ui
+                            .add_enabled(
+                                ok,
+                                egui::Button::new(format!(
+                                    "{} {shown} ({})",
+                                    lang.t("采用", "Keep"),
+                                    val.written_by
+                                )),
+                            )
+                            .accessible_name(format!("{} {shown}", lang.t("采用", "Keep")));
+                        if b.clicked() {
                             req = Some(Request::Resolve {
                                 district: v.district.clone(),
                                 month: v.month,
@@ -40,51 +108,57 @@ pub(super) fn approvals(ui: &mut egui::Ui, lang: Lang, v: &DistrictView) -> Opti
                             });
                         }
                     }
-                });
-            }
-            ui.separator();
-            ui.heading(lang.t("待审批", "Awaiting approval"));
-            let pending: Vec<_> = v
-                .report
-                .body
-                .inmates
-                .iter()
-                .filter(|r| r.pending_bonus_cp.0 != 0 || r.pending_deduct_cp.0 != 0)
-                .collect();
-            if pending.is_empty() {
-                ui.label(lang.t("没有待审批的加扣分", "Nothing awaits approval"));
-            }
-            for r in pending {
-                ui.horizontal(|ui| {
-                    ui.label(format!(
-                        "{}  {} {}  {} {}",
-                        r.inmate_no,
-                        lang.t("待批加分", "bonus"),
-                        r.pending_bonus_cp,
-                        lang.t("待批扣分", "deduction"),
-                        r.pending_deduct_cp
-                    ));
-                    if ui
-                        .button(lang.t("批准", "Approve"))
-                        .accessible_name(format!("{} {}", lang.t("批准", "Approve"), r.inmate_no))
-                        .clicked()
-                    {
-                        req = Some(Request::Approve {
-                            district: v.district.clone(),
-                            month: v.month,
-                            inmate: r.inmate_no.clone(),
-                        });
+                    if !resolvable(&c.key, None) {
+                        ui.label(lang.t(
+                            "此类记录的冲突请用 tally 命令行处理",
+                            "resolve this kind of record with the tally command line",
+                        ));
                     }
                 });
             }
             ui.separator();
-            let unconfirmed = v
-                .report
-                .body
-                .inmates
-                .iter()
-                .filter(|r| r.flags.contains(&crdt_schema::Flag::Unconfirmed))
-                .count();
+            ui.heading(lang.t("待审批", "Awaiting approval"));
+            if v.pending.is_empty() {
+                ui.label(lang.t("没有待审批的加扣分", "Nothing awaits approval"));
+            }
+            for (no, entries) in &v.pending {
+                ui.horizontal(|ui| {
+                    ui.strong(format!(
+                        "{no} {}",
+                        v.names.get(no).map(String::as_str).unwrap_or("")
+                    ));
+                    let b = ui
+                        .add_enabled(may, egui::Button::new(lang.t("批准", "Approve")))
+                        .accessible_name(format!("{} {no}", lang.t("批准", "Approve")));
+                    if b.clicked() {
+                        req = Some(Request::Approve {
+                            district: v.district.clone(),
+                            month: v.month,
+                            inmate: no.clone(),
+                            seen: entries.clone(),
+                        });
+                    }
+                });
+                for e in entries {
+                    let what = match &e.target {
+                        ApprovalTarget::OverfulfilmentBonus => {
+                            lang.t("超额加分", "over-fulfilment bonus").to_string()
+                        }
+                        ApprovalTarget::Adjustment(_) => e.what.clone(),
+                    };
+                    let color = if e.points.0 < 0 { SHORT } else { OVER };
+                    ui.colored_label(
+                        color,
+                        format!(
+                            "    {} {} {}",
+                            what,
+                            if e.points.0 < 0 { "" } else { "+" },
+                            e.points
+                        ),
+                    );
+                }
+            }
+            ui.separator();
             ui.label(format!(
                 "{}: {unconfirmed}",
                 lang.t("有未确认记录的人数", "Inmates with unconfirmed records")
@@ -116,24 +190,96 @@ pub(super) fn approvals(ui: &mut egui::Ui, lang: Lang, v: &DistrictView) -> Opti
                     ui.label(lang.t("本月尚未封存", "Not sealed yet"));
                 }
             }
-            let can_seal = v.conflicts.is_empty();
+            let can_seal = may && v.conflicts.is_empty();
             let label = if v.report.seal.is_some() {
                 lang.t("重新封存", "Re-seal")
             } else {
                 lang.t("封存本月", "Seal the month")
             };
             if ui.add_enabled(can_seal, egui::Button::new(label)).clicked() {
-                req = Some(Request::Seal {
-                    district: v.district.clone(),
-                    month: v.month,
-                });
+                st.confirm_seal = true;
             }
-            if !can_seal {
+            if !v.conflicts.is_empty() {
                 ui.colored_label(
                     SHORT,
                     lang.t("先解决冲突再封存", "Resolve the conflicts before sealing"),
                 );
             }
         });
+    if st.confirm_seal {
+        let mut close = false;
+        egui::Modal::new(egui::Id::unique("confirm-seal")).show(ui.ctx(), |ui| {
+            ui.set_width(520.0);
+            ui.heading(format!(
+                "{} {} {}",
+                lang.t("封存", "Seal"),
+                v.district,
+                v.month
+            ));
+            ui.label(format!(
+                "{} {}",
+                lang.t("报告摘要", "Report digest"),
+                &v.report.digest.0[..16.min(v.report.digest.0.len())]
+            ));
+            let warn = |ui: &mut egui::Ui, s: String| {
+                ui.colored_label(SHORT, s);
+            };
+            if !month_over {
+                warn(
+                    ui,
+                    lang.t(
+                        "本月尚未结束：之后录入的每一天都将是封存后的修改。",
+                        "The month is not over: every day entered later will be an amendment.",
+                    )
+                    .into(),
+                );
+            }
+            if !v.pending.is_empty() {
+                warn(
+                    ui,
+                    format!(
+                        "{} {}",
+                        v.pending.len(),
+                        lang.t(
+                            "人有待审批的加扣分，未计入。",
+                            "inmates have bonuses or deductions awaiting approval, not counted.",
+                        )
+                    ),
+                );
+            }
+            if unconfirmed > 0 {
+                warn(
+                    ui,
+                    format!(
+                        "{unconfirmed} {}",
+                        lang.t(
+                            "人有未确认的记录。",
+                            "inmates have unconfirmed records."
+                        )
+                    ),
+                );
+            }
+            ui.label(lang.t(
+                "封存是监区长对本月报告的签名确认，之后的修改都会被标出。",
+                "The seal is the chief's signed statement of this report; later changes are flagged.",
+            ));
+            ui.horizontal(|ui| {
+                if ui.button(lang.t("确认封存", "Seal")).clicked() {
+                    req = Some(Request::Seal {
+                        district: v.district.clone(),
+                        month: v.month,
+                        seen: v.report.digest.clone(),
+                    });
+                    close = true;
+                }
+                if ui.button(lang.t("取消", "Cancel")).clicked() {
+                    close = true;
+                }
+            });
+        });
+        if close {
+            st.confirm_seal = false;
+        }
+    }
     req
 }

@@ -136,6 +136,7 @@ struct Main {
     tab: Tab,
     view: Option<DistrictView>,
     entry: entry::EntryScreen,
+    approvals: approvals::ApprovalsScreen,
     audit: Option<AuditTrail>,
     catalog: Option<Catalog>,
     procedures: procedures::ProceduresScreen,
@@ -275,6 +276,29 @@ impl TallyApp {
         }
     }
 
+    /// The prison's districts, once logged in.
+    pub fn districts(&self) -> &[(DistrictId, String)] {
+        match &self.screen {
+            Screen::Main(m) => &m.districts,
+            Screen::Login { .. } => &[],
+        }
+    }
+
+    /// Shows another district (as its picker does), unless typed rows of
+    /// the entry grid are not saved.
+    pub fn show_district(&mut self, district: DistrictId) {
+        if let Screen::Main(m) = &mut self.screen
+            && m.entry.unsaved() == 0
+        {
+            m.district = district;
+            m.audit = None;
+            self.backend.send(Request::Load {
+                district: m.district.clone(),
+                date: m.date,
+            });
+        }
+    }
+
     /// Rows of the entry grid with unsaved edits.
     pub fn unsaved_rows(&self) -> usize {
         match &self.screen {
@@ -338,6 +362,7 @@ impl TallyApp {
                         },
                         view: None,
                         entry: Default::default(),
+                        approvals: Default::default(),
                         audit: None,
                         catalog: None,
                         procedures: Default::default(),
@@ -705,7 +730,14 @@ fn main_screen(
             charts::charts(ui, lang, &view.rates, &mut m.charts);
             None
         }
-        Tab::Approvals => approvals::approvals(ui, lang, view),
+        Tab::Approvals => approvals::approvals(
+            ui,
+            lang,
+            view,
+            &m.officer,
+            &mut m.approvals,
+            crate::clock::today(),
+        ),
         Tab::Procedures => match &m.catalog {
             Some(c) => procedures::procedures(
                 ui,
