@@ -224,9 +224,11 @@ pub enum Request {
         format: Format,
         path: PathBuf,
     },
-    /// A folder's contents, for the file picker.
+    /// A folder's contents, for the file picker; `fresh` when the picker
+    /// opens (the places beside it are looked for again).
     ListDir {
         dir: PathBuf,
+        fresh: bool,
     },
 }
 
@@ -238,6 +240,8 @@ pub enum Reply {
     },
     LoginFailed(String),
     Loaded(Box<DistrictView>),
+    /// The district could not be read; the screen keeps what it showed.
+    LoadFailed(String),
     /// A write was signed and stored.
     Saved {
         changes: usize,
@@ -270,6 +274,8 @@ pub struct Backend {
     tx: Sender<Request>,
     rx: Receiver<Reply>,
     busy: usize,
+    /// The worker is gone: nothing can be read or saved any more.
+    dead: bool,
 }
 
 impl Backend {
@@ -283,6 +289,7 @@ impl Backend {
                 let mut worker = Worker {
                     data,
                     identity: None,
+                    places: Vec::new(),
                 };
                 for req in requests {
                     let progress = |p: Progress| {
@@ -290,7 +297,21 @@ impl Backend {
                             wake();
                         }
                     };
-                    let reply = worker.handle(req, &progress);
+                    // A bug in one request must not leave the UI waiting
+                    // for ever: it becomes that request's error. Nothing
+                    // half-written can remain (every write is one session,
+                    // committed at its end or not at all).
+                    let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        worker.handle(req, &progress)
+                    }))
+                    .unwrap_or_else(|panic| {
+                        let what = panic
+                            .downcast_ref::<String>()
+                            .map(String::as_str)
+                            .or_else(|| panic.downcast_ref::<&str>().copied())
+                            .unwrap_or("?");
+                        Reply::Failed(format!("内部错误 / internal error: {what}"))
+                    });
                     if replies.send(reply).is_err() {
                         break;
                     }
@@ -298,18 +319,39 @@ impl Backend {
                 }
             })
             .expect("spawning the backend thread");
-        Backend { tx, rx, busy: 0 }
+        Backend {
+            tx,
+            rx,
+            busy: 0,
+            dead: false,
+        }
     }
 
     pub fn send(&mut self, req: Request) {
         if self.tx.send(req).is_ok() {
             self.busy += 1;
+        } else {
+            self.dead = true;
+            self.busy = 0;
         }
+    }
+
+    /// Whether the worker has stopped (the UI says so and offers nothing).
+    pub fn dead(&self) -> bool {
+        self.dead
     }
 
     /// A reply, if one is ready.
     pub fn try_recv(&mut self) -> Option<Reply> {
-        let r = self.rx.try_recv().ok();
+        let r = match self.rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(std::sync::mpsc::TryRecvError::Empty) => None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.dead = true;
+                self.busy = 0;
+                None
+            }
+        };
         if r.as_ref().is_some_and(|r| !matches!(r, Reply::Progress(_))) {
             self.busy = self.busy.saturating_sub(1);
         }
@@ -325,6 +367,8 @@ impl Backend {
 struct Worker {
     data: PathBuf,
     identity: Option<Identity>,
+    /// The file picker's places, as found when it last opened.
+    places: Vec<(browse::Place, PathBuf)>,
 }
 
 impl Worker {
@@ -339,7 +383,7 @@ impl Worker {
             },
             Request::Load { district, date } => match self.load(&district, date) {
                 Ok(v) => Reply::Loaded(Box::new(v)),
-                Err(e) => Reply::Failed(format!("{e:#}")),
+                Err(e) => Reply::LoadFailed(format!("{district} {date}: {e:#}")),
             },
             Request::Save {
                 district,
@@ -447,8 +491,11 @@ impl Worker {
                     Err(e) => Reply::Failed(format!("{}: {e:#}", path.display())),
                 }
             }
-            Request::ListDir { dir } => {
-                Reply::Listing(browse::list(&dir, &self.data).map_err(|e| e.to_string()))
+            Request::ListDir { dir, fresh } => {
+                if fresh || self.places.is_empty() {
+                    self.places = browse::places(&self.data);
+                }
+                Reply::Listing(browse::list(&dir, &self.places).map_err(|e| e.to_string()))
             }
         }
     }
@@ -486,7 +533,7 @@ impl Worker {
         key_file: &Path,
         passphrase: &str,
     ) -> anyhow::Result<(Officer, Vec<(DistrictId, String)>)> {
-        let id = identity::unlock_officer(key_file, passphrase)?;
+        let id = identity::unlock_officer(key_file, passphrase).map_err(unlock_message)?;
         let store = self.store()?;
         let authority = store.authority()?;
         id.certificate.verify(&authority).map_err(|e| {
@@ -778,6 +825,27 @@ impl Worker {
             &trust,
             inmate,
         ))
+    }
+}
+
+/// The officer's words for why a key file did not open (the library's are
+/// English and name the file).
+fn unlock_message(e: anyhow::Error) -> anyhow::Error {
+    use keys::KeyFileError as K;
+    match e.chain().find_map(|c| c.downcast_ref::<K>()) {
+        Some(K::WrongPassphrase { path }) => anyhow::anyhow!(
+            "口令错误（或密钥文件被改动）/ wrong passphrase (or the key file was altered): {}",
+            path.display()
+        ),
+        Some(K::Io { path, source }) => anyhow::anyhow!(
+            "无法读取密钥文件 / cannot read the key file {}: {source}",
+            path.display()
+        ),
+        Some(K::Malformed { path, reason }) => anyhow::anyhow!(
+            "不是 tally 密钥文件 / not a tally key file: {}: {reason}",
+            path.display()
+        ),
+        _ => e,
     }
 }
 

@@ -49,9 +49,10 @@ pub struct ListError {
     pub source: std::io::Error,
 }
 
-/// Reads `dir`. Entries whose names are not valid UTF-8 are left out (the
-/// app could not name them back to the backend faithfully on every platform).
-pub fn list(dir: &Path, data: &Path) -> Result<Listing, ListError> {
+/// Reads `dir`, offering `places` beside it. Entries whose names are not
+/// valid UTF-8 are left out (the app could not name them back to the
+/// backend faithfully on every platform).
+pub fn list(dir: &Path, places: &[(Place, PathBuf)]) -> Result<Listing, ListError> {
     let err = |source| ListError {
         dir: dir.to_path_buf(),
         source,
@@ -81,12 +82,14 @@ pub fn list(dir: &Path, data: &Path) -> Result<Listing, ListError> {
         parent: dir.parent().map(Path::to_path_buf),
         dir,
         entries,
-        places: places(data),
+        places: places.to_vec(),
     })
 }
 
-/// Where key files and spreadsheets are likely to be.
-fn places(data: &Path) -> Vec<(Place, PathBuf)> {
+/// Where key files and spreadsheets are likely to be. Probing drives can
+/// take a while (an empty floppy or a lost network drive on Windows), so the
+/// backend asks once each time the picker opens, not for every folder.
+pub fn places(data: &Path) -> Vec<(Place, PathBuf)> {
     let mut out = vec![(
         Place::Data,
         std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf()),
@@ -150,7 +153,7 @@ mod tests {
         std::fs::write(d.path().join("b.key"), b"12345").expect("write");
         std::fs::write(d.path().join("a.csv"), b"").expect("write");
         std::fs::write(d.path().join(".hidden"), b"").expect("write");
-        let l = list(d.path(), d.path()).expect("listing");
+        let l = list(d.path(), &places(d.path())).expect("listing");
         let names: Vec<(&str, bool, u64)> = l
             .entries
             .iter()
@@ -173,7 +176,7 @@ mod tests {
     fn a_missing_folder_is_an_error_naming_it() {
         let d = tempfile::tempdir().expect("tempdir");
         let gone = d.path().join("no-such");
-        let e = list(&gone, d.path()).expect_err("missing");
+        let e = list(&gone, &places(d.path())).expect_err("missing");
         assert!(e.to_string().contains("no-such"), "{e}");
     }
 }

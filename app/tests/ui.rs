@@ -480,3 +480,49 @@ fn a_chief_approves_what_was_shown_and_only_in_the_own_district() {
         .expect("the seal button");
     assert!(seal.accesskit_node().is_disabled(), "seal disabled");
 }
+
+#[test]
+fn closing_the_window_with_unsaved_rows_asks_first() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
+    let view = h.state().view().expect("loaded").clone();
+    let count = format!("数量 {}", view.rows[0].inmate_no);
+    h.get_by_label(&count).click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label(&count).type_text("77");
+    h.run_steps(1);
+    assert_eq!(h.state().unsaved_rows(), 1);
+    let close = |h: &mut Harness<'_, TallyApp>| {
+        h.input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default()
+            .events
+            .push(egui::ViewportEvent::Close);
+        h.run_steps(2);
+    };
+    close(&mut h);
+    assert!(
+        h.query_all_by_label_contains("1 行未保存，退出将丢失")
+            .count()
+            >= 1,
+        "asked before closing"
+    );
+    h.get_by_label("返回保存").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("返回保存").is_none(), "back to the grid");
+    assert_eq!(
+        h.get_by_label(&count).value().as_deref(),
+        Some("77"),
+        "nothing lost"
+    );
+    // Saved, the window closes without asking.
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "保存")
+        .click();
+    settle(&mut h);
+    assert_eq!(h.state().unsaved_rows(), 0);
+    close(&mut h);
+    assert!(h.query_by_label("返回保存").is_none(), "nothing to ask");
+}

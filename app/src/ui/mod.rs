@@ -154,6 +154,11 @@ struct Main {
     notice: Option<(bool, String)>,
     /// `egui` time of the last automatic reload.
     loaded_at: f64,
+    /// The day shown is yesterday's and moves on with the clock (not chosen
+    /// by hand): a wall screen left running shows each new day.
+    follow_yesterday: bool,
+    /// Why the district could not be read (cleared by the next load).
+    load_error: Option<String>,
 }
 
 enum Screen {
@@ -181,6 +186,10 @@ pub struct TallyApp {
     /// The data directory (where the file picker starts; never read here).
     data: PathBuf,
     picker: picker::Picker,
+    /// The window was asked to close with unsaved rows: asking first.
+    confirm_close: bool,
+    /// The officer chose to close without saving.
+    closing: bool,
 }
 
 impl TallyApp {
@@ -231,6 +240,8 @@ impl TallyApp {
             progress: None,
             data: opts.data,
             picker: Default::default(),
+            confirm_close: false,
+            closing: false,
         }
     }
 
@@ -375,6 +386,8 @@ impl TallyApp {
                         loaded_time: String::new(),
                         notice: None,
                         loaded_at: 0.0,
+                        follow_yesterday: self.start_date.is_none(),
+                        load_error: None,
                     }));
                 }
                 Reply::LoginFailed(e) => {
@@ -385,12 +398,33 @@ impl TallyApp {
                 Reply::Loaded(v) => {
                     if let Screen::Main(m) = &mut self.screen {
                         m.loaded_time = crate::clock::time_of_day(crate::clock::unix_now());
+                        m.load_error = None;
+                        // The audit trail beside the scores belongs to one
+                        // district-month.
+                        if m.audit.as_ref().is_some_and(|a| {
+                            a.district != v.district.as_str() || a.month != v.month.to_string()
+                        }) {
+                            m.audit = None;
+                        }
                         m.entry.load(&v);
                         m.view = Some(*v);
                     }
                 }
+                Reply::LoadFailed(e) => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.load_error = Some(e);
+                    }
+                }
                 Reply::Saved { changes } => {
                     if let Screen::Main(m) = &mut self.screen {
+                        // An open audit trail shows the new change too.
+                        if let Some(a) = &m.audit {
+                            self.backend.send(Request::Audit {
+                                district: m.district.clone(),
+                                month: m.date.month(),
+                                inmate: a.inmate_no.clone(),
+                            });
+                        }
                         m.notice = Some((
                             false,
                             format!("已保存并签名 / saved and signed ({changes} change)"),
@@ -484,6 +518,13 @@ impl TallyApp {
             && ui.input(|i| i.time) - m.loaded_at > RELOAD_SECONDS
         {
             m.loaded_at = ui.input(|i| i.time);
+            if m.follow_yesterday && m.entry.unsaved() == 0 {
+                let y = yesterday();
+                if y != m.date {
+                    m.date = y;
+                    m.date_text = y.to_string();
+                }
+            }
             self.backend.send(Request::Load {
                 district: m.district.clone(),
                 date: m.date,
@@ -525,7 +566,15 @@ impl TallyApp {
                             Lang::En => Lang::Zh,
                         };
                     }
-                    if let Some(p) = &self.progress {
+                    if self.backend.dead() {
+                        ui.colored_label(
+                            SHORT,
+                            lang.t(
+                                "后台已停止，无法读写：请重新启动程序",
+                                "The worker stopped: nothing can be read or saved; restart the app",
+                            ),
+                        );
+                    } else if let Some(p) = &self.progress {
                         ui.add(
                             egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
                                 .desired_width(160.0)
@@ -567,6 +616,7 @@ impl TallyApp {
                 }
             }
         });
+        self.confirm_close(ui, lang);
         let (listing, picked) = self.picker.show(ui.ctx(), lang);
         requests.extend(listing);
         if let Some(p) = picked {
@@ -575,6 +625,44 @@ impl TallyApp {
         for r in requests {
             self.backend.send(r);
         }
+    }
+
+    /// Closing the window with typed rows not saved asks first: back to
+    /// save them, or close and lose them.
+    fn confirm_close(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        let unsaved = self.unsaved_rows();
+        if ui.input(|i| i.viewport().close_requested()) && unsaved > 0 && !self.closing {
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_close = true;
+        }
+        if !self.confirm_close {
+            return;
+        }
+        egui::Modal::new(egui::Id::unique("confirm-close")).show(ui.ctx(), |ui| {
+            ui.heading(lang.t("有未保存的录入", "Unsaved entries"));
+            ui.label(match lang {
+                Lang::Zh => format!("有 {unsaved} 行未保存，退出将丢失。"),
+                Lang::En => format!("{unsaved} rows are not saved; closing loses them."),
+            });
+            ui.horizontal(|ui| {
+                if ui.button(lang.t("返回保存", "Back to save")).clicked() {
+                    self.confirm_close = false;
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.tab = Tab::Entry;
+                        m.big_screen = false;
+                    }
+                }
+                if ui
+                    .button(lang.t("不保存，退出", "Close without saving"))
+                    .clicked()
+                {
+                    self.confirm_close = false;
+                    self.closing = true;
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+        });
     }
 
     /// Puts what the file picker chose where it was asked for.
@@ -606,6 +694,13 @@ fn main_screen(
             .clicked();
         if leave || ui.input(|i| i.key_pressed(egui::Key::Escape)) {
             m.big_screen = false;
+        }
+        if let Some(e) = &m.load_error {
+            ui.colored_label(
+                SHORT,
+                egui::RichText::new(format!("{} {e}", lang.t("无法读取：", "Cannot read:")))
+                    .size(24.0),
+            );
         }
         if let Some(v) = &m.view {
             board::big_board(ui, lang, v, &mut m.board, &m.loaded_time);
@@ -662,6 +757,10 @@ fn main_screen(
                     ));
                 }
                 Ok(d) => {
+                    if d != m.date {
+                        // Chosen by hand: the day no longer follows the clock.
+                        m.follow_yesterday = false;
+                    }
                     m.date = d;
                     out.push(Request::Load {
                         district: m.district.clone(),
@@ -689,6 +788,12 @@ fn main_screen(
     });
     if let Some((err, text)) = &m.notice {
         ui.colored_label(if *err { SHORT } else { OVER }, text);
+    }
+    if let Some(e) = &m.load_error {
+        ui.colored_label(
+            SHORT,
+            format!("{} {e}", lang.t("无法读取：", "Cannot read:")),
+        );
     }
     ui.separator();
     let Some(view) = &m.view else {

@@ -74,6 +74,7 @@ impl Picker {
         self.error = None;
         Request::ListDir {
             dir: self.last_dir.clone().unwrap_or_else(|| start.to_path_buf()),
+            fresh: true,
         }
     }
 
@@ -179,7 +180,7 @@ impl Picker {
             self.target = None;
             return (None, Some(Picked { target, path }));
         }
-        (go.map(|dir| Request::ListDir { dir }), None)
+        (go.map(|dir| Request::ListDir { dir, fresh: false }), None)
     }
 }
 
