@@ -58,6 +58,12 @@ fn the_labor_section_revises_a_standard_time_and_an_officer_cannot() {
     fill(&mut h, "工序名称", &first.version.name);
     fill(&mut h, "标准工时（秒/件）", "13.5");
     fill(&mut h, "生效日期", "2026-10-25");
+    // October is scored (and sealed) already: the form says what this does.
+    assert!(
+        h.query_all_by_label_contains("已评分的月份").count() >= 1
+            || app::clock::today() < "2026-11-01".parse().expect("date"),
+        "a back-dated version is announced"
+    );
     click_button(&mut h, "签名保存");
     settle(&mut h);
     let (err, text) = notice(&h);
@@ -126,6 +132,15 @@ fn the_records_office_adds_an_inmate_with_a_rare_name() {
     assert_eq!(inmate.district, district);
     assert_eq!(inmate.admitted, "2026-10-05".parse::<Date>().expect("date"));
     assert_eq!(inmate.released, None);
+    // Typing a number already on the roster says whose record changes.
+    fill(&mut h, "罪犯姓名", "李堃");
+    h.run_steps(1);
+    assert!(
+        h.query_all_by_label_contains("Z9001 已登记为 李堃镕")
+            .count()
+            >= 1,
+        "the existing record is named"
+    );
 }
 
 #[test]

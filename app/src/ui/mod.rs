@@ -850,6 +850,7 @@ fn main_screen(
                 c,
                 &mut m.procedures,
                 matches!(role, Role::LaborSection | Role::Admin),
+                crate::clock::today(),
             ),
             None => {
                 ui.spinner();

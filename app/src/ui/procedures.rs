@@ -100,6 +100,39 @@ fn check(form: &Form, cat: &Catalog) -> Result<Request, String> {
     })
 }
 
+/// What saving a version of `id` from `from` would do beyond adding it: it
+/// replaces a version of the same date, or changes the figures of months
+/// already scored (and perhaps sealed).
+fn warnings(lang: Lang, cat: &Catalog, id: &ProcedureId, from: Date, today: Date) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(old) = cat
+        .procedures
+        .iter()
+        .find(|l| l.id == *id && l.from == from)
+    {
+        out.push(match lang {
+            Lang::Zh => format!(
+                "{id} 在 {from} 已有版本（{} 秒/件），保存将替换它",
+                seconds(old.version.std_ms)
+            ),
+            Lang::En => format!(
+                "{id} already has a version from {from} ({} s/unit): saving replaces it",
+                seconds(old.version.std_ms)
+            ),
+        });
+    }
+    if from < today.month().first() {
+        out.push(
+            lang.t(
+                "生效日期在本月之前：已评分的月份（包括已封存的）将按新定额重新计算，封存会显示为被修改",
+                "Effective before this month: months already scored (sealed ones too) are recomputed with it, and their seals show as amended",
+            )
+            .to_string(),
+        );
+    }
+    out
+}
+
 /// Draws the screen; a request when the labor section saves a version.
 pub(super) fn procedures(
     ui: &mut egui::Ui,
@@ -107,12 +140,13 @@ pub(super) fn procedures(
     cat: &Catalog,
     st: &mut ProceduresScreen,
     may_edit: bool,
+    today: Date,
 ) -> Option<Request> {
     let mut out = None;
     if may_edit {
         ui.strong(lang.t(
-            "新增工序或修订定额（新版本自生效日起适用，旧月份不变）",
-            "Add a procedure or a new standard time (in force from its date; earlier months keep theirs)",
+            "新增工序或修订定额（新版本自生效日起适用，此前的日子仍按旧版本）",
+            "Add a procedure or a new standard time (in force from its date; days before it keep the earlier version)",
         ));
         let f = &mut st.form;
         egui::Grid::new("procedure-form")
@@ -151,6 +185,11 @@ pub(super) fn procedures(
             });
         let checked = check(f, cat);
         let mut save = false;
+        if let Ok(Request::PutProcedure { id, from, .. }) = &checked {
+            for w in warnings(lang, cat, id, *from, today) {
+                ui.colored_label(SHORT, w);
+            }
+        }
         ui.horizontal(|ui| {
             save = ui
                 .add_enabled(

@@ -113,6 +113,25 @@ pub(super) fn roster(
             });
         let checked = check(f);
         let mut save = false;
+        // A number already on the roster: saving changes that inmate.
+        if let Ok(Request::PutInmate { no, inmate }) = &checked
+            && let Some((_, old)) = cat.inmates.iter().find(|(n, _)| n == no)
+            && old != inmate
+        {
+            ui.colored_label(
+                SHORT,
+                match lang {
+                    Lang::Zh => format!(
+                        "{no} 已登记为 {}（{}，{} 入监）：保存将修改该记录",
+                        old.name, old.district, old.admitted
+                    ),
+                    Lang::En => format!(
+                        "{no} is on the roster as {} ({}, admitted {}): saving changes that record",
+                        old.name, old.district, old.admitted
+                    ),
+                },
+            );
+        }
         ui.horizontal(|ui| {
             save = ui
                 .add_enabled(
