@@ -339,10 +339,12 @@ fn a_reload_keeps_what_the_officer_typed_and_the_date_waits_for_a_save() {
     assert_eq!(h.state().unsaved_rows(), 1);
     // The district reloads every 10 s of the app's time (a step is 0.25 s),
     // and whenever peers bring changes: the typed count must survive it.
+    let loads = h.state().loads();
     for _ in 0..3 {
         h.run_steps(45);
         settle(&mut h);
     }
+    assert!(h.state().loads() >= loads + 3, "it did reload");
     assert_eq!(h.get_by_label(&count).value().as_deref(), Some(&*typed));
     assert_eq!(h.state().unsaved_rows(), 1);
     // Another date would leave it behind: refused, with the reason.

@@ -1,7 +1,7 @@
 //! What every screen shares: the board's colours, labels for codes, and a
 //! table with a header row.
 
-use crdt_schema::DayType;
+use crdt_schema::{DayType, Flag};
 use eframe::egui::{self, Color32};
 use keys::Role;
 
@@ -14,7 +14,34 @@ pub(super) const OVER: Color32 = Color32::from_rgb(20, 140, 60);
 pub(super) fn day_type_label(lang: Lang, d: DayType) -> &'static str {
     match lang {
         Lang::Zh => d.label_zh(),
-        Lang::En => d.as_str(),
+        Lang::En => match d {
+            DayType::Work => "work",
+            DayType::Rest => "rest day",
+            DayType::Study => "study day",
+            DayType::Sick => "sick",
+            DayType::Confined => "confined",
+            DayType::Absent => "absent",
+            DayType::Stoppage => "stoppage",
+            DayType::NoQuota => "no quota",
+            DayType::Exempt => "exempt",
+            DayType::NotInCustody => "not in custody",
+        },
+    }
+}
+
+/// A report flag for people (the report itself carries the codes).
+pub(super) fn flag_label(lang: Lang, f: Flag) -> &'static str {
+    match lang {
+        Lang::Zh => f.label_zh(),
+        Lang::En => match f {
+            Flag::Exempt => "exempt",
+            Flag::BelowBase => "below base",
+            Flag::NeedsApproval => "needs approval",
+            Flag::RateOutlier => "rate outlier",
+            Flag::Conflict => "conflict",
+            Flag::Unconfirmed => "unconfirmed",
+            Flag::AmendedAfterSeal => "amended after seal",
+        },
     }
 }
 

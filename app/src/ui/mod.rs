@@ -190,6 +190,8 @@ pub struct TallyApp {
     confirm_close: bool,
     /// The officer chose to close without saving.
     closing: bool,
+    /// Views loaded so far (tests see the reloads happen).
+    loads: u64,
 }
 
 impl TallyApp {
@@ -242,6 +244,7 @@ impl TallyApp {
             picker: Default::default(),
             confirm_close: false,
             closing: false,
+            loads: 0,
         }
     }
 
@@ -285,6 +288,11 @@ impl TallyApp {
             Screen::Main(m) => m.notice.as_ref(),
             Screen::Login { .. } => None,
         }
+    }
+
+    /// How many times a district view has been loaded.
+    pub fn loads(&self) -> u64 {
+        self.loads
     }
 
     /// The prison's districts, once logged in.
@@ -396,6 +404,7 @@ impl TallyApp {
                     }
                 }
                 Reply::Loaded(v) => {
+                    self.loads += 1;
                     if let Screen::Main(m) = &mut self.screen {
                         m.loaded_time = crate::clock::time_of_day(crate::clock::unix_now());
                         m.load_error = None;

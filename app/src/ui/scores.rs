@@ -11,7 +11,7 @@ use eframe::egui::{self, RichText};
 use node::audit::{AuditTrail, SignatureStatus};
 
 use super::Lang;
-use super::look::{OVER, SHORT, table};
+use super::look::{OVER, SHORT, flag_label, table};
 use crate::backend::{DistrictView, Request};
 use crate::clock::time_of_day;
 
@@ -129,14 +129,7 @@ fn score_row(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, r: &InmateResult) 
         .button(labor)
         .accessible_name(format!("{} {no}", lang.t("劳动分", "Labor score")));
     clicked |= b.clicked();
-    let flags: Vec<&str> = r
-        .flags
-        .iter()
-        .map(|f| match lang {
-            Lang::Zh => f.label_zh(),
-            Lang::En => f.as_str(),
-        })
-        .collect();
+    let flags: Vec<&str> = r.flags.iter().map(|f| flag_label(lang, *f)).collect();
     ui.colored_label(SHORT, flags.join(" "));
     ui.end_row();
     clicked
