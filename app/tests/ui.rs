@@ -143,6 +143,14 @@ fn an_out_of_role_action_is_refused() {
         h.query_by_role_and_label(egui::accesskit::Role::Button, "保存")
             .is_none()
     );
+    // Imports offer only what the role may write: the roster, not counts.
+    h.get_by_label("导入导出").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.query_all_by_label_contains("个人产量").count(),
+        0,
+        "no counts import for the records office"
+    );
     // And a save sent anyway is refused by the validator, naming who and why.
     let view = h.state().view().expect("loaded").clone();
     let row = &view.rows[0];

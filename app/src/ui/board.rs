@@ -104,11 +104,13 @@ pub(super) fn board(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, st: &mut Bo
             .labelled_by(l.id);
     });
     ui.label(summary(lang, v));
+    let rows = ordered(v, st.order);
+    // Only the rows in view are laid out: a district runs to hundreds.
     egui::ScrollArea::vertical()
         .auto_shrink(false)
-        .show(ui, |ui| {
+        .show_rows(ui, 20.0, rows.len(), |ui, range| {
             table(ui, "board", &headers(lang), |ui| {
-                for r in ordered(v, st.order) {
+                for r in &rows[range] {
                     board_row(ui, lang, r, 14.0);
                 }
             });

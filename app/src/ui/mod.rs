@@ -879,7 +879,7 @@ fn main_screen(
                 None
             }
         },
-        Tab::Transfer => transfer::transfer(ui, lang, view, &mut m.transfer),
+        Tab::Transfer => transfer::transfer(ui, lang, view, &mut m.transfer, role),
         Tab::Sync => {
             sync::sync_screen(ui, lang, sync);
             None

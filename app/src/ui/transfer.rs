@@ -8,6 +8,8 @@ use eframe::egui;
 use node::export::Format;
 use node::import::Kind;
 
+use keys::Role;
+
 use super::Lang;
 use super::look::SHORT;
 use super::picker::Target;
@@ -89,6 +91,19 @@ const KINDS: [Kind; 8] = [
     Kind::Adjustments,
 ];
 
+/// What a role may import, as the validator would judge its records: the
+/// roster for the records office, the catalogue for the labor section, the
+/// daily records for a district's officers.
+fn kinds_for(role: Role) -> &'static [Kind] {
+    match role {
+        Role::Admin => &KINDS,
+        Role::Records => &KINDS[..2],
+        Role::LaborSection => &KINDS[2..3],
+        Role::Officer | Role::Chief => &KINDS[3..],
+        Role::Procurator => &[],
+    }
+}
+
 /// The file name an export gets unless the officer types another (a bare
 /// name is saved under `DATA/exports`).
 fn default_export_name(v: &DistrictView, format: Format) -> String {
@@ -105,8 +120,32 @@ pub(super) fn transfer(
     lang: Lang,
     v: &DistrictView,
     st: &mut TransferScreen,
+    role: Role,
 ) -> Option<Request> {
     let mut out = None;
+    let kinds = kinds_for(role);
+    if let Some(first) = kinds.first() {
+        if !kinds.contains(&st.kind) {
+            st.kind = *first;
+        }
+        import(ui, lang, st, kinds, &mut out);
+    } else {
+        ui.label(lang.t("本角色不能导入数据", "This role cannot import records"));
+    }
+    ui.separator();
+    export(ui, lang, v, st, &mut out);
+    out
+}
+
+/// The import form: what the file holds, which file; the errors of the
+/// last file refused.
+fn import(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    st: &mut TransferScreen,
+    kinds: &[Kind],
+    out: &mut Option<Request>,
+) {
     ui.heading(lang.t("导入", "Import"));
     ui.label(lang.t(
         "CSV（UTF-8）或 XLSX（第一个工作表），首行为列名；整份文件校验无误才写入，一行有错则一行也不写。",
@@ -117,8 +156,8 @@ pub(super) fn transfer(
         egui::ComboBox::from_id_salt("import-kind")
             .selected_text(kind_label(lang, st.kind))
             .show_ui(ui, |ui| {
-                for k in KINDS {
-                    ui.selectable_value(&mut st.kind, k, kind_label(lang, k));
+                for k in kinds {
+                    ui.selectable_value(&mut st.kind, *k, kind_label(lang, *k));
                 }
             })
             .response
@@ -158,7 +197,7 @@ pub(super) fn transfer(
         .clicked()
     {
         st.rejected.clear();
-        out = Some(Request::Import {
+        *out = Some(Request::Import {
             kind: st.kind,
             path: PathBuf::from(path),
         });
@@ -185,7 +224,16 @@ pub(super) fn transfer(
                 }
             });
     }
-    ui.separator();
+}
+
+/// The export form: the month's report as XLSX or a printable page.
+fn export(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    v: &DistrictView,
+    st: &mut TransferScreen,
+    out: &mut Option<Request>,
+) {
     ui.heading(lang.t("导出本月", "Export the month"));
     ui.label(format!(
         "{} {} {} · {} {}",
@@ -236,12 +284,11 @@ pub(super) fn transfer(
         } else {
             typed.to_string()
         };
-        out = Some(Request::Export {
+        *out = Some(Request::Export {
             district: v.district.clone(),
             month: v.month,
             format: st.format,
             path: PathBuf::from(path),
         });
     }
-    out
 }

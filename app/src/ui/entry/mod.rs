@@ -249,15 +249,13 @@ pub(super) fn entry(
                 .accessible_name(format!("{} {no}", lang.t("分钟", "Minutes")));
                 let locked = g.counts_locked();
                 let pr = ui
-                    .add_enabled_ui(!locked, |ui| {
-                        ui.add_sized(
-                            [72.0, 20.0],
-                            egui::TextEdit::singleline(&mut g.procedure)
-                                .id(egui::Id::unique(("procedure", no)))
-                                .hint_text("—"),
-                        )
-                    })
-                    .inner
+                    .add_sized(
+                        [72.0, 20.0],
+                        egui::TextEdit::singleline(&mut g.procedure)
+                            .id(egui::Id::unique(("procedure", no)))
+                            .interactive(!locked)
+                            .hint_text("—"),
+                    )
                     .accessible_name(format!("{} {no}", lang.t("工序", "Procedure")));
                 let typed = resolve(&g.procedure, &v.procedures);
                 if let Typed::One(p, name) = &typed {
@@ -268,14 +266,12 @@ pub(super) fn entry(
                     }
                 }
                 let r = ui
-                    .add_enabled_ui(!locked, |ui| {
-                        ui.add_sized(
-                            [96.0, 20.0],
-                            egui::TextEdit::singleline(&mut g.count)
-                                .id(egui::Id::unique(("count", no))),
-                        )
-                    })
-                    .inner
+                    .add_sized(
+                        [96.0, 20.0],
+                        egui::TextEdit::singleline(&mut g.count)
+                            .id(egui::Id::unique(("count", no)))
+                            .interactive(!locked),
+                    )
                     .accessible_name(format!("{} {no}", lang.t("数量", "Count")));
                 // A count on a row without a day type: the inmate worked.
                 if r.changed() && g.day_type.is_none() && !g.count.trim().is_empty() {
