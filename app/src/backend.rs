@@ -518,7 +518,7 @@ impl Worker {
         };
         match run() {
             Ok(changes) => Reply::Saved { changes },
-            Err(e) => Reply::SaveFailed(format!("{e:#}")),
+            Err(e) => Reply::SaveFailed(write_message(&e)),
         }
     }
 
@@ -826,6 +826,18 @@ impl Worker {
             inmate,
         ))
     }
+}
+
+/// Why a write did not happen, starting with what it means for the
+/// officer: nothing of it was written (the library's words follow).
+fn write_message(e: &anyhow::Error) -> String {
+    use node::session::WriteError as W;
+    let what = match e.chain().find_map(|c| c.downcast_ref::<W>()) {
+        Some(W::Refused(_)) => "校验未通过，未写入任何内容 / refused, nothing written",
+        Some(W::Pending(_)) => "暂不能写入，未写入任何内容 / cannot write yet, nothing written",
+        _ => "未写入任何内容 / nothing written",
+    };
+    format!("{what}: {e:#}")
 }
 
 /// The officer's words for why a key file did not open (the library's are

@@ -852,6 +852,16 @@ fn main_screen(
             &mut m.approvals,
             crate::clock::today(),
         ),
+        Tab::Procedures | Tab::Roster if m.catalog.is_none() => {
+            // Asked for when the tab opened; a failed read is in the notice.
+            ui.horizontal(|ui| {
+                ui.spinner();
+                if ui.button(lang.t("重新读取", "Read again")).clicked() {
+                    out.push(Request::Catalog);
+                }
+            });
+            None
+        }
         Tab::Procedures => match &m.catalog {
             Some(c) => procedures::procedures(
                 ui,
