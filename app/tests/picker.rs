@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{PASS, demo, harness, key_of, settle};
+use common::{PASS, counted_row, demo, harness, key_of, settle};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -50,12 +50,7 @@ fn an_officer_picks_the_key_file_a_spreadsheet_and_the_export_folder() {
 
     // Import a count from a spreadsheet in a folder of its own.
     let view = h.state().view().expect("loaded").clone();
-    let row = view
-        .rows
-        .iter()
-        .find(|r| r.counts.len() == 1)
-        .expect("a counted inmate")
-        .clone();
+    let row = counted_row(&view);
     let (p, q) = row.counts[0].clone();
     std::fs::create_dir(data.join("incoming")).expect("mkdir");
     std::fs::write(

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{PASS, demo, harness, key_of, log_in, settle};
+use common::{PASS, demo, fill, harness, key_of, log_in, settle};
 use crdt_schema::{Date, InmateNo, ProcedureId};
 use eframe::egui;
 use egui_kittest::Harness;
@@ -15,19 +15,6 @@ use keys::Role;
 
 use app::TallyApp;
 use app::backend::Request;
-
-/// Replaces the text of the field labelled `label`.
-fn fill(h: &mut Harness<'_, TallyApp>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.key_press(egui::Key::Backspace);
-    h.run_steps(1);
-    if !text.is_empty() {
-        h.get_by_label(label).type_text(text);
-    }
-    h.run_steps(1);
-}
 
 fn click_button(h: &mut Harness<'_, TallyApp>, label: &str) {
     h.get_by_role_and_label(egui::accesskit::Role::Button, label)

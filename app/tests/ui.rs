@@ -12,7 +12,7 @@ use keys::Role;
 
 mod common;
 
-use common::{PASS, demo, harness, key_of, log_in, settle};
+use common::{PASS, counted_row, demo, fill, harness, key_of, log_in, settle};
 use eframe::egui;
 
 #[test]
@@ -25,12 +25,7 @@ fn an_officer_enters_a_count_and_sees_the_board_and_the_score_change() {
     let view = h.state().view().expect("district loaded").clone();
     assert_eq!(Some(&view.district), officer.district.as_ref());
     // The first inmate with a count on the 20th: raise it well above quota.
-    let row = view
-        .rows
-        .iter()
-        .find(|r| r.counts.len() == 1)
-        .expect("an inmate with one count that day")
-        .clone();
+    let row = counted_row(&view);
     let no = row.inmate_no.to_string();
     let before_board = view
         .board
@@ -234,12 +229,7 @@ fn a_chief_sees_a_conflict_side_by_side_and_resolves_it() {
     let mut officer = harness(there.path());
     log_in(&mut officer, &key_of(there.path(), Role::Officer), PASS);
     let view = chief.state().view().expect("loaded").clone();
-    let row = view
-        .rows
-        .iter()
-        .find(|r| r.counts.len() == 1)
-        .expect("a counted inmate")
-        .clone();
+    let row = counted_row(&view);
     let (proc, _) = row.counts[0].clone();
     save_count(&mut chief, &row.inmate_no, &proc, 111);
     save_count(&mut officer, &row.inmate_no, &proc, 222);
@@ -330,20 +320,11 @@ fn a_reload_keeps_what_the_officer_typed_and_the_date_waits_for_a_save() {
     let mut h = harness(dir.path());
     log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
     let view = h.state().view().expect("loaded").clone();
-    let row = view
-        .rows
-        .iter()
-        .find(|r| r.counts.len() == 1)
-        .expect("a counted inmate")
-        .clone();
+    let row = counted_row(&view);
     let stored = row.counts[0].1;
     let typed = (stored + 31).to_string();
     let count = format!("数量 {}", row.inmate_no);
-    h.get_by_label(&count).click();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.get_by_label(&count).type_text(&typed);
-    h.run_steps(1);
+    fill(&mut h, &count, &typed);
     assert_eq!(h.state().unsaved_rows(), 1);
     // The district reloads every 10 s of the app's time (a step is 0.25 s),
     // and whenever peers bring changes: the typed count must survive it.
@@ -498,11 +479,7 @@ fn closing_the_window_with_unsaved_rows_asks_first() {
     log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
     let view = h.state().view().expect("loaded").clone();
     let count = format!("数量 {}", view.rows[0].inmate_no);
-    h.get_by_label(&count).click();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.get_by_label(&count).type_text("77");
-    h.run_steps(1);
+    fill(&mut h, &count, "77");
     assert_eq!(h.state().unsaved_rows(), 1);
     let close = |h: &mut Harness<'_, TallyApp>| {
         h.input_mut()

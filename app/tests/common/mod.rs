@@ -89,3 +89,25 @@ pub fn log_in(h: &mut Harness<'_, TallyApp>, key: &Path, pass: &str) {
         .click();
     settle(h);
 }
+
+/// The first inmate of the view with exactly one count that day.
+pub fn counted_row(view: &app::backend::DistrictView) -> app::backend::EntryRow {
+    view.rows
+        .iter()
+        .find(|r| r.counts.len() == 1)
+        .expect("an inmate with one count that day")
+        .clone()
+}
+
+/// Replaces the text of the field labelled `label` with `text`, as typed.
+pub fn fill(h: &mut Harness<'_, TallyApp>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(1);
+    if !text.is_empty() {
+        h.get_by_label(label).type_text(text);
+    }
+    h.run_steps(1);
+}
