@@ -10,6 +10,7 @@ mod login;
 mod look;
 mod picker;
 mod procedures;
+mod replies;
 mod roster;
 mod scores;
 mod sync;
@@ -22,7 +23,7 @@ use eframe::egui;
 use keys::Role;
 use node::audit::AuditTrail;
 
-use crate::backend::{Backend, Catalog, DistrictView, Officer, Progress, Reply, Request};
+use crate::backend::{Backend, Catalog, DistrictView, Officer, Progress, Request};
 use crate::clock::yesterday;
 use crate::sync::{SyncNode, SyncStatus};
 use look::{OVER, SHORT, role_label};
@@ -331,183 +332,6 @@ impl TallyApp {
         match &self.screen {
             Screen::Login { error, .. } => error.as_deref(),
             Screen::Main(_) => None,
-        }
-    }
-
-    fn take_replies(&mut self) {
-        while let Some(reply) = self.backend.try_recv() {
-            if let Reply::Progress(p) = reply {
-                self.progress = Some(p);
-                continue;
-            }
-            self.progress = None;
-            match reply {
-                Reply::Progress(_) => {}
-                Reply::LoggedIn { officer, districts } => {
-                    let district = officer
-                        .district
-                        .clone()
-                        .or_else(|| districts.first().map(|(d, _)| d.clone()));
-                    let Some(district) = district else {
-                        self.screen = Screen::Login {
-                            key_file: String::new(),
-                            passphrase: String::new(),
-                            error: Some(
-                                "这个监狱还没有监区 / the prison has no districts yet".into(),
-                            ),
-                        };
-                        continue;
-                    };
-                    let date = self.start_date.unwrap_or_else(yesterday);
-                    let tab = if officer.writes_daily_records_of(&district) {
-                        Tab::Entry
-                    } else {
-                        Tab::Board
-                    };
-                    self.backend.send(Request::Load {
-                        district: district.clone(),
-                        date,
-                    });
-                    self.screen = Screen::Main(Box::new(Main {
-                        officer,
-                        districts,
-                        district,
-                        date,
-                        date_text: date.to_string(),
-                        tab: if self.start_big_screen {
-                            Tab::Board
-                        } else {
-                            tab
-                        },
-                        view: None,
-                        entry: Default::default(),
-                        approvals: Default::default(),
-                        audit: None,
-                        catalog: None,
-                        procedures: Default::default(),
-                        roster: Default::default(),
-                        charts: Default::default(),
-                        transfer: Default::default(),
-                        big_screen: self.start_big_screen,
-                        full_screen: false,
-                        board: Default::default(),
-                        loaded_time: String::new(),
-                        notice: None,
-                        loaded_at: 0.0,
-                        follow_yesterday: self.start_date.is_none(),
-                        load_error: None,
-                    }));
-                }
-                Reply::LoginFailed(e) => {
-                    if let Screen::Login { error, .. } = &mut self.screen {
-                        *error = Some(e);
-                    }
-                }
-                Reply::Loaded(v) => {
-                    self.loads += 1;
-                    if let Screen::Main(m) = &mut self.screen {
-                        m.loaded_time = crate::clock::time_of_day(crate::clock::unix_now());
-                        m.load_error = None;
-                        // The audit trail beside the scores belongs to one
-                        // district-month.
-                        if m.audit.as_ref().is_some_and(|a| {
-                            a.district != v.district.as_str() || a.month != v.month.to_string()
-                        }) {
-                            m.audit = None;
-                        }
-                        m.entry.load(&v);
-                        m.view = Some(*v);
-                    }
-                }
-                Reply::LoadFailed(e) => {
-                    if let Screen::Main(m) = &mut self.screen {
-                        m.load_error = Some(e);
-                    }
-                }
-                Reply::Saved { changes } => {
-                    if let Screen::Main(m) = &mut self.screen {
-                        // An open audit trail shows the new change too.
-                        if let Some(a) = &m.audit {
-                            self.backend.send(Request::Audit {
-                                district: m.district.clone(),
-                                month: m.date.month(),
-                                inmate: a.inmate_no.clone(),
-                            });
-                        }
-                        m.notice = Some((
-                            false,
-                            format!("已保存并签名 / saved and signed ({changes} change)"),
-                        ));
-                        self.backend.send(Request::Load {
-                            district: m.district.clone(),
-                            date: m.date,
-                        });
-                        if m.catalog.is_some() {
-                            self.backend.send(Request::Catalog);
-                        }
-                    }
-                }
-                Reply::Imported {
-                    file,
-                    rows,
-                    changed,
-                    documents,
-                } => {
-                    if let Screen::Main(m) = &mut self.screen {
-                        m.transfer.rejected.clear();
-                        m.notice = Some((
-                            false,
-                            format!(
-                                "{file}: {rows} 行，{changed} 条记录已签名写入 {documents} 个文档 / {rows} rows, {changed} records signed into {documents} documents"
-                            ),
-                        ));
-                        self.backend.send(Request::Load {
-                            district: m.district.clone(),
-                            date: m.date,
-                        });
-                        if m.catalog.is_some() {
-                            self.backend.send(Request::Catalog);
-                        }
-                    }
-                }
-                Reply::ImportRejected(errors) => {
-                    if let Screen::Main(m) = &mut self.screen {
-                        m.notice = Some((
-                            true,
-                            format!(
-                                "文件被拒绝，未写入任何内容（{} 处错误）/ file rejected, nothing written ({} errors)",
-                                errors.len(),
-                                errors.len()
-                            ),
-                        ));
-                        m.transfer.rejected = errors;
-                    }
-                }
-                Reply::Exported { path, bytes } => {
-                    if let Screen::Main(m) = &mut self.screen {
-                        m.notice = Some((
-                            false,
-                            format!("已导出 / exported {} ({bytes} B)", path.display()),
-                        ));
-                    }
-                }
-                Reply::Catalog(c) => {
-                    if let Screen::Main(m) = &mut self.screen {
-                        m.catalog = Some(*c);
-                    }
-                }
-                Reply::SaveFailed(e) | Reply::Failed(e) => {
-                    if let Screen::Main(m) = &mut self.screen {
-                        m.notice = Some((true, e));
-                    }
-                }
-                Reply::Audit(t) => {
-                    if let Screen::Main(m) = &mut self.screen {
-                        m.audit = Some(*t);
-                    }
-                }
-                Reply::Listing(l) => self.picker.listed(l),
-            }
         }
     }
 

@@ -1,0 +1,68 @@
+//! The chief's pick in a conflict, written back as a new signed change.
+
+use crdt_schema::{Adjustment, Attendance, Cp, DistrictId, Month, MonthKey};
+use node::session::WriteSession;
+
+/// Writes `value` (as the audit trail shows it) back to the record at
+/// `key`, or deletes the record when the chief keeps a deletion. Writing it
+/// again supersedes every concurrent value.
+pub(super) fn resolve(
+    s: &mut WriteSession<'_>,
+    district: &DistrictId,
+    month: Month,
+    key: &str,
+    value: Option<&str>,
+) -> anyhow::Result<()> {
+    let k = MonthKey::parse(key, month).map_err(|e| anyhow::anyhow!("record {key}: {e}"))?;
+    let date = |day: u8| {
+        month
+            .day(day)
+            .ok_or_else(|| anyhow::anyhow!("record {key}: day {day} not in {month}"))
+    };
+    match (k, value) {
+        (MonthKey::Count(inmate, day, procedure), Some(value)) => {
+            let q: u64 = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("record {key}: `{value}` is not a count"))?;
+            let d = date(day)?;
+            s.write_month(district, month, |w| w.put_count(&inmate, d, &procedure, q))?;
+        }
+        (MonthKey::Count(inmate, day, procedure), None) => {
+            let d = date(day)?;
+            s.write_month(district, month, |w| w.delete_count(&inmate, d, &procedure))?;
+        }
+        (MonthKey::Attendance(inmate, day), Some(value)) => {
+            let a = Attendance::decode(value)
+                .map_err(|e| anyhow::anyhow!("record {key}: `{value}`: {e}"))?;
+            let d = date(day)?;
+            s.write_month(district, month, |w| w.put_attendance(&inmate, d, &a))?;
+        }
+        (MonthKey::Attendance(inmate, day), None) => {
+            let d = date(day)?;
+            s.write_month(district, month, |w| w.delete_attendance(&inmate, d))?;
+        }
+        (MonthKey::Adjustment(inmate, id), Some(value)) => {
+            let a: Adjustment = serde_json::from_str(value)
+                .map_err(|e| anyhow::anyhow!("record {key}: `{value}`: {e}"))?;
+            // The record's id is its content's: a value that does not hash
+            // to it is not this record's.
+            if crdt_schema::adjustment_id(&inmate, &a) != id {
+                anyhow::bail!("record {key}: `{value}` is not this adjustment");
+            }
+            s.write_month(district, month, |w| w.put_adjustment(&inmate, &a))?;
+        }
+        (MonthKey::Adjustment(inmate, id), None) => {
+            s.write_month(district, month, |w| w.delete_adjustment(&inmate, &id))?;
+        }
+        (MonthKey::Approval(inmate, target), Some(value)) => {
+            let cp: i64 = value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("record {key}: `{value}` is not an amount"))?;
+            s.write_month(district, month, |w| w.put_approval(&inmate, target, Cp(cp)))?;
+        }
+        (_, _) => anyhow::bail!(
+            "记录 {key} 的冲突不能在此处理，请用命令行 / record {key}: this kind of conflict cannot be resolved here"
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! What the screens show, read on the worker: a district's day and month
+//! (`DistrictView`: the entry rows, the report, the board, the rates, the
+//! conflicts and what awaits approval), the catalogue and roster, and an
+//! inmate's audit trail. Every figure comes from the node crate's own
+//! scoring and audit, the same code every peer and the CLI run.
+
+use std::collections::BTreeMap;
+
+use crdt_schema::{
+    Attendance, Board, Date, DistrictId, DocId, Inmate, InmateNo, Month, MonthDoc, MonthRates,
+    ProcedureId, ProcedureVersion, ProductId, RegistryDoc, Report, board, month_rates, score_month,
+};
+use node::audit::{self, AuditTrail};
+use node::close::{self, Approved};
+use node::store::Store;
+use node::validate::Trust;
+
+use super::Worker;
+
+/// One inmate's line of the daily entry grid, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryRow {
+    pub inmate_no: InmateNo,
+    pub name: String,
+    pub attendance: Option<Attendance>,
+    /// The inmate's own counts that day.
+    pub counts: Vec<(ProcedureId, u64)>,
+    /// A record of the day holds concurrent conflicting values.
+    pub conflict: bool,
+    /// The procedure the inmate is likely on: assigned to it that day, else
+    /// the one last counted earlier in the month (the grid offers it).
+    pub usual: Option<ProcedureId>,
+}
+
+/// A district's month as the screens show it, for one date.
+#[derive(Debug, Clone)]
+pub struct DistrictView {
+    pub district: DistrictId,
+    pub district_name: String,
+    pub month: Month,
+    pub date: Date,
+    pub rows: Vec<EntryRow>,
+    /// Procedures in force on `date`: id and name.
+    pub procedures: Vec<(ProcedureId, String)>,
+    pub report: Report,
+    pub board: Board,
+    /// Daily rates over the month, for the charts.
+    pub rates: MonthRates,
+    /// Records of the month holding concurrent, differing values.
+    pub conflicts: Vec<Conflict>,
+    /// The name of every inmate in the report (released or transferred
+    /// ones included), from the registry.
+    pub names: BTreeMap<InmateNo, String>,
+    /// What awaits the chief's approval, inmate by inmate, entry by entry.
+    pub pending: BTreeMap<InmateNo, Vec<Approved>>,
+}
+
+/// A record two officers wrote concurrently with different values: each
+/// value with who wrote it, for the chief to pick one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub inmate_no: InmateNo,
+    /// The record's path (`cnt/…`, `att/…`).
+    pub key: String,
+    pub values: Vec<ConflictValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictValue {
+    /// The value as the audit trail shows it; `None`: the record deleted.
+    pub value: Option<String>,
+    /// "J001 王警官".
+    pub written_by: String,
+}
+
+/// The registry's catalogue and roster, as the 工序定额 and 人员 screens
+/// show them.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub districts: Vec<(DistrictId, String)>,
+    pub products: Vec<(ProductId, String)>,
+    /// Every version of every procedure, by procedure then date.
+    pub procedures: Vec<ProcedureLine>,
+    pub inmates: Vec<(InmateNo, Inmate)>,
+}
+
+/// One version of a procedure's standard time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcedureLine {
+    pub id: ProcedureId,
+    pub from: Date,
+    pub version: ProcedureVersion,
+    /// Two writers set this version concurrently to different values.
+    pub conflict: bool,
+}
+
+impl Worker {
+    pub(super) fn load(&self, district: &DistrictId, date: Date) -> anyhow::Result<DistrictView> {
+        let store = self.store()?;
+        let _lock = store.lock_shared()?;
+        let registry_doc = store
+            .load(&DocId::Registry)?
+            .typed(RegistryDoc::from_document)?;
+        let registry = registry_doc.doc.facts();
+        let month = date.month();
+        let id = DocId::month(district.clone(), month);
+        let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
+        let facts = loaded.doc.facts();
+        let conflicts = conflicts(&store, &registry_doc, &id, &loaded, &facts)?;
+        let report = score_month(&registry, &facts)?;
+        let board = board(&registry, &facts, date)?;
+        let rates = month_rates(&registry, &facts)?;
+        let day = date.day();
+        let rows = registry
+            .inmates
+            .iter()
+            .filter(|(_, e)| &e.value.district == district)
+            .filter(|(_, e)| e.value.admitted <= date && e.value.released.is_none_or(|r| r >= date))
+            .map(|(no, e)| {
+                let m = facts.inmates.get(no);
+                let att = m.and_then(|m| m.attendance.get(&day));
+                let counts = m
+                    .and_then(|m| m.counts.get(&day))
+                    .map(|c| c.iter().map(|(p, e)| (p.clone(), e.value)).collect())
+                    .unwrap_or_default();
+                let conflict = att.is_some_and(|a| a.conflict)
+                    || m.and_then(|m| m.counts.get(&day))
+                        .is_some_and(|c| c.values().any(|e| e.conflict));
+                let usual = m.and_then(|m| {
+                    m.assignments
+                        .iter()
+                        .find(|(d, _)| *d == day)
+                        .map(|(_, p)| p.clone())
+                        .or_else(|| {
+                            m.counts
+                                .range(..day)
+                                .next_back()
+                                .and_then(|(_, c)| c.keys().next().cloned())
+                        })
+                });
+                EntryRow {
+                    inmate_no: no.clone(),
+                    name: e.value.name.clone(),
+                    attendance: att.map(|a| a.value),
+                    counts,
+                    conflict,
+                    usual,
+                }
+            })
+            .collect();
+        let procedures = registry
+            .procedures
+            .iter()
+            .filter_map(|(p, versions)| {
+                versions
+                    .range(..=date)
+                    .next_back()
+                    .map(|(_, v)| (p.clone(), v.value.name.clone()))
+            })
+            .collect();
+        let names = report
+            .body
+            .inmates
+            .iter()
+            .filter_map(|r| {
+                registry
+                    .inmates
+                    .get(&r.inmate_no)
+                    .map(|e| (r.inmate_no.clone(), e.value.name.clone()))
+            })
+            .collect();
+        let mut pending = BTreeMap::new();
+        for r in &report.body.inmates {
+            if r.pending_bonus_cp.0 != 0 || r.pending_deduct_cp.0 != 0 {
+                let p = close::pending_approvals(&registry, &facts, district, month, &r.inmate_no)?;
+                pending.insert(r.inmate_no.clone(), p);
+            }
+        }
+        Ok(DistrictView {
+            names,
+            pending,
+            district: district.clone(),
+            district_name: registry
+                .districts
+                .get(district)
+                .map(|e| e.value.clone())
+                .unwrap_or_default(),
+            month,
+            date,
+            rows,
+            procedures,
+            report,
+            board,
+            rates,
+            conflicts,
+        })
+    }
+
+    pub(super) fn catalog(&self) -> anyhow::Result<Catalog> {
+        let store = self.store()?;
+        let _lock = store.lock_shared()?;
+        let registry = store
+            .load(&DocId::Registry)?
+            .typed(RegistryDoc::from_document)?
+            .doc
+            .facts();
+        Ok(Catalog {
+            districts: registry
+                .districts
+                .into_iter()
+                .map(|(d, e)| (d, e.value))
+                .collect(),
+            products: registry
+                .products
+                .into_iter()
+                .map(|(p, e)| (p, e.value))
+                .collect(),
+            procedures: registry
+                .procedures
+                .into_iter()
+                .flat_map(|(id, versions)| {
+                    versions.into_iter().map(move |(from, e)| ProcedureLine {
+                        id: id.clone(),
+                        from,
+                        version: e.value,
+                        conflict: e.conflict,
+                    })
+                })
+                .collect(),
+            inmates: registry
+                .inmates
+                .into_iter()
+                .map(|(no, e)| (no, e.value))
+                .collect(),
+        })
+    }
+
+    pub(super) fn audit(
+        &self,
+        district: &DistrictId,
+        month: Month,
+        inmate: &InmateNo,
+    ) -> anyhow::Result<AuditTrail> {
+        let store = self.store()?;
+        let _lock = store.lock_shared()?;
+        let registry = store
+            .load(&DocId::Registry)?
+            .typed(RegistryDoc::from_document)?;
+        let trust = Trust::from_registry(store.authority()?, registry.doc.document().automerge());
+        let id = DocId::month(district.clone(), month);
+        let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
+        let facts = loaded.doc.facts();
+        Ok(audit::audit_inmate(
+            &id,
+            loaded.doc.document().automerge(),
+            &loaded.signatures,
+            &facts,
+            registry.doc.document().automerge(),
+            &registry.signatures,
+            &trust,
+            inmate,
+        ))
+    }
+}
+
+/// The month's records in conflict, each value with its writer (from the
+/// audit trail, which reads the same signed changes).
+fn conflicts(
+    store: &Store,
+    registry: &node::store::Loaded<RegistryDoc>,
+    id: &DocId,
+    loaded: &node::store::Loaded<MonthDoc>,
+    facts: &crdt_schema::MonthFacts,
+) -> anyhow::Result<Vec<Conflict>> {
+    let in_conflict: Vec<&InmateNo> = facts
+        .inmates
+        .iter()
+        .filter(|(_, m)| m.has_conflict())
+        .map(|(no, _)| no)
+        .collect();
+    if in_conflict.is_empty() {
+        return Ok(Vec::new());
+    }
+    let trust = Trust::from_registry(store.authority()?, registry.doc.document().automerge());
+    let mut out = Vec::new();
+    for no in in_conflict {
+        let trail = audit::audit_inmate(
+            id,
+            loaded.doc.document().automerge(),
+            &loaded.signatures,
+            facts,
+            registry.doc.document().automerge(),
+            &registry.signatures,
+            &trust,
+            no,
+        );
+        for rec in trail.records {
+            let current: Vec<ConflictValue> = rec
+                .writes
+                .iter()
+                .filter(|w| w.current)
+                .map(|w| ConflictValue {
+                    value: w.value.clone(),
+                    written_by: format!(
+                        "{} {}",
+                        w.officer_no.as_deref().unwrap_or("?"),
+                        w.name.as_deref().unwrap_or("")
+                    ),
+                })
+                .collect();
+            let differ = current.windows(2).any(|p| p[0].value != p[1].value);
+            if current.len() > 1 && differ {
+                out.push(Conflict {
+                    inmate_no: no.clone(),
+                    key: rec.key,
+                    values: current,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
