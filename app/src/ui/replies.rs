@@ -79,6 +79,11 @@ impl TallyApp {
                 Reply::Loaded(v) => {
                     self.loads += 1;
                     if let Screen::Main(m) = &mut self.screen {
+                        // A view of a day or district left since it was
+                        // asked for (a quick change of date) is not shown.
+                        if v.district != m.district || v.date != m.date {
+                            continue;
+                        }
                         m.loaded_time = crate::clock::time_of_day(crate::clock::unix_now());
                         m.load_error = None;
                         // The audit trail beside the scores belongs to one
