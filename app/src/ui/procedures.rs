@@ -27,10 +27,29 @@ struct Form {
     from: String,
 }
 
+/// Why a typed standard time is not one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StdTimeError {
+    Malformed,
+    Zero,
+}
+
+impl StdTimeError {
+    fn text(self, lang: Lang) -> &'static str {
+        match self {
+            StdTimeError::Malformed => lang.t(
+                "标准工时以秒计，最多三位小数",
+                "standard time in seconds, at most 3 decimals",
+            ),
+            StdTimeError::Zero => lang.t("标准工时须大于 0", "standard time must be above 0"),
+        }
+    }
+}
+
 /// A standard time typed in seconds with at most three decimals
 /// ("12.5" → 12 500 ms), read without floating point.
-pub(super) fn parse_std_seconds(s: &str) -> Result<u64, &'static str> {
-    const BAD: &str = "标准工时以秒计，最多三位小数 / standard time in seconds, at most 3 decimals";
+pub(super) fn parse_std_seconds(s: &str) -> Result<u64, StdTimeError> {
+    const BAD: StdTimeError = StdTimeError::Malformed;
     let s = s.trim();
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
@@ -48,7 +67,7 @@ pub(super) fn parse_std_seconds(s: &str) -> Result<u64, &'static str> {
         .and_then(|w| w.checked_add(milli))
         .ok_or(BAD)?;
     if ms == 0 {
-        return Err("标准工时须大于 0 / standard time must be above 0");
+        return Err(StdTimeError::Zero);
     }
     Ok(ms)
 }
@@ -65,25 +84,30 @@ pub(super) fn seconds(ms: u64) -> String {
 }
 
 /// What the form would write, or why it cannot yet.
-fn check(form: &Form, cat: &Catalog) -> Result<Request, String> {
-    let id = ProcedureId::new(form.id.trim()).map_err(|e| format!("工序编号 / procedure: {e}"))?;
-    let product =
-        ProductId::new(form.product.trim()).map_err(|e| format!("产品编号 / product: {e}"))?;
+fn check(form: &Form, cat: &Catalog, lang: Lang) -> Result<Request, String> {
+    let id = ProcedureId::new(form.id.trim())
+        .map_err(|e| format!("{} {e}", lang.t("工序编号：", "Procedure:")))?;
+    let product = ProductId::new(form.product.trim())
+        .map_err(|e| format!("{} {e}", lang.t("产品编号：", "Product:")))?;
     let known = cat.products.iter().any(|(p, _)| *p == product);
     let new_product = if known {
         None
     } else if form.product_name.trim().is_empty() {
-        return Err(format!(
-            "产品 {product} 尚未登记，请填写产品名称 / product {product} is new: give its name"
-        ));
+        return Err(match lang {
+            Lang::Zh => format!("产品 {product} 尚未登记，请填写产品名称"),
+            Lang::En => format!("Product {product} is new: give its name"),
+        });
     } else {
         Some(form.product_name.trim().to_string())
     };
-    let std_ms = parse_std_seconds(&form.std_seconds)?;
-    let from: Date =
-        form.from.trim().parse().map_err(|_| {
-            "生效日期应为 YYYY-MM-DD / effective date must be YYYY-MM-DD".to_string()
-        })?;
+    let std_ms = parse_std_seconds(&form.std_seconds).map_err(|e| e.text(lang).to_string())?;
+    let from: Date = form.from.trim().parse().map_err(|_| {
+        lang.t(
+            "生效日期应为 YYYY-MM-DD",
+            "The effective date must be YYYY-MM-DD",
+        )
+        .to_string()
+    })?;
     let version = ProcedureVersion {
         product,
         name: form.name.trim().to_string(),
@@ -91,7 +115,7 @@ fn check(form: &Form, cat: &Catalog) -> Result<Request, String> {
     };
     version
         .validate()
-        .map_err(|e| format!("工序 / procedure: {e}"))?;
+        .map_err(|e| format!("{} {e}", lang.t("工序：", "Procedure:")))?;
     Ok(Request::PutProcedure {
         id,
         from,
@@ -183,7 +207,7 @@ pub(super) fn procedures(
                 }
                 ui.end_row();
             });
-        let checked = check(f, cat);
+        let checked = check(f, cat, lang);
         let mut save = false;
         if let Ok(Request::PutProcedure { id, from, .. }) = &checked {
             for w in warnings(lang, cat, id, *from, today) {

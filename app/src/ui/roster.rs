@@ -28,22 +28,26 @@ struct Form {
 }
 
 /// What the form would write, or why it cannot yet.
-fn check(form: &Form) -> Result<Request, String> {
-    let no = InmateNo::new(form.no.trim()).map_err(|e| format!("编号 / number: {e}"))?;
+fn check(form: &Form, lang: Lang) -> Result<Request, String> {
+    let no = InmateNo::new(form.no.trim())
+        .map_err(|e| format!("{} {e}", lang.t("罪犯编号：", "Inmate number:")))?;
     let district = form
         .district
         .clone()
-        .ok_or_else(|| "请选择监区 / pick a district".to_string())?;
+        .ok_or_else(|| lang.t("请选择监区", "Pick a district").to_string())?;
     let date = |s: &str, what: &str| -> Result<Date, String> {
         s.trim()
             .parse()
-            .map_err(|_| format!("{what}应为 YYYY-MM-DD / {what}: YYYY-MM-DD"))
+            .map_err(|_| format!("{what} {}", lang.t("应为 YYYY-MM-DD", "must be YYYY-MM-DD")))
     };
-    let admitted = date(&form.admitted, "入监日期")?;
+    let admitted = date(&form.admitted, lang.t("入监日期", "The admission date"))?;
     let released = if form.released.trim().is_empty() {
         None
     } else {
-        Some(date(&form.released, "出监日期")?)
+        Some(date(
+            &form.released,
+            lang.t("出监日期", "The leaving date"),
+        )?)
     };
     let inmate = Inmate {
         name: form.name.trim().to_string(),
@@ -111,7 +115,7 @@ pub(super) fn roster(
                 .labelled_by(l.id);
                 ui.end_row();
             });
-        let checked = check(f);
+        let checked = check(f, lang);
         let mut save = false;
         // A number already on the roster: saving changes that inmate.
         if let Ok(Request::PutInmate { no, inmate }) = &checked
