@@ -6,6 +6,8 @@ mod common;
 
 use common::{PASS, demo, harness, key_of, log_in};
 use crdt_schema::{DistrictId, RegistryKey};
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
 use keys::{KdfParams, KeyFile, KeyKind, Revocation, RevocationBody, Role, SecretKey};
 use node::identity;
 use node::prison::{issue_cert, trust_key};
@@ -104,4 +106,34 @@ fn an_expired_certificate_cannot_log_in() {
         e.contains("2025-12-31"),
         "says until when it was valid: {e}"
     );
+}
+
+#[test]
+fn the_english_switch_turns_the_screens_to_english() {
+    let dir = demo();
+    let data = dir.path();
+    let mut h = harness(data);
+    h.get_by_label("English").click();
+    h.run_steps(2);
+    let key = key_of(data, Role::Officer);
+    common::fill(&mut h, "Key file", &key.display().to_string());
+    common::fill(&mut h, "Passphrase", PASS);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Log in")
+        .click();
+    common::settle(&mut h);
+    assert!(h.state().officer().is_some(), "logged in");
+    for tab in ["Daily entry", "Daily board", "Monthly scores", "Sync"] {
+        assert!(h.query_by_label(tab).is_some(), "{tab}");
+    }
+    assert!(
+        h.query_by_label("今日录入").is_none(),
+        "no Chinese tab left"
+    );
+    assert!(
+        h.query_all_by_label_contains("1 work  2 rest day").count() >= 1,
+        "day types in English, not 出工 or their codes"
+    );
+    h.get_by_label("中文").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("今日录入").is_some(), "and back");
 }

@@ -1,13 +1,14 @@
 //! Taking the backend's replies at the start of each frame: each reply
 //! lands in the screen that asked for it.
 
-use super::{Main, Screen, Tab, TallyApp};
+use super::{Lang, Main, Screen, Tab, TallyApp};
 use crate::backend::{Reply, Request};
 use crate::clock::yesterday;
 
 impl TallyApp {
     /// Every reply ready now, applied to the screens.
     pub(super) fn take_replies(&mut self) {
+        let lang = self.lang;
         while let Some(reply) = self.backend.try_recv() {
             if let Reply::Progress(p) = reply {
                 self.progress = Some(p);
@@ -26,7 +27,8 @@ impl TallyApp {
                             key_file: String::new(),
                             passphrase: String::new(),
                             error: Some(
-                                "这个监狱还没有监区 / the prison has no districts yet".into(),
+                                lang.t("这个监狱还没有监区", "The prison has no districts yet")
+                                    .into(),
                             ),
                         };
                         continue;
@@ -114,7 +116,10 @@ impl TallyApp {
                         }
                         m.notice = Some((
                             false,
-                            format!("已保存并签名 / saved and signed ({changes} change)"),
+                            match lang {
+                                Lang::Zh => format!("已保存并签名（{changes} 个更改）"),
+                                Lang::En => format!("Saved and signed ({changes} change)"),
+                            },
                         ));
                         self.backend.send(Request::Load {
                             district: m.district.clone(),
@@ -135,9 +140,14 @@ impl TallyApp {
                         m.transfer.rejected.clear();
                         m.notice = Some((
                             false,
-                            format!(
-                                "{file}: {rows} 行，{changed} 条记录已签名写入 {documents} 个文档 / {rows} rows, {changed} records signed into {documents} documents"
-                            ),
+                            match lang {
+                                Lang::Zh => format!(
+                                    "{file}：{rows} 行，{changed} 条记录已签名写入 {documents} 个文档"
+                                ),
+                                Lang::En => format!(
+                                    "{file}: {rows} rows, {changed} records signed into {documents} documents"
+                                ),
+                            },
                         ));
                         self.backend.send(Request::Load {
                             district: m.district.clone(),
@@ -152,11 +162,15 @@ impl TallyApp {
                     if let Screen::Main(m) = &mut self.screen {
                         m.notice = Some((
                             true,
-                            format!(
-                                "文件被拒绝，未写入任何内容（{} 处错误）/ file rejected, nothing written ({} errors)",
-                                errors.len(),
-                                errors.len()
-                            ),
+                            match lang {
+                                Lang::Zh => {
+                                    format!("文件被拒绝，未写入任何内容（{} 处错误）", errors.len())
+                                }
+                                Lang::En => format!(
+                                    "File rejected, nothing written ({} errors)",
+                                    errors.len()
+                                ),
+                            },
                         ));
                         m.transfer.rejected = errors;
                     }
@@ -165,7 +179,10 @@ impl TallyApp {
                     if let Screen::Main(m) = &mut self.screen {
                         m.notice = Some((
                             false,
-                            format!("已导出 / exported {} ({bytes} B)", path.display()),
+                            match lang {
+                                Lang::Zh => format!("已导出 {}（{bytes} 字节）", path.display()),
+                                Lang::En => format!("Exported {} ({bytes} B)", path.display()),
+                            },
                         ));
                     }
                 }
