@@ -216,6 +216,7 @@ impl Backend {
                     data,
                     identity: None,
                     places: Vec::new(),
+                    view_cache: None,
                 };
                 for req in requests {
                     let progress = |p: Progress| {
@@ -295,6 +296,8 @@ struct Worker {
     identity: Option<Identity>,
     /// The file picker's places, as found when it last opened.
     places: Vec<(browse::Place, PathBuf)>,
+    /// The last district view, kept while nothing changes on disk.
+    view_cache: Option<view::ViewCache>,
 }
 
 impl Worker {

@@ -12,7 +12,7 @@ use crdt_schema::{
 };
 use node::audit::{self, AuditTrail};
 use node::close::{self, Approved};
-use node::store::Store;
+use node::store::{DocVersion, Store};
 use node::validate::Trust;
 
 use super::Worker;
@@ -94,106 +94,40 @@ pub struct ProcedureLine {
     pub conflict: bool,
 }
 
+/// The last view read, with the versions on disk of the two documents it
+/// was read from.
+pub(super) struct ViewCache {
+    versions: (DocVersion, DocVersion),
+    view: DistrictView,
+}
+
 impl Worker {
-    pub(super) fn load(&self, district: &DistrictId, date: Date) -> anyhow::Result<DistrictView> {
+    /// The district on `date`; answered from the last view when neither the
+    /// registry nor the month changed on disk since (the screens reload every
+    /// few seconds, and scoring a month again for nothing would keep this
+    /// thread, and a core of the district PC, busy).
+    pub(super) fn load(
+        &mut self,
+        district: &DistrictId,
+        date: Date,
+    ) -> anyhow::Result<DistrictView> {
         let store = self.store()?;
         let _lock = store.lock_shared()?;
-        let registry_doc = store
-            .load(&DocId::Registry)?
-            .typed(RegistryDoc::from_document)?;
-        let registry = registry_doc.doc.facts();
-        let month = date.month();
-        let id = DocId::month(district.clone(), month);
-        let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
-        let facts = loaded.doc.facts();
-        let conflicts = conflicts(&store, &registry_doc, &id, &loaded, &facts)?;
-        let report = score_month(&registry, &facts)?;
-        let board = board(&registry, &facts, date)?;
-        let rates = month_rates(&registry, &facts)?;
-        let day = date.day();
-        let rows = registry
-            .inmates
-            .iter()
-            .filter(|(_, e)| &e.value.district == district)
-            .filter(|(_, e)| e.value.admitted <= date && e.value.released.is_none_or(|r| r >= date))
-            .map(|(no, e)| {
-                let m = facts.inmates.get(no);
-                let att = m.and_then(|m| m.attendance.get(&day));
-                let counts = m
-                    .and_then(|m| m.counts.get(&day))
-                    .map(|c| c.iter().map(|(p, e)| (p.clone(), e.value)).collect())
-                    .unwrap_or_default();
-                let conflict = att.is_some_and(|a| a.conflict)
-                    || m.and_then(|m| m.counts.get(&day))
-                        .is_some_and(|c| c.values().any(|e| e.conflict));
-                let usual = m.and_then(|m| {
-                    m.assignments
-                        .iter()
-                        .find(|(d, _)| *d == day)
-                        .map(|(_, p)| p.clone())
-                        .or_else(|| {
-                            m.counts
-                                .range(..day)
-                                .next_back()
-                                .and_then(|(_, c)| c.keys().next().cloned())
-                        })
-                });
-                EntryRow {
-                    inmate_no: no.clone(),
-                    name: e.value.name.clone(),
-                    attendance: att.map(|a| a.value),
-                    counts,
-                    conflict,
-                    usual,
-                }
-            })
-            .collect();
-        let procedures = registry
-            .procedures
-            .iter()
-            .filter_map(|(p, versions)| {
-                versions
-                    .range(..=date)
-                    .next_back()
-                    .map(|(_, v)| (p.clone(), v.value.name.clone()))
-            })
-            .collect();
-        let names = report
-            .body
-            .inmates
-            .iter()
-            .filter_map(|r| {
-                registry
-                    .inmates
-                    .get(&r.inmate_no)
-                    .map(|e| (r.inmate_no.clone(), e.value.name.clone()))
-            })
-            .collect();
-        let mut pending = BTreeMap::new();
-        for r in &report.body.inmates {
-            if r.pending_bonus_cp.0 != 0 || r.pending_deduct_cp.0 != 0 {
-                let p = close::pending_approvals(&registry, &facts, district, month, &r.inmate_no)?;
-                pending.insert(r.inmate_no.clone(), p);
-            }
+        let id = DocId::month(district.clone(), date.month());
+        let versions = (store.version(&DocId::Registry), store.version(&id));
+        if let Some(c) = &self.view_cache
+            && c.view.district == *district
+            && c.view.date == date
+            && c.versions == versions
+        {
+            return Ok(c.view.clone());
         }
-        Ok(DistrictView {
-            names,
-            pending,
-            district: district.clone(),
-            district_name: registry
-                .districts
-                .get(district)
-                .map(|e| e.value.clone())
-                .unwrap_or_default(),
-            month,
-            date,
-            rows,
-            procedures,
-            report,
-            board,
-            rates,
-            conflicts,
-        })
+        let view = read_view(&store, district, date)?;
+        self.view_cache = Some(ViewCache {
+            versions,
+            view: view.clone(),
+        });
+        Ok(view)
     }
 
     pub(super) fn catalog(&self) -> anyhow::Result<Catalog> {
@@ -319,4 +253,104 @@ fn conflicts(
         }
     }
     Ok(out)
+}
+
+/// Reads and scores the district on `date` (under the caller's lock).
+fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result<DistrictView> {
+    let registry_doc = store
+        .load(&DocId::Registry)?
+        .typed(RegistryDoc::from_document)?;
+    let registry = registry_doc.doc.facts();
+    let month = date.month();
+    let id = DocId::month(district.clone(), month);
+    let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
+    let facts = loaded.doc.facts();
+    let conflicts = conflicts(store, &registry_doc, &id, &loaded, &facts)?;
+    let report = score_month(&registry, &facts)?;
+    let board = board(&registry, &facts, date)?;
+    let rates = month_rates(&registry, &facts)?;
+    let day = date.day();
+    let rows = registry
+        .inmates
+        .iter()
+        .filter(|(_, e)| &e.value.district == district)
+        .filter(|(_, e)| e.value.admitted <= date && e.value.released.is_none_or(|r| r >= date))
+        .map(|(no, e)| {
+            let m = facts.inmates.get(no);
+            let att = m.and_then(|m| m.attendance.get(&day));
+            let counts = m
+                .and_then(|m| m.counts.get(&day))
+                .map(|c| c.iter().map(|(p, e)| (p.clone(), e.value)).collect())
+                .unwrap_or_default();
+            let conflict = att.is_some_and(|a| a.conflict)
+                || m.and_then(|m| m.counts.get(&day))
+                    .is_some_and(|c| c.values().any(|e| e.conflict));
+            let usual = m.and_then(|m| {
+                m.assignments
+                    .iter()
+                    .find(|(d, _)| *d == day)
+                    .map(|(_, p)| p.clone())
+                    .or_else(|| {
+                        m.counts
+                            .range(..day)
+                            .next_back()
+                            .and_then(|(_, c)| c.keys().next().cloned())
+                    })
+            });
+            EntryRow {
+                inmate_no: no.clone(),
+                name: e.value.name.clone(),
+                attendance: att.map(|a| a.value),
+                counts,
+                conflict,
+                usual,
+            }
+        })
+        .collect();
+    let procedures = registry
+        .procedures
+        .iter()
+        .filter_map(|(p, versions)| {
+            versions
+                .range(..=date)
+                .next_back()
+                .map(|(_, v)| (p.clone(), v.value.name.clone()))
+        })
+        .collect();
+    let names = report
+        .body
+        .inmates
+        .iter()
+        .filter_map(|r| {
+            registry
+                .inmates
+                .get(&r.inmate_no)
+                .map(|e| (r.inmate_no.clone(), e.value.name.clone()))
+        })
+        .collect();
+    let mut pending = BTreeMap::new();
+    for r in &report.body.inmates {
+        if r.pending_bonus_cp.0 != 0 || r.pending_deduct_cp.0 != 0 {
+            let p = close::pending_approvals(&registry, &facts, district, month, &r.inmate_no)?;
+            pending.insert(r.inmate_no.clone(), p);
+        }
+    }
+    Ok(DistrictView {
+        names,
+        pending,
+        district: district.clone(),
+        district_name: registry
+            .districts
+            .get(district)
+            .map(|e| e.value.clone())
+            .unwrap_or_default(),
+        month,
+        date,
+        rows,
+        procedures,
+        report,
+        board,
+        rates,
+        conflicts,
+    })
 }

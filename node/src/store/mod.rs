@@ -97,6 +97,13 @@ pub struct Loaded<D = Document> {
     log: LogState,
 }
 
+/// A document's files as [`Store::version`] saw them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocVersion {
+    snapshot: Option<(u64, std::time::SystemTime)>,
+    log: Option<(u64, std::time::SystemTime)>,
+}
+
 /// Where a document's log stands after loading.
 #[derive(Debug, Clone, Copy, Default)]
 struct LogState {
@@ -364,6 +371,18 @@ impl Store {
 
     fn log_path(&self, id: &DocId) -> PathBuf {
         self.doc_base(id).with_extension("log")
+    }
+
+    /// What is on disk for a document, read cheaply (file sizes and times,
+    /// nothing parsed). Every write appends to the log or replaces the
+    /// snapshot, so an equal version means nothing was stored in between:
+    /// a reader may keep what it computed from the document. Take it under
+    /// the lock the reading is done under.
+    pub fn version(&self, id: &DocId) -> DocVersion {
+        DocVersion {
+            snapshot: stamp(&self.snap_path(id)),
+            log: stamp(&self.log_path(id)),
+        }
     }
 
     /// Every district-month document stored, in order.

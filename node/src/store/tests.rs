@@ -92,6 +92,25 @@ fn append_compact_and_reload() {
 }
 
 #[test]
+fn the_version_moves_with_every_append_and_compaction_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let mut l = load(&store);
+    let empty = store.version(&month_id());
+    assert_eq!(store.version(&month_id()), empty, "nothing stored: same");
+    write_days(&store, &mut l, 1..=2);
+    let two = store.version(&month_id());
+    assert_ne!(two, empty, "an append");
+    let _ = load(&store);
+    assert_eq!(store.version(&month_id()), two, "reading changes nothing");
+    write_days(&store, &mut l, 3..=3);
+    let three = store.version(&month_id());
+    assert_ne!(three, two, "another append");
+    store.compact(&mut l).unwrap();
+    assert_ne!(store.version(&month_id()), three, "a compaction");
+}
+
+#[test]
 fn quarantined_changes_are_kept_with_their_reason_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::init(dir.path(), "测试", &authority()).unwrap();
