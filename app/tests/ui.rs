@@ -452,6 +452,20 @@ fn a_chief_approves_what_was_shown_and_only_in_the_own_district() {
         .find(|r| r.inmate_no == no)
         .expect("scored");
     assert_eq!((r.pending_bonus_cp.0, r.pending_deduct_cp.0), (0, 0));
+    // A seal of a report the chief did not see (the approval changed it)
+    // is refused, and nothing is sealed.
+    h.state_mut().request(Request::Seal {
+        district: view.district.clone(),
+        month: view.month,
+        seen: view.report.digest.clone(),
+    });
+    settle(&mut h);
+    let notice = h.state().notice().cloned().expect("a notice");
+    assert!(notice.0 && notice.1.contains("未封存"), "{notice:?}");
+    assert_eq!(
+        h.state().view().expect("view").report.seal,
+        after.report.seal
+    );
     // Another district: the state is shown, the buttons are not for this chief.
     let other = h
         .state()

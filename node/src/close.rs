@@ -5,7 +5,7 @@
 use crdt_schema::scoring::EntryStatus;
 use crdt_schema::{
     ApprovalTarget, Cp, DistrictId, InmateNo, Month, MonthFacts, RegistryFacts, ReportDigest,
-    ScoreError, Seal, digest_to_seal, explain_inmate,
+    ScoreError, Seal, digest_to_seal, explain_inmate, score_month,
 };
 
 use crate::session::{WriteError, WriteSession};
@@ -125,10 +125,26 @@ pub fn seal_month(
     district: &DistrictId,
     month: Month,
 ) -> Result<(ReportDigest, bool), CloseError> {
+    let sealed = seal_month_if(s, district, month, |_| true)?;
+    Ok(sealed.expect("an accepting check always seals"))
+}
+
+/// [`seal_month`], only when `seen` accepts the month's report digest as it
+/// is now: the app seals the report the chief was shown, not one changed
+/// since. Returns `None`, writing nothing, when `seen` refuses.
+pub fn seal_month_if(
+    s: &mut WriteSession<'_>,
+    district: &DistrictId,
+    month: Month,
+    seen: impl FnOnce(&ReportDigest) -> bool,
+) -> Result<Option<(ReportDigest, bool)>, CloseError> {
     check_district(s, district)?;
     let registry = s.registry().facts();
     let doc = s.month(district, month)?;
     let facts = doc.facts();
+    if !seen(&score_month(&registry, &facts)?.digest) {
+        return Ok(None);
+    }
     let digest = digest_to_seal(&registry, &facts)?;
     let seal = Seal {
         district: district.clone(),
@@ -143,5 +159,5 @@ pub fn seal_month(
     };
     let resealed = facts.seal.is_some();
     s.write_month(district, month, |w| w.put_seal(&seal))?;
-    Ok((digest, resealed))
+    Ok(Some((digest, resealed)))
 }

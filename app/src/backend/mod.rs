@@ -369,15 +369,12 @@ impl Worker {
                 month,
                 seen,
             } => self.write(&format!("seal {district} {month}"), |s| {
-                let registry = s.registry().facts();
-                let facts = s.month(&district, month)?.facts();
-                if score_month(&registry, &facts)?.digest != seen {
-                    anyhow::bail!(
+                match close::seal_month_if(s, &district, month, |now| *now == seen)? {
+                    Some(_) => Ok(()),
+                    None => anyhow::bail!(
                         "{district} {month} 的数据在查看后有变化，未封存；请查看后再封存 / {district} {month} changed since it was shown: not sealed, look again"
-                    );
+                    ),
                 }
-                close::seal_month(s, &district, month)?;
-                Ok(())
             }),
             Request::Catalog => match self.catalog() {
                 Ok(c) => Reply::Catalog(Box::new(c)),
@@ -571,11 +568,7 @@ impl Worker {
         let store = self.store()?;
         let bytes = {
             let _lock = store.lock_shared()?;
-            let registry = store
-                .load(&DocId::Registry)?
-                .typed(RegistryDoc::from_document)?
-                .doc
-                .facts();
+            let registry = node::read::registry(&store)?.0.facts();
             let id = DocId::month(district.clone(), month);
             let facts = store.load(&id)?.typed(MonthDoc::from_document)?.doc.facts();
             let report = score_month(&registry, &facts)?;
