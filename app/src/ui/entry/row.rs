@@ -12,6 +12,7 @@
 //!   (otherwise the day would count twice, or the old value come back);
 //! - a count needs a work day (a count on a day without 出工 scores nothing).
 
+use crdt_schema::records::{MAX_MINUTES, MAX_QUANTITY, parse_int};
 use crdt_schema::{Attendance, DayType, Grade, InmateNo, ProcedureId};
 
 use super::super::Lang;
@@ -116,20 +117,16 @@ pub(super) fn resolve<'p>(text: &str, procedures: &'p [(ProcedureId, String)]) -
     )
 }
 
-/// A count as typed: empty, or a whole number 0..=MAX_QUANTITY.
+/// A count as typed: empty, or a whole number 0..=MAX_QUANTITY, read by
+/// the schema's own integer parser (as imports are).
 pub(super) fn parse_count(s: &str) -> Result<Option<u64>, Problem> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    match s.parse::<u64>() {
-        Ok(q)
-            if s.bytes().all(|b| b.is_ascii_digit()) && q <= crdt_schema::records::MAX_QUANTITY =>
-        {
-            Ok(Some(q))
-        }
-        _ => Err(Problem::Count),
-    }
+    parse_int("quantity", s, 0, MAX_QUANTITY as i64)
+        .map(|q| Some(q as u64))
+        .map_err(|_| Problem::Count)
 }
 
 /// Minutes as typed: empty (the rule set's default) or 0..=MAX_MINUTES.
@@ -138,14 +135,9 @@ pub(super) fn parse_minutes(s: &str) -> Result<Option<u32>, Problem> {
     if s.is_empty() {
         return Ok(None);
     }
-    match s.parse::<u32>() {
-        Ok(m)
-            if s.bytes().all(|b| b.is_ascii_digit()) && m <= crdt_schema::records::MAX_MINUTES =>
-        {
-            Ok(Some(m))
-        }
-        _ => Err(Problem::Minutes),
-    }
+    parse_int("minutes", s, 0, i64::from(MAX_MINUTES))
+        .map(|m| Some(m as u32))
+        .map_err(|_| Problem::Minutes)
 }
 
 fn minutes_text(a: Option<&Attendance>) -> String {
