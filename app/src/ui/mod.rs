@@ -162,6 +162,41 @@ struct Main {
     load_error: Option<String>,
 }
 
+impl Main {
+    /// Moves to `district` on `date` — the load to ask for — unless typed
+    /// rows of the entry grid would be left behind (then it stays, and the
+    /// notice says why).
+    fn go_to(&mut self, lang: Lang, district: DistrictId, date: Date) -> Option<Request> {
+        let unsaved = self.entry.unsaved();
+        if unsaved > 0 && (date != self.date || district != self.district) {
+            self.date_text = self.date.to_string();
+            self.notice = Some((
+                true,
+                match lang {
+                    Lang::Zh => {
+                        format!("有 {unsaved} 行未保存：请先保存或放弃修改，再换日期或监区")
+                    }
+                    Lang::En => format!(
+                        "{unsaved} rows are not saved: save or discard them before changing the date or district"
+                    ),
+                },
+            ));
+            return None;
+        }
+        if date != self.date {
+            // Chosen by hand: the day no longer follows the clock.
+            self.follow_yesterday = false;
+        }
+        self.district = district;
+        self.date = date;
+        self.date_text = date.to_string();
+        Some(Request::Load {
+            district: self.district.clone(),
+            date,
+        })
+    }
+}
+
 enum Screen {
     Login {
         key_file: String,
@@ -304,18 +339,12 @@ impl TallyApp {
         }
     }
 
-    /// Shows another district (as its picker does), unless typed rows of
-    /// the entry grid are not saved.
+    /// Shows another district, as its picker does.
     pub fn show_district(&mut self, district: DistrictId) {
         if let Screen::Main(m) = &mut self.screen
-            && m.entry.unsaved() == 0
+            && let Some(r) = m.go_to(self.lang, district, m.date)
         {
-            m.district = district;
-            m.audit = None;
-            self.backend.send(Request::Load {
-                district: m.district.clone(),
-                date: m.date,
-            });
+            self.backend.send(r);
         }
     }
 
@@ -555,12 +584,12 @@ fn main_screen(
         }
         ui.separator();
         let l = ui.label(lang.t("监区", "District"));
-        let current = m.district.clone();
+        let mut district = m.district.clone();
         egui::ComboBox::from_id_salt("district")
-            .selected_text(current.to_string())
+            .selected_text(district.to_string())
             .show_ui(ui, |ui| {
                 for (d, name) in &m.districts {
-                    ui.selectable_value(&mut m.district, d.clone(), format!("{d} {name}"));
+                    ui.selectable_value(&mut district, d.clone(), format!("{d} {name}"));
                 }
             })
             .response
@@ -569,45 +598,14 @@ fn main_screen(
         let r = ui
             .add(egui::TextEdit::singleline(&mut m.date_text).desired_width(96.0))
             .labelled_by(l.id);
-        let date_ok = m.date_text.trim().parse::<Date>();
-        if r.lost_focus() || m.district != current {
-            let unsaved = m.entry.unsaved();
-            match date_ok {
-                // Another day or district would leave typed rows behind.
-                Ok(d) if unsaved > 0 && (d != m.date || m.district != current) => {
-                    m.district = current.clone();
-                    m.date_text = m.date.to_string();
-                    m.notice = Some((
-                        true,
-                        match lang {
-                            Lang::Zh => format!(
-                                "有 {unsaved} 行未保存：请先保存或放弃修改，再换日期或监区"
-                            ),
-                            Lang::En => format!(
-                                "{unsaved} rows are not saved: save or discard them before changing the date or district"
-                            ),
-                        },
-                    ));
-                }
-                Ok(d) => {
-                    if d != m.date {
-                        // Chosen by hand: the day no longer follows the clock.
-                        m.follow_yesterday = false;
-                    }
-                    m.date = d;
-                    out.push(Request::Load {
-                        district: m.district.clone(),
-                        date: d,
-                    });
-                }
+        if r.lost_focus() || district != m.district {
+            match m.date_text.trim().parse::<Date>() {
+                Ok(d) => out.extend(m.go_to(lang, district, d)),
                 Err(_) => {
                     m.notice = Some((
                         true,
-                        lang.t(
-                            "日期格式应为 YYYY-MM-DD",
-                            "The date must be YYYY-MM-DD",
-                        )
-                        .into(),
+                        lang.t("日期格式应为 YYYY-MM-DD", "The date must be YYYY-MM-DD")
+                            .into(),
                     ))
                 }
             }
