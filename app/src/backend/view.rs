@@ -133,11 +133,7 @@ impl Worker {
     pub(super) fn catalog(&self) -> anyhow::Result<Catalog> {
         let store = self.store()?;
         let _lock = store.lock_shared()?;
-        let registry = store
-            .load(&DocId::Registry)?
-            .typed(RegistryDoc::from_document)?
-            .doc
-            .facts();
+        let registry = node::read::registry(&store)?.0.facts();
         Ok(Catalog {
             districts: registry
                 .districts
