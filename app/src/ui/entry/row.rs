@@ -200,9 +200,12 @@ impl GridRow {
         self.stored.counts.len() > 1
     }
 
+    // These run for every row every frame (the count of unsaved rows):
+    // values are compared as read, with no text built for the stored ones.
     fn attendance_touched(&self) -> bool {
-        self.day_type != self.stored.attendance.as_ref().map(|a| a.day_type)
-            || self.minutes.trim() != minutes_text(self.stored.attendance.as_ref())
+        let stored = self.stored.attendance.as_ref();
+        self.day_type != stored.map(|a| a.day_type)
+            || parse_minutes(&self.minutes) != Ok(stored.and_then(|a| a.minutes))
     }
 
     fn count_touched(&self) -> bool {
@@ -212,7 +215,7 @@ impl GridRow {
         match self.stored.counts.first() {
             None => !self.count.trim().is_empty(),
             Some((p, q)) => {
-                self.count.trim() != q.to_string() || self.procedure.trim() != p.as_str()
+                parse_count(&self.count) != Ok(Some(*q)) || self.procedure.trim() != p.as_str()
             }
         }
     }
