@@ -48,10 +48,6 @@ pub(super) struct BoardScreen {
     turned_at: f64,
 }
 
-fn ordered(v: &DistrictView, order: Order) -> Vec<&BoardRow> {
-    order_rows(&v.board.rows, order)
-}
-
 /// The rows (by inmate number, as the board has them) in the chosen order;
 /// the sort is stable, so ties stay by inmate number on every screen, and
 /// rows without a rate come last when ordered by rate.
@@ -104,7 +100,7 @@ pub(super) fn board(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, st: &mut Bo
             .labelled_by(l.id);
     });
     ui.label(summary(lang, v));
-    let rows = ordered(v, st.order);
+    let rows = order_rows(&v.board.rows, st.order);
     // Only the rows in view are laid out: a district runs to hundreds.
     egui::ScrollArea::vertical()
         .auto_shrink(false)
@@ -198,7 +194,7 @@ pub(super) fn big_board(
     let size = (ui.available_height() / 26.0).clamp(22.0, 64.0);
     let pitch = size * 1.45;
     let per_page = ((ui.available_height() - 3.0 * pitch) / pitch).max(1.0) as usize;
-    let rows = ordered(v, st.order);
+    let rows = order_rows(&v.board.rows, st.order);
     let pages = rows.len().div_ceil(per_page).max(1);
     let now = ui.input(|i| i.time);
     if now - st.turned_at >= PAGE_SECONDS {
