@@ -257,33 +257,32 @@ impl KeyFile {
         if path.exists() {
             return Err(KeyFileError::Exists(path.to_path_buf()));
         }
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
         let tmp = path.with_extension("key-tmp");
         let _ = fs::remove_file(&tmp);
-        let mut f = opts.open(&tmp).map_err(io)?;
+        let mut f = platform::create_private(&tmp).map_err(io)?;
         let text = serde_json::to_string_pretty(self).expect("key files serialize");
         f.write_all(text.as_bytes()).map_err(io)?;
         f.sync_all().map_err(io)?;
         drop(f);
         // `rename` would replace a file created meanwhile; a hard link fails instead.
-        fs::hard_link(&tmp, path).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyFileError::Exists(path.to_path_buf())
-            } else {
-                io(e)
+        match fs::hard_link(&tmp, path) {
+            Ok(()) => fs::remove_file(&tmp).map_err(io)?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let _ = fs::remove_file(&tmp);
+                return Err(KeyFileError::Exists(path.to_path_buf()));
             }
-        })?;
-        fs::remove_file(&tmp).map_err(io)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+            // FAT-formatted USB sticks have no hard links: the whole file is
+            // written, so the rename replaces nothing but a file created in
+            // the instant since the check above.
+            Err(_) => {
+                if path.exists() {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(KeyFileError::Exists(path.to_path_buf()));
+                }
+                platform::rename_durable(&tmp, path).map_err(io)?;
+            }
         }
+        platform::sync_dir(platform::parent(path)).map_err(io)?;
         Ok(())
     }
 }

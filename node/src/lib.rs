@@ -10,6 +10,7 @@
 //! [`import`] and [`demo`] produce [`ops::Plan`]s of typed writes; [`export`]
 //! turns a scored month into the XLSX workbook and printable report.
 
+pub mod about;
 pub mod audit;
 pub mod bundle;
 pub mod cli;

@@ -546,3 +546,78 @@ fn a_wrong_passphrase_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
 }
+
+#[test]
+fn version_names_the_commit_the_target_and_the_sync_protocol() {
+    let out = Command::new(TALLY).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], concat!("tally ", env!("CARGO_PKG_VERSION")));
+    assert!(lines[1].starts_with("commit "), "{text}");
+    let target = format!("target {}-", std::env::consts::ARCH);
+    assert!(lines.iter().any(|l| l.starts_with(&target)), "{text}");
+    assert!(
+        lines.contains(&"sync protocol (ALPN) tally/sync/1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn outputs_with_bare_file_names_land_in_the_working_directory() {
+    // `-o d01.bundle` has the empty path as its parent: the write must
+    // neither fail after writing (it did: fsync of "") nor leave a temp file.
+    let dir = small_prison();
+    let cwd = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "export",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "-o",
+            "d01.bundle",
+        ][..],
+        &[
+            "report",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "-o",
+            "d01.xlsx",
+        ][..],
+    ] {
+        let out = Command::new(TALLY)
+            .arg("--data")
+            .arg(dir.path())
+            .args(args)
+            .current_dir(cwd.path())
+            .env("TALLY_PASSPHRASE", PASSPHRASE)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut names: Vec<String> = std::fs::read_dir(cwd.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["d01.bundle", "d01.xlsx"]);
+}
+
+#[test]
+fn a_config_file_named_on_the_command_line_must_exist() {
+    let dir = small_prison();
+    let missing = dir.path().join("etc/node.toml");
+    let err = fails(
+        dir.path(),
+        &["--config", missing.to_str().unwrap(), "node", "run"],
+    );
+    assert!(err.contains("etc/node.toml"), "{err}");
+}

@@ -238,7 +238,7 @@ fn the_daemon_stops_cleanly_on_sigterm_and_reports_status_while_running() {
     };
     assert!(status.success(), "{status:?}");
     assert!(
-        !data.join("node.sock").exists(),
-        "the notify socket is removed on shutdown"
+        !data.join("node.port").exists(),
+        "the notify port file is removed on shutdown"
     );
 }

@@ -340,3 +340,35 @@ async fn garbage_from_an_enrolled_peer_closes_only_its_connection() {
     records.shutdown().await;
     nb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_node_on_one_data_directory_is_refused_naming_the_first() {
+    // Two nodes on one replica would share its device key and endpoint id;
+    // the second (a service and an app's embedded node, say) must not start.
+    let prison = Prison::new(20);
+    let first = start(&prison.records, &[]).await;
+    // The status file (with the pid) is written within a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = node::net::Node::start(
+        &prison.records,
+        node::net::NodeOptions {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            peers: Vec::new(),
+            mdns: false,
+        },
+    )
+    .await;
+    let Err(err) = second else {
+        panic!("a second node started")
+    };
+    let running = err
+        .downcast_ref::<node::net::AlreadyRunning>()
+        .expect("says another node runs");
+    assert_eq!(running.pid, Some(std::process::id()));
+    assert!(node::net::running_elsewhere(&prison.records).is_some());
+    first.shutdown().await;
+    assert!(
+        node::net::running_elsewhere(&prison.records).is_none(),
+        "released on shutdown"
+    );
+}

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -21,39 +22,120 @@ pub(super) fn run(
     listen: Option<SocketAddr>,
     peers: Vec<PeerAddr>,
     no_mdns: bool,
+    log_dir: Option<&Path>,
 ) -> Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,iroh=warn,noq=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-    let config = NodeConfig::read(&ctx.data)?;
+    init_logging(log_dir)?;
+    let opts = options(ctx, listen, peers, no_mdns)?;
+    serve(&ctx.data, opts, wait_for_signal())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The settings: the config file, with the command line's flags winning.
+fn options(
+    ctx: &Ctx,
+    listen: Option<SocketAddr>,
+    peers: Vec<PeerAddr>,
+    no_mdns: bool,
+) -> Result<NodeOptions> {
+    let config = NodeConfig::load(&ctx.data, ctx.config.as_deref())?;
     let mut all_peers = config.peers.clone();
     for p in peers {
         if !all_peers.contains(&p) {
             all_peers.push(p);
         }
     }
-    let opts = NodeOptions {
+    Ok(NodeOptions {
         listen: listen.or(config.listen),
         peers: all_peers,
         mdns: config.mdns && !no_mdns,
+    })
+}
+
+/// Logs go to standard error (the journal, under systemd), or to daily
+/// files in `dir`, 14 of them kept (the Windows service: `DATA\logs`).
+fn init_logging(dir: Option<&Path>) -> Result<()> {
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,iroh=warn,noq=warn"))
     };
+    match dir {
+        Some(dir) => {
+            let files = tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .filename_prefix("tally-node")
+                .filename_suffix("log")
+                .max_log_files(14)
+                .build(dir)
+                .with_context(|| format!("log directory {}", dir.display()))?;
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter())
+                .with_writer(files)
+                .with_ansi(false)
+                .try_init();
+        }
+        None => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter())
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .try_init();
+        }
+    }
+    Ok(())
+}
+
+/// Runs the node on `data` until `stop` completes.
+fn serve(
+    data: &Path,
+    opts: NodeOptions,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let node = Node::start(&ctx.data, opts).await?;
+        let node = Node::start(data, opts).await?;
         eprintln!("node {} listening on {:?}", node.id(), node.bound());
-        wait_for_signal().await;
+        stop.await;
+        tracing::info!("shutting down");
         eprintln!("shutting down");
         node.shutdown().await;
         anyhow::Ok(())
-    })?;
+    })
+}
+
+/// What the Windows service runs with: set once before the service starts.
+static SERVICE_CTX: std::sync::OnceLock<(PathBuf, Option<PathBuf>)> = std::sync::OnceLock::new();
+
+/// `tally node service`: the node as the Windows service `tally`, logging
+/// to `DATA\logs`, stopped by the service control manager.
+pub(super) fn service(ctx: Ctx) -> Result<ExitCode> {
+    let _ = SERVICE_CTX.set((ctx.data, ctx.config));
+    platform::service::run("tally", service_main).map_err(anyhow::Error::msg)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn service_main(stop: std::sync::mpsc::Receiver<()>) -> Result<(), String> {
+    let Some((data, config)) = SERVICE_CTX.get().cloned() else {
+        return Err("no service settings".into());
+    };
+    let run = || -> Result<()> {
+        init_logging(Some(&data.join("logs")))?;
+        let ctx = Ctx {
+            data: data.clone(),
+            config,
+            as_key: None,
+        };
+        let opts = options(&ctx, None, Vec::new(), false)?;
+        let stopped = async {
+            let _ = tokio::task::spawn_blocking(move || stop.recv()).await;
+        };
+        serve(&data, opts, stopped)
+    };
+    run().map_err(|e| {
+        tracing::error!("the node stopped: {e:#}");
+        format!("{e:#}")
+    })
 }
 
 async fn wait_for_signal() {
@@ -85,13 +167,13 @@ pub(super) fn id(ctx: &Ctx) -> Result<ExitCode> {
 
 pub(super) fn status(ctx: &Ctx, json: bool) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let path = net::status_path(&ctx.data);
-    let status: Option<StatusFile> = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    let running = status
-        .as_ref()
-        .is_some_and(|s| now().saturating_sub(s.updated as i64) <= 5);
+    let status: Option<StatusFile> = net::read_status(&ctx.data);
+    // A node holds the node lock while it runs; a status file alone may be
+    // left over from one that crashed.
+    let running = net::running_elsewhere(&ctx.data).is_some()
+        && status
+            .as_ref()
+            .is_some_and(|s| now().saturating_sub(s.updated as i64) <= 5);
     // Heads from the store itself, whether or not a daemon runs.
     let heads: std::collections::BTreeMap<String, Vec<String>> = {
         let _lock = store.lock_shared()?;

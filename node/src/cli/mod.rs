@@ -25,12 +25,18 @@ use crate::store::Store;
 #[command(
     name = "tally",
     version,
+    long_version = crate::about::long_version(),
     about = "劳动改造计分 — signed, replicated labor scores"
 )]
 pub struct Cli {
-    /// Data directory of this replica (default: $TALLY_DATA, else the platform data dir).
+    /// Data directory of this replica (default: $TALLY_DATA, else the
+    /// machine's: %ProgramData%\\tally on Windows, /var/lib/tally elsewhere).
     #[arg(long, global = true, env = "TALLY_DATA")]
     data: Option<PathBuf>,
+    /// The node's settings file (default: DATA/node.toml; the packaged node
+    /// uses /etc/tally/node.toml).
+    #[arg(long, global = true, env = "TALLY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Write as the officer of this key file (default: the data directory's admin key).
     #[arg(long = "as", global = true, value_name = "KEYFILE")]
     as_key: Option<PathBuf>,
@@ -204,7 +210,15 @@ enum NodeCommand {
         /// Do not look for peers on the LAN by mDNS.
         #[arg(long)]
         no_mdns: bool,
+        /// Log to daily files in this directory (the last 14 kept) instead of
+        /// standard error (which systemd puts in the journal).
+        #[arg(long, value_name = "DIR")]
+        log_dir: Option<PathBuf>,
     },
+    /// Run as the Windows service (started by the service control manager,
+    /// not by hand): the node of `node run`, logging to DATA\\logs.
+    #[command(hide = cfg!(not(windows)))]
+    Service,
     /// Print this node's endpoint id (its device key is created on first use).
     Id,
     /// Peers, last contact and heads of every document.
@@ -294,14 +308,9 @@ where
 }
 
 fn execute(cli: Cli) -> Result<ExitCode> {
-    let data = match cli.data {
-        Some(d) => d,
-        None => directories::ProjectDirs::from("", "", "tally")
-            .map(|p| p.data_dir().to_path_buf())
-            .context("no --data given, TALLY_DATA unset, and no platform data directory")?,
-    };
     let ctx = Ctx {
-        data,
+        data: cli.data.unwrap_or_else(platform::default_data_dir),
+        config: cli.config,
         as_key: cli.as_key,
     };
     match cli.command {
@@ -388,7 +397,9 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 listen,
                 peers,
                 no_mdns,
-            } => daemon::run(&ctx, listen, peers, no_mdns),
+                log_dir,
+            } => daemon::run(&ctx, listen, peers, no_mdns, log_dir.as_deref()),
+            NodeCommand::Service => daemon::service(ctx),
             NodeCommand::Id => daemon::id(&ctx),
             NodeCommand::Status { json } => daemon::status(&ctx, json),
         },
@@ -409,6 +420,8 @@ fn execute(cli: Cli) -> Result<ExitCode> {
 /// What every command needs from the command line.
 struct Ctx {
     data: PathBuf,
+    /// `--config`: the node's settings file, when not `DATA/node.toml`.
+    config: Option<PathBuf>,
     as_key: Option<PathBuf>,
 }
 

@@ -90,14 +90,34 @@ pub fn config_path(data: &Path) -> PathBuf {
 impl NodeConfig {
     /// Reads `DATA/node.toml`; a missing file is the default configuration.
     pub fn read(data: &Path) -> Result<NodeConfig, StoreError> {
-        let path = config_path(data);
-        match std::fs::read_to_string(&path) {
+        match NodeConfig::read_file(&config_path(data)) {
+            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(NodeConfig::default())
+            }
+            other => other,
+        }
+    }
+
+    /// The settings of `--config FILE` when given (the file must exist: a
+    /// packaged node is started with `/etc/tally/node.toml`), else
+    /// [`NodeConfig::read`].
+    pub fn load(data: &Path, file: Option<&Path>) -> Result<NodeConfig, StoreError> {
+        match file {
+            Some(f) => NodeConfig::read_file(f),
+            None => NodeConfig::read(data),
+        }
+    }
+
+    fn read_file(path: &Path) -> Result<NodeConfig, StoreError> {
+        match std::fs::read_to_string(path) {
             Ok(t) => toml::from_str(&t).map_err(|e| StoreError::BadConfig {
-                path,
+                path: path.to_path_buf(),
                 reason: e.to_string(),
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NodeConfig::default()),
-            Err(source) => Err(StoreError::Io { path, source }),
+            Err(source) => Err(StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            }),
         }
     }
 }
@@ -140,21 +160,16 @@ pub fn node_key(data: &Path) -> Result<SecretKey, StoreError> {
 /// Writes a new file readable only by its owner, atomically.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     use std::io::Write;
-    let io = |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
+    let tmp = crate::store::tmp_path(path);
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| StoreError::Io { path: p, source }
     };
-    let tmp = path.with_extension("tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
-    Ok(())
+    // A temporary file left by a crash holds a key that was never used.
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = platform::create_private(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    drop(f);
+    platform::rename_durable(&tmp, path).map_err(io(path))
 }

@@ -144,29 +144,93 @@ pub struct NodeOptions {
 
 /// A running node.
 pub struct Node {
+    _lock: NodeLock,
     shared: Arc<Shared>,
     router: Router,
     tasks: tokio::task::JoinSet<()>,
     bound: Vec<SocketAddr>,
 }
 
-/// The Unix socket a CLI write pokes so the daemon offers it at once.
+/// Where a running node writes the loopback UDP port a CLI write pokes so
+/// the node offers the write at once (one mechanism on Windows and Unix; a
+/// poke carries nothing but "look at the store", so who sends it is moot).
 pub fn notify_path(data: &Path) -> PathBuf {
-    data.join("node.sock")
+    data.join("node.port")
 }
 
-/// Tells a daemon running on `data` (if any) that the store changed. Best
-/// effort: without a daemon, or on failure, nothing happens (it also polls).
+/// Tells a node running on `data` (if any) that the store changed. Best
+/// effort: without a node, or on failure, nothing happens (it also polls).
 pub fn notify(data: &Path) {
-    #[cfg(unix)]
-    {
-        let path = notify_path(data);
-        if path.exists()
-            && let Ok(s) = std::os::unix::net::UnixDatagram::unbound()
-        {
-            let _ = s.send_to(b"!", &path);
+    let Some(port) = std::fs::read_to_string(notify_path(data))
+        .ok()
+        .and_then(|t| t.trim().parse::<u16>().ok())
+    else {
+        return;
+    };
+    if let Ok(s) = std::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0)) {
+        let _ = s.send_to(b"!", (std::net::Ipv4Addr::LOCALHOST, port));
+    }
+}
+
+/// The file a running node holds locked: one node per data directory (two
+/// would share one device key and endpoint id, and fight over its peers).
+pub fn lock_path(data: &Path) -> PathBuf {
+    data.join("node.lock")
+}
+
+/// Held by a running node; released when the node (or its process) ends.
+#[derive(Debug)]
+pub struct NodeLock(#[allow(dead_code)] std::fs::File);
+
+/// Another node already runs on a data directory.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "a tally node already runs on {} (pid {}): stop it first, or use it (its status: `tally node status`)",
+    data.display(),
+    pid.map_or_else(|| "unknown".to_string(), |p| p.to_string())
+)]
+pub struct AlreadyRunning {
+    pub data: PathBuf,
+    /// From the running node's status file, when it has written one.
+    pub pid: Option<u32>,
+}
+
+impl NodeLock {
+    /// Takes the data directory's node lock, or says who holds it.
+    pub fn acquire(data: &Path) -> anyhow::Result<NodeLock> {
+        let path = lock_path(data);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(NodeLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(AlreadyRunning {
+                data: data.to_path_buf(),
+                pid: read_status(data).map(|s| s.pid),
+            }
+            .into()),
+            Err(std::fs::TryLockError::Error(e)) => Err(anyhow::anyhow!("{}: {e}", path.display())),
         }
     }
+}
+
+/// Whether a node (the service, `tally node run`, or another app) runs on
+/// `data` now: `Some` with what its status file says, when it does.
+pub fn running_elsewhere(data: &Path) -> Option<AlreadyRunning> {
+    match NodeLock::acquire(data) {
+        Ok(_released_at_once) => None,
+        Err(e) => e.downcast::<AlreadyRunning>().ok(),
+    }
+}
+
+/// The status file a running node writes every second, if readable.
+pub fn read_status(data: &Path) -> Option<StatusFile> {
+    std::fs::read(status_path(data))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
 pub fn status_path(data: &Path) -> PathBuf {
@@ -189,6 +253,7 @@ impl Node {
     /// Opens the replica of `data` and starts serving and syncing.
     pub async fn start(data: &Path, opts: NodeOptions) -> anyhow::Result<Node> {
         let store = Store::open(data)?;
+        let lock = NodeLock::acquire(data)?;
         let key = node_key(data)?;
         let replica = tokio::task::spawn_blocking(move || Replica::open(store)).await??;
         let late = Arc::new(SharedRef::default());
@@ -232,6 +297,7 @@ impl Node {
         tasks.spawn(write_status(shared.clone(), endpoint.id(), bound.clone()));
         tracing::info!(id = %endpoint.id(), ?bound, "node running");
         Ok(Node {
+            _lock: lock,
             shared,
             router,
             tasks,
@@ -377,30 +443,44 @@ fn refresh_once(shared: &Shared) {
 }
 
 /// Picks up writes of other processes: at once when poked through the
-/// notify socket, and every second in any case.
+/// notify port, and every second in any case.
 async fn watch_store(shared: Arc<Shared>) {
-    #[cfg(unix)]
-    let socket = {
-        let path = notify_path(&shared.data);
-        let _ = std::fs::remove_file(&path);
-        tokio::net::UnixDatagram::bind(&path).ok()
+    let socket = match tokio::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await {
+        Ok(s) => {
+            let port = s.local_addr().map(|a| a.port()).unwrap_or(0);
+            match crate::store::write_atomic(
+                &notify_path(&shared.data),
+                port.to_string().as_bytes(),
+            ) {
+                Ok(()) => Some(s),
+                Err(e) => {
+                    tracing::warn!("CLI writes are seen within a second, not at once: {e}");
+                    None
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!("no notify port (CLI writes are seen within a second): {e}");
+            None
+        }
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut buf = [0u8; 16];
     loop {
-        #[cfg(unix)]
-        {
-            if let Some(s) = &socket {
+        match &socket {
+            Some(s) => {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    _ = s.recv(&mut buf) => {}
+                    _ = s.recv(&mut buf) => {
+                        // Many pokes at once are one look at the store.
+                        while s.try_recv(&mut buf).is_ok() {}
+                    }
                 }
-            } else {
+            }
+            None => {
                 tick.tick().await;
             }
         }
-        #[cfg(not(unix))]
-        tick.tick().await;
         let s = shared.clone();
         let _ = tokio::task::spawn_blocking(move || refresh_once(&s)).await;
     }

@@ -225,22 +225,33 @@ pub struct Lock {
 }
 
 /// Writes `bytes` to `path` atomically: a reader or a crash sees the old file
-/// or the new one, never a part.
+/// or the new one, never a part. The temporary file is the whole name plus
+/// `.tmp` (`d01.xlsx.tmp`), so outputs sharing a stem never share one; a bare
+/// file name is written in the working directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = platform::parent(path);
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let tmp = path.with_extension("tmp");
+    let tmp = tmp_path(path);
     {
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
     }
-    fs::rename(&tmp, path).map_err(io(path))?;
-    sync_dir(dir)
+    platform::rename_durable(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        io(path)(e)
+    })
+}
+
+/// `path` with `.tmp` appended to its whole file name.
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    platform::sync_dir(dir).map_err(io(dir))
 }
 
 fn stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
