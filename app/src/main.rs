@@ -1,8 +1,12 @@
+// No console window behind the app on Windows (errors go to a message box
+// and to DATA\logs instead).
+#![cfg_attr(windows, windows_subsystem = "windows")]
+
 //! `tally-app`: the officers' app. Opens a data directory (the district PC's
 //! replica), asks for a key file and passphrase, and shows the screens.
 //!
 //! ```text
-//! tally-app --data DIR [--lang en] [--date 2026-10-20] [--renderer glow|wgpu]
+//! tally-app [--data DIR] [--lang en] [--date 2026-10-20] [--renderer glow|wgpu]
 //! tally-app --data DIR --key KEYFILE --big-screen        # wall screen (TALLY_PASSPHRASE)
 //! tally-app --data DIR --key KEYFILE --screenshot a.png  # render, save, exit
 //! tally-app --data DIR --no-sync                         # without the embedded node
@@ -17,11 +21,18 @@ use clap::Parser;
 use eframe::egui;
 
 #[derive(Debug, Parser)]
-#[command(name = "tally-app", about = "tally: the officers' app (劳动改造计分)")]
+#[command(
+    name = "tally-app",
+    version,
+    long_version = long_version(),
+    about = "tally: the officers' app (劳动改造计分)"
+)]
 struct Args {
-    /// The replica's data directory (default: $TALLY_DATA).
+    /// The replica's data directory (default: $TALLY_DATA, else the machine's:
+    /// %ProgramData%\\tally on Windows, /var/lib/tally elsewhere — the one the
+    /// service uses).
     #[arg(long, env = "TALLY_DATA")]
-    data: PathBuf,
+    data: Option<PathBuf>,
     /// Interface language: zh (default) or en.
     #[arg(long, default_value = "zh")]
     lang: String,
@@ -34,9 +45,10 @@ struct Args {
     /// Open on the big-screen board.
     #[arg(long)]
     big_screen: bool,
-    /// glow (OpenGL, lighter) or wgpu (for PCs whose OpenGL is too old).
-    #[arg(long, default_value = "glow")]
-    renderer: String,
+    /// glow (OpenGL 2.0 / GLES 2.0 and later) or wgpu (Vulkan, DirectX 12, or
+    /// OpenGL 3.3 / GLES 3.0). Default: glow, and wgpu if glow cannot start.
+    #[arg(long)]
+    renderer: Option<String>,
     /// Render the first full screen to this PNG and exit (CI's screenshot).
     #[arg(long)]
     screenshot: Option<PathBuf>,
@@ -125,8 +137,51 @@ fn write_png(
     Ok(())
 }
 
-fn main() -> Result<()> {
+fn long_version() -> &'static str {
+    static LONG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{}\n{}\nrenderer glow (OpenGL 2.0 / GLES 2.0), else wgpu (Vulkan, DirectX 12, OpenGL 3.3)",
+            node::about::VERSION,
+            node::about::details()
+        )
+    });
+    LONG.as_str()
+}
+
+fn main() -> std::process::ExitCode {
     let a = Args::parse();
+    let data = a.data.clone().unwrap_or_else(platform::default_data_dir);
+    // Without a console (Windows) the log is the only place an error stays.
+    let log_dir = cfg!(windows).then(|| data.join("logs"));
+    let _ = node::logging::init(log_dir.as_deref(), "tally-app");
+    match run(a, data) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // Standard error on Linux (where the log goes too); a message
+            // box and the log file on Windows, where there is no console.
+            tracing::error!("{e:#}");
+            if cfg!(windows) {
+                platform::message_box("tally 劳动改造计分", &format!("{e:#}"));
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The renderers to try, in order.
+fn renderers(choice: Option<&str>) -> Result<Vec<(eframe::Renderer, &'static str)>> {
+    Ok(match choice {
+        None => vec![
+            (eframe::Renderer::Glow, "glow"),
+            (eframe::Renderer::Wgpu, "wgpu"),
+        ],
+        Some("glow") => vec![(eframe::Renderer::Glow, "glow")],
+        Some("wgpu") => vec![(eframe::Renderer::Wgpu, "wgpu")],
+        Some(other) => bail!("--renderer {other}: use glow or wgpu"),
+    })
+}
+
+fn run(a: Args, data: PathBuf) -> Result<()> {
     let lang = match a.lang.as_str() {
         "zh" => Lang::Zh,
         "en" => Lang::En,
@@ -137,10 +192,12 @@ fn main() -> Result<()> {
         .as_deref()
         .map(|d| d.parse().map_err(|e| anyhow::anyhow!("--date {d}: {e}")))
         .transpose()?;
-    if !a.data.join("tally.toml").exists() {
+    if !data.join("tally.toml").exists() {
         bail!(
-            "{} is not a tally data directory (no tally.toml); create one with `tally init` or `tally demo`",
-            a.data.display()
+            "{} 不是 tally 数据目录（没有 tally.toml），请先用 `tally init` 建立。\n\
+             {} is not a tally data directory (no tally.toml); create one with `tally init` or `tally demo`",
+            data.display(),
+            data.display()
         );
     }
     let passphrase = match &a.key {
@@ -150,13 +207,9 @@ fn main() -> Result<()> {
         ),
         None => None,
     };
-    let renderer = match a.renderer.as_str() {
-        "glow" => eframe::Renderer::Glow,
-        "wgpu" => eframe::Renderer::Wgpu,
-        other => bail!("--renderer {other}: use glow or wgpu"),
-    };
+    let renderers = renderers(a.renderer.as_deref())?;
     let opts = Options {
-        data: a.data,
+        data,
         lang,
         date,
         key_file: a.key,
@@ -167,7 +220,37 @@ fn main() -> Result<()> {
         } else {
             SyncMode::FromConfig
         },
+        renderer: None,
     };
+    let mut failures = Vec::new();
+    for (renderer, name) in renderers {
+        match open_window(renderer, name, opts.clone(), a.screenshot.clone()) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                tracing::warn!("the {name} renderer cannot start: {e}");
+                failures.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    bail!(
+        "无法打开窗口：本机显卡驱动不支持所需的图形接口（glow 需 OpenGL 2.0 或 GLES 2.0；\
+         wgpu 需 Vulkan、DirectX 12 或 OpenGL 3.3）。请安装显卡驱动后重试。\n\
+         The window cannot open: no renderer could start (glow needs OpenGL 2.0 or GLES 2.0; \
+         wgpu needs Vulkan, DirectX 12 or OpenGL 3.3). Install the graphics driver and try again.\n{}",
+        failures.join("\n")
+    )
+}
+
+/// Runs the app in a window drawn by `renderer` until it closes. A renderer
+/// that cannot start is an error (eframe's, or a panic inside it), so the
+/// next one can be tried.
+fn open_window(
+    renderer: eframe::Renderer,
+    name: &'static str,
+    mut opts: Options,
+    shot: Option<PathBuf>,
+) -> Result<(), String> {
+    opts.renderer = Some(name);
     let native = eframe::NativeOptions {
         renderer,
         viewport: egui::ViewportBuilder::default()
@@ -175,22 +258,31 @@ fn main() -> Result<()> {
             .with_inner_size([1280.0, 800.0]),
         ..Default::default()
     };
-    let shot = a.screenshot;
-    eframe::run_native(
-        "tally-app",
-        native,
-        Box::new(move |cc| {
-            let app = TallyApp::new(opts, &cc.egui_ctx);
-            Ok(match shot {
-                Some(path) => Box::new(Shot {
-                    app,
-                    path,
-                    state: Arc::default(),
-                    frames: 0,
-                }) as Box<dyn eframe::App>,
-                None => Box::new(app),
-            })
-        }),
-    )
-    .map_err(|e| anyhow::anyhow!("starting the window: {e}"))
+    let run = std::panic::AssertUnwindSafe(move || {
+        eframe::run_native(
+            "tally-app",
+            native,
+            Box::new(move |cc| {
+                let app = TallyApp::new(opts, &cc.egui_ctx);
+                Ok(match shot {
+                    Some(path) => Box::new(Shot {
+                        app,
+                        path,
+                        state: Arc::default(),
+                        frames: 0,
+                    }) as Box<dyn eframe::App>,
+                    None => Box::new(app),
+                })
+            }),
+        )
+    });
+    match std::panic::catch_unwind(run) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(panic) => Err(panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panicked".into())),
+    }
 }

@@ -1,9 +1,14 @@
 //! The node the app embeds: the very `node::net::Node` the records office
 //! runs headless, on a tokio runtime of its own beside eframe. Saves made in
-//! the app reach it through the store's notify socket (as CLI writes do) and
+//! the app reach it through the store's notify port (as CLI writes do) and
 //! are pushed to peers at once; what peers send is stored by the node, and
 //! the app's next load shows it. The UI reads [`SyncStatus`], refreshed every
 //! second, and never waits on the network.
+//!
+//! One replica per machine has one node: where the service (or `tally node
+//! run`) already runs on the data directory, the app starts none and shows
+//! the service's status file instead; should the service stop, the app's own
+//! node takes over within a second.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +30,9 @@ pub struct SyncStatus {
     pub generation: u64,
     /// Why the node is not running, if it is not.
     pub error: Option<String>,
+    /// Sync is done by another process on this data directory (the
+    /// service): its pid, when known. The figures above are from its status file.
+    pub by_service: Option<Option<u32>>,
 }
 
 /// The embedded node; stops when dropped.
@@ -63,48 +71,60 @@ impl SyncNode {
                     Err(e) => return fail(format!("starting the sync runtime: {e}")),
                 };
                 rt.block_on(async {
-                    let opts = match options {
-                        Some(o) => o,
-                        None => match NodeConfig::read(&data) {
-                            Ok(c) => NodeOptions {
-                                listen: c.listen,
-                                peers: c.peers,
-                                mdns: c.mdns,
-                            },
-                            Err(e) => return fail(e.to_string()),
-                        },
-                    };
-                    let node = match Node::start(&data, opts).await {
-                        Ok(n) => n,
-                        Err(e) => return fail(format!("{e:#}")),
-                    };
-                    if let Ok(mut s) = st.lock() {
-                        s.id = Some(node.id().to_string());
-                        s.listening = node.bound().iter().map(|a| a.to_string()).collect();
-                        s.error = None;
-                    }
-                    wake();
+                    let mut node: Option<Node> = None;
+                    // A start that failed (a bad node.toml, a port in use) is
+                    // tried again, but not every second: it loads the replica.
+                    let mut next_try = tokio::time::Instant::now();
                     loop {
+                        if node.is_none() && tokio::time::Instant::now() >= next_try {
+                            match node::net::running_elsewhere(&data) {
+                                Some(other) => {
+                                    if let Some(file) = node::net::read_status(&data) {
+                                        let changed = from_status_file(&st, other.pid, file);
+                                        if changed {
+                                            wake();
+                                        }
+                                    }
+                                }
+                                None => match start(&data, options.clone()).await {
+                                    Ok(n) => {
+                                        if let Ok(mut s) = st.lock() {
+                                            s.id = Some(n.id().to_string());
+                                            s.listening =
+                                                n.bound().iter().map(|a| a.to_string()).collect();
+                                            s.error = None;
+                                            s.by_service = None;
+                                        }
+                                        node = Some(n);
+                                        wake();
+                                    }
+                                    Err(e) => {
+                                        // Lost a race with a starting service: the next
+                                        // round reads its status instead.
+                                        if e.downcast_ref::<node::net::AlreadyRunning>().is_none() {
+                                            fail(format!("{e:#}"));
+                                            wake();
+                                            next_try = tokio::time::Instant::now()
+                                                + Duration::from_secs(30);
+                                        }
+                                    }
+                                },
+                            }
+                        }
+                        if let Some(n) = &node {
+                            let (peers, heads) = (n.peers(), n.heads());
+                            if update(&st, peers, heads) {
+                                wake();
+                            }
+                        }
                         tokio::select! {
                             _ = &mut stopped => break,
                             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                         }
-                        let (peers, heads) = (node.peers(), node.heads());
-                        let changed = {
-                            let Ok(mut s) = st.lock() else { break };
-                            let changed = s.heads != heads || s.peers.len() != peers.len();
-                            if s.heads != heads {
-                                s.generation += 1;
-                            }
-                            s.peers = peers;
-                            s.heads = heads;
-                            changed
-                        };
-                        if changed {
-                            wake();
-                        }
                     }
-                    node.shutdown().await;
+                    if let Some(n) = node {
+                        n.shutdown().await;
+                    }
                 });
             })
             .expect("spawning the sync thread");
@@ -118,6 +138,63 @@ impl SyncNode {
     pub fn status(&self) -> SyncStatus {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
+}
+
+/// Starts this app's own node: `options`, else the data directory's `node.toml`.
+async fn start(data: &std::path::Path, options: Option<NodeOptions>) -> anyhow::Result<Node> {
+    let opts = match options {
+        Some(o) => o,
+        None => {
+            let c = NodeConfig::read(data)?;
+            NodeOptions {
+                listen: c.listen,
+                peers: c.peers,
+                mdns: c.mdns,
+            }
+        }
+    };
+    Node::start(data, opts).await
+}
+
+/// Takes the peers and heads of a node; says whether the screen should
+/// redraw (the generation moves when the heads do, and the screen reloads).
+fn update(
+    st: &Mutex<SyncStatus>,
+    peers: BTreeMap<String, PeerStatus>,
+    heads: BTreeMap<DocId, Vec<String>>,
+) -> bool {
+    let Ok(mut s) = st.lock() else { return false };
+    let changed = s.heads != heads || s.peers.len() != peers.len();
+    if s.heads != heads {
+        s.generation += 1;
+    }
+    s.peers = peers;
+    s.heads = heads;
+    changed
+}
+
+/// The status the service on this data directory writes every second.
+fn from_status_file(st: &Mutex<SyncStatus>, pid: Option<u32>, file: node::net::StatusFile) -> bool {
+    let peers = file
+        .peers
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, serde_json::from_value(v).ok()?)))
+        .collect();
+    let heads = file
+        .heads
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+        .collect();
+    let first = {
+        let Ok(mut s) = st.lock() else { return false };
+        let first = s.by_service.is_none();
+        s.by_service = Some(pid.or(Some(file.pid)));
+        s.id = Some(file.endpoint_id);
+        s.listening = file.listening;
+        s.error = None;
+        first
+    };
+    update(st, peers, heads) || first
 }
 
 impl Drop for SyncNode {

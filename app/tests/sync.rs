@@ -130,3 +130,51 @@ fn a_new_pc_syncs_through_the_app_and_its_saves_reach_the_records_office() {
 }
 
 use eframe::egui;
+
+#[test]
+fn where_the_service_runs_the_app_starts_no_node_and_shows_the_services() {
+    // One replica per machine, one node: the Windows service (or systemd's
+    // `tally node run`) holds the data directory; the app shows its status
+    // and, when it stops, starts its own node.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let prison = tests::Prison::new(20);
+    let service = rt.block_on(tests::start(&prison.records, &[]));
+    let service_id = service.id().to_string();
+    let opts = Options {
+        data: prison.records.clone(),
+        sync: SyncMode::With(NodeOptions {
+            listen: Some("127.0.0.1:0".parse().expect("addr")),
+            peers: Vec::new(),
+            mdns: false,
+        }),
+        ..Options::default()
+    };
+    let app = TallyApp::with_wake(opts, || {});
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_context_setup(app::fonts::install)
+        .build_ui_state(|ui, app: &mut TallyApp| app.show(ui), app);
+    step_until(&mut h, "the service's status", |a| {
+        a.sync_status()
+            .is_some_and(|s| s.by_service.is_some() && s.id.as_deref() == Some(&service_id))
+    });
+    let st = h.state().sync_status().expect("status");
+    assert_eq!(st.by_service, Some(Some(std::process::id())));
+    assert_eq!(st.heads, service.heads(), "the heads the service holds");
+    rt.block_on(service.shutdown());
+    // The service is gone: the app's own node takes the data directory.
+    step_until(&mut h, "the app's own node", |a| {
+        a.sync_status()
+            .is_some_and(|s| s.by_service.is_none() && s.id.is_some())
+    });
+    assert!(node::net::running_elsewhere(&prison.records).is_some());
+    drop(h);
+    assert!(
+        node::net::running_elsewhere(&prison.records).is_none(),
+        "the app's node released the directory"
+    );
+}

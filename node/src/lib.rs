@@ -19,6 +19,7 @@ pub mod demo;
 pub mod export;
 pub mod identity;
 pub mod import;
+pub mod logging;
 pub mod merge;
 pub mod net;
 pub mod ops;

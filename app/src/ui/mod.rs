@@ -63,6 +63,8 @@ pub struct Options {
     pub big_screen: bool,
     /// Whether to run the embedded node.
     pub sync: SyncMode,
+    /// What draws the window (`glow` or `wgpu`), for the About lines.
+    pub renderer: Option<&'static str>,
 }
 
 /// Whether and how the app runs its embedded node.
@@ -228,6 +230,8 @@ pub struct TallyApp {
     closing: bool,
     /// Views loaded so far (tests see the reloads happen).
     loads: u64,
+    /// What draws the window, for the About lines on the 同步 screen.
+    renderer: Option<&'static str>,
 }
 
 impl TallyApp {
@@ -281,6 +285,7 @@ impl TallyApp {
             confirm_close: false,
             closing: false,
             loads: 0,
+            renderer: opts.renderer,
         }
     }
 
@@ -472,7 +477,7 @@ impl TallyApp {
                 None => {}
             },
             Screen::Main(m) => {
-                requests.extend(main_screen(ui, lang, m, status.as_ref()));
+                requests.extend(main_screen(ui, lang, m, status.as_ref(), self.renderer));
                 if let Some(target) = m.transfer.browse.take() {
                     requests.push(self.picker.open(target, &self.data));
                 }
@@ -543,6 +548,7 @@ fn main_screen(
     lang: Lang,
     m: &mut Main,
     sync: Option<&SyncStatus>,
+    renderer: Option<&'static str>,
 ) -> Vec<Request> {
     let mut out = Vec::new();
     if m.big_screen != m.full_screen {
@@ -714,6 +720,7 @@ fn main_screen(
         Tab::Transfer => transfer::transfer(ui, lang, view, &mut m.transfer, role),
         Tab::Sync => {
             sync::sync_screen(ui, lang, sync);
+            sync::about(ui, lang, renderer);
             None
         }
     };

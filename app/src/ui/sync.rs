@@ -42,6 +42,16 @@ pub(super) fn sync_screen(ui: &mut egui::Ui, lang: Lang, sync: Option<&SyncStatu
         ui.spinner();
         return;
     };
+    if let Some(pid) = st.by_service {
+        ui.label(format!(
+            "{}{}",
+            lang.t(
+                "本机的 tally 服务正在同步此数据目录（本程序不另起节点）",
+                "This PC's tally service syncs this data directory (the app starts no node of its own)"
+            ),
+            pid.map(|p| format!(" — pid {p}")).unwrap_or_default()
+        ));
+    }
     ui.label(format!("{} {id}", lang.t("本机节点", "This node")));
     ui.label(format!(
         "{} {}",
@@ -178,4 +188,18 @@ pub(super) fn level_documents(st: &SyncStatus) -> (usize, usize) {
         }
     }
     (known.len() - apart.len(), known.len())
+}
+
+/// 关于: which build this is (what an IT officer reports), and what draws it.
+pub(super) fn about(ui: &mut egui::Ui, lang: Lang, renderer: Option<&str>) {
+    ui.separator();
+    ui.collapsing(lang.t("关于本程序", "About"), |ui| {
+        ui.label(format!("tally-app {}", node::about::VERSION));
+        for line in node::about::details().lines() {
+            ui.label(line);
+        }
+        if let Some(r) = renderer {
+            ui.label(format!("{} {r}", lang.t("渲染", "renderer")));
+        }
+    });
 }

@@ -51,37 +51,8 @@ fn options(
     })
 }
 
-/// Logs go to standard error (the journal, under systemd), or to daily
-/// files in `dir`, 14 of them kept (the Windows service: `DATA\logs`).
 fn init_logging(dir: Option<&Path>) -> Result<()> {
-    let filter = || {
-        tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,iroh=warn,noq=warn"))
-    };
-    match dir {
-        Some(dir) => {
-            let files = tracing_appender::rolling::Builder::new()
-                .rotation(tracing_appender::rolling::Rotation::DAILY)
-                .filename_prefix("tally-node")
-                .filename_suffix("log")
-                .max_log_files(14)
-                .build(dir)
-                .with_context(|| format!("log directory {}", dir.display()))?;
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter())
-                .with_writer(files)
-                .with_ansi(false)
-                .try_init();
-        }
-        None => {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter())
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                .try_init();
-        }
-    }
-    Ok(())
+    crate::logging::init(dir, "tally-node")
 }
 
 /// Runs the node on `data` until `stop` completes.

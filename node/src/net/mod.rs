@@ -35,7 +35,7 @@ use crate::store::Store;
 pub const ALPN: &[u8] = b"tally/sync/1";
 
 /// How a peer is doing, for `tally node status`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct PeerStatus {
     pub connected: bool,
     /// When the current (or last) connection began (Unix seconds).

@@ -71,7 +71,7 @@ pub struct Incoming {
 /// How far this replica and a peer stand apart on one document, as of the
 /// peer's last protocol message (what the 同步 screen lists as not yet sent
 /// or received).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lag {
     /// Changes held here that the peer lacks and this connection has not
     /// sent yet; `None` when the peer named a head this replica lacks, so
