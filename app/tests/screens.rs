@@ -6,30 +6,13 @@
 
 mod common;
 
-use common::{PASS, demo, fill, harness, key_of, log_in, settle};
+use common::{PASS, click_button, demo, fill, harness, key_of, log_in, notice, settle, tab};
 use crdt_schema::{Date, InmateNo, ProcedureId};
 use eframe::egui;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use keys::Role;
 
-use app::TallyApp;
 use app::backend::Request;
-
-fn click_button(h: &mut Harness<'_, TallyApp>, label: &str) {
-    h.get_by_role_and_label(egui::accesskit::Role::Button, label)
-        .click();
-    h.run_steps(1);
-}
-
-fn tab(h: &mut Harness<'_, TallyApp>, label: &str) {
-    h.get_by_label(label).click();
-    settle(h);
-}
-
-fn notice(h: &Harness<'_, TallyApp>) -> (bool, String) {
-    h.state().notice().cloned().expect("a notice")
-}
 
 #[test]
 fn the_labor_section_revises_a_standard_time_and_an_officer_cannot() {

@@ -55,4 +55,4 @@ pub use schema::{Objection, RecordClass, Seal};
 pub use scoring::{
     DayFigures, InmateExplanation, ScoreError, digest_to_seal, explain_inmate, score_month,
 };
-pub use units::{Bp, Cp};
+pub use units::{Bp, Cp, CpParseError};

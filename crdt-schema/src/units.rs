@@ -69,6 +69,43 @@ impl fmt::Display for Cp {
     }
 }
 
+/// Points as a person types them: `-2`, `1.5`, `+0.75`, `-12.05` (at most two
+/// decimals; the inverse of [`Cp`]'s `Display`). No exponent, no thousands
+/// separators, nothing a float parser would round.
+impl std::str::FromStr for Cp {
+    type Err = CpParseError;
+    fn from_str(s: &str) -> Result<Cp, CpParseError> {
+        let bad = || CpParseError(s.to_string());
+        let (neg, rest) = match s.as_bytes().first() {
+            Some(b'-') => (true, &s[1..]),
+            Some(b'+') => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let (whole, frac) = rest.split_once('.').unwrap_or((rest, ""));
+        let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > 2 || whole.len() > 12
+        {
+            return Err(bad());
+        }
+        if rest.ends_with('.') {
+            return Err(bad());
+        }
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let frac: i64 = match frac.len() {
+            0 => 0,
+            1 => frac.parse::<i64>().map_err(|_| bad())? * 10,
+            _ => frac.parse().map_err(|_| bad())?,
+        };
+        let cp = whole * 100 + frac;
+        Ok(Cp(if neg { -cp } else { cp }))
+    }
+}
+
+/// Text that is not points with at most two decimals.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not points with at most two decimals (e.g. -2, 1.5, 0.75)")]
+pub struct CpParseError(pub String);
+
 /// A percentage with two decimals, e.g. `112.50%`.
 impl fmt::Display for Bp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -88,5 +125,24 @@ mod tests {
         assert_eq!(Cp(-1205).to_string(), "-12.05");
         assert_eq!(Cp(-5).to_string(), "-0.05");
         assert_eq!(Bp(11_250).to_string(), "112.50%");
+    }
+
+    #[test]
+    fn points_parse_exactly_as_typed() {
+        let cp = |s: &str| s.parse::<Cp>().map(|c| c.0);
+        assert_eq!(cp("-2"), Ok(-200));
+        assert_eq!(cp("1.5"), Ok(150));
+        assert_eq!(cp("+0.75"), Ok(75));
+        assert_eq!(cp("-12.05"), Ok(-1205));
+        assert_eq!(cp("0.05"), Ok(5));
+        for bad in [
+            "", "-", ".5", "1.", "1.234", "1e2", "1,5", " 1", "--1", "１",
+        ] {
+            assert!(cp(bad).is_err(), "{bad:?} accepted");
+        }
+        // Display and parse are inverses.
+        for c in [-1205, -5, 0, 5, 3000] {
+            assert_eq!(Cp(c).to_string().parse::<Cp>(), Ok(Cp(c)));
+        }
     }
 }

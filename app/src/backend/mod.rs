@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crdt_schema::{
-    Attendance, Date, DistrictId, DocId, Inmate, InmateNo, Month, MonthDoc, ProcedureId,
-    ProcedureVersion, RegistryDoc, ReportDigest, score_month,
+    Adjustment, Attendance, Date, DistrictId, DocId, Inmate, InmateNo, Month, MonthDoc,
+    ProcedureId, ProcedureVersion, RegistryDoc, ReportDigest, score_month,
 };
 use keys::Role;
 use node::audit::AuditTrail;
@@ -136,6 +136,13 @@ pub enum Request {
     PutInmate {
         no: InmateNo,
         inmate: Inmate,
+    },
+    /// A bonus or deduction with its reason, in the district's month of
+    /// its date.
+    PutAdjustment {
+        district: DistrictId,
+        inmate: InmateNo,
+        adjustment: Adjustment,
     },
     /// A CSV or XLSX file, validated whole, then written as one signed
     /// change per document — or not at all.
@@ -396,6 +403,16 @@ impl Worker {
             }),
             Request::PutInmate { no, inmate } => self.write(&format!("inmate {no}"), |s| {
                 s.write_registry(|w| w.put_inmate(&no, &inmate))?;
+                Ok(())
+            }),
+            Request::PutAdjustment {
+                district,
+                inmate,
+                adjustment,
+            } => self.write(&format!("adjustment {inmate}"), |s| {
+                s.write_month(&district, adjustment.date.month(), |w| {
+                    w.put_adjustment(&inmate, &adjustment)
+                })?;
                 Ok(())
             }),
             Request::Import { kind, path } => self.import(kind, &path, progress),

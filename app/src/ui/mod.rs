@@ -6,6 +6,7 @@ mod approvals;
 mod board;
 mod charts;
 mod entry;
+mod ime;
 mod login;
 mod look;
 mod picker;
@@ -141,6 +142,8 @@ struct Main {
     entry: entry::EntryScreen,
     approvals: approvals::ApprovalsScreen,
     audit: Option<AuditTrail>,
+    /// The 加扣分 form beside an inmate's figures.
+    adjust: scores::AdjustForm,
     catalog: Option<Catalog>,
     procedures: procedures::ProceduresScreen,
     roster: roster::RosterScreen,
@@ -232,6 +235,8 @@ pub struct TallyApp {
     loads: u64,
     /// What draws the window, for the About lines on the 同步 screen.
     renderer: Option<&'static str>,
+    /// Keys that confirm an input method's composition are its own.
+    ime: ime::ImeGuard,
 }
 
 impl TallyApp {
@@ -286,6 +291,7 @@ impl TallyApp {
             closing: false,
             loads: 0,
             renderer: opts.renderer,
+            ime: Default::default(),
         }
     }
 
@@ -376,6 +382,9 @@ impl TallyApp {
 
     /// Draws one frame.
     pub fn show(&mut self, ui: &mut egui::Ui) {
+        // Before any widget reads this frame's keys.
+        let guard = &mut self.ime;
+        ui.ctx().input_mut(|i| guard.filter(&mut i.events, i.time));
         self.take_replies();
         // Data other writers save on this PC (the CLI, an import) arrives
         // without input or sync news: reload now and then; the big screen
@@ -667,7 +676,10 @@ fn main_screen(
             board::board(ui, lang, view, &mut m.board);
             None
         }
-        Tab::Scores => scores::scores(ui, lang, view, m.audit.as_ref()),
+        Tab::Scores => {
+            let may_write = m.officer.writes_daily_records_of(&view.district);
+            scores::scores(ui, lang, view, m.audit.as_ref(), &mut m.adjust, may_write)
+        }
         Tab::Charts => {
             charts::charts(ui, lang, &view.rates, &mut m.charts);
             None

@@ -58,6 +58,7 @@ impl TallyApp {
                         entry: Default::default(),
                         approvals: Default::default(),
                         audit: None,
+                        adjust: Default::default(),
                         catalog: None,
                         procedures: Default::default(),
                         roster: Default::default(),

@@ -6,7 +6,7 @@
 //! as the report keeps them, so it can be redone by hand) and the audit
 //! trail of the records behind it (officer, time, signature status).
 
-use crdt_schema::{Cp, InmateResult};
+use crdt_schema::{Adjustment, Cp, Date, InmateNo, InmateResult};
 use eframe::egui::{self, RichText};
 use node::audit::{AuditTrail, SignatureStatus};
 
@@ -15,12 +15,130 @@ use super::look::{OVER, SHORT, flag_label, table};
 use crate::backend::{DistrictView, Request};
 use crate::clock::time_of_day;
 
-/// The report; clicking a figure asks for the inmate's audit trail.
+/// The 加扣分 form beside an inmate's figures: a bonus (positive) or a
+/// deduction (negative) with its reason, typed in Chinese through an input
+/// method like every name and reason.
+#[derive(Debug, Clone, Default)]
+pub(super) struct AdjustForm {
+    /// Empty: the day shown.
+    date: String,
+    points: String,
+    reason: String,
+    evidence: String,
+}
+
+/// What the form would write, or why it cannot yet.
+fn check_adjustment(
+    f: &AdjustForm,
+    lang: Lang,
+    v: &DistrictView,
+    inmate: &InmateNo,
+) -> Result<Request, String> {
+    let date: Date = if f.date.trim().is_empty() {
+        v.date
+    } else {
+        f.date.trim().parse().map_err(|_| {
+            lang.t("日期应为 YYYY-MM-DD", "The date must be YYYY-MM-DD")
+                .to_string()
+        })?
+    };
+    if date.month() != v.month {
+        return Err(format!(
+            "{} {}",
+            lang.t("日期不在本月：", "The date is not in the month"),
+            v.month
+        ));
+    }
+    let points_cp: Cp = f.points.trim().parse().map_err(|_| {
+        lang.t(
+            "分值应为分数，最多两位小数，扣分为负（如 -2、1.5）",
+            "Points with at most two decimals, negative for a deduction (e.g. -2, 1.5)",
+        )
+        .to_string()
+    })?;
+    let adjustment = Adjustment {
+        date,
+        points_cp,
+        reason: f.reason.trim().to_string(),
+        evidence: f.evidence.trim().to_string(),
+    };
+    adjustment.validate().map_err(|e| e.to_string())?;
+    Ok(Request::PutAdjustment {
+        district: v.district.clone(),
+        inmate: inmate.clone(),
+        adjustment,
+    })
+}
+
+fn adjust_form(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    v: &DistrictView,
+    inmate: &InmateNo,
+    f: &mut AdjustForm,
+) -> Option<Request> {
+    ui.strong(format!(
+        "{} {inmate}",
+        lang.t("加扣分", "Bonus or deduction for")
+    ));
+    egui::Grid::new("adjust-form")
+        .num_columns(4)
+        .show(ui, |ui| {
+            let l = ui.label(lang.t("日期", "Date"));
+            ui.add(
+                egui::TextEdit::singleline(&mut f.date)
+                    .desired_width(90.0)
+                    .hint_text(v.date.to_string()),
+            )
+            .labelled_by(l.id);
+            let l = ui.label(lang.t("分值", "Points"));
+            ui.add(
+                egui::TextEdit::singleline(&mut f.points)
+                    .desired_width(60.0)
+                    .hint_text("-2"),
+            )
+            .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label(lang.t("事由", "Reason"));
+            ui.add(egui::TextEdit::singleline(&mut f.reason).desired_width(200.0))
+                .labelled_by(l.id);
+            let l = ui.label(lang.t("证据", "Evidence"));
+            ui.add(
+                egui::TextEdit::singleline(&mut f.evidence)
+                    .desired_width(90.0)
+                    .hint_text(lang.t("照片/报告编号", "photo or report no.")),
+            )
+            .labelled_by(l.id);
+            ui.end_row();
+        });
+    let checked = check_adjustment(f, lang, v, inmate);
+    let mut save = false;
+    ui.horizontal(|ui| {
+        save = ui
+            .add_enabled(
+                checked.is_ok(),
+                egui::Button::new(lang.t("签名保存加扣分", "Sign and save the entry")),
+            )
+            .clicked();
+        if let Err(e) = &checked
+            && !(f.points.trim().is_empty() && f.reason.trim().is_empty())
+        {
+            ui.colored_label(SHORT, e);
+        }
+    });
+    if save { checked.ok() } else { None }
+}
+
+/// The report; clicking a figure asks for the inmate's audit trail. Where
+/// the officer writes the district's records, an inmate's figures come with
+/// the 加扣分 form.
 pub(super) fn scores(
     ui: &mut egui::Ui,
     lang: Lang,
     v: &DistrictView,
     audit: Option<&AuditTrail>,
+    form: &mut AdjustForm,
+    may_write: bool,
 ) -> Option<Request> {
     let mut req = None;
     ui.horizontal(|ui| {
@@ -95,6 +213,10 @@ pub(super) fn scores(
                         arithmetic(ui, lang, v, r);
                         ui.separator();
                     }
+                    if may_write && let Some(r) = adjust_form(ui, lang, v, &t.inmate_no, form) {
+                        req = Some(r);
+                    }
+                    ui.separator();
                     audit_trail(ui, lang, t);
                 }
             });

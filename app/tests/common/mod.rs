@@ -42,8 +42,18 @@ pub fn harness(data: &Path) -> Harness<'static, TallyApp> {
     harness_sized(data, [1280.0, 800.0])
 }
 
+/// The app drawn at 60 frames a second, as a real window is (kittest's
+/// default is 4): for input whose timing matters, like an input method's.
+pub fn harness_60fps(data: &Path) -> Harness<'static, TallyApp> {
+    build(data, [1280.0, 800.0], 1.0 / 60.0)
+}
+
 /// The app in a window of `size` points.
 pub fn harness_sized(data: &Path, size: [f32; 2]) -> Harness<'static, TallyApp> {
+    build(data, size, 0.25)
+}
+
+fn build(data: &Path, size: [f32; 2], step_dt: f32) -> Harness<'static, TallyApp> {
     let opts = Options {
         data: data.to_path_buf(),
         date: Some("2026-10-20".parse().expect("date")),
@@ -52,6 +62,7 @@ pub fn harness_sized(data: &Path, size: [f32; 2]) -> Harness<'static, TallyApp> 
     let app = TallyApp::with_wake(opts, || {});
     Harness::builder()
         .with_size(size)
+        .with_step_dt(step_dt)
         .with_context_setup(app::fonts::install)
         .build_ui_state(|ui, app: &mut TallyApp| app.show(ui), app)
 }
@@ -110,4 +121,20 @@ pub fn fill(h: &mut Harness<'_, TallyApp>, label: &str, text: &str) {
         h.get_by_label(label).type_text(text);
     }
     h.run_steps(1);
+}
+
+pub fn click_button(h: &mut Harness<'_, TallyApp>, label: &str) {
+    h.get_by_role_and_label(egui::accesskit::Role::Button, label)
+        .click();
+    h.run_steps(1);
+}
+
+pub fn tab(h: &mut Harness<'_, TallyApp>, label: &str) {
+    h.get_by_label(label).click();
+    settle(h);
+}
+
+/// The notice under the tabs: (is an error, text).
+pub fn notice(h: &Harness<'_, TallyApp>) -> (bool, String) {
+    h.state().notice().cloned().expect("a notice")
 }
