@@ -151,6 +151,8 @@ fn long_version() -> &'static str {
 fn main() -> std::process::ExitCode {
     let a = Args::parse();
     let data = a.data.clone().unwrap_or_else(platform::default_data_dir);
+    // The packaged data directory is shared by the service and the officers.
+    platform::share_new_files_with_group(&data);
     // Without a console (Windows) the log is the only place an error stays.
     let log_dir = cfg!(windows).then(|| data.join("logs"));
     let _ = node::logging::init(log_dir.as_deref(), "tally-app");

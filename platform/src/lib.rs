@@ -127,6 +127,35 @@ pub fn default_data_dir() -> PathBuf {
     }
 }
 
+/// Where the data directory is shared by a group (the packaged
+/// `/var/lib/tally`: owner `tally`, group `tally`, mode 2770, the service and
+/// every officer's app and CLI writing it), files created from now on in this
+/// process can be written by that group: the umask becomes 007. Elsewhere
+/// (a private directory, Windows, whose folder ACL decides) nothing changes.
+/// Returns whether it changed.
+pub fn share_new_files_with_group(data_dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::metadata(data_dir) else {
+            return false;
+        };
+        if meta.permissions().mode() & 0o070 != 0o070 {
+            return false;
+        }
+        let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o007));
+        // Keep whatever the old mask also took from others; give the group back.
+        let keep = old.as_raw_mode() & 0o007;
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o007 | keep));
+        true
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = data_dir;
+        false
+    }
+}
+
 /// Shows an error to someone who has no console to read it in: a message
 /// box on Windows (the officers' app has no console window there); on other
 /// systems the text goes to standard error.
@@ -191,6 +220,26 @@ mod tests {
         assert_eq!(parent(Path::new("x.bundle")), Path::new("."));
         assert_eq!(parent(Path::new("d/x.bundle")), Path::new("d"));
         sync_dir(parent(Path::new("x.bundle"))).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_group_shared_data_directory_gets_group_writable_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let private = dir.path().join("private");
+        std::fs::create_dir(&private).unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(!share_new_files_with_group(&private));
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2770)).unwrap();
+        assert!(share_new_files_with_group(&shared));
+        let f = shared.join("log");
+        File::create(&f).unwrap();
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o060, 0o060, "group may read and write: {mode:o}");
+        assert_eq!(mode & 0o007, 0, "others may not: {mode:o}");
     }
 
     #[test]

@@ -92,6 +92,21 @@ fn service_main(stop: std::sync::mpsc::Receiver<()>) -> Result<(), String> {
     };
     let run = || -> Result<()> {
         init_logging(Some(&data.join("logs")))?;
+        // Installed before the IT officer has run `tally init`: wait for the
+        // data directory rather than fail and be restarted in a loop.
+        let mut said = false;
+        while let Err(e) = crate::store::Store::open(&data) {
+            if !said {
+                tracing::warn!(
+                    "waiting for the data directory ({e}); run `tally init --authority FILE`"
+                );
+                said = true;
+            }
+            match stop.recv_timeout(std::time::Duration::from_secs(10)) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                _ => return Ok(()),
+            }
+        }
         let ctx = Ctx {
             data: data.clone(),
             config,

@@ -308,8 +308,11 @@ where
 }
 
 fn execute(cli: Cli) -> Result<ExitCode> {
+    let data = cli.data.unwrap_or_else(platform::default_data_dir);
+    // The packaged data directory is shared by the service and the officers.
+    platform::share_new_files_with_group(&data);
     let ctx = Ctx {
-        data: cli.data.unwrap_or_else(platform::default_data_dir),
+        data,
         config: cli.config,
         as_key: cli.as_key,
     };
