@@ -621,3 +621,29 @@ fn a_config_file_named_on_the_command_line_must_exist() {
     );
     assert!(err.contains("etc/node.toml"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_used_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = small_prison();
+    let key = dir.path().join("admin.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = tally(
+        dir.path(),
+        &[
+            "--as",
+            key.to_str().unwrap(),
+            "confirm",
+            "--district",
+            "D01",
+            "--date",
+            "2026-03-02",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: key file") && err.contains("0644"),
+        "{err}"
+    );
+}

@@ -448,6 +448,11 @@ impl Ctx {
                 p
             }
         };
+        // The passphrase protects the key; still, a key file others can read
+        // is one they can try passphrases on: say so.
+        if let Ok(Some(problem)) = platform::private_problem(&path) {
+            eprintln!("warning: key file {}: {problem}", path.display());
+        }
         let pass = identity::passphrase(&path.display().to_string())?;
         identity::unlock_officer(&path, &pass)
     }
