@@ -82,7 +82,7 @@ pub struct Lag {
 }
 
 /// The state of syncing with one peer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PeerSync {
     states: BTreeMap<DocId, sync::State>,
     /// Documents the peer announced (we sync those even if we lack them).
@@ -98,9 +98,18 @@ pub struct PeerSync {
     /// Per document, the missing dependencies last asked of this peer.
     asked: BTreeMap<DocId, BTreeSet<ChangeHash>>,
     hello: bool,
+    /// Bytes of signed changes one message may carry ([`MAX_CHANGE_BYTES`]
+    /// unless a test sets a smaller one).
+    budget: usize,
     /// Bytes of changes sent and received (for measurements and status).
     pub sent_change_bytes: u64,
     pub received_change_bytes: u64,
+}
+
+impl Default for PeerSync {
+    fn default() -> PeerSync {
+        PeerSync::new(&BTreeMap::new())
+    }
 }
 
 fn parse_doc(s: &str) -> Result<DocId, ProtocolError> {
@@ -118,8 +127,23 @@ impl PeerSync {
             .collect();
         PeerSync {
             states,
-            ..PeerSync::default()
+            announced: BTreeSet::new(),
+            received: Vec::new(),
+            last_heard: BTreeMap::new(),
+            repeated: BTreeSet::new(),
+            asked: BTreeMap::new(),
+            hello: false,
+            budget: MAX_CHANGE_BYTES,
+            sent_change_bytes: 0,
+            received_change_bytes: 0,
         }
+    }
+
+    /// With a per-message budget of `bytes` of changes (tests: a backlog
+    /// many budgets long without writing megabytes).
+    pub fn with_budget(mut self, bytes: usize) -> PeerSync {
+        self.budget = bytes.min(MAX_CHANGE_BYTES);
+        self
     }
 
     /// What to keep across restarts: per document, the heads shared with this peer.
@@ -336,23 +360,35 @@ impl PeerSync {
         let doc = doc.automerge();
         let new: Vec<ChangeHash> = state.sent_hashes.difference(&before).copied().collect();
         // The changes to send, dependencies first, within the byte budget;
-        // what does not fit is unmarked so a later round sends it.
+        // what does not fit is unmarked so a later round sends it. Once one
+        // change does not fit, none after it goes either: a later change may
+        // depend on it, and would wait at the peer for a dependency that is
+        // not coming in this message (a backlog of many budgets then stalled).
         let mut changes = Vec::new();
         let mut bytes = 0usize;
         let mut unsent = Vec::new();
+        // Changes held back, and so every change that depends on one of them.
+        let mut withheld: BTreeSet<ChangeHash> = BTreeSet::new();
+        let mut full = false;
         for change in causal_order(doc, &new) {
             let h = change.hash();
             let raw = change.raw_bytes().len() + 64;
-            if bytes + raw > MAX_CHANGE_BYTES && !changes.is_empty() {
-                unsent.push(h);
-                continue;
-            }
-            match docs.signature(id, &h) {
+            full |= bytes + raw > self.budget && !changes.is_empty();
+            let blocked = full || change.deps().iter().any(|d| withheld.contains(d));
+            let signature = if blocked {
+                None
+            } else {
+                docs.signature(id, &h)
+            };
+            match signature {
                 Some(signature) => {
                     bytes += raw;
                     changes.push(SignedChange { change, signature }.encode());
                 }
-                None => unsent.push(h),
+                None => {
+                    withheld.insert(h);
+                    unsent.push(h);
+                }
             }
         }
         let state = self.states.get_mut(id).expect("inserted above");
@@ -371,36 +407,49 @@ impl PeerSync {
 }
 
 /// The changes of `hashes` in an order where each follows its dependencies
-/// among them.
+/// among them: Kahn's algorithm, linear in the changes and their
+/// dependencies (a rescan of the rest for every change ready was quadratic
+/// in a long chain of one writer's saves). Ties go by hash, so the order is
+/// the same on every replica.
 fn causal_order(doc: &Automerge, hashes: &[ChangeHash]) -> Vec<crdt_schema::automerge::Change> {
-    let wanted: BTreeSet<ChangeHash> = hashes.iter().copied().collect();
     let mut changes: BTreeMap<ChangeHash, crdt_schema::automerge::Change> = hashes
         .iter()
         .filter_map(|h| doc.get_change_by_hash(h).map(|c| (*h, c)))
         .collect();
-    let mut done: BTreeSet<ChangeHash> = BTreeSet::new();
-    let mut out = Vec::with_capacity(changes.len());
-    while !changes.is_empty() {
-        let ready: Vec<ChangeHash> = changes
-            .iter()
-            .filter(|(_, c)| {
-                c.deps()
-                    .iter()
-                    .all(|d| !wanted.contains(d) || done.contains(d))
-            })
-            .map(|(h, _)| *h)
-            .collect();
-        if ready.is_empty() {
-            // A cycle cannot happen in a hash graph; send the rest as they are.
-            out.extend(std::mem::take(&mut changes).into_values());
-            break;
+    // For each change, how many of its dependencies are among `changes` and
+    // not yet out; for each, the changes waiting on it.
+    let mut waiting_on: BTreeMap<ChangeHash, usize> = BTreeMap::new();
+    let mut dependents: BTreeMap<ChangeHash, Vec<ChangeHash>> = BTreeMap::new();
+    for (h, c) in &changes {
+        let mut n = 0;
+        for d in c.deps() {
+            if changes.contains_key(d) {
+                n += 1;
+                dependents.entry(*d).or_default().push(*h);
+            }
         }
-        for h in ready {
-            if let Some(c) = changes.remove(&h) {
-                done.insert(h);
-                out.push(c);
+        waiting_on.insert(*h, n);
+    }
+    let mut ready: BTreeSet<ChangeHash> = waiting_on
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(h, _)| *h)
+        .collect();
+    let mut out = Vec::with_capacity(changes.len());
+    while let Some(h) = ready.pop_first() {
+        if let Some(c) = changes.remove(&h) {
+            out.push(c);
+        }
+        for d in dependents.remove(&h).unwrap_or_default() {
+            if let Some(n) = waiting_on.get_mut(&d) {
+                *n -= 1;
+                if *n == 0 {
+                    ready.insert(d);
+                }
             }
         }
     }
+    // A cycle cannot happen in a hash graph; were one there, send the rest.
+    out.extend(changes.into_values());
     out
 }

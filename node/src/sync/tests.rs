@@ -649,3 +649,65 @@ fn lag_counts_what_the_peer_has_not_got_yet() {
     assert!(pa.lag(&mut a).is_empty());
     assert!(pb.lag(&mut b).is_empty());
 }
+
+#[test]
+fn a_backlog_many_budgets_long_crosses_in_one_connection_dependencies_first() {
+    // A budget of 1 KB and 40 changes of about 0.2–0.8 KB, large and small
+    // mixed: many messages. A change that does not fit ends the message —
+    // a later, smaller one may depend on it (every save of one writer
+    // follows the last), and sent ahead it would wait at the peer as pending.
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    let mut total = 0usize;
+    for i in 0..40u32 {
+        let days = if i % 3 == 0 { 1..=12 } else { 1..=2 };
+        let inmate = format!("{}", 1000 + i);
+        let sc = w.month(&mut a, move |m| {
+            for day in days.clone() {
+                attend(day, &inmate)(m)?;
+            }
+            Ok(())
+        });
+        total += sc.encode().len();
+    }
+    let budget = 1024;
+    assert!(total > 10 * budget, "the backlog is {total} bytes");
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh().with_budget(budget), fresh().with_budget(budget));
+    let mut to_b = vec![pa.hello(&mut a)];
+    let mut to_a = vec![pb.hello(&mut b)];
+    let mut messages_with_changes = 0;
+    for _ in 0..400 {
+        if to_a.is_empty() && to_b.is_empty() {
+            break;
+        }
+        for m in std::mem::take(&mut to_b) {
+            let m = Wire::decode(&m.encode()).unwrap();
+            if let Some(inc) = pb.receive(m).unwrap() {
+                let bytes: usize = inc.changes.iter().map(|c| c.encode().len()).sum();
+                // Within the budget, or one change alone larger than it.
+                assert!(
+                    bytes <= budget + 64 * inc.changes.len() || inc.changes.len() == 1,
+                    "a message of {bytes} bytes"
+                );
+                messages_with_changes += usize::from(!inc.changes.is_empty());
+                let got = b.admit(inc, &mut InMemory).unwrap();
+                assert_eq!(got.pending, 0, "a change arrived before its dependencies");
+                assert!(got.quarantined.is_empty(), "{got:?}");
+            }
+        }
+        to_a.extend(pb.poll(&mut b));
+        for m in std::mem::take(&mut to_a) {
+            if let Some(inc) = pa.receive(m).unwrap() {
+                a.admit(inc, &mut InMemory).unwrap();
+            }
+        }
+        to_b.extend(pa.poll(&mut a));
+    }
+    assert_eq!(a.heads(), b.heads(), "everything crossed in one connection");
+    assert!(
+        messages_with_changes >= total / budget,
+        "{messages_with_changes} messages for {total} bytes"
+    );
+}
