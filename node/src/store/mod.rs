@@ -206,9 +206,22 @@ impl Loaded<Document> {
 /// quarantine file (its reason starts with this).
 pub const PENDING_PREFIX: &str = "pending: ";
 
-/// Per document, the quarantined changes already on disk and whether as
-/// pending: read once, so keeping a flood of changes is not quadratic.
-type QuarantineIndex = Arc<Mutex<BTreeMap<DocId, BTreeSet<(ChangeHash, bool)>>>>;
+/// Per document, what the quarantine file holds: read once, so keeping a
+/// flood of changes is not quadratic.
+type QuarantineIndex = Arc<Mutex<BTreeMap<DocId, QuarantineFile>>>;
+
+/// One document's quarantine file as this process last saw it.
+#[derive(Debug, Default)]
+struct QuarantineFile {
+    /// The changes in it, and whether as pending.
+    known: BTreeSet<(ChangeHash, bool)>,
+    /// Where its last intact record ends: the next record goes there (a torn
+    /// tail left by a crash mid-append is cut off first, as the log's is).
+    valid_len: u64,
+    /// Its length after this process last read or wrote it: a different
+    /// length means another process (a CLI merge beside the daemon) appended.
+    file_len: u64,
+}
 
 /// A replica's data directory.
 #[derive(Debug, Clone)]
@@ -649,29 +662,48 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let pending = reason.starts_with(PENDING_PREFIX);
         let hash = change.hash();
+        let path = self.quarantine_path(id);
         let mut index = self
             .quarantine_index
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !index.contains_key(id) {
-            let known = self
-                .quarantined(id)?
-                .iter()
+        let on_disk = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if index.get(id).is_none_or(|q| q.file_len != on_disk) {
+            let bytes = read_optional(&path)?.unwrap_or_default();
+            let scan = frame::scan(&bytes);
+            let known = quarantine_records(&bytes, &scan)
                 .map(|(r, q)| (q.hash(), r.starts_with(PENDING_PREFIX)))
                 .collect();
-            index.insert(id.clone(), known);
+            if scan.issues.contains(&frame::FrameIssue::BadMagic)
+                && !frame::LOG_MAGIC.starts_with(&bytes)
+            {
+                return Err(StoreError::Corrupt {
+                    path,
+                    reason:
+                        "quarantine header is not tally's; refusing to append (move the file aside)"
+                            .into(),
+                });
+            }
+            // A file shorter than its header was torn while being created.
+            let valid_len = scan.valid_len;
+            index.insert(
+                id.clone(),
+                QuarantineFile {
+                    known,
+                    valid_len,
+                    file_len: bytes.len() as u64,
+                },
+            );
         }
-        let known = index.get_mut(id).expect("inserted above");
-        if known.contains(&(hash, false)) || known.contains(&(hash, pending)) {
+        let q = index.get_mut(id).expect("inserted above");
+        if q.known.contains(&(hash, false)) || q.known.contains(&(hash, pending)) {
             return Ok(false);
         }
-        let path = self.quarantine_path(id);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(io(dir))?;
         }
-        let existing = read_optional(&path)?.unwrap_or_default();
         let mut buf = Vec::new();
-        if existing.is_empty() {
+        if q.valid_len == 0 {
             buf.extend_from_slice(frame::LOG_MAGIC);
         }
         let reason = &reason.as_bytes()[..reason.len().min(u16::MAX as usize)];
@@ -680,41 +712,53 @@ impl Store {
         payload.extend_from_slice(reason);
         payload.extend_from_slice(&change.encode());
         frame::encode(&payload, &mut buf);
+        let existed = on_disk > 0;
         let mut f = OpenOptions::new()
             .create(true)
-            .append(true)
+            .write(true)
+            .truncate(false)
             .open(&path)
             .map_err(io(&path))?;
+        // Whatever lies past the last intact record was never acknowledged.
+        f.set_len(q.valid_len).map_err(io(&path))?;
+        use std::io::Seek;
+        f.seek(std::io::SeekFrom::End(0)).map_err(io(&path))?;
         f.write_all(&buf).map_err(io(&path))?;
         f.sync_data().map_err(io(&path))?;
-        known.insert((hash, pending));
+        if !existed {
+            sync_dir(platform::parent(&path))?;
+        }
+        q.valid_len += buf.len() as u64;
+        q.file_len = q.valid_len;
+        q.known.insert((hash, pending));
         Ok(true)
     }
 
     /// The refused changes of a document with their reasons.
     pub fn quarantined(&self, id: &DocId) -> Result<Vec<(String, SignedChange)>, StoreError> {
-        let path = self.quarantine_path(id);
-        let bytes = read_optional(&path)?.unwrap_or_default();
-        let mut out = Vec::new();
-        for range in frame::scan(&bytes).records {
-            let Some((&RECORD_REFUSED, rest)) = bytes[range].split_first() else {
-                continue;
-            };
-            let Some(len) = rest
-                .get(..2)
-                .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
-            else {
-                continue;
-            };
-            let Some(reason) = rest.get(2..2 + len) else {
-                continue;
-            };
-            if let Ok(sc) = SignedChange::decode(&rest[2 + len..]) {
-                out.push((String::from_utf8_lossy(reason).into_owned(), sc));
-            }
-        }
-        Ok(out)
+        let bytes = read_optional(&self.quarantine_path(id))?.unwrap_or_default();
+        let scan = frame::scan(&bytes);
+        Ok(quarantine_records(&bytes, &scan).collect())
     }
+}
+
+/// The records of a quarantine file: reason and change.
+fn quarantine_records<'a>(
+    bytes: &'a [u8],
+    scan: &'a frame::Scan,
+) -> impl Iterator<Item = (String, SignedChange)> + 'a {
+    scan.records.iter().filter_map(move |range| {
+        let (&kind, rest) = bytes[range.clone()].split_first()?;
+        if kind != RECORD_REFUSED {
+            return None;
+        }
+        let len = rest
+            .get(..2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)?;
+        let reason = rest.get(2..2 + len)?;
+        let sc = SignedChange::decode(rest.get(2 + len..)?).ok()?;
+        Some((String::from_utf8_lossy(reason).into_owned(), sc))
+    })
 }
 
 #[cfg(test)]

@@ -216,3 +216,78 @@ fn open_refuses_a_directory_that_is_not_tally() {
         Err(StoreError::AlreadyInitialized(_))
     ));
 }
+
+/// A pending change of D01's March document for inmate `no`.
+fn pending_change(no: &str) -> SignedChange {
+    let mut doc = MonthDoc::new("D01".parse().unwrap(), "2026-03".parse().unwrap());
+    let (_, c) = doc
+        .write(&meta(), |w| {
+            w.put_count(
+                &no.parse().unwrap(),
+                "2026-03-02".parse().unwrap(),
+                &"P1".parse().unwrap(),
+                5,
+            )
+        })
+        .unwrap();
+    SignedChange::sign(&key(), &month_id(), c.unwrap())
+}
+
+#[test]
+fn a_crash_mid_append_to_the_quarantine_loses_no_pending_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let reason = format!("{PENDING_PREFIX}missing earlier changes");
+    let (p1, p2, p3) = (
+        pending_change("1001"),
+        pending_change("1002"),
+        pending_change("1003"),
+    );
+    assert!(store.quarantine(&month_id(), &p1, &reason).unwrap());
+    assert!(store.quarantine(&month_id(), &p2, &reason).unwrap());
+    // The process dies in the middle of appending the next record: its
+    // length and part of its payload are on disk, never acknowledged.
+    let path = store.quarantine_path(&month_id());
+    let mut torn = fs::read(&path).unwrap();
+    torn.extend_from_slice(&[0x40, 0x01, 0, 0, 9, 9, 9, 9, 1, 2, 3]);
+    fs::write(&path, &torn).unwrap();
+    // Restarted: the next change kept as pending goes after the last intact
+    // record (appended after the torn bytes, it would be misframed and lost,
+    // with everything after it).
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.quarantine(&month_id(), &p3, &reason).unwrap());
+    let kept: Vec<ChangeHash> = store
+        .quarantined(&month_id())
+        .unwrap()
+        .iter()
+        .map(|(r, c)| {
+            assert_eq!(r, &reason);
+            c.hash()
+        })
+        .collect();
+    assert_eq!(kept, [p1.hash(), p2.hash(), p3.hash()]);
+    assert!(
+        frame::scan(&fs::read(&path).unwrap()).issues.is_empty(),
+        "the torn tail was cut"
+    );
+    // And the restart's index knows what is there: nothing is kept twice.
+    assert!(!store.quarantine(&month_id(), &p1, &reason).unwrap());
+}
+
+#[test]
+fn another_process_appending_to_the_quarantine_is_seen_not_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let cli = Store::open(dir.path()).unwrap();
+    let reason = format!("{PENDING_PREFIX}x");
+    let (p1, p2, p3) = (
+        pending_change("1001"),
+        pending_change("1002"),
+        pending_change("1003"),
+    );
+    assert!(daemon.quarantine(&month_id(), &p1, &reason).unwrap());
+    assert!(cli.quarantine(&month_id(), &p2, &reason).unwrap());
+    assert!(daemon.quarantine(&month_id(), &p3, &reason).unwrap());
+    assert!(!daemon.quarantine(&month_id(), &p2, &reason).unwrap());
+    assert_eq!(daemon.quarantined(&month_id()).unwrap().len(), 3);
+}
