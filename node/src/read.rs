@@ -60,6 +60,19 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
         .collect()
 }
 
+/// [`parallel_map`] for work that takes its items by value.
+pub fn parallel_into<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let cells: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    parallel_map(&cells, |cell| {
+        let item = cell
+            .lock()
+            .expect("each cell is taken once")
+            .take()
+            .expect("each cell is taken once");
+        f(item)
+    })
+}
+
 /// A scored district-month with the problems found loading it.
 pub struct Scored {
     pub report: Report,

@@ -12,7 +12,7 @@ use keys::PublicKey;
 use serde::Serialize;
 
 use crate::bundle::Bundle;
-use crate::validate::{Admitted, SignedChange, Trust, Validator, Verdict};
+use crate::validate::{SignedChange, Trust, Validator, Verdict};
 
 /// One signer's share of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,12 +83,6 @@ impl Tally {
         });
         s.changes += 1;
         s.concurrent_with_revocation += u32::from(concurrent_revocation);
-    }
-
-    fn admitted<'a>(&mut self, _doc: &DocId, accepted: impl Iterator<Item = &'a Admitted>) {
-        for a in accepted {
-            self.signed_by(&a.officer, a.concurrent_revocation);
-        }
     }
 
     fn judged(&mut self, doc: &DocId, sc: &SignedChange, verdict: &Verdict) -> bool {
@@ -186,100 +180,20 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
     };
     let facts = registry.facts();
 
-    for (doc_id, changes) in months {
-        let doc_id = &doc_id;
-        // Judge change by change against what was accepted before it, then
-        // apply everything accepted in one batch.
-        let empty = Automerge::new();
-        let admission =
-            Validator::new(&trust, registry.document().automerge()).admit(doc_id, &empty, changes);
-        let accepted = admission.accepted.len() as u32;
-        tally.admitted(doc_id, admission.accepted.iter());
-        for (sc, r) in &admission.refused {
-            tally.problems.push(format!(
-                "{doc_id}: change {}: {r}",
-                &sc.hash().to_string()[..12]
-            ));
+    // Each month document is verified on its own (they are independent
+    // given the registry): in parallel, the results merged in document order
+    // so the report never depends on scheduling.
+    let months: Vec<(DocId, Vec<SignedChange>)> = months.into_iter().collect();
+    let checked = crate::read::parallel_into(months, |(doc_id, changes)| {
+        check_month(&doc_id, changes, &trust, &registry, &facts)
+    });
+    for m in checked {
+        for (officer, concurrent) in &m.signers {
+            tally.signed_by(officer, *concurrent);
         }
-        for (sc, p) in &admission.pending {
-            tally.problems.push(format!(
-                "{doc_id}: change {}: cannot be verified: {p}",
-                &sc.hash().to_string()[..12]
-            ));
-        }
-        let mut am = Automerge::new();
-        let batch: Vec<_> = admission
-            .accepted
-            .into_iter()
-            .map(|a| a.change.change)
-            .collect();
-        if let Err(e) = am.apply_changes(batch) {
-            tally.problems.push(format!("{doc_id}: {e}"));
-        }
-        let DocId::Month { district, month } = doc_id else {
-            continue;
-        };
-        let mut check = MonthCheck {
-            district: district.to_string(),
-            month: month.to_string(),
-            digest: None,
-            changes: accepted,
-            inmates: 0,
-            seal: None,
-        };
-        match Document::from_automerge(doc_id.clone(), am).and_then(MonthDoc::from_document) {
-            Ok(m) => {
-                let mf = m.facts();
-                match score_month(&facts, &mf) {
-                    Ok(r) => {
-                        check.digest = Some(r.digest.0.clone());
-                        check.inmates = r.body.inmates.len() as u32;
-                        if let Some(seal) = &mf.seal {
-                            // The report at the sealed state, as the chief saw it.
-                            let sealed_state = m.document().automerge().fork_at(&[seal.change]);
-                            let matches = sealed_state
-                                .ok()
-                                .and_then(|am| Document::from_automerge(doc_id.clone(), am).ok())
-                                .and_then(|d| MonthDoc::from_document(d).ok())
-                                .and_then(|sd| digest_to_seal(&facts, &sd.facts()).ok())
-                                .is_some_and(|d| d.0 == seal.seal.digest);
-                            let by = PublicKey::from_slice(&seal.author)
-                                .ok()
-                                .and_then(|k| {
-                                    trust
-                                        .certificates(&k)
-                                        .first()
-                                        .map(|c| c.body.officer_no.clone())
-                                })
-                                .unwrap_or_else(|| hex::encode(&seal.author));
-                            if !matches {
-                                tally.problems.push(format!(
-                                    "{doc_id}: seal mismatch: the report recomputed at the sealed state is not the digest {} the chief sealed",
-                                    &seal.seal.digest[..16]
-                                ));
-                            }
-                            if !mf.amended.is_empty() {
-                                report.notes.push(format!(
-                                    "{doc_id}: {} inmate(s) amended after the seal (flagged amended_after_seal)",
-                                    mf.amended.len()
-                                ));
-                            }
-                            check.seal = Some(SealCheck {
-                                by,
-                                sealed_digest: seal.seal.digest.clone(),
-                                matches,
-                                amended: mf.amended.len() as u32,
-                            });
-                        } else {
-                            report.notes.push(format!("{doc_id}: not sealed"));
-                        }
-                    }
-                    Err(e) => tally.problems.push(format!("{doc_id}: {e}")),
-                }
-            }
-            Err(e) => tally.problems.push(format!("{doc_id}: {e}")),
-        }
-        report.months.push(check);
+        tally.problems.extend(m.problems);
+        report.notes.extend(m.notes);
+        report.months.extend(m.check);
     }
     if no_months {
         tally
@@ -304,6 +218,130 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         report.digest = report.months[0].digest.clone();
     }
     report
+}
+
+/// What verifying one month document found.
+struct MonthOutcome {
+    check: Option<MonthCheck>,
+    /// The certificate behind each accepted change, and whether it was made
+    /// concurrently with a revocation.
+    signers: Vec<(Box<keys::Certificate>, bool)>,
+    problems: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// Rebuilds one month document from `changes` under the verified registry,
+/// recomputes its report and checks it against the chief's seal.
+fn check_month(
+    doc_id: &DocId,
+    changes: Vec<SignedChange>,
+    trust: &Trust,
+    registry: &RegistryDoc,
+    facts: &crdt_schema::RegistryFacts,
+) -> MonthOutcome {
+    let mut out = MonthOutcome {
+        check: None,
+        signers: Vec::new(),
+        problems: Vec::new(),
+        notes: Vec::new(),
+    };
+    // Judge change by change against what was accepted before it, then
+    // apply everything accepted in one batch.
+    let empty = Automerge::new();
+    let admission =
+        Validator::new(trust, registry.document().automerge()).admit(doc_id, &empty, changes);
+    let accepted = admission.accepted.len() as u32;
+    out.signers = admission
+        .accepted
+        .iter()
+        .map(|a| (a.officer.clone(), a.concurrent_revocation))
+        .collect();
+    for (sc, r) in &admission.refused {
+        out.problems.push(format!(
+            "{doc_id}: change {}: {r}",
+            &sc.hash().to_string()[..12]
+        ));
+    }
+    for (sc, p) in &admission.pending {
+        out.problems.push(format!(
+            "{doc_id}: change {}: cannot be verified: {p}",
+            &sc.hash().to_string()[..12]
+        ));
+    }
+    let mut am = Automerge::new();
+    let batch: Vec<_> = admission
+        .accepted
+        .into_iter()
+        .map(|a| a.change.change)
+        .collect();
+    if let Err(e) = am.apply_changes(batch) {
+        out.problems.push(format!("{doc_id}: {e}"));
+    }
+    let DocId::Month { district, month } = doc_id else {
+        return out;
+    };
+    let mut check = MonthCheck {
+        district: district.to_string(),
+        month: month.to_string(),
+        digest: None,
+        changes: accepted,
+        inmates: 0,
+        seal: None,
+    };
+    match Document::from_automerge(doc_id.clone(), am).and_then(MonthDoc::from_document) {
+        Ok(m) => {
+            let mf = m.facts();
+            match score_month(facts, &mf) {
+                Ok(r) => {
+                    check.digest = Some(r.digest.0.clone());
+                    check.inmates = r.body.inmates.len() as u32;
+                    if let Some(seal) = &mf.seal {
+                        // The report at the sealed state, as the chief saw it.
+                        let sealed_state = m.document().automerge().fork_at(&[seal.change]);
+                        let matches = sealed_state
+                            .ok()
+                            .and_then(|am| Document::from_automerge(doc_id.clone(), am).ok())
+                            .and_then(|d| MonthDoc::from_document(d).ok())
+                            .and_then(|sd| digest_to_seal(facts, &sd.facts()).ok())
+                            .is_some_and(|d| d.0 == seal.seal.digest);
+                        let by = PublicKey::from_slice(&seal.author)
+                            .ok()
+                            .and_then(|k| {
+                                trust
+                                    .certificates(&k)
+                                    .first()
+                                    .map(|c| c.body.officer_no.clone())
+                            })
+                            .unwrap_or_else(|| hex::encode(&seal.author));
+                        if !matches {
+                            out.problems.push(format!(
+                                "{doc_id}: seal mismatch: the report recomputed at the sealed state is not the digest {} the chief sealed",
+                                &seal.seal.digest[..16]
+                            ));
+                        }
+                        if !mf.amended.is_empty() {
+                            out.notes.push(format!(
+                                "{doc_id}: {} inmate(s) amended after the seal (flagged amended_after_seal)",
+                                mf.amended.len()
+                            ));
+                        }
+                        check.seal = Some(SealCheck {
+                            by,
+                            sealed_digest: seal.seal.digest.clone(),
+                            matches,
+                            amended: mf.amended.len() as u32,
+                        });
+                    } else {
+                        out.notes.push(format!("{doc_id}: not sealed"));
+                    }
+                }
+                Err(e) => out.problems.push(format!("{doc_id}: {e}")),
+            }
+        }
+        Err(e) => out.problems.push(format!("{doc_id}: {e}")),
+    }
+    out.check = Some(check);
+    out
 }
 
 /// The registry's changes, in causal order, signed as stored.
