@@ -43,6 +43,12 @@ pub trait Persist {
     /// Stores accepted changes; called before they are applied.
     fn accepted(&mut self, loaded: &mut Loaded, changes: &[SignedChange])
     -> Result<(), StoreError>;
+    /// After accepted changes were applied to `loaded`: storage may fold
+    /// its log into a snapshot now (not before: the snapshot would lack them).
+    fn applied(&mut self, loaded: &mut Loaded) -> Result<(), StoreError> {
+        let _ = loaded;
+        Ok(())
+    }
     /// Keeps a refused change with its reason.
     fn refused(
         &mut self,
@@ -328,6 +334,7 @@ impl Core {
             for sc in &signed {
                 loaded.signatures.insert(sc.hash(), sc.signature);
             }
+            let any = !signed.is_empty();
             loaded
                 .doc
                 .apply_validated_changes(signed.into_iter().map(|s| s.change).collect())
@@ -335,6 +342,9 @@ impl Core {
                     doc: doc.clone(),
                     source: Box::new(source),
                 })?;
+            if any {
+                persist.applied(loaded)?;
+            }
             for (sc, r) in &a.refused {
                 let reason = r.to_string();
                 persist.refused(doc, sc, &reason)?;
@@ -420,7 +430,10 @@ impl Persist for Stored<'_> {
         loaded: &mut Loaded,
         changes: &[SignedChange],
     ) -> Result<(), StoreError> {
-        self.0.append(loaded, changes)?;
+        self.0.append(loaded, changes)
+    }
+
+    fn applied(&mut self, loaded: &mut Loaded) -> Result<(), StoreError> {
         self.0.maybe_compact(loaded).map(|_| ())
     }
 

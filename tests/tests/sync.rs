@@ -372,3 +372,39 @@ async fn a_second_node_on_one_data_directory_is_refused_naming_the_first() {
         "released on shutdown"
     );
 }
+
+#[test]
+fn a_replica_taking_hundreds_of_changes_at_once_keeps_them_all_on_disk() {
+    // Past the log's compaction threshold (256 records) in one admission: the
+    // compaction must snapshot the document with the new changes in it.
+    let prison = Prison::new(20);
+    let officer = prison.officer("J777", "D01", 77);
+    let mut written = 0;
+    for n in 1..=10 {
+        written += write_days(
+            &prison.records,
+            &officer,
+            "D01",
+            &format!("52000000{n:02}"),
+            1..=30,
+        );
+    }
+    assert_eq!(written, 300);
+    let month = DocId::month("D01".parse().unwrap(), tests::month());
+    let origin = node::replica::Replica::open(Store::open(&prison.records).unwrap()).unwrap();
+    let b = prison.replica("b", true);
+    let mut replica = node::replica::Replica::open(Store::open(&b).unwrap()).unwrap();
+    for id in [DocId::Registry, month.clone()] {
+        replica
+            .admit(node::sync::Incoming {
+                doc: id.clone(),
+                changes: origin.core.signed_changes(&id),
+            })
+            .unwrap();
+    }
+    let want = origin.core.heads()[&month].clone();
+    assert_eq!(replica.core.heads()[&month], want, "in memory");
+    drop(replica);
+    let again = node::replica::Replica::open(Store::open(&b).unwrap()).unwrap();
+    assert_eq!(again.core.heads()[&month], want, "on disk, after a restart");
+}
