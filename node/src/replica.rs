@@ -56,6 +56,12 @@ pub trait Persist {
         change: &SignedChange,
         reason: &str,
     ) -> Result<(), StoreError>;
+    /// Changes kept as pending (by [`Persist::pending`]) that have now been
+    /// accepted: storage need not keep them for a restart any longer.
+    fn resolved(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<(), StoreError> {
+        let _ = (doc, hashes);
+        Ok(())
+    }
     /// Keeps a change that cannot be judged yet, so a restart does not lose it.
     fn pending(
         &mut self,
@@ -121,6 +127,9 @@ enum Retry {
     Changes,
     /// The registry gained changes.
     Registry,
+    /// The document gained changes of its own pending pool (woken by the
+    /// registry): what waited on those can go in now.
+    Gained,
 }
 
 impl Retry {
@@ -128,7 +137,7 @@ impl Retry {
         matches!(
             (self, on),
             (_, WaitOn::Unknown)
-                | (Retry::Changes, WaitOn::Changes)
+                | (Retry::Changes | Retry::Gained, WaitOn::Changes)
                 | (Retry::Registry, WaitOn::Registry)
         )
     }
@@ -288,7 +297,8 @@ impl Core {
         // Changes waiting on what this admission can bring; with none new
         // for the document, nothing it waits on has arrived.
         let mut retried = BTreeSet::new();
-        if (retry == Retry::Registry || !batch.is_empty())
+        let accepted_before = out.accepted;
+        if (retry != Retry::Changes || !batch.is_empty())
             && let Some(pool) = self.pending.get_mut(doc)
         {
             let woken: Vec<ChangeHash> = pool
@@ -329,6 +339,21 @@ impl Core {
             out.already += a.already;
             out.accepted += a.accepted.len();
             let signed = a.signed();
+            // Accepted now, so no longer waiting: retried from the pool, or
+            // arrived again (from another peer) while its copy waited there.
+            let pool = self.pending.get_mut(doc);
+            let resolved: Vec<ChangeHash> = match pool {
+                Some(pool) => signed
+                    .iter()
+                    .map(SignedChange::hash)
+                    .filter(|h| pool.remove(h).is_some() || retried.contains(h))
+                    .collect(),
+                None => signed
+                    .iter()
+                    .map(SignedChange::hash)
+                    .filter(|h| retried.contains(h))
+                    .collect(),
+            };
             let loaded = self.docs.get_mut(doc).expect("inserted above");
             persist.accepted(loaded, &signed)?;
             for sc in &signed {
@@ -344,6 +369,9 @@ impl Core {
                 })?;
             if any {
                 persist.applied(loaded)?;
+            }
+            if !resolved.is_empty() {
+                persist.resolved(doc, &resolved)?;
             }
             for (sc, r) in &a.refused {
                 let reason = r.to_string();
@@ -373,6 +401,18 @@ impl Core {
             if *doc == DocId::Registry {
                 self.refresh_trust();
             }
+        }
+        // Changes the registry let in can be what others of this document
+        // waited on (a day's save after the one whose certificate was late):
+        // judge those again now, not when the next change happens to arrive.
+        if retry == Retry::Registry
+            && out.accepted > accepted_before
+            && self
+                .pending
+                .get(doc)
+                .is_some_and(|p| p.values().any(|w| Retry::Gained.wakes(w.on)))
+        {
+            self.admit_doc(doc, Vec::new(), Retry::Gained, persist, out)?;
         }
         Ok(())
     }
@@ -435,6 +475,10 @@ impl Persist for Stored<'_> {
 
     fn applied(&mut self, loaded: &mut Loaded) -> Result<(), StoreError> {
         self.0.maybe_compact(loaded).map(|_| ())
+    }
+
+    fn resolved(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<(), StoreError> {
+        self.0.resolve_pending(doc, hashes)
     }
 
     fn refused(

@@ -408,3 +408,42 @@ fn a_replica_taking_hundreds_of_changes_at_once_keeps_them_all_on_disk() {
     let again = node::replica::Replica::open(Store::open(&b).unwrap()).unwrap();
     assert_eq!(again.core.heads()[&month], want, "on disk, after a restart");
 }
+
+#[test]
+fn a_change_that_arrived_early_is_dropped_from_the_quarantine_once_accepted() {
+    // A month change whose officer's certificate has not arrived yet is kept
+    // pending — on disk, for a restart. Accepted when the registry comes, it
+    // must not stay in the quarantine (a year's first sync left 119 MB there).
+    let prison = Prison::new(20);
+    let officer = prison.officer("J778", "D01", 78);
+    write_days(&prison.records, &officer, "D01", "5200000001", 1..=3);
+    let month = DocId::month("D01".parse().unwrap(), tests::month());
+    let origin = node::replica::Replica::open(Store::open(&prison.records).unwrap()).unwrap();
+    let b = prison.replica("b", true);
+    let mut replica = node::replica::Replica::open(Store::open(&b).unwrap()).unwrap();
+    let early = replica
+        .admit(node::sync::Incoming {
+            doc: month.clone(),
+            changes: origin.core.signed_changes(&month),
+        })
+        .unwrap();
+    assert!(early.pending > 0, "{early:?}");
+    let store = Store::open(&b).unwrap();
+    assert_eq!(store.quarantined(&month).unwrap().len(), early.pending);
+    replica
+        .admit(node::sync::Incoming {
+            doc: DocId::Registry,
+            changes: origin.core.signed_changes(&DocId::Registry),
+        })
+        .unwrap();
+    assert_eq!(replica.core.heads()[&month], origin.core.heads()[&month]);
+    assert!(replica.core.pending.is_empty());
+    assert!(
+        store.quarantined(&month).unwrap().is_empty(),
+        "accepted, so no longer quarantined"
+    );
+    drop(replica);
+    let again = node::replica::Replica::open(Store::open(&b).unwrap()).unwrap();
+    assert!(again.core.pending.is_empty(), "nothing restored as pending");
+    assert_eq!(again.core.heads()[&month], origin.core.heads()[&month]);
+}

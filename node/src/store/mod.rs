@@ -44,6 +44,14 @@ const COMPACT_LOG_RECORDS: usize = 256;
 const RECORD_SIGNED: u8 = 2;
 /// A refused change in a quarantine log: `reason length (u16 LE) | reason | signature | change`.
 const RECORD_REFUSED: u8 = 3;
+/// In a quarantine log: a change kept as pending was accepted since (its
+/// 32-byte hash). Older versions skip the record; the change is in the
+/// document, so they only keep it pending for nothing.
+const RECORD_ACCEPTED: u8 = 4;
+/// Accepted records a quarantine file may hold before it is rewritten
+/// without them (at least this many, and at least as many as the changes
+/// still in it: rewriting costs the file, so it happens once per doubling).
+const QUARANTINE_REWRITE_MIN: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -221,6 +229,8 @@ struct QuarantineFile {
     /// Its length after this process last read or wrote it: a different
     /// length means another process (a CLI merge beside the daemon) appended.
     file_len: u64,
+    /// Records in it of changes accepted since (and of what they marked).
+    resolved: usize,
 }
 
 /// A replica's data directory.
@@ -668,33 +678,7 @@ impl Store {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let on_disk = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if index.get(id).is_none_or(|q| q.file_len != on_disk) {
-            let bytes = read_optional(&path)?.unwrap_or_default();
-            let scan = frame::scan(&bytes);
-            let known = quarantine_records(&bytes, &scan)
-                .map(|(r, q)| (q.hash(), r.starts_with(PENDING_PREFIX)))
-                .collect();
-            if scan.issues.contains(&frame::FrameIssue::BadMagic)
-                && !frame::LOG_MAGIC.starts_with(&bytes)
-            {
-                return Err(StoreError::Corrupt {
-                    path,
-                    reason:
-                        "quarantine header is not tally's; refusing to append (move the file aside)"
-                            .into(),
-                });
-            }
-            // A file shorter than its header was torn while being created.
-            let valid_len = scan.valid_len;
-            index.insert(
-                id.clone(),
-                QuarantineFile {
-                    known,
-                    valid_len,
-                    file_len: bytes.len() as u64,
-                },
-            );
-        }
+        load_quarantine_index(&mut index, id, &path, on_disk)?;
         let q = index.get_mut(id).expect("inserted above");
         if q.known.contains(&(hash, false)) || q.known.contains(&(hash, pending)) {
             return Ok(false);
@@ -734,31 +718,151 @@ impl Store {
         Ok(true)
     }
 
-    /// The refused changes of a document with their reasons.
+    /// The refused changes of a document with their reasons (and those kept
+    /// as pending that were not accepted since).
     pub fn quarantined(&self, id: &DocId) -> Result<Vec<(String, SignedChange)>, StoreError> {
         let bytes = read_optional(&self.quarantine_path(id))?.unwrap_or_default();
         let scan = frame::scan(&bytes);
-        Ok(quarantine_records(&bytes, &scan).collect())
+        Ok(live_quarantine(&bytes, &scan).0)
+    }
+
+    /// Marks changes kept as pending that have been accepted since: they no
+    /// longer count as quarantined, and once such records are many the file
+    /// is rewritten without them (atomically), so a replica's quarantine
+    /// does not keep every change that once arrived early.
+    pub fn resolve_pending(&self, id: &DocId, hashes: &[ChangeHash]) -> Result<(), StoreError> {
+        let path = self.quarantine_path(id);
+        let mut index = self
+            .quarantine_index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let on_disk = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if on_disk == 0 {
+            return Ok(());
+        }
+        load_quarantine_index(&mut index, id, &path, on_disk)?;
+        let q = index.get_mut(id).expect("loaded above");
+        let marks: Vec<&ChangeHash> = hashes
+            .iter()
+            .filter(|h| q.known.contains(&(**h, true)))
+            .collect();
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::new();
+        for h in &marks {
+            let mut payload = vec![RECORD_ACCEPTED];
+            payload.extend_from_slice(&h.0);
+            frame::encode(&payload, &mut buf);
+        }
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        f.set_len(q.valid_len).map_err(io(&path))?;
+        use std::io::Seek;
+        f.seek(std::io::SeekFrom::End(0)).map_err(io(&path))?;
+        f.write_all(&buf).map_err(io(&path))?;
+        f.sync_data().map_err(io(&path))?;
+        q.valid_len += buf.len() as u64;
+        q.file_len = q.valid_len;
+        for h in &marks {
+            q.known.remove(&(**h, true));
+        }
+        q.resolved += 2 * marks.len();
+        if q.resolved >= QUARANTINE_REWRITE_MIN.max(q.known.len()) {
+            // Rewritten with only what still counts, in its order.
+            let bytes = read_optional(&path)?.unwrap_or_default();
+            let scan = frame::scan(&bytes);
+            let mut out = frame::LOG_MAGIC.to_vec();
+            let (_, live) = live_quarantine(&bytes, &scan);
+            for range in live {
+                frame::encode(&bytes[range], &mut out);
+            }
+            write_atomic(&path, &out)?;
+            index.remove(id);
+        }
+        Ok(())
     }
 }
 
-/// The records of a quarantine file: reason and change.
-fn quarantine_records<'a>(
-    bytes: &'a [u8],
-    scan: &'a frame::Scan,
-) -> impl Iterator<Item = (String, SignedChange)> + 'a {
-    scan.records.iter().filter_map(move |range| {
-        let (&kind, rest) = bytes[range.clone()].split_first()?;
-        if kind != RECORD_REFUSED {
-            return None;
+/// Reads a document's quarantine file into `index` unless this process
+/// holds it as it is on disk (`on_disk` bytes long).
+fn load_quarantine_index(
+    index: &mut BTreeMap<DocId, QuarantineFile>,
+    id: &DocId,
+    path: &Path,
+    on_disk: u64,
+) -> Result<(), StoreError> {
+    if index.get(id).is_some_and(|q| q.file_len == on_disk) {
+        return Ok(());
+    }
+    let bytes = read_optional(path)?.unwrap_or_default();
+    let scan = frame::scan(&bytes);
+    if scan.issues.contains(&frame::FrameIssue::BadMagic) && !frame::LOG_MAGIC.starts_with(&bytes) {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: "quarantine header is not tally's; refusing to append (move the file aside)"
+                .into(),
+        });
+    }
+    let (live, ranges) = live_quarantine(&bytes, &scan);
+    let known = live
+        .iter()
+        .map(|(r, q)| (q.hash(), r.starts_with(PENDING_PREFIX)))
+        .collect();
+    index.insert(
+        id.clone(),
+        QuarantineFile {
+            known,
+            // A file shorter than its header was torn while being created.
+            valid_len: scan.valid_len,
+            file_len: bytes.len() as u64,
+            resolved: scan.records.len() - ranges.len(),
+        },
+    );
+    Ok(())
+}
+
+/// The quarantine's records that still count — reason and change — and
+/// their payload ranges: refused changes, and pending ones not accepted since.
+fn live_quarantine(
+    bytes: &[u8],
+    scan: &frame::Scan,
+) -> (Vec<(String, SignedChange)>, Vec<std::ops::Range<usize>>) {
+    let accepted: BTreeSet<[u8; 32]> = scan
+        .records
+        .iter()
+        .filter_map(|r| match bytes[r.clone()].split_first() {
+            Some((&RECORD_ACCEPTED, h)) => h.try_into().ok(),
+            _ => None,
+        })
+        .collect();
+    let mut live = Vec::new();
+    let mut ranges = Vec::new();
+    for range in &scan.records {
+        if let Some((reason, sc)) = quarantine_record(&bytes[range.clone()])
+            && !(reason.starts_with(PENDING_PREFIX) && accepted.contains(&sc.hash().0))
+        {
+            live.push((reason, sc));
+            ranges.push(range.clone());
         }
-        let len = rest
-            .get(..2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)?;
-        let reason = rest.get(2..2 + len)?;
-        let sc = SignedChange::decode(rest.get(2 + len..)?).ok()?;
-        Some((String::from_utf8_lossy(reason).into_owned(), sc))
-    })
+    }
+    (live, ranges)
+}
+
+/// A refused (or pending) change's record: reason and change.
+fn quarantine_record(payload: &[u8]) -> Option<(String, SignedChange)> {
+    let (&kind, rest) = payload.split_first()?;
+    if kind != RECORD_REFUSED {
+        return None;
+    }
+    let len = rest
+        .get(..2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)?;
+    let reason = rest.get(2..2 + len)?;
+    let sc = SignedChange::decode(rest.get(2 + len..)?).ok()?;
+    Some((String::from_utf8_lossy(reason).into_owned(), sc))
 }
 
 #[cfg(test)]

@@ -291,3 +291,43 @@ fn another_process_appending_to_the_quarantine_is_seen_not_overwritten() {
     assert!(!daemon.quarantine(&month_id(), &p2, &reason).unwrap());
     assert_eq!(daemon.quarantined(&month_id()).unwrap().len(), 3);
 }
+
+#[test]
+fn pending_changes_accepted_since_leave_the_quarantine() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let pending = format!("{PENDING_PREFIX}missing earlier changes");
+    let changes: Vec<SignedChange> = (0..100)
+        .map(|i| pending_change(&format!("{}", 2000 + i)))
+        .collect();
+    for c in &changes {
+        store.quarantine(&month_id(), c, &pending).unwrap();
+    }
+    let refused = pending_change("1999");
+    store
+        .quarantine(&month_id(), &refused, "officer X may not write")
+        .unwrap();
+    let path = store.quarantine_path(&month_id());
+    let full = fs::metadata(&path).unwrap().len();
+    // Ten accepted: marked, no longer counted, here and after a restart.
+    let hashes: Vec<ChangeHash> = changes.iter().map(SignedChange::hash).collect();
+    store.resolve_pending(&month_id(), &hashes[..10]).unwrap();
+    assert_eq!(store.quarantined(&month_id()).unwrap().len(), 91);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.quarantined(&month_id()).unwrap().len(), 91);
+    // Most accepted: the file is rewritten with what still counts — the
+    // refused change and the pending ones still waiting, in their order.
+    store.resolve_pending(&month_id(), &hashes[10..95]).unwrap();
+    let left = store.quarantined(&month_id()).unwrap();
+    let left: Vec<ChangeHash> = left.iter().map(|(_, c)| c.hash()).collect();
+    let mut want: Vec<ChangeHash> = hashes[95..].to_vec();
+    want.push(refused.hash());
+    assert_eq!(left, want);
+    let small = fs::metadata(&path).unwrap().len();
+    assert!(small * 10 < full, "rewritten: {small} bytes, was {full}");
+    // A resolved change is not resolved twice, nor a refused one at all.
+    store
+        .resolve_pending(&month_id(), &[hashes[0], refused.hash()])
+        .unwrap();
+    assert_eq!(store.quarantined(&month_id()).unwrap().len(), 6);
+}
