@@ -10,6 +10,7 @@ use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use keys::{KdfParams, KeyFile, KeyKind, Revocation, RevocationBody, Role, SecretKey};
 use node::identity;
+use node::keyfile::KeyFileIo;
 use node::prison::{issue_cert, trust_key};
 use node::session::WriteSession;
 use node::store::Store;

@@ -3,6 +3,7 @@
 //! through the app's node, an officer logs in and saves, and the save reaches
 //! the records office at once; the 同步 screen shows the peer connected.
 
+use node::keyfile::KeyFileIo;
 use std::time::{Duration, Instant};
 
 use app::backend::{Edit, Request};

@@ -1,10 +1,9 @@
 //! Secret keys at rest: encrypted under a passphrase with Argon2id (memory-hard)
-//! and XChaCha20-Poly1305 (an AEAD), in a small JSON file readable only by its
-//! owner (mode 0600). The public key, the key's kind and the file format are
-//! bound to the ciphertext as associated data, so no field can be swapped.
+//! and XChaCha20-Poly1305 (an AEAD), as a small JSON text. The public key, the
+//! key's kind and the file format are bound to the ciphertext as associated
+//! data, so no field can be swapped. Reading and writing the file (readable
+//! only by its owner) is the node's (`node::keyfile`): this crate does no I/O.
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -236,54 +235,17 @@ impl KeyFile {
         Ok(key)
     }
 
-    /// Reads a key file (without unlocking it).
-    pub fn read(path: &Path) -> Result<KeyFile, KeyFileError> {
-        let text = fs::read_to_string(path).map_err(|source| KeyFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|e| KeyFileError::Malformed {
+    /// The file's text (JSON), to write where the caller keeps key files.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string_pretty(self).expect("key files serialize")
+    }
+
+    /// Reads a key file's text (without unlocking it); `path` names it in errors.
+    pub fn from_text(text: &str, path: &Path) -> Result<KeyFile, KeyFileError> {
+        serde_json::from_str(text).map_err(|e| KeyFileError::Malformed {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })
-    }
-
-    /// Writes a new key file readable only by its owner; never overwrites.
-    pub fn write_new(&self, path: &Path) -> Result<(), KeyFileError> {
-        let io = |source| KeyFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        if path.exists() {
-            return Err(KeyFileError::Exists(path.to_path_buf()));
-        }
-        let tmp = path.with_extension("key-tmp");
-        let _ = fs::remove_file(&tmp);
-        let mut f = platform::create_private(&tmp).map_err(io)?;
-        let text = serde_json::to_string_pretty(self).expect("key files serialize");
-        f.write_all(text.as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        drop(f);
-        // `rename` would replace a file created meanwhile; a hard link fails instead.
-        match fs::hard_link(&tmp, path) {
-            Ok(()) => fs::remove_file(&tmp).map_err(io)?,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let _ = fs::remove_file(&tmp);
-                return Err(KeyFileError::Exists(path.to_path_buf()));
-            }
-            // FAT-formatted USB sticks have no hard links: the whole file is
-            // written, so the rename replaces nothing but a file created in
-            // the instant since the check above.
-            Err(_) => {
-                if path.exists() {
-                    let _ = fs::remove_file(&tmp);
-                    return Err(KeyFileError::Exists(path.to_path_buf()));
-                }
-                platform::rename_durable(&tmp, path).map_err(io)?;
-            }
-        }
-        platform::sync_dir(platform::parent(path)).map_err(io)?;
-        Ok(())
     }
 }
 
@@ -293,8 +255,7 @@ mod tests {
 
     #[test]
     fn seal_unlock_round_trip_and_wrong_passphrase() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("officer.key");
+        let path = Path::new("officer.key");
         let key = SecretKey::from_seed(&[5; 32]);
         let f = KeyFile::seal(
             &key,
@@ -304,23 +265,15 @@ mod tests {
             None,
         )
         .unwrap();
-        f.write_new(&path).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600);
-        }
-        let back = KeyFile::read(&path).unwrap();
+        let back = KeyFile::from_text(&f.to_text(), path).unwrap();
         assert_eq!(
-            back.unlock("correct horse", &path).unwrap().public(),
+            back.unlock("correct horse", path).unwrap().public(),
             key.public()
         );
         assert!(matches!(
-            back.unlock("wrong horse!", &path),
+            back.unlock("wrong horse!", path),
             Err(KeyFileError::WrongPassphrase { .. })
         ));
-        assert!(matches!(f.write_new(&path), Err(KeyFileError::Exists(_))));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! officers' key files, the authority's public key file, and passphrases
 //! (from `TALLY_PASSPHRASE` or a prompt that does not echo).
 
+use crate::keyfile::KeyFileIo;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};

@@ -19,6 +19,7 @@ pub mod demo;
 pub mod export;
 pub mod identity;
 pub mod import;
+pub mod keyfile;
 pub mod logging;
 pub mod merge;
 pub mod net;
@@ -28,6 +29,7 @@ pub mod read;
 pub mod replica;
 pub mod session;
 pub mod store;
-pub mod sync;
-pub mod validate;
 pub mod verify;
+
+// The pure core, where its modules always were: `node::validate`, `node::sync`.
+pub use replica_core::{sync, validate};

@@ -9,8 +9,8 @@ use crdt_schema::DocId;
 use serde::Serialize;
 
 use crate::bundle::Bundle;
-use crate::replica::Replica;
-use crate::store::{Store, StoreError};
+use crate::replica::{Replica, ReplicaError};
+use crate::store::Store;
 use crate::sync::Incoming;
 
 #[derive(Debug, Default, Serialize)]
@@ -27,7 +27,7 @@ pub struct MergeReport {
 
 /// Merges `bundle` into the replica of `store`: the registry first (its
 /// trust decides the rest), then each month document.
-pub fn merge(store: &Store, bundle: Bundle) -> Result<MergeReport, StoreError> {
+pub fn merge(store: &Store, bundle: Bundle) -> Result<MergeReport, ReplicaError> {
     let mut replica = Replica::open(store.clone())?;
     let mut report = MergeReport::default();
     let docs = std::iter::once((DocId::Registry, bundle.registry)).chain(bundle.months);

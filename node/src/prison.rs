@@ -1,6 +1,7 @@
 //! Creating a prison: its authority key, an admin officer, the data
 //! directory, and the registry's first change.
 
+use crate::keyfile::KeyFileIo;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};

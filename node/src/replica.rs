@@ -1,531 +1,115 @@
-//! A replica's documents held in memory: what a node serves to its peers and
-//! what the simulations run by the hundred.
-//!
-//! [`Core`] is pure: documents, signatures, the registry's trust, the
-//! quarantine and the changes still pending. Changes from anywhere — a peer, a
-//! bundle, a local write — are admitted through [`Validator::admit`]; what
-//! happens to them on disk is the [`Persist`] given: nothing for the
-//! simulations, the store for [`Replica`], which appends accepted changes
-//! (fsynced) *before* they are applied in memory and offered to other peers,
-//! so nothing acknowledged is ever lost. [`Replica::refresh`] picks up what
-//! other processes (a CLI write beside the daemon) stored.
+//! A replica backed by its data directory: the pure [`Core`] of
+//! `replica-core` with the store as its [`Persist`]. Accepted changes are
+//! appended (fsynced) *before* they are applied in memory and offered to other
+//! peers, so nothing acknowledged is ever lost; [`Replica::refresh`] picks up
+//! what other processes (a CLI write beside the daemon) stored.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
+use crdt_schema::DocId;
 use crdt_schema::automerge::ChangeHash;
-use crdt_schema::{DocId, Document};
-use keys::{PublicKey, Signature};
 
-use crate::store::{Loaded, Store, StoreError};
-use crate::sync::{Docs, Incoming};
-use crate::validate::trust::Checked;
-use crate::validate::{SignedChange, Trust, Validator, Wait};
+pub use replica_core::replica::{
+    AdmitError, Admitted, Core, Held, InMemory, MAX_PENDING, Persist, PersistResult, WaitOn,
+    Waiting,
+};
 
-/// Most changes kept waiting per document: a peer cannot grow the pending
-/// pool without bound by sending changes nobody can judge.
-pub const MAX_PENDING: usize = 10_000;
-
-/// What admitting a batch of incoming changes did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Admitted {
-    pub accepted: usize,
-    pub already: usize,
-    /// Refused: change hash and reason.
-    pub quarantined: Vec<(ChangeHash, String)>,
-    /// Left pending (or dropped past [`MAX_PENDING`]).
-    pub pending: usize,
-}
-
-/// Where admitted changes go besides memory.
-pub trait Persist {
-    /// Brings a document up to date with storage before judging (other writers).
-    fn refresh(&mut self, loaded: &mut Loaded) -> Result<(), StoreError>;
-    /// Stores accepted changes; called before they are applied.
-    fn accepted(&mut self, loaded: &mut Loaded, changes: &[SignedChange])
-    -> Result<(), StoreError>;
-    /// After accepted changes were applied to `loaded`: storage may fold
-    /// its log into a snapshot now (not before: the snapshot would lack them).
-    fn applied(&mut self, loaded: &mut Loaded) -> Result<(), StoreError> {
-        let _ = loaded;
-        Ok(())
-    }
-    /// Keeps a refused change with its reason.
-    fn refused(
-        &mut self,
-        doc: &DocId,
-        change: &SignedChange,
-        reason: &str,
-    ) -> Result<(), StoreError>;
-    /// Changes kept as pending (by [`Persist::pending`]) that have now been
-    /// accepted: storage need not keep them for a restart any longer.
-    fn resolved(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<(), StoreError> {
-        let _ = (doc, hashes);
-        Ok(())
-    }
-    /// Keeps a change that cannot be judged yet, so a restart does not lose it.
-    fn pending(
-        &mut self,
-        doc: &DocId,
-        change: &SignedChange,
-        reason: &str,
-    ) -> Result<(), StoreError>;
-}
-
-pub use crate::store::PENDING_PREFIX;
-
-/// No storage: for simulations and tests.
-pub struct InMemory;
-
-impl Persist for InMemory {
-    fn refresh(&mut self, _: &mut Loaded) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn accepted(&mut self, _: &mut Loaded, _: &[SignedChange]) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn refused(&mut self, _: &DocId, _: &SignedChange, _: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn pending(&mut self, _: &DocId, _: &SignedChange, _: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-}
-
-/// What can end a pending change's wait, and so when it is judged again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitOn {
-    /// Earlier changes of its own document: retried when the document gains some.
-    Changes,
-    /// A registry change (a certificate, the registry state it was written
-    /// against): retried when the registry gains changes.
-    Registry,
-    /// Not known (read back from storage): retried on either.
-    Unknown,
-}
-
-impl From<&Wait> for WaitOn {
-    fn from(w: &Wait) -> WaitOn {
-        if w.on_registry() {
-            WaitOn::Registry
-        } else {
-            WaitOn::Changes
-        }
-    }
-}
-
-/// A change that cannot be judged yet.
-#[derive(Debug, Clone)]
-pub struct Waiting {
-    pub change: SignedChange,
-    pub on: WaitOn,
-}
-
-/// What led to judging a document's pending changes again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Retry {
-    /// The document received changes.
-    Changes,
-    /// The registry gained changes.
-    Registry,
-    /// The document gained changes of its own pending pool (woken by the
-    /// registry): what waited on those can go in now.
-    Gained,
-}
-
-impl Retry {
-    fn wakes(self, on: WaitOn) -> bool {
-        matches!(
-            (self, on),
-            (_, WaitOn::Unknown)
-                | (Retry::Changes | Retry::Gained, WaitOn::Changes)
-                | (Retry::Registry, WaitOn::Registry)
-        )
-    }
-}
-
-/// The documents of a replica and what it knows about them.
-pub struct Core {
-    authority: PublicKey,
-    docs: BTreeMap<DocId, Loaded>,
-    trust: Trust,
-    /// The registry heads `trust` was read at.
-    trust_heads: Vec<ChangeHash>,
-    /// Trust records whose signatures were checked already.
-    checked: Checked,
-    /// The registry heads when changes pending on the registry were last retried.
-    retried_at: Vec<ChangeHash>,
-    /// Refused changes with their reason, never applied.
-    pub quarantine: BTreeMap<ChangeHash, String>,
-    /// Changes that cannot be judged yet (a dependency, a certificate or the
-    /// registry state they were written against has not arrived), judged
-    /// again when what they wait for can have arrived.
-    pub pending: BTreeMap<DocId, BTreeMap<ChangeHash, Waiting>>,
-}
-
-impl Core {
-    /// An empty replica trusting `authority`.
-    pub fn new(authority: PublicKey) -> Core {
-        let registry = Loaded::fresh(DocId::Registry);
-        let mut checked = Checked::default();
-        let trust = Trust::from_registry_checked(authority, registry.doc.automerge(), &mut checked);
-        Core {
-            authority,
-            docs: BTreeMap::from([(DocId::Registry, registry)]),
-            trust,
-            trust_heads: Vec::new(),
-            checked,
-            retried_at: Vec::new(),
-            quarantine: BTreeMap::new(),
-            pending: BTreeMap::new(),
-        }
-    }
-
-    /// Adds a document as stored (trusted: it passed validation when stored).
-    pub fn insert(&mut self, loaded: Loaded) {
-        let id = loaded.doc.id().clone();
-        self.docs.insert(id.clone(), loaded);
-        if id == DocId::Registry {
-            self.refresh_trust();
-        }
-    }
-
-    /// Reads the registry's trust again if the registry changed since.
-    pub fn refresh_trust(&mut self) {
-        let registry = self.docs[&DocId::Registry].doc.automerge();
-        let heads = registry.get_heads();
-        if heads != self.trust_heads {
-            self.trust = Trust::from_registry_checked(self.authority, registry, &mut self.checked);
-            self.trust_heads = heads;
-        }
-    }
-
-    fn registry_heads(&self) -> Vec<ChangeHash> {
-        self.docs[&DocId::Registry].doc.heads()
-    }
-
-    pub fn trust(&self) -> &Trust {
-        &self.trust
-    }
-
-    pub fn document(&self, id: &DocId) -> Option<&Document> {
-        self.docs.get(id).map(|l| &l.doc)
-    }
-
-    pub fn loaded_mut(&mut self, id: &DocId) -> Option<&mut Loaded> {
-        self.docs.get_mut(id)
-    }
-
-    pub fn contains(&self, id: &DocId) -> bool {
-        self.docs.contains_key(id)
-    }
-
-    /// Endpoint ids of the devices enrolled in the registry.
-    pub fn enrolled(&self) -> BTreeSet<[u8; 32]> {
-        self.trust
-            .devices()
-            .map(|d| *d.body.endpoint_id.as_bytes())
-            .collect()
-    }
-
-    /// Heads of every document held.
-    pub fn heads(&self) -> BTreeMap<DocId, Vec<ChangeHash>> {
-        self.docs
-            .iter()
-            .filter(|(_, l)| !l.doc.automerge().is_empty())
-            .map(|(id, l)| (id.clone(), l.doc.heads()))
-            .collect()
-    }
-
-    /// Every signed change of a document, in causal order.
-    pub fn signed_changes(&self, id: &DocId) -> Vec<SignedChange> {
-        let Some(l) = self.docs.get(id) else {
-            return Vec::new();
-        };
-        l.doc
-            .automerge()
-            .get_changes(&[])
-            .into_iter()
-            .filter_map(|change| {
-                let signature = *l.signatures.get(&change.hash())?;
-                Some(SignedChange { change, signature })
-            })
-            .collect()
-    }
-
-    /// Validates changes (a peer's, a bundle's or a local write's), stores
-    /// the accepted ones through `persist`, then applies them. Changes of the
-    /// document pending on earlier changes are judged again with them; when
-    /// the registry gains changes (from this batch or from storage), every
-    /// document's changes pending on the registry are, until nothing more
-    /// enters the registry.
-    pub fn admit(
-        &mut self,
-        incoming: Incoming,
-        persist: &mut dyn Persist,
-    ) -> Result<Admitted, StoreError> {
-        let mut out = Admitted::default();
-        let Incoming { doc, changes } = incoming;
-        self.admit_doc(&doc, changes, Retry::Changes, persist, &mut out)?;
-        // Also catches registry changes another process stored (`Replica::refresh`).
-        while self.registry_heads() != self.retried_at {
-            self.retried_at = self.registry_heads();
-            let waiting: Vec<DocId> = self.pending.keys().cloned().collect();
-            for d in waiting {
-                self.admit_doc(&d, Vec::new(), Retry::Registry, persist, &mut out)?;
-            }
-        }
-        out.pending = self.pending.values().map(BTreeMap::len).sum();
-        Ok(out)
-    }
-
-    fn admit_doc(
-        &mut self,
-        doc: &DocId,
-        changes: Vec<SignedChange>,
-        retry: Retry,
-        persist: &mut dyn Persist,
-        out: &mut Admitted,
-    ) -> Result<(), StoreError> {
-        let mut batch: Vec<SignedChange> = changes
-            .into_iter()
-            .filter(|c| {
-                let seen = self.quarantine.contains_key(&c.hash());
-                out.already += usize::from(seen);
-                !seen
-            })
-            .collect();
-        // Changes waiting on what this admission can bring; with none new
-        // for the document, nothing it waits on has arrived.
-        let mut retried = BTreeSet::new();
-        let accepted_before = out.accepted;
-        if (retry != Retry::Changes || !batch.is_empty())
-            && let Some(pool) = self.pending.get_mut(doc)
-        {
-            let woken: Vec<ChangeHash> = pool
-                .iter()
-                .filter(|(_, w)| retry.wakes(w.on))
-                .map(|(h, _)| *h)
-                .collect();
-            for h in woken {
-                if let Some(w) = pool.remove(&h) {
-                    batch.push(w.change);
-                    retried.insert(h);
-                }
-            }
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        self.docs
-            .entry(doc.clone())
-            .or_insert_with(|| Loaded::fresh(doc.clone()));
-        if let Some(reg) = self.docs.get_mut(&DocId::Registry) {
-            persist.refresh(reg)?;
-        }
-        if *doc != DocId::Registry {
-            persist.refresh(self.docs.get_mut(doc).expect("inserted above"))?;
-        }
-        self.refresh_trust();
-        // Registry changes one at a time: each may change the trust that judges the next.
-        let batches: Vec<Vec<SignedChange>> = if *doc == DocId::Registry {
-            batch.into_iter().map(|c| vec![c]).collect()
-        } else {
-            vec![batch]
-        };
-        for batch in batches {
-            let registry = self.docs[&DocId::Registry].doc.automerge();
-            let target = self.docs[doc].doc.automerge();
-            let a = Validator::new(&self.trust, registry).admit(doc, target, batch);
-            out.already += a.already;
-            out.accepted += a.accepted.len();
-            let signed = a.signed();
-            // Accepted now, so no longer waiting: retried from the pool, or
-            // arrived again (from another peer) while its copy waited there.
-            let pool = self.pending.get_mut(doc);
-            let resolved: Vec<ChangeHash> = match pool {
-                Some(pool) => signed
-                    .iter()
-                    .map(SignedChange::hash)
-                    .filter(|h| pool.remove(h).is_some() || retried.contains(h))
-                    .collect(),
-                None => signed
-                    .iter()
-                    .map(SignedChange::hash)
-                    .filter(|h| retried.contains(h))
-                    .collect(),
-            };
-            let loaded = self.docs.get_mut(doc).expect("inserted above");
-            persist.accepted(loaded, &signed)?;
-            for sc in &signed {
-                loaded.signatures.insert(sc.hash(), sc.signature);
-            }
-            let any = !signed.is_empty();
-            loaded
-                .doc
-                .apply_validated_changes(signed.into_iter().map(|s| s.change).collect())
-                .map_err(|source| StoreError::Schema {
-                    doc: doc.clone(),
-                    source: Box::new(source),
-                })?;
-            if any {
-                persist.applied(loaded)?;
-            }
-            if !resolved.is_empty() {
-                persist.resolved(doc, &resolved)?;
-            }
-            for (sc, r) in &a.refused {
-                let reason = r.to_string();
-                persist.refused(doc, sc, &reason)?;
-                self.quarantine.insert(sc.hash(), reason.clone());
-                out.quarantined.push((sc.hash(), reason));
-            }
-            let pool = self.pending.entry(doc.clone()).or_default();
-            for (sc, why) in a.pending {
-                if pool.len() < MAX_PENDING && !pool.contains_key(&sc.hash()) {
-                    // Kept on disk once, when it first had to wait.
-                    if !retried.contains(&sc.hash()) {
-                        persist.pending(doc, &sc, &why.to_string())?;
-                    }
-                    pool.insert(
-                        sc.hash(),
-                        Waiting {
-                            on: WaitOn::from(&why),
-                            change: sc,
-                        },
-                    );
-                }
-            }
-            if pool.is_empty() {
-                self.pending.remove(doc);
-            }
-            if *doc == DocId::Registry {
-                self.refresh_trust();
-            }
-        }
-        // Changes the registry let in can be what others of this document
-        // waited on (a day's save after the one whose certificate was late):
-        // judge those again now, not when the next change happens to arrive.
-        if retry == Retry::Registry
-            && out.accepted > accepted_before
-            && self
-                .pending
-                .get(doc)
-                .is_some_and(|p| p.values().any(|w| Retry::Gained.wakes(w.on)))
-        {
-            self.admit_doc(doc, Vec::new(), Retry::Gained, persist, out)?;
-        }
-        Ok(())
-    }
-}
-
-impl Docs for Core {
-    fn ids(&self) -> Vec<DocId> {
-        self.docs
-            .iter()
-            .filter(|(_, l)| !l.doc.automerge().is_empty())
-            .map(|(id, _)| id.clone())
-            .collect()
-    }
-
-    fn doc_mut(&mut self, id: &DocId) -> &mut Document {
-        &mut self
-            .docs
-            .entry(id.clone())
-            .or_insert_with(|| Loaded::fresh(id.clone()))
-            .doc
-    }
-
-    fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature> {
-        self.docs.get(id)?.signatures.get(hash).copied()
-    }
-
-    fn missing_deps(&self, id: &DocId) -> BTreeSet<ChangeHash> {
-        let Some(pool) = self.pending.get(id) else {
-            return BTreeSet::new();
-        };
-        // Every change held has its signature recorded: a cheap membership test.
-        let held = self.docs.get(id).map(|l| &l.signatures);
-        pool.values()
-            .filter(|w| w.on != WaitOn::Registry)
-            .flat_map(|w| w.change.change.deps().iter().copied())
-            .filter(|d| {
-                !pool.contains_key(d)
-                    && !self.quarantine.contains_key(d)
-                    && !held.is_some_and(|s| s.contains_key(d))
-            })
-            .collect()
-    }
-}
-
-/// Storage for [`Core::admit`]: the store.
-struct Stored<'a>(&'a Store);
-
-impl Persist for Stored<'_> {
-    fn refresh(&mut self, loaded: &mut Loaded) -> Result<(), StoreError> {
-        self.0.refresh(loaded).map(|_| ())
-    }
-
-    fn accepted(
-        &mut self,
-        loaded: &mut Loaded,
-        changes: &[SignedChange],
-    ) -> Result<(), StoreError> {
-        self.0.append(loaded, changes)
-    }
-
-    fn applied(&mut self, loaded: &mut Loaded) -> Result<(), StoreError> {
-        self.0.maybe_compact(loaded).map(|_| ())
-    }
-
-    fn resolved(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> Result<(), StoreError> {
-        self.0.resolve_pending(doc, hashes)
-    }
-
-    fn refused(
-        &mut self,
-        doc: &DocId,
-        change: &SignedChange,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        self.0.quarantine(doc, change, reason).map(|_| ())
-    }
-
-    fn pending(
-        &mut self,
-        doc: &DocId,
-        change: &SignedChange,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        self.0
-            .quarantine(doc, change, &format!("{PENDING_PREFIX}{reason}"))
-            .map(|_| ())
-    }
-}
+use crate::store::{LogState, PENDING_PREFIX, Store, StoreError};
+use crate::sync::Incoming;
+use crate::validate::SignedChange;
 
 /// A replica backed by its data directory.
 pub struct Replica {
     pub core: Core,
     store: Store,
+    /// Where each document's log stands (the core holds the documents).
+    logs: BTreeMap<DocId, LogState>,
+}
+
+/// Storage for [`Core::admit`]: the store, and the log state of each document.
+struct Stored<'a> {
+    store: &'a Store,
+    logs: &'a mut BTreeMap<DocId, LogState>,
+}
+
+fn boxed(e: StoreError) -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(e)
+}
+
+impl Persist for Stored<'_> {
+    fn refresh(&mut self, doc: &DocId, held: &mut Held) -> PersistResult {
+        let log = self.logs.entry(doc.clone()).or_default();
+        let r = self
+            .store
+            .refresh_parts(&mut held.doc, &mut held.signatures, log)
+            .map_err(boxed)?;
+        for issue in &r.issues {
+            tracing::warn!("{issue}");
+        }
+        Ok(())
+    }
+
+    fn accepted(&mut self, doc: &DocId, changes: &[SignedChange]) -> PersistResult {
+        let log = self.logs.entry(doc.clone()).or_default();
+        self.store.append_log(doc, log, changes).map_err(boxed)
+    }
+
+    fn applied(&mut self, doc: &DocId, held: &Held) -> PersistResult {
+        let log = self.logs.entry(doc.clone()).or_default();
+        self.store
+            .maybe_compact_parts(&held.doc, &held.signatures, log)
+            .map(|_| ())
+            .map_err(boxed)
+    }
+
+    fn refused(&mut self, doc: &DocId, change: &SignedChange, reason: &str) -> PersistResult {
+        self.store
+            .quarantine(doc, change, reason)
+            .map(|_| ())
+            .map_err(boxed)
+    }
+
+    fn resolved(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> PersistResult {
+        self.store.resolve_pending(doc, hashes).map_err(boxed)
+    }
+
+    fn pending(&mut self, doc: &DocId, change: &SignedChange, reason: &str) -> PersistResult {
+        self.store
+            .quarantine(doc, change, &format!("{PENDING_PREFIX}{reason}"))
+            .map(|_| ())
+            .map_err(boxed)
+    }
+}
+
+/// Why a replica could not take changes.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Admit(#[from] AdmitError),
 }
 
 impl Replica {
-    /// Loads the registry and every month document of the store.
+    /// Loads the registry and every month document of the store, and the
+    /// changes kept pending for a restart.
     pub fn open(store: Store) -> Result<Replica, StoreError> {
         let mut core = Core::new(store.authority()?);
+        let mut logs = BTreeMap::new();
         {
             let _lock = store.lock_shared()?;
             for id in std::iter::once(DocId::Registry).chain(store.month_ids()?) {
-                let loaded = store.load(&id)?;
-                for issue in &loaded.issues {
+                let (doc, signatures, issues, log) = store.load(&id)?.into_parts();
+                for issue in &issues {
                     tracing::warn!("{issue}");
                 }
-                core.insert(loaded);
+                logs.insert(id, log);
+                core.insert(Held { doc, signatures });
             }
         }
-        let ids: Vec<DocId> = core.docs.keys().cloned().collect();
-        for id in &ids {
+        for id in core.doc_ids() {
             // The last record of a change counts: pending, then refused.
-            for (reason, sc) in store.quarantined(id)? {
+            for (reason, sc) in store.quarantined(&id)? {
                 let hash = sc.hash();
                 if reason.starts_with(PENDING_PREFIX) {
                     if !core.quarantine.contains_key(&hash) {
@@ -538,7 +122,7 @@ impl Replica {
                         );
                     }
                 } else {
-                    if let Some(pool) = core.pending.get_mut(id) {
+                    if let Some(pool) = core.pending.get_mut(&id) {
                         pool.remove(&hash);
                     }
                     core.quarantine.insert(hash, reason);
@@ -546,7 +130,7 @@ impl Replica {
             }
         }
         core.pending.retain(|_, pool| !pool.is_empty());
-        Ok(Replica { core, store })
+        Ok(Replica { core, store, logs })
     }
 
     pub fn store(&self) -> &Store {
@@ -559,14 +143,25 @@ impl Replica {
         let mut changed = Vec::new();
         for id in self.store.month_ids()? {
             if !self.core.contains(&id) {
-                self.core.insert(self.store.load(&id)?);
+                let (doc, signatures, issues, log) = self.store.load(&id)?.into_parts();
+                for issue in &issues {
+                    tracing::warn!("{issue}");
+                }
+                self.logs.insert(id.clone(), log);
+                self.core.insert(Held { doc, signatures });
                 changed.push(id);
             }
         }
-        let ids: Vec<DocId> = self.core.docs.keys().cloned().collect();
-        for id in ids {
-            let loaded = self.core.docs.get_mut(&id).expect("listed above");
-            if self.store.refresh(loaded)? && !changed.contains(&id) {
+        for id in self.core.doc_ids() {
+            let held = self.core.held_mut(&id).expect("listed above");
+            let log = self.logs.entry(id.clone()).or_default();
+            let r = self
+                .store
+                .refresh_parts(&mut held.doc, &mut held.signatures, log)?;
+            for issue in &r.issues {
+                tracing::warn!("{issue}");
+            }
+            if r.changed && !changed.contains(&id) {
                 changed.push(id);
             }
         }
@@ -578,32 +173,12 @@ impl Replica {
 
     /// Validates, stores and applies changes a peer sent, under the data
     /// directory's exclusive lock.
-    pub fn admit(&mut self, incoming: Incoming) -> Result<Admitted, StoreError> {
+    pub fn admit(&mut self, incoming: Incoming) -> Result<Admitted, ReplicaError> {
         let _lock = self.store.lock_exclusive()?;
-        let store = self.store.clone();
-        self.core.admit(incoming, &mut Stored(&store))
-    }
-}
-
-impl Docs for Replica {
-    fn ids(&self) -> Vec<DocId> {
-        self.core.ids()
-    }
-
-    fn doc_mut(&mut self, id: &DocId) -> &mut Document {
-        if !self.core.contains(id)
-            && let Ok(loaded) = self.store.load(id)
-        {
-            self.core.insert(loaded);
-        }
-        self.core.doc_mut(id)
-    }
-
-    fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature> {
-        self.core.signature(id, hash)
-    }
-
-    fn missing_deps(&self, id: &DocId) -> BTreeSet<ChangeHash> {
-        self.core.missing_deps(id)
+        let mut persist = Stored {
+            store: &self.store,
+            logs: &mut self.logs,
+        };
+        Ok(self.core.admit(incoming, &mut persist)?)
     }
 }

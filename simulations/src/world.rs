@@ -554,7 +554,7 @@ impl World {
         if !new.is_empty() {
             let n = &mut self.nodes[to];
             Docs::doc_mut(&mut n.core, &doc);
-            let loaded = n.core.loaded_mut(&doc).expect("created above");
+            let loaded = n.core.held_mut(&doc).expect("created above");
             for c in &new {
                 loaded.signatures.insert(c.hash(), c.signature);
             }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
+use node::keyfile::KeyFileIo;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! Setting up: `init`, `officer add|revoke`, `demo`.
 
+use crate::keyfile::KeyFileIo;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;

@@ -27,6 +27,8 @@ pub enum PeerError {
     Protocol(#[from] crate::sync::ProtocolError),
     #[error("storage: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("storage: {0}")]
+    Replica(#[from] crate::replica::ReplicaError),
     #[error("node shutting down")]
     Shutdown,
 }
@@ -146,7 +148,7 @@ async fn serve(
     let mut sync = PeerSync::new(&saved);
     let hello = {
         let mut r = shared.replica.lock().map_err(|_| PeerError::Shutdown)?;
-        sync.hello(&mut *r)
+        sync.hello(&mut r.core)
     };
     write_frame(&mut send, &hello.encode()).await?;
     shared.peer_status(peer, |s| {
@@ -211,10 +213,10 @@ async fn serve(
                         shared2.update_enrolled(&r);
                     }
                 }
-                let out = sync.poll(&mut *r);
+                let out = sync.poll(&mut r.core);
                 // What stands apart, for the status: when the exchange goes
                 // quiet (the figure that stays on screen) and once a second.
-                let lag = (out.is_empty() || lag_due).then(|| sync.lag(&mut *r));
+                let lag = (out.is_empty() || lag_due).then(|| sync.lag(&mut r.core));
                 Ok((sync, out, accepted, lag))
             })
             .await

@@ -112,9 +112,10 @@ pub struct DocVersion {
     log: Option<(u64, std::time::SystemTime)>,
 }
 
-/// Where a document's log stands after loading.
+/// Where a document's log stands after loading: what the next append and
+/// refresh start from. Opaque outside the store.
 #[derive(Debug, Clone, Copy, Default)]
-struct LogState {
+pub struct LogState {
     /// The snapshot file as it was when loaded (length, modification time):
     /// if it changes, another process compacted the document.
     snapshot: Option<(u64, std::time::SystemTime)>,
@@ -123,6 +124,15 @@ struct LogState {
     valid_len: u64,
     /// The log's header is not tally's: never append to (and so truncate) it.
     foreign: bool,
+}
+
+/// What [`Store::refresh`] found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Whether the document gained changes (or was read again).
+    pub changed: bool,
+    /// Records skipped, in the words of [`Store::load`]'s issues.
+    pub issues: Vec<String>,
 }
 
 /// Any typed document that can be stored.
@@ -179,6 +189,14 @@ fn decode_signature_table(body: &[u8]) -> Result<SignatureTable<'_>, String> {
         sigs.insert(ChangeHash(h), sig);
     }
     Ok((sigs, &body[4 + table_len..]))
+}
+
+impl<D> Loaded<D> {
+    /// The document, its signatures, what loading it found, and where its
+    /// log stands (for [`Store::append_log`] and the other `_parts` calls).
+    pub fn into_parts(self) -> (D, BTreeMap<ChangeHash, Signature>, Vec<String>, LogState) {
+        (self.doc, self.signatures, self.issues, self.log)
+    }
 }
 
 impl Loaded<Document> {
@@ -526,12 +544,27 @@ impl Store {
         loaded: &mut Loaded<D>,
         changes: &[SignedChange],
     ) -> Result<(), StoreError> {
+        let id = loaded.doc.document().id().clone();
+        self.append_log(&id, &mut loaded.log, changes)?;
+        for c in changes {
+            loaded.signatures.insert(c.hash(), c.signature);
+        }
+        Ok(())
+    }
+
+    /// [`Store::append`] for a document held elsewhere (the replica core
+    /// holds the document and signatures, the node its log state).
+    pub fn append_log(
+        &self,
+        id: &DocId,
+        log: &mut LogState,
+        changes: &[SignedChange],
+    ) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
-        let id = loaded.doc.document().id().clone();
-        let path = self.log_path(&id);
-        if loaded.log.foreign {
+        let path = self.log_path(id);
+        if log.foreign {
             return Err(StoreError::Corrupt {
                 path,
                 reason: "log header is not tally's; refusing to append (move the file aside)"
@@ -542,7 +575,7 @@ impl Store {
             fs::create_dir_all(dir).map_err(io(dir))?;
         }
         let mut buf = Vec::new();
-        if loaded.log.valid_len == 0 {
+        if log.valid_len == 0 {
             buf.extend_from_slice(frame::LOG_MAGIC);
         }
         for c in changes {
@@ -558,7 +591,7 @@ impl Store {
             .open(&path)
             .map_err(io(&path))?;
         // Whatever lies past the last intact record was never acknowledged.
-        f.set_len(loaded.log.valid_len).map_err(io(&path))?;
+        f.set_len(log.valid_len).map_err(io(&path))?;
         use std::io::Seek;
         f.seek(std::io::SeekFrom::End(0)).map_err(io(&path))?;
         f.write_all(&buf).map_err(io(&path))?;
@@ -566,18 +599,25 @@ impl Store {
         if !existed && let Some(dir) = path.parent() {
             sync_dir(dir)?;
         }
-        loaded.log.valid_len += buf.len() as u64;
-        loaded.log.records += changes.len();
-        for c in changes {
-            loaded.signatures.insert(c.hash(), c.signature);
-        }
+        log.valid_len += buf.len() as u64;
+        log.records += changes.len();
         Ok(())
     }
 
     /// Folds the log into a new snapshot if it has grown large.
     pub fn maybe_compact<D: Stored>(&self, loaded: &mut Loaded<D>) -> Result<bool, StoreError> {
-        if loaded.log.records > COMPACT_LOG_RECORDS || loaded.log.valid_len > COMPACT_LOG_BYTES {
-            self.compact(loaded)?;
+        self.maybe_compact_parts(loaded.doc.document(), &loaded.signatures, &mut loaded.log)
+    }
+
+    /// [`Store::maybe_compact`] for a document held elsewhere.
+    pub fn maybe_compact_parts(
+        &self,
+        doc: &Document,
+        signatures: &BTreeMap<ChangeHash, Signature>,
+        log: &mut LogState,
+    ) -> Result<bool, StoreError> {
+        if log.records > COMPACT_LOG_RECORDS || log.valid_len > COMPACT_LOG_BYTES {
+            self.compact_parts(doc, signatures, log)?;
             return Ok(true);
         }
         Ok(false)
@@ -587,16 +627,24 @@ impl Store {
     /// steps are atomic; a crash between them leaves changes in both, which
     /// loading applies once.
     pub fn compact<D: Stored>(&self, loaded: &mut Loaded<D>) -> Result<(), StoreError> {
-        let doc = loaded.doc.document();
+        self.compact_parts(loaded.doc.document(), &loaded.signatures, &mut loaded.log)
+    }
+
+    fn compact_parts(
+        &self,
+        doc: &Document,
+        signatures: &BTreeMap<ChangeHash, Signature>,
+        log: &mut LogState,
+    ) -> Result<(), StoreError> {
         let id = doc.id().clone();
-        let body = encode_signature_table(&loaded.signatures, &doc.save());
+        let body = encode_signature_table(signatures, &doc.save());
         let snap = frame::encode_snapshot(&body);
         write_atomic(&self.snap_path(&id), &snap)?;
         let log_path = self.log_path(&id);
         if log_path.exists() {
             write_atomic(&log_path, frame::LOG_MAGIC)?;
         }
-        loaded.log = LogState {
+        *log = LogState {
             snapshot: stamp(&self.snap_path(&id)),
             records: 0,
             valid_len: if log_path.exists() {
@@ -612,23 +660,44 @@ impl Store {
     /// Brings a loaded document up to date with what other processes (a CLI
     /// write beside the daemon) stored since: reads the records appended to
     /// its log, or reloads it if it was compacted meanwhile. Call under the
-    /// shared or exclusive lock. Returns whether anything changed.
-    pub fn refresh(&self, loaded: &mut Loaded) -> Result<bool, StoreError> {
-        let id = loaded.doc.id().clone();
+    /// shared or exclusive lock. Returns whether anything changed, and what
+    /// was skipped (torn or corrupt records), as [`Store::load`] does.
+    pub fn refresh(&self, loaded: &mut Loaded) -> Result<Refreshed, StoreError> {
+        self.refresh_parts(&mut loaded.doc, &mut loaded.signatures, &mut loaded.log)
+    }
+
+    /// [`Store::refresh`] for a document held elsewhere.
+    pub fn refresh_parts(
+        &self,
+        doc: &mut Document,
+        signatures: &mut BTreeMap<ChangeHash, Signature>,
+        log: &mut LogState,
+    ) -> Result<Refreshed, StoreError> {
+        let id = doc.id().clone();
         let log_path = self.log_path(&id);
         let log_len = fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
-        if stamp(&self.snap_path(&id)) != loaded.log.snapshot || log_len < loaded.log.valid_len {
-            *loaded = self.load(&id)?;
-            return Ok(true);
+        let reload = |doc: &mut Document,
+                      signatures: &mut BTreeMap<ChangeHash, Signature>,
+                      log: &mut LogState| {
+            let loaded = self.load(&id)?;
+            *doc = loaded.doc;
+            *signatures = loaded.signatures;
+            *log = loaded.log;
+            Ok(Refreshed {
+                changed: true,
+                issues: loaded.issues,
+            })
+        };
+        if stamp(&self.snap_path(&id)) != log.snapshot || log_len < log.valid_len {
+            return reload(doc, signatures, log);
         }
-        if log_len == loaded.log.valid_len {
-            return Ok(false);
+        if log_len == log.valid_len {
+            return Ok(Refreshed::default());
         }
         let bytes = read_optional(&log_path)?.unwrap_or_default();
-        let from = loaded.log.valid_len as usize;
+        let from = log.valid_len as usize;
         if from == 0 || from > bytes.len() {
-            *loaded = self.load(&id)?;
-            return Ok(true);
+            return reload(doc, signatures, log);
         }
         // Scan the tail as if it were a log of its own.
         let mut tail = frame::LOG_MAGIC.to_vec();
@@ -639,21 +708,42 @@ impl Store {
             if let Some((&RECORD_SIGNED, b)) = tail[range.clone()].split_first()
                 && let Ok(sc) = SignedChange::decode(b)
             {
-                loaded.signatures.insert(sc.hash(), sc.signature);
+                signatures.insert(sc.hash(), sc.signature);
                 changes.push(sc.change);
             }
         }
+        // Offsets of the tail's issues, as in the whole file.
+        let shift = from as u64 - frame::LOG_MAGIC.len() as u64;
+        let issues = scan
+            .issues
+            .iter()
+            .map(|i| {
+                let moved = match *i {
+                    frame::FrameIssue::TornTail { offset, len } => frame::FrameIssue::TornTail {
+                        offset: offset + shift,
+                        len,
+                    },
+                    frame::FrameIssue::Corrupt { offset, len } => frame::FrameIssue::Corrupt {
+                        offset: offset + shift,
+                        len,
+                    },
+                    frame::FrameIssue::BadMagic => frame::FrameIssue::BadMagic,
+                };
+                format!("{}: {moved}", log_path.display())
+            })
+            .collect();
         let n = changes.len();
-        loaded
-            .doc
-            .apply_changes(changes)
+        doc.apply_changes(changes)
             .map_err(|source| StoreError::Schema {
                 doc: id,
                 source: Box::new(source),
             })?;
-        loaded.log.records += scan.records.len();
-        loaded.log.valid_len = (from + scan.valid_len as usize - frame::LOG_MAGIC.len()) as u64;
-        Ok(n > 0)
+        log.records += scan.records.len();
+        log.valid_len = (from + scan.valid_len as usize - frame::LOG_MAGIC.len()) as u64;
+        Ok(Refreshed {
+            changed: n > 0,
+            issues,
+        })
     }
 
     fn quarantine_path(&self, id: &DocId) -> PathBuf {

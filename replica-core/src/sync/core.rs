@@ -95,6 +95,10 @@ pub struct PeerSync {
     /// changes: the peer learnt nothing from our answer, so answering again
     /// (with our heads unchanged) would only restart the same exchange.
     repeated: BTreeSet<DocId>,
+    /// Documents whose last message held changes back for the budget: the
+    /// peer repeating itself then means it is waiting for the rest, not that
+    /// the exchange is stuck, so the repeat is answered.
+    withheld: BTreeSet<DocId>,
     /// Per document, the missing dependencies last asked of this peer.
     asked: BTreeMap<DocId, BTreeSet<ChangeHash>>,
     hello: bool,
@@ -131,6 +135,7 @@ impl PeerSync {
             received: Vec::new(),
             last_heard: BTreeMap::new(),
             repeated: BTreeSet::new(),
+            withheld: BTreeSet::new(),
             asked: BTreeMap::new(),
             hello: false,
             budget: MAX_CHANGE_BYTES,
@@ -338,6 +343,7 @@ impl PeerSync {
         let doc = docs.doc_mut(id);
         let asked = self.asked.get(id).is_some_and(|a| missing.is_subset(a));
         if self.repeated.contains(id)
+            && !self.withheld.contains(id)
             && asked
             && state.have_responded
             && state.last_sent_heads == heads
@@ -345,6 +351,9 @@ impl PeerSync {
             return None;
         }
         let before: BTreeSet<ChangeHash> = state.sent_hashes.clone();
+        // What the peer asked for by name goes first: its pending changes
+        // wait on exactly these.
+        let needed: BTreeSet<ChangeHash> = state.their_need.iter().flatten().copied().collect();
         // `None` leaves the dependencies unasked only when no answer from
         // this peer is possible: one is in flight (we ask on the reply) or
         // its heads equal ours (it lacks them as we do).
@@ -370,7 +379,7 @@ impl PeerSync {
         // Changes held back, and so every change that depends on one of them.
         let mut withheld: BTreeSet<ChangeHash> = BTreeSet::new();
         let mut full = false;
-        for change in causal_order(doc, &new) {
+        for change in causal_order(doc, &new, &needed) {
             let h = change.hash();
             let raw = change.raw_bytes().len() + 64;
             full |= bytes + raw > self.budget && !changes.is_empty();
@@ -391,6 +400,11 @@ impl PeerSync {
                 }
             }
         }
+        if unsent.is_empty() {
+            self.withheld.remove(id);
+        } else {
+            self.withheld.insert(id.clone());
+        }
         let state = self.states.get_mut(id).expect("inserted above");
         for h in unsent {
             state.sent_hashes.remove(&h);
@@ -409,9 +423,14 @@ impl PeerSync {
 /// The changes of `hashes` in an order where each follows its dependencies
 /// among them: Kahn's algorithm, linear in the changes and their
 /// dependencies (a rescan of the rest for every change ready was quadratic
-/// in a long chain of one writer's saves). Ties go by hash, so the order is
+/// in a long chain of one writer's saves). Of the changes ready, those in
+/// `first` go first (what the peer asked for), then by hash, so the order is
 /// the same on every replica.
-fn causal_order(doc: &Automerge, hashes: &[ChangeHash]) -> Vec<crdt_schema::automerge::Change> {
+fn causal_order(
+    doc: &Automerge,
+    hashes: &[ChangeHash],
+    first: &BTreeSet<ChangeHash>,
+) -> Vec<crdt_schema::automerge::Change> {
     let mut changes: BTreeMap<ChangeHash, crdt_schema::automerge::Change> = hashes
         .iter()
         .filter_map(|h| doc.get_change_by_hash(h).map(|c| (*h, c)))
@@ -430,13 +449,15 @@ fn causal_order(doc: &Automerge, hashes: &[ChangeHash]) -> Vec<crdt_schema::auto
         }
         waiting_on.insert(*h, n);
     }
-    let mut ready: BTreeSet<ChangeHash> = waiting_on
+    // Ordered by (not asked for, hash).
+    let key = |h: ChangeHash| (!first.contains(&h), h);
+    let mut ready: BTreeSet<(bool, ChangeHash)> = waiting_on
         .iter()
         .filter(|(_, n)| **n == 0)
-        .map(|(h, _)| *h)
+        .map(|(h, _)| key(*h))
         .collect();
     let mut out = Vec::with_capacity(changes.len());
-    while let Some(h) = ready.pop_first() {
+    while let Some((_, h)) = ready.pop_first() {
         if let Some(c) = changes.remove(&h) {
             out.push(c);
         }
@@ -444,7 +465,7 @@ fn causal_order(doc: &Automerge, hashes: &[ChangeHash]) -> Vec<crdt_schema::auto
             if let Some(n) = waiting_on.get_mut(&d) {
                 *n -= 1;
                 if *n == 0 {
-                    ready.insert(d);
+                    ready.insert(key(d));
                 }
             }
         }

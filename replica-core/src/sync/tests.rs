@@ -528,7 +528,7 @@ fn a_peer_holding_a_refused_change_does_not_keep_the_exchange_going() {
         .write(&meta(&w.officer, heads), attend(2, "1001"))
         .unwrap();
     let forged = SignedChange::sign(&stranger, &d01(), c.unwrap());
-    let loaded = hostile.loaded_mut(&d01()).unwrap();
+    let loaded = hostile.held_mut(&d01()).unwrap();
     loaded
         .doc
         .apply_changes(vec![forged.change.clone()])
@@ -651,11 +651,21 @@ fn lag_counts_what_the_peer_has_not_got_yet() {
 }
 
 #[test]
-fn a_backlog_many_budgets_long_crosses_in_one_connection_dependencies_first() {
+fn a_backlog_many_budgets_long_crosses_in_one_connection() {
     // A budget of 1 KB and 40 changes of about 0.2–0.8 KB, large and small
-    // mixed: many messages. A change that does not fit ends the message —
-    // a later, smaller one may depend on it (every save of one writer
-    // follows the last), and sent ahead it would wait at the peer as pending.
+    // mixed: many messages. Two ways this stalled: a change that did not fit
+    // was skipped while later ones (depending on it) went ahead; and when the
+    // peer, missing a change its Bloom filter wrongly claimed, asked for it by
+    // name and the answer held it back for the budget, the peer's repeated
+    // request was taken for a stuck exchange and left unanswered. Actors are
+    // random, so the Bloom filter's false positives differ from run to run:
+    // twenty runs.
+    for run in 0..20 {
+        backlog_run(run);
+    }
+}
+
+fn backlog_run(run: usize) {
     let w = World::new();
     let mut a = w.replica();
     w.setup(&mut a);
@@ -693,7 +703,6 @@ fn a_backlog_many_budgets_long_crosses_in_one_connection_dependencies_first() {
                 );
                 messages_with_changes += usize::from(!inc.changes.is_empty());
                 let got = b.admit(inc, &mut InMemory).unwrap();
-                assert_eq!(got.pending, 0, "a change arrived before its dependencies");
                 assert!(got.quarantined.is_empty(), "{got:?}");
             }
         }
@@ -705,7 +714,12 @@ fn a_backlog_many_budgets_long_crosses_in_one_connection_dependencies_first() {
         }
         to_b.extend(pa.poll(&mut a));
     }
-    assert_eq!(a.heads(), b.heads(), "everything crossed in one connection");
+    assert_eq!(
+        a.heads(),
+        b.heads(),
+        "run {run}: everything crossed in one connection"
+    );
+    assert!(b.pending.is_empty(), "run {run}: nothing left waiting");
     assert!(
         messages_with_changes >= total / budget,
         "{messages_with_changes} messages for {total} bytes"

@@ -1,6 +1,6 @@
 //! Peer-to-peer sync. [`core`] is the protocol as a pure state machine;
-//! [`wire`] its messages. The transport (iroh) lives in `crate::net`, the
-//! documents it syncs in `crate::replica`.
+//! [`wire`] its messages. The transport (iroh) is the node's `net`; the
+//! documents it syncs are [`crate::replica::Core`]'s.
 
 pub mod core;
 pub mod wire;

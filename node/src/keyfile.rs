@@ -1,0 +1,99 @@
+//! Key files on disk: `keys::KeyFile` is the encrypted key as text; here it
+//! is read from and written to a file readable only by its owner (mode 0600,
+//! or an owner-only ACL on Windows), never overwriting one.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use keys::{KeyFile, KeyFileError};
+
+/// Reading and writing [`KeyFile`]s: `KeyFile::read(path)` and
+/// `file.write_new(path)` with this trait in scope.
+pub trait KeyFileIo: Sized {
+    /// Reads a key file (without unlocking it).
+    fn read(path: &Path) -> Result<Self, KeyFileError>;
+    /// Writes a new key file readable only by its owner; never overwrites.
+    fn write_new(&self, path: &Path) -> Result<(), KeyFileError>;
+}
+
+impl KeyFileIo for KeyFile {
+    fn read(path: &Path) -> Result<KeyFile, KeyFileError> {
+        let text = fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        KeyFile::from_text(&text, path)
+    }
+
+    fn write_new(&self, path: &Path) -> Result<(), KeyFileError> {
+        let io = |source| KeyFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if path.exists() {
+            return Err(KeyFileError::Exists(path.to_path_buf()));
+        }
+        let tmp = path.with_extension("key-tmp");
+        let _ = fs::remove_file(&tmp);
+        let mut f = platform::create_private(&tmp).map_err(io)?;
+        f.write_all(self.to_text().as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        drop(f);
+        // `rename` would replace a file created meanwhile; a hard link fails instead.
+        match fs::hard_link(&tmp, path) {
+            Ok(()) => fs::remove_file(&tmp).map_err(io)?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let _ = fs::remove_file(&tmp);
+                return Err(KeyFileError::Exists(path.to_path_buf()));
+            }
+            // FAT-formatted USB sticks have no hard links: the whole file is
+            // written, so the rename replaces nothing but a file created in
+            // the instant since the check above.
+            Err(_) => {
+                if path.exists() {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(KeyFileError::Exists(path.to_path_buf()));
+                }
+                platform::rename_durable(&tmp, path).map_err(io)?;
+            }
+        }
+        platform::sync_dir(platform::parent(path)).map_err(io)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keys::{KdfParams, KeyKind, SecretKey};
+
+    #[test]
+    fn a_key_file_is_the_owners_alone_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("officer.key");
+        let key = SecretKey::from_seed(&[5; 32]);
+        let f = KeyFile::seal(
+            &key,
+            KeyKind::Officer,
+            "correct horse",
+            KdfParams::STANDARD,
+            None,
+        )
+        .unwrap();
+        f.write_new(&path).unwrap();
+        assert_eq!(platform::private_problem(&path).unwrap(), None);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let back = KeyFile::read(&path).unwrap();
+        assert_eq!(
+            back.unlock("correct horse", &path).unwrap().public(),
+            key.public()
+        );
+        assert!(matches!(f.write_new(&path), Err(KeyFileError::Exists(_))));
+    }
+}

@@ -1,0 +1,499 @@
+//! A replica's documents held in memory: what a node serves to its peers and
+//! what the simulations run by the hundred.
+//!
+//! [`Core`] is pure: documents, signatures, the registry's trust, the
+//! quarantine and the changes still pending. Changes from anywhere — a peer, a
+//! bundle, a local write — are admitted through [`Validator::admit`]; what
+//! happens to them on disk is the [`Persist`] given: nothing for the
+//! simulations ([`InMemory`]), the store for the node's replica, which appends
+//! accepted changes (fsynced) *before* they are applied in memory and offered
+//! to other peers, so nothing acknowledged is ever lost.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crdt_schema::automerge::ChangeHash;
+use crdt_schema::{DocId, Document};
+use keys::{PublicKey, Signature};
+
+use crate::sync::{Docs, Incoming};
+use crate::validate::trust::Checked;
+use crate::validate::{SignedChange, Trust, Validator, Wait};
+
+/// A document as a replica holds it: its changes and each one's signature.
+#[derive(Debug)]
+pub struct Held {
+    pub doc: Document,
+    /// The signature of every change in the document.
+    pub signatures: BTreeMap<ChangeHash, Signature>,
+}
+
+impl Held {
+    /// A document not held yet.
+    pub fn fresh(id: DocId) -> Held {
+        Held {
+            doc: Document::new(id),
+            signatures: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why admitting changes failed: storage could not keep them (nothing of
+/// the batch was applied past what storage acknowledged), or the document
+/// rejected changes the validator accepted (a bug, reported as such).
+#[derive(Debug, thiserror::Error)]
+pub enum AdmitError {
+    #[error(transparent)]
+    Persist(Box<dyn std::error::Error + Send + Sync>),
+    #[error("{doc}: {source}")]
+    Schema {
+        doc: DocId,
+        #[source]
+        source: Box<crdt_schema::SchemaError>,
+    },
+}
+
+/// What [`Persist`] reports: the shell's own error, kept whole.
+pub type PersistResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// Most changes kept waiting per document: a peer cannot grow the pending
+/// pool without bound by sending changes nobody can judge.
+pub const MAX_PENDING: usize = 10_000;
+
+/// What admitting a batch of incoming changes did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    pub accepted: usize,
+    pub already: usize,
+    /// Refused: change hash and reason.
+    pub quarantined: Vec<(ChangeHash, String)>,
+    /// Left pending (or dropped past [`MAX_PENDING`]).
+    pub pending: usize,
+}
+
+/// Where admitted changes go besides memory: the imperative shell's side of
+/// [`Core::admit`]. Every method may fail; a failure ends the admission.
+pub trait Persist {
+    /// Brings a document up to date with storage before judging (what other
+    /// writers stored meanwhile).
+    fn refresh(&mut self, doc: &DocId, held: &mut Held) -> PersistResult;
+    /// Stores accepted changes; called before they are applied.
+    fn accepted(&mut self, doc: &DocId, changes: &[SignedChange]) -> PersistResult;
+    /// After accepted changes were applied to `held`: storage may fold its
+    /// log into a snapshot now (not before: the snapshot would lack them).
+    fn applied(&mut self, doc: &DocId, held: &Held) -> PersistResult {
+        let _ = (doc, held);
+        Ok(())
+    }
+    /// Keeps a refused change with its reason.
+    fn refused(&mut self, doc: &DocId, change: &SignedChange, reason: &str) -> PersistResult;
+    /// Changes kept as pending (by [`Persist::pending`]) that have now been
+    /// accepted: storage need not keep them for a restart any longer.
+    fn resolved(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> PersistResult {
+        let _ = (doc, hashes);
+        Ok(())
+    }
+    /// Keeps a change that cannot be judged yet, so a restart does not lose it.
+    fn pending(&mut self, doc: &DocId, change: &SignedChange, reason: &str) -> PersistResult;
+}
+
+/// No storage: for simulations and tests.
+pub struct InMemory;
+
+impl Persist for InMemory {
+    fn refresh(&mut self, _: &DocId, _: &mut Held) -> PersistResult {
+        Ok(())
+    }
+    fn accepted(&mut self, _: &DocId, _: &[SignedChange]) -> PersistResult {
+        Ok(())
+    }
+    fn refused(&mut self, _: &DocId, _: &SignedChange, _: &str) -> PersistResult {
+        Ok(())
+    }
+    fn pending(&mut self, _: &DocId, _: &SignedChange, _: &str) -> PersistResult {
+        Ok(())
+    }
+}
+
+/// What can end a pending change's wait, and so when it is judged again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitOn {
+    /// Earlier changes of its own document: retried when the document gains some.
+    Changes,
+    /// A registry change (a certificate, the registry state it was written
+    /// against): retried when the registry gains changes.
+    Registry,
+    /// Not known (read back from storage): retried on either.
+    Unknown,
+}
+
+impl From<&Wait> for WaitOn {
+    fn from(w: &Wait) -> WaitOn {
+        if w.on_registry() {
+            WaitOn::Registry
+        } else {
+            WaitOn::Changes
+        }
+    }
+}
+
+/// A change that cannot be judged yet.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub change: SignedChange,
+    pub on: WaitOn,
+}
+
+/// What led to judging a document's pending changes again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// The document received changes.
+    Changes,
+    /// The registry gained changes.
+    Registry,
+    /// The document gained changes of its own pending pool (woken by the
+    /// registry): what waited on those can go in now.
+    Gained,
+}
+
+impl Retry {
+    fn wakes(self, on: WaitOn) -> bool {
+        matches!(
+            (self, on),
+            (_, WaitOn::Unknown)
+                | (Retry::Changes | Retry::Gained, WaitOn::Changes)
+                | (Retry::Registry, WaitOn::Registry)
+        )
+    }
+}
+
+/// The documents of a replica and what it knows about them.
+pub struct Core {
+    authority: PublicKey,
+    docs: BTreeMap<DocId, Held>,
+    trust: Trust,
+    /// The registry heads `trust` was read at.
+    trust_heads: Vec<ChangeHash>,
+    /// Trust records whose signatures were checked already.
+    checked: Checked,
+    /// The registry heads when changes pending on the registry were last retried.
+    retried_at: Vec<ChangeHash>,
+    /// Refused changes with their reason, never applied.
+    pub quarantine: BTreeMap<ChangeHash, String>,
+    /// Changes that cannot be judged yet (a dependency, a certificate or the
+    /// registry state they were written against has not arrived), judged
+    /// again when what they wait for can have arrived.
+    pub pending: BTreeMap<DocId, BTreeMap<ChangeHash, Waiting>>,
+}
+
+impl Core {
+    /// An empty replica trusting `authority`.
+    pub fn new(authority: PublicKey) -> Core {
+        let registry = Held::fresh(DocId::Registry);
+        let mut checked = Checked::default();
+        let trust = Trust::from_registry_checked(authority, registry.doc.automerge(), &mut checked);
+        Core {
+            authority,
+            docs: BTreeMap::from([(DocId::Registry, registry)]),
+            trust,
+            trust_heads: Vec::new(),
+            checked,
+            retried_at: Vec::new(),
+            quarantine: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a document as stored (trusted: it passed validation when stored).
+    pub fn insert(&mut self, held: Held) {
+        let id = held.doc.id().clone();
+        self.docs.insert(id.clone(), held);
+        if id == DocId::Registry {
+            self.refresh_trust();
+        }
+    }
+
+    /// Reads the registry's trust again if the registry changed since.
+    pub fn refresh_trust(&mut self) {
+        let registry = self.docs[&DocId::Registry].doc.automerge();
+        let heads = registry.get_heads();
+        if heads != self.trust_heads {
+            self.trust = Trust::from_registry_checked(self.authority, registry, &mut self.checked);
+            self.trust_heads = heads;
+        }
+    }
+
+    fn registry_heads(&self) -> Vec<ChangeHash> {
+        self.docs[&DocId::Registry].doc.heads()
+    }
+
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    pub fn document(&self, id: &DocId) -> Option<&Document> {
+        self.docs.get(id).map(|l| &l.doc)
+    }
+
+    pub fn held_mut(&mut self, id: &DocId) -> Option<&mut Held> {
+        self.docs.get_mut(id)
+    }
+
+    /// The documents held, by id.
+    pub fn doc_ids(&self) -> Vec<DocId> {
+        self.docs.keys().cloned().collect()
+    }
+
+    pub fn contains(&self, id: &DocId) -> bool {
+        self.docs.contains_key(id)
+    }
+
+    /// Endpoint ids of the devices enrolled in the registry.
+    pub fn enrolled(&self) -> BTreeSet<[u8; 32]> {
+        self.trust
+            .devices()
+            .map(|d| *d.body.endpoint_id.as_bytes())
+            .collect()
+    }
+
+    /// Heads of every document held.
+    pub fn heads(&self) -> BTreeMap<DocId, Vec<ChangeHash>> {
+        self.docs
+            .iter()
+            .filter(|(_, l)| !l.doc.automerge().is_empty())
+            .map(|(id, l)| (id.clone(), l.doc.heads()))
+            .collect()
+    }
+
+    /// Every signed change of a document, in causal order.
+    pub fn signed_changes(&self, id: &DocId) -> Vec<SignedChange> {
+        let Some(l) = self.docs.get(id) else {
+            return Vec::new();
+        };
+        l.doc
+            .automerge()
+            .get_changes(&[])
+            .into_iter()
+            .filter_map(|change| {
+                let signature = *l.signatures.get(&change.hash())?;
+                Some(SignedChange { change, signature })
+            })
+            .collect()
+    }
+
+    /// Validates changes (a peer's, a bundle's or a local write's), stores
+    /// the accepted ones through `persist`, then applies them. Changes of the
+    /// document pending on earlier changes are judged again with them; when
+    /// the registry gains changes (from this batch or from storage), every
+    /// document's changes pending on the registry are, until nothing more
+    /// enters the registry.
+    pub fn admit(
+        &mut self,
+        incoming: Incoming,
+        persist: &mut dyn Persist,
+    ) -> Result<Admitted, AdmitError> {
+        let mut out = Admitted::default();
+        let Incoming { doc, changes } = incoming;
+        self.admit_doc(&doc, changes, Retry::Changes, persist, &mut out)?;
+        // Also catches registry changes another process stored (`Replica::refresh`).
+        while self.registry_heads() != self.retried_at {
+            self.retried_at = self.registry_heads();
+            let waiting: Vec<DocId> = self.pending.keys().cloned().collect();
+            for d in waiting {
+                self.admit_doc(&d, Vec::new(), Retry::Registry, persist, &mut out)?;
+            }
+        }
+        out.pending = self.pending.values().map(BTreeMap::len).sum();
+        Ok(out)
+    }
+
+    fn admit_doc(
+        &mut self,
+        doc: &DocId,
+        changes: Vec<SignedChange>,
+        retry: Retry,
+        persist: &mut dyn Persist,
+        out: &mut Admitted,
+    ) -> Result<(), AdmitError> {
+        let mut batch: Vec<SignedChange> = changes
+            .into_iter()
+            .filter(|c| {
+                let seen = self.quarantine.contains_key(&c.hash());
+                out.already += usize::from(seen);
+                !seen
+            })
+            .collect();
+        // Changes waiting on what this admission can bring; with none new
+        // for the document, nothing it waits on has arrived.
+        let mut retried = BTreeSet::new();
+        let accepted_before = out.accepted;
+        if (retry != Retry::Changes || !batch.is_empty())
+            && let Some(pool) = self.pending.get_mut(doc)
+        {
+            let woken: Vec<ChangeHash> = pool
+                .iter()
+                .filter(|(_, w)| retry.wakes(w.on))
+                .map(|(h, _)| *h)
+                .collect();
+            for h in woken {
+                if let Some(w) = pool.remove(&h) {
+                    batch.push(w.change);
+                    retried.insert(h);
+                }
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.docs
+            .entry(doc.clone())
+            .or_insert_with(|| Held::fresh(doc.clone()));
+        if let Some(reg) = self.docs.get_mut(&DocId::Registry) {
+            persist
+                .refresh(&DocId::Registry, reg)
+                .map_err(AdmitError::Persist)?;
+        }
+        if *doc != DocId::Registry {
+            persist
+                .refresh(doc, self.docs.get_mut(doc).expect("inserted above"))
+                .map_err(AdmitError::Persist)?;
+        }
+        self.refresh_trust();
+        // Registry changes one at a time: each may change the trust that judges the next.
+        let batches: Vec<Vec<SignedChange>> = if *doc == DocId::Registry {
+            batch.into_iter().map(|c| vec![c]).collect()
+        } else {
+            vec![batch]
+        };
+        for batch in batches {
+            let registry = self.docs[&DocId::Registry].doc.automerge();
+            let target = self.docs[doc].doc.automerge();
+            let a = Validator::new(&self.trust, registry).admit(doc, target, batch);
+            out.already += a.already;
+            out.accepted += a.accepted.len();
+            let signed = a.signed();
+            // Accepted now, so no longer waiting: retried from the pool, or
+            // arrived again (from another peer) while its copy waited there.
+            let pool = self.pending.get_mut(doc);
+            let resolved: Vec<ChangeHash> = match pool {
+                Some(pool) => signed
+                    .iter()
+                    .map(SignedChange::hash)
+                    .filter(|h| pool.remove(h).is_some() || retried.contains(h))
+                    .collect(),
+                None => signed
+                    .iter()
+                    .map(SignedChange::hash)
+                    .filter(|h| retried.contains(h))
+                    .collect(),
+            };
+            let held = self.docs.get_mut(doc).expect("inserted above");
+            if !signed.is_empty() {
+                persist
+                    .accepted(doc, &signed)
+                    .map_err(AdmitError::Persist)?;
+            }
+            for sc in &signed {
+                held.signatures.insert(sc.hash(), sc.signature);
+            }
+            let any = !signed.is_empty();
+            held.doc
+                .apply_validated_changes(signed.into_iter().map(|s| s.change).collect())
+                .map_err(|source| AdmitError::Schema {
+                    doc: doc.clone(),
+                    source: Box::new(source),
+                })?;
+            if any {
+                persist.applied(doc, held).map_err(AdmitError::Persist)?;
+            }
+            if !resolved.is_empty() {
+                persist
+                    .resolved(doc, &resolved)
+                    .map_err(AdmitError::Persist)?;
+            }
+            for (sc, r) in &a.refused {
+                let reason = r.to_string();
+                persist
+                    .refused(doc, sc, &reason)
+                    .map_err(AdmitError::Persist)?;
+                self.quarantine.insert(sc.hash(), reason.clone());
+                out.quarantined.push((sc.hash(), reason));
+            }
+            let pool = self.pending.entry(doc.clone()).or_default();
+            for (sc, why) in a.pending {
+                if pool.len() < MAX_PENDING && !pool.contains_key(&sc.hash()) {
+                    // Kept on disk once, when it first had to wait.
+                    if !retried.contains(&sc.hash()) {
+                        persist
+                            .pending(doc, &sc, &why.to_string())
+                            .map_err(AdmitError::Persist)?;
+                    }
+                    pool.insert(
+                        sc.hash(),
+                        Waiting {
+                            on: WaitOn::from(&why),
+                            change: sc,
+                        },
+                    );
+                }
+            }
+            if pool.is_empty() {
+                self.pending.remove(doc);
+            }
+            if *doc == DocId::Registry {
+                self.refresh_trust();
+            }
+        }
+        // Changes the registry let in can be what others of this document
+        // waited on (a day's save after the one whose certificate was late):
+        // judge those again now, not when the next change happens to arrive.
+        if retry == Retry::Registry
+            && out.accepted > accepted_before
+            && self
+                .pending
+                .get(doc)
+                .is_some_and(|p| p.values().any(|w| Retry::Gained.wakes(w.on)))
+        {
+            self.admit_doc(doc, Vec::new(), Retry::Gained, persist, out)?;
+        }
+        Ok(())
+    }
+}
+
+impl Docs for Core {
+    fn ids(&self) -> Vec<DocId> {
+        self.docs
+            .iter()
+            .filter(|(_, l)| !l.doc.automerge().is_empty())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    fn doc_mut(&mut self, id: &DocId) -> &mut Document {
+        &mut self
+            .docs
+            .entry(id.clone())
+            .or_insert_with(|| Held::fresh(id.clone()))
+            .doc
+    }
+
+    fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature> {
+        self.docs.get(id)?.signatures.get(hash).copied()
+    }
+
+    fn missing_deps(&self, id: &DocId) -> BTreeSet<ChangeHash> {
+        let Some(pool) = self.pending.get(id) else {
+            return BTreeSet::new();
+        };
+        // Every change held has its signature recorded: a cheap membership test.
+        let held = self.docs.get(id).map(|l| &l.signatures);
+        pool.values()
+            .filter(|w| w.on != WaitOn::Registry)
+            .flat_map(|w| w.change.change.deps().iter().copied())
+            .filter(|d| {
+                !pool.contains_key(d)
+                    && !self.quarantine.contains_key(d)
+                    && !held.is_some_and(|s| s.contains_key(d))
+            })
+            .collect()
+    }
+}
