@@ -3,7 +3,6 @@
 //! or an owner-only ACL on Windows), never overwriting one.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use keys::{KeyFile, KeyFileError};
@@ -27,39 +26,16 @@ impl KeyFileIo for KeyFile {
     }
 
     fn write_new(&self, path: &Path) -> Result<(), KeyFileError> {
-        let io = |source| KeyFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        if path.exists() {
-            return Err(KeyFileError::Exists(path.to_path_buf()));
-        }
-        let tmp = path.with_extension("key-tmp");
-        let _ = fs::remove_file(&tmp);
-        let mut f = platform::create_private(&tmp).map_err(io)?;
-        f.write_all(self.to_text().as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        drop(f);
-        // `rename` would replace a file created meanwhile; a hard link fails instead.
-        match fs::hard_link(&tmp, path) {
-            Ok(()) => fs::remove_file(&tmp).map_err(io)?,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let _ = fs::remove_file(&tmp);
-                return Err(KeyFileError::Exists(path.to_path_buf()));
-            }
-            // FAT-formatted USB sticks have no hard links: the whole file is
-            // written, so the rename replaces nothing but a file created in
-            // the instant since the check above.
-            Err(_) => {
-                if path.exists() {
-                    let _ = fs::remove_file(&tmp);
-                    return Err(KeyFileError::Exists(path.to_path_buf()));
+        platform::write_new_private(path, self.to_text().as_bytes()).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                KeyFileError::Exists(path.to_path_buf())
+            } else {
+                KeyFileError::Io {
+                    path: path.to_path_buf(),
+                    source,
                 }
-                platform::rename_durable(&tmp, path).map_err(io)?;
             }
-        }
-        platform::sync_dir(platform::parent(path)).map_err(io)?;
-        Ok(())
+        })
     }
 }
 

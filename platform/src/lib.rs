@@ -87,6 +87,45 @@ pub fn create_private(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Writes a new file only its owner can read, whole or not at all, never
+/// replacing one: fails with `AlreadyExists` when `path` exists, also when
+/// another process creates it at the same moment (two processes making one
+/// device key must end with one key). Durable once it returns.
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    if path.exists() {
+        return Err(io::ErrorKind::AlreadyExists.into());
+    }
+    // A name of this call's own (process and sequence): no other writer
+    // removes or overwrites it.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}-{seq}.tmp", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = create_private(&tmp)?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    drop(f);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // `rename` would replace a file created meanwhile; a hard link fails instead.
+    let linked = match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        // FAT-formatted USB sticks have no hard links: the whole file is
+        // written, so the rename replaces nothing but a file created in the
+        // instant since the check above.
+        Err(_) if path.exists() => Err(io::ErrorKind::AlreadyExists.into()),
+        Err(_) => rename_durable(&tmp, path),
+    };
+    let _ = std::fs::remove_file(&tmp);
+    linked?;
+    sync_dir(parent(path))
+}
+
 /// Whether an existing secret file can be read by others than its owner,
 /// said in words (`None`: it cannot, as far as this platform tells). On
 /// Unix: group or other permission bits. On Windows the ACL is not judged
@@ -220,6 +259,37 @@ mod tests {
         assert_eq!(parent(Path::new("x.bundle")), Path::new("."));
         assert_eq!(parent(Path::new("d/x.bundle")), Path::new("d"));
         sync_dir(parent(Path::new("x.bundle"))).unwrap();
+    }
+
+    #[test]
+    fn a_new_private_file_is_written_once_even_by_racing_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("node.key");
+        // Each writer must either win or be told the file exists; the file
+        // is one writer's whole text.
+        let results: Vec<io::Result<()>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4u8)
+                .map(|i| {
+                    let p = &p;
+                    s.spawn(move || write_new_private(p, &[b'a' + i; 64]))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert!(won >= 1);
+        for r in &results {
+            if let Err(e) = r {
+                assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+            }
+        }
+        let text = std::fs::read(&p).unwrap();
+        assert_eq!(text.len(), 64);
+        assert!(
+            text.iter().all(|b| *b == text[0]),
+            "one writer's text, whole"
+        );
+        assert_eq!(private_problem(&p).unwrap(), None);
     }
 
     #[cfg(unix)]

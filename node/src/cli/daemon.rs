@@ -174,7 +174,12 @@ pub(super) fn status(ctx: &Ctx, json: bool) -> Result<ExitCode> {
             })
             .collect::<Result<_, crate::store::StoreError>>()?
     };
-    let id = net::node_key(&ctx.data)?.public().to_string();
+    // Read only: a status asked by another user must not create the device
+    // key (the service could not read a key another user owns).
+    let id = match net::node_key_if_made(&ctx.data)? {
+        Some(k) => k.public().to_string(),
+        None => "(no device key yet: `tally node id` or the first `node run` makes it)".into(),
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer(

@@ -126,6 +126,15 @@ pub fn key_path(data: &Path) -> PathBuf {
     data.join("node.key")
 }
 
+/// This node's device key if it has been made, without making it.
+pub fn node_key_if_made(data: &Path) -> Result<Option<SecretKey>, StoreError> {
+    if key_path(data).exists() {
+        node_key(data).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// This node's device key: created on first use, kept in `DATA/node.key`
 /// (readable only by its owner). It is not encrypted: the daemon must start
 /// unattended, and the key only identifies the device; what it may do is
@@ -136,40 +145,35 @@ pub fn node_key(data: &Path) -> Result<SecretKey, StoreError> {
         path: path.clone(),
         reason,
     };
+    let read = |text: &str| -> Result<SecretKey, StoreError> {
+        let bytes = hex::decode(text.trim()).map_err(|e| bad(e.to_string()))?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| bad("not a 32-byte key".into()))?;
+        Ok(SecretKey::from_bytes(&arr))
+    };
     match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let bytes = hex::decode(text.trim()).map_err(|e| bad(e.to_string()))?;
-            let arr: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| bad("not a 32-byte key".into()))?;
-            Ok(SecretKey::from_bytes(&arr))
-        }
+        Ok(text) => read(&text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             use rand::TryRng;
             let mut seed = zeroize::Zeroizing::new([0u8; 32]);
             rand::rngs::SysRng
                 .try_fill_bytes(seed.as_mut())
                 .map_err(|e| bad(format!("system random number generator: {e}")))?;
-            write_private(&path, hex::encode(seed.as_ref()).as_bytes())?;
-            Ok(SecretKey::from_bytes(&seed))
+            match platform::write_new_private(&path, hex::encode(seed.as_ref()).as_bytes()) {
+                Ok(()) => Ok(SecretKey::from_bytes(&seed)),
+                // Another process (the service and `tally node id`, say)
+                // made it at the same moment: theirs is the device's key.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text = std::fs::read_to_string(&path).map_err(|source| StoreError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    read(&text)
+                }
+                Err(source) => Err(StoreError::Io { path, source }),
+            }
         }
         Err(source) => Err(StoreError::Io { path, source }),
     }
-}
-
-/// Writes a new file readable only by its owner, atomically.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    use std::io::Write;
-    let tmp = crate::store::tmp_path(path);
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| StoreError::Io { path: p, source }
-    };
-    // A temporary file left by a crash holds a key that was never used.
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = platform::create_private(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    platform::rename_durable(&tmp, path).map_err(io(path))
 }

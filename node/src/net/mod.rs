@@ -26,7 +26,7 @@ use iroh::{Endpoint, EndpointAddr, EndpointId, RelayMode, TransportAddr};
 use serde::Serialize;
 use tokio::sync::watch;
 
-pub use config::{NodeConfig, PeerAddr, node_key};
+pub use config::{NodeConfig, PeerAddr, node_key, node_key_if_made};
 
 use crate::replica::Replica;
 use crate::store::Store;
