@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
+use crdt_schema::schema::RecordClass;
 use crdt_schema::{
     Adjustment, Attendance, Date, DistrictId, DocId, Inmate, InmateNo, Month, MonthDoc,
     ProcedureId, ProcedureVersion, RegistryDoc, ReportDigest, score_month,
@@ -43,13 +44,21 @@ pub struct Officer {
 }
 
 impl Officer {
-    /// Whether this officer may write a district's daily records.
-    pub fn writes_daily_records_of(&self, district: &DistrictId) -> bool {
-        match self.role {
-            Role::Officer | Role::Chief => self.district.as_ref() == Some(district),
-            Role::Admin => true,
-            Role::LaborSection | Role::Records | Role::Procurator => false,
-        }
+    /// Whether the validator would let this officer write records of
+    /// `class` into `doc`: the permission table of `replica-core`, so the app
+    /// offers exactly what a save would be allowed to do.
+    pub fn may(&self, doc: &DocId, class: RecordClass) -> bool {
+        node::validate::may_write(self.role, self.district.as_ref(), doc, class)
+    }
+
+    /// [`Officer::may`] in a district's month document.
+    pub fn may_in(&self, district: &DistrictId, month: Month, class: RecordClass) -> bool {
+        self.may(&DocId::month(district.clone(), month), class)
+    }
+
+    /// Whether this officer may write a district's daily records that month.
+    pub fn writes_daily_records_of(&self, district: &DistrictId, month: Month) -> bool {
+        self.may_in(district, month, RecordClass::Daily)
     }
 }
 

@@ -5,9 +5,9 @@
 //! refuses either if the data changed in between. Only the chief of the
 //! district (or the administrator) gets the buttons; others see the state.
 
+use crdt_schema::schema::RecordClass;
 use crdt_schema::{ApprovalTarget, Date, Flag};
 use eframe::egui::{self, RichText};
-use keys::Role;
 
 use super::Lang;
 use super::look::{OVER, SHORT};
@@ -21,11 +21,7 @@ pub(super) struct ApprovalsScreen {
 
 /// Whether `officer` may approve, resolve and seal in the shown district.
 pub(super) fn may_close(officer: &Officer, v: &DistrictView) -> bool {
-    match officer.role {
-        Role::Admin => true,
-        Role::Chief => officer.district.as_ref() == Some(&v.district),
-        _ => false,
-    }
+    officer.may_in(&v.district, v.month, RecordClass::Seal)
 }
 
 /// Whether a conflicting record can be resolved here (the backend writes

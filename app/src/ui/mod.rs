@@ -19,9 +19,9 @@ mod transfer;
 
 use std::path::PathBuf;
 
-use crdt_schema::{Date, DistrictId};
+use crdt_schema::schema::RecordClass;
+use crdt_schema::{Date, DistrictId, DocId};
 use eframe::egui;
-use keys::Role;
 use node::audit::AuditTrail;
 
 use crate::backend::{Backend, Catalog, DistrictView, Officer, Progress, Request};
@@ -121,11 +121,12 @@ impl Tab {
         }
     }
 
-    /// Whether a role sees the tab at all (what it may do on it is decided
-    /// again by the validator when a change is signed).
-    fn shown_to(self, role: Role) -> bool {
+    /// Whether an officer sees the tab for the district-month shown (what
+    /// it may do there is decided again by the validator when a change is
+    /// signed): 审批 for those who may approve in it.
+    fn shown_to(self, officer: &Officer, district: &DistrictId, month: crdt_schema::Month) -> bool {
         match self {
-            Tab::Approvals => matches!(role, Role::Chief | Role::Admin),
+            Tab::Approvals => officer.may_in(district, month, RecordClass::Approval),
             _ => true,
         }
     }
@@ -586,7 +587,7 @@ fn main_screen(
     }
     ui.horizontal(|ui| {
         for tab in Tab::ALL {
-            if !tab.shown_to(m.officer.role) {
+            if !tab.shown_to(&m.officer, &m.district, m.date.month()) {
                 continue;
             }
             if ui.selectable_label(m.tab == tab, tab.label(lang)).clicked() {
@@ -649,7 +650,9 @@ fn main_screen(
     let role = m.officer.role;
     let request = match m.tab {
         Tab::Entry => {
-            if m.officer.writes_daily_records_of(&view.district) {
+            if m.officer
+                .writes_daily_records_of(&view.district, view.month)
+            {
                 entry::entry(ui, lang, view, &mut m.entry, crate::clock::today())
             } else {
                 ui.colored_label(
@@ -677,7 +680,9 @@ fn main_screen(
             None
         }
         Tab::Scores => {
-            let may_write = m.officer.writes_daily_records_of(&view.district);
+            let may_write = m
+                .officer
+                .writes_daily_records_of(&view.district, view.month);
             scores::scores(ui, lang, view, m.audit.as_ref(), &mut m.adjust, may_write)
         }
         Tab::Charts => {
@@ -708,7 +713,7 @@ fn main_screen(
                 lang,
                 c,
                 &mut m.procedures,
-                matches!(role, Role::LaborSection | Role::Admin),
+                m.officer.may(&DocId::Registry, RecordClass::Catalogue),
                 crate::clock::today(),
             ),
             None => {
@@ -722,14 +727,14 @@ fn main_screen(
                 lang,
                 c,
                 &mut m.roster,
-                matches!(role, Role::Records | Role::Admin),
+                m.officer.may(&DocId::Registry, RecordClass::Roster),
             ),
             None => {
                 ui.spinner();
                 None
             }
         },
-        Tab::Transfer => transfer::transfer(ui, lang, view, &mut m.transfer, role),
+        Tab::Transfer => transfer::transfer(ui, lang, view, &mut m.transfer, &m.officer),
         Tab::Sync => {
             sync::sync_screen(ui, lang, sync);
             sync::about(ui, lang, renderer);

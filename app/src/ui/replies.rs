@@ -34,7 +34,7 @@ impl TallyApp {
                         continue;
                     };
                     let date = self.start_date.unwrap_or_else(yesterday);
-                    let tab = if officer.writes_daily_records_of(&district) {
+                    let tab = if officer.writes_daily_records_of(&district, date.month()) {
                         Tab::Entry
                     } else {
                         Tab::Board

@@ -8,7 +8,8 @@ use eframe::egui;
 use node::export::Format;
 use node::import::Kind;
 
-use keys::Role;
+use crate::backend::Officer;
+use crdt_schema::DocId;
 
 use super::Lang;
 use super::look::SHORT;
@@ -91,17 +92,22 @@ const KINDS: [Kind; 8] = [
     Kind::Adjustments,
 ];
 
-/// What a role may import, as the validator would judge its records: the
-/// roster for the records office, the catalogue for the labor section, the
-/// daily records for a district's officers.
-fn kinds_for(role: Role) -> &'static [Kind] {
-    match role {
-        Role::Admin => &KINDS,
-        Role::Records => &KINDS[..2],
-        Role::LaborSection => &KINDS[2..3],
-        Role::Officer | Role::Chief => &KINDS[3..],
-        Role::Procurator => &[],
-    }
+/// What an officer may import into the district-month shown, as the
+/// validator would judge its records (the roster for the records office,
+/// the catalogue for the labor section, the daily records for a district's
+/// officers — by the one permission table).
+fn kinds_for(officer: &Officer, v: &DistrictView) -> Vec<Kind> {
+    KINDS
+        .into_iter()
+        .filter(|k| {
+            let doc = if k.in_registry() {
+                DocId::Registry
+            } else {
+                DocId::month(v.district.clone(), v.month)
+            };
+            officer.may(&doc, k.record_class())
+        })
+        .collect()
 }
 
 /// The file name an export gets unless the officer types another (a bare
@@ -120,15 +126,15 @@ pub(super) fn transfer(
     lang: Lang,
     v: &DistrictView,
     st: &mut TransferScreen,
-    role: Role,
+    officer: &Officer,
 ) -> Option<Request> {
     let mut out = None;
-    let kinds = kinds_for(role);
+    let kinds = kinds_for(officer, v);
     if let Some(first) = kinds.first() {
         if !kinds.contains(&st.kind) {
             st.kind = *first;
         }
-        import(ui, lang, st, kinds, &mut out);
+        import(ui, lang, st, &kinds, &mut out);
     } else {
         ui.label(lang.t("本角色不能导入数据", "This role cannot import records"));
     }

@@ -37,6 +37,26 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether the kind's records go into the registry (else into a
+    /// district's month document).
+    pub fn in_registry(self) -> bool {
+        matches!(self, Kind::Districts | Kind::Inmates | Kind::Procedures)
+    }
+
+    /// The class of the records the kind writes: what authorization decides on.
+    pub fn record_class(self) -> crdt_schema::schema::RecordClass {
+        use crdt_schema::schema::RecordClass as C;
+        match self {
+            Kind::Districts | Kind::Inmates => C::Roster,
+            Kind::Procedures => C::Catalogue,
+            Kind::Attendance
+            | Kind::Assignments
+            | Kind::Counts
+            | Kind::TeamCounts
+            | Kind::Adjustments => C::Daily,
+        }
+    }
+
     /// Required columns, then optional ones.
     pub fn columns(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
