@@ -161,9 +161,10 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             // Standard error on Linux (where the log goes too); a message
             // box and the log file on Windows, where there is no console.
-            tracing::error!("{e:#}");
+            let text = node::cli::one_line(&e);
+            tracing::error!("{text}");
             if cfg!(windows) {
-                platform::message_box("tally 劳动改造计分", &format!("{e:#}"));
+                platform::message_box("tally 劳动改造计分", &text);
             }
             std::process::ExitCode::FAILURE
         }

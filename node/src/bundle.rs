@@ -56,6 +56,10 @@ pub enum BundleError {
     Corrupt(String),
     #[error("truncated bundle: {0}")]
     Truncated(String),
+    #[error(
+        "{len} bytes after the bundle's end record (at byte {at}): the file was added to, or is two files joined"
+    )]
+    Trailing { at: usize, len: usize },
 }
 
 impl Bundle {
@@ -108,6 +112,18 @@ impl Bundle {
             return Err(BundleError::BadMagic);
         }
         let scan = frame::scan_with(bytes, MAGIC);
+        // A bundle ends at its end record: whatever follows is not part of it.
+        if let Some(end) = scan
+            .records
+            .iter()
+            .find(|r| bytes[(*r).clone()].first() == Some(&KIND_END))
+            && end.end < bytes.len()
+        {
+            return Err(BundleError::Trailing {
+                at: end.end,
+                len: bytes.len() - end.end,
+            });
+        }
         if let Some(issue) = scan.issues.first() {
             return match issue {
                 frame::FrameIssue::TornTail { offset, .. } => Err(BundleError::Truncated(format!(

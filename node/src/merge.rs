@@ -25,9 +25,40 @@ pub struct MergeReport {
     pub pending: usize,
 }
 
+/// Why a bundle is not merged at all.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(
+        "the bundle is from another prison authority ({}…, the exporter's, says its header): none of its \
+         certificates is signed by this replica's authority {}…; nothing merged",
+        bundle.chars().take(16).collect::<String>(),
+        ours.chars().take(16).collect::<String>()
+    )]
+    ForeignAuthority { bundle: String, ours: String },
+}
+
 /// Merges `bundle` into the replica of `store`: the registry first (its
-/// trust decides the rest), then each month document.
-pub fn merge(store: &Store, bundle: Bundle) -> Result<MergeReport, ReplicaError> {
+/// trust decides the rest), then each month document. A bundle none of
+/// whose certificates this replica's authority signed is refused whole
+/// (its every change would only sit in quarantine, "pending", for ever).
+pub fn merge(store: &Store, bundle: Bundle) -> Result<MergeReport, MergeError> {
+    let authority = store.authority()?;
+    if !bundle.registry.is_empty() {
+        let mut registry = crdt_schema::automerge::Automerge::new();
+        // Only to read the certificates it carries: nothing is stored from it.
+        let _ = registry.apply_changes(bundle.registry.iter().map(|c| c.change.clone()));
+        let trust = crate::validate::Trust::from_registry(authority, &registry);
+        if trust.officers().next().is_none() {
+            return Err(MergeError::ForeignAuthority {
+                bundle: bundle.header.authority.clone(),
+                ours: authority.to_string(),
+            });
+        }
+    }
     let mut replica = Replica::open(store.clone())?;
     let mut report = MergeReport::default();
     let docs = std::iter::once((DocId::Registry, bundle.registry)).chain(bundle.months);

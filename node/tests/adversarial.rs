@@ -303,6 +303,25 @@ fn a_bundle_cut_short_anywhere_is_detected() {
     assert!(r.problems[0].contains("truncated"), "{:?}", r.problems);
 }
 
+#[test]
+fn bytes_after_a_bundle_are_named_as_such_not_as_truncation() {
+    let p = prison();
+    let n = p.bundle.len();
+    for extra in [&b"\n"[..], &[0u8; 7][..], &p.bundle[..]] {
+        let mut b = p.bundle.clone();
+        b.extend_from_slice(extra);
+        let r = check(&b, &p.authority);
+        assert!(!r.ok);
+        assert_eq!(
+            r.problems[0],
+            format!(
+                "{} bytes after the bundle's end record (at byte {n}): the file was added to, or is two files joined",
+                extra.len()
+            )
+        );
+    }
+}
+
 /// Adds a change to the bundle's month document (signed by `key`) and
 /// returns the verification report.
 fn with_extra_month_change(

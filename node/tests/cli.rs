@@ -647,3 +647,65 @@ fn a_key_file_others_can_read_is_used_with_a_warning() {
         "{err}"
     );
 }
+
+#[test]
+fn an_os_error_is_said_once() {
+    // A directory given as the file to import: "Is a directory (os error 21)".
+    let dir = small_prison();
+    let err = fails(
+        dir.path(),
+        &["import", "counts", dir.path().to_str().unwrap()],
+    );
+    let n = err.matches("(os error").count();
+    assert_eq!(n, 1, "{err}");
+}
+
+#[test]
+fn a_bundle_from_another_prison_authority_is_refused_whole() {
+    let ours = small_prison();
+    let theirs = small_prison();
+    let bundle = theirs.path().join("theirs.bundle");
+    ok(
+        theirs.path(),
+        &[
+            "export",
+            "--month",
+            "2026-03",
+            "-o",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let err = fails(ours.path(), &["merge", bundle.to_str().unwrap()]);
+    assert!(err.contains("another prison authority"), "{err}");
+    assert!(err.contains("nothing merged"), "{err}");
+    // Nothing kept: no quarantine file anywhere in the data directory.
+    let mut stack = vec![ours.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            assert!(
+                p.extension().is_none_or(|x| x != "quarantine"),
+                "{} was written",
+                p.display()
+            );
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+}
+
+#[test]
+fn import_help_lists_each_kinds_columns() {
+    let out = Command::new(TALLY)
+        .args(["import", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "counts       date,inmate_no,procedure,quantity",
+        "adjustments  date,inmate_no,points_cp,reason,[evidence]",
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+}

@@ -61,6 +61,7 @@ enum Command {
     },
     /// Import one file of the given kind: CSV (UTF-8, header row required),
     /// or an .xlsx/.xlsm workbook (its first worksheet, header in the first row).
+    #[command(after_help = import_columns())]
     Import { kind: Kind, file: PathBuf },
     /// Score a month: one district, or all districts.
     Score {
@@ -270,6 +271,26 @@ enum OfficerCommand {
     },
 }
 
+/// `tally import --help`: each kind's columns (required, then [optional]).
+fn import_columns() -> &'static str {
+    static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        use clap::ValueEnum;
+        let mut out = String::from("Columns of each kind (header row; [optional]):\n");
+        for kind in Kind::value_variants() {
+            let (required, optional) = kind.columns();
+            let name = kind
+                .to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default();
+            let mut cols: Vec<String> = required.iter().map(|c| c.to_string()).collect();
+            cols.extend(optional.iter().map(|c| format!("[{c}]")));
+            out.push_str(&format!("  {name:<12} {}\n", cols.join(",")));
+        }
+        out
+    });
+    TEXT.as_str()
+}
+
 /// The `tally` program: runs the command line, prints errors, and exits
 /// with their status.
 pub fn main() -> ExitCode {
@@ -285,10 +306,28 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each said once: a cause whose words
+/// the line already ends with (an I/O error its wrapper prints too: "…
+/// (os error 21): … (os error 21)") is not repeated.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if out.ends_with(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
 }
 
 /// Parses the command line and runs it.
