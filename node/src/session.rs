@@ -34,6 +34,12 @@ pub enum WriteError {
     Refused(Refusal),
     #[error("cannot write yet: {0}")]
     Pending(Wait),
+    #[error(
+        "officer {officer}'s certificate is signed by another authority than this replica's ({}…): \
+         the key belongs to another prison and cannot write here",
+        authority.chars().take(16).collect::<String>()
+    )]
+    ForeignCertificate { officer: String, authority: String },
     #[error("the session already refused a write; nothing more can be written in it")]
     Poisoned,
 }
@@ -94,11 +100,19 @@ impl<'s> WriteSession<'s> {
         time: i64,
         message: impl Into<String>,
     ) -> Result<WriteSession<'s>, WriteError> {
+        // Waiting would not help a key another prison's authority certified.
+        let authority = store.authority()?;
+        if identity.certificate.verify(&authority).is_err() {
+            return Err(WriteError::ForeignCertificate {
+                officer: identity.certificate.body.officer_no.clone(),
+                authority: authority.to_string(),
+            });
+        }
         let lock = store.lock_exclusive()?;
         let registry = store
             .load(&DocId::Registry)?
             .typed(RegistryDoc::from_document)?;
-        let trust = Trust::from_registry(store.authority()?, registry.doc.document().automerge());
+        let trust = Trust::from_registry(authority, registry.doc.document().automerge());
         let issues = registry.issues.clone();
         Ok(WriteSession {
             store,

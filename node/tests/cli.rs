@@ -709,3 +709,24 @@ fn import_help_lists_each_kinds_columns() {
         assert!(text.contains(line), "{line} not in:\n{text}");
     }
 }
+
+#[test]
+fn another_prisons_key_is_told_it_cannot_write_here() {
+    let ours = small_prison();
+    let theirs = small_prison();
+    let key = theirs.path().join("admin.key");
+    let err = fails(
+        ours.path(),
+        &[
+            "--as",
+            key.to_str().unwrap(),
+            "confirm",
+            "--district",
+            "D01",
+            "--date",
+            "2026-03-02",
+        ],
+    );
+    assert!(err.contains("belongs to another prison"), "{err}");
+    assert!(!err.contains("cannot write yet"), "{err}");
+}
