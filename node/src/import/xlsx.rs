@@ -155,8 +155,7 @@ fn cell_text(cell: &Data) -> Result<String, String> {
             if dt.as_f64() < 1.0 {
                 return Err("a time of day without a date".into());
             }
-            let (y, m, d, ..) = dt.to_ymd_hms_milli();
-            format!("{y:04}-{m:02}-{d:02}")
+            format!("{}", shown_date(dt)?)
         }
         // An ISO cell (`t="d"`): keep the date part, as for a serial date.
         Data::DateTimeIso(s) => match s.split_once('T') {
@@ -167,6 +166,25 @@ fn cell_text(cell: &Data) -> Result<String, String> {
         Data::DurationIso(_) => return Err("a duration, not a date or a number".into()),
         Data::Error(e) => return Err(format!("the cell holds the Excel error {e}")),
     })
+}
+
+/// The day a date-time cell shows. calamine rounds to the millisecond, so a
+/// serial a hair before midnight (`46315.9999999999`, what some programs
+/// write for "the end of the day") comes back as the next day at 00:00:00.000;
+/// Excel shows the day of the serial's whole part.
+fn shown_date(dt: &calamine::ExcelDateTime) -> Result<crdt_schema::Date, String> {
+    let (y, m, d, h, mi, sec, ms) = dt.to_ymd_hms_milli();
+    let date: crdt_schema::Date = format!("{y:04}-{m:02}-{d:02}")
+        .parse()
+        .map_err(|e| format!("a date outside the supported years ({e})"))?;
+    let v = dt.as_f64();
+    let rolled_over = v - v.floor() > 0.5 && (h, mi, sec, ms) == (0, 0, 0, 0);
+    if rolled_over {
+        crdt_schema::Date::from_ordinal(date.ordinal() - 1)
+            .ok_or_else(|| "a date outside the supported years".to_string())
+    } else {
+        Ok(date)
+    }
 }
 
 /// A whole number as an integer (`480.0` → `480`), anything else in its
@@ -205,6 +223,24 @@ mod tests {
         assert_eq!(number_text(0.0), "0");
         assert_eq!(number_text(480.5), "480.5");
         assert_eq!(number_text(5_200_000_001.0), "5200000001");
+    }
+
+    #[test]
+    fn a_date_time_just_before_midnight_is_the_day_it_shows() {
+        use calamine::{ExcelDateTime, ExcelDateTimeType};
+        let cell = |v: f64| {
+            cell_text(&Data::DateTime(ExcelDateTime::new(
+                v,
+                ExcelDateTimeType::DateTime,
+                false,
+            )))
+            .unwrap()
+        };
+        // Serial 46315 is 2026-10-20 (1899-12-30 + 46315 days).
+        assert_eq!(cell(46315.0), "2026-10-20");
+        assert_eq!(cell(46315.5), "2026-10-20");
+        assert_eq!(cell(46315.9999999999), "2026-10-20");
+        assert_eq!(cell(46316.0), "2026-10-21");
     }
 
     #[test]
