@@ -91,15 +91,34 @@ pub struct RowError {
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: ", self.file, self.line)?;
+        write!(f, "{}:{}: ", echo(&self.file, 200), self.line)?;
         if let Some(c) = &self.column {
-            write!(f, "column {c}: ")?;
+            write!(f, "column {}: ", echo(c, 60))?;
         }
         if !self.value.is_empty() {
-            write!(f, "`{}`: ", self.value)?;
+            write!(f, "`{}`: ", echo(&self.value, 60))?;
         }
-        f.write_str(&self.reason)
+        f.write_str(&echo(&self.reason, 300))
     }
+}
+
+/// Text from a file, as an error may repeat it: control characters escaped
+/// (a cell must not drive the officer's terminal), and cut after `max`
+/// characters, saying how long it was (a 50 MB cell is not echoed).
+pub fn echo(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (n, c) in s.chars().enumerate() {
+        if n == max {
+            out.push_str(&format!("… ({} bytes in all)", s.len()));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Every error of a rejected file.
@@ -448,3 +467,25 @@ impl Planner<'_> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod echo_tests {
+    use super::*;
+
+    #[test]
+    fn what_an_error_repeats_cannot_drive_a_terminal_or_flood_it() {
+        assert_eq!(echo("李堃镕", 60), "李堃镕");
+        assert_eq!(echo("a\u{1b}[2Jb\n", 60), "a\\u{1b}[2Jb\\n");
+        let big = "x".repeat(50_000_000);
+        let e = RowError {
+            file: "c.csv".into(),
+            line: 2,
+            column: Some("quantity".into()),
+            value: big.clone(),
+            reason: format!("`{big}` is not a whole number"),
+        };
+        let shown = e.to_string();
+        assert!(shown.len() < 500, "{} bytes", shown.len());
+        assert!(shown.contains("(50000000 bytes in all)"), "{shown}");
+    }
+}
