@@ -196,12 +196,21 @@ async fn an_unenrolled_device_is_refused_at_the_handshake() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     // Nothing crossed: the stranger holds no document.
     assert!(ns.heads().is_empty(), "{:?}", ns.heads().keys());
-    let refused = ns
-        .peers()
-        .values()
-        .any(|p| !p.connected && p.last_error.is_some());
+    // The stranger is told why, in words the records office can act on…
+    let refused = ns.peers().values().any(|p| {
+        !p.connected
+            && p.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("not enrolled") && e.contains("tally device enroll"))
+    });
     assert!(refused, "{:?}", ns.peers());
     assert!(records.peers().values().all(|p| !p.connected));
+    // …and does not dial again every quarter second (126 refusals in 30 s).
+    assert!(
+        records.refusals() <= 2,
+        "{} refusals in 3 s",
+        records.refusals()
+    );
     records.shutdown().await;
     ns.shutdown().await;
 }

@@ -61,7 +61,22 @@ pub struct Shared {
     changed: watch::Sender<u64>,
     stop: watch::Sender<bool>,
     peers: Mutex<BTreeMap<String, PeerStatus>>,
+    /// Connections refused at the handshake (devices not enrolled), and when
+    /// each device's refusal was last logged: once per device per
+    /// [`REFUSAL_LOG_EVERY`], so a stranger dialling on cannot flood the log.
+    refusals: std::sync::atomic::AtomicU64,
+    refusal_logged: Mutex<BTreeMap<[u8; 32], std::time::Instant>>,
 }
+
+/// How often the refusal of one device is logged.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(600);
+
+/// How long a node waits before dialling again a peer that refused it as
+/// not enrolled: enrolment is an office's paperwork, not a network blip.
+const NOT_ENROLLED_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What a refused device is told (the close reason) and shows in its status.
+const NOT_ENROLLED: &str = "device not enrolled";
 
 impl Shared {
     fn update_enrolled(&self, replica: &Replica) {
@@ -110,10 +125,28 @@ impl EndpointHooks for Gate {
         if shared.is_allowed(&id, outgoing) {
             AfterHandshakeOutcome::accept()
         } else {
-            tracing::warn!(peer = %id.fmt_short(), "refused: device not enrolled");
+            shared
+                .refusals
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let now = std::time::Instant::now();
+            let log = shared.refusal_logged.lock().is_ok_and(|mut m| {
+                let due = m
+                    .get(id.as_bytes())
+                    .is_none_or(|t| now.duration_since(*t) >= REFUSAL_LOG_EVERY);
+                if due {
+                    m.insert(*id.as_bytes(), now);
+                }
+                due
+            });
+            if log {
+                tracing::warn!(
+                    peer = %id.fmt_short(),
+                    "refused: {NOT_ENROLLED} (logged once per device every 10 minutes)"
+                );
+            }
             AfterHandshakeOutcome::Reject {
                 error_code: 403u32.into(),
-                reason: b"device not enrolled".to_vec(),
+                reason: NOT_ENROLLED.as_bytes().to_vec(),
             }
         }
     }
@@ -277,6 +310,8 @@ impl Node {
             changed,
             stop,
             peers: Mutex::new(BTreeMap::new()),
+            refusals: Default::default(),
+            refusal_logged: Mutex::new(BTreeMap::new()),
         });
         let _ = late.0.set(shared.clone());
         let router = Router::builder(endpoint.clone())
@@ -312,6 +347,13 @@ impl Node {
     /// The addresses the endpoint is bound to.
     pub fn bound(&self) -> &[SocketAddr] {
         &self.bound
+    }
+
+    /// Connections refused at the handshake since start (devices not enrolled).
+    pub fn refusals(&self) -> u64 {
+        self.shared
+            .refusals
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Tells the node the store changed (a write in this process).
@@ -364,10 +406,15 @@ async fn dial(shared: Arc<Shared>, endpoint: Endpoint, addr: EndpointAddr) {
         if *stop.borrow() {
             return;
         }
-        match endpoint.connect(addr.clone(), ALPN).await {
+        let refused = match endpoint.connect(addr.clone(), ALPN).await {
             Ok(conn) => {
                 backoff = Duration::from_millis(250);
-                peer::run(shared.clone(), conn, true).await;
+                peer::run(shared.clone(), conn.clone(), true).await;
+                matches!(
+                    conn.close_reason(),
+                    Some(iroh::endpoint::ConnectionError::ApplicationClosed(c))
+                        if u64::from(c.error_code) == 403
+                )
             }
             Err(e) => {
                 tracing::debug!(peer = %addr.id.fmt_short(), "connect failed: {e}");
@@ -375,13 +422,33 @@ async fn dial(shared: Arc<Shared>, endpoint: Endpoint, addr: EndpointAddr) {
                     s.connected = false;
                     s.last_error = Some(e.to_string());
                 });
+                e.to_string().contains(NOT_ENROLLED)
             }
+        };
+        if refused {
+            // Said in words the records office can act on, and not retried
+            // every quarter second.
+            let me = endpoint.id();
+            tracing::warn!(
+                peer = %addr.id.fmt_short(),
+                "this device is not enrolled at that node: the records office enrols it with \
+                 `tally device enroll {me} --label …`; trying again in 5 minutes"
+            );
+            shared.peer_status(&addr.id.to_string(), |s| {
+                s.connected = false;
+                s.last_error = Some(format!(
+                    "this device is not enrolled there (tally device enroll {me} --label …)"
+                ));
+            });
+            backoff = NOT_ENROLLED_BACKOFF;
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = stop.changed() => return,
         }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
+        if !refused {
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
     }
 }
 
