@@ -71,9 +71,12 @@ pub struct Shared {
 /// How often the refusal of one device is logged.
 const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(600);
 
-/// How long a node waits before dialling again a peer that refused it as
-/// not enrolled: enrolment is an office's paperwork, not a network blip.
-const NOT_ENROLLED_BACKOFF: Duration = Duration::from_secs(300);
+/// The longest a node waits before dialling again a peer that refused it as
+/// not enrolled. The wait doubles from a quarter second: the refusal may pass
+/// by itself (the peer is new and has not yet received the registry that
+/// enrols this device) or need the records office (then it is paperwork, and
+/// a dial a minute is plenty).
+const NOT_ENROLLED_BACKOFF: Duration = Duration::from_secs(60);
 
 /// What a refused device is told (the close reason) and shows in its status.
 const NOT_ENROLLED: &str = "device not enrolled";
@@ -408,13 +411,16 @@ async fn dial(shared: Arc<Shared>, endpoint: Endpoint, addr: EndpointAddr) {
         }
         let refused = match endpoint.connect(addr.clone(), ALPN).await {
             Ok(conn) => {
-                backoff = Duration::from_millis(250);
                 peer::run(shared.clone(), conn.clone(), true).await;
-                matches!(
+                let refused = matches!(
                     conn.close_reason(),
                     Some(iroh::endpoint::ConnectionError::ApplicationClosed(c))
                         if u64::from(c.error_code) == 403
-                )
+                );
+                if !refused {
+                    backoff = Duration::from_millis(250);
+                }
+                refused
             }
             Err(e) => {
                 tracing::debug!(peer = %addr.id.fmt_short(), "connect failed: {e}");
@@ -429,10 +435,10 @@ async fn dial(shared: Arc<Shared>, endpoint: Endpoint, addr: EndpointAddr) {
             // Said in words the records office can act on, and not retried
             // every quarter second.
             let me = endpoint.id();
-            tracing::warn!(
+            tracing::info!(
                 peer = %addr.id.fmt_short(),
-                "this device is not enrolled at that node: the records office enrols it with \
-                 `tally device enroll {me} --label …`; trying again in 5 minutes"
+                "this device is not enrolled at that node (or not yet known there): the records \
+                 office enrols it with `tally device enroll {me} --label …`; trying again in {backoff:?}"
             );
             shared.peer_status(&addr.id.to_string(), |s| {
                 s.connected = false;
@@ -440,15 +446,16 @@ async fn dial(shared: Arc<Shared>, endpoint: Endpoint, addr: EndpointAddr) {
                     "this device is not enrolled there (tally device enroll {me} --label …)"
                 ));
             });
-            backoff = NOT_ENROLLED_BACKOFF;
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = stop.changed() => return,
         }
-        if !refused {
-            backoff = (backoff * 2).min(Duration::from_secs(30));
-        }
+        backoff = if refused {
+            (backoff * 2).min(NOT_ENROLLED_BACKOFF)
+        } else {
+            (backoff * 2).min(Duration::from_secs(30))
+        };
     }
 }
 
