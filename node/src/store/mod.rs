@@ -291,6 +291,31 @@ pub fn tmp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// Appends `buf` to the file at `path` right after its last intact record
+/// (`valid_len`: whatever lies past it was never acknowledged — a torn tail
+/// is cut off), fsyncs it, and the directory too when the file is new. Once
+/// this returns the bytes survive a crash.
+fn append_at(path: &Path, valid_len: u64, buf: &[u8]) -> Result<(), StoreError> {
+    use std::io::Seek;
+    let dir = platform::parent(path);
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let existed = path.exists();
+    let mut f = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io(path))?;
+    f.set_len(valid_len).map_err(io(path))?;
+    f.seek(std::io::SeekFrom::End(0)).map_err(io(path))?;
+    f.write_all(buf).map_err(io(path))?;
+    f.sync_data().map_err(io(path))?;
+    if !existed {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     platform::sync_dir(dir).map_err(io(dir))
 }
@@ -571,9 +596,6 @@ impl Store {
                     .into(),
             });
         }
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(io(dir))?;
-        }
         let mut buf = Vec::new();
         if log.valid_len == 0 {
             buf.extend_from_slice(frame::LOG_MAGIC);
@@ -583,22 +605,7 @@ impl Store {
             payload.extend_from_slice(&c.encode());
             frame::encode(&payload, &mut buf);
         }
-        let existed = path.exists();
-        let mut f = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io(&path))?;
-        // Whatever lies past the last intact record was never acknowledged.
-        f.set_len(log.valid_len).map_err(io(&path))?;
-        use std::io::Seek;
-        f.seek(std::io::SeekFrom::End(0)).map_err(io(&path))?;
-        f.write_all(&buf).map_err(io(&path))?;
-        f.sync_data().map_err(io(&path))?;
-        if !existed && let Some(dir) = path.parent() {
-            sync_dir(dir)?;
-        }
+        append_at(&path, log.valid_len, &buf)?;
         log.valid_len += buf.len() as u64;
         log.records += changes.len();
         Ok(())
@@ -773,9 +780,6 @@ impl Store {
         if q.known.contains(&(hash, false)) || q.known.contains(&(hash, pending)) {
             return Ok(false);
         }
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(io(dir))?;
-        }
         let mut buf = Vec::new();
         if q.valid_len == 0 {
             buf.extend_from_slice(frame::LOG_MAGIC);
@@ -786,22 +790,7 @@ impl Store {
         payload.extend_from_slice(reason);
         payload.extend_from_slice(&change.encode());
         frame::encode(&payload, &mut buf);
-        let existed = on_disk > 0;
-        let mut f = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io(&path))?;
-        // Whatever lies past the last intact record was never acknowledged.
-        f.set_len(q.valid_len).map_err(io(&path))?;
-        use std::io::Seek;
-        f.seek(std::io::SeekFrom::End(0)).map_err(io(&path))?;
-        f.write_all(&buf).map_err(io(&path))?;
-        f.sync_data().map_err(io(&path))?;
-        if !existed {
-            sync_dir(platform::parent(&path))?;
-        }
+        append_at(&path, q.valid_len, &buf)?;
         q.valid_len += buf.len() as u64;
         q.file_len = q.valid_len;
         q.known.insert((hash, pending));
@@ -845,15 +834,7 @@ impl Store {
             payload.extend_from_slice(&h.0);
             frame::encode(&payload, &mut buf);
         }
-        let mut f = OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        f.set_len(q.valid_len).map_err(io(&path))?;
-        use std::io::Seek;
-        f.seek(std::io::SeekFrom::End(0)).map_err(io(&path))?;
-        f.write_all(&buf).map_err(io(&path))?;
-        f.sync_data().map_err(io(&path))?;
+        append_at(&path, q.valid_len, &buf)?;
         q.valid_len += buf.len() as u64;
         q.file_len = q.valid_len;
         for h in &marks {
