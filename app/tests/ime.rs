@@ -114,27 +114,12 @@ fn the_reason_of_a_deduction_is_composed_and_signed() {
     assert!(!err, "{text}");
     // The signed entry counts: 2 points off the inmate's deductions (a
     // deduction of 200 cp is decided on the spot).
-    let before = view
-        .report
-        .body
-        .inmates
-        .iter()
-        .find(|r| r.inmate_no == no)
-        .expect("in the report")
-        .deduct_cp
-        .0;
-    let after = h
-        .state()
-        .view()
-        .expect("reloaded")
-        .report
-        .body
-        .inmates
-        .iter()
-        .find(|r| r.inmate_no == no)
-        .expect("in the report")
-        .clone();
-    assert_eq!(after.deduct_cp.0, before + 200);
+    let deducted = |v: &app::backend::DistrictView| {
+        let r = v.report.body.inmates.iter().find(|r| r.inmate_no == no);
+        r.expect("in the report").deduct_cp.0
+    };
+    let after = deducted(h.state().view().expect("reloaded"));
+    assert_eq!(after, deducted(&view) + 200);
     // And its reason is in the audit trail, as composed.
     assert!(
         h.query_all_by_label_contains("违反操作规程").count() >= 1,
