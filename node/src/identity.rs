@@ -78,8 +78,9 @@ pub fn write_authority_pub(path: &Path, prison: &str, key: &PublicKey) -> Result
 }
 
 pub fn read_authority_pub(path: &Path) -> Result<AuthorityPub> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = crate::input::read_bounded(path, crate::input::MAX_KEY_BYTES, "public-key file")?;
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("{}: not an authority public key file", path.display()))?;
     let f: AuthorityPub = serde_json::from_str(&text)
         .with_context(|| format!("{}: not an authority public key file", path.display()))?;
     if f.format != AUTHORITY_PUB_FORMAT {

@@ -2,7 +2,6 @@
 //! is read from and written to a file readable only by its owner (mode 0600,
 //! or an owner-only ACL on Windows), never overwriting one.
 
-use std::fs;
 use std::path::Path;
 
 use keys::{KeyFile, KeyFileError};
@@ -18,10 +17,23 @@ pub trait KeyFileIo: Sized {
 
 impl KeyFileIo for KeyFile {
     fn read(path: &Path) -> Result<KeyFile, KeyFileError> {
-        let text = fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+        let malformed = |reason: String| KeyFileError::Malformed {
             path: path.to_path_buf(),
-            source,
-        })?;
+            reason,
+        };
+        let bytes = match crate::input::read_bounded(path, crate::input::MAX_KEY_BYTES, "key file")
+        {
+            Ok(b) => b,
+            Err(crate::input::InputError::Io { source, .. }) => {
+                return Err(KeyFileError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+            // A device, a pipe or a huge file: no key file, said so.
+            Err(e) => return Err(malformed(e.to_string())),
+        };
+        let text = String::from_utf8(bytes).map_err(|_| malformed("not UTF-8 text".into()))?;
         KeyFile::from_text(&text, path)
     }
 
@@ -43,6 +55,7 @@ impl KeyFileIo for KeyFile {
 mod tests {
     use super::*;
     use keys::{KdfParams, KeyKind, SecretKey};
+    use std::fs;
 
     #[test]
     fn a_key_file_is_the_owners_alone_and_never_overwritten() {

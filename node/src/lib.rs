@@ -19,6 +19,7 @@ pub mod demo;
 pub mod export;
 pub mod identity;
 pub mod import;
+pub mod input;
 pub mod keyfile;
 pub mod logging;
 pub mod merge;

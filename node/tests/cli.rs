@@ -650,14 +650,19 @@ fn a_key_file_others_can_read_is_used_with_a_warning() {
 
 #[test]
 fn an_os_error_is_said_once() {
-    // A directory given as the file to import: "Is a directory (os error 21)".
+    // A file that is not there: "No such file or directory (os error 2)".
     let dir = small_prison();
+    let missing = dir.path().join("missing.csv");
+    let err = fails(dir.path(), &["import", "counts", missing.to_str().unwrap()]);
+    let n = err.matches("(os error").count();
+    assert_eq!(n, 1, "{err}");
+    assert!(err.contains("missing.csv"), "{err}");
+    // A folder is named as such, not with the OS's words.
     let err = fails(
         dir.path(),
         &["import", "counts", dir.path().to_str().unwrap()],
     );
-    let n = err.matches("(os error").count();
-    assert_eq!(n, 1, "{err}");
+    assert!(err.contains("not a regular file (a folder)"), "{err}");
 }
 
 #[test]
@@ -729,4 +734,46 @@ fn another_prisons_key_is_told_it_cannot_write_here() {
     );
     assert!(err.contains("belongs to another prison"), "{err}");
     assert!(!err.contains("cannot write yet"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_and_pipes_are_refused_as_input_files() {
+    let dir = small_prison();
+    // /dev/zero was read until memory ran out; a FIFO as key file hung.
+    let err = fails(dir.path(), &["import", "counts", "/dev/zero"]);
+    assert!(err.contains("not a regular file"), "{err}");
+    let err = fails(
+        dir.path(),
+        &[
+            "--as",
+            "/dev/zero",
+            "confirm",
+            "--district",
+            "D01",
+            "--date",
+            "2026-03-02",
+        ],
+    );
+    assert!(err.contains("not a regular file"), "{err}");
+    let fifo = dir.path().join("key.fifo");
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let err = fails(
+            dir.path(),
+            &[
+                "--as",
+                fifo.to_str().unwrap(),
+                "confirm",
+                "--district",
+                "D01",
+                "--date",
+                "2026-03-02",
+            ],
+        );
+        assert!(err.contains("a pipe"), "{err}");
+    }
 }

@@ -552,7 +552,7 @@ impl Worker {
                 .ok_or_else(|| anyhow::anyhow!("not logged in"))?;
             step(0, "读取 / reading".into());
             let bytes =
-                std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                node::input::read_bounded(path, node::input::MAX_TABLE_BYTES, "spreadsheet")?;
             let store = self.store()?;
             let mut s = WriteSession::begin(&store, id, unix_now(), format!("app: import {file}"))?;
             step(

@@ -75,7 +75,8 @@ pub(super) fn export(
 
 pub(super) fn merge(ctx: &Ctx, bundle: &Path, json: bool) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let bytes = std::fs::read(bundle).with_context(|| format!("reading {}", bundle.display()))?;
+    let bytes =
+        crate::input::read_bounded(bundle, crate::bundle::MAX_BUNDLE_BYTES as u64, "bundle")?;
     let b = Bundle::decode(&bytes).with_context(|| format!("{}", bundle.display()))?;
     let report = crate::merge::merge(&store, b)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -104,7 +105,8 @@ pub(super) fn merge(ctx: &Ctx, bundle: &Path, json: bool) -> Result<ExitCode> {
 
 pub(super) fn verify(authority: &Path, bundle: &Path, json: bool) -> Result<ExitCode> {
     let key = identity::read_authority_pub(authority)?.public_key;
-    let bytes = std::fs::read(bundle).with_context(|| format!("reading {}", bundle.display()))?;
+    let bytes =
+        crate::input::read_bounded(bundle, crate::bundle::MAX_BUNDLE_BYTES as u64, "bundle")?;
     let report = verify::verify(&bytes, &key);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {

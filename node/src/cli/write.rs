@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use crdt_schema::{Date, DistrictId, InmateNo, Month, Objection, day_digest, team_digest};
 
 use super::{Ctx, label, now, present};
@@ -23,7 +23,7 @@ fn check_district(s: &WriteSession<'_>, district: &DistrictId) -> Result<()> {
 
 pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let bytes = crate::input::read_bounded(file, crate::input::MAX_TABLE_BYTES, "spreadsheet")?;
     let label = label(file);
     let writer = ctx.writer()?;
     let mut s = WriteSession::begin(&store, &writer, now(), format!("import {label}"))?;
