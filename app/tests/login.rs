@@ -55,7 +55,7 @@ fn a_revoked_officer_cannot_log_in() {
     log_in(&mut h, &key, PASS);
     assert!(h.state().officer().is_none(), "not logged in");
     let e = h.state().login_error().expect("an error").to_string();
-    assert!(e.contains("吊销") && e.contains("revoked"), "{e}");
+    assert!(e.contains("已被吊销"), "said in the screen's language: {e}");
     assert!(
         e.contains(&officer.certificate.body.officer_no),
         "names the officer: {e}"

@@ -93,19 +93,51 @@ pub fn read_authority_pub(path: &Path) -> Result<AuthorityPub> {
     Ok(f)
 }
 
+/// Why an officer's key did not open, or is not accepted here.
+#[derive(Debug, thiserror::Error)]
+pub enum UnlockError {
+    #[error(transparent)]
+    Key(#[from] keys::KeyFileError),
+    #[error("{}: not an officer key file", path.display())]
+    NotOfficer { path: PathBuf },
+    #[error("{}: no certificate in the key file", path.display())]
+    NoCertificate { path: PathBuf },
+    #[error("{}: the certificate is for another key", path.display())]
+    CertificateMismatch { path: PathBuf },
+    #[error("officer {officer}'s certificate was not issued by this prison's authority: {reason}")]
+    ForeignCertificate { officer: String, reason: String },
+    #[error("officer {officer}'s certificate is valid {from} to {to}; today is {today}")]
+    NotValidToday {
+        officer: String,
+        from: crdt_schema::Date,
+        to: crdt_schema::Date,
+        today: crdt_schema::Date,
+    },
+    #[error("officer {officer}'s key has been revoked")]
+    Revoked { officer: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
 /// Unlocks an officer key file into an identity.
-pub fn unlock_officer(path: &Path, passphrase: &str) -> Result<Identity> {
+pub fn unlock_officer(path: &Path, passphrase: &str) -> Result<Identity, UnlockError> {
     let file = KeyFile::read(path)?;
     if file.kind != KeyKind::Officer {
-        bail!("{} is not an officer key file", path.display());
+        return Err(UnlockError::NotOfficer {
+            path: path.to_path_buf(),
+        });
     }
     let certificate = file
         .certificate
         .clone()
-        .with_context(|| format!("{}: no certificate in the key file", path.display()))?;
+        .ok_or_else(|| UnlockError::NoCertificate {
+            path: path.to_path_buf(),
+        })?;
     let key = file.unlock(passphrase, path)?;
     if certificate.body.public_key != key.public() {
-        bail!("{}: the certificate is for another key", path.display());
+        return Err(UnlockError::CertificateMismatch {
+            path: path.to_path_buf(),
+        });
     }
     Ok(Identity { key, certificate })
 }

@@ -28,6 +28,7 @@ pub mod ops;
 pub mod prison;
 pub mod read;
 pub mod replica;
+pub mod service;
 pub mod session;
 pub mod store;
 pub mod verify;

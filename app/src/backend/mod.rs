@@ -2,63 +2,59 @@
 //!
 //! The UI never touches disk or keys: it sends a [`Request`] and, on a later
 //! frame, takes the [`Reply`]; the worker wakes the UI (`request_repaint`)
-//! when a reply is ready. Everything it does goes through the node crate's
-//! own paths — `identity` to unlock a key file, `WriteSession` to sign and
-//! judge writes exactly as a peer would, `read`/`audit` to score and explain —
-//! so the app can do nothing the CLI could not.
+//! when a reply is ready. Every use case it shares with the CLI (unlock,
+//! audit, catalogue, import, export, approve, seal, resolve, roster and
+//! catalogue edits) is `node::service`'s, called the same way, so the app
+//! can do nothing the CLI could not; errors travel as values ([`Failure`])
+//! and `ui::words` says them in the screen's language.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use crdt_schema::schema::RecordClass;
 use crdt_schema::{
-    Adjustment, Attendance, Date, DistrictId, DocId, Inmate, InmateNo, Month, MonthDoc,
-    ProcedureId, ProcedureVersion, RegistryDoc, ReportDigest, score_month,
+    Adjustment, Attendance, Date, DistrictId, Inmate, InmateNo, Month, ProcedureId,
+    ProcedureVersion, ReportDigest,
 };
-use keys::Role;
 use node::audit::AuditTrail;
-use node::close::{self, Approved};
-use node::export::{self, Format};
-use node::identity;
-use node::import::{self, Kind};
-use node::ops;
+use node::close::Approved;
+use node::export::Format;
+use node::import::Kind;
+use node::service::{ImportStep, Service, ServiceError};
 use node::session::{Identity, WriteSession};
 use node::store::Store;
-use node::validate::{Trust, date_of};
+use node::validate::date_of;
 
-mod resolve;
 mod view;
 
-pub use view::{Catalog, Conflict, ConflictValue, DistrictView, EntryRow, ProcedureLine};
+pub use node::service::{Catalog, Officer, ProcedureLine};
+pub use view::{Conflict, ConflictValue, DistrictView, EntryRow};
 
 use crate::browse::{self, Listing};
 use crate::clock::unix_now;
 
-/// Who is logged in, as the certificate says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Officer {
-    pub officer_no: String,
-    pub name: String,
-    pub role: Role,
-    pub district: Option<DistrictId>,
+/// Why a request was not done: a use case's typed error, for the UI to
+/// say in its language (`ui::words`), or what only the app's own reads
+/// produce, in the library's words.
+#[derive(Debug)]
+pub enum Failure {
+    Service(ServiceError),
+    NotLoggedIn,
+    /// A bug in the backend: the request panicked (nothing half-written
+    /// remains: every write is one session).
+    Internal(String),
+    /// An app-only read or form (the district view, a conflict's value).
+    Other(String),
 }
 
-impl Officer {
-    /// Whether the validator would let this officer write records of
-    /// `class` into `doc`: the permission table of `replica-core`, so the app
-    /// offers exactly what a save would be allowed to do.
-    pub fn may(&self, doc: &DocId, class: RecordClass) -> bool {
-        node::validate::may_write(self.role, self.district.as_ref(), doc, class)
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Failure {
+        Failure::Service(e)
     }
+}
 
-    /// [`Officer::may`] in a district's month document.
-    pub fn may_in(&self, district: &DistrictId, month: Month, class: RecordClass) -> bool {
-        self.may(&DocId::month(district.clone(), month), class)
-    }
-
-    /// Whether this officer may write a district's daily records that month.
-    pub fn writes_daily_records_of(&self, district: &DistrictId, month: Month) -> bool {
-        self.may_in(district, month, RecordClass::Daily)
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure::Other(format!("{e:#}"))
     }
 }
 
@@ -180,16 +176,16 @@ pub enum Reply {
         officer: Officer,
         districts: Vec<(DistrictId, String)>,
     },
-    LoginFailed(String),
+    LoginFailed(Failure),
     Loaded(Box<DistrictView>),
     /// The district could not be read; the screen keeps what it showed.
-    LoadFailed(String),
+    LoadFailed(Failure),
     /// A write was signed and stored.
     Saved {
         changes: usize,
     },
     /// A write was refused or failed; nothing of it was stored.
-    SaveFailed(String),
+    SaveFailed(Failure),
     Audit(Box<AuditTrail>),
     Catalog(Box<Catalog>),
     Imported {
@@ -208,7 +204,7 @@ pub enum Reply {
     Listing(Result<Listing, String>),
     /// A step of long work; the request's own reply follows.
     Progress(Progress),
-    Failed(String),
+    Failed(Failure),
 }
 
 /// The UI's handle on the worker.
@@ -253,7 +249,7 @@ impl Backend {
                             .map(String::as_str)
                             .or_else(|| panic.downcast_ref::<&str>().copied())
                             .unwrap_or("?");
-                        Reply::Failed(format!("内部错误 / internal error: {what}"))
+                        Reply::Failed(Failure::Internal(what.to_string()))
                     });
                     if replies.send(reply).is_err() {
                         break;
@@ -324,11 +320,11 @@ impl Worker {
                 passphrase,
             } => match self.login(&key_file, &passphrase) {
                 Ok((officer, districts)) => Reply::LoggedIn { officer, districts },
-                Err(e) => Reply::LoginFailed(format!("{e:#}")),
+                Err(e) => Reply::LoginFailed(e),
             },
             Request::Load { district, date } => match self.load(&district, date) {
                 Ok(v) => Reply::Loaded(Box::new(v)),
-                Err(e) => Reply::LoadFailed(format!("{district} {date}: {e:#}")),
+                Err(e) => Reply::LoadFailed(Failure::Other(format!("{district} {date}: {e:#}"))),
             },
             Request::Save {
                 district,
@@ -355,74 +351,59 @@ impl Worker {
                 district,
                 month,
                 inmate,
-            } => match self.audit(&district, month, &inmate) {
-                Ok(t) => Reply::Audit(Box::new(t)),
-                Err(e) => Reply::Failed(format!("{e:#}")),
+            } => match self
+                .service()
+                .and_then(|s| Ok(s.audit(&district, month, &inmate)?))
+            {
+                Ok(t) => Reply::Audit(Box::new(t.value.1)),
+                Err(e) => Reply::Failed(e),
             },
             Request::Approve {
                 district,
                 month,
                 inmate,
                 seen,
-            } => self.write(&format!("approve {district} {month} {inmate}"), |s| {
-                match close::approve_inmate_if(s, &district, month, &inmate, |now| now == seen)? {
-                    Some(_) => Ok(()),
-                    None => anyhow::bail!(
-                        "{inmate} 待审批的内容已变化，未批准；请查看后再批 / what awaits approval for {inmate} changed since it was shown: nothing approved, look again"
-                    ),
-                }
+            } => self.saved(|svc, id, now| {
+                svc.approve(id, now, &district, month, &inmate, Some(&seen))
+                    .map(|a| a.len())
             }),
             Request::Resolve {
                 district,
                 month,
                 key,
                 value,
-            } => self.write(&format!("resolve {district} {month} {key}"), |s| {
-                resolve::resolve(s, &district, month, &key, value.as_deref())
+            } => self.saved(|svc, who, now| {
+                svc.resolve(who, now, &district, month, &key, value.as_deref())
+                    .map(|c| c.changes)
             }),
             Request::Seal {
                 district,
                 month,
                 seen,
-            } => self.write(&format!("seal {district} {month}"), |s| {
-                match close::seal_month_if(s, &district, month, |now| *now == seen)? {
-                    Some(_) => Ok(()),
-                    None => anyhow::bail!(
-                        "{district} {month} 的数据在查看后有变化，未封存；请查看后再封存 / {district} {month} changed since it was shown: not sealed, look again"
-                    ),
-                }
-            }),
-            Request::Catalog => match self.catalog() {
-                Ok(c) => Reply::Catalog(Box::new(c)),
-                Err(e) => Reply::Failed(format!("{e:#}")),
+            } => self
+                .saved(|svc, id, now| svc.seal(id, now, &district, month, Some(&seen)).map(|_| 1)),
+            Request::Catalog => match self.service().and_then(|s| Ok(s.catalog()?)) {
+                Ok(c) => Reply::Catalog(Box::new(c.value)),
+                Err(e) => Reply::Failed(e),
             },
             Request::PutProcedure {
                 id,
                 from,
                 version,
                 new_product,
-            } => self.write(&format!("procedure {id} from {from}"), |s| {
-                s.write_registry(|w| {
-                    if let Some(name) = &new_product {
-                        w.put_product(&version.product, name)?;
-                    }
-                    w.put_procedure_version(&id, from, &version)
-                })?;
-                Ok(())
+            } => self.saved(|svc, who, now| {
+                svc.put_procedure(who, now, &id, from, &version, new_product.as_deref())
+                    .map(|c| c.changes)
             }),
-            Request::PutInmate { no, inmate } => self.write(&format!("inmate {no}"), |s| {
-                s.write_registry(|w| w.put_inmate(&no, &inmate))?;
-                Ok(())
-            }),
+            Request::PutInmate { no, inmate } => self
+                .saved(|svc, who, now| svc.put_inmate(who, now, &no, &inmate).map(|c| c.changes)),
             Request::PutAdjustment {
                 district,
                 inmate,
                 adjustment,
-            } => self.write(&format!("adjustment {inmate}"), |s| {
-                s.write_month(&district, adjustment.date.month(), |w| {
-                    w.put_adjustment(&inmate, &adjustment)
-                })?;
-                Ok(())
+            } => self.saved(|svc, who, now| {
+                svc.put_adjustment(who, now, &district, &inmate, &adjustment)
+                    .map(|c| c.changes)
             }),
             Request::Import { kind, path } => self.import(kind, &path, progress),
             Request::Export {
@@ -438,9 +419,15 @@ impl Worker {
                 } else {
                     path
                 };
-                match self.export(&district, month, format, &path) {
-                    Ok(bytes) => Reply::Exported { path, bytes },
-                    Err(e) => Reply::Failed(format!("{}: {e:#}", path.display())),
+                let written = self
+                    .service()
+                    .and_then(|s| Ok(s.write_report(&district, month, format, &path)?));
+                match written {
+                    Ok(f) => Reply::Exported {
+                        path,
+                        bytes: f.value.bytes.len(),
+                    },
+                    Err(e) => Reply::Failed(e),
                 }
             }
             Request::ListDir { dir, fresh } => {
@@ -452,26 +439,36 @@ impl Worker {
         }
     }
 
+    fn service(&self) -> Result<Service, Failure> {
+        Ok(Service::open(&self.data)?)
+    }
+
+    /// Runs a writing use case as the logged-in officer; `f` returns how
+    /// many changes it signed.
+    fn saved(
+        &self,
+        f: impl FnOnce(&Service, &Identity, i64) -> Result<usize, ServiceError>,
+    ) -> Reply {
+        let run = || -> Result<usize, Failure> {
+            let id = self.identity.as_ref().ok_or(Failure::NotLoggedIn)?;
+            Ok(f(&self.service()?, id, unix_now())?)
+        };
+        match run() {
+            Ok(changes) => Reply::Saved { changes },
+            Err(e) => Reply::SaveFailed(e),
+        }
+    }
+
     /// Runs `f` in a write session as the logged-in officer and commits.
     fn write(
         &self,
         note: &str,
-        f: impl FnOnce(&mut WriteSession<'_>) -> anyhow::Result<()>,
+        f: impl FnOnce(&mut WriteSession<'_>) -> Result<(), ServiceError>,
     ) -> Reply {
-        let run = || -> anyhow::Result<usize> {
-            let id = self
-                .identity
-                .as_ref()
-                .ok_or_else(|| anyhow::anyhow!("not logged in"))?;
-            let store = self.store()?;
-            let mut s = WriteSession::begin(&store, id, unix_now(), format!("app: {note}"))?;
-            f(&mut s)?;
-            Ok(s.commit()?.changes)
-        };
-        match run() {
-            Ok(changes) => Reply::Saved { changes },
-            Err(e) => Reply::SaveFailed(write_message(&e)),
-        }
+        self.saved(|svc, id, now| {
+            svc.write(id, now, format!("app: {note}"), f)
+                .map(|r| r.value.1.changes)
+        })
     }
 
     fn store(&self) -> anyhow::Result<Store> {
@@ -484,60 +481,31 @@ impl Worker {
         &mut self,
         key_file: &Path,
         passphrase: &str,
-    ) -> anyhow::Result<(Officer, Vec<(DistrictId, String)>)> {
-        let id = identity::unlock_officer(key_file, passphrase).map_err(unlock_message)?;
-        let store = self.store()?;
-        let authority = store.authority()?;
-        id.certificate.verify(&authority).map_err(|e| {
-            anyhow::anyhow!(
-                "证书不是本监狱签发的 / certificate not issued by this prison's authority: {e}"
-            )
-        })?;
-        let today =
-            date_of(unix_now()).ok_or_else(|| anyhow::anyhow!("system clock out of range"))?;
-        let body = &id.certificate.body;
-        if today < body.valid_from || today > body.valid_to {
-            anyhow::bail!(
-                "证书已过期或尚未生效 / certificate valid {} to {}, today is {today}",
-                body.valid_from,
-                body.valid_to
-            );
-        }
-        let registry = store
-            .load(&DocId::Registry)?
-            .typed(RegistryDoc::from_document)?;
-        let trust = Trust::from_registry(authority, registry.doc.document().automerge());
-        if trust.is_revoked(&id.public()) {
-            anyhow::bail!(
-                "证书已被吊销 / officer {}'s key has been revoked",
-                body.officer_no
-            );
-        }
-        let officer = Officer {
-            officer_no: body.officer_no.clone(),
-            name: body.name.clone(),
-            role: body.role,
-            district: body.district.clone(),
-        };
-        let districts = registry
-            .doc
-            .facts()
-            .districts
-            .into_iter()
-            .map(|(d, e)| (d, e.value))
-            .collect();
-        self.identity = Some(id);
-        Ok((officer, districts))
+    ) -> Result<(Officer, Vec<(DistrictId, String)>), Failure> {
+        let today = date_of(unix_now())
+            .ok_or_else(|| Failure::Other("system clock out of range".into()))?;
+        let u = self
+            .service()?
+            .unlock(key_file, passphrase, today)
+            .map_err(|e| Failure::Service(e.into()))?;
+        self.identity = Some(u.identity);
+        Ok((u.officer, u.districts))
     }
 
     /// Reads and checks the whole file before a single write, as
     /// `tally import` does; progress by step (read, check, sign and store).
     fn import(&self, kind: Kind, path: &Path, progress: &dyn Fn(Progress)) -> Reply {
-        let file = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
-        let step = |done: u64, step: String| {
+        let file = node::service::file_label(path);
+        let step = |s: ImportStep| {
+            let (done, step) = match s {
+                ImportStep::Reading => (0, "读取 / reading".to_string()),
+                ImportStep::Checking { bytes } => {
+                    (1, format!("校验 {bytes} 字节 / checking {bytes} bytes"))
+                }
+                ImportStep::Signing { rows } => {
+                    (2, format!("签名写入 {rows} 行 / signing {rows} rows"))
+                }
+            };
             progress(Progress {
                 task: format!("导入 / import {file}"),
                 step,
@@ -545,99 +513,25 @@ impl Worker {
                 total: 3,
             })
         };
-        let run = || -> anyhow::Result<Reply> {
-            let id = self
-                .identity
-                .as_ref()
-                .ok_or_else(|| anyhow::anyhow!("not logged in"))?;
-            step(0, "读取 / reading".into());
-            let bytes =
-                node::input::read_bounded(path, node::input::MAX_TABLE_BYTES, "spreadsheet")?;
-            let store = self.store()?;
-            let mut s = WriteSession::begin(&store, id, unix_now(), format!("app: import {file}"))?;
-            step(
-                1,
-                format!("校验 {} 字节 / checking {} bytes", bytes.len(), bytes.len()),
-            );
-            let plan = match import::plan_file(kind, &file, &bytes, &s.registry().facts()) {
-                Ok(p) => p,
-                Err(e) => {
-                    return Ok(Reply::ImportRejected(
-                        e.errors.iter().map(ToString::to_string).collect(),
-                    ));
-                }
-            };
-            step(
-                2,
-                format!("签名写入 {} 行 / signing {} rows", plan.rows, plan.rows),
-            );
-            let changed = ops::apply(&mut s, &plan)?;
-            let done = s.commit()?;
-            Ok(Reply::Imported {
+        let run = || -> Result<node::service::Imported, Failure> {
+            let id = self.identity.as_ref().ok_or(Failure::NotLoggedIn)?;
+            let svc = self.service()?;
+            let label = format!("app: {file}");
+            Ok(svc
+                .import(id, unix_now(), kind, path, &label, &mut |s| step(s))?
+                .value)
+        };
+        match run() {
+            Ok(i) => Reply::Imported {
                 file: file.clone(),
-                rows: plan.rows,
-                changed,
-                documents: done.documents.len(),
-            })
-        };
-        run().unwrap_or_else(|e| Reply::SaveFailed(format!("{e:#}")))
-    }
-
-    /// Scores the month as loaded and writes the file atomically.
-    fn export(
-        &self,
-        district: &DistrictId,
-        month: Month,
-        format: Format,
-        path: &Path,
-    ) -> anyhow::Result<usize> {
-        let store = self.store()?;
-        let bytes = {
-            let _lock = store.lock_shared()?;
-            let registry = node::read::registry(&store)?.0.facts();
-            let id = DocId::month(district.clone(), month);
-            let facts = store.load(&id)?.typed(MonthDoc::from_document)?.doc.facts();
-            let report = score_month(&registry, &facts)?;
-            export::export(format, &registry, &report)?
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+                rows: i.rows,
+                changed: i.changed,
+                documents: i.documents,
+            },
+            Err(Failure::Service(ServiceError::Rejected(e))) => {
+                Reply::ImportRejected(e.errors.iter().map(ToString::to_string).collect())
+            }
+            Err(e) => Reply::SaveFailed(e),
         }
-        node::store::write_atomic(path, &bytes)?;
-        Ok(bytes.len())
-    }
-}
-
-/// Why a write did not happen, starting with what it means for the
-/// officer: nothing of it was written (the library's words follow).
-fn write_message(e: &anyhow::Error) -> String {
-    use node::session::WriteError as W;
-    let what = match e.chain().find_map(|c| c.downcast_ref::<W>()) {
-        Some(W::Refused(_)) => "校验未通过，未写入任何内容 / refused, nothing written",
-        Some(W::Pending(_)) => "暂不能写入，未写入任何内容 / cannot write yet, nothing written",
-        _ => "未写入任何内容 / nothing written",
-    };
-    format!("{what}: {e:#}")
-}
-
-/// The officer's words for why a key file did not open (the library's are
-/// English and name the file).
-fn unlock_message(e: anyhow::Error) -> anyhow::Error {
-    use keys::KeyFileError as K;
-    match e.chain().find_map(|c| c.downcast_ref::<K>()) {
-        Some(K::WrongPassphrase { path }) => anyhow::anyhow!(
-            "口令错误（或密钥文件被改动）/ wrong passphrase (or the key file was altered): {}",
-            path.display()
-        ),
-        Some(K::Io { path, source }) => anyhow::anyhow!(
-            "无法读取密钥文件 / cannot read the key file {}: {source}",
-            path.display()
-        ),
-        Some(K::Malformed { path, reason }) => anyhow::anyhow!(
-            "不是 tally 密钥文件 / not a tally key file: {}: {reason}",
-            path.display()
-        ),
-        _ => e,
     }
 }

@@ -1,16 +1,16 @@
 //! What the screens show, read on the worker: a district's day and month
 //! (`DistrictView`: the entry rows, the report, the board, the rates, the
-//! conflicts and what awaits approval), the catalogue and roster, and an
-//! inmate's audit trail. Every figure comes from the node crate's own
-//! scoring and audit, the same code every peer and the CLI run.
+//! conflicts and what awaits approval) — the one read only the app makes;
+//! the others are `node::service`'s. Every figure comes from the node
+//! crate's own scoring and audit, the same code every peer and the CLI run.
 
 use std::collections::BTreeMap;
 
 use crdt_schema::{
-    Attendance, Board, Date, DistrictId, DocId, Inmate, InmateNo, Month, MonthDoc, MonthRates,
-    ProcedureId, ProcedureVersion, ProductId, RegistryDoc, Report, board, month_rates, score_month,
+    Attendance, Board, Date, DistrictId, DocId, InmateNo, Month, MonthDoc, MonthRates, ProcedureId,
+    RegistryDoc, Report, board, month_rates, score_month,
 };
-use node::audit::{self, AuditTrail};
+use node::audit;
 use node::close::{self, Approved};
 use node::store::{DocVersion, Store};
 use node::validate::Trust;
@@ -73,27 +73,6 @@ pub struct ConflictValue {
     pub written_by: String,
 }
 
-/// The registry's catalogue and roster, as the 工序定额 and 人员 screens
-/// show them.
-#[derive(Debug, Clone, Default)]
-pub struct Catalog {
-    pub districts: Vec<(DistrictId, String)>,
-    pub products: Vec<(ProductId, String)>,
-    /// Every version of every procedure, by procedure then date.
-    pub procedures: Vec<ProcedureLine>,
-    pub inmates: Vec<(InmateNo, Inmate)>,
-}
-
-/// One version of a procedure's standard time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcedureLine {
-    pub id: ProcedureId,
-    pub from: Date,
-    pub version: ProcedureVersion,
-    /// Two writers set this version concurrently to different values.
-    pub conflict: bool,
-}
-
 /// The last view read, with the versions on disk of the two documents it
 /// was read from.
 pub(super) struct ViewCache {
@@ -128,68 +107,6 @@ impl Worker {
             view: view.clone(),
         });
         Ok(view)
-    }
-
-    pub(super) fn catalog(&self) -> anyhow::Result<Catalog> {
-        let store = self.store()?;
-        let _lock = store.lock_shared()?;
-        let registry = node::read::registry(&store)?.0.facts();
-        Ok(Catalog {
-            districts: registry
-                .districts
-                .into_iter()
-                .map(|(d, e)| (d, e.value))
-                .collect(),
-            products: registry
-                .products
-                .into_iter()
-                .map(|(p, e)| (p, e.value))
-                .collect(),
-            procedures: registry
-                .procedures
-                .into_iter()
-                .flat_map(|(id, versions)| {
-                    versions.into_iter().map(move |(from, e)| ProcedureLine {
-                        id: id.clone(),
-                        from,
-                        version: e.value,
-                        conflict: e.conflict,
-                    })
-                })
-                .collect(),
-            inmates: registry
-                .inmates
-                .into_iter()
-                .map(|(no, e)| (no, e.value))
-                .collect(),
-        })
-    }
-
-    pub(super) fn audit(
-        &self,
-        district: &DistrictId,
-        month: Month,
-        inmate: &InmateNo,
-    ) -> anyhow::Result<AuditTrail> {
-        let store = self.store()?;
-        let _lock = store.lock_shared()?;
-        let registry = store
-            .load(&DocId::Registry)?
-            .typed(RegistryDoc::from_document)?;
-        let trust = Trust::from_registry(store.authority()?, registry.doc.document().automerge());
-        let id = DocId::month(district.clone(), month);
-        let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
-        let facts = loaded.doc.facts();
-        Ok(audit::audit_inmate(
-            &id,
-            loaded.doc.document().automerge(),
-            &loaded.signatures,
-            &facts,
-            registry.doc.document().automerge(),
-            &registry.signatures,
-            &trust,
-            inmate,
-        ))
     }
 }
 

@@ -16,6 +16,7 @@ mod roster;
 mod scores;
 mod sync;
 mod transfer;
+mod words;
 
 use std::path::PathBuf;
 

@@ -76,7 +76,7 @@ impl TallyApp {
                 }
                 Reply::LoginFailed(e) => {
                     if let Screen::Login { error, .. } = &mut self.screen {
-                        *error = Some(e);
+                        *error = Some(super::words::failure(lang, &e, false));
                     }
                 }
                 Reply::Loaded(v) => {
@@ -102,7 +102,7 @@ impl TallyApp {
                 }
                 Reply::LoadFailed(e) => {
                     if let Screen::Main(m) = &mut self.screen {
-                        m.load_error = Some(e);
+                        m.load_error = Some(super::words::failure(lang, &e, false));
                     }
                 }
                 Reply::Saved { changes } => {
@@ -192,9 +192,14 @@ impl TallyApp {
                         m.catalog = Some(*c);
                     }
                 }
-                Reply::SaveFailed(e) | Reply::Failed(e) => {
+                Reply::SaveFailed(e) => {
                     if let Screen::Main(m) = &mut self.screen {
-                        m.notice = Some((true, e));
+                        m.notice = Some((true, super::words::failure(lang, &e, true)));
+                    }
+                }
+                Reply::Failed(e) => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.notice = Some((true, super::words::failure(lang, &e, false)));
                     }
                 }
                 Reply::Audit(t) => {

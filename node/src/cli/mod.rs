@@ -18,6 +18,7 @@ use keys::Role;
 
 use crate::identity;
 use crate::import::Kind;
+use crate::service::Service;
 use crate::session::Identity;
 use crate::store::Store;
 
@@ -472,6 +473,10 @@ impl Ctx {
         Ok(Store::open(&self.data)?)
     }
 
+    fn service(&self) -> Result<Service> {
+        Ok(Service::open(&self.data)?)
+    }
+
     /// The writing officer: `--as KEYFILE`, else the data directory's admin key.
     fn writer(&self) -> Result<Identity> {
         let path = match &self.as_key {
@@ -493,7 +498,7 @@ impl Ctx {
             eprintln!("warning: key file {}: {problem}", path.display());
         }
         let pass = identity::passphrase(&path.display().to_string())?;
-        identity::unlock_officer(&path, &pass)
+        Ok(identity::unlock_officer(&path, &pass)?)
     }
 }
 

@@ -4,30 +4,14 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
-use crdt_schema::{
-    Date, DistrictId, DocId, InmateNo, Month, MonthDoc, RegistryDoc, RegistryFacts, explain_inmate,
-};
+use anyhow::{Context, Result};
+use crdt_schema::{Date, DistrictId, InmateNo, Month};
 
 use super::{Ctx, present};
-use crate::audit;
 use crate::export;
 use crate::read;
-use crate::store::Store;
+use crate::service::Scores;
 use crate::validate::Trust;
-
-fn load_registry(store: &Store) -> Result<RegistryDoc> {
-    let (registry, issues) = read::registry(store)?;
-    present::issues(&issues);
-    Ok(registry)
-}
-
-fn known_district(registry: &RegistryFacts, d: &DistrictId) -> Result<()> {
-    if !registry.districts.contains_key(d) {
-        bail!("unknown district {d}");
-    }
-    Ok(())
-}
 
 pub(super) fn score(
     ctx: &Ctx,
@@ -36,26 +20,11 @@ pub(super) fn score(
     inmate: Option<InmateNo>,
     json: bool,
 ) -> Result<ExitCode> {
-    let store = ctx.store()?;
-    let _lock = store.lock_shared()?;
-    let registry = load_registry(&store)?.facts();
-    let ids: Vec<DocId> = match &district {
-        Some(d) => {
-            known_district(&registry, d)?;
-            vec![DocId::month(d.clone(), month)]
-        }
-        None => registry
-            .districts
-            .keys()
-            .map(|d| DocId::month(d.clone(), month))
-            .collect(),
-    };
+    let service = ctx.service()?;
     if let (Some(no), Some(d)) = (inmate, &district) {
-        let loaded = store.load(&ids[0])?.typed(MonthDoc::from_document)?;
-        present::issues(&loaded.issues);
-        let Some(e) = explain_inmate(&registry, &loaded.doc.facts(), &no)? else {
-            bail!("inmate {no} has no roster entry or records in {d} {month}");
-        };
+        let read = service.explain(d, month, &no)?;
+        present::issues(&read.issues);
+        let (registry, e) = read.value;
         let mut out = std::io::stdout().lock();
         if json {
             serde_json::to_writer(&mut out, &e)?;
@@ -65,12 +34,9 @@ pub(super) fn score(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut reports = Vec::new();
-    for r in read::score(&store, &registry, &ids) {
-        let r = r?;
-        present::issues(&r.issues);
-        reports.push(r.report);
-    }
+    let read = service.score(district.as_ref(), month)?;
+    present::issues(&read.issues);
+    let Scores { registry, reports } = read.value;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
         if district.is_some() {
@@ -109,39 +75,23 @@ pub(super) fn report(
             )
         })?,
     };
-    let store = ctx.store()?;
-    let _lock = store.lock_shared()?;
-    let registry = load_registry(&store)?.facts();
-    known_district(&registry, district)?;
-    let id = DocId::month(district.clone(), month);
-    let Some(scored) = read::score(&store, &registry, std::slice::from_ref(&id)).pop() else {
-        bail!("{id}: nothing was scored");
-    };
-    let scored = scored?;
-    present::issues(&scored.issues);
-    let r = scored.report;
-    let bytes = export::export(format, &registry, &r)?;
-    crate::store::write_atomic(out, &bytes)?;
+    let read = ctx.service()?.write_report(district, month, format, out)?;
+    present::issues(&read.issues);
+    let f = read.value;
     println!(
         "{}: {district} {month}, {} inmate(s), report digest {}, {} bytes",
         out.display(),
-        r.body.inmates.len(),
-        r.digest,
-        bytes.len()
+        f.inmates,
+        f.digest,
+        f.bytes.len()
     );
     Ok(ExitCode::SUCCESS)
 }
 
 pub(super) fn board(ctx: &Ctx, district: &DistrictId, date: Date, json: bool) -> Result<ExitCode> {
-    let store = ctx.store()?;
-    let _lock = store.lock_shared()?;
-    let registry = load_registry(&store)?.facts();
-    known_district(&registry, district)?;
-    let loaded = store
-        .load(&DocId::month(district.clone(), date.month()))?
-        .typed(MonthDoc::from_document)?;
-    present::issues(&loaded.issues);
-    let b = crdt_schema::board(&registry, &loaded.doc.facts(), date)?;
+    let read = ctx.service()?.board(district, date)?;
+    present::issues(&read.issues);
+    let (registry, b) = read.value;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer(&mut out, &b)?;
@@ -160,29 +110,9 @@ pub(super) fn audit(
     inmate: &InmateNo,
     json: bool,
 ) -> Result<ExitCode> {
-    let store = ctx.store()?;
-    let _lock = store.lock_shared()?;
-    let registry = store
-        .load(&DocId::Registry)?
-        .typed(RegistryDoc::from_document)?;
-    present::issues(&registry.issues);
-    let facts = registry.doc.facts();
-    known_district(&facts, district)?;
-    let id = DocId::month(district.clone(), month);
-    let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
-    present::issues(&loaded.issues);
-    let trust = Trust::from_registry(store.authority()?, registry.doc.document().automerge());
-    let month_facts = loaded.doc.facts();
-    let trail = audit::audit_inmate(
-        &id,
-        loaded.doc.document().automerge(),
-        &loaded.signatures,
-        &month_facts,
-        registry.doc.document().automerge(),
-        &registry.signatures,
-        &trust,
-        inmate,
-    );
+    let read = ctx.service()?.audit(district, month, inmate)?;
+    present::issues(&read.issues);
+    let (facts, trail) = read.value;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer(&mut out, &trail)?;
@@ -197,7 +127,8 @@ pub(super) fn audit(
 pub(super) fn officers(ctx: &Ctx, json: bool) -> Result<ExitCode> {
     let store = ctx.store()?;
     let _lock = store.lock_shared()?;
-    let registry = load_registry(&store)?;
+    let (registry, issues) = read::registry(&store)?;
+    present::issues(&issues);
     let trust = Trust::from_registry(store.authority()?, registry.document().automerge());
     let mut officers: Vec<_> = trust.officers().collect();
     officers.sort_by(|a, b| (&a.1.body.officer_no, a.0).cmp(&(&b.1.body.officer_no, b.0)));

@@ -9,9 +9,8 @@ use anyhow::{Result, bail};
 use crdt_schema::{Date, DistrictId, InmateNo, Month, Objection, day_digest, team_digest};
 
 use super::{Ctx, label, now, present};
-use crate::close;
-use crate::import::{self, Kind};
-use crate::ops;
+use crate::import::Kind;
+use crate::service::ServiceError;
 use crate::session::WriteSession;
 
 fn check_district(s: &WriteSession<'_>, district: &DistrictId) -> Result<()> {
@@ -22,25 +21,22 @@ fn check_district(s: &WriteSession<'_>, district: &DistrictId) -> Result<()> {
 }
 
 pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path) -> Result<ExitCode> {
-    let store = ctx.store()?;
-    let bytes = crate::input::read_bounded(file, crate::input::MAX_TABLE_BYTES, "spreadsheet")?;
+    let service = ctx.service()?;
     let label = label(file);
     let writer = ctx.writer()?;
-    let mut s = WriteSession::begin(&store, &writer, now(), format!("import {label}"))?;
-    present::issues(&s.issues);
-    let plan = match import::plan_file(kind, &label, &bytes, &s.registry().facts()) {
-        Ok(p) => p,
-        Err(e) => {
+    let read = match service.import(&writer, now(), kind, file, &label, &mut |_| {}) {
+        Ok(r) => r,
+        Err(ServiceError::Rejected(e)) => {
             eprint!("{e}");
             return Ok(ExitCode::FAILURE);
         }
+        Err(e) => return Err(e.into()),
     };
-    let changed = ops::apply(&mut s, &plan)?;
-    let done = s.commit()?;
+    present::issues(&read.issues);
+    let i = read.value;
     println!(
-        "{label}: {} rows, {changed} records changed in {} documents",
-        plan.rows,
-        done.documents.len()
+        "{label}: {} rows, {} records changed in {} documents",
+        i.rows, i.changed, i.documents
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -120,20 +116,13 @@ pub(super) fn approve(
     month: Month,
     inmate: &InmateNo,
 ) -> Result<ExitCode> {
-    let store = ctx.store()?;
     let writer = ctx.writer()?;
-    let mut s = WriteSession::begin(
-        &store,
-        &writer,
-        now(),
-        format!("approve {district} {month} {inmate}"),
-    )?;
-    let approved = close::approve_inmate(&mut s, district, month, inmate)?;
+    let approved = ctx
+        .service()?
+        .approve(&writer, now(), district, month, inmate, None)?;
     if approved.is_empty() {
         println!("{inmate}: nothing awaits approval in {district} {month}");
-        return Ok(ExitCode::SUCCESS);
     }
-    s.commit()?;
     for a in &approved {
         println!("{inmate}: approved {} points ({})", a.points, a.what);
     }
@@ -141,14 +130,16 @@ pub(super) fn approve(
 }
 
 pub(super) fn seal(ctx: &Ctx, district: &DistrictId, month: Month) -> Result<ExitCode> {
-    let store = ctx.store()?;
     let writer = ctx.writer()?;
-    let mut s = WriteSession::begin(&store, &writer, now(), format!("seal {district} {month}"))?;
-    let (digest, resealed) = close::seal_month(&mut s, district, month)?;
-    s.commit()?;
+    let sealed = ctx.service()?.seal(&writer, now(), district, month, None)?;
     println!(
-        "{} {district} {month}: report digest {digest}",
-        if resealed { "re-sealed" } else { "sealed" }
+        "{} {district} {month}: report digest {}",
+        if sealed.resealed {
+            "re-sealed"
+        } else {
+            "sealed"
+        },
+        sealed.digest
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,16 @@
 //! The chief's pick in a conflict, written back as a new signed change.
 
 use crdt_schema::{Adjustment, Attendance, Cp, DistrictId, Month, MonthKey};
-use node::session::WriteSession;
+
+use super::ServiceError;
+use crate::session::WriteSession;
+
+fn bad(key: &str, reason: impl Into<String>) -> ServiceError {
+    ServiceError::BadValue {
+        key: key.to_string(),
+        reason: reason.into(),
+    }
+}
 
 /// Writes `value` (as the audit trail shows it) back to the record at
 /// `key`, or deletes the record when the chief keeps a deletion. Writing it
@@ -12,18 +21,18 @@ pub(super) fn resolve(
     month: Month,
     key: &str,
     value: Option<&str>,
-) -> anyhow::Result<()> {
-    let k = MonthKey::parse(key, month).map_err(|e| anyhow::anyhow!("record {key}: {e}"))?;
+) -> Result<(), ServiceError> {
+    let k = MonthKey::parse(key, month).map_err(|e| bad(key, e.to_string()))?;
     let date = |day: u8| {
         month
             .day(day)
-            .ok_or_else(|| anyhow::anyhow!("record {key}: day {day} not in {month}"))
+            .ok_or_else(|| bad(key, format!("day {day} not in {month}")))
     };
     match (k, value) {
         (MonthKey::Count(inmate, day, procedure), Some(value)) => {
             let q: u64 = value
                 .parse()
-                .map_err(|_| anyhow::anyhow!("record {key}: `{value}` is not a count"))?;
+                .map_err(|_| bad(key, format!("`{value}` is not a count")))?;
             let d = date(day)?;
             s.write_month(district, month, |w| w.put_count(&inmate, d, &procedure, q))?;
         }
@@ -32,8 +41,7 @@ pub(super) fn resolve(
             s.write_month(district, month, |w| w.delete_count(&inmate, d, &procedure))?;
         }
         (MonthKey::Attendance(inmate, day), Some(value)) => {
-            let a = Attendance::decode(value)
-                .map_err(|e| anyhow::anyhow!("record {key}: `{value}`: {e}"))?;
+            let a = Attendance::decode(value).map_err(|e| bad(key, format!("`{value}`: {e}")))?;
             let d = date(day)?;
             s.write_month(district, month, |w| w.put_attendance(&inmate, d, &a))?;
         }
@@ -42,12 +50,12 @@ pub(super) fn resolve(
             s.write_month(district, month, |w| w.delete_attendance(&inmate, d))?;
         }
         (MonthKey::Adjustment(inmate, id), Some(value)) => {
-            let a: Adjustment = serde_json::from_str(value)
-                .map_err(|e| anyhow::anyhow!("record {key}: `{value}`: {e}"))?;
+            let a: Adjustment =
+                serde_json::from_str(value).map_err(|e| bad(key, format!("`{value}`: {e}")))?;
             // The record's id is its content's: a value that does not hash
             // to it is not this record's.
             if crdt_schema::adjustment_id(&inmate, &a) != id {
-                anyhow::bail!("record {key}: `{value}` is not this adjustment");
+                return Err(bad(key, format!("`{value}` is not this adjustment")));
             }
             s.write_month(district, month, |w| w.put_adjustment(&inmate, &a))?;
         }
@@ -57,12 +65,14 @@ pub(super) fn resolve(
         (MonthKey::Approval(inmate, target), Some(value)) => {
             let cp: i64 = value
                 .parse()
-                .map_err(|_| anyhow::anyhow!("record {key}: `{value}` is not an amount"))?;
+                .map_err(|_| bad(key, format!("`{value}` is not an amount")))?;
             s.write_month(district, month, |w| w.put_approval(&inmate, target, Cp(cp)))?;
         }
-        (_, _) => anyhow::bail!(
-            "记录 {key} 的冲突不能在此处理，请用命令行 / record {key}: this kind of conflict cannot be resolved here"
-        ),
+        (_, _) => {
+            return Err(ServiceError::NotResolvable {
+                key: key.to_string(),
+            });
+        }
     }
     Ok(())
 }

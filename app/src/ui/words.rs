@@ -1,0 +1,248 @@
+//! Why something was not done, in the officer's language: the backend
+//! sends error values ([`Failure`], the service's typed errors), and the
+//! words are chosen here. What the libraries say (in English, naming files,
+//! records and rules) follows the officer's words, as the detail.
+
+use keys::KeyFileError;
+use node::close::CloseError;
+use node::identity::UnlockError;
+use node::input::InputError;
+use node::service::ServiceError;
+use node::session::WriteError;
+
+use super::Lang;
+use crate::backend::Failure;
+
+/// What a failed request means, in `lang`. `wrote`: the request was a write
+/// (nothing of it was stored, which is said first).
+pub fn failure(lang: Lang, f: &Failure, wrote: bool) -> String {
+    let zh = lang == Lang::Zh;
+    match f {
+        Failure::NotLoggedIn => lang.t("未登录", "not logged in").to_string(),
+        Failure::Internal(what) => match lang {
+            Lang::Zh => format!("内部错误：{what}"),
+            Lang::En => format!("internal error: {what}"),
+        },
+        Failure::Other(detail) => {
+            if wrote {
+                format!("{}: {detail}", lang.t("未写入任何内容", "nothing written"))
+            } else {
+                detail.clone()
+            }
+        }
+        Failure::Service(e) => {
+            let said = service(lang, e);
+            let lead = if e.is_refusal() {
+                Some(lang.t("校验未通过，未写入任何内容", "refused, nothing written"))
+            } else if e.is_pending() {
+                Some(lang.t(
+                    "暂不能写入，未写入任何内容",
+                    "cannot write yet, nothing written",
+                ))
+            } else if wrote {
+                Some(lang.t("未写入任何内容", "nothing written"))
+            } else {
+                None
+            };
+            match (lead, said) {
+                (Some(l), Some(s)) => format!("{l}{}{s}", if zh { "：" } else { ": " }),
+                (Some(l), None) => format!("{l}{}{e}", if zh { "：" } else { ": " }),
+                (None, Some(s)) => s,
+                (None, None) => e.to_string(),
+            }
+        }
+    }
+}
+
+/// The words for errors an officer meets and can act on; `None` for the
+/// rest, said in the library's words.
+fn service(lang: Lang, e: &ServiceError) -> Option<String> {
+    let zh = lang == Lang::Zh;
+    let s = match e {
+        ServiceError::Unlock(u) => return unlock(lang, u),
+        ServiceError::ApprovalChanged { inmate } => {
+            if zh {
+                format!("{inmate} 待审批的内容已变化，未批准；请查看后再批")
+            } else {
+                format!(
+                    "what awaits approval for {inmate} changed since it was shown: nothing approved, look again"
+                )
+            }
+        }
+        ServiceError::SealChanged { district, month } => {
+            if zh {
+                format!("{district} {month} 的数据在查看后有变化，未封存；请查看后再封存")
+            } else {
+                format!("{district} {month} changed since it was shown: not sealed, look again")
+            }
+        }
+        ServiceError::NotResolvable { key } => {
+            if zh {
+                format!("记录 {key} 的冲突不能在此处理，请用命令行")
+            } else {
+                format!(
+                    "record {key}: this kind of conflict cannot be resolved here; use the command line"
+                )
+            }
+        }
+        ServiceError::UnknownDistrict(d) | ServiceError::Close(CloseError::UnknownDistrict(d)) => {
+            if zh {
+                format!("没有监区 {d}")
+            } else {
+                format!("no district {d}")
+            }
+        }
+        ServiceError::Input(InputError::NotAFile { path, .. }) => {
+            if zh {
+                format!("{} 不是文件，请选文件本身", path.display())
+            } else {
+                format!("{} is not a file: pick the file itself", path.display())
+            }
+        }
+        ServiceError::Input(InputError::TooLarge { path, len, max, .. }) => {
+            if zh {
+                format!("{} 太大（{len} 字节，最多 {max} 字节）", path.display())
+            } else {
+                format!(
+                    "{} is too large ({len} bytes, at most {max})",
+                    path.display()
+                )
+            }
+        }
+        ServiceError::Input(InputError::Io { path, source }) => {
+            if zh {
+                format!("无法读取 {}：{source}", path.display())
+            } else {
+                format!("cannot read {}: {source}", path.display())
+            }
+        }
+        ServiceError::Write(WriteError::ForeignCertificate { officer, .. }) => {
+            if zh {
+                format!("警官 {officer} 的证书不是本监狱签发的，不能在此写入")
+            } else {
+                format!("officer {officer}'s certificate is another prison's: it cannot write here")
+            }
+        }
+        _ => return None,
+    };
+    Some(s)
+}
+
+fn unlock(lang: Lang, e: &UnlockError) -> Option<String> {
+    let zh = lang == Lang::Zh;
+    let s = match e {
+        UnlockError::Key(KeyFileError::WrongPassphrase { path }) => {
+            if zh {
+                format!("口令错误（或密钥文件被改动）：{}", path.display())
+            } else {
+                format!(
+                    "wrong passphrase (or the key file was altered): {}",
+                    path.display()
+                )
+            }
+        }
+        UnlockError::Key(KeyFileError::Io { path, source }) => {
+            if zh {
+                format!("无法读取密钥文件 {}：{source}", path.display())
+            } else {
+                format!("cannot read the key file {}: {source}", path.display())
+            }
+        }
+        UnlockError::Key(KeyFileError::Malformed { path, reason }) => {
+            if zh {
+                format!("不是 tally 密钥文件：{}（{reason}）", path.display())
+            } else {
+                format!("not a tally key file: {}: {reason}", path.display())
+            }
+        }
+        UnlockError::NotOfficer { path } => {
+            if zh {
+                format!("不是警官密钥文件：{}", path.display())
+            } else {
+                format!("not an officer's key file: {}", path.display())
+            }
+        }
+        UnlockError::NoCertificate { path } | UnlockError::CertificateMismatch { path } => {
+            if zh {
+                format!("密钥文件中没有本密钥的证书：{}", path.display())
+            } else {
+                format!(
+                    "the key file holds no certificate for its key: {}",
+                    path.display()
+                )
+            }
+        }
+        UnlockError::ForeignCertificate { officer, reason } => {
+            if zh {
+                format!("警官 {officer} 的证书不是本监狱签发的（{reason}）")
+            } else {
+                format!(
+                    "officer {officer}'s certificate was not issued by this prison's authority ({reason})"
+                )
+            }
+        }
+        UnlockError::NotValidToday {
+            officer,
+            from,
+            to,
+            today,
+        } => {
+            if zh {
+                format!(
+                    "警官 {officer} 的证书已过期或尚未生效：有效期 {from} 至 {to}，今天是 {today}"
+                )
+            } else {
+                format!("officer {officer}'s certificate is valid {from} to {to}; today is {today}")
+            }
+        }
+        UnlockError::Revoked { officer } => {
+            if zh {
+                format!("警官 {officer} 的证书已被吊销")
+            } else {
+                format!("officer {officer}'s key has been revoked")
+            }
+        }
+        _ => return None,
+    };
+    Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn each_language_gets_its_own_words_and_a_write_says_nothing_was_written() {
+        let f = Failure::Service(ServiceError::Unlock(UnlockError::Revoked {
+            officer: "J001".into(),
+        }));
+        assert_eq!(failure(Lang::Zh, &f, false), "警官 J001 的证书已被吊销");
+        assert_eq!(
+            failure(Lang::En, &f, false),
+            "officer J001's key has been revoked"
+        );
+        let f = Failure::Service(ServiceError::Input(InputError::NotAFile {
+            path: PathBuf::from("/媒体/U盘"),
+            what: "a folder",
+        }));
+        assert_eq!(
+            failure(Lang::Zh, &f, true),
+            "未写入任何内容：/媒体/U盘 不是文件，请选文件本身"
+        );
+        assert_eq!(
+            failure(Lang::En, &f, true),
+            "nothing written: /媒体/U盘 is not a file: pick the file itself"
+        );
+        // Errors without words of their own keep the library's English.
+        let f = Failure::Service(ServiceError::UnknownInmate {
+            inmate: "1001".parse().expect("inmate"),
+            district: "D01".parse().expect("district"),
+            month: "2026-10".parse().expect("month"),
+        });
+        assert_eq!(
+            failure(Lang::Zh, &f, false),
+            "inmate 1001 has no roster entry or records in D01 2026-10"
+        );
+    }
+}

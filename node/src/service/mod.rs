@@ -1,0 +1,671 @@
+//! The use cases the CLI and the app share, written once: unlock an
+//! officer's key, score, board, explain, audit, export, approve and seal,
+//! import (plan and apply), roster and catalogue edits. Each takes plain
+//! arguments (the caller's clock included: a use case reads no clock) and
+//! returns plain data or a typed [`ServiceError`]; the CLI prints the one and
+//! the English of the other, the app maps both to its language.
+//!
+//! Reads take the data directory's shared lock, writes a [`WriteSession`]
+//! (exclusive lock, every change judged as a peer's would be, nothing written
+//! unless all of it is).
+
+mod resolve;
+
+use std::path::Path;
+
+use crdt_schema::schema::RecordClass;
+use crdt_schema::{
+    Adjustment, Board, Date, DistrictId, DocId, Inmate, InmateExplanation, InmateNo, Month,
+    MonthDoc, ProcedureId, ProcedureVersion, ProductId, RegistryDoc, RegistryFacts, Report,
+    ReportDigest, ScoreError, explain_inmate,
+};
+use keys::Role;
+
+use crate::audit::{self, AuditTrail};
+use crate::close::{self, Approved, CloseError};
+use crate::export::{self, ExportError, Format};
+use crate::identity::{self, UnlockError};
+use crate::import::{self, ImportError, Kind};
+use crate::input::{self, InputError};
+use crate::ops;
+use crate::read::{self, ReadError};
+use crate::session::{Committed, Identity, WriteError, WriteSession};
+use crate::store::{Store, StoreError};
+use crate::validate::Trust;
+
+/// Why a use case did not do what was asked. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(transparent)]
+    Close(#[from] CloseError),
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Unlock(#[from] UnlockError),
+    /// The file was read and refused whole: every error, each naming line,
+    /// column and value.
+    #[error("{0}")]
+    Rejected(ImportError),
+    #[error("unknown district {0}")]
+    UnknownDistrict(DistrictId),
+    #[error("inmate {inmate} has no roster entry or records in {district} {month}")]
+    UnknownInmate {
+        inmate: InmateNo,
+        district: DistrictId,
+        month: Month,
+    },
+    /// An approval of what the chief was shown, which has changed since.
+    #[error("what awaits approval for {inmate} changed since it was shown: nothing approved")]
+    ApprovalChanged { inmate: InmateNo },
+    /// A value picked for a record in conflict that is not one of its values.
+    #[error("record {key}: {reason}")]
+    BadValue { key: String, reason: String },
+    /// A conflict of a kind not resolved by picking a value (registry
+    /// records, confirmations, seals): the CLI's tools handle it.
+    #[error("record {key}: this kind of conflict cannot be resolved by picking a value")]
+    NotResolvable { key: String },
+    /// A seal of the report the chief was shown, which has changed since.
+    #[error("{district} {month} changed since it was shown: not sealed")]
+    SealChanged { district: DistrictId, month: Month },
+}
+
+impl ServiceError {
+    /// Whether the validator refused the write (as any peer would).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::Write(WriteError::Refused(_))
+                | ServiceError::Close(CloseError::Write(WriteError::Refused(_)))
+        )
+    }
+
+    /// Whether the write waits on something this replica lacks yet.
+    pub fn is_pending(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::Write(WriteError::Pending(_))
+                | ServiceError::Close(CloseError::Write(WriteError::Pending(_)))
+        )
+    }
+}
+
+type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// A value read, with the problems found loading what it came from (torn
+/// or corrupt records skipped), for the caller to report.
+#[derive(Debug, Clone)]
+pub struct Read<T> {
+    pub value: T,
+    pub issues: Vec<String>,
+}
+
+/// Who is logged in, as the certificate says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Officer {
+    pub officer_no: String,
+    pub name: String,
+    pub role: Role,
+    pub district: Option<DistrictId>,
+}
+
+impl Officer {
+    /// Whether the validator would let this officer write records of
+    /// `class` into `doc`: the permission table of `replica-core`, so a UI
+    /// offers exactly what a save would be allowed to do.
+    pub fn may(&self, doc: &DocId, class: RecordClass) -> bool {
+        crate::validate::may_write(self.role, self.district.as_ref(), doc, class)
+    }
+
+    /// [`Officer::may`] in a district's month document.
+    pub fn may_in(&self, district: &DistrictId, month: Month, class: RecordClass) -> bool {
+        self.may(&DocId::month(district.clone(), month), class)
+    }
+
+    /// Whether this officer may write a district's daily records that month.
+    pub fn writes_daily_records_of(&self, district: &DistrictId, month: Month) -> bool {
+        self.may_in(district, month, RecordClass::Daily)
+    }
+}
+
+/// An officer's key unlocked and checked against this replica's registry.
+#[derive(Debug)]
+pub struct Unlocked {
+    pub identity: Identity,
+    pub officer: Officer,
+    /// The prison's districts: id and name.
+    pub districts: Vec<(DistrictId, String)>,
+}
+
+/// Every district's report of a month (or one district's).
+#[derive(Debug, Clone)]
+pub struct Scores {
+    pub registry: RegistryFacts,
+    pub reports: Vec<Report>,
+}
+
+/// A district-month's report as a file's bytes.
+#[derive(Debug, Clone)]
+pub struct ReportFile {
+    pub bytes: Vec<u8>,
+    pub digest: ReportDigest,
+    pub inmates: usize,
+}
+
+/// A file imported: its rows, the records they changed, the documents
+/// that received a signed change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub rows: usize,
+    pub changed: usize,
+    pub documents: usize,
+}
+
+/// The steps of an import, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportStep {
+    Reading,
+    Checking { bytes: usize },
+    Signing { rows: usize },
+}
+
+/// A month sealed: the report digest it was sealed at, and whether it had
+/// been sealed before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub digest: ReportDigest,
+    pub resealed: bool,
+}
+
+/// The registry's catalogue and roster.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub districts: Vec<(DistrictId, String)>,
+    pub products: Vec<(ProductId, String)>,
+    /// Every version of every procedure, by procedure then date.
+    pub procedures: Vec<ProcedureLine>,
+    pub inmates: Vec<(InmateNo, Inmate)>,
+}
+
+/// One version of a procedure's standard time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcedureLine {
+    pub id: ProcedureId,
+    pub from: Date,
+    pub version: ProcedureVersion,
+    /// Two writers set this version concurrently to different values.
+    pub conflict: bool,
+}
+
+/// The use cases on one data directory.
+pub struct Service {
+    store: Store,
+}
+
+impl Service {
+    /// Opens an initialised data directory.
+    pub fn open(data: &Path) -> Result<Service> {
+        Ok(Service {
+            store: Store::open(data)?,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Unlocks an officer's key file and checks its certificate against
+    /// this replica: issued by the authority it trusts, valid `today`, not
+    /// revoked in the registry.
+    pub fn unlock(
+        &self,
+        key_file: &Path,
+        passphrase: &str,
+        today: Date,
+    ) -> Result<Unlocked, UnlockError> {
+        let identity = identity::unlock_officer(key_file, passphrase)?;
+        let authority = self.store.authority()?;
+        let body = &identity.certificate.body;
+        identity
+            .certificate
+            .verify(&authority)
+            .map_err(|e| UnlockError::ForeignCertificate {
+                officer: body.officer_no.clone(),
+                reason: e.to_string(),
+            })?;
+        if today < body.valid_from || today > body.valid_to {
+            return Err(UnlockError::NotValidToday {
+                officer: body.officer_no.clone(),
+                from: body.valid_from,
+                to: body.valid_to,
+                today,
+            });
+        }
+        let registry = {
+            let _lock = self.store.lock_shared()?;
+            self.store
+                .load(&DocId::Registry)?
+                .typed(RegistryDoc::from_document)?
+        };
+        let trust = Trust::from_registry(authority, registry.doc.document().automerge());
+        if trust.is_revoked(&identity.public()) {
+            return Err(UnlockError::Revoked {
+                officer: body.officer_no.clone(),
+            });
+        }
+        let officer = Officer {
+            officer_no: body.officer_no.clone(),
+            name: body.name.clone(),
+            role: body.role,
+            district: body.district.clone(),
+        };
+        let districts = registry
+            .doc
+            .facts()
+            .districts
+            .into_iter()
+            .map(|(d, e)| (d, e.value))
+            .collect();
+        Ok(Unlocked {
+            identity,
+            officer,
+            districts,
+        })
+    }
+
+    fn registry(&self, issues: &mut Vec<String>) -> Result<RegistryFacts> {
+        let (registry, found) = read::registry(&self.store)?;
+        issues.extend(found);
+        Ok(registry.facts())
+    }
+
+    /// The month's reports: of one district, or of every district in the
+    /// registry's order.
+    pub fn score(&self, district: Option<&DistrictId>, month: Month) -> Result<Read<Scores>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        let ids: Vec<DocId> = match district {
+            Some(d) => {
+                known_district(&registry, d)?;
+                vec![DocId::month(d.clone(), month)]
+            }
+            None => registry
+                .districts
+                .keys()
+                .map(|d| DocId::month(d.clone(), month))
+                .collect(),
+        };
+        let mut reports = Vec::with_capacity(ids.len());
+        for r in read::score(&self.store, &registry, &ids) {
+            let r = r?;
+            issues.extend(r.issues);
+            reports.push(r.report);
+        }
+        Ok(Read {
+            value: Scores { registry, reports },
+            issues,
+        })
+    }
+
+    /// One inmate's month, day by day, with the registry it was scored by.
+    pub fn explain(
+        &self,
+        district: &DistrictId,
+        month: Month,
+        inmate: &InmateNo,
+    ) -> Result<Read<(RegistryFacts, InmateExplanation)>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        known_district(&registry, district)?;
+        let loaded = self
+            .store
+            .load(&DocId::month(district.clone(), month))?
+            .typed(MonthDoc::from_document)?;
+        issues.extend(loaded.issues);
+        let Some(e) = explain_inmate(&registry, &loaded.doc.facts(), inmate)? else {
+            return Err(ServiceError::UnknownInmate {
+                inmate: inmate.clone(),
+                district: district.clone(),
+                month,
+            });
+        };
+        Ok(Read {
+            value: (registry, e),
+            issues,
+        })
+    }
+
+    /// The district's daily board, with the registry it was read by.
+    pub fn board(&self, district: &DistrictId, date: Date) -> Result<Read<(RegistryFacts, Board)>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        known_district(&registry, district)?;
+        let loaded = self
+            .store
+            .load(&DocId::month(district.clone(), date.month()))?
+            .typed(MonthDoc::from_document)?;
+        issues.extend(loaded.issues);
+        let b = crdt_schema::board(&registry, &loaded.doc.facts(), date)?;
+        Ok(Read {
+            value: (registry, b),
+            issues,
+        })
+    }
+
+    /// The signed changes behind an inmate's month, with the registry.
+    pub fn audit(
+        &self,
+        district: &DistrictId,
+        month: Month,
+        inmate: &InmateNo,
+    ) -> Result<Read<(RegistryFacts, AuditTrail)>> {
+        let _lock = self.store.lock_shared()?;
+        let registry = self
+            .store
+            .load(&DocId::Registry)?
+            .typed(RegistryDoc::from_document)?;
+        let mut issues = registry.issues.clone();
+        let facts = registry.doc.facts();
+        known_district(&facts, district)?;
+        let id = DocId::month(district.clone(), month);
+        let loaded = self.store.load(&id)?.typed(MonthDoc::from_document)?;
+        issues.extend(loaded.issues.iter().cloned());
+        let trust =
+            Trust::from_registry(self.store.authority()?, registry.doc.document().automerge());
+        let trail = audit::audit_inmate(
+            &id,
+            loaded.doc.document().automerge(),
+            &loaded.signatures,
+            &loaded.doc.facts(),
+            registry.doc.document().automerge(),
+            &registry.signatures,
+            &trust,
+            inmate,
+        );
+        Ok(Read {
+            value: (facts, trail),
+            issues,
+        })
+    }
+
+    /// The district-month's report as an XLSX workbook or printable HTML.
+    pub fn report_file(
+        &self,
+        district: &DistrictId,
+        month: Month,
+        format: Format,
+    ) -> Result<Read<ReportFile>> {
+        let scored = self.score(Some(district), month)?;
+        let Read { value, issues } = scored;
+        let report = value
+            .reports
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::UnknownDistrict(district.clone()))?;
+        let bytes = export::export(format, &value.registry, &report)?;
+        Ok(Read {
+            value: ReportFile {
+                bytes,
+                digest: report.digest.clone(),
+                inmates: report.body.inmates.len(),
+            },
+            issues,
+        })
+    }
+
+    /// [`Service::report_file`] written to `path` atomically (a reader or a
+    /// crash sees the old file or the new one), folders made as needed.
+    pub fn write_report(
+        &self,
+        district: &DistrictId,
+        month: Month,
+        format: Format,
+        path: &Path,
+    ) -> Result<Read<ReportFile>> {
+        let file = self.report_file(district, month, format)?;
+        crate::store::write_atomic(path, &file.value.bytes)?;
+        Ok(file)
+    }
+
+    /// The registry's districts, products, procedure versions and roster.
+    pub fn catalog(&self) -> Result<Read<Catalog>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        let value = Catalog {
+            districts: registry
+                .districts
+                .into_iter()
+                .map(|(d, e)| (d, e.value))
+                .collect(),
+            products: registry
+                .products
+                .into_iter()
+                .map(|(p, e)| (p, e.value))
+                .collect(),
+            procedures: registry
+                .procedures
+                .into_iter()
+                .flat_map(|(id, versions)| {
+                    versions.into_iter().map(move |(from, e)| ProcedureLine {
+                        id: id.clone(),
+                        from,
+                        version: e.value,
+                        conflict: e.conflict,
+                    })
+                })
+                .collect(),
+            inmates: registry
+                .inmates
+                .into_iter()
+                .map(|(no, e)| (no, e.value))
+                .collect(),
+        };
+        Ok(Read { value, issues })
+    }
+
+    /// Runs `f` in one write session as `who`, stating `time`, and commits:
+    /// all of it is written, or nothing.
+    pub fn write<T>(
+        &self,
+        who: &Identity,
+        time: i64,
+        note: impl Into<String>,
+        f: impl FnOnce(&mut WriteSession<'_>) -> Result<T>,
+    ) -> Result<Read<(T, Committed)>> {
+        let mut s = WriteSession::begin(&self.store, who, time, note)?;
+        let issues = std::mem::take(&mut s.issues);
+        let value = f(&mut s)?;
+        let committed = s.commit()?;
+        Ok(Read {
+            value: (value, committed),
+            issues,
+        })
+    }
+
+    /// Reads the file at `path` (named `label` in messages and the change's
+    /// note), checks every row against the registry, and writes it as one
+    /// signed change per document — or, if any row is wrong, nothing:
+    /// [`ServiceError::Rejected`] lists every error.
+    pub fn import(
+        &self,
+        who: &Identity,
+        time: i64,
+        kind: Kind,
+        path: &Path,
+        label: &str,
+        progress: &mut dyn FnMut(ImportStep),
+    ) -> Result<Read<Imported>> {
+        progress(ImportStep::Reading);
+        let bytes = input::read_bounded(path, input::MAX_TABLE_BYTES, "spreadsheet")?;
+        let done = self.write(who, time, format!("import {label}"), |s| {
+            progress(ImportStep::Checking { bytes: bytes.len() });
+            let plan = import::plan_file(kind, label, &bytes, &s.registry().facts())
+                .map_err(ServiceError::Rejected)?;
+            progress(ImportStep::Signing { rows: plan.rows });
+            let changed = ops::apply(s, &plan)?;
+            Ok((plan.rows, changed))
+        })?;
+        let ((rows, changed), committed) = done.value;
+        Ok(Read {
+            value: Imported {
+                rows,
+                changed,
+                documents: committed.documents.len(),
+            },
+            issues: done.issues,
+        })
+    }
+
+    /// The chief approves what of `inmate`'s month awaits approval: when
+    /// `seen` is given, only if that is exactly what awaits now (the app
+    /// approves what the chief was shown, not what arrived since). Returns
+    /// what was approved; nothing is written when nothing awaited.
+    pub fn approve(
+        &self,
+        who: &Identity,
+        time: i64,
+        district: &DistrictId,
+        month: Month,
+        inmate: &InmateNo,
+        seen: Option<&[Approved]>,
+    ) -> Result<Vec<Approved>> {
+        let note = format!("approve {district} {month} {inmate}");
+        let done = self.write(who, time, note, |s| {
+            let approved = close::approve_inmate_if(s, district, month, inmate, |now| {
+                seen.is_none_or(|seen| now == seen)
+            })?;
+            approved.ok_or_else(|| ServiceError::ApprovalChanged {
+                inmate: inmate.clone(),
+            })
+        })?;
+        Ok(done.value.0)
+    }
+
+    /// The chief seals the month at its current report digest: when `seen`
+    /// is given, only if that is the digest now.
+    pub fn seal(
+        &self,
+        who: &Identity,
+        time: i64,
+        district: &DistrictId,
+        month: Month,
+        seen: Option<&ReportDigest>,
+    ) -> Result<Sealed> {
+        let done = self.write(who, time, format!("seal {district} {month}"), |s| {
+            let sealed =
+                close::seal_month_if(s, district, month, |now| seen.is_none_or(|s| s == now))?;
+            sealed.ok_or_else(|| ServiceError::SealChanged {
+                district: district.clone(),
+                month,
+            })
+        })?;
+        let (digest, resealed) = done.value.0;
+        Ok(Sealed { digest, resealed })
+    }
+
+    /// The chief picks one of a conflict's values (`value` as the audit
+    /// trail shows it; `None` keeps the deletion): written again, it
+    /// supersedes every concurrent value.
+    pub fn resolve(
+        &self,
+        who: &Identity,
+        time: i64,
+        district: &DistrictId,
+        month: Month,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<Committed> {
+        let note = format!("resolve {district} {month} {key}");
+        let done = self.write(who, time, note, |s| {
+            known_district(&s.registry().facts(), district)?;
+            resolve::resolve(s, district, month, key, value)
+        })?;
+        Ok(done.value.1)
+    }
+
+    /// The records office adds an inmate or changes one's record.
+    pub fn put_inmate(
+        &self,
+        who: &Identity,
+        time: i64,
+        no: &InmateNo,
+        inmate: &Inmate,
+    ) -> Result<Committed> {
+        let done = self.write(who, time, format!("inmate {no}"), |s| {
+            s.write_registry(|w| w.put_inmate(no, inmate))?;
+            Ok(())
+        })?;
+        Ok(done.value.1)
+    }
+
+    /// The labor section sets a procedure's standard time from a date (a
+    /// new product named first when `new_product` is given).
+    pub fn put_procedure(
+        &self,
+        who: &Identity,
+        time: i64,
+        id: &ProcedureId,
+        from: Date,
+        version: &ProcedureVersion,
+        new_product: Option<&str>,
+    ) -> Result<Committed> {
+        let done = self.write(who, time, format!("procedure {id} from {from}"), |s| {
+            s.write_registry(|w| {
+                if let Some(name) = new_product {
+                    w.put_product(&version.product, name)?;
+                }
+                w.put_procedure_version(id, from, version)
+            })?;
+            Ok(())
+        })?;
+        Ok(done.value.1)
+    }
+
+    /// A bonus or deduction with its reason, in the district's month of its
+    /// date.
+    pub fn put_adjustment(
+        &self,
+        who: &Identity,
+        time: i64,
+        district: &DistrictId,
+        inmate: &InmateNo,
+        adjustment: &Adjustment,
+    ) -> Result<Committed> {
+        let done = self.write(who, time, format!("adjustment {inmate}"), |s| {
+            known_district(&s.registry().facts(), district)?;
+            s.write_month(district, adjustment.date.month(), |w| {
+                w.put_adjustment(inmate, adjustment)
+            })?;
+            Ok(())
+        })?;
+        Ok(done.value.1)
+    }
+}
+
+fn known_district(registry: &RegistryFacts, d: &DistrictId) -> Result<()> {
+    if registry.districts.contains_key(d) {
+        Ok(())
+    } else {
+        Err(ServiceError::UnknownDistrict(d.clone()))
+    }
+}
+
+/// A file's name for messages and notes: its last component.
+pub fn file_label(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
