@@ -182,3 +182,15 @@ impl Replica {
         Ok(self.core.admit(incoming, &mut persist)?)
     }
 }
+
+/// The daemon's connections step through [`replica_core::driver::step`]
+/// against the replica: changes admitted through the store.
+impl replica_core::driver::Admit for Replica {
+    type Error = ReplicaError;
+    fn core(&mut self) -> &mut Core {
+        &mut self.core
+    }
+    fn admit(&mut self, incoming: Incoming) -> Result<Admitted, ReplicaError> {
+        Replica::admit(self, incoming)
+    }
+}

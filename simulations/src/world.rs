@@ -18,6 +18,8 @@ use node::sync::{Docs, Incoming, PeerSync, Wire};
 use node::validate::SignedChange;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
+use replica_core::driver::{self, Admit, StepError};
+use replica_core::replica::Admitted;
 
 use crate::baseline::PlainNode;
 use crate::net::{DAY, Delivery, Faults, HOUR, Net, link};
@@ -368,7 +370,7 @@ impl World {
         for (x, y) in [(a, b), (b, a)] {
             let saved = self.nodes[x].saved.get(&y).cloned().unwrap_or_default();
             let s = PeerSync::new(&saved);
-            let hello = s.hello(&mut self.nodes[x].core);
+            let hello = driver::start(&s, &mut self.nodes[x].core);
             self.nodes[x].sessions.insert(y, s);
             self.send(x, y, hello);
         }
@@ -420,7 +422,10 @@ impl World {
                 let Some(s) = n.sessions.get_mut(&p) else {
                     continue;
                 };
-                s.poll(&mut n.core)
+                match driver::step(s, &mut n.core, None) {
+                    Ok(stepped) => stepped.out,
+                    Err(e) => unreachable!("offering reads no message: {e}"),
+                }
             };
             for w in out {
                 self.send(node, p, w);
@@ -453,90 +458,29 @@ impl World {
             }
             return;
         }
-        let honest = self.prison.behaviour[to].is_honest();
-        let wire = match Wire::decode(&bytes) {
-            Ok(w) => w,
+        // The driver step the daemon runs, against this node's core
+        // (admitting through [`World::admit_from`]).
+        let Some(mut session) = self.nodes[to].sessions.remove(&from) else {
+            return;
+        };
+        let stepped = driver::step(
+            &mut session,
+            &mut Receiving {
+                w: self,
+                to,
+                from,
+                seq,
+            },
+            Some(&bytes),
+        );
+        self.nodes[to].sessions.insert(from, session);
+        let stepped = match stepped {
+            Ok(s) => s,
+            Err(StepError::Admit(never)) => match never {},
             Err(e) => return self.violation(to, from, e.to_string()),
         };
-        let received = {
-            let Some(s) = self.nodes[to].sessions.get_mut(&from) else {
-                return;
-            };
-            s.receive(wire)
-        };
-        let incoming = match received {
-            Ok(i) => i,
-            Err(e) => return self.violation(to, from, e.to_string()),
-        };
-        let mut accepted = 0;
-        if let Some(inc) = incoming {
-            let doc = inc.doc.clone();
-            let size: u64 = inc.changes.iter().map(|c| c.encode().len() as u64).sum();
-            let hashes: Vec<(ChangeHash, u64)> = inc
-                .changes
-                .iter()
-                .map(|c| (c.hash(), c.encode().len() as u64))
-                .collect();
-            let before: BTreeSet<ChangeHash> = hashes
-                .iter()
-                .filter(|(h, _)| self.nodes[to].holds(&doc, h))
-                .map(|(h, _)| *h)
-                .collect();
-            if self.cfg.bug == Some(Bug::UncheckedApply { node: to }) {
-                return self.apply_unchecked(to, from, seq, inc);
-            }
-            let a = self.nodes[to]
-                .core
-                .admit(inc, &mut InMemory)
-                .expect("in memory");
-            accepted = a.accepted;
-            if honest && self.prison.behaviour[from].is_honest() {
-                self.stats.change_bytes_received += size;
-                let now_have = |w: &World, h: &ChangeHash| w.nodes[to].holds(&doc, h);
-                let useful = hashes
-                    .iter()
-                    .filter(|(h, _)| !before.contains(h) && now_have(self, h))
-                    .map(|(_, b)| *b)
-                    .sum::<u64>();
-                self.stats.change_bytes_useful += useful;
-                self.stats.change_bytes_bound += useful * self.net.degree(to) as u64;
-            }
-            if honest {
-                self.stats.accepted_from_peers += a.accepted as u64;
-                self.stats.quarantined += a.quarantined.len() as u64;
-            }
-            for (h, reason) in &a.quarantined {
-                self.log(
-                    to,
-                    format!(
-                        "message {seq} from {from}: quarantined {} in {doc}: {reason}",
-                        &h.to_string()[..12]
-                    ),
-                );
-            }
-            if a.accepted > 0 {
-                let new: Vec<String> = hashes
-                    .iter()
-                    .filter(|(h, _)| !before.contains(h) && self.nodes[to].holds(&doc, h))
-                    .map(|(h, _)| h.to_string()[..12].to_string())
-                    .collect();
-                self.log(
-                    to,
-                    format!(
-                        "message {seq} from {from}: accepted {} of {doc}",
-                        new.join(" ")
-                    ),
-                );
-            }
-        }
-        let out = {
-            let n = &mut self.nodes[to];
-            let Some(s) = n.sessions.get_mut(&from) else {
-                return;
-            };
-            s.poll(&mut n.core)
-        };
-        for w in out {
+        let accepted = stepped.accepted();
+        for w in stepped.out {
             self.send(to, from, w);
         }
         if accepted > 0 {
@@ -544,9 +488,74 @@ impl World {
         }
     }
 
+    /// Admits the changes a message from `from` carried into `to`, counting
+    /// and logging what they did (or, with [`Bug::UncheckedApply`],
+    /// applying them unchecked).
+    fn admit_from(&mut self, to: usize, from: usize, seq: u64, inc: Incoming) -> Admitted {
+        let honest = self.prison.behaviour[to].is_honest();
+        let doc = inc.doc.clone();
+        let size: u64 = inc.changes.iter().map(|c| c.encode().len() as u64).sum();
+        let hashes: Vec<(ChangeHash, u64)> = inc
+            .changes
+            .iter()
+            .map(|c| (c.hash(), c.encode().len() as u64))
+            .collect();
+        let before: BTreeSet<ChangeHash> = hashes
+            .iter()
+            .filter(|(h, _)| self.nodes[to].holds(&doc, h))
+            .map(|(h, _)| *h)
+            .collect();
+        if self.cfg.bug == Some(Bug::UncheckedApply { node: to }) {
+            return self.apply_unchecked(to, from, seq, inc);
+        }
+        let a = self.nodes[to]
+            .core
+            .admit(inc, &mut InMemory)
+            .expect("in memory");
+        if honest && self.prison.behaviour[from].is_honest() {
+            self.stats.change_bytes_received += size;
+            let now_have = |w: &World, h: &ChangeHash| w.nodes[to].holds(&doc, h);
+            let useful = hashes
+                .iter()
+                .filter(|(h, _)| !before.contains(h) && now_have(self, h))
+                .map(|(_, b)| *b)
+                .sum::<u64>();
+            self.stats.change_bytes_useful += useful;
+            self.stats.change_bytes_bound += useful * self.net.degree(to) as u64;
+        }
+        if honest {
+            self.stats.accepted_from_peers += a.accepted as u64;
+            self.stats.quarantined += a.quarantined.len() as u64;
+        }
+        for (h, reason) in &a.quarantined {
+            self.log(
+                to,
+                format!(
+                    "message {seq} from {from}: quarantined {} in {doc}: {reason}",
+                    &h.to_string()[..12]
+                ),
+            );
+        }
+        if a.accepted > 0 {
+            let new: Vec<String> = hashes
+                .iter()
+                .filter(|(h, _)| !before.contains(h) && self.nodes[to].holds(&doc, h))
+                .map(|(h, _)| h.to_string()[..12].to_string())
+                .collect();
+            self.log(
+                to,
+                format!(
+                    "message {seq} from {from}: accepted {} of {doc}",
+                    new.join(" ")
+                ),
+            );
+        }
+        a
+    }
+
     /// [`Bug::UncheckedApply`]: what a node without validation would do.
-    fn apply_unchecked(&mut self, to: usize, from: usize, seq: u64, inc: node::sync::Incoming) {
-        let node::sync::Incoming { doc, changes } = inc;
+    fn apply_unchecked(&mut self, to: usize, from: usize, seq: u64, inc: Incoming) -> Admitted {
+        let Incoming { doc, changes } = inc;
         let new: Vec<SignedChange> = changes
             .into_iter()
             .filter(|c| !self.nodes[to].holds(&doc, &c.hash()))
@@ -575,18 +584,9 @@ impl World {
                 ),
             );
         }
-        let out = {
-            let n = &mut self.nodes[to];
-            let Some(s) = n.sessions.get_mut(&from) else {
-                return;
-            };
-            s.poll(&mut n.core)
-        };
-        for w in out {
-            self.send(to, from, w);
-        }
-        if !new.is_empty() {
-            self.offer(to);
+        Admitted {
+            accepted: new.len(),
+            ..Admitted::default()
         }
     }
 
@@ -1323,4 +1323,23 @@ fn seed_of(seed: u64, day: u64, i: u64) -> [u8; 32] {
     s[16..24].copy_from_slice(&i.to_le_bytes());
     s[24] = 0xF1;
     s
+}
+
+/// A node receiving one message, as the driver sees it: its core, and
+/// admission through the world (which counts, logs and plants bugs).
+struct Receiving<'w> {
+    w: &'w mut World,
+    to: usize,
+    from: usize,
+    seq: u64,
+}
+
+impl Admit for Receiving<'_> {
+    type Error = std::convert::Infallible;
+    fn core(&mut self) -> &mut Core {
+        &mut self.w.nodes[self.to].core
+    }
+    fn admit(&mut self, incoming: Incoming) -> Result<Admitted, Self::Error> {
+        Ok(self.w.admit_from(self.to, self.from, self.seq, incoming))
+    }
 }

@@ -11,8 +11,10 @@ use crdt_schema::DocId;
 use iroh::endpoint::{Connection, RecvStream, SendStream};
 
 use super::Shared;
+use crate::replica::ReplicaError;
+use crate::sync::PeerSync;
 use crate::sync::wire::MAX_MESSAGE_BYTES;
-use crate::sync::{PeerSync, Wire};
+use replica_core::driver::{self, StepError};
 
 /// Why a connection ended.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,16 @@ pub enum PeerError {
     Replica(#[from] crate::replica::ReplicaError),
     #[error("node shutting down")]
     Shutdown,
+}
+
+impl From<StepError<ReplicaError>> for PeerError {
+    fn from(e: StepError<ReplicaError>) -> PeerError {
+        match e {
+            StepError::Wire(e) => PeerError::Wire(e),
+            StepError::Protocol(e) => PeerError::Protocol(e),
+            StepError::Admit(e) => PeerError::Replica(e),
+        }
+    }
 }
 
 fn now() -> u64 {
@@ -148,7 +160,7 @@ async fn serve(
     let mut sync = PeerSync::new(&saved);
     let hello = {
         let mut r = shared.replica.lock().map_err(|_| PeerError::Shutdown)?;
-        sync.hello(&mut r.core)
+        driver::start(&sync, &mut *r)
     };
     write_frame(&mut send, &hello.encode()).await?;
     shared.peer_status(peer, |s| {
@@ -182,8 +194,7 @@ async fn serve(
         let incoming = tokio::select! {
             frame = frames.recv() => {
                 let Some(bytes) = frame else { break };
-                let wire = Wire::decode(&bytes?)?;
-                Some(wire)
+                Some(bytes?)
             }
             r = changed.changed() => {
                 if r.is_err() { return Err(PeerError::Shutdown) }
@@ -193,40 +204,34 @@ async fn serve(
         };
         let now_s = now();
         let lag_due = since_lag.elapsed().as_secs() >= 1;
-        // Validation, storage and the protocol run off the async threads.
+        // Validation, storage and the protocol run off the async threads,
+        // through the driver step the simulator runs too.
         let shared2 = shared.clone();
-        let (s, out, accepted, lag) =
-            tokio::task::spawn_blocking(move || -> Result<_, PeerError> {
-                let mut sync = sync;
-                let mut accepted = 0;
-                let mut r = shared2.replica.lock().map_err(|_| PeerError::Shutdown)?;
-                if let Some(wire) = incoming
-                    && let Some(inc) = sync.receive(wire)?
-                {
-                    let registry = inc.doc == DocId::Registry;
-                    let a = r.admit(inc)?;
-                    accepted = a.accepted;
-                    for (hash, reason) in &a.quarantined {
-                        tracing::warn!("quarantined change {}: {reason}", &hash.to_string()[..12]);
-                    }
-                    if registry && a.accepted > 0 {
-                        shared2.update_enrolled(&r);
-                    }
+        let (s, stepped, lag) = tokio::task::spawn_blocking(move || -> Result<_, PeerError> {
+            let mut sync = sync;
+            let mut r = shared2.replica.lock().map_err(|_| PeerError::Shutdown)?;
+            let stepped = driver::step(&mut sync, &mut *r, incoming.as_deref())?;
+            if let Some((doc, a)) = &stepped.admitted {
+                for (hash, reason) in &a.quarantined {
+                    tracing::warn!("quarantined change {}: {reason}", &hash.to_string()[..12]);
                 }
-                let out = sync.poll(&mut r.core);
-                // What stands apart, for the status: when the exchange goes
-                // quiet (the figure that stays on screen) and once a second.
-                let lag = (out.is_empty() || lag_due).then(|| sync.lag(&mut r.core));
-                Ok((sync, out, accepted, lag))
-            })
-            .await
-            .map_err(|_| PeerError::Shutdown)??;
+                if *doc == DocId::Registry && a.accepted > 0 {
+                    shared2.update_enrolled(&r);
+                }
+            }
+            // What stands apart, for the status: when the exchange goes
+            // quiet (the figure that stays on screen) and once a second.
+            let lag = (stepped.out.is_empty() || lag_due).then(|| sync.lag(&mut r.core));
+            Ok((sync, stepped, lag))
+        })
+        .await
+        .map_err(|_| PeerError::Shutdown)??;
         sync = s;
-        if accepted > 0 {
+        if stepped.accepted() > 0 {
             // Others (and this connection) offer the new changes on.
             shared.changed.send_modify(|v| *v += 1);
         }
-        for w in &out {
+        for w in &stepped.out {
             write_frame(&mut send, &w.encode()).await?;
         }
         if lag.is_some() {

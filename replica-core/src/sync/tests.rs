@@ -11,6 +11,7 @@ use keys::{CertBody, Certificate, Role, SecretKey};
 
 use super::wire::Wire;
 use super::{Incoming, Lag, PeerSync, ProtocolError};
+use crate::driver::{StepError, step};
 use crate::replica::{Core as MemReplica, InMemory};
 use crate::validate::SignedChange;
 
@@ -201,22 +202,17 @@ fn exchange(
                 messages,
             );
         }
+        // The driver's own step, as the daemon and the simulator run it.
         for w in std::mem::take(&mut to_b) {
             messages += 1;
-            let w = Wire::decode(&w.encode()).unwrap();
-            if let Some(inc) = pb.receive(w).unwrap() {
-                b.admit(inc, &mut InMemory).unwrap();
-            }
+            to_a.extend(step(pb, b, Some(&w.encode())).unwrap().out);
         }
-        to_a.extend(pb.poll(b));
+        to_a.extend(step(pb, b, None).unwrap().out);
         for w in std::mem::take(&mut to_a) {
             messages += 1;
-            let w = Wire::decode(&w.encode()).unwrap();
-            if let Some(inc) = pa.receive(w).unwrap() {
-                a.admit(inc, &mut InMemory).unwrap();
-            }
+            to_b.extend(step(pa, a, Some(&w.encode())).unwrap().out);
         }
-        to_b.extend(pa.poll(a));
+        to_b.extend(step(pa, a, None).unwrap().out);
     }
     panic!("sync did not settle in 200 rounds");
 }
@@ -374,6 +370,23 @@ fn forged_changes_are_quarantined_and_never_spread() {
 
 #[test]
 fn protocol_violations_end_the_connection_with_a_reason() {
+    // Through the driver: a frame that is no message is a wire error, a
+    // message before Hello a protocol error; neither admits anything.
+    let w = World::new();
+    let mut r = w.replica();
+    let mut d = fresh();
+    let e = step(&mut d, &mut r, Some(&[0xff, 0x00, 0x13])).unwrap_err();
+    assert!(matches!(e, StepError::Wire(_)), "{e:?}");
+    let early = Wire::Sync {
+        doc: d01().to_string(),
+        message: vec![],
+        changes: vec![],
+    };
+    let e = step(&mut d, &mut r, Some(&early.encode())).unwrap_err();
+    assert!(
+        matches!(e, StepError::Protocol(ProtocolError::NoHello)),
+        "{e:?}"
+    );
     let mut p = fresh();
     assert_eq!(
         p.receive(Wire::Sync {

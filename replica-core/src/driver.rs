@@ -1,0 +1,89 @@
+//! One step of a connection, the loop every transport runs: a message in
+//! (or none, when the replica changed locally and has something to offer)
+//! → decode → the protocol → admit what it carried (validated, and stored as
+//! the replica's shell stores it) → poll → messages out.
+//!
+//! The node's daemon (`node::net::peer`, over QUIC) and the simulator
+//! (`simulations`, over its simulated network) both call [`step`], so a
+//! seeded run exercises the very sequence a district PC runs.
+
+use crdt_schema::DocId;
+
+use crate::replica::{Admitted, Core};
+use crate::sync::{Incoming, PeerSync, ProtocolError, Wire, WireError};
+
+/// A replica a driver runs against: its documents in memory, and how it
+/// admits changes (the daemon's through its store; the simulator's through
+/// its own storage, or with a planted bug).
+pub trait Admit {
+    type Error;
+    /// The documents the protocol reads to decide what to send.
+    fn core(&mut self) -> &mut Core;
+    /// Admits the changes one message carried.
+    fn admit(&mut self, incoming: Incoming) -> Result<Admitted, Self::Error>;
+}
+
+/// What one step did.
+#[derive(Debug, Default)]
+pub struct Stepped {
+    /// Messages to send the peer, in order.
+    pub out: Vec<Wire>,
+    /// The document that received changes, and what admitting them did.
+    pub admitted: Option<(DocId, Admitted)>,
+}
+
+impl Stepped {
+    /// Changes accepted in this step (the replica should offer them on).
+    pub fn accepted(&self) -> usize {
+        self.admitted.as_ref().map_or(0, |(_, a)| a.accepted)
+    }
+}
+
+/// Why a step failed: the peer broke the protocol (the connection ends), or
+/// the replica could not admit (its own error, kept whole).
+#[derive(Debug, thiserror::Error)]
+pub enum StepError<E> {
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error(transparent)]
+    Admit(E),
+}
+
+/// The first message of a connection.
+pub fn start<R: Admit>(sync: &PeerSync, replica: &mut R) -> Wire {
+    sync.hello(replica.core())
+}
+
+/// One step: `message` is a frame received from the peer, or `None` to
+/// offer what changed locally.
+pub fn step<R: Admit>(
+    sync: &mut PeerSync,
+    replica: &mut R,
+    message: Option<&[u8]>,
+) -> Result<Stepped, StepError<R::Error>> {
+    let mut admitted = None;
+    if let Some(bytes) = message {
+        let wire = Wire::decode(bytes)?;
+        if let Some(incoming) = sync.receive(wire)? {
+            let doc = incoming.doc.clone();
+            let a = replica.admit(incoming).map_err(StepError::Admit)?;
+            admitted = Some((doc, a));
+        }
+    }
+    let out = sync.poll(replica.core());
+    Ok(Stepped { out, admitted })
+}
+
+/// A core with no storage behind it (tests, and simulations that keep
+/// nothing on disk).
+impl Admit for Core {
+    type Error = crate::replica::AdmitError;
+    fn core(&mut self) -> &mut Core {
+        self
+    }
+    fn admit(&mut self, incoming: Incoming) -> Result<Admitted, Self::Error> {
+        Core::admit(self, incoming, &mut crate::replica::InMemory)
+    }
+}
