@@ -854,3 +854,67 @@ fn tally_report_writes_the_workbook_and_the_printable_page() {
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown district D09"));
 }
+
+#[test]
+fn hostile_workbooks_are_refused_with_a_reason_and_bounded_memory() {
+    let dir = small_prison_without_daily_records();
+    let reg = registry_of(dir.path());
+    let header = |ws: &mut Worksheet| {
+        for (c, h) in ["inmate_no", "date", "procedure", "quantity"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        ws.write_number(1, 0, 1001.0).unwrap();
+        ws.write_string(1, 1, "2026-03-02").unwrap();
+        ws.write_string(1, 2, "P1").unwrap();
+        ws.write_number(1, 3, 528.0).unwrap();
+    };
+    // One value at XFD1048576, the last cell of a sheet: its stated range
+    // is 17 billion cells, which calamine allocated and the process
+    // aborted. Now the row of that cell is an error naming the column.
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    header(ws);
+    ws.write_string(1_048_575, 16_383, "far").unwrap();
+    let e = xlsx_error(Kind::Counts, &wb.save_to_buffer().unwrap(), &reg);
+    assert!(e.contains("bad.xlsx:1048576:"), "{e}");
+    assert!(e.contains("column XFD, which has no header"), "{e}");
+
+    // A hidden first sheet is never read: the visible one is.
+    let mut wb = Workbook::new();
+    let hidden = wb.add_worksheet();
+    hidden.write_string(0, 0, "inmate_no").unwrap();
+    hidden.write_string(0, 1, "not a count sheet").unwrap();
+    hidden.set_hidden(true);
+    let visible = wb.add_worksheet();
+    header(visible);
+    visible.set_active(true);
+    let plan = import::plan_file(Kind::Counts, "h.xlsx", &wb.save_to_buffer().unwrap(), &reg)
+        .expect("the visible sheet is a valid count sheet");
+    assert_eq!(plan.rows, 1);
+}
+
+#[test]
+fn a_workbook_unpacking_past_the_bound_is_refused_before_it_is_read() {
+    // 40 MiB of one repeated letter, written as distinct shared strings,
+    // compress to well under a megabyte and would unpack past a small
+    // bound: `check_unpacked` counts what is actually decompressed.
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "inmate_no").unwrap();
+    let long = "a".repeat(32_000);
+    for r in 1..1300u32 {
+        ws.write_string(r, 0, format!("{r}{long}")).unwrap();
+    }
+    let bytes = wb.save_to_buffer().unwrap();
+    assert!(bytes.len() < 4 * 1024 * 1024, "{} bytes", bytes.len());
+    let e = node::import::xlsx::check_unpacked("bomb.xlsx", &bytes, 16 * 1024 * 1024)
+        .expect_err("unpacks past 16 MiB");
+    let e = e.to_string();
+    assert!(e.contains("unpacks to more than 16 MiB"), "{e}");
+    // A real workbook passes the same check.
+    node::import::xlsx::check_unpacked("ok.xlsx", &attendance_workbook(), 16 * 1024 * 1024)
+        .expect("a small real workbook");
+}

@@ -61,7 +61,8 @@ enum Command {
         authority: Option<PathBuf>,
     },
     /// Import one file of the given kind: CSV (UTF-8, header row required),
-    /// or an .xlsx/.xlsm workbook (its first worksheet, header in the first row).
+    /// or an .xlsx/.xlsm workbook (its first visible worksheet, header in the first row;
+    /// refused past 512 MiB unpacked or 8,388,608 cells with values).
     #[command(after_help = import_columns())]
     Import { kind: Kind, file: PathBuf },
     /// Score a month: one district, or all districts.

@@ -1,4 +1,5 @@
-//! The first worksheet of an XLSX workbook, read into the same rows of
+//! The first visible worksheet of an XLSX workbook, bounded (what it unpacks
+//! to, the cells it has) before and while it is read, into the same rows of
 //! trimmed strings the CSV reader produces, so one validation serves both
 //! formats and a workbook plans exactly what the same sheet saved as CSV
 //! would.
@@ -12,9 +13,10 @@
 //! errors naming the cell. The line of a row is its sheet row number, as
 //! Excel shows it.
 
-use std::io::Cursor;
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
 
-use calamine::{Data, Reader, SheetType, Xlsx};
+use calamine::{Data, Reader, SheetType, SheetVisible, Xlsx};
 
 use super::table::{RawRow, Table};
 use super::{ImportError, RowError};
@@ -35,48 +37,121 @@ fn file_error(file: &str, line: u64, reason: String) -> ImportError {
     }
 }
 
-/// Reads the first worksheet of a workbook; its first non-empty row is the
-/// header.
+/// Most bytes a workbook may unpack to (every part of it, counted as it is
+/// decompressed): a zip bomb is refused before calamine reads it.
+pub const MAX_UNPACKED_BYTES: u64 = 512 * 1024 * 1024;
+/// Most non-empty cells read from a sheet (a full sheet of 1,048,576 rows
+/// of eight columns).
+pub const MAX_CELLS: usize = 1_048_576 * 8;
+
+/// Decompresses every part of the workbook into nothing, counting: what
+/// the parts say of their size is not trusted.
+pub fn check_unpacked(file: &str, bytes: &[u8], max: u64) -> Result<(), ImportError> {
+    let bad = |reason: String| file_error(file, 0, reason);
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| bad(format!("not a readable XLSX workbook: {e}")))?;
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut part = zip
+            .by_index(i)
+            .map_err(|e| bad(format!("not a readable XLSX workbook: {e}")))?;
+        let left = max - total;
+        let n = std::io::copy(&mut (&mut part).take(left + 1), &mut std::io::sink())
+            .map_err(|e| bad(format!("not a readable XLSX workbook: {e}")))?;
+        total += n;
+        if total > max {
+            return Err(bad(format!(
+                "the workbook unpacks to more than {} MiB (a compressed file this small cannot hold a real sheet that large): refused",
+                max / (1024 * 1024)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the first visible worksheet of a workbook (a hidden sheet is never
+/// read: what an officer sees in Excel is what is imported); its first
+/// non-empty row is the header.
 pub fn parse(
     file: &str,
     bytes: &[u8],
     required: &[&str],
     optional: &[&str],
 ) -> Result<Table, ImportError> {
+    check_unpacked(file, bytes, MAX_UNPACKED_BYTES)?;
     let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| file_error(file, 0, format!("not a readable XLSX workbook: {e}")))?;
-    let Some(sheet) = workbook
-        .sheets_metadata()
+    let sheets = workbook.sheets_metadata().to_vec();
+    let Some(sheet) = sheets
         .iter()
-        .find(|s| s.typ == SheetType::WorkSheet)
+        .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
         .map(|s| s.name.clone())
     else {
-        return Err(file_error(file, 0, "the workbook has no worksheet".into()));
+        let reason = if sheets.iter().any(|s| s.typ == SheetType::WorkSheet) {
+            "every worksheet of the workbook is hidden: show the sheet to import in Excel"
+        } else {
+            "the workbook has no worksheet"
+        };
+        return Err(file_error(file, 0, reason.into()));
     };
-    let range = workbook
-        .worksheet_range(&sheet)
-        .map_err(|e| file_error(file, 0, format!("worksheet `{sheet}` cannot be read: {e}")))?;
-    let Some((first_row, first_col)) = range.start() else {
+    // Cell by cell, keeping only the non-empty ones: a sheet's stated
+    // dimensions (one cell at XFD1048576) say nothing of its content, and
+    // allocating them aborted the process.
+    let unreadable = |e: calamine::XlsxError| {
+        file_error(file, 0, format!("worksheet `{sheet}` cannot be read: {e}"))
+    };
+    let mut cells: BTreeMap<u32, Vec<(u32, Data)>> = BTreeMap::new();
+    let mut count = 0usize;
+    {
+        let mut reader = workbook
+            .worksheet_cells_reader(&sheet)
+            .map_err(unreadable)?;
+        while let Some(cell) = reader.next_cell().map_err(unreadable)? {
+            let value: Data = cell.get_value().clone().into();
+            if value == Data::Empty {
+                continue;
+            }
+            count += 1;
+            if count > MAX_CELLS {
+                return Err(file_error(
+                    file,
+                    0,
+                    format!(
+                        "worksheet `{sheet}` has more than {MAX_CELLS} cells with values: refused"
+                    ),
+                ));
+            }
+            let (r, c) = cell.get_position();
+            cells.entry(r).or_default().push((c, value));
+        }
+    }
+    let first_col = cells.values().flatten().map(|(c, _)| *c).min();
+    let (Some(first_col), Some((&first_row, _))) = (first_col, cells.first_key_value()) else {
         return Err(file_error(
             file,
             1,
             format!(
-                "the first worksheet `{sheet}` is empty: no header row (expected columns {}; only the first worksheet is read)",
+                "the first visible worksheet `{sheet}` is empty: no header row (expected columns {}; only that worksheet is read)",
                 required.join(",")
             ),
         ));
     };
-    let mut rows = range.rows().enumerate();
-    let Some((_, header_cells)) = rows.next() else {
+    let mut rows = cells.into_iter();
+    let Some((_, mut header_cells)) = rows.next() else {
         return Err(file_error(file, 1, format!("worksheet `{sheet}` is empty")));
     };
+    header_cells.sort_by_key(|(c, _)| *c);
     let header_line = u64::from(first_row) + 1;
-    let mut header = Vec::with_capacity(header_cells.len());
-    for (j, cell) in header_cells.iter().enumerate() {
+    let width = header_cells
+        .last()
+        .map_or(0, |(c, _)| (c - first_col) as usize + 1);
+    let mut header = vec![String::new(); width];
+    for (c, cell) in &header_cells {
+        let j = (c - first_col) as usize;
         let column = column_letters(first_col, j);
-        header.push(cell_text(cell).map_err(|reason| {
+        header[j] = cell_text(cell).map_err(|reason| {
             file_error(file, header_line, format!("header cell {column}: {reason}"))
-        })?);
+        })?;
     }
     // Cells right of the last named column are often formatted but empty; a
     // value there belongs to no column and is an error of its row.
@@ -86,9 +161,26 @@ pub fn parse(
         .map_or(0, |i| i + 1);
     header.truncate(width);
     let body: Vec<RawRow> = rows
-        .filter_map(|(i, cells)| {
-            let line = header_line + i as u64;
-            row(file, line, first_col, &header, cells).transpose()
+        .filter_map(|(r, mut sparse)| {
+            sparse.sort_by_key(|(c, _)| *c);
+            let line = u64::from(r) + 1;
+            // Dense up to the header's width; past it, the first value is
+            // the row's error (no row is widened to a far cell).
+            let mut dense = vec![Data::Empty; header.len()];
+            let mut beyond = None;
+            for (c, v) in sparse {
+                let j = (c - first_col) as usize;
+                if j < dense.len() {
+                    dense[j] = v;
+                } else if beyond.is_none() {
+                    beyond = Some((j, v));
+                }
+            }
+            if let Some((j, v)) = beyond {
+                dense.resize(j, Data::Empty);
+                dense.push(v);
+            }
+            row(file, line, first_col, &header, &dense).transpose()
         })
         .collect();
     Table::from_rows(file, header_line, header, body, required, optional)
