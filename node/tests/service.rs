@@ -129,7 +129,7 @@ fn an_approval_of_what_changed_since_is_refused_and_writes_nothing() {
         version,
         "nothing written"
     );
-    let approved = svc
+    let (approved, committed) = svc
         .approve(
             &chief.identity,
             NOV_1,
@@ -140,6 +140,10 @@ fn an_approval_of_what_changed_since_is_refused_and_writes_nothing() {
         )
         .expect("approved as seen");
     assert_eq!(approved, pending);
+    assert_eq!(
+        committed.changes, 1,
+        "every approval of the inmate in one signed change"
+    );
     // A seal of a digest the month no longer has is refused the same way.
     let e = svc
         .seal(

@@ -365,7 +365,7 @@ impl Worker {
                 seen,
             } => self.saved(|svc, id, now| {
                 svc.approve(id, now, &district, month, &inmate, Some(&seen))
-                    .map(|a| a.len())
+                    .map(|(_, c)| c.changes)
             }),
             Request::Resolve {
                 district,
@@ -380,8 +380,10 @@ impl Worker {
                 district,
                 month,
                 seen,
-            } => self
-                .saved(|svc, id, now| svc.seal(id, now, &district, month, Some(&seen)).map(|_| 1)),
+            } => self.saved(|svc, id, now| {
+                svc.seal(id, now, &district, month, Some(&seen))
+                    .map(|s| s.committed.changes)
+            }),
             Request::Catalog => match self.service().and_then(|s| Ok(s.catalog()?)) {
                 Ok(c) => Reply::Catalog(Box::new(c.value)),
                 Err(e) => Reply::Failed(e),

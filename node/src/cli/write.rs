@@ -117,7 +117,7 @@ pub(super) fn approve(
     inmate: &InmateNo,
 ) -> Result<ExitCode> {
     let writer = ctx.writer()?;
-    let approved = ctx
+    let (approved, _) = ctx
         .service()?
         .approve(&writer, now(), district, month, inmate, None)?;
     if approved.is_empty() {

@@ -184,6 +184,7 @@ pub enum ImportStep {
 pub struct Sealed {
     pub digest: ReportDigest,
     pub resealed: bool,
+    pub committed: Committed,
 }
 
 /// The registry's catalogue and roster.
@@ -532,7 +533,7 @@ impl Service {
     /// The chief approves what of `inmate`'s month awaits approval: when
     /// `seen` is given, only if that is exactly what awaits now (the app
     /// approves what the chief was shown, not what arrived since). Returns
-    /// what was approved; nothing is written when nothing awaited.
+    /// what was approved and what was written (nothing when nothing awaited).
     pub fn approve(
         &self,
         who: &Identity,
@@ -541,7 +542,7 @@ impl Service {
         month: Month,
         inmate: &InmateNo,
         seen: Option<&[Approved]>,
-    ) -> Result<Vec<Approved>> {
+    ) -> Result<(Vec<Approved>, Committed)> {
         let note = format!("approve {district} {month} {inmate}");
         let done = self.write(who, time, note, |s| {
             let approved = close::approve_inmate_if(s, district, month, inmate, |now| {
@@ -551,7 +552,7 @@ impl Service {
                 inmate: inmate.clone(),
             })
         })?;
-        Ok(done.value.0)
+        Ok(done.value)
     }
 
     /// The chief seals the month at its current report digest: when `seen`
@@ -572,8 +573,12 @@ impl Service {
                 month,
             })
         })?;
-        let (digest, resealed) = done.value.0;
-        Ok(Sealed { digest, resealed })
+        let ((digest, resealed), committed) = done.value;
+        Ok(Sealed {
+            digest,
+            resealed,
+            committed,
+        })
     }
 
     /// The chief picks one of a conflict's values (`value` as the audit
