@@ -17,6 +17,7 @@ pub mod cli;
 pub mod close;
 pub mod demo;
 pub mod export;
+mod fault;
 pub mod identity;
 pub mod import;
 pub mod input;

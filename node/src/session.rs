@@ -42,6 +42,26 @@ pub enum WriteError {
     ForeignCertificate { officer: String, authority: String },
     #[error("the session already refused a write; nothing more can be written in it")]
     Poisoned,
+    /// Storage failed part-way; what had been appended (to `documents`
+    /// documents) was rolled back.
+    #[error("{source}: nothing of this write was stored ({documents} document(s) rolled back)")]
+    NotWritten {
+        #[source]
+        source: StoreError,
+        documents: usize,
+    },
+    /// Storage failed part-way and rolling back failed too: the write is
+    /// still not there (readers stop before it), and the next writer on this
+    /// data directory rolls it back.
+    #[error(
+        "{source}: not stored; rolling back failed too ({rollback}): readers do not see the \
+         unfinished write, and the next write on this data directory removes it"
+    )]
+    Unfinished {
+        #[source]
+        source: Box<StoreError>,
+        rollback: Box<StoreError>,
+    },
 }
 
 /// Who is writing: an unlocked key and the certificate the authority issued for it.
@@ -74,6 +94,9 @@ pub struct Committed {
     /// Documents that received a change.
     pub documents: Vec<DocId>,
     pub changes: usize,
+    /// What went wrong after the write was stored (a log not folded into
+    /// its snapshot): nothing is lost, but it is said.
+    pub warnings: Vec<String>,
 }
 
 pub struct WriteSession<'s> {
@@ -288,36 +311,110 @@ impl<'s> WriteSession<'s> {
         }
         let mut done = Committed::default();
         let pending = std::mem::take(&mut self.pending);
+        let total: usize = pending.values().map(Vec::len).sum();
+        if total == 0 {
+            return Ok(done);
+        }
+        // More than one record (several documents, or several changes of
+        // one): the appends are made whole by an intent record — until it is
+        // removed, a crash or a failure leaves the write wholly absent.
+        let guarded = total > 1;
+        if guarded {
+            let before: Vec<(DocId, u64)> = pending
+                .keys()
+                .map(|id| (id.clone(), self.log_len(id)))
+                .collect();
+            self.store
+                .begin_intent(&before)
+                .map_err(|source| WriteError::NotWritten {
+                    source,
+                    documents: 0,
+                })?;
+        }
+        let mut appended = 0;
         for (id, changes) in &pending {
-            match id {
-                DocId::Registry => {
-                    self.store.append(&mut self.registry, changes)?;
-                    if compact_all {
-                        self.store.compact(&mut self.registry)?;
-                    } else {
-                        self.store.maybe_compact(&mut self.registry)?;
-                    }
-                }
+            let result = crate::fault::before_append(appended).and_then(|()| match id {
+                DocId::Registry => self.store.append(&mut self.registry, changes),
                 DocId::Month { district, month } => {
                     let loaded = self
                         .months
                         .get_mut(&(district.clone(), *month))
                         .expect("a month with changes was loaded");
-                    self.store.append(loaded, changes)?;
-                    if compact_all {
-                        self.store.compact(loaded)?;
-                    } else {
-                        self.store.maybe_compact(loaded)?;
-                    }
+                    self.store.append(loaded, changes)
                 }
+            });
+            if let Err(source) = result {
+                return Err(self.undo(guarded, source, appended));
             }
+            appended += 1;
             done.documents.push(id.clone());
             done.changes += changes.len();
         }
-        if done.changes > 0 {
-            // A daemon on this data directory offers the changes to its peers at once.
-            crate::net::notify(self.store.root());
+        if guarded
+            && let Err(source) =
+                crate::fault::before_append(appended).and_then(|()| self.store.end_intent())
+        {
+            return Err(self.undo(guarded, source, appended));
         }
+        // Stored. Folding logs into snapshots is housekeeping: a failure
+        // here loses nothing (the next write folds them), so it is said, not
+        // returned as the write's failure.
+        for id in pending.keys() {
+            let r = match id {
+                DocId::Registry if compact_all => self.store.compact(&mut self.registry),
+                DocId::Registry => self.store.maybe_compact(&mut self.registry).map(|_| ()),
+                DocId::Month { district, month } => {
+                    let loaded = self
+                        .months
+                        .get_mut(&(district.clone(), *month))
+                        .expect("a month with changes was loaded");
+                    if compact_all {
+                        self.store.compact(loaded)
+                    } else {
+                        self.store.maybe_compact(loaded).map(|_| ())
+                    }
+                }
+            };
+            if let Err(e) = r {
+                done.warnings
+                    .push(format!("{id}: stored, not compacted: {e}"));
+            }
+        }
+        // A daemon on this data directory offers the changes to its peers at once.
+        crate::net::notify(self.store.root());
         Ok(done)
+    }
+
+    fn log_len(&self, id: &DocId) -> u64 {
+        match id {
+            DocId::Registry => self.registry.log_len(),
+            DocId::Month { district, month } => self
+                .months
+                .get(&(district.clone(), *month))
+                .map_or(0, |m| m.log_len()),
+        }
+    }
+
+    /// A write failed after `appended` documents: rolls them back (the
+    /// intent says how far) and says what is on disk.
+    fn undo(&self, guarded: bool, source: StoreError, appended: usize) -> WriteError {
+        if !guarded {
+            // One record: its append either completed or left a torn tail
+            // that every reader skips and the next append cuts.
+            return WriteError::NotWritten {
+                source,
+                documents: 0,
+            };
+        }
+        match self.store.roll_back_intent() {
+            Ok(_) => WriteError::NotWritten {
+                source,
+                documents: appended,
+            },
+            Err(rollback) => WriteError::Unfinished {
+                source: Box::new(source),
+                rollback: Box::new(rollback),
+            },
+        }
     }
 }

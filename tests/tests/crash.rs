@@ -242,3 +242,97 @@ fn the_daemon_stops_cleanly_on_sigterm_and_reports_status_while_running() {
         "the notify port file is removed on shutdown"
     );
 }
+
+/// Every stored document's heads, to compare whole data directories.
+fn heads_of(data: &std::path::Path) -> BTreeMap<DocId, Vec<String>> {
+    stored_heads(data)
+}
+
+#[test]
+fn a_multi_document_import_killed_or_failing_at_any_append_is_wholly_absent() {
+    let prison = Prison::new(60);
+    let data = prison.records.clone();
+    // One count for the first inmate of every district: one document each.
+    let store = Store::open(&data).unwrap();
+    let registry = node::read::registry(&store).unwrap().0.facts();
+    let mut firsts: BTreeMap<crdt_schema::DistrictId, String> = BTreeMap::new();
+    for (no, e) in &registry.inmates {
+        firsts
+            .entry(e.value.district.clone())
+            .or_insert_with(|| no.to_string());
+    }
+    let documents = firsts.len();
+    assert!(documents >= 3, "the demo has {documents} districts");
+    let mut csv = "date,inmate_no,procedure,quantity\n".to_string();
+    for no in firsts.values() {
+        csv.push_str(&format!("2026-10-30,{no},SHIRT-01,4321\n"));
+    }
+    let file = data.join("multi.csv");
+    std::fs::write(&file, csv).unwrap();
+    let run = |fault: Option<String>| {
+        let mut c = Command::new(TALLY);
+        c.arg("--data")
+            .arg(&data)
+            .args(["import", "counts"])
+            .arg(&file)
+            .env("TALLY_PASSPHRASE", PASSPHRASE);
+        if let Some(f) = fault {
+            c.env("TALLY_FAULT", f);
+        }
+        c.output().unwrap()
+    };
+    let before = heads_of(&data);
+    // Killed before each append, and between the last append and the
+    // commit point (after = documents): nothing of it is there.
+    for after in 0..=documents {
+        let out = run(Some(format!("abort-after:{after}")));
+        assert!(!out.status.success(), "abort-after:{after} aborted");
+        assert_eq!(
+            heads_of(&data),
+            before,
+            "killed after {after} of {documents} appends: readers see none of it"
+        );
+        // A reader before any writer rolled back sees none of it either,
+        // and the next writer rolls it back (checked below by heads).
+        assert!(
+            load_all(&data).is_empty(),
+            "nothing torn or corrupt is read"
+        );
+    }
+    // A full disk at each append: refused, said so, nothing there.
+    for after in 0..=documents {
+        let out = run(Some(format!("fail-after:{after}")));
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("No space left on device"), "{err}");
+        assert!(
+            err.contains("nothing of this write was stored"),
+            "says what was written: {err}"
+        );
+        assert!(
+            err.contains(&format!("{after} document(s) rolled back"))
+                || (after == documents && err.contains("rolled back")),
+            "{err}"
+        );
+        assert_eq!(heads_of(&data), before, "fail-after:{after}");
+    }
+    // Whole, at last: every document got its change.
+    let out = run(None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "{documents} records changed in {documents} documents"
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let after = heads_of(&data);
+    for id in firsts.keys().map(|d| DocId::month(d.clone(), month())) {
+        assert_ne!(after.get(&id), before.get(&id), "{id} received the import");
+    }
+    assert!(!data.join(node::store::INTENT_FILE).exists());
+}

@@ -490,6 +490,8 @@ impl Service {
         let issues = std::mem::take(&mut s.issues);
         let value = f(&mut s)?;
         let committed = s.commit()?;
+        let mut issues = issues;
+        issues.extend(committed.warnings.iter().cloned());
         Ok(Read {
             value: (value, committed),
             issues,

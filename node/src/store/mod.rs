@@ -126,6 +126,14 @@ pub struct LogState {
     foreign: bool,
 }
 
+impl<D> Loaded<D> {
+    /// Where the document's log ends (its last intact record): what a write
+    /// appending to it starts from.
+    pub fn log_len(&self) -> u64 {
+        self.log.valid_len
+    }
+}
+
 /// What [`Store::refresh`] found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Refreshed {
@@ -227,6 +235,11 @@ impl Loaded<Document> {
         })
     }
 }
+
+/// The intent record of a write under way ([`Store::begin_intent`]), in
+/// the data directory.
+pub const INTENT_FILE: &str = "write.intent";
+const INTENT_MAGIC: &str = "tally write intent 1";
 
 /// How a change kept because it cannot be judged yet is marked in the
 /// quarantine file (its reason starts with this).
@@ -424,11 +437,122 @@ impl Store {
         Ok(Lock { _file: f })
     }
 
-    /// Takes the lock exclusively, for a load–modify–append cycle.
+    /// Takes the lock exclusively, for a load–modify–append cycle. A write
+    /// that a crash left unfinished ([`Store::begin_intent`]) is rolled back
+    /// first, so every writer starts from whole writes only.
     pub fn lock_exclusive(&self) -> Result<Lock, StoreError> {
         let f = self.lock_file()?;
         f.lock().map_err(io(&self.root.join("lock")))?;
-        Ok(Lock { _file: f })
+        let lock = Lock { _file: f };
+        self.roll_back_intent()?;
+        Ok(lock)
+    }
+
+    fn intent_path(&self) -> PathBuf {
+        self.root.join(INTENT_FILE)
+    }
+
+    /// Records, durably, that a write is about to append to several logs
+    /// (or several records to one): each log's length before. Until
+    /// [`Store::end_intent`], the write is not there: after a crash the next
+    /// writer cuts the logs back to these lengths ([`Store::roll_back_intent`])
+    /// and readers read no further ([`Store::load`], [`Store::refresh`]).
+    /// Call under the exclusive lock.
+    pub fn begin_intent(&self, before: &[(DocId, u64)]) -> Result<(), StoreError> {
+        let mut text = format!("{INTENT_MAGIC}\n");
+        for (id, len) in before {
+            text.push_str(&format!("{id}\t{len}\n"));
+        }
+        write_atomic(&self.intent_path(), text.as_bytes())
+    }
+
+    /// The write recorded by [`Store::begin_intent`] is whole: from here on
+    /// it is there (the commit point).
+    pub fn end_intent(&self) -> Result<(), StoreError> {
+        let path = self.intent_path();
+        fs::remove_file(&path).map_err(io(&path))?;
+        sync_dir(&self.root)
+    }
+
+    /// An unfinished write's logs and their lengths before it, if a crash
+    /// left one.
+    fn read_intent(&self) -> Result<Option<BTreeMap<DocId, u64>>, StoreError> {
+        let path = self.intent_path();
+        let Some(bytes) = read_optional(&path)? else {
+            return Ok(None);
+        };
+        let corrupt = |reason: &str| StoreError::Corrupt {
+            path: path.clone(),
+            reason: format!(
+                "{reason} (a write's intent record; written whole or not at all, so this file was edited)"
+            ),
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|_| corrupt("not UTF-8"))?;
+        let mut lines = text.lines();
+        if lines.next() != Some(INTENT_MAGIC) {
+            return Err(corrupt("not a tally write intent"));
+        }
+        let mut out = BTreeMap::new();
+        for line in lines {
+            let (id, len) = line
+                .split_once('\t')
+                .ok_or_else(|| corrupt("a line without a tab"))?;
+            let id: DocId = id.parse().map_err(|_| corrupt("an unknown document"))?;
+            let len: u64 = len
+                .parse()
+                .map_err(|_| corrupt("a length that is not a number"))?;
+            out.insert(id, len);
+        }
+        Ok(Some(out))
+    }
+
+    /// Cuts the logs an unfinished write appended to back to their lengths
+    /// before it (removing logs it created), then forgets the intent: the
+    /// write is wholly absent. Returns the documents rolled back. Call under
+    /// the exclusive lock (taking it does).
+    pub fn roll_back_intent(&self) -> Result<Vec<DocId>, StoreError> {
+        let Some(before) = self.read_intent()? else {
+            return Ok(Vec::new());
+        };
+        let mut rolled = Vec::new();
+        for (id, len) in &before {
+            let path = self.log_path(id);
+            let Some(now) = stamp(&path).map(|(l, _)| l) else {
+                continue;
+            };
+            if now <= *len {
+                continue;
+            }
+            if *len == 0 {
+                fs::remove_file(&path).map_err(io(&path))?;
+                sync_dir(platform::parent(&path))?;
+            } else {
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(io(&path))?;
+                f.set_len(*len).map_err(io(&path))?;
+                f.sync_all().map_err(io(&path))?;
+            }
+            rolled.push(id.clone());
+        }
+        self.end_intent()?;
+        if !rolled.is_empty() {
+            tracing::warn!(
+                documents = rolled.len(),
+                "rolled back a write a crash left unfinished"
+            );
+        }
+        Ok(rolled)
+    }
+
+    /// How far a reader may read a document's log: all of it, unless an
+    /// unfinished write is appending to it (then only what was there before).
+    fn log_cap(&self, id: &DocId) -> Result<Option<u64>, StoreError> {
+        if !self.intent_path().exists() {
+            return Ok(None);
+        }
+        Ok(self.read_intent()?.and_then(|m| m.get(id).copied()))
     }
 
     fn doc_base(&self, id: &DocId) -> PathBuf {
@@ -521,7 +645,13 @@ impl Store {
                 doc: id.clone(),
                 source: Box::new(source),
             })?;
-        let log = read_optional(&log_path)?.unwrap_or_default();
+        let mut log = read_optional(&log_path)?.unwrap_or_default();
+        if let Some(cap) = self.log_cap(id)?
+            && (log.len() as u64) > cap
+        {
+            // An unfinished write's records: not there until it is whole.
+            log.truncate(cap as usize);
+        }
         let scan = frame::scan(&log);
         for issue in &scan.issues {
             issues.push(format!("{}: {issue}", log_path.display()));
@@ -682,7 +812,11 @@ impl Store {
     ) -> Result<Refreshed, StoreError> {
         let id = doc.id().clone();
         let log_path = self.log_path(&id);
-        let log_len = fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
+        let mut log_len = fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
+        let cap = self.log_cap(&id)?;
+        if let Some(cap) = cap {
+            log_len = log_len.min(cap);
+        }
         let reload = |doc: &mut Document,
                       signatures: &mut BTreeMap<ChangeHash, Signature>,
                       log: &mut LogState| {
@@ -701,7 +835,8 @@ impl Store {
         if log_len == log.valid_len {
             return Ok(Refreshed::default());
         }
-        let bytes = read_optional(&log_path)?.unwrap_or_default();
+        let mut bytes = read_optional(&log_path)?.unwrap_or_default();
+        bytes.truncate(log_len as usize);
         let from = log.valid_len as usize;
         if from == 0 || from > bytes.len() {
             return reload(doc, signatures, log);
