@@ -732,6 +732,10 @@ fn tally_import_reads_workbooks_and_a_bad_one_writes_nothing() {
         &["import", "attendance", good.to_str().unwrap()],
     );
     assert!(out.contains("8 rows"), "{out}");
+    assert!(
+        out.contains("(sheet `Sheet1`)"),
+        "says which sheet was read: {out}"
+    );
     ok(
         dir.path(),
         &[
@@ -891,9 +895,32 @@ fn hostile_workbooks_are_refused_with_a_reason_and_bounded_memory() {
     let visible = wb.add_worksheet();
     header(visible);
     visible.set_active(true);
-    let plan = import::plan_file(Kind::Counts, "h.xlsx", &wb.save_to_buffer().unwrap(), &reg)
+    let hidden_first = wb.save_to_buffer().unwrap();
+    let plan = import::plan_file(Kind::Counts, "h.xlsx", &hidden_first, &reg)
         .expect("the visible sheet is a valid count sheet");
     assert_eq!(plan.rows, 1);
+    // The sheet read is said; a sheet may be named, a hidden one never read.
+    let (_, sheet) =
+        import::plan_any(Kind::Counts, "h.xlsx", &hidden_first, None, &reg).expect("valid");
+    assert_eq!(sheet.as_deref(), Some("Sheet2"));
+    let (_, sheet) = import::plan_any(Kind::Counts, "h.xlsx", &hidden_first, Some("Sheet2"), &reg)
+        .expect("the named visible sheet");
+    assert_eq!(sheet.as_deref(), Some("Sheet2"));
+    let e = import::plan_any(Kind::Counts, "h.xlsx", &hidden_first, Some("Sheet1"), &reg)
+        .expect_err("hidden")
+        .to_string();
+    assert!(e.contains("sheet `Sheet1` is hidden"), "{e}");
+    let e = import::plan_any(Kind::Counts, "h.xlsx", &hidden_first, Some("计数"), &reg)
+        .expect_err("no such sheet")
+        .to_string();
+    assert!(
+        e.contains("no sheet `计数` (its worksheets: `Sheet1`, `Sheet2`)"),
+        "{e}"
+    );
+    let e = import::plan_any(Kind::Counts, "c.csv", b"x\n", Some("Sheet1"), &reg)
+        .expect_err("a CSV file has no sheets")
+        .to_string();
+    assert!(e.contains("not an .xlsx/.xlsm workbook"), "{e}");
 }
 
 #[test]

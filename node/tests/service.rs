@@ -181,6 +181,7 @@ fn a_bad_file_and_a_bad_conflict_pick_are_typed_and_write_nothing() {
             NOV_1,
             node::import::Kind::Counts,
             &csv,
+            None,
             "counts.csv",
             &mut |s| steps.push(s),
         )

@@ -520,12 +520,15 @@ impl Worker {
             let svc = self.service()?;
             let label = format!("app: {file}");
             Ok(svc
-                .import(id, unix_now(), kind, path, &label, &mut |s| step(s))?
+                .import(id, unix_now(), kind, path, None, &label, &mut |s| step(s))?
                 .value)
         };
         match run() {
             Ok(i) => Reply::Imported {
-                file: file.clone(),
+                file: match &i.sheet {
+                    Some(sheet) => format!("{file} ({sheet})"),
+                    None => file.clone(),
+                },
                 rows: i.rows,
                 changed: i.changed,
                 documents: i.documents,

@@ -64,7 +64,13 @@ enum Command {
     /// or an .xlsx/.xlsm workbook (its first visible worksheet, header in the first row;
     /// refused past 512 MiB unpacked or 8,388,608 cells with values).
     #[command(after_help = import_columns())]
-    Import { kind: Kind, file: PathBuf },
+    Import {
+        kind: Kind,
+        file: PathBuf,
+        /// Of a workbook, the worksheet to read (default: the first visible one).
+        #[arg(long)]
+        sheet: Option<String>,
+    },
     /// Score a month: one district, or all districts.
     Score {
         #[arg(long)]
@@ -361,7 +367,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Init { prison, authority } => {
             setup::init(&ctx, prison.as_deref(), authority.as_deref())
         }
-        Command::Import { kind, file } => write::import(&ctx, kind, &file),
+        Command::Import { kind, file, sheet } => write::import(&ctx, kind, &file, sheet.as_deref()),
         Command::Score {
             district,
             month,

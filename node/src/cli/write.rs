@@ -20,11 +20,11 @@ fn check_district(s: &WriteSession<'_>, district: &DistrictId) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path) -> Result<ExitCode> {
+pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path, sheet: Option<&str>) -> Result<ExitCode> {
     let service = ctx.service()?;
     let label = label(file);
     let writer = ctx.writer()?;
-    let read = match service.import(&writer, now(), kind, file, &label, &mut |_| {}) {
+    let read = match service.import(&writer, now(), kind, file, sheet, &label, &mut |_| {}) {
         Ok(r) => r,
         Err(ServiceError::Rejected(e)) => {
             eprint!("{e}");
@@ -34,8 +34,13 @@ pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path) -> Result<ExitCode> {
     };
     present::issues(&read.issues);
     let i = read.value;
+    let sheet = i
+        .sheet
+        .as_ref()
+        .map(|s| format!(" (sheet `{s}`)"))
+        .unwrap_or_default();
     println!(
-        "{label}: {} rows, {} records changed in {} documents",
+        "{label}{sheet}: {} rows, {} records changed in {} documents",
         i.rows, i.changed, i.documents
     );
     Ok(ExitCode::SUCCESS)

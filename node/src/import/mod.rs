@@ -188,9 +188,21 @@ pub fn plan_xlsx(
     bytes: &[u8],
     registry: &RegistryFacts,
 ) -> Result<Plan, ImportError> {
+    plan_sheet(kind, file, bytes, None, registry).map(|(p, _)| p)
+}
+
+/// [`plan_xlsx`] of the worksheet named `sheet` (or the first visible one);
+/// returns the plan and the sheet read.
+pub fn plan_sheet(
+    kind: Kind,
+    file: &str,
+    bytes: &[u8],
+    sheet: Option<&str>,
+    registry: &RegistryFacts,
+) -> Result<(Plan, String), ImportError> {
     let (required, optional) = kind.columns();
-    let table = xlsx::parse(file, bytes, required, optional)?;
-    plan_table(kind, &table, registry)
+    let (table, sheet) = xlsx::parse(file, bytes, sheet, required, optional)?;
+    Ok((plan_table(kind, &table, registry)?, sheet))
 }
 
 /// [`plan`] or [`plan_xlsx`], as the file's name says ([`Format::of`]).
@@ -200,9 +212,33 @@ pub fn plan_file(
     bytes: &[u8],
     registry: &RegistryFacts,
 ) -> Result<Plan, ImportError> {
-    match Format::of(file) {
-        Format::Csv => plan(kind, file, bytes, registry),
-        Format::Xlsx => plan_xlsx(kind, file, bytes, registry),
+    plan_any(kind, file, bytes, None, registry).map(|(p, _)| p)
+}
+
+/// [`plan_file`], reading the worksheet named `sheet` of a workbook;
+/// returns the plan and, for a workbook, the sheet read. A sheet named for
+/// a CSV file is an error (a CSV file has no sheets).
+pub fn plan_any(
+    kind: Kind,
+    file: &str,
+    bytes: &[u8],
+    sheet: Option<&str>,
+    registry: &RegistryFacts,
+) -> Result<(Plan, Option<String>), ImportError> {
+    match (Format::of(file), sheet) {
+        (Format::Csv, None) => Ok((plan(kind, file, bytes, registry)?, None)),
+        (Format::Csv, Some(s)) => Err(ImportError {
+            errors: vec![RowError {
+                file: file.to_string(),
+                line: 0,
+                column: None,
+                value: s.to_string(),
+                reason: "a sheet was named, but this is not an .xlsx/.xlsm workbook".into(),
+            }],
+        }),
+        (Format::Xlsx, sheet) => {
+            plan_sheet(kind, file, bytes, sheet, registry).map(|(p, s)| (p, Some(s)))
+        }
     }
 }
 

@@ -69,22 +69,67 @@ pub fn check_unpacked(file: &str, bytes: &[u8], max: u64) -> Result<(), ImportEr
     Ok(())
 }
 
-/// Reads the first visible worksheet of a workbook (a hidden sheet is never
-/// read: what an officer sees in Excel is what is imported); its first
-/// non-empty row is the header.
+/// Reads the worksheet named `sheet`, or else the first visible one (a
+/// hidden sheet is never read: what an officer sees in Excel is what is
+/// imported); its first non-empty row is the header. Returns the table and
+/// the name of the sheet read.
 pub fn parse(
     file: &str,
     bytes: &[u8],
+    sheet: Option<&str>,
     required: &[&str],
     optional: &[&str],
-) -> Result<Table, ImportError> {
+) -> Result<(Table, String), ImportError> {
     check_unpacked(file, bytes, MAX_UNPACKED_BYTES)?;
     let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| file_error(file, 0, format!("not a readable XLSX workbook: {e}")))?;
     let sheets = workbook.sheets_metadata().to_vec();
+    if let Some(wanted) = sheet {
+        let names = || {
+            sheets
+                .iter()
+                .filter(|s| s.typ == SheetType::WorkSheet)
+                .map(|s| format!("`{}`", s.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match sheets.iter().find(|s| s.name == wanted) {
+            None => {
+                return Err(file_error(
+                    file,
+                    0,
+                    format!(
+                        "the workbook has no sheet `{wanted}` (its worksheets: {})",
+                        names()
+                    ),
+                ));
+            }
+            Some(s) if s.typ != SheetType::WorkSheet => {
+                return Err(file_error(
+                    file,
+                    0,
+                    format!("sheet `{wanted}` is not a worksheet"),
+                ));
+            }
+            Some(s) if s.visible != SheetVisible::Visible => {
+                return Err(file_error(
+                    file,
+                    0,
+                    format!(
+                        "sheet `{wanted}` is hidden: show it in Excel first, so what is imported is what was checked"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     let Some(sheet) = sheets
         .iter()
-        .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
+        .find(|s| {
+            s.typ == SheetType::WorkSheet
+                && s.visible == SheetVisible::Visible
+                && sheet.is_none_or(|w| s.name == w)
+        })
         .map(|s| s.name.clone())
     else {
         let reason = if sheets.iter().any(|s| s.typ == SheetType::WorkSheet) {
@@ -183,7 +228,8 @@ pub fn parse(
             row(file, line, first_col, &header, &dense).transpose()
         })
         .collect();
-    Table::from_rows(file, header_line, header, body, required, optional)
+    let table = Table::from_rows(file, header_line, header, body, required, optional)?;
+    Ok((table, sheet))
 }
 
 /// One data row: `None` if every cell is empty (a row cleared in Excel is

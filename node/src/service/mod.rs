@@ -165,6 +165,8 @@ pub struct ReportFile {
 /// that received a signed change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
+    /// The worksheet read, for a workbook.
+    pub sheet: Option<String>,
     pub rows: usize,
     pub changed: usize,
     pub documents: usize,
@@ -499,7 +501,8 @@ impl Service {
     }
 
     /// Reads the file at `path` (named `label` in messages and the change's
-    /// note), checks every row against the registry, and writes it as one
+    /// note; of a workbook, the worksheet `sheet` or the first visible one),
+    /// checks every row against the registry, and writes it as one
     /// signed change per document — or, if any row is wrong, nothing:
     /// [`ServiceError::Rejected`] lists every error.
     pub fn import(
@@ -508,6 +511,7 @@ impl Service {
         time: i64,
         kind: Kind,
         path: &Path,
+        sheet: Option<&str>,
         label: &str,
         progress: &mut dyn FnMut(ImportStep),
     ) -> Result<Read<Imported>> {
@@ -515,15 +519,16 @@ impl Service {
         let bytes = input::read_bounded(path, input::MAX_TABLE_BYTES, "spreadsheet")?;
         let done = self.write(who, time, format!("import {label}"), |s| {
             progress(ImportStep::Checking { bytes: bytes.len() });
-            let plan = import::plan_file(kind, label, &bytes, &s.registry().facts())
+            let (plan, sheet) = import::plan_any(kind, label, &bytes, sheet, &s.registry().facts())
                 .map_err(ServiceError::Rejected)?;
             progress(ImportStep::Signing { rows: plan.rows });
             let changed = ops::apply(s, &plan)?;
-            Ok((plan.rows, changed))
+            Ok((sheet, plan.rows, changed))
         })?;
-        let ((rows, changed), committed) = done.value;
+        let ((sheet, rows, changed), committed) = done.value;
         Ok(Read {
             value: Imported {
+                sheet,
                 rows,
                 changed,
                 documents: committed.documents.len(),
