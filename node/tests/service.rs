@@ -179,10 +179,12 @@ fn a_bad_file_and_a_bad_conflict_pick_are_typed_and_write_nothing() {
         .import(
             &officer.identity,
             NOV_1,
-            node::import::Kind::Counts,
-            &csv,
-            None,
-            "counts.csv",
+            &node::service::ImportFile {
+                kind: node::import::Kind::Counts,
+                path: &csv,
+                sheet: None,
+                label: "counts.csv",
+            },
             &mut |s| steps.push(s),
         )
         .expect_err("an unknown inmate");

@@ -19,7 +19,7 @@ use node::audit::AuditTrail;
 use node::close::Approved;
 use node::export::Format;
 use node::import::Kind;
-use node::service::{ImportStep, Service, ServiceError};
+use node::service::{ImportFile, ImportStep, Service, ServiceError};
 use node::session::{Identity, WriteSession};
 use node::store::Store;
 use node::validate::date_of;
@@ -520,7 +520,17 @@ impl Worker {
             let svc = self.service()?;
             let label = format!("app: {file}");
             Ok(svc
-                .import(id, unix_now(), kind, path, None, &label, &mut |s| step(s))?
+                .import(
+                    id,
+                    unix_now(),
+                    &ImportFile {
+                        kind,
+                        path,
+                        sheet: None,
+                        label: &label,
+                    },
+                    &mut |s| step(s),
+                )?
                 .value)
         };
         match run() {

@@ -10,7 +10,7 @@ use crdt_schema::{Date, DistrictId, InmateNo, Month, Objection, day_digest, team
 
 use super::{Ctx, label, now, present};
 use crate::import::Kind;
-use crate::service::ServiceError;
+use crate::service::{ImportFile, ServiceError};
 use crate::session::WriteSession;
 
 fn check_district(s: &WriteSession<'_>, district: &DistrictId) -> Result<()> {
@@ -24,7 +24,13 @@ pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path, sheet: Option<&str>) ->
     let service = ctx.service()?;
     let label = label(file);
     let writer = ctx.writer()?;
-    let read = match service.import(&writer, now(), kind, file, sheet, &label, &mut |_| {}) {
+    let f = ImportFile {
+        kind,
+        path: file,
+        sheet,
+        label: &label,
+    };
+    let read = match service.import(&writer, now(), &f, &mut |_| {}) {
         Ok(r) => r,
         Err(ServiceError::Rejected(e)) => {
             eprint!("{e}");

@@ -172,6 +172,17 @@ pub struct Imported {
     pub documents: usize,
 }
 
+/// A file to import.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportFile<'a> {
+    pub kind: Kind,
+    pub path: &'a Path,
+    /// Of a workbook, the worksheet to read (default: the first visible one).
+    pub sheet: Option<&'a str>,
+    /// The file's name in messages and in the change's note.
+    pub label: &'a str,
+}
+
 /// The steps of an import, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportStep {
@@ -500,21 +511,22 @@ impl Service {
         })
     }
 
-    /// Reads the file at `path` (named `label` in messages and the change's
-    /// note; of a workbook, the worksheet `sheet` or the first visible one),
-    /// checks every row against the registry, and writes it as one
-    /// signed change per document — or, if any row is wrong, nothing:
-    /// [`ServiceError::Rejected`] lists every error.
+    /// Reads `file`, checks every row against the registry, and writes it
+    /// as one signed change per document — or, if any row is wrong,
+    /// nothing: [`ServiceError::Rejected`] lists every error.
     pub fn import(
         &self,
         who: &Identity,
         time: i64,
-        kind: Kind,
-        path: &Path,
-        sheet: Option<&str>,
-        label: &str,
+        file: &ImportFile<'_>,
         progress: &mut dyn FnMut(ImportStep),
     ) -> Result<Read<Imported>> {
+        let ImportFile {
+            kind,
+            path,
+            sheet,
+            label,
+        } = *file;
         progress(ImportStep::Reading);
         let bytes = input::read_bounded(path, input::MAX_TABLE_BYTES, "spreadsheet")?;
         let done = self.write(who, time, format!("import {label}"), |s| {
