@@ -104,7 +104,7 @@ impl Replica {
                     tracing::warn!("{issue}");
                 }
                 logs.insert(id, log);
-                core.insert(Held { doc, signatures });
+                core.insert(Held::new(doc, signatures));
             }
         }
         for id in core.doc_ids() {
@@ -148,7 +148,7 @@ impl Replica {
                     tracing::warn!("{issue}");
                 }
                 self.logs.insert(id.clone(), log);
-                self.core.insert(Held { doc, signatures });
+                self.core.insert(Held::new(doc, signatures));
                 changed.push(id);
             }
         }

@@ -110,6 +110,9 @@ pub struct WriteSession<'s> {
     months: BTreeMap<(DistrictId, Month), Loaded<MonthDoc>>,
     pending: BTreeMap<DocId, Vec<SignedChange>>,
     poisoned: bool,
+    /// The data directory's writer id: with the officer's key prefix, the
+    /// actor of every change written here ([`Store::writer_id`]).
+    writer_id: [u8; 8],
     /// Problems found while loading (torn or corrupt records), for the caller to report.
     pub issues: Vec<String>,
 }
@@ -132,6 +135,7 @@ impl<'s> WriteSession<'s> {
             });
         }
         let lock = store.lock_exclusive()?;
+        let writer_id = store.writer_id()?;
         let registry = store
             .load(&DocId::Registry)?
             .typed(RegistryDoc::from_document)?;
@@ -148,6 +152,7 @@ impl<'s> WriteSession<'s> {
             months: BTreeMap::new(),
             pending: BTreeMap::new(),
             poisoned: false,
+            writer_id,
             issues,
         })
     }
@@ -256,6 +261,11 @@ impl<'s> WriteSession<'s> {
             return Err(WriteError::Poisoned);
         }
         let meta = self.meta(Vec::new());
+        // This officer on this device: one actor, its sequence continued.
+        self.registry
+            .doc
+            .document_mut()
+            .set_actor_suffix(&meta.author, self.writer_id);
         let (out, change) =
             self.registry
                 .doc
@@ -280,8 +290,14 @@ impl<'s> WriteSession<'s> {
             return Err(WriteError::Poisoned);
         }
         let meta = self.meta(self.registry.doc.document().heads());
+        let writer_id = self.writer_id;
         let loaded = self.month_entry(district, month)?;
         let id = loaded.doc.document().id().clone();
+        // This officer on this device: one actor, its sequence continued.
+        loaded
+            .doc
+            .document_mut()
+            .set_actor_suffix(&meta.author, writer_id);
         let (out, change) = loaded
             .doc
             .write(&meta, f)

@@ -248,8 +248,12 @@ fn check_month(
     // Judge change by change against what was accepted before it, then
     // apply everything accepted in one batch.
     let empty = Automerge::new();
-    let admission =
-        Validator::new(trust, registry.document().automerge()).admit(doc_id, &empty, changes);
+    let admission = Validator::new(trust, registry.document().automerge()).admit(
+        doc_id,
+        &empty,
+        changes,
+        &mut crate::validate::ActorSeqs::default(),
+    );
     let accepted = admission.accepted.len() as u32;
     out.signers = admission
         .accepted

@@ -777,3 +777,36 @@ fn devices_and_pipes_are_refused_as_input_files() {
         assert!(err.contains("a pipe"), "{err}");
     }
 }
+
+#[test]
+fn one_officer_on_one_device_writes_under_one_actor() {
+    // The small prison is imported by the admin in eight commands (eight
+    // sessions); another import and a confirmation follow. Every change of
+    // one officer here continues one actor: history grows with writers,
+    // not saves (it was a new random actor per save).
+    let dir = small_prison();
+    let d = dir.path();
+    let counts = d.join("more.csv");
+    std::fs::write(
+        &counts,
+        "date,inmate_no,procedure,quantity\n2026-03-06,1001,P1,500\n",
+    )
+    .unwrap();
+    ok(d, &["import", "counts", counts.to_str().unwrap()]);
+    let writer_id = std::fs::read_to_string(d.join(node::store::WRITER_ID_FILE)).unwrap();
+    assert_eq!(writer_id.trim().len(), 16, "{writer_id:?}");
+    let store = node::store::Store::open(d).unwrap();
+    let id = crdt_schema::DocId::month("D01".parse().unwrap(), "2026-03".parse().unwrap());
+    let loaded = store.load(&id).unwrap();
+    let am = loaded.doc.automerge();
+    let metas = am.get_changes_meta(&[]);
+    assert!(metas.len() >= 3, "several saves: {}", metas.len());
+    let actors: std::collections::BTreeSet<Vec<u8>> =
+        metas.iter().map(|c| c.actor.to_bytes().to_vec()).collect();
+    assert_eq!(actors.len(), 1, "{} changes under {actors:?}", metas.len());
+    let actor = actors.into_iter().next().unwrap();
+    assert_eq!(hex::encode(&actor[8..]), writer_id.trim(), "the device half");
+    let mut seqs: Vec<u64> = metas.iter().map(|c| c.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=metas.len() as u64).collect::<Vec<_>>());
+}

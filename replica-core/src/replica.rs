@@ -17,7 +17,7 @@ use keys::{PublicKey, Signature};
 
 use crate::sync::{Docs, Incoming};
 use crate::validate::trust::Checked;
-use crate::validate::{SignedChange, Trust, Validator, Wait};
+use crate::validate::{ActorSeqs, SignedChange, Trust, Validator, Wait};
 
 /// A document as a replica holds it: its changes and each one's signature.
 #[derive(Debug)]
@@ -25,14 +25,22 @@ pub struct Held {
     pub doc: Document,
     /// The signature of every change in the document.
     pub signatures: BTreeMap<ChangeHash, Signature>,
+    /// Each actor's highest sequence number (kept across admissions).
+    pub seqs: ActorSeqs,
 }
 
 impl Held {
     /// A document not held yet.
     pub fn fresh(id: DocId) -> Held {
+        Held::new(Document::new(id), BTreeMap::new())
+    }
+
+    /// A document as stored.
+    pub fn new(doc: Document, signatures: BTreeMap<ChangeHash, Signature>) -> Held {
         Held {
-            doc: Document::new(id),
-            signatures: BTreeMap::new(),
+            doc,
+            signatures,
+            seqs: ActorSeqs::default(),
         }
     }
 }
@@ -365,9 +373,14 @@ impl Core {
             vec![batch]
         };
         for batch in batches {
+            // Taken out while the documents are read (the registry can be the
+            // target), put back below.
+            let mut seqs =
+                std::mem::take(&mut self.docs.get_mut(doc).expect("inserted above").seqs);
             let registry = self.docs[&DocId::Registry].doc.automerge();
             let target = self.docs[doc].doc.automerge();
-            let a = Validator::new(&self.trust, registry).admit(doc, target, batch);
+            let a = Validator::new(&self.trust, registry).admit(doc, target, batch, &mut seqs);
+            self.docs.get_mut(doc).expect("inserted above").seqs = seqs;
             out.already += a.already;
             out.accepted += a.accepted.len();
             let signed = a.signed();
@@ -402,6 +415,7 @@ impl Core {
                     doc: doc.clone(),
                     source: Box::new(source),
                 })?;
+            held.seqs.settle(held.doc.automerge());
             if any {
                 persist.applied(doc, held).map_err(AdmitError::Persist)?;
             }

@@ -236,6 +236,9 @@ impl Loaded<Document> {
     }
 }
 
+/// This data directory's writer id ([`Store::writer_id`]).
+pub const WRITER_ID_FILE: &str = "writer.id";
+
 /// The intent record of a write under way ([`Store::begin_intent`]), in
 /// the data directory.
 pub const INTENT_FILE: &str = "write.intent";
@@ -446,6 +449,34 @@ impl Store {
         let lock = Lock { _file: f };
         self.roll_back_intent()?;
         Ok(lock)
+    }
+
+    /// This data directory's writer id: the second half of the Automerge
+    /// actor every officer writes under here (the first is the officer's key
+    /// prefix), so one officer's saves on one device continue one actor and
+    /// a document's history grows with its writers, not its saves. Made at
+    /// the first write (8 random bytes, `DATA/writer.id`). Call under the
+    /// exclusive lock.
+    pub fn writer_id(&self) -> Result<[u8; 8], StoreError> {
+        let path = self.root.join(WRITER_ID_FILE);
+        if let Some(bytes) = read_optional(&path)? {
+            let text = String::from_utf8_lossy(&bytes);
+            let mut id = [0u8; 8];
+            hex::decode_to_slice(text.trim(), &mut id).map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                reason: format!("not a writer id (16 hex digits): {e}"),
+            })?;
+            return Ok(id);
+        }
+        let mut id = [0u8; 8];
+        {
+            use rand::TryRng;
+            rand::rngs::SysRng
+                .try_fill_bytes(&mut id)
+                .map_err(|e| io(&path)(std::io::Error::other(e.to_string())))?;
+        }
+        write_atomic(&path, format!("{}\n", hex::encode(id)).as_bytes())?;
+        Ok(id)
     }
 
     fn intent_path(&self) -> PathBuf {

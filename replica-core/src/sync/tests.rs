@@ -738,3 +738,66 @@ fn backlog_run(run: usize) {
         "{messages_with_changes} messages for {total} bytes"
     );
 }
+
+#[test]
+fn two_copies_writing_as_one_device_are_refused_not_stalled() {
+    // Two copies of one data directory (a cloned disk image) write as the
+    // same officer and device: both changes carry one actor and sequence
+    // number. Automerge cannot hold both; the second is refused with a
+    // reason every node gives, and sync goes on.
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    w.month(&mut a, attend(1, "1001"));
+    let device = [7u8; 8];
+    let write = |day: u8| {
+        let mut doc = MonthDoc::from_document(a.document(&d01()).unwrap().fork()).unwrap();
+        doc.document_mut()
+            .set_actor_suffix(w.officer.public().as_bytes(), device);
+        let heads = a.document(&DocId::Registry).unwrap().heads();
+        let (_, c) = doc
+            .write(&meta(&w.officer, heads), attend(day, "1001"))
+            .unwrap();
+        SignedChange::sign(&w.officer, &d01(), c.unwrap())
+    };
+    let (first, second) = (write(2), write(3));
+    assert_eq!(first.change.actor_id(), second.change.actor_id());
+    assert_eq!(first.change.seq(), second.change.seq());
+    assert_ne!(first.hash(), second.hash());
+    let r = a
+        .admit(
+            Incoming {
+                doc: d01(),
+                changes: vec![first.clone(), second.clone()],
+            },
+            &mut InMemory,
+        )
+        .expect("no storage or document error: a refusal");
+    assert_eq!(r.accepted, 1, "{r:?}");
+    assert_eq!(r.quarantined.len(), 1, "{r:?}");
+    assert!(
+        r.quarantined[0].1.contains("sequence number 1"),
+        "{:?}",
+        r.quarantined
+    );
+    // Arriving again later, alone, it is refused the same way.
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    let held = if super::Docs::signature(&a, &d01(), &first.hash()).is_some() {
+        second
+    } else {
+        first
+    };
+    let r = b
+        .admit(
+            Incoming {
+                doc: d01(),
+                changes: vec![held],
+            },
+            &mut InMemory,
+        )
+        .expect("a refusal, not an error");
+    assert_eq!((r.accepted, r.quarantined.len()), (0, 1), "{r:?}");
+    assert_eq!(a.heads(), b.heads());
+}

@@ -81,12 +81,73 @@ pub enum Refusal {
         key: String,
         reason: String,
     },
+    /// Another change of the document already has this change's actor and
+    /// sequence number: two copies of one data directory wrote as the same
+    /// device. Automerge cannot hold both; the later one arriving is refused
+    /// (and kept in quarantine) rather than stalling every sync.
+    SeqReused {
+        seq: u64,
+    },
+}
+
+/// The highest sequence number of each actor in a document, as of the
+/// heads it was read at: what [`Refusal::SeqReused`] is decided on. Read
+/// again from the document whenever its heads moved without it.
+#[derive(Debug, Default, Clone)]
+pub struct ActorSeqs {
+    heads: Option<Vec<ChangeHash>>,
+    max: BTreeMap<Vec<u8>, u64>,
+}
+
+impl ActorSeqs {
+    /// Up to date with `doc` (read whole once, then kept by [`ActorSeqs::note`]
+    /// and [`ActorSeqs::settle`]).
+    pub fn current(&mut self, doc: &Automerge) {
+        let heads = doc.get_heads();
+        if self.heads.as_ref() == Some(&heads) {
+            return;
+        }
+        self.max.clear();
+        for c in doc.get_changes_meta(&[]) {
+            let m = self.max.entry(c.actor.to_bytes().to_vec()).or_default();
+            *m = (*m).max(c.seq);
+        }
+        self.heads = Some(heads);
+    }
+
+    /// Whether `change`'s actor already has a change with its sequence number.
+    pub fn reused(&self, change: &Change) -> bool {
+        self.max
+            .get(change.actor_id().to_bytes())
+            .is_some_and(|&m| change.seq() <= m)
+    }
+
+    /// Counts `change` as held.
+    pub fn note(&mut self, change: &Change) {
+        let m = self
+            .max
+            .entry(change.actor_id().to_bytes().to_vec())
+            .or_default();
+        *m = (*m).max(change.seq());
+    }
+
+    /// The document now holds exactly what was noted: its new heads.
+    pub fn settle(&mut self, doc: &Automerge) {
+        if self.heads.is_some() {
+            self.heads = Some(doc.get_heads());
+        }
+    }
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Refusal::NoAuthor => write!(f, "change has no author"),
+            Refusal::SeqReused { seq } => write!(
+                f,
+                "another change already has this actor's sequence number {seq} \
+                 (two copies of one data directory writing as the same device)"
+            ),
             Refusal::BadAuthorKey(e) => write!(f, "author key: {e}"),
             Refusal::ActorNotBound => write!(f, "change's actor is not bound to its author"),
             Refusal::BadSignature => write!(
@@ -474,7 +535,9 @@ impl Validator<'_> {
         doc: &DocId,
         base: &Automerge,
         incoming: Vec<SignedChange>,
+        seqs: &mut ActorSeqs,
     ) -> Admission {
+        seqs.current(base);
         let mut out = Admission::default();
         let mut staged = Staged::new(base);
         let mut todo: Vec<SignedChange> = Vec::new();
@@ -494,10 +557,15 @@ impl Validator<'_> {
                     continue;
                 }
                 match self.judge(doc, &staged, &sc) {
+                    Verdict::Accept { .. } if seqs.reused(&sc.change) => {
+                        let seq = sc.change.seq();
+                        out.refused.push((sc, Refusal::SeqReused { seq }));
+                    }
                     Verdict::Accept {
                         officer,
                         concurrent_revocation,
                     } => {
+                        seqs.note(&sc.change);
                         staged.add(&sc.change, officer.body.public_key.as_bytes().to_vec());
                         out.accepted.push(Admitted {
                             change: sc,
