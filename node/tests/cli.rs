@@ -805,7 +805,11 @@ fn one_officer_on_one_device_writes_under_one_actor() {
         metas.iter().map(|c| c.actor.to_bytes().to_vec()).collect();
     assert_eq!(actors.len(), 1, "{} changes under {actors:?}", metas.len());
     let actor = actors.into_iter().next().unwrap();
-    assert_eq!(hex::encode(&actor[8..]), writer_id.trim(), "the device half");
+    assert_eq!(
+        hex::encode(&actor[8..]),
+        writer_id.trim(),
+        "the device half"
+    );
     let mut seqs: Vec<u64> = metas.iter().map(|c| c.seq).collect();
     seqs.sort();
     assert_eq!(seqs, (1..=metas.len() as u64).collect::<Vec<_>>());
