@@ -86,7 +86,7 @@ fn rows(facts: &MonthFacts) -> Vec<Row> {
                 .get(day)
                 .map(|c| c.iter().map(|(p, e)| (p.clone(), e.value)).collect())
                 .unwrap_or_default();
-            out.push((no.clone(), date, a.value.clone(), counts));
+            out.push((no.clone(), date, a.value, counts));
         }
     }
     out
