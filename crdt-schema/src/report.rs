@@ -176,6 +176,11 @@ pub struct SealStatus {
     pub current: bool,
     /// Inmates changed after the seal.
     pub amended: u32,
+    /// The report no longer matches the seal although no record of the
+    /// month changed since: the registry did (standard times, the roster,
+    /// rule sets). Such a seal must not look unamended.
+    #[serde(default)]
+    pub registry_changed: bool,
 }
 
 impl Report {

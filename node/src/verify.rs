@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use crdt_schema::automerge::Automerge;
-use crdt_schema::{DocId, Document, MonthDoc, RegistryDoc, digest_to_seal, score_month};
+use crdt_schema::{
+    ChangeNote, DocId, Document, MonthDoc, RegistryDoc, digest_to_seal, score_month,
+};
 use keys::PublicKey;
 use serde::Serialize;
 
@@ -35,6 +37,10 @@ pub struct SealCheck {
     pub matches: bool,
     /// Inmates changed after the seal.
     pub amended: u32,
+    /// The report now equals the sealed digest.
+    pub current: bool,
+    /// The report no longer matches though no record changed: the registry did.
+    pub registry_changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -300,13 +306,28 @@ fn check_month(
                     check.digest = Some(r.digest.0.clone());
                     check.inmates = r.body.inmates.len() as u32;
                     if let Some(seal) = &mf.seal {
-                        // The report at the sealed state, as the chief saw it.
+                        // The report at the sealed state, as the chief saw it:
+                        // the month as the seal's change saw it, scored with
+                        // the registry as it stood then (the heads its note
+                        // names) — a standard time changed since is no forgery.
+                        let registry_then = m
+                            .document()
+                            .automerge()
+                            .get_change_meta_by_hash(&seal.change)
+                            .and_then(|meta| ChangeNote::of(meta.message.as_deref()).ok())
+                            .and_then(|note| note.registry_heads().ok())
+                            .filter(|heads| !heads.is_empty())
+                            .and_then(|heads| registry.document().automerge().fork_at(&heads).ok())
+                            .and_then(|am| Document::from_automerge(DocId::Registry, am).ok())
+                            .and_then(|d| RegistryDoc::from_document(d).ok())
+                            .map(|r| r.facts());
+                        let sealed_registry = registry_then.as_ref().unwrap_or(facts);
                         let sealed_state = m.document().automerge().fork_at(&[seal.change]);
                         let matches = sealed_state
                             .ok()
                             .and_then(|am| Document::from_automerge(doc_id.clone(), am).ok())
                             .and_then(|d| MonthDoc::from_document(d).ok())
-                            .and_then(|sd| digest_to_seal(facts, &sd.facts()).ok())
+                            .and_then(|sd| digest_to_seal(sealed_registry, &sd.facts()).ok())
                             .is_some_and(|d| d.0 == seal.seal.digest);
                         let by = PublicKey::from_slice(&seal.author)
                             .ok()
@@ -329,11 +350,19 @@ fn check_month(
                                 mf.amended.len()
                             ));
                         }
+                        let current = r.digest.0 == seal.seal.digest;
+                        if !current && mf.amended.is_empty() {
+                            out.notes.push(format!(
+                                "{doc_id}: the report no longer matches the seal though no record changed since: the registry (standard times, roster, rules) did"
+                            ));
+                        }
                         check.seal = Some(SealCheck {
                             by,
                             sealed_digest: seal.seal.digest.clone(),
                             matches,
                             amended: mf.amended.len() as u32,
+                            current,
+                            registry_changed: !current && mf.amended.is_empty(),
                         });
                     } else {
                         out.notes.push(format!("{doc_id}: not sealed"));

@@ -527,6 +527,73 @@ fn officers_sign_what_they_may_and_are_refused_the_rest() {
     );
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["digest"], r["digest"]);
+
+    // The labor section changes a standard time in force in March: no
+    // record of the month changes, but its report does. The seal must not
+    // look unamended (it showed `current: false` with `amended: 0`).
+    let procs = d.join("p2.csv");
+    std::fs::write(
+        &procs,
+        "procedure,product,name,std_ms,effective_from\nP1,SHIRT,缝领,50000,2026-03-01\n",
+    )
+    .unwrap();
+    ok(d, &["import", "procedures", procs.to_str().unwrap()]);
+    let now = json(
+        d,
+        &["score", "--district", "D01", "--month", "2026-03", "--json"],
+    );
+    assert_ne!(now["digest"], r["digest"], "the report changed");
+    assert_eq!(now["seal"]["current"], false);
+    assert_eq!(now["seal"]["amended"], 0);
+    assert_eq!(now["seal"]["registry_changed"], true, "{}", now["seal"]);
+    ok(
+        d,
+        &[
+            "export",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "-o",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let out = tally(
+        d,
+        &[
+            "verify",
+            "--authority",
+            d.join("authority.pub").to_str().unwrap(),
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    let sealed = r["digest"].as_str().unwrap();
+    let current = now["digest"].as_str().unwrap();
+    assert!(
+        text.contains(sealed) && text.contains(current),
+        "the sealed digest beside the current one: {text}"
+    );
+    assert!(text.contains("no record changed"), "{text}");
+    let html = d.join("d01.html");
+    ok(
+        d,
+        &[
+            "report",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("封存后登记信息有变化"),
+        "the printed seal line says why"
+    );
 }
 
 #[test]

@@ -163,6 +163,7 @@ fn sealed(mut r: Report, current: bool) -> Report {
         change: "cd".repeat(32),
         current,
         amended: if current { 0 } else { 1 },
+        registry_changed: false,
     });
     r
 }

@@ -171,6 +171,15 @@ pub(super) fn approvals(
                         ),
                     );
                 }
+                Some(seal) if seal.registry_changed => {
+                    ui.colored_label(
+                        SHORT,
+                        lang.t(
+                            "封存后工序定额、名册或规则有变化，报告已不同于封存时，需重新封存",
+                            "The registry (standard times, roster, rules) changed after the seal: the report no longer matches it; seal again",
+                        ),
+                    );
+                }
                 Some(seal) => {
                     ui.colored_label(
                         SHORT,

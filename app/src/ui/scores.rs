@@ -157,6 +157,15 @@ pub(super) fn scores(
             Some(s) if s.current => {
                 ui.colored_label(OVER, lang.t("已封存", "sealed"));
             }
+            Some(s) if s.registry_changed => {
+                ui.colored_label(
+                    SHORT,
+                    lang.t(
+                        "封存后登记信息有变化（定额、名册或规则）",
+                        "registry changed after the seal (standard times, roster, rules)",
+                    ),
+                );
+            }
             Some(_) => {
                 ui.colored_label(SHORT, lang.t("封存后有修改", "amended after the seal"));
             }

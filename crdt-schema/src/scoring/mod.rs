@@ -147,12 +147,16 @@ pub fn score_month(registry: &RegistryFacts, facts: &MonthFacts) -> Result<Repor
         problems,
     };
     let mut report = Report::new(facts.district.clone(), facts.month, body);
-    report.seal = facts.seal.as_ref().map(|s| SealStatus {
-        digest: s.seal.digest.clone(),
-        by: hex::encode(&s.author),
-        change: s.change.to_string(),
-        current: s.seal.digest == report.digest.0,
-        amended: facts.amended.len() as u32,
+    report.seal = facts.seal.as_ref().map(|s| {
+        let current = s.seal.digest == report.digest.0;
+        SealStatus {
+            digest: s.seal.digest.clone(),
+            by: hex::encode(&s.author),
+            change: s.change.to_string(),
+            current,
+            amended: facts.amended.len() as u32,
+            registry_changed: !current && facts.amended.is_empty(),
+        }
     });
     Ok(report)
 }

@@ -286,14 +286,25 @@ pub fn verification(out: &mut impl Write, r: &crate::verify::VerifyReport) -> io
             m.digest.as_deref().unwrap_or("—")
         )?;
         match &m.seal {
+            Some(s) if s.matches && s.current => writeln!(
+                out,
+                "  封存 sealed by {}: 与重算结果一致 matches the recomputed report",
+                s.by,
+            )?,
             Some(s) if s.matches => writeln!(
                 out,
-                "  封存 sealed by {}: 与重算结果一致 matches the recomputed report{}",
+                "  封存 sealed by {}: 封存时的报告与封存摘要一致 the report at the sealed state matches the sealed digest {}; \
+                 现在的报告已不同 the report now differs, digest {}: {}",
                 s.by,
+                s.sealed_digest,
+                m.digest.as_deref().unwrap_or("—"),
                 if s.amended > 0 {
-                    format!("; {} 人封存后修改 amended after the seal", s.amended)
+                    format!(
+                        "{} 人封存后修改 inmate(s) amended after the seal",
+                        s.amended
+                    )
                 } else {
-                    String::new()
+                    "无记录修改，登记信息（定额、名册、规则）有变化 no record changed; the registry (standard times, roster, rules) did".to_string()
                 }
             )?,
             Some(s) => writeln!(

@@ -116,6 +116,12 @@ pub fn seal_text(registry: &RegistryFacts, report: &Report) -> String {
             s.digest,
             officer_label(registry, &s.by)
         ),
+        Some(s) if s.registry_changed => format!(
+            "封存后登记信息有变化 changed after seal — 工序定额、名册或规则变化后报告已不同于封存时 the registry (standard times, roster, rules) changed and the report no longer matches the seal, 需重新封存 needs re-sealing；封存摘要 sealed digest {}，现报告摘要 current digest {}，封存人 by {}",
+            s.digest,
+            report.digest,
+            officer_label(registry, &s.by)
+        ),
         Some(s) => format!(
             "封存后修改 amended after seal — {} 人封存后有修改 inmate(s) changed since, 需重新封存 needs re-sealing；封存摘要 sealed digest {}，封存人 by {}",
             s.amended,
