@@ -4,11 +4,17 @@
 //! ```text
 //! DATA/tally.toml                      replica configuration
 //! DATA/lock                            advisory lock: shared to read, exclusive to write
-//! DATA/docs/registry.snap|.log
-//! DATA/docs/month/<district>/<YYYY-MM>.snap|.log
+//! DATA/writer.id                       the device half of the actors written here
+//! DATA/write.intent                    only while a write of several records is under way
+//! DATA/docs/registry.snap|.log|.quarantine
+//! DATA/docs/month/<district>/<YYYY-MM>.snap|.log|.quarantine
 //! ```
 //!
-//! A write is acknowledged only after its records are appended and fsynced.
+//! A write is acknowledged only after its records are appended and fsynced;
+//! a write of several records is whole or absent ([`Store::begin_intent`]).
+//! A log is folded into its snapshot past 256 records, 4 MiB, or 16 KiB plus
+//! a quarter of the snapshot (a replica fed change by change stays near the
+//! origin's size).
 //! Compaction writes a new snapshot atomically (temp file, fsync, rename,
 //! fsync of the directory) before emptying the log, so a crash at any byte
 //! leaves either the old or the new state, never a mix that loses a change.
@@ -39,6 +45,11 @@ const CONFIG_FILE: &str = "tally.toml";
 const COMPACT_LOG_BYTES: u64 = 4 * 1024 * 1024;
 /// A log with more records than this is folded into the snapshot.
 const COMPACT_LOG_RECORDS: usize = 256;
+/// A log longer than this plus a quarter of its snapshot is folded in too: a
+/// replica that receives a document change by change (a sync, a few rows
+/// per save) keeps it within 1.25× its snapshot plus this, as the origin
+/// does, instead of growing logs that every load replays.
+const COMPACT_LOG_FLOOR: u64 = 16 * 1024;
 
 /// Kinds of log records: a signed change (`signature | change`).
 const RECORD_SIGNED: u8 = 2;
@@ -784,7 +795,11 @@ impl Store {
         signatures: &BTreeMap<ChangeHash, Signature>,
         log: &mut LogState,
     ) -> Result<bool, StoreError> {
-        if log.records > COMPACT_LOG_RECORDS || log.valid_len > COMPACT_LOG_BYTES {
+        let snapshot = log.snapshot.map_or(0, |(len, _)| len);
+        if log.records > COMPACT_LOG_RECORDS
+            || log.valid_len > COMPACT_LOG_BYTES
+            || log.valid_len > COMPACT_LOG_FLOOR + snapshot / 4
+        {
             self.compact_parts(doc, signatures, log)?;
             return Ok(true);
         }

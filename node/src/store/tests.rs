@@ -331,3 +331,47 @@ fn pending_changes_accepted_since_leave_the_quarantine() {
         .unwrap();
     assert_eq!(store.quarantined(&month_id()).unwrap().len(), 6);
 }
+
+#[test]
+fn a_document_received_change_by_change_stays_near_its_snapshot_size() {
+    // 300 inmate-days arriving one change at a time (a replica syncing, an
+    // officer saving a row at a time): every append may fold the log in.
+    // The log stays within the floor plus a quarter of the snapshot (it
+    // grew to 256 records, ~6× the snapshot, before anything was folded).
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let mut l = load(&store);
+    let mut compactions = 0;
+    for i in 0..300u32 {
+        let no: crdt_schema::InmateNo = format!("{}", 1000 + i % 100).parse().unwrap();
+        let day = 1 + (i / 100) as u8;
+        let (_, c) = l
+            .doc
+            .write(&meta(), |w| {
+                w.put_attendance(
+                    &no,
+                    "2026-03-01"
+                        .parse::<crdt_schema::Date>()
+                        .unwrap()
+                        .month()
+                        .day(day)
+                        .unwrap(),
+                    &Attendance::from_fields("work", "480", "").unwrap(),
+                )
+            })
+            .unwrap();
+        let sc = SignedChange::sign(&key(), &month_id(), c.unwrap());
+        store.append(&mut l, &[sc]).unwrap();
+        compactions += usize::from(store.maybe_compact(&mut l).unwrap());
+        let snap = fs::metadata(store.snap_path(&month_id())).map_or(0, |m| m.len());
+        let log = fs::metadata(store.log_path(&month_id())).map_or(0, |m| m.len());
+        assert!(
+            log <= COMPACT_LOG_FLOOR + snap / 4 + 4096,
+            "after {} changes: log {log} bytes against a snapshot of {snap}",
+            i + 1
+        );
+    }
+    assert!(compactions >= 2, "folded as it grew: {compactions}");
+    assert!(compactions < 60, "not at every change: {compactions}");
+    assert_eq!(days_recorded(&load(&store)), 300);
+}
