@@ -91,7 +91,13 @@ pub struct RowError {
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: ", echo(&self.file, 200), self.line)?;
+        // Line 0: the file as a whole (a workbook that cannot be read, a
+        // header missing), not a line of it.
+        if self.line == 0 {
+            write!(f, "{}: ", echo(&self.file, 200))?;
+        } else {
+            write!(f, "{}:{}: ", echo(&self.file, 200), self.line)?;
+        }
         if let Some(c) = &self.column {
             write!(f, "column {}: ", echo(c, 60))?;
         }
@@ -300,7 +306,9 @@ impl Planner<'_> {
                 None,
                 "",
                 format!(
-                    "contradicts line {line}, which gives a different value for the same record"
+                    "contradicts line {line} about the same record ({key}): `{}` there, `{}` here",
+                    echo(v, 80),
+                    echo(&value, 80)
                 ),
             )),
             Some(_) => Ok(false),

@@ -26,14 +26,28 @@ pub struct Row<'a> {
 /// trimmed cells, or what was wrong with it.
 pub type RawRow = Result<(u64, Vec<String>), RowError>;
 
-fn csv_error(file: &str, e: &csv::Error) -> RowError {
+fn csv_error(file: &str, bytes: &[u8], e: &csv::Error) -> RowError {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     let reason = match e.kind() {
         csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 (save the file as UTF-8 CSV)".to_string(),
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => {
-            format!("has {len} fields, the header has {expected_len}")
+            // A quote opened and never closed swallows the rest of the file
+            // into one field: say that, not the field count it leads to.
+            let from = e.position().map_or(0, |p| p.byte() as usize);
+            let quotes = bytes
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&b| b == b'"')
+                .count();
+            if quotes % 2 == 1 {
+                "a quote `\"` opened in this line is never closed: everything after it was read as one field"
+                    .to_string()
+            } else {
+                format!("has {len} fields, the header has {expected_len}")
+            }
         }
         _ => format!("malformed CSV: {e}"),
     };
@@ -46,6 +60,24 @@ fn csv_error(file: &str, e: &csv::Error) -> RowError {
     }
 }
 
+/// What a file given as CSV is instead, when its first bytes say so.
+pub fn not_csv(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        Some(
+            "this is a zip file (an .xlsx workbook named as something else?): give it a name ending in .xlsx, or save it as UTF-8 CSV",
+        )
+    } else if bytes.starts_with(OLE_MAGIC) {
+        Some(OLD_XLS)
+    } else {
+        None
+    }
+}
+
+/// The first bytes of an old (97–2003) Excel `.xls` workbook.
+pub const OLE_MAGIC: &[u8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
+/// What to do with one.
+pub const OLD_XLS: &str = "this is an old Excel .xls workbook, which tally does not read: open it in Excel and save it as .xlsx or as UTF-8 CSV";
+
 impl Table {
     /// Reads a whole CSV file: UTF-8 with or without BOM, a header row naming
     /// every required column (any order), no unknown column.
@@ -55,6 +87,17 @@ impl Table {
         required: &[&str],
         optional: &[&str],
     ) -> Result<Table, ImportError> {
+        if let Some(reason) = not_csv(bytes) {
+            return Err(ImportError {
+                errors: vec![RowError {
+                    file: file.to_string(),
+                    line: 0,
+                    column: None,
+                    value: String::new(),
+                    reason: reason.into(),
+                }],
+            });
+        }
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
@@ -63,7 +106,7 @@ impl Table {
         let headers = rdr
             .headers()
             .map_err(|e| ImportError {
-                errors: vec![csv_error(file, &e)],
+                errors: vec![csv_error(file, bytes, &e)],
             })?
             .iter()
             .map(str::to_string)
@@ -75,7 +118,7 @@ impl Table {
                     let line = r.position().map(|p| p.line()).unwrap_or(0);
                     Ok((line, r.iter().map(str::to_string).collect()))
                 }
-                Err(e) => Err(csv_error(file, &e)),
+                Err(e) => Err(csv_error(file, bytes, &e)),
             })
             .collect();
         Table::from_rows(file, 1, headers, rows, required, optional)
@@ -200,7 +243,14 @@ impl Row<'_> {
     }
 
     pub fn date(&self, col: &str) -> Result<Date, RowError> {
-        self.parsed(col)
+        let v = self.get(col);
+        v.parse().map_err(|e: crdt_schema::CalendarError| {
+            self.error(
+                Some(col),
+                v,
+                date_reason(v).unwrap_or_else(|| e.to_string()),
+            )
+        })
     }
 
     pub fn optional_date(&self, col: &str) -> Result<Option<Date>, RowError> {
@@ -227,11 +277,48 @@ impl Row<'_> {
 
     pub fn int(&self, col: &str, min: i64, max: i64) -> Result<i64, RowError> {
         let v = self.get(col);
+        self.no_negative_zero(col, v)?;
         records::parse_int(col, v, min, max).map_err(|e| self.error(Some(col), v, e.to_string()))
     }
 
     pub fn quantity(&self, col: &str) -> Result<u64, RowError> {
         let v = self.get(col);
+        self.no_negative_zero(col, v)?;
         records::parse_quantity(v).map_err(|e| self.error(Some(col), v, e.to_string()))
     }
+
+    /// `-0` is not a number anyone means: refused, not stored as 0.
+    fn no_negative_zero(&self, col: &str, v: &str) -> Result<(), RowError> {
+        match v.strip_prefix('-') {
+            Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b == b'0') => Err(self
+                .error(
+                    Some(col),
+                    v,
+                    "a minus sign on zero: write 0 (or the number meant)",
+                )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why `v` is not a date, when something better than "not of the form"
+/// can be said: a day the month does not have, or an Excel date serial.
+fn date_reason(v: &str) -> Option<String> {
+    if v.len() == 10 && v.as_bytes().get(7) == Some(&b'-') {
+        let month: crdt_schema::Month = v.get(..7)?.parse().ok()?;
+        let day: u32 = v.get(8..)?.parse().ok()?;
+        if day == 0 || day > u32::from(month.days()) {
+            return Some(format!(
+                "{month} has no day {day} (it has {} days)",
+                month.days()
+            ));
+        }
+    }
+    if (4..=6).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(
+            "a number where a date belongs: Excel keeps dates as numbers and this cell is formatted as one; format the column as a date, or write YYYY-MM-DD"
+                .into(),
+        );
+    }
+    None
 }

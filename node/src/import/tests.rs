@@ -292,7 +292,60 @@ fn the_file_name_chooses_the_reader() {
     assert_eq!(Format::of("a.csv"), Format::Csv);
     assert_eq!(Format::of("a.txt"), Format::Csv);
     assert_eq!(Format::of("xlsx"), Format::Csv);
-    // A workbook named .csv is read as CSV, and says so.
+    // A workbook named .csv is told what it is (it was told to "save the
+    // file as UTF-8 CSV"), as is an old .xls under either name; a
+    // whole-file error names no line 0.
     let e = plan_file(Kind::Districts, "f.csv", b"PK\x03\x04\xff\xfe", &registry()).unwrap_err();
-    assert!(e.to_string().contains("not valid UTF-8"), "{e}");
+    assert_eq!(
+        e.errors[0].to_string(),
+        "f.csv: this is a zip file (an .xlsx workbook named as something else?): give it a name ending in .xlsx, or save it as UTF-8 CSV"
+    );
+    let xls = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00";
+    for name in ["old.xls", "old.xlsx", "old.csv"] {
+        let e = plan_file(Kind::Districts, name, xls, &registry()).unwrap_err();
+        assert!(
+            e.errors[0]
+                .to_string()
+                .starts_with(&format!("{name}: this is an old Excel .xls workbook")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn wrong_input_gets_the_reason_that_fits() {
+    let head = "date,inmate_no,procedure,quantity\n";
+    // An unterminated quote: not "has 2 fields, the header has 4".
+    let e = error_of(Kind::Counts, &format!("{head}2026-03-02,\"1001,P1,5\n2026-03-03,1001,P1,5\n"));
+    assert_eq!(
+        e,
+        "f.csv:2: a quote `\"` opened in this line is never closed: everything after it was read as one field"
+    );
+    // A field count that is wrong for another reason keeps its words.
+    let e = error_of(Kind::Counts, &format!("{head}2026-03-02,1001,P1\n"));
+    assert_eq!(e, "f.csv:2: has 3 fields, the header has 4");
+    // A day the month lacks: not "not of the form YYYY-MM-DD".
+    let e = error_of(Kind::Counts, &format!("{head}2026-02-30,1001,P1,5\n"));
+    assert_eq!(
+        e,
+        "f.csv:2: column date: `2026-02-30`: 2026-02 has no day 30 (it has 28 days)"
+    );
+    // An Excel date serial in a CSV export.
+    let e = error_of(Kind::Counts, &format!("{head}46300,1001,P1,5\n"));
+    assert!(e.contains("a number where a date belongs"), "{e}");
+    // -0 is refused, not stored as 0.
+    let e = error_of(Kind::Counts, &format!("{head}2026-03-06,1001,P1,-0\n"));
+    assert_eq!(
+        e,
+        "f.csv:2: column quantity: `-0`: a minus sign on zero: write 0 (or the number meant)"
+    );
+    // Two rows about one record name it and both values.
+    let e = error_of(
+        Kind::Counts,
+        &format!("{head}2026-03-06,1001,P1,5\n2026-03-06,1001,P1,6\n"),
+    );
+    assert_eq!(
+        e,
+        "f.csv:3: contradicts line 2 about the same record (cnt/1001/2026-03-06/P1): `5` there, `6` here"
+    );
 }

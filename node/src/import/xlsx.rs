@@ -80,6 +80,9 @@ pub fn parse(
     required: &[&str],
     optional: &[&str],
 ) -> Result<(Table, String), ImportError> {
+    if bytes.starts_with(super::table::OLE_MAGIC) {
+        return Err(file_error(file, 0, super::table::OLD_XLS.into()));
+    }
     check_unpacked(file, bytes, MAX_UNPACKED_BYTES)?;
     let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| file_error(file, 0, format!("not a readable XLSX workbook: {e}")))?;
