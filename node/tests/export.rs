@@ -946,3 +946,50 @@ fn a_workbook_unpacking_past_the_bound_is_refused_before_it_is_read() {
     node::import::xlsx::check_unpacked("ok.xlsx", &attendance_workbook(), 16 * 1024 * 1024)
         .expect("a small real workbook");
 }
+
+#[test]
+fn empty_cells_that_look_full_in_excel_are_explained() {
+    let dir = small_prison_without_daily_records();
+    let reg = registry_of(dir.path());
+    let header = |ws: &mut Worksheet| {
+        for (c, h) in ["inmate_no", "date", "procedure", "quantity"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+    };
+    // A date merged down over two rows: Excel shows it on both, the file
+    // holds it in the first cell only.
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    header(ws);
+    ws.merge_range(1, 1, 2, 1, "2026-03-02", &Format::new())
+        .unwrap();
+    for r in 1..=2u32 {
+        ws.write_number(r, 0, 1001.0).unwrap();
+        ws.write_string(r, 2, "P1").unwrap();
+        ws.write_number(r, 3, 100.0 + f64::from(r)).unwrap();
+    }
+    let e = xlsx_error(Kind::Counts, &wb.save_to_buffer().unwrap(), &reg);
+    assert!(
+        e.contains(":3: column date: empty: part of merged cells"),
+        "{e}"
+    );
+    // A formula in a workbook its writer did not calculate (it asks Excel
+    // to, `fullCalcOnLoad`): the value stored is 0, not what Excel shows —
+    // it was imported as a count of 0.
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    header(ws);
+    ws.write_number(1, 0, 1001.0).unwrap();
+    ws.write_string(1, 1, "2026-03-02").unwrap();
+    ws.write_string(1, 2, "P1").unwrap();
+    ws.write_formula(1, 3, rust_xlsxwriter::Formula::new("=100+1").set_result(""))
+        .unwrap();
+    let e = xlsx_error(Kind::Counts, &wb.save_to_buffer().unwrap(), &reg);
+    assert!(
+        e.contains(":2: column quantity: a formula in a workbook saved without calculating it"),
+        "{e}"
+    );
+}

@@ -316,7 +316,10 @@ fn the_file_name_chooses_the_reader() {
 fn wrong_input_gets_the_reason_that_fits() {
     let head = "date,inmate_no,procedure,quantity\n";
     // An unterminated quote: not "has 2 fields, the header has 4".
-    let e = error_of(Kind::Counts, &format!("{head}2026-03-02,\"1001,P1,5\n2026-03-03,1001,P1,5\n"));
+    let e = error_of(
+        Kind::Counts,
+        &format!("{head}2026-03-02,\"1001,P1,5\n2026-03-03,1001,P1,5\n"),
+    );
     assert_eq!(
         e,
         "f.csv:2: a quote `\"` opened in this line is never closed: everything after it was read as one field"

@@ -43,6 +43,8 @@ pub const MAX_UNPACKED_BYTES: u64 = 512 * 1024 * 1024;
 /// Most non-empty cells read from a sheet (a full sheet of 1,048,576 rows
 /// of eight columns).
 pub const MAX_CELLS: usize = 1_048_576 * 8;
+/// Most merged ranges looked at for hints (more are ignored, not refused).
+const MAX_MERGED: usize = 100_000;
 
 /// Decompresses every part of the workbook into nothing, counting: what
 /// the parts say of their size is not trusted.
@@ -173,6 +175,44 @@ pub fn parse(
             cells.entry(r).or_default().push((c, value));
         }
     }
+    // Why a cell can be empty though the sheet shows a value: a formula
+    // whose result was never saved (a program that writes workbooks without
+    // calculating them), or the inner part of merged cells (only the first
+    // holds the value). Found once, bounded like the cells.
+    // A workbook whose writer asks Excel to calculate it on opening
+    // (`fullCalcOnLoad`) holds no real result for any formula: its stored
+    // value (often 0) is not what Excel shows.
+    let uncalculated = saved_without_calculating(bytes);
+    let mut formulas: BTreeMap<(u32, u32), &'static str> = BTreeMap::new();
+    {
+        let mut reader = workbook
+            .worksheet_cells_reader(&sheet)
+            .map_err(unreadable)?;
+        while let Some(f) = reader.next_formula().map_err(unreadable)? {
+            let (r, c) = f.get_position();
+            let has_value = cells
+                .get(&r)
+                .is_some_and(|row| row.iter().any(|(cc, _)| *cc == c));
+            if f.get_value().is_empty() || formulas.len() >= MAX_CELLS {
+                continue;
+            }
+            if !has_value {
+                formulas.insert(
+                    (r, c),
+                    "a formula whose result was never saved (the file was written by a program that does not calculate): open it in Excel or WPS and save it again",
+                );
+            } else if uncalculated {
+                formulas.insert(
+                    (r, c),
+                    "a formula in a workbook saved without calculating it: the value stored is not what Excel shows; open it in Excel or WPS and save it again",
+                );
+            }
+        }
+    }
+    let mut merged = workbook
+        .merge_cells_by_sheet_name(&sheet)
+        .unwrap_or_default();
+    merged.truncate(MAX_MERGED);
     let first_col = cells.values().flatten().map(|(c, _)| *c).min();
     let (Some(first_col), Some((&first_row, _))) = (first_col, cells.first_key_value()) else {
         return Err(file_error(
@@ -228,11 +268,55 @@ pub fn parse(
                 dense.resize(j, Data::Empty);
                 dense.push(v);
             }
+            for (j, cell) in dense.iter().enumerate().take(header.len()) {
+                let c = first_col + j as u32;
+                let hint = if let Some(why) = formulas.get(&(r, c)) {
+                    Some(*why)
+                } else if *cell == Data::Empty
+                    && required.contains(&header[j].as_str())
+                    && merged
+                        .iter()
+                        .any(|d| d.contains(r, c) && d.start != (r, c))
+                {
+                    Some(
+                        "empty: part of merged cells, and only the first cell of a merged range holds its value; unmerge the cells and fill each one",
+                    )
+                } else {
+                    None
+                };
+                if let Some(reason) = hint {
+                    return Some(Err(RowError {
+                        file: file.to_string(),
+                        line,
+                        column: Some(header[j].clone()),
+                        value: String::new(),
+                        reason: reason.into(),
+                    }));
+                }
+            }
             row(file, line, first_col, &header, &dense).transpose()
         })
         .collect();
     let table = Table::from_rows(file, header_line, header, body, required, optional)?;
     Ok((table, sheet))
+}
+
+/// Whether the workbook asks to be calculated when opened
+/// (`<calcPr fullCalcOnLoad="1"/>` in `xl/workbook.xml`): written by a
+/// program that stores no real formula results.
+fn saved_without_calculating(bytes: &[u8]) -> bool {
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return false;
+    };
+    let Ok(part) = zip.by_name("xl/workbook.xml") else {
+        return false;
+    };
+    let mut xml = Vec::new();
+    if part.take(1024 * 1024).read_to_end(&mut xml).is_err() {
+        return false;
+    }
+    let xml = String::from_utf8_lossy(&xml);
+    xml.contains("fullCalcOnLoad=\"1\"") || xml.contains("fullCalcOnLoad=\"true\"")
 }
 
 /// One data row: `None` if every cell is empty (a row cleared in Excel is
