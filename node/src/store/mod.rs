@@ -21,10 +21,12 @@
 //! Loading reports torn or corrupt records and skips them; one bad document
 //! never stops the others from loading.
 
+pub mod disk;
 pub mod frame;
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::File;
+
+pub use disk::{Disk, RealDisk};
 use std::path::{Path, PathBuf};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -284,12 +286,14 @@ pub struct Store {
     root: PathBuf,
     config: Config,
     quarantine_index: QuarantineIndex,
+    /// The filesystem: the machine's, or the simulator's.
+    disk: Arc<dyn Disk>,
 }
 
 /// Holds the data-directory lock until dropped.
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
+    _file: Option<File>,
 }
 
 /// Writes `bytes` to `path` atomically: a reader or a crash sees the old file
@@ -297,18 +301,7 @@ pub struct Lock {
 /// `.tmp` (`d01.xlsx.tmp`), so outputs sharing a stem never share one; a bare
 /// file name is written in the working directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = platform::parent(path);
-    fs::create_dir_all(dir).map_err(io(dir))?;
-    let tmp = tmp_path(path);
-    {
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-    }
-    platform::rename_durable(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io(path)(e)
-    })
+    RealDisk.write_atomic(path, bytes).map_err(io(path))
 }
 
 /// `path` with `.tmp` appended to its whole file name.
@@ -318,56 +311,24 @@ pub fn tmp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Appends `buf` to the file at `path` right after its last intact record
-/// (`valid_len`: whatever lies past it was never acknowledged — a torn tail
-/// is cut off), fsyncs it, and the directory too when the file is new. Once
-/// this returns the bytes survive a crash.
-fn append_at(path: &Path, valid_len: u64, buf: &[u8]) -> Result<(), StoreError> {
-    use std::io::Seek;
-    let dir = platform::parent(path);
-    fs::create_dir_all(dir).map_err(io(dir))?;
-    let existed = path.exists();
-    let mut f = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .open(path)
-        .map_err(io(path))?;
-    f.set_len(valid_len).map_err(io(path))?;
-    f.seek(std::io::SeekFrom::End(0)).map_err(io(path))?;
-    f.write_all(buf).map_err(io(path))?;
-    f.sync_data().map_err(io(path))?;
-    if !existed {
-        sync_dir(dir)?;
-    }
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    platform::sync_dir(dir).map_err(io(dir))
-}
-
-fn stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
-    let m = fs::metadata(path).ok()?;
-    Some((m.len(), m.modified().ok()?))
-}
-
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-    match fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io(path)(e)),
-    }
-}
-
 impl Store {
     /// Creates a new data directory trusting `authority`.
     pub fn init(root: &Path, prison: &str, authority: &PublicKey) -> Result<Store, StoreError> {
+        Store::init_on(Arc::new(RealDisk), root, prison, authority)
+    }
+
+    /// [`Store::init`] on `disk`.
+    pub fn init_on(
+        disk: Arc<dyn Disk>,
+        root: &Path,
+        prison: &str,
+        authority: &PublicKey,
+    ) -> Result<Store, StoreError> {
         let config_path = root.join(CONFIG_FILE);
-        if config_path.exists() {
+        if disk.stamp(&config_path).is_some() {
             return Err(StoreError::AlreadyInitialized(root.to_path_buf()));
         }
-        fs::create_dir_all(root.join("docs")).map_err(io(root))?;
+        disk.create_dir_all(&root.join("docs")).map_err(io(root))?;
         let config = Config {
             format: FORMAT,
             prison: prison.to_string(),
@@ -377,24 +338,31 @@ impl Store {
             path: config_path.clone(),
             reason: e.to_string(),
         })?;
-        write_atomic(&config_path, text.as_bytes())?;
+        disk.write_atomic(&config_path, text.as_bytes())
+            .map_err(io(&config_path))?;
         Ok(Store {
             root: root.to_path_buf(),
             config,
             quarantine_index: QuarantineIndex::default(),
+            disk,
         })
     }
 
     /// Opens an existing data directory.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
+        Store::open_on(Arc::new(RealDisk), root)
+    }
+
+    /// [`Store::open`] on `disk`.
+    pub fn open_on(disk: Arc<dyn Disk>, root: &Path) -> Result<Store, StoreError> {
         let config_path = root.join(CONFIG_FILE);
-        let text = match fs::read_to_string(&config_path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StoreError::NotInitialized(root.to_path_buf()));
-            }
-            Err(e) => return Err(io(&config_path)(e)),
+        let Some(bytes) = disk.read(&config_path).map_err(io(&config_path))? else {
+            return Err(StoreError::NotInitialized(root.to_path_buf()));
         };
+        let text = String::from_utf8(bytes).map_err(|_| StoreError::BadConfig {
+            path: config_path.clone(),
+            reason: "not UTF-8".into(),
+        })?;
         let config: Config = toml::from_str(&text).map_err(|e| StoreError::BadConfig {
             path: config_path.clone(),
             reason: e.to_string(),
@@ -412,7 +380,32 @@ impl Store {
             root: root.to_path_buf(),
             config,
             quarantine_index: QuarantineIndex::default(),
+            disk,
         })
+    }
+
+    fn read_optional(&self, path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+        self.disk.read(path).map_err(io(path))
+    }
+
+    fn stamp(&self, path: &Path) -> Option<(u64, std::time::SystemTime)> {
+        self.disk.stamp(path)
+    }
+
+    fn len_of(&self, path: &Path) -> u64 {
+        self.stamp(path).map_or(0, |(len, _)| len)
+    }
+
+    /// Appends `buf` to the file at `path` right after its last intact record
+    /// (`valid_len`: whatever lies past it was never acknowledged — a torn
+    /// tail is cut off), fsyncs it, and the directory too when the file is
+    /// new. Once this returns the bytes survive a crash.
+    fn append_at(&self, path: &Path, valid_len: u64, buf: &[u8]) -> Result<(), StoreError> {
+        self.disk.append_at(path, valid_len, buf).map_err(io(path))
+    }
+
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        self.disk.write_atomic(path, bytes).map_err(io(path))
     }
 
     pub fn root(&self) -> &Path {
@@ -434,20 +427,10 @@ impl Store {
             })
     }
 
-    fn lock_file(&self) -> Result<File, StoreError> {
-        let path = self.root.join("lock");
-        OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io(&path))
-    }
-
     /// Takes the lock shared: other readers may proceed, writers wait.
     pub fn lock_shared(&self) -> Result<Lock, StoreError> {
-        let f = self.lock_file()?;
-        f.lock_shared().map_err(io(&self.root.join("lock")))?;
+        let path = self.root.join("lock");
+        let f = self.disk.lock(&path, false).map_err(io(&path))?;
         Ok(Lock { _file: f })
     }
 
@@ -455,8 +438,8 @@ impl Store {
     /// that a crash left unfinished ([`Store::begin_intent`]) is rolled back
     /// first, so every writer starts from whole writes only.
     pub fn lock_exclusive(&self) -> Result<Lock, StoreError> {
-        let f = self.lock_file()?;
-        f.lock().map_err(io(&self.root.join("lock")))?;
+        let path = self.root.join("lock");
+        let f = self.disk.lock(&path, true).map_err(io(&path))?;
         let lock = Lock { _file: f };
         self.roll_back_intent()?;
         Ok(lock)
@@ -470,7 +453,7 @@ impl Store {
     /// exclusive lock.
     pub fn writer_id(&self) -> Result<[u8; 8], StoreError> {
         let path = self.root.join(WRITER_ID_FILE);
-        if let Some(bytes) = read_optional(&path)? {
+        if let Some(bytes) = self.read_optional(&path)? {
             let text = String::from_utf8_lossy(&bytes);
             let mut id = [0u8; 8];
             hex::decode_to_slice(text.trim(), &mut id).map_err(|e| StoreError::Corrupt {
@@ -486,7 +469,7 @@ impl Store {
                 .try_fill_bytes(&mut id)
                 .map_err(|e| io(&path)(std::io::Error::other(e.to_string())))?;
         }
-        write_atomic(&path, format!("{}\n", hex::encode(id)).as_bytes())?;
+        self.write_atomic(&path, format!("{}\n", hex::encode(id)).as_bytes())?;
         Ok(id)
     }
 
@@ -505,22 +488,21 @@ impl Store {
         for (id, len) in before {
             text.push_str(&format!("{id}\t{len}\n"));
         }
-        write_atomic(&self.intent_path(), text.as_bytes())
+        self.write_atomic(&self.intent_path(), text.as_bytes())
     }
 
     /// The write recorded by [`Store::begin_intent`] is whole: from here on
     /// it is there (the commit point).
     pub fn end_intent(&self) -> Result<(), StoreError> {
         let path = self.intent_path();
-        fs::remove_file(&path).map_err(io(&path))?;
-        sync_dir(&self.root)
+        self.disk.remove(&path).map_err(io(&path))
     }
 
     /// An unfinished write's logs and their lengths before it, if a crash
     /// left one.
     fn read_intent(&self) -> Result<Option<BTreeMap<DocId, u64>>, StoreError> {
         let path = self.intent_path();
-        let Some(bytes) = read_optional(&path)? else {
+        let Some(bytes) = self.read_optional(&path)? else {
             return Ok(None);
         };
         let corrupt = |reason: &str| StoreError::Corrupt {
@@ -559,22 +541,16 @@ impl Store {
         let mut rolled = Vec::new();
         for (id, len) in &before {
             let path = self.log_path(id);
-            let Some(now) = stamp(&path).map(|(l, _)| l) else {
+            let Some(now) = self.stamp(&path).map(|(l, _)| l) else {
                 continue;
             };
             if now <= *len {
                 continue;
             }
             if *len == 0 {
-                fs::remove_file(&path).map_err(io(&path))?;
-                sync_dir(platform::parent(&path))?;
+                self.disk.remove(&path).map_err(io(&path))?;
             } else {
-                let f = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .map_err(io(&path))?;
-                f.set_len(*len).map_err(io(&path))?;
-                f.sync_all().map_err(io(&path))?;
+                self.disk.truncate(&path, *len).map_err(io(&path))?;
             }
             rolled.push(id.clone());
         }
@@ -591,7 +567,7 @@ impl Store {
     /// How far a reader may read a document's log: all of it, unless an
     /// unfinished write is appending to it (then only what was there before).
     fn log_cap(&self, id: &DocId) -> Result<Option<u64>, StoreError> {
-        if !self.intent_path().exists() {
+        if self.stamp(&self.intent_path()).is_none() {
             return Ok(None);
         }
         Ok(self.read_intent()?.and_then(|m| m.get(id).copied()))
@@ -623,8 +599,8 @@ impl Store {
     /// the lock the reading is done under.
     pub fn version(&self, id: &DocId) -> DocVersion {
         DocVersion {
-            snapshot: stamp(&self.snap_path(id)),
-            log: stamp(&self.log_path(id)),
+            snapshot: self.stamp(&self.snap_path(id)),
+            log: self.stamp(&self.log_path(id)),
         }
     }
 
@@ -632,22 +608,20 @@ impl Store {
     pub fn month_ids(&self) -> Result<Vec<DocId>, StoreError> {
         let dir = self.root.join("docs").join("month");
         let mut out = Vec::new();
-        let districts = match fs::read_dir(&dir) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(io(&dir)(e)),
+        let Some(districts) = self.disk.list(&dir).map_err(io(&dir))? else {
+            return Ok(out);
         };
-        for d in districts {
-            let d = d.map_err(io(&dir))?;
-            let Some(district) = d.file_name().to_str().and_then(|s| DistrictId::new(s).ok())
-            else {
+        for (name, is_dir) in districts {
+            let Some(district) = is_dir.then(|| DistrictId::new(&name).ok()).flatten() else {
                 continue;
             };
-            let ddir = d.path();
-            for f in fs::read_dir(&ddir).map_err(io(&ddir))? {
-                let f = f.map_err(io(&ddir))?;
-                let name = f.file_name();
-                let Some(name) = name.to_str() else { continue };
+            let ddir = dir.join(&name);
+            for (name, _) in self
+                .disk
+                .list(&ddir)
+                .map_err(io(&ddir))?
+                .unwrap_or_default()
+            {
                 let stem = name
                     .strip_suffix(".snap")
                     .or_else(|| name.strip_suffix(".log"));
@@ -665,11 +639,11 @@ impl Store {
     /// empty. Torn or corrupt records are skipped and reported in `issues`.
     pub fn load(&self, id: &DocId) -> Result<Loaded, StoreError> {
         let snap_path = self.snap_path(id);
-        let snapshot = stamp(&snap_path);
+        let snapshot = self.stamp(&snap_path);
         let log_path = self.log_path(id);
         let mut issues = Vec::new();
         let mut signatures = BTreeMap::new();
-        let am = match read_optional(&snap_path)? {
+        let am = match self.read_optional(&snap_path)? {
             Some(bytes) => {
                 let corrupt = |reason: String| StoreError::Corrupt {
                     path: snap_path.clone(),
@@ -687,7 +661,7 @@ impl Store {
                 doc: id.clone(),
                 source: Box::new(source),
             })?;
-        let mut log = read_optional(&log_path)?.unwrap_or_default();
+        let mut log = self.read_optional(&log_path)?.unwrap_or_default();
         if let Some(cap) = self.log_cap(id)?
             && (log.len() as u64) > cap
         {
@@ -777,7 +751,7 @@ impl Store {
             payload.extend_from_slice(&c.encode());
             frame::encode(&payload, &mut buf);
         }
-        append_at(&path, log.valid_len, &buf)?;
+        self.append_at(&path, log.valid_len, &buf)?;
         log.valid_len += buf.len() as u64;
         log.records += changes.len();
         Ok(())
@@ -822,15 +796,16 @@ impl Store {
         let id = doc.id().clone();
         let body = encode_signature_table(signatures, &doc.save());
         let snap = frame::encode_snapshot(&body);
-        write_atomic(&self.snap_path(&id), &snap)?;
+        self.write_atomic(&self.snap_path(&id), &snap)?;
         let log_path = self.log_path(&id);
-        if log_path.exists() {
-            write_atomic(&log_path, frame::LOG_MAGIC)?;
+        let has_log = self.stamp(&log_path).is_some();
+        if has_log {
+            self.write_atomic(&log_path, frame::LOG_MAGIC)?;
         }
         *log = LogState {
-            snapshot: stamp(&self.snap_path(&id)),
+            snapshot: self.stamp(&self.snap_path(&id)),
             records: 0,
-            valid_len: if log_path.exists() {
+            valid_len: if has_log {
                 frame::LOG_MAGIC.len() as u64
             } else {
                 0
@@ -858,7 +833,7 @@ impl Store {
     ) -> Result<Refreshed, StoreError> {
         let id = doc.id().clone();
         let log_path = self.log_path(&id);
-        let mut log_len = fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
+        let mut log_len = self.len_of(&log_path);
         let cap = self.log_cap(&id)?;
         if let Some(cap) = cap {
             log_len = log_len.min(cap);
@@ -875,13 +850,13 @@ impl Store {
                 issues: loaded.issues,
             })
         };
-        if stamp(&self.snap_path(&id)) != log.snapshot || log_len < log.valid_len {
+        if self.stamp(&self.snap_path(&id)) != log.snapshot || log_len < log.valid_len {
             return reload(doc, signatures, log);
         }
         if log_len == log.valid_len {
             return Ok(Refreshed::default());
         }
-        let mut bytes = read_optional(&log_path)?.unwrap_or_default();
+        let mut bytes = self.read_optional(&log_path)?.unwrap_or_default();
         bytes.truncate(log_len as usize);
         let from = log.valid_len as usize;
         if from == 0 || from > bytes.len() {
@@ -955,8 +930,8 @@ impl Store {
             .quarantine_index
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let on_disk = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        load_quarantine_index(&mut index, id, &path, on_disk)?;
+        let on_disk = self.len_of(&path);
+        load_quarantine_index(self.disk.as_ref(), &mut index, id, &path, on_disk)?;
         let q = index.get_mut(id).expect("inserted above");
         if q.known.contains(&(hash, false)) || q.known.contains(&(hash, pending)) {
             return Ok(false);
@@ -971,7 +946,7 @@ impl Store {
         payload.extend_from_slice(reason);
         payload.extend_from_slice(&change.encode());
         frame::encode(&payload, &mut buf);
-        append_at(&path, q.valid_len, &buf)?;
+        self.append_at(&path, q.valid_len, &buf)?;
         q.valid_len += buf.len() as u64;
         q.file_len = q.valid_len;
         q.known.insert((hash, pending));
@@ -981,7 +956,9 @@ impl Store {
     /// The refused changes of a document with their reasons (and those kept
     /// as pending that were not accepted since).
     pub fn quarantined(&self, id: &DocId) -> Result<Vec<(String, SignedChange)>, StoreError> {
-        let bytes = read_optional(&self.quarantine_path(id))?.unwrap_or_default();
+        let bytes = self
+            .read_optional(&self.quarantine_path(id))?
+            .unwrap_or_default();
         let scan = frame::scan(&bytes);
         Ok(live_quarantine(&bytes, &scan).0)
     }
@@ -996,11 +973,11 @@ impl Store {
             .quarantine_index
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let on_disk = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let on_disk = self.len_of(&path);
         if on_disk == 0 {
             return Ok(());
         }
-        load_quarantine_index(&mut index, id, &path, on_disk)?;
+        load_quarantine_index(self.disk.as_ref(), &mut index, id, &path, on_disk)?;
         let q = index.get_mut(id).expect("loaded above");
         let marks: Vec<&ChangeHash> = hashes
             .iter()
@@ -1015,7 +992,7 @@ impl Store {
             payload.extend_from_slice(&h.0);
             frame::encode(&payload, &mut buf);
         }
-        append_at(&path, q.valid_len, &buf)?;
+        self.append_at(&path, q.valid_len, &buf)?;
         q.valid_len += buf.len() as u64;
         q.file_len = q.valid_len;
         for h in &marks {
@@ -1024,14 +1001,14 @@ impl Store {
         q.resolved += 2 * marks.len();
         if q.resolved >= QUARANTINE_REWRITE_MIN.max(q.known.len()) {
             // Rewritten with only what still counts, in its order.
-            let bytes = read_optional(&path)?.unwrap_or_default();
+            let bytes = self.read_optional(&path)?.unwrap_or_default();
             let scan = frame::scan(&bytes);
             let mut out = frame::LOG_MAGIC.to_vec();
             let (_, live) = live_quarantine(&bytes, &scan);
             for range in live {
                 frame::encode(&bytes[range], &mut out);
             }
-            write_atomic(&path, &out)?;
+            self.write_atomic(&path, &out)?;
             index.remove(id);
         }
         Ok(())
@@ -1041,6 +1018,7 @@ impl Store {
 /// Reads a document's quarantine file into `index` unless this process
 /// holds it as it is on disk (`on_disk` bytes long).
 fn load_quarantine_index(
+    disk: &dyn Disk,
     index: &mut BTreeMap<DocId, QuarantineFile>,
     id: &DocId,
     path: &Path,
@@ -1049,7 +1027,7 @@ fn load_quarantine_index(
     if index.get(id).is_some_and(|q| q.file_len == on_disk) {
         return Ok(());
     }
-    let bytes = read_optional(path)?.unwrap_or_default();
+    let bytes = disk.read(path).map_err(io(path))?.unwrap_or_default();
     let scan = frame::scan(&bytes);
     if scan.issues.contains(&frame::FrameIssue::BadMagic) && !frame::LOG_MAGIC.starts_with(&bytes) {
         return Err(StoreError::Corrupt {

@@ -1,3 +1,5 @@
+use std::fs;
+
 use crdt_schema::{Attendance, ChangeMeta, MonthDoc};
 use keys::SecretKey;
 
