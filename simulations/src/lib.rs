@@ -22,6 +22,7 @@
 //! a pure function of its configuration.
 
 pub mod baseline;
+pub mod disk;
 pub mod net;
 pub mod prison;
 pub mod world;

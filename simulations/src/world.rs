@@ -13,7 +13,11 @@ use crdt_schema::{
     RegistryDoc, RegistryKey, SchemaError, day_digest, score_month,
 };
 use keys::SecretKey;
-use node::replica::{Core, InMemory};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use node::replica::{Core, Replica};
+use node::store::{Disk, Store};
 use node::sync::{Docs, Incoming, PeerSync, Wire};
 use node::validate::SignedChange;
 use rand::rngs::ChaCha8Rng;
@@ -22,6 +26,7 @@ use replica_core::driver::{self, Admit, StepError};
 use replica_core::replica::Admitted;
 
 use crate::baseline::PlainNode;
+use crate::disk::SimDisk;
 use crate::net::{DAY, Delivery, Faults, HOUR, Net, link};
 use crate::prison::{
     Behaviour, INMATES_PER_DISTRICT, MONTH, MONTH_START, PROCEDURE, SimPrison, inmate,
@@ -59,6 +64,9 @@ pub struct Config {
 pub enum Bug {
     /// This node applies the changes its peers send without validating them.
     UncheckedApply { node: usize },
+    /// This node's disk acknowledges appends it never syncs (a write
+    /// acknowledged before the fsync).
+    AckBeforeFsync { node: usize },
 }
 
 impl Config {
@@ -127,7 +135,9 @@ enum Action {
 }
 
 struct SimNode {
-    core: Core,
+    /// The daemon's own replica over this node's simulated disk.
+    replica: Replica,
+    disk: Arc<SimDisk>,
     plain: PlainNode,
     sessions: BTreeMap<usize, PeerSync>,
     saved: BTreeMap<usize, BTreeMap<DocId, Vec<u8>>>,
@@ -138,7 +148,7 @@ impl SimNode {
     /// Whether the node holds (applied) a change; every applied change has
     /// its signature recorded, a cheaper test than asking Automerge.
     fn holds(&self, doc: &DocId, h: &ChangeHash) -> bool {
-        Docs::signature(&self.core, doc, h).is_some()
+        Docs::signature(&self.replica.core, doc, h).is_some()
     }
 }
 
@@ -160,10 +170,17 @@ pub struct World {
     revocations: BTreeMap<usize, ChangeHash>,
     trace: VecDeque<(u64, usize, String)>,
     rng: ChaCha8Rng,
+    /// An invariant a crash broke (checked as the node restarts).
+    crash_failure: Option<Failure>,
     pub stats: Stats,
 }
 
 pub const TRACE_LIMIT: usize = 200_000;
+
+/// Where node `n`'s data directory is on its simulated disk.
+fn node_root(n: usize) -> PathBuf {
+    PathBuf::from(format!("/sim/node{n}"))
+}
 
 fn month() -> Month {
     MONTH.parse().expect("month")
@@ -187,8 +204,24 @@ impl World {
         };
         let net = Net::new(cfg.seed, cfg.nodes, cfg.degree, faults);
         let mut nodes: Vec<SimNode> = (0..cfg.nodes)
-            .map(|_| SimNode {
-                core: Core::new(prison.authority.public()),
+            .map(|n| {
+                let disk = Arc::new(if cfg.bug == Some(Bug::AckBeforeFsync { node: n }) {
+                    SimDisk::skipping_sync()
+                } else {
+                    SimDisk::default()
+                });
+                let store = Store::init_on(
+                    disk.clone() as Arc<dyn Disk>,
+                    &node_root(n),
+                    "模拟监狱",
+                    &prison.authority.public(),
+                )
+                .expect("a simulated disk");
+                (disk, Replica::open(store).expect("an empty replica"))
+            })
+            .map(|(disk, replica)| SimNode {
+                replica,
+                disk,
                 plain: PlainNode::default(),
                 sessions: BTreeMap::new(),
                 saved: BTreeMap::new(),
@@ -198,15 +231,12 @@ impl World {
         // The records office starts with the registry.
         let genesis = prison.genesis.clone();
         let a = nodes[0]
-            .core
-            .admit(
-                Incoming {
-                    doc: DocId::Registry,
-                    changes: vec![genesis.clone()],
-                },
-                &mut InMemory,
-            )
-            .expect("in memory");
+            .replica
+            .admit(Incoming {
+                doc: DocId::Registry,
+                changes: vec![genesis.clone()],
+            })
+            .expect("a simulated disk");
         assert_eq!(a.accepted, 1, "the genesis change is valid");
         nodes[0]
             .acknowledged
@@ -232,10 +262,23 @@ impl World {
             revocations: BTreeMap::new(),
             trace: VecDeque::new(),
             rng,
+            crash_failure: None,
             stats: Stats::default(),
         };
         w.plan();
         w
+    }
+
+    /// Honest nodes that restart (a simulated crash) after their second
+    /// day, with when: where a bug in what survives a crash can show.
+    pub fn honest_restarts(&self) -> Vec<(usize, u64)> {
+        self.net
+            .faults
+            .restarts
+            .iter()
+            .filter(|(n, t, _)| *n > 0 && *t >= 2 * DAY && self.prison.behaviour[*n].is_honest())
+            .map(|(n, t, _)| (*n, *t))
+            .collect()
     }
 
     fn at(&mut self, t: u64, a: Action) {
@@ -370,7 +413,7 @@ impl World {
         for (x, y) in [(a, b), (b, a)] {
             let saved = self.nodes[x].saved.get(&y).cloned().unwrap_or_default();
             let s = PeerSync::new(&saved);
-            let hello = driver::start(&s, &mut self.nodes[x].core);
+            let hello = driver::start(&s, &mut self.nodes[x].replica.core);
             self.nodes[x].sessions.insert(y, s);
             self.send(x, y, hello);
         }
@@ -422,7 +465,7 @@ impl World {
                 let Some(s) = n.sessions.get_mut(&p) else {
                     continue;
                 };
-                match driver::step(s, &mut n.core, None) {
+                match driver::step(s, &mut n.replica.core, None) {
                     Ok(stepped) => stepped.out,
                     Err(e) => unreachable!("offering reads no message: {e}"),
                 }
@@ -508,10 +551,7 @@ impl World {
         if self.cfg.bug == Some(Bug::UncheckedApply { node: to }) {
             return self.apply_unchecked(to, from, seq, inc);
         }
-        let a = self.nodes[to]
-            .core
-            .admit(inc, &mut InMemory)
-            .expect("in memory");
+        let a = self.nodes[to].replica.admit(inc).expect("a simulated disk");
         if honest && self.prison.behaviour[from].is_honest() {
             self.stats.change_bytes_received += size;
             let now_have = |w: &World, h: &ChangeHash| w.nodes[to].holds(&doc, h);
@@ -562,8 +602,8 @@ impl World {
             .collect();
         if !new.is_empty() {
             let n = &mut self.nodes[to];
-            Docs::doc_mut(&mut n.core, &doc);
-            let loaded = n.core.held_mut(&doc).expect("created above");
+            Docs::doc_mut(&mut n.replica.core, &doc);
+            let loaded = n.replica.core.held_mut(&doc).expect("created above");
             for c in &new {
                 loaded.signatures.insert(c.hash(), c.signature);
             }
@@ -612,7 +652,7 @@ impl World {
         doc: &DocId,
         f: impl FnOnce(&mut MonthWriter<'_, '_>) -> Result<(), SchemaError>,
     ) -> Option<SignedChange> {
-        let core = &self.nodes[node].core;
+        let core = &self.nodes[node].replica.core;
         let mut base = if self.cfg.mode == Mode::Unsigned {
             let plain = self.nodes[node]
                 .plain
@@ -628,7 +668,7 @@ impl World {
         };
         // The actor from the seed, not from the OS: a run replays exactly.
         base.set_actor_suffix(key.public().as_bytes(), self.rng.random());
-        let core = &self.nodes[node].core;
+        let core = &self.nodes[node].replica.core;
         let mut m = MonthDoc::from_document(base).ok()?;
         let meta = ChangeMeta {
             author: key.public().as_bytes().to_vec(),
@@ -664,15 +704,12 @@ impl World {
             return;
         }
         let a = self.nodes[node]
-            .core
-            .admit(
-                Incoming {
-                    doc: doc.clone(),
-                    changes: vec![sc],
-                },
-                &mut InMemory,
-            )
-            .expect("in memory");
+            .replica
+            .admit(Incoming {
+                doc: doc.clone(),
+                changes: vec![sc],
+            })
+            .expect("a simulated disk");
         if a.accepted > 0 {
             self.nodes[node].acknowledged.insert((doc.clone(), h));
             self.log(node, format!("wrote {} in {doc}", &h.to_string()[..12]));
@@ -746,7 +783,7 @@ impl World {
                     };
                     Document::from_automerge(doc.clone(), p.fork()).expect("month")
                 } else {
-                    let Some(e) = self.nodes[node].core.document(&doc) else {
+                    let Some(e) = self.nodes[node].replica.core.document(&doc) else {
                         return;
                     };
                     e.fork()
@@ -776,6 +813,7 @@ impl World {
             Action::Revoke { node } => {
                 let rev = self.prison.revocation(node);
                 let mut base = self.nodes[0]
+                    .replica
                     .core
                     .document(&DocId::Registry)
                     .expect("registry")
@@ -834,6 +872,9 @@ impl World {
                     self.nodes[node].saved.clear();
                     self.nodes[node].plain.forget_saved();
                 }
+                if self.cfg.mode == Mode::Signed {
+                    self.crash_and_reopen(node);
+                }
                 self.topology();
             }
             Action::Topology => self.topology(),
@@ -841,9 +882,82 @@ impl World {
         }
     }
 
+    /// A power cut at `node`: its disk keeps what was synced (a write under
+    /// way torn, by seed), and the replica is rebuilt from it by
+    /// `Replica::open`, as the daemon starts. Then nothing it acknowledged
+    /// may be missing, and every change it held pending must still be
+    /// pending (or since accepted, or refused).
+    fn crash_and_reopen(&mut self, node: usize) {
+        let pending_before: Vec<(DocId, ChangeHash)> = self.nodes[node]
+            .replica
+            .core
+            .pending
+            .iter()
+            .flat_map(|(d, pool)| pool.keys().map(move |h| (d.clone(), *h)))
+            .collect();
+        let tear = self.rng.random_range(0..2u8) == 0;
+        let crash = self.nodes[node].disk.crash(&mut self.rng, tear);
+        let disk = self.nodes[node].disk.clone() as Arc<dyn Disk>;
+        let reopened = Store::open_on(disk, &node_root(node))
+            .and_then(Replica::open)
+            .map_err(|e| e.to_string());
+        let replica = match reopened {
+            Ok(r) => r,
+            Err(e) => {
+                self.crash_failure = self.fail(
+                    "a replica reopens after any crash",
+                    format!("node {node}: {e}"),
+                    Some(node),
+                    None,
+                );
+                return;
+            }
+        };
+        self.nodes[node].replica = replica;
+        self.log(
+            node,
+            format!(
+                "crashed ({} unsynced bytes lost, {} bytes of a write under way torn) and reopened from its disk",
+                crash.lost, crash.torn
+            ),
+        );
+        let n = &self.nodes[node];
+        let lost = n.acknowledged.iter().find(|(d, h)| !n.holds(d, h)).cloned();
+        if let Some((d, h)) = lost {
+            let short = h.to_string()[..12].to_string();
+            self.crash_failure = self.fail(
+                "nothing acknowledged is lost across a crash",
+                format!("node {node} acknowledged {short} in {d} and lost it in a crash"),
+                Some(node),
+                Some(&short),
+            );
+            // And the crash that lost it.
+            if let (Some(f), Some(e)) = (self.crash_failure.as_mut(), self.trace.back()) {
+                f.trace.push(show_event(e));
+            }
+            return;
+        }
+        let core = &self.nodes[node].replica.core;
+        let dropped = pending_before.into_iter().find(|(d, h)| {
+            !(core.pending.get(d).is_some_and(|p| p.contains_key(h))
+                || core.quarantine.contains_key(h)
+                || Docs::signature(core, d, h).is_some())
+        });
+        if let Some((d, h)) = dropped {
+            let short = h.to_string()[..12].to_string();
+            self.crash_failure = self.fail(
+                "pending changes survive restarts",
+                format!("node {node} held {short} of {d} pending and lost it in a crash"),
+                Some(node),
+                Some(&short),
+            );
+        }
+    }
+
     /// Sends `sc` as a change of `doc` to every peer `node` is connected to.
     fn push_raw(&mut self, node: usize, doc: &DocId, changes: Vec<SignedChange>) {
         let base = self.nodes[node]
+            .replica
             .core
             .document(doc)
             .map(Document::fork)
@@ -931,7 +1045,7 @@ impl World {
                 }
             }
             Behaviour::Replayer => {
-                let valid = self.nodes[node].core.signed_changes(&doc);
+                let valid = self.nodes[node].replica.core.signed_changes(&doc);
                 if let Some(sc) = valid.last().cloned() {
                     let other =
                         month_doc(&self.prison.districts[(di + 1) % self.prison.districts.len()]);
@@ -953,6 +1067,7 @@ impl World {
                     // the change states) → invalid everywhere; before → concurrent, valid.
                     let knows = self.revocations.get(&node).is_some_and(|r| {
                         self.nodes[node]
+                            .replica
                             .core
                             .document(&DocId::Registry)
                             .is_some_and(|reg| reg.automerge().get_change_meta_by_hash(r).is_some())
@@ -1033,6 +1148,9 @@ impl World {
                 continue;
             }
             self.act(action);
+            if let Some(f) = self.crash_failure.take() {
+                return self.finish(Some(f));
+            }
         }
         self.finish(None)
     }
@@ -1110,6 +1228,7 @@ impl World {
     fn head_difference(&self, a: usize, b: usize, doc: &DocId) -> String {
         let hashes = |n: usize| -> BTreeSet<ChangeHash> {
             self.nodes[n]
+                .replica
                 .core
                 .document(doc)
                 .map(|d| {
@@ -1127,9 +1246,15 @@ impl World {
                 .iter()
                 .take(5)
                 .map(|h| {
-                    let at = match self.nodes[n].core.pending.get(doc).and_then(|p| p.get(*h)) {
+                    let at = match self.nodes[n]
+                        .replica
+                        .core
+                        .pending
+                        .get(doc)
+                        .and_then(|p| p.get(*h))
+                    {
                         Some(w) => format!(" (pending there, on {:?})", w.on),
-                        None if self.nodes[n].core.quarantine.contains_key(*h) => {
+                        None if self.nodes[n].replica.core.quarantine.contains_key(*h) => {
                             " (refused there)".to_string()
                         }
                         None => String::new(),
@@ -1173,6 +1298,7 @@ impl World {
         for (doc, h) in &self.invalid {
             for &n in &honest {
                 if self.nodes[n]
+                    .replica
                     .core
                     .document(doc)
                     .is_some_and(|d| d.automerge().get_change_meta_by_hash(h).is_some())
@@ -1195,10 +1321,10 @@ impl World {
                 }
             }
         }
-        let heads = self.nodes[first].core.heads();
+        let heads = self.nodes[first].replica.core.heads();
         // 2. Equal heads everywhere.
         for &n in &honest[1..] {
-            let h = self.nodes[n].core.heads();
+            let h = self.nodes[n].replica.core.heads();
             if h != heads {
                 let doc = heads
                     .keys()
@@ -1212,7 +1338,7 @@ impl World {
         }
         // ... and equal report digests for every district-month.
         let digest = |n: usize| -> BTreeMap<DocId, String> {
-            let core = &self.nodes[n].core;
+            let core = &self.nodes[n].replica.core;
             let registry = RegistryDoc::from_document(
                 core.document(&DocId::Registry).expect("registry").fork(),
             )
@@ -1250,6 +1376,7 @@ impl World {
             for (doc, h) in &self.nodes[n].acknowledged {
                 for &m in &honest {
                     let has = self.nodes[m]
+                        .replica
                         .core
                         .document(doc)
                         .is_some_and(|d| d.automerge().get_change_meta_by_hash(h).is_some());
@@ -1271,7 +1398,7 @@ impl World {
         // 4. The same reason for the same refused change on every node.
         let mut reasons: BTreeMap<ChangeHash, (usize, String)> = BTreeMap::new();
         for &n in &honest {
-            for (h, r) in &self.nodes[n].core.quarantine {
+            for (h, r) in &self.nodes[n].replica.core.quarantine {
                 match reasons.get(h) {
                     Some((m, other)) if other != r => {
                         let hs = h.to_string();
@@ -1337,7 +1464,7 @@ struct Receiving<'w> {
 impl Admit for Receiving<'_> {
     type Error = std::convert::Infallible;
     fn core(&mut self) -> &mut Core {
-        &mut self.w.nodes[self.to].core
+        &mut self.w.nodes[self.to].replica.core
     }
     fn admit(&mut self, incoming: Incoming) -> Result<Admitted, Self::Error> {
         Ok(self.w.admit_from(self.to, self.from, self.seq, incoming))

@@ -1,8 +1,9 @@
 //! The simulation's promises, on small fixed runs that fit CI in a debug
 //! build (the 100-node soak is `tally-sim --seeds 1..200 --nodes 100`, see
 //! BENCHMARKS.md): fixed seeds converge with every invariant holding, one
-//! seed replays exactly, and a planted bug is caught with a trace that names
-//! the node, the message and the change.
+//! seed replays exactly, and planted bugs are caught with a trace that names
+//! the node, the message and the change. Restarts crash the node's simulated
+//! disk and rebuild its replica through `Replica::open`.
 
 use simulations::world::{Bug, Config, World};
 
@@ -97,6 +98,49 @@ fn a_node_applying_unvalidated_changes_is_caught_and_named() {
             .iter()
             .any(|l| l.contains("node   0:") && l.contains("applied unchecked")),
         "{:?}",
+        f.trace
+    );
+}
+
+#[test]
+fn a_node_acknowledging_before_the_fsync_is_caught_at_its_restart() {
+    // The planted bug: a node's disk acknowledges appends it never syncs.
+    // At the node's next (simulated) crash its own acknowledged writes are
+    // gone from the replica `Replica::open` rebuilds — and the run says so,
+    // naming the node, the change and the crash.
+    let mut caught = None;
+    'search: for seed in 1..=6 {
+        for (node, _) in World::new(small(seed)).honest_restarts() {
+            let mut c = small(seed);
+            c.bug = Some(Bug::AckBeforeFsync { node });
+            let o = World::new(c).run();
+            if let Some(f) = o.failure {
+                caught = Some((seed, node, f));
+                break 'search;
+            }
+        }
+    }
+    let (seed, node, f) = caught.expect("some seed restarts a writing node");
+    assert_eq!(
+        f.invariant, "nothing acknowledged is lost across a crash",
+        "seed {seed}: {}",
+        f.detail
+    );
+    assert!(
+        f.detail.starts_with(&format!("node {node} acknowledged ")),
+        "{}",
+        f.detail
+    );
+    assert!(
+        f.trace.iter().any(|l| l.contains("wrote ")),
+        "the trace shows the write: {:?}",
+        f.trace
+    );
+    assert!(
+        f.trace
+            .last()
+            .is_some_and(|l| l.contains("crashed") && l.contains("unsynced bytes lost")),
+        "and the crash that lost it: {:?}",
         f.trace
     );
 }

@@ -703,7 +703,11 @@ impl Store {
                 snapshot,
                 records: scan.records.len(),
                 valid_len: scan.valid_len,
-                foreign: scan.issues.contains(&frame::FrameIssue::BadMagic),
+                // A file shorter than its header was torn while being
+                // created (a crash in the first write): not foreign, the
+                // next append starts it again.
+                foreign: scan.issues.contains(&frame::FrameIssue::BadMagic)
+                    && !frame::LOG_MAGIC.starts_with(&log),
             },
         })
     }

@@ -377,3 +377,35 @@ fn a_document_received_change_by_change_stays_near_its_snapshot_size() {
     assert!(compactions < 60, "not at every change: {compactions}");
     assert_eq!(days_recorded(&load(&store)), 300);
 }
+
+#[test]
+fn a_log_torn_in_its_first_write_is_started_again_not_refused_as_foreign() {
+    // A crash in the first write of a new document's log can leave part of
+    // the header; the log was then refused as "not tally's" for ever.
+    // (Found by the simulator's crashes.)
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let log = store.log_path(&month_id());
+    fs::create_dir_all(log.parent().unwrap()).unwrap();
+    fs::write(&log, &frame::LOG_MAGIC[..5]).unwrap();
+    let mut l = load(&store);
+    write_days(&store, &mut l, 1..=2);
+    let again = load(&store);
+    assert_eq!(days_recorded(&again), 2);
+    // A log that is not tally's at all is still refused.
+    fs::write(&log, b"#!/bin/sh\nnot a log").unwrap();
+    let mut l = load(&store);
+    let (_, c) = l
+        .doc
+        .write(&meta(), |w| {
+            w.put_attendance(
+                &"1001".parse().unwrap(),
+                "2026-03-09".parse().unwrap(),
+                &Attendance::from_fields("work", "", "").unwrap(),
+            )
+        })
+        .unwrap();
+    let sc = SignedChange::sign(&key(), &month_id(), c.unwrap());
+    let e = store.append(&mut l, &[sc]).unwrap_err();
+    assert!(e.to_string().contains("not tally's"), "{e}");
+}

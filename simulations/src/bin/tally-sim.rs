@@ -52,6 +52,10 @@ struct Args {
     /// without validating them.
     #[arg(long, value_name = "N")]
     plant_unchecked_apply: Option<usize>,
+    /// Plant a bug to see it caught: node N's disk acknowledges appends it
+    /// never syncs (acknowledging before the fsync); its restarts lose them.
+    #[arg(long, value_name = "N", conflicts_with = "plant_unchecked_apply")]
+    plant_ack_before_fsync: Option<usize>,
 }
 
 fn seeds(s: &str) -> Result<Vec<u64>> {
@@ -84,7 +88,10 @@ fn config(a: &Args, seed: u64, mode: Mode) -> Config {
     c.full_trace = a.trace.is_some();
     c.bug = a
         .plant_unchecked_apply
-        .map(|node| Bug::UncheckedApply { node });
+        .map(|node| Bug::UncheckedApply { node })
+        .or(a
+            .plant_ack_before_fsync
+            .map(|node| Bug::AckBeforeFsync { node }));
     c
 }
 
@@ -115,13 +122,15 @@ fn run() -> Result<ExitCode> {
     if args.nodes < 3 {
         bail!("--nodes must be at least 3");
     }
-    if let Some(n) = args.plant_unchecked_apply
-        && n >= args.nodes
-    {
-        bail!(
-            "--plant-unchecked-apply {n}: there are only {} nodes",
-            args.nodes
-        );
+    for (flag, n) in [
+        ("--plant-unchecked-apply", args.plant_unchecked_apply),
+        ("--plant-ack-before-fsync", args.plant_ack_before_fsync),
+    ] {
+        if let Some(n) = n
+            && n >= args.nodes
+        {
+            bail!("{flag} {n}: there are only {} nodes", args.nodes);
+        }
     }
     if args.trace.is_some() && seeds.len() != 1 {
         bail!("--trace needs exactly one seed");
