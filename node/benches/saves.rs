@@ -23,49 +23,22 @@ use std::time::{Duration, Instant};
 use crdt_schema::automerge::Automerge;
 use crdt_schema::automerge::sync::{State, SyncDoc};
 use crdt_schema::{
-    Attendance, ChangeMeta, Date, DocId, Document, InmateNo, Month, MonthDoc, MonthFacts,
-    ProcedureId, RegistryFacts, score_month,
+    Attendance, ChangeMeta, Date, DocId, Document, InmateNo, MonthDoc, MonthFacts, ProcedureId,
+    RegistryFacts, score_month,
 };
 use keys::SecretKey;
-use node::demo::{self, DemoOptions};
-use node::store::Store;
-use node::{identity, prison, read};
+use node::read;
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+mod common;
+use common::now;
 
 /// One 300-inmate district-month's facts from the demo (1,800 inmates in
 /// six districts), with its registry.
 fn demo_month() -> (RegistryFacts, MonthFacts) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let pass = "bench passphrase";
-    let today: Date = node::validate::date_of(now()).expect("date");
-    prison::init_prison(dir.path(), "基准监狱", pass, today, now()).expect("init");
-    let store = Store::open(dir.path()).expect("open");
-    let admin =
-        identity::unlock_officer(&identity::admin_key_path(dir.path()), pass).expect("admin");
-    let authority = identity::unlock_authority(dir.path(), pass).expect("authority");
-    let month = Month::new(2026, 10).expect("month");
-    let g = demo::generate(
-        &store,
-        &admin,
-        &authority,
-        now(),
-        DemoOptions {
-            inmates: 1800,
-            month,
-            seed: 1,
-        },
-    )
-    .expect("demo");
+    let (_dir, store, _, ids) = common::demo_store(1800);
     let registry = read::registry(&store).expect("registry").0.facts();
-    let id = DocId::month(g.districts[0].clone(), month);
     let facts = store
-        .load(&id)
+        .load(&ids[0])
         .expect("load")
         .typed(MonthDoc::from_document)
         .expect("typed")

@@ -10,49 +10,17 @@
 
 use std::hint::black_box;
 
-use crdt_schema::{Date, DocId, Month, MonthDoc, score_month};
+use crdt_schema::{DocId, MonthDoc, score_month};
 use criterion::{Criterion, criterion_group, criterion_main};
-use node::demo::{self, DemoOptions};
+use node::read;
 use node::store::Store;
-use node::{identity, prison, read};
 
-/// A data directory holding the demo month of `inmates` inmates.
+mod common;
+
+/// The demo month of `inmates` inmates: directory, store, documents.
 fn demo_store(inmates: u32) -> (tempfile::TempDir, Store, Vec<DocId>) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let pass = "bench passphrase";
-    let today: Date = node::validate::date_of(now()).expect("date");
-    prison::init_prison(dir.path(), "基准监狱", pass, today, now()).expect("init");
-    let store = Store::open(dir.path()).expect("open");
-    let admin =
-        identity::unlock_officer(&identity::admin_key_path(dir.path()), pass).expect("admin");
-    let authority = identity::unlock_authority(dir.path(), pass).expect("authority");
-    let month = Month::new(2026, 10).expect("month");
-    let g = demo::generate(
-        &store,
-        &admin,
-        &authority,
-        now(),
-        DemoOptions {
-            inmates,
-            month,
-            seed: 1,
-        },
-    )
-    .expect("demo");
-    let ids = g
-        .districts
-        .iter()
-        .map(|d| DocId::month(d.clone(), month))
-        .collect();
+    let (dir, store, _, ids) = common::demo_store(inmates);
     (dir, store, ids)
-}
-
-/// Now, as an author states it (the admin's certificate starts the day of `init`).
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn bench(c: &mut Criterion) {

@@ -17,10 +17,8 @@ use crdt_schema::{
 use criterion::{Criterion, criterion_group, criterion_main};
 use keys::{CertBody, Certificate, Role, SecretKey};
 use node::bundle::Bundle;
-use node::demo::{self, DemoOptions};
-use node::store::Store;
 use node::validate::SignedChange;
-use node::{identity, prison, verify};
+use node::verify;
 
 /// 20,000 single-record changes by one officer of D01, March 2026.
 fn small_changes_bundle(n: usize) -> (Vec<u8>, keys::PublicKey) {
@@ -108,41 +106,15 @@ fn small_changes_bundle(n: usize) -> (Vec<u8>, keys::PublicKey) {
 
 /// The 10,000-inmate demo month exported as one bundle.
 fn demo_month_bundle() -> (tempfile::TempDir, Vec<u8>, keys::PublicKey) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let pass = "bench passphrase";
-    prison::init_prison(
-        dir.path(),
-        "基准监狱",
-        pass,
-        node::validate::date_of(now()).expect("date"),
-        now(),
-    )
-    .expect("init");
-    let store = Store::open(dir.path()).expect("open");
-    let admin =
-        identity::unlock_officer(&identity::admin_key_path(dir.path()), pass).expect("admin");
-    let authority = identity::unlock_authority(dir.path(), pass).expect("authority");
+    let (dir, store, authority, ids) = common::demo_store(10_000);
     let month = Month::new(2026, 10).expect("month");
-    let g = demo::generate(
-        &store,
-        &admin,
-        &authority,
-        now(),
-        DemoOptions {
-            inmates: 10_000,
-            month,
-            seed: 1,
-        },
-    )
-    .expect("demo");
     let reg = store.load(&DocId::Registry).expect("registry");
     let mut bundle = Bundle {
         header: Bundle::new_header("基准监狱", month, None, &store.config().authority),
         registry: verify::signed_changes(reg.doc.automerge(), &reg.signatures).expect("signed"),
         months: Default::default(),
     };
-    for d in g.districts {
-        let id = DocId::month(d, month);
+    for id in ids {
         let l = store.load(&id).expect("month");
         bundle.months.insert(
             id,
@@ -152,13 +124,7 @@ fn demo_month_bundle() -> (tempfile::TempDir, Vec<u8>, keys::PublicKey) {
     (dir, bundle.encode(), authority.public())
 }
 
-/// Now, as an author states it (the admin's certificate starts the day of `init`).
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+mod common;
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("verify");
