@@ -331,11 +331,25 @@ impl<'s> WriteSession<'s> {
         if total == 0 {
             return Ok(done);
         }
-        // More than one record (several documents, or several changes of
-        // one): the appends are made whole by an intent record — until it is
-        // removed, a crash or a failure leaves the write wholly absent.
-        let guarded = total > 1;
-        if guarded {
+        // Every write is made whole by an intent record — until it is
+        // removed, a crash or a failure leaves it wholly absent (even one
+        // record: its append can fail after the bytes reached the file).
+        // A log whose header is not tally's is refused first: a rollback
+        // must never cut into a file it did not write.
+        for id in pending.keys() {
+            if self.log_is_foreign(id) {
+                return Err(WriteError::NotWritten {
+                    source: StoreError::Corrupt {
+                        path: self.store.root().join("docs").join(id.to_string()),
+                        reason:
+                            "log header is not tally's; refusing to append (move the file aside)"
+                                .into(),
+                    },
+                    documents: 0,
+                });
+            }
+        }
+        {
             let before: Vec<(DocId, u64)> = pending
                 .keys()
                 .map(|id| (id.clone(), self.log_len(id)))
@@ -360,17 +374,23 @@ impl<'s> WriteSession<'s> {
                 }
             });
             if let Err(source) = result {
-                return Err(self.undo(guarded, source, appended));
+                return Err(self.undo(source, appended));
             }
             appended += 1;
             done.documents.push(id.clone());
             done.changes += changes.len();
         }
-        if guarded
-            && let Err(source) =
-                crate::fault::before_append(appended).and_then(|()| self.store.end_intent())
+        if let Err(source) =
+            crate::fault::before_append(appended).and_then(|()| self.store.end_intent())
         {
-            return Err(self.undo(guarded, source, appended));
+            if self.store.intent_pending() {
+                return Err(self.undo(source, appended));
+            }
+            // The intent is gone, so the write stands (the commit point
+            // passed); only its removal's durability is in doubt.
+            done.warnings.push(format!(
+                "stored; the end of the write could not be confirmed on disk: {source}"
+            ));
         }
         // Stored. Folding logs into snapshots is housekeeping: a failure
         // here loses nothing (the next write folds them), so it is said, not
@@ -401,6 +421,16 @@ impl<'s> WriteSession<'s> {
         Ok(done)
     }
 
+    fn log_is_foreign(&self, id: &DocId) -> bool {
+        match id {
+            DocId::Registry => self.registry.log_is_foreign(),
+            DocId::Month { district, month } => self
+                .months
+                .get(&(district.clone(), *month))
+                .is_some_and(|m| m.log_is_foreign()),
+        }
+    }
+
     fn log_len(&self, id: &DocId) -> u64 {
         match id {
             DocId::Registry => self.registry.log_len(),
@@ -413,15 +443,7 @@ impl<'s> WriteSession<'s> {
 
     /// A write failed after `appended` documents: rolls them back (the
     /// intent says how far) and says what is on disk.
-    fn undo(&self, guarded: bool, source: StoreError, appended: usize) -> WriteError {
-        if !guarded {
-            // One record: its append either completed or left a torn tail
-            // that every reader skips and the next append cuts.
-            return WriteError::NotWritten {
-                source,
-                documents: 0,
-            };
-        }
+    fn undo(&self, source: StoreError, appended: usize) -> WriteError {
         match self.store.roll_back_intent() {
             Ok(_) => WriteError::NotWritten {
                 source,

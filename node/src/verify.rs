@@ -321,6 +321,11 @@ fn check_month(
                             .and_then(|am| Document::from_automerge(DocId::Registry, am).ok())
                             .and_then(|d| RegistryDoc::from_document(d).ok())
                             .map(|r| r.facts());
+                        if registry_then.is_none() {
+                            out.notes.push(format!(
+                                "{doc_id}: the registry as it stood at the seal is not in the bundle; the sealed state is compared under the current registry"
+                            ));
+                        }
                         let sealed_registry = registry_then.as_ref().unwrap_or(facts);
                         let sealed_state = m.document().automerge().fork_at(&[seal.change]);
                         let matches = sealed_state

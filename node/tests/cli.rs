@@ -881,3 +881,31 @@ fn one_officer_on_one_device_writes_under_one_actor() {
     seqs.sort();
     assert_eq!(seqs, (1..=metas.len() as u64).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_write_touching_a_log_that_is_not_tallys_writes_nothing_and_keeps_that_file() {
+    // A log whose header was damaged is kept for whoever repairs it: a
+    // write touching it is refused before anything is appended anywhere
+    // (a rollback of the write must never cut into a file it did not write).
+    let dir = small_prison();
+    let d = dir.path();
+    let log = d.join("docs/month/D01/2026-03.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes[..8].copy_from_slice(b"#!garbag");
+    std::fs::write(&log, &bytes).unwrap();
+    let before = snapshot(d);
+    let counts = d.join("two.csv");
+    std::fs::write(
+        &counts,
+        "date,inmate_no,procedure,quantity\n2026-03-06,1001,P1,500\n2026-03-06,2001,P1,500\n",
+    )
+    .unwrap();
+    let err = fails(d, &["import", "counts", counts.to_str().unwrap()]);
+    assert!(err.contains("not tally's"), "{err}");
+    assert!(err.contains("nothing of this write was stored"), "{err}");
+    assert_eq!(
+        snapshot(d),
+        before,
+        "nothing written, the damaged log as it was"
+    );
+}

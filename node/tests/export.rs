@@ -887,6 +887,15 @@ fn hostile_workbooks_are_refused_with_a_reason_and_bounded_memory() {
     assert!(e.contains("bad.xlsx:1048576:"), "{e}");
     assert!(e.contains("column XFD, which has no header"), "{e}");
 
+    // A cell past XFD (calamine does not bound the letters: ZZZZZZ is
+    // column 321,272,406, and a header widened to it asked for 7.7 GB).
+    let far = std::fs::read(data_file("beyond-xfd.xlsx")).unwrap();
+    let e = xlsx_error(Kind::Counts, &far, &reg);
+    assert!(
+        e.contains("a cell beyond the last column XFD or row 1048576"),
+        "{e}"
+    );
+
     // A hidden first sheet is never read: the visible one is.
     let mut wb = Workbook::new();
     let hidden = wb.add_worksheet();

@@ -374,13 +374,14 @@ impl Core {
         };
         for batch in batches {
             // Taken out while the documents are read (the registry can be the
-            // target), put back below.
+            // target); put back only once what it noted is applied — after a
+            // failed append or apply the document keeps none (it is read
+            // again), or the changes noted would be refused as reused later.
             let mut seqs =
                 std::mem::take(&mut self.docs.get_mut(doc).expect("inserted above").seqs);
             let registry = self.docs[&DocId::Registry].doc.automerge();
             let target = self.docs[doc].doc.automerge();
             let a = Validator::new(&self.trust, registry).admit(doc, target, batch, &mut seqs);
-            self.docs.get_mut(doc).expect("inserted above").seqs = seqs;
             out.already += a.already;
             out.accepted += a.accepted.len();
             let signed = a.signed();
@@ -415,7 +416,8 @@ impl Core {
                     doc: doc.clone(),
                     source: Box::new(source),
                 })?;
-            held.seqs.settle(held.doc.automerge());
+            seqs.settle(held.doc.automerge());
+            held.seqs = seqs;
             if any {
                 persist.applied(doc, held).map_err(AdmitError::Persist)?;
             }

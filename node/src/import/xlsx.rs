@@ -43,6 +43,9 @@ pub const MAX_UNPACKED_BYTES: u64 = 512 * 1024 * 1024;
 /// Most non-empty cells read from a sheet (a full sheet of 1,048,576 rows
 /// of eight columns).
 pub const MAX_CELLS: usize = 1_048_576 * 8;
+/// The last row and column (XFD) of a sheet, zero-based.
+const MAX_ROW: u32 = 1_048_575;
+const MAX_COL: u32 = 16_383;
 /// Most merged ranges looked at for hints (more are ignored, not refused).
 const MAX_MERGED: usize = 100_000;
 
@@ -172,6 +175,19 @@ pub fn parse(
                 ));
             }
             let (r, c) = cell.get_position();
+            // A sheet has 1,048,576 rows of 16,384 columns (A to XFD): a
+            // reference past them is no cell Excel can show (calamine does
+            // not bound the letters), and widening to it would allocate it.
+            if r > MAX_ROW || c > MAX_COL {
+                return Err(file_error(
+                    file,
+                    u64::from(r) + 1,
+                    format!(
+                        "a cell beyond the last column XFD or row 1048576 (column number {}): not a sheet Excel wrote",
+                        u64::from(c) + 1
+                    ),
+                ));
+            }
             cells.entry(r).or_default().push((c, value));
         }
     }
@@ -265,8 +281,15 @@ pub fn parse(
                 }
             }
             if let Some((j, v)) = beyond {
-                dense.resize(j, Data::Empty);
-                dense.push(v);
+                // Said as the row's error, without widening the row to it.
+                let letters = column_letters(first_col, j);
+                return Some(Err(RowError {
+                    file: file.to_string(),
+                    line,
+                    column: Some(letters.clone()),
+                    value: cell_text(&v).unwrap_or_default(),
+                    reason: format!("a value in column {letters}, which has no header"),
+                }));
             }
             for (j, cell) in dense.iter().enumerate().take(header.len()) {
                 let c = first_col + j as u32;

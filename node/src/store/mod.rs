@@ -145,6 +145,11 @@ impl<D> Loaded<D> {
     pub fn log_len(&self) -> u64 {
         self.log.valid_len
     }
+
+    /// The log's header is not tally's: nothing may be appended to it.
+    pub fn log_is_foreign(&self) -> bool {
+        self.log.foreign
+    }
 }
 
 /// What [`Store::refresh`] found.
@@ -251,6 +256,10 @@ impl Loaded<Document> {
 
 /// This data directory's writer id ([`Store::writer_id`]).
 pub const WRITER_ID_FILE: &str = "writer.id";
+
+/// An intent record read back: per log, its length before the write and
+/// whether it existed.
+type Intent = BTreeMap<DocId, (u64, bool)>;
 
 /// The intent record of a write under way ([`Store::begin_intent`]), in
 /// the data directory.
@@ -486,9 +495,20 @@ impl Store {
     pub fn begin_intent(&self, before: &[(DocId, u64)]) -> Result<(), StoreError> {
         let mut text = format!("{INTENT_MAGIC}\n");
         for (id, len) in before {
-            text.push_str(&format!("{id}\t{len}\n"));
+            // Whether the log is there already: a rollback removes only a
+            // log the write itself created, and never cuts one shorter than
+            // it was found.
+            let path = self.log_path(id);
+            let existed = self.stamp(&path).is_some();
+            text.push_str(&format!("{id}\t{len}\t{}\n", u8::from(existed)));
         }
         self.write_atomic(&self.intent_path(), text.as_bytes())
+    }
+
+    /// Whether an intent record is on disk (a write under way, or one a
+    /// crash left unfinished).
+    pub fn intent_pending(&self) -> bool {
+        self.stamp(&self.intent_path()).is_some()
     }
 
     /// The write recorded by [`Store::begin_intent`] is whole: from here on
@@ -500,7 +520,7 @@ impl Store {
 
     /// An unfinished write's logs and their lengths before it, if a crash
     /// left one.
-    fn read_intent(&self) -> Result<Option<BTreeMap<DocId, u64>>, StoreError> {
+    fn read_intent(&self) -> Result<Option<Intent>, StoreError> {
         let path = self.intent_path();
         let Some(bytes) = self.read_optional(&path)? else {
             return Ok(None);
@@ -508,7 +528,9 @@ impl Store {
         let corrupt = |reason: &str| StoreError::Corrupt {
             path: path.clone(),
             reason: format!(
-                "{reason} (a write's intent record; written whole or not at all, so this file was edited)"
+                "{reason}: a write's intent record, written whole or not at all, so this file was edited or comes from another tally version; \
+                 until it is readable no write is rolled back or read past (restore it, or with the node stopped move it aside: \
+                 the unfinished write it guards then shows as written)"
             ),
         };
         let text = std::str::from_utf8(&bytes).map_err(|_| corrupt("not UTF-8"))?;
@@ -518,14 +540,22 @@ impl Store {
         }
         let mut out = BTreeMap::new();
         for line in lines {
-            let (id, len) = line
-                .split_once('\t')
-                .ok_or_else(|| corrupt("a line without a tab"))?;
+            let mut parts = line.split('\t');
+            let (Some(id), Some(len), Some(existed), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(corrupt("a line that is not: document, length, existed"));
+            };
             let id: DocId = id.parse().map_err(|_| corrupt("an unknown document"))?;
             let len: u64 = len
                 .parse()
                 .map_err(|_| corrupt("a length that is not a number"))?;
-            out.insert(id, len);
+            let existed = match existed {
+                "0" => false,
+                "1" => true,
+                _ => return Err(corrupt("an existed flag that is not 0 or 1")),
+            };
+            out.insert(id, (len, existed));
         }
         Ok(Some(out))
     }
@@ -539,18 +569,19 @@ impl Store {
             return Ok(Vec::new());
         };
         let mut rolled = Vec::new();
-        for (id, len) in &before {
+        for (id, (len, existed)) in &before {
             let path = self.log_path(id);
             let Some(now) = self.stamp(&path).map(|(l, _)| l) else {
                 continue;
             };
-            if now <= *len {
+            if *existed && now <= *len {
                 continue;
             }
-            if *len == 0 {
-                self.disk.remove(&path).map_err(io(&path))?;
-            } else {
+            if *existed {
                 self.disk.truncate(&path, *len).map_err(io(&path))?;
+            } else {
+                // Made by the write: removed, the document as it was.
+                self.disk.remove(&path).map_err(io(&path))?;
             }
             rolled.push(id.clone());
         }
@@ -570,7 +601,9 @@ impl Store {
         if self.stamp(&self.intent_path()).is_none() {
             return Ok(None);
         }
-        Ok(self.read_intent()?.and_then(|m| m.get(id).copied()))
+        Ok(self
+            .read_intent()?
+            .and_then(|m| m.get(id).map(|(len, _)| *len)))
     }
 
     fn doc_base(&self, id: &DocId) -> PathBuf {

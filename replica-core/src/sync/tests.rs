@@ -801,3 +801,59 @@ fn two_copies_writing_as_one_device_are_refused_not_stalled() {
     assert_eq!((r.accepted, r.quarantined.len()), (0, 1), "{r:?}");
     assert_eq!(a.heads(), b.heads());
 }
+
+/// Storage that fails every append (a full disk).
+struct FullDisk;
+
+impl crate::replica::Persist for FullDisk {
+    fn refresh(
+        &mut self,
+        _: &DocId,
+        _: &mut crate::replica::Held,
+    ) -> crate::replica::PersistResult {
+        Ok(())
+    }
+    fn accepted(&mut self, _: &DocId, _: &[SignedChange]) -> crate::replica::PersistResult {
+        Err("No space left on device".into())
+    }
+    fn refused(&mut self, _: &DocId, _: &SignedChange, _: &str) -> crate::replica::PersistResult {
+        Ok(())
+    }
+    fn pending(&mut self, _: &DocId, _: &SignedChange, _: &str) -> crate::replica::PersistResult {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_change_whose_storage_failed_is_accepted_when_it_comes_again() {
+    // The sequence numbers a failed admission noted must not stay behind:
+    // the same change, sent again once the disk has room, was refused as
+    // reusing its own sequence number.
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    let mut doc = MonthDoc::from_document(Document::new(d01())).unwrap();
+    let heads = a.document(&DocId::Registry).unwrap().heads();
+    let (_, c) = doc
+        .write(&meta(&w.officer, heads), attend(4, "1001"))
+        .unwrap();
+    let sc = SignedChange::sign(&w.officer, &d01(), c.unwrap());
+    let e = a.admit(
+        Incoming {
+            doc: d01(),
+            changes: vec![sc.clone()],
+        },
+        &mut FullDisk,
+    );
+    assert!(e.is_err(), "the disk is full");
+    let r = a
+        .admit(
+            Incoming {
+                doc: d01(),
+                changes: vec![sc],
+            },
+            &mut InMemory,
+        )
+        .unwrap();
+    assert_eq!((r.accepted, r.quarantined.len()), (1, 0), "{r:?}");
+}
