@@ -1,7 +1,7 @@
 //! Import of the spreadsheets prisons already keep, as CSV or XLSX.
 //!
-//! An import is two steps. [`plan`] (CSV), [`plan_xlsx`] (the first worksheet
-//! of a workbook) or [`plan_file`] (either, by the file's extension) reads and
+//! An import is two steps. [`plan`] (CSV), [`plan_xlsx`] (the first visible
+//! worksheet of a workbook) or [`plan_file`] (either, by the file's extension) reads and
 //! validates the whole file against the registry — every row, every column —
 //! and either returns the typed writes it implies or every error found, each
 //! naming file, line (a workbook's row number), column and value. Only a plan
@@ -185,7 +185,7 @@ pub fn plan(
     plan_table(kind, &table, registry)
 }
 
-/// Reads and validates the first worksheet of an XLSX workbook, exactly as
+/// Reads and validates the first visible worksheet of an XLSX workbook, exactly as
 /// [`plan`] reads the same sheet saved as CSV; see [`xlsx`] for how cells
 /// become text. Lines in errors are sheet row numbers.
 pub fn plan_xlsx(
