@@ -4,10 +4,10 @@ use serde::Serialize;
 
 use crate::calendar::Date;
 use crate::ids::{DistrictId, InmateNo, ProcedureId};
-use crate::month::MonthFacts;
+use crate::month::{InmateMonth, MonthFacts};
 use crate::records::DayType;
 use crate::registry::RegistryFacts;
-use crate::scoring::{ScoreError, Scorer};
+use crate::scoring::{DayFigures, ScoreError, Scorer};
 use crate::units::Bp;
 
 /// What a board row's quota and done are counted in.
@@ -39,6 +39,10 @@ pub struct BoardRow {
     pub req_ms: i64,
     pub earned_ms: i64,
     pub conflict: bool,
+    /// Records of the day that the score does not count, each as
+    /// `key: reason` (RULES.md, "Records that do not count"): the figures
+    /// above leave them out, as the score does.
+    pub not_counted: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,23 +65,62 @@ pub fn board(
             month: facts.month,
         });
     }
-    let scorer = Scorer::new(registry, facts)?;
+    let scorer = Scorer::single(registry, facts)?;
+    let day = date.day();
     let mut problems = Vec::new();
     let mut rows = Vec::new();
-    for no in scorer.inmates() {
+    let mut shown: Vec<&InmateNo> = scorer
+        .held()
+        .into_iter()
+        .filter(|no| registry.district_on(no, date) == Some(&facts.district))
+        .collect();
+    // Records written here for a day the inmate was elsewhere are shown too,
+    // marked, so an officer sees that they do not count.
+    for (no, rec) in &facts.inmates {
+        let has_records = rec.attendance.contains_key(&day)
+            || rec.counts.contains_key(&day)
+            || rec.assignments.iter().any(|(d, _)| *d == day);
+        if has_records && registry.inmates.contains_key(no) && !shown.contains(&no) {
+            shown.push(no);
+        }
+    }
+    shown.sort();
+    for no in shown {
         let Some(entry) = registry.inmates.get(no) else {
             continue;
         };
         let inmate = &entry.value;
-        let rec = facts.inmates.get(no);
-        let has_records = rec.is_some_and(|r| {
-            r.attendance.contains_key(&date.day()) || r.counts.contains_key(&date.day())
-        });
-        if !inmate.in_custody(date) && !has_records {
-            continue;
-        }
-        let empty = Default::default();
-        let d = scorer.day_figures(no, inmate, rec.unwrap_or(&empty), date.day(), &mut problems);
+        let mut uncounted = Vec::new();
+        let held_here = registry.district_on(no, date) == Some(&facts.district);
+        let d = if held_here {
+            scorer.day_figures(
+                no,
+                inmate,
+                &facts.district,
+                day,
+                &mut problems,
+                &mut uncounted,
+            )
+        } else {
+            if let Some(rec) = facts.inmates.get(no) {
+                let mut one_day = InmateMonth::default();
+                if let Some(a) = rec.attendance.get(&day) {
+                    one_day.attendance.insert(day, a.clone());
+                }
+                if let Some(c) = rec.counts.get(&day) {
+                    one_day.counts.insert(day, c.clone());
+                }
+                one_day.assignments = rec
+                    .assignments
+                    .iter()
+                    .filter(|(d, _)| *d == day)
+                    .cloned()
+                    .collect();
+                let custody = registry.custody(no, facts.month);
+                scorer.stray_records(no, &facts.district, &one_day, &custody, &mut uncounted);
+            }
+            DayFigures::nothing(date)
+        };
         let single = match d.lines.as_slice() {
             [l] if d.day_type == Some(DayType::Work) => l.std_ms.map(|t| (l, t)),
             _ => None,
@@ -110,6 +153,10 @@ pub fn board(
             req_ms: d.req_ms,
             earned_ms: d.earned_ms,
             conflict: d.conflict,
+            not_counted: uncounted
+                .into_iter()
+                .map(|p| format!("{}: {}", p.key, p.reason))
+                .collect(),
         });
     }
     Ok(Board {

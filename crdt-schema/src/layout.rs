@@ -101,6 +101,9 @@ pub enum RegistryKey {
     Meta(String),
     District(DistrictId),
     Inmate(InmateNo),
+    /// A transfer (调监区): from this date the inmate is in the district the
+    /// record names (its first day there).
+    Transfer(InmateNo, Date),
     Product(ProductId),
     Procedure(ProcedureId, Date),
     RuleSet(Month),
@@ -147,6 +150,7 @@ impl fmt::Display for RegistryKey {
             RegistryKey::Meta(m) => write!(f, "meta/{m}"),
             RegistryKey::District(d) => write!(f, "district/{d}"),
             RegistryKey::Inmate(i) => write!(f, "inmate/{i}"),
+            RegistryKey::Transfer(i, d) => write!(f, "transfer/{i}/{d}"),
             RegistryKey::Product(p) => write!(f, "product/{p}"),
             RegistryKey::Procedure(p, d) => write!(f, "procedure/{p}/{d}"),
             RegistryKey::RuleSet(m) => write!(f, "ruleset/{m}"),
@@ -170,6 +174,9 @@ impl RegistryKey {
             }
             ["district", d] => RegistryKey::District(code(key, d)?),
             ["inmate", i] => RegistryKey::Inmate(code(key, i)?),
+            ["transfer", i, d] => {
+                RegistryKey::Transfer(code(key, i)?, d.parse().map_err(|e| KeyError::bad(key, e))?)
+            }
             ["product", p] => RegistryKey::Product(code(key, p)?),
             ["procedure", p, d] => {
                 RegistryKey::Procedure(code(key, p)?, d.parse().map_err(|e| KeyError::bad(key, e))?)

@@ -48,11 +48,14 @@ pub use rates::{DistrictDay, InmateRates, MonthRates, month_rates};
 pub use records::{
     Adjustment, Attendance, DayType, Grade, Inmate, NoQuotaGrade, ProcedureVersion, RecordError,
 };
-pub use registry::{RegistryDoc, RegistryFacts, RegistryWriter};
-pub use report::{Flag, InmateResult, Report, ReportBody, ReportDigest, SealStatus};
+pub use registry::{Custody, RegistryDoc, RegistryFacts, RegistryWriter};
+pub use report::{
+    Flag, InmateResult, Report, ReportBody, ReportDigest, SealStatus, TransferredOut,
+};
 pub use ruleset::{Continuity, NoQuotaTable, Ramp, RuleSet};
 pub use schema::{Objection, RecordClass, Seal};
 pub use scoring::{
-    DayFigures, InmateExplanation, ScoreError, digest_to_seal, explain_inmate, score_month,
+    DayFigures, EntryStatus, InmateExplanation, ScoreError, Sources, digest_to_seal,
+    explain_inmate, score_month,
 };
 pub use units::{Bp, Cp, CpParseError};

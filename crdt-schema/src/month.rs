@@ -342,6 +342,35 @@ impl MonthDoc {
     pub fn facts(&self) -> MonthFacts {
         MonthFacts::read(self.district.clone(), self.month, self.doc.automerge())
     }
+
+    /// This document's facts as another district's report reads them (an
+    /// inmate held here this month is reported there): `amended` is the
+    /// inmates changed since the heads that report's seal recorded for this
+    /// document (`Seal::sources`), none when it is not sealed or recorded
+    /// none. Heads not in this document (not synced yet, or forged) leave
+    /// every inmate of it amended: the sealed state cannot be shown to hold.
+    pub fn facts_for(&self, reader: &MonthFacts) -> MonthFacts {
+        let am = self.doc.automerge();
+        let mut f = MonthFacts::read_at(self.district.clone(), self.month, am, None);
+        f.amended.clear();
+        let Some(heads) = reader
+            .seal
+            .as_ref()
+            .and_then(|s| s.seal.sources.get(&self.district))
+        else {
+            return f;
+        };
+        let parsed: Option<Vec<ChangeHash>> = heads.iter().map(|h| h.parse().ok()).collect();
+        match parsed {
+            Some(h) if h == am.get_heads() => {}
+            Some(h) if h.iter().all(|c| am.get_change_by_hash(c).is_some()) => {
+                let sealed = MonthFacts::read_at(self.district.clone(), self.month, am, Some(&h));
+                f.amended = f.differences(&sealed);
+            }
+            _ => f.amended = f.inmates.keys().cloned().collect(),
+        }
+        f
+    }
 }
 
 /// Everything one inmate has in a month document.

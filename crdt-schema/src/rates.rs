@@ -49,20 +49,31 @@ pub struct MonthRates {
 
 /// The daily rates of the month in `facts` (inmates as the report lists them).
 pub fn month_rates(registry: &RegistryFacts, facts: &MonthFacts) -> Result<MonthRates, ScoreError> {
-    let scorer = Scorer::new(registry, facts)?;
+    let scorer = Scorer::single(registry, facts)?;
     let days = facts.month.days();
-    let empty = Default::default();
     let mut problems = Vec::new();
     let mut sums = vec![(0i64, 0i64); usize::from(days)];
     let mut inmates = Vec::new();
-    for no in scorer.inmates() {
+    for no in scorer.held() {
         let Some(entry) = registry.inmates.get(no) else {
             continue;
         };
-        let rec = facts.inmates.get(no).unwrap_or(&empty);
+        let custody = registry.custody(no, facts.month);
         let mut daily = Vec::with_capacity(usize::from(days));
         for (day, sum) in (1..=days).zip(sums.iter_mut()) {
-            let d = scorer.day_figures(no, &entry.value, rec, day, &mut problems);
+            // A day the inmate was held elsewhere is that district's.
+            if custody.holder(day) != Some(&facts.district) {
+                daily.push(None);
+                continue;
+            }
+            let d = scorer.day_figures(
+                no,
+                &entry.value,
+                &facts.district,
+                day,
+                &mut problems,
+                &mut Vec::new(),
+            );
             if d.day_type == Some(DayType::Work) && d.req_ms > 0 {
                 sum.0 += d.earned_ms;
                 sum.1 += d.req_ms;

@@ -1,7 +1,7 @@
 //! The prison's registry document: districts, the inmate roster, products,
 //! procedures with their standard-time versions, and rule sets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{Change, ROOT, ReadDoc, ScalarValue, ValueRef};
 
@@ -43,6 +43,24 @@ impl RegistryWriter<'_, '_> {
         let key = RegistryKey::Inmate(no.clone()).to_string();
         let json = serde_json::to_string(inmate).expect("an inmate always serializes");
         self.tx.put(&key, ScalarValue::Str(json.into()))
+    }
+
+    /// A transfer: from `date` (the first day there) the inmate is in `district`.
+    pub fn put_transfer(
+        &mut self,
+        no: &InmateNo,
+        date: Date,
+        district: &DistrictId,
+    ) -> Result<bool, SchemaError> {
+        let key = RegistryKey::Transfer(no.clone(), date).to_string();
+        self.tx
+            .put(&key, ScalarValue::Str(district.as_str().into()))
+    }
+
+    /// Withdraws a transfer recorded in error.
+    pub fn delete_transfer(&mut self, no: &InmateNo, date: Date) -> Result<bool, SchemaError> {
+        let key = RegistryKey::Transfer(no.clone(), date).to_string();
+        self.tx.delete(&key)
     }
 
     pub fn put_product(&mut self, id: &ProductId, name: &str) -> Result<bool, SchemaError> {
@@ -151,6 +169,8 @@ pub struct RegistryFacts {
     pub prison: Option<String>,
     pub districts: BTreeMap<DistrictId, Entry<String>>,
     pub inmates: BTreeMap<InmateNo, Entry<Inmate>>,
+    /// Transfers (调监区) of each inmate: from each date, the district named.
+    pub transfers: BTreeMap<InmateNo, BTreeMap<Date, Entry<DistrictId>>>,
     pub products: BTreeMap<ProductId, Entry<String>>,
     /// Versions of each procedure, ordered by the date they take effect.
     pub procedures: BTreeMap<ProcedureId, BTreeMap<Date, Entry<ProcedureVersion>>>,
@@ -194,6 +214,12 @@ impl RegistryFacts {
             }
             (RegistryKey::Inmate(no), RegistryValue::Inmate(i)) => {
                 self.inmates.insert(no, Entry::new(i, conflict));
+            }
+            (RegistryKey::Transfer(no, date), RegistryValue::Transfer(d)) => {
+                self.transfers
+                    .entry(no)
+                    .or_default()
+                    .insert(date, Entry::new(d, conflict));
             }
             (RegistryKey::Procedure(p, from), RegistryValue::Procedure(v)) => {
                 self.procedures
@@ -240,7 +266,31 @@ impl RegistryFacts {
             .map(|(d, e)| (*d, &e.value))
     }
 
-    /// Roster inmates of `district` in custody on at least one day of `month`.
+    /// The district holding `no` on `date`: none when the inmate is not in
+    /// the roster or not in custody that day; else the district of the
+    /// latest transfer on or before the date, else the roster's.
+    pub fn district_on(&self, no: &InmateNo, date: Date) -> Option<&DistrictId> {
+        let inmate = &self.inmates.get(no)?.value;
+        if !inmate.in_custody(date) {
+            return None;
+        }
+        let moved = self
+            .transfers
+            .get(no)
+            .and_then(|t| t.range(..=date).next_back())
+            .map(|(_, e)| &e.value);
+        Some(moved.unwrap_or(&inmate.district))
+    }
+
+    /// Who held `no` on each day of `month` (RULES.md, "Districts and transfers").
+    pub fn custody(&self, no: &InmateNo, month: Month) -> Custody<'_> {
+        Custody {
+            month,
+            days: month.dates().map(|d| self.district_on(no, d)).collect(),
+        }
+    }
+
+    /// Inmates held by `district` on at least one day of `month`.
     pub fn inmates_of(
         &self,
         district: &DistrictId,
@@ -250,7 +300,88 @@ impl RegistryFacts {
             let i = &e.value;
             let overlaps =
                 i.admitted <= month.last() && i.released.is_none_or(|r| r >= month.first());
-            (&i.district == district && overlaps).then_some((no, i))
+            let held = overlaps
+                && if self.transfers.contains_key(no) {
+                    self.custody(no, month).districts().contains(district)
+                } else {
+                    &i.district == district
+                };
+            held.then_some((no, i))
         })
+    }
+
+    /// The other districts whose month documents `district`'s report for
+    /// `month` reads: every district that held, on some day of the month,
+    /// an inmate `district` reports (the one holding them on the last
+    /// custody day).
+    pub fn sources_of(&self, district: &DistrictId, month: Month) -> BTreeSet<DistrictId> {
+        let mut out = BTreeSet::new();
+        for no in self.transfers.keys() {
+            let c = self.custody(no, month);
+            if c.reporting() == Some(district) {
+                out.extend(
+                    c.districts()
+                        .into_iter()
+                        .filter(|d| *d != district)
+                        .cloned(),
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Which district held one inmate on each day of one month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Custody<'a> {
+    pub month: Month,
+    /// By day of the month, from the 1st: the holding district, or `None`
+    /// when not in custody.
+    pub days: Vec<Option<&'a DistrictId>>,
+}
+
+impl<'a> Custody<'a> {
+    /// The district holding the inmate on `day` (1-based).
+    pub fn holder(&self, day: u8) -> Option<&'a DistrictId> {
+        self.days
+            .get(usize::from(day).wrapping_sub(1))
+            .copied()
+            .flatten()
+    }
+
+    /// `C`: days in custody.
+    pub fn custody_days(&self) -> u32 {
+        self.days.iter().filter(|d| d.is_some()).count() as u32
+    }
+
+    /// The district that scores the month: the one holding the inmate on
+    /// the last custody day (调入监区汇总).
+    pub fn reporting(&self) -> Option<&'a DistrictId> {
+        self.days.iter().rev().find_map(|d| *d)
+    }
+
+    /// Every district that held the inmate this month.
+    pub fn districts(&self) -> BTreeSet<&'a DistrictId> {
+        self.days.iter().filter_map(|d| *d).collect()
+    }
+
+    /// Moves out of `district` during the month: the first day elsewhere
+    /// and the district moved to.
+    pub fn moves_out_of(&self, district: &DistrictId) -> Vec<(Date, &'a DistrictId)> {
+        let mut out = Vec::new();
+        let mut prev: Option<&DistrictId> = None;
+        for (i, d) in self.days.iter().enumerate() {
+            if let (Some(p), Some(now)) = (prev, *d)
+                && p == district
+                && now != district
+                && let Some(date) = self.month.day(i as u8 + 1)
+            {
+                out.push((date, now));
+            }
+            if d.is_some() {
+                prev = *d;
+            }
+        }
+        out
     }
 }

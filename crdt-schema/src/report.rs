@@ -27,6 +27,8 @@ pub enum Flag {
     Exempt,
     BelowBase,
     NeedsApproval,
+    /// A record of the inmate's month that the score does not count.
+    RecordsNotCounted,
     RateOutlier,
     Conflict,
     Unconfirmed,
@@ -39,6 +41,7 @@ impl Flag {
             Flag::Exempt => "exempt",
             Flag::BelowBase => "below_base",
             Flag::NeedsApproval => "needs_approval",
+            Flag::RecordsNotCounted => "records_not_counted",
             Flag::RateOutlier => "rate_outlier",
             Flag::Conflict => "conflict",
             Flag::Unconfirmed => "unconfirmed",
@@ -51,6 +54,7 @@ impl Flag {
             Flag::Exempt => "免于劳动",
             Flag::BelowBase => "未达基础分",
             Flag::NeedsApproval => "待审批",
+            Flag::RecordsNotCounted => "有记录未计入",
             Flag::RateOutlier => "效率异常",
             Flag::Conflict => "数据冲突",
             Flag::Unconfirmed => "未确认",
@@ -131,6 +135,25 @@ pub struct ReportBody {
     pub unallocated_team_counts: Vec<UnallocatedTeamCount>,
     /// Records that could not be used, with the reason.
     pub problems: Vec<ProblemOut>,
+    /// Inmates this district held during the month who are scored by the
+    /// district they moved to (RULES.md, "Districts and transfers").
+    /// Absent when empty, so a month without transfers keeps the digest it
+    /// had before transfers existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transferred_out: Vec<TransferredOut>,
+    /// Other districts whose month documents this report read (inmates
+    /// transferred in); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_from: Vec<DistrictId>,
+}
+
+/// An inmate who left the district during the month, scored elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferredOut {
+    pub inmate_no: InmateNo,
+    /// The first day in the other district.
+    pub date: Date,
+    pub to: DistrictId,
 }
 
 /// A problem as it appears in a report.

@@ -5,6 +5,8 @@
 //! change, so a value that a replica would refuse to read can never be
 //! accepted into a document in the first place.
 
+use std::collections::BTreeMap;
+
 use automerge::{ScalarValue, ValueRef};
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +105,9 @@ impl RecordClass {
     }
 }
 
+/// Most other districts' documents one seal may name.
+pub const MAX_SEAL_SOURCES: usize = 256;
+
 /// The chief's seal of a district-month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +118,11 @@ pub struct Seal {
     pub heads: Vec<String>,
     /// The report digest the chief saw at those heads.
     pub digest: String,
+    /// The heads of every other district's month document the report read
+    /// (an inmate transferred in this month), by district: a later change
+    /// to one of them amends this month as one to its own document does.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<DistrictId, Vec<String>>,
 }
 
 /// A second officer's confirmation: the digest of what was confirmed and
@@ -185,6 +195,8 @@ pub enum RegistryValue {
     Meta,
     Text(String),
     Inmate(Inmate),
+    /// The district a transfer moves the inmate to.
+    Transfer(DistrictId),
     Procedure(ProcedureVersion),
     RuleSet(RuleSet),
     /// A signed trust record (JSON), checked by the `keys` layer.
@@ -247,6 +259,10 @@ pub fn decode_registry(key: &RegistryKey, v: Scalar<'_>) -> Result<RegistryValue
             let i: Inmate = json(v.str()?)?;
             i.validate().map_err(|e| e.to_string())?;
             Ok(RegistryValue::Inmate(i))
+        }
+        RegistryKey::Transfer(..) => {
+            let d: DistrictId = v.str()?.parse().map_err(|e| format!("{e}"))?;
+            Ok(RegistryValue::Transfer(d))
         }
         RegistryKey::Procedure(..) => {
             let p: ProcedureVersion = json(v.str()?)?;
@@ -316,8 +332,16 @@ pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthV
             if s.district != *district || s.month != *month {
                 return Err(format!("seal of {}/{} in {doc}", s.district, s.month));
             }
-            if !s.heads.iter().all(|h| is_hex(h, 64)) || !is_hex(&s.digest, 64) {
+            if !s.heads.iter().all(|h| is_hex(h, 64))
+                || !s.sources.values().flatten().all(|h| is_hex(h, 64))
+                || !is_hex(&s.digest, 64)
+            {
                 return Err("seal heads and digest must be 64 hex digits".into());
+            }
+            if s.sources.contains_key(district) || s.sources.len() > MAX_SEAL_SOURCES {
+                return Err(format!(
+                    "a seal names its own district among its sources, or more than {MAX_SEAL_SOURCES}"
+                ));
             }
             MonthValue::Seal(s)
         }
@@ -343,7 +367,9 @@ pub fn classify(doc: &DocId, key: &str) -> Result<RecordClass, KeyError> {
         DocId::Registry => match RegistryKey::parse(key)? {
             RegistryKey::Meta(m) if m == "prison" => RecordClass::Prison,
             RegistryKey::Meta(_) => RecordClass::Meta,
-            RegistryKey::District(_) | RegistryKey::Inmate(_) => RecordClass::Roster,
+            RegistryKey::District(_) | RegistryKey::Inmate(_) | RegistryKey::Transfer(..) => {
+                RecordClass::Roster
+            }
             RegistryKey::Product(_) | RegistryKey::Procedure(..) => RecordClass::Catalogue,
             RegistryKey::RuleSet(_) => RecordClass::RuleSet,
             RegistryKey::Officer(_) | RegistryKey::Revocation(_) | RegistryKey::Device(_) => {

@@ -169,7 +169,12 @@ fn new_month() -> MonthDoc {
 }
 
 fn digest(registry: &RegistryFacts, doc: &MonthDoc) -> ReportDigest {
-    score_month(registry, &doc.facts()).unwrap().digest
+    {
+        let f = doc.facts();
+        score_month(registry, &Sources::alone(registry, &f).unwrap())
+            .unwrap()
+            .digest
+    }
 }
 
 proptest! {
@@ -215,7 +220,8 @@ proptest! {
         let d1 = digest(&registry, &one_by_one);
         prop_assert_eq!(&d1, &digest(&registry, &grouped));
         prop_assert_eq!(&d1, &digest(&registry, &merged));
-        let report = score_month(&registry, &merged.facts()).unwrap();
+        let mf = merged.facts();
+        let report = score_month(&registry, &Sources::alone(&registry, &mf).unwrap()).unwrap();
         prop_assert!(report.body.inmates.iter().all(|i| !i.flags.contains(&Flag::Conflict)));
 
         // Save → load keeps the digest.

@@ -146,7 +146,8 @@ impl Fixture {
     }
 
     fn report(&self) -> Report {
-        score_month(&self.registry.facts(), &self.month.facts()).unwrap()
+        let (r, m) = (self.registry.facts(), self.month.facts());
+        score_month(&r, &Sources::alone(&r, &m).unwrap()).unwrap()
     }
 
     fn result(&self, n: &str) -> InmateResult {
@@ -154,7 +155,8 @@ impl Fixture {
     }
 
     fn explain(&self, n: &str) -> InmateExplanation {
-        explain_inmate(&self.registry.facts(), &self.month.facts(), &no(n))
+        let (r, m) = (self.registry.facts(), self.month.facts());
+        explain_inmate(&r, &Sources::alone(&r, &m).unwrap(), &no(n))
             .unwrap()
             .unwrap()
     }
@@ -371,15 +373,30 @@ fn custody_pro_rates_the_base() {
     // BASE = 3000 × 10 × 80000 / (30 × 8 × 10000) = 1000.
     assert_eq!(f.result("R1").base_cp, Cp(1000));
 
-    // A transfer out recorded as not_in_custody removes those days from C.
+    // Custody comes from the roster alone (RULES.md, "Records that do not
+    // count"): `not_in_custody` written for days the roster holds A2 in
+    // custody is ignored, each listed, and A2 flagged.
     for day in 1..=20 {
         f.work("A2", day, 480);
     }
     for day in 21..=30 {
         f.att("A2", day, "not_in_custody", "", "");
     }
-    // C = 20 → BASE = 3000 × 20 × 200000 / (30 × 20 × 10000) = 2000.
-    assert_eq!(f.result("A2").base_cp, Cp(2000));
+    let report = f.report();
+    let a2 = report.inmate(&no("A2")).unwrap();
+    // C = 30 (not 20), D = 20, Σf = 200000 →
+    // BASE = 3000 × 30 × 200000 / (30 × 20 × 10000) = 18 000 000 000 / 6 000 000 = 3000.
+    assert_eq!((a2.custody_days, a2.base_cp), (30, Cp(3000)));
+    assert!(a2.flags.contains(&Flag::RecordsNotCounted));
+    let listed: Vec<&str> = report
+        .body
+        .problems
+        .iter()
+        .filter(|p| p.key.starts_with("att/A2/"))
+        .map(|p| p.key.as_str())
+        .collect();
+    assert_eq!(listed.len(), 10, "{listed:?}");
+    assert_eq!(listed[0], "att/A2/21");
 }
 
 #[test]
@@ -692,9 +709,12 @@ fn a_change_after_the_seal_is_an_amendment_until_resealed() {
     f.work("A1", 1, 480);
     f.work("A2", 1, 480);
     let seal = |f: &mut Fixture| {
-        let digest = digest_to_seal(&f.registry.facts(), &f.month.facts())
-            .unwrap()
-            .0;
+        let digest = digest_to_seal(
+            &f.registry.facts(),
+            &Sources::alone(&f.registry.facts(), &f.month.facts()).unwrap(),
+        )
+        .unwrap()
+        .0;
         let heads = f
             .month
             .document()
@@ -707,6 +727,7 @@ fn a_change_after_the_seal_is_an_amendment_until_resealed() {
             month: MONTH.parse().unwrap(),
             heads,
             digest,
+            sources: Default::default(),
         };
         f.month.write(&meta_by(9), |w| w.put_seal(&s)).unwrap();
     };

@@ -33,7 +33,7 @@ fn bench(c: &mut Criterion) {
         .typed(MonthDoc::from_document)
         .expect("month");
     assert_eq!(
-        score_month(&registry, &doc.doc.facts())
+        score_alone(&registry, &doc.doc.facts())
             .expect("score")
             .body
             .inmates
@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("score/district_300");
     g.bench_function("in_memory", |b| {
-        b.iter(|| score_month(&registry, &black_box(&doc.doc).facts()).expect("score"))
+        b.iter(|| score_alone(&registry, &black_box(&doc.doc).facts()).expect("score"))
     });
     g.bench_function("from_disk", |b| {
         b.iter(|| read::score(&store, &registry, black_box(&ids[..1])))
@@ -63,3 +63,11 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 criterion_main!(benches);
+
+/// A month no transfer touches, scored from its own document.
+fn score_alone(
+    registry: &crdt_schema::RegistryFacts,
+    facts: &crdt_schema::MonthFacts,
+) -> Result<crdt_schema::Report, crdt_schema::ScoreError> {
+    crdt_schema::Sources::alone(registry, facts).and_then(|s| score_month(registry, &s))
+}

@@ -5,7 +5,7 @@
 use crdt_schema::scoring::EntryStatus;
 use crdt_schema::{
     ApprovalTarget, Cp, DistrictId, InmateNo, Month, MonthFacts, RegistryFacts, ReportDigest,
-    ScoreError, Seal, digest_to_seal, explain_inmate, score_month,
+    ScoreError, Seal, Sources, digest_to_seal, explain_inmate, score_month,
 };
 
 use crate::session::{WriteError, WriteSession};
@@ -42,16 +42,38 @@ fn check_district(s: &WriteSession<'_>, district: &DistrictId) -> Result<(), Clo
     }
 }
 
+/// The other districts' documents `own`'s report reads (inmates transferred
+/// in), loaded into the session, as that report reads them, with each one's
+/// heads (what a seal records).
+pub fn other_sources(
+    s: &mut WriteSession<'_>,
+    registry: &RegistryFacts,
+    own: &MonthFacts,
+) -> Result<Vec<(MonthFacts, Vec<String>)>, CloseError> {
+    let mut out = Vec::new();
+    for d in registry.sources_of(&own.district, own.month) {
+        let doc = s.month(&d, own.month)?;
+        let heads = doc
+            .document()
+            .heads()
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        out.push((doc.facts_for(own), heads));
+    }
+    Ok(out)
+}
+
 /// What of `inmate`'s month awaits the chief's approval (the over-fulfilment
 /// bonus, pending adjustments), each at its current amount, in a fixed order.
 pub fn pending_approvals(
     registry: &RegistryFacts,
-    facts: &MonthFacts,
+    sources: &Sources<'_>,
     district: &DistrictId,
     month: Month,
     inmate: &InmateNo,
 ) -> Result<Vec<Approved>, CloseError> {
-    let Some(e) = explain_inmate(registry, facts, inmate)? else {
+    let Some(e) = explain_inmate(registry, sources, inmate)? else {
         return Err(CloseError::UnknownInmate {
             inmate: inmate.clone(),
             district: district.clone(),
@@ -103,7 +125,12 @@ pub fn approve_inmate_if(
     check_district(s, district)?;
     let registry = s.registry().facts();
     let facts = s.month(district, month)?.facts();
-    let approvals = pending_approvals(&registry, &facts, district, month, inmate)?;
+    let others: Vec<MonthFacts> = other_sources(s, &registry, &facts)?
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    let sources = Sources::new(&registry, &facts, &others)?;
+    let approvals = pending_approvals(&registry, &sources, district, month, inmate)?;
     if !seen(&approvals) {
         return Ok(None);
     }
@@ -142,20 +169,28 @@ pub fn seal_month_if(
     let registry = s.registry().facts();
     let doc = s.month(district, month)?;
     let facts = doc.facts();
-    if !seen(&score_month(&registry, &facts)?.digest) {
+    let heads = doc
+        .document()
+        .heads()
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    let others = other_sources(s, &registry, &facts)?;
+    let other_facts: Vec<MonthFacts> = others.iter().map(|(f, _)| f.clone()).collect();
+    let sources = Sources::new(&registry, &facts, &other_facts)?;
+    if !seen(&score_month(&registry, &sources)?.digest) {
         return Ok(None);
     }
-    let digest = digest_to_seal(&registry, &facts)?;
+    let digest = digest_to_seal(&registry, &sources)?;
     let seal = Seal {
         district: district.clone(),
         month,
-        heads: doc
-            .document()
-            .heads()
-            .iter()
-            .map(|h| h.to_string())
-            .collect(),
+        heads,
         digest: digest.0.clone(),
+        sources: others
+            .into_iter()
+            .map(|(f, heads)| (f.district, heads))
+            .collect(),
     };
     let resealed = facts.seal.is_some();
     s.write_month(district, month, |w| w.put_seal(&seal))?;

@@ -715,7 +715,7 @@ pub fn review(
     seed: u64,
 ) -> Result<Vec<MonthOp>, ScoreError> {
     let facts: MonthFacts = month.facts();
-    let report = score_month(registry, &facts)?;
+    let report = score_month(registry, &crdt_schema::Sources::alone(registry, &facts)?)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c41e_f000_0000);
     let mut ops = Vec::new();
     for r in &report.body.inmates {

@@ -4,7 +4,10 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crdt_schema::{DocId, MonthDoc, RegistryDoc, RegistryFacts, Report, ScoreError, score_month};
+use crdt_schema::{
+    DocId, MonthDoc, MonthFacts, RegistryDoc, RegistryFacts, Report, ScoreError, Sources,
+    score_month,
+};
 
 use crate::store::{Store, StoreError};
 
@@ -87,14 +90,36 @@ pub fn score(
 ) -> Vec<Result<Scored, ReadError>> {
     parallel_map(ids, |id| {
         let loaded = store.load(id)?.typed(MonthDoc::from_document)?;
-        let report =
-            score_month(registry, &loaded.doc.facts()).map_err(|source| ReadError::Score {
+        let facts = loaded.doc.facts();
+        let (others, mut issues) = other_sources(store, registry, &facts)?;
+        let report = Sources::new(registry, &facts, &others)
+            .and_then(|sources| score_month(registry, &sources))
+            .map_err(|source| ReadError::Score {
                 doc: id.clone(),
                 source,
             })?;
-        Ok(Scored {
-            report,
-            issues: loaded.issues,
-        })
+        issues.splice(0..0, loaded.issues);
+        Ok(Scored { report, issues })
     })
+}
+
+/// The other districts' month documents the report of `own` reads (each
+/// day's records are read from the district holding the inmate that day:
+/// RULES.md, "Districts and transfers"), as that report reads them
+/// ([`MonthDoc::facts_for`]), with the problems met loading them.
+pub fn other_sources(
+    store: &Store,
+    registry: &RegistryFacts,
+    own: &MonthFacts,
+) -> Result<(Vec<MonthFacts>, Vec<String>), ReadError> {
+    let mut facts = Vec::new();
+    let mut issues = Vec::new();
+    for d in registry.sources_of(&own.district, own.month) {
+        let loaded = store
+            .load(&DocId::month(d, own.month))?
+            .typed(MonthDoc::from_document)?;
+        issues.extend(loaded.issues);
+        facts.push(loaded.doc.facts_for(own));
+    }
+    Ok((facts, issues))
 }

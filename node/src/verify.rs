@@ -151,10 +151,11 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
     let mut registry = Automerge::new();
     let mut trust = Trust::from_registry(*authority, &registry);
     let Bundle {
-        header: _,
+        header,
         registry: registry_changes,
         months,
     } = bundle;
+    let bundle_district = header.district;
     let no_months = months.is_empty();
     let had_registry = !registry_changes.is_empty();
     for sc in registry_changes {
@@ -186,17 +187,40 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
     };
     let facts = registry.facts();
 
-    // Each month document is verified on its own (they are independent
-    // given the registry): in parallel, the results merged in document order
-    // so the report never depends on scheduling.
+    // Each month document is rebuilt on its own (they are independent given
+    // the registry), then each report is recomputed from its document and
+    // the other districts' documents it reads (transfers): in parallel, the
+    // results merged in document order so the report never depends on
+    // scheduling. A one-district bundle scores only that district; the other
+    // documents in it are there because its report reads them.
+    let only = bundle_district;
     let months: Vec<(DocId, Vec<SignedChange>)> = months.into_iter().collect();
-    let checked = crate::read::parallel_into(months, |(doc_id, changes)| {
-        check_month(&doc_id, changes, &trust, &registry, &facts)
+    let rebuilt = crate::read::parallel_into(months, |(doc_id, changes)| {
+        rebuild_month(&doc_id, changes, &trust, &registry)
     });
-    for m in checked {
-        for (officer, concurrent) in &m.signers {
+    let docs: BTreeMap<DocId, &MonthDoc> = rebuilt
+        .iter()
+        .filter_map(|r| r.doc.as_ref().map(|d| (r.id.clone(), d)))
+        .collect();
+    // Every document is recomputed, whatever the (unsigned) header says; a
+    // one-district bundle may hold another district's document only as a
+    // source of its report, and that document's own report may read one the
+    // bundle lacks: said, not counted against the bundle.
+    let scored: Vec<&Rebuilt> = rebuilt.iter().collect();
+    let checked = crate::read::parallel_map(&scored, |r| {
+        let source_only = match (&r.id, &only) {
+            (DocId::Month { district, .. }, Some(d)) => district.as_str() != d,
+            _ => false,
+        };
+        check_report(r, &docs, &registry, &facts, &trust, source_only)
+    });
+    for r in &rebuilt {
+        for (officer, concurrent) in &r.signers {
             tally.signed_by(officer, *concurrent);
         }
+        tally.problems.extend(r.problems.iter().cloned());
+    }
+    for m in checked {
         tally.problems.extend(m.problems);
         report.notes.extend(m.notes);
         report.months.extend(m.check);
@@ -222,34 +246,47 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
     report.ok = report.problems.is_empty();
     if report.months.len() == 1 {
         report.digest = report.months[0].digest.clone();
+    } else if let Some(d) = &only {
+        let named: Vec<&MonthCheck> = report.months.iter().filter(|m| &m.district == d).collect();
+        if let [m] = named.as_slice() {
+            report.digest = m.digest.clone();
+        }
     }
     report
 }
 
-/// What verifying one month document found.
-struct MonthOutcome {
-    check: Option<MonthCheck>,
+/// One month document rebuilt from a bundle's changes.
+struct Rebuilt {
+    id: DocId,
+    /// `None` when the accepted changes do not form a month document.
+    doc: Option<MonthDoc>,
+    accepted: u32,
     /// The certificate behind each accepted change, and whether it was made
     /// concurrently with a revocation.
     signers: Vec<(Box<keys::Certificate>, bool)>,
     problems: Vec<String>,
+}
+
+/// What recomputing one district-month's report found.
+struct MonthOutcome {
+    check: Option<MonthCheck>,
+    problems: Vec<String>,
     notes: Vec<String>,
 }
 
-/// Rebuilds one month document from `changes` under the verified registry,
-/// recomputes its report and checks it against the chief's seal.
-fn check_month(
+/// Rebuilds one month document from `changes` under the verified registry.
+fn rebuild_month(
     doc_id: &DocId,
     changes: Vec<SignedChange>,
     trust: &Trust,
     registry: &RegistryDoc,
-    facts: &crdt_schema::RegistryFacts,
-) -> MonthOutcome {
-    let mut out = MonthOutcome {
-        check: None,
+) -> Rebuilt {
+    let mut out = Rebuilt {
+        id: doc_id.clone(),
+        doc: None,
+        accepted: 0,
         signers: Vec::new(),
         problems: Vec::new(),
-        notes: Vec::new(),
     };
     // Judge change by change against what was accepted before it, then
     // apply everything accepted in one batch.
@@ -260,7 +297,7 @@ fn check_month(
         changes,
         &mut crate::validate::ActorSeqs::default(),
     );
-    let accepted = admission.accepted.len() as u32;
+    out.accepted = admission.accepted.len() as u32;
     out.signers = admission
         .accepted
         .iter()
@@ -287,93 +324,179 @@ fn check_month(
     if let Err(e) = am.apply_changes(batch) {
         out.problems.push(format!("{doc_id}: {e}"));
     }
-    let DocId::Month { district, month } = doc_id else {
+    if matches!(doc_id, DocId::Month { .. }) {
+        match Document::from_automerge(doc_id.clone(), am).and_then(MonthDoc::from_document) {
+            Ok(m) => out.doc = Some(m),
+            Err(e) => out.problems.push(format!("{doc_id}: {e}")),
+        }
+    }
+    out
+}
+
+/// A month document as it stood at `heads`, if the bundle holds them.
+fn month_at(doc: &MonthDoc, heads: &[crdt_schema::automerge::ChangeHash]) -> Option<MonthDoc> {
+    let am = doc.document().automerge().fork_at(heads).ok()?;
+    Document::from_automerge(doc.document().id().clone(), am)
+        .and_then(MonthDoc::from_document)
+        .ok()
+}
+
+/// Recomputes one district-month's report, from its document and the other
+/// districts' documents it reads, and checks it against the chief's seal.
+fn check_report(
+    r: &Rebuilt,
+    docs: &BTreeMap<DocId, &MonthDoc>,
+    registry: &RegistryDoc,
+    facts: &crdt_schema::RegistryFacts,
+    trust: &Trust,
+    source_only: bool,
+) -> MonthOutcome {
+    let mut out = MonthOutcome {
+        check: None,
+        problems: Vec::new(),
+        notes: Vec::new(),
+    };
+    let doc_id = &r.id;
+    let (DocId::Month { district, month }, Some(m)) = (doc_id, r.doc.as_ref()) else {
         return out;
     };
+    let month = *month;
     let mut check = MonthCheck {
         district: district.to_string(),
         month: month.to_string(),
         digest: None,
-        changes: accepted,
+        changes: r.accepted,
         inmates: 0,
         seal: None,
     };
-    match Document::from_automerge(doc_id.clone(), am).and_then(MonthDoc::from_document) {
-        Ok(m) => {
-            let mf = m.facts();
-            match score_month(facts, &mf) {
-                Ok(r) => {
-                    check.digest = Some(r.digest.0.clone());
-                    check.inmates = r.body.inmates.len() as u32;
-                    if let Some(seal) = &mf.seal {
-                        // The report at the sealed state, as the chief saw it:
-                        // the month as the seal's change saw it, scored with
-                        // the registry as it stood then (the heads its note
-                        // names) — a standard time changed since is no forgery.
-                        let registry_then = m
-                            .document()
-                            .automerge()
-                            .get_change_meta_by_hash(&seal.change)
-                            .and_then(|meta| ChangeNote::of(meta.message.as_deref()).ok())
-                            .and_then(|note| note.registry_heads().ok())
-                            .filter(|heads| !heads.is_empty())
-                            .and_then(|heads| registry.document().automerge().fork_at(&heads).ok())
-                            .and_then(|am| Document::from_automerge(DocId::Registry, am).ok())
-                            .and_then(|d| RegistryDoc::from_document(d).ok())
-                            .map(|r| r.facts());
-                        if registry_then.is_none() {
+    let mf = m.facts();
+    // The other documents the report reads, as it reads them; one the
+    // bundle lacks cannot be recomputed.
+    let mut others = Vec::new();
+    let mut missing = Vec::new();
+    for d in facts.sources_of(district, month) {
+        match docs.get(&DocId::month(d.clone(), month)) {
+            Some(doc) => others.push(doc.facts_for(&mf)),
+            None => missing.push(format!(
+                "{doc_id}: its report reads {d}'s document (an inmate transferred in), which is not in the bundle"
+            )),
+        }
+    }
+    if !missing.is_empty() {
+        if source_only {
+            out.notes.push(format!(
+                "{doc_id} is in this one-district bundle as a source of its district's report; its own report is not recomputed"
+            ));
+            out.notes.extend(missing);
+        } else {
+            out.problems.extend(missing);
+        }
+        return out;
+    }
+    if !others.is_empty() {
+        out.notes.push(format!(
+            "{doc_id}: the report reads the documents of {} (inmates transferred in)",
+            others
+                .iter()
+                .map(|f| f.district.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let scored = crdt_schema::Sources::new(facts, &mf, &others)
+        .and_then(|sources| score_month(facts, &sources));
+    match scored {
+        Ok(r) => {
+            check.digest = Some(r.digest.0.clone());
+            check.inmates = r.body.inmates.len() as u32;
+            if let Some(seal) = &mf.seal {
+                // The report at the sealed state, as the chief saw it:
+                // the month as the seal's change saw it, scored with
+                // the registry as it stood then (the heads its note
+                // names) — a standard time changed since is no forgery —
+                // and every other document it read at the heads the seal
+                // recorded for it.
+                let registry_then = m
+                    .document()
+                    .automerge()
+                    .get_change_meta_by_hash(&seal.change)
+                    .and_then(|meta| ChangeNote::of(meta.message.as_deref()).ok())
+                    .and_then(|note| note.registry_heads().ok())
+                    .filter(|heads| !heads.is_empty())
+                    .and_then(|heads| registry.document().automerge().fork_at(&heads).ok())
+                    .and_then(|am| Document::from_automerge(DocId::Registry, am).ok())
+                    .and_then(|d| RegistryDoc::from_document(d).ok())
+                    .map(|r| r.facts());
+                if registry_then.is_none() {
+                    out.notes.push(format!(
+                        "{doc_id}: the registry as it stood at the seal is not in the bundle; the sealed state is compared under the current registry"
+                    ));
+                }
+                let sealed_registry = registry_then.as_ref().unwrap_or(facts);
+                let mut sealed_others = Vec::new();
+                let mut others_found = true;
+                for (d, heads) in &seal.seal.sources {
+                    let parsed: Option<Vec<_>> = heads.iter().map(|h| h.parse().ok()).collect();
+                    let at = docs
+                        .get(&DocId::month(d.clone(), month))
+                        .zip(parsed)
+                        .and_then(|(doc, h)| month_at(doc, &h));
+                    match at {
+                        Some(sd) => sealed_others.push(sd.facts()),
+                        None => {
+                            others_found = false;
                             out.notes.push(format!(
-                                "{doc_id}: the registry as it stood at the seal is not in the bundle; the sealed state is compared under the current registry"
+                                "{doc_id}: {d}'s document as the seal read it is not in the bundle"
                             ));
                         }
-                        let sealed_registry = registry_then.as_ref().unwrap_or(facts);
-                        let sealed_state = m.document().automerge().fork_at(&[seal.change]);
-                        let matches = sealed_state
-                            .ok()
-                            .and_then(|am| Document::from_automerge(doc_id.clone(), am).ok())
-                            .and_then(|d| MonthDoc::from_document(d).ok())
-                            .and_then(|sd| digest_to_seal(sealed_registry, &sd.facts()).ok())
-                            .is_some_and(|d| d.0 == seal.seal.digest);
-                        let by = PublicKey::from_slice(&seal.author)
-                            .ok()
-                            .and_then(|k| {
-                                trust
-                                    .certificates(&k)
-                                    .first()
-                                    .map(|c| c.body.officer_no.clone())
-                            })
-                            .unwrap_or_else(|| hex::encode(&seal.author));
-                        if !matches {
-                            out.problems.push(format!(
-                                "{doc_id}: seal mismatch: the report recomputed at the sealed state is not the digest {} the chief sealed",
-                                &seal.seal.digest[..16]
-                            ));
-                        }
-                        if !mf.amended.is_empty() {
-                            out.notes.push(format!(
-                                "{doc_id}: {} inmate(s) amended after the seal (flagged amended_after_seal)",
-                                mf.amended.len()
-                            ));
-                        }
-                        let current = r.digest.0 == seal.seal.digest;
-                        if !current && mf.amended.is_empty() {
-                            out.notes.push(format!(
-                                "{doc_id}: the report no longer matches the seal though no record changed since: the registry (standard times, roster, rules) did"
-                            ));
-                        }
-                        check.seal = Some(SealCheck {
-                            by,
-                            sealed_digest: seal.seal.digest.clone(),
-                            matches,
-                            amended: mf.amended.len() as u32,
-                            current,
-                            registry_changed: !current && mf.amended.is_empty(),
-                        });
-                    } else {
-                        out.notes.push(format!("{doc_id}: not sealed"));
                     }
                 }
-                Err(e) => out.problems.push(format!("{doc_id}: {e}")),
+                let matches = others_found
+                    && month_at(m, &[seal.change])
+                        .and_then(|sd| {
+                            let sf = sd.facts();
+                            crdt_schema::Sources::new(sealed_registry, &sf, &sealed_others)
+                                .and_then(|s| digest_to_seal(sealed_registry, &s))
+                                .ok()
+                        })
+                        .is_some_and(|d| d.0 == seal.seal.digest);
+                let by = PublicKey::from_slice(&seal.author)
+                    .ok()
+                    .and_then(|k| {
+                        trust
+                            .certificates(&k)
+                            .first()
+                            .map(|c| c.body.officer_no.clone())
+                    })
+                    .unwrap_or_else(|| hex::encode(&seal.author));
+                if !matches {
+                    out.problems.push(format!(
+                        "{doc_id}: seal mismatch: the report recomputed at the sealed state is not the digest {} the chief sealed",
+                        &seal.seal.digest[..16]
+                    ));
+                }
+                let amended = r.seal.as_ref().map_or(0, |s| s.amended);
+                if amended > 0 {
+                    out.notes.push(format!(
+                        "{doc_id}: {amended} inmate(s) amended after the seal (flagged amended_after_seal)"
+                    ));
+                }
+                let current = r.digest.0 == seal.seal.digest;
+                if !current && amended == 0 {
+                    out.notes.push(format!(
+                        "{doc_id}: the report no longer matches the seal though no record changed since: the registry (standard times, roster, rules) did"
+                    ));
+                }
+                check.seal = Some(SealCheck {
+                    by,
+                    sealed_digest: seal.seal.digest.clone(),
+                    matches,
+                    amended,
+                    current,
+                    registry_changed: !current && amended == 0,
+                });
+            } else {
+                out.notes.push(format!("{doc_id}: not sealed"));
             }
         }
         Err(e) => out.problems.push(format!("{doc_id}: {e}")),

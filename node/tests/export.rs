@@ -148,6 +148,8 @@ fn report() -> Report {
             key: "att/1001/09".into(),
             reason: "minutes <0> & unreadable".into(),
         }],
+        transferred_out: Vec::new(),
+        read_from: Vec::new(),
     };
     Report::new("D01".parse().unwrap(), "2026-03".parse().unwrap(), body)
 }

@@ -91,19 +91,17 @@ fn an_approval_of_what_changed_since_is_refused_and_writes_nothing() {
         .expect("month")
         .typed(crdt_schema::MonthDoc::from_document)
         .expect("typed");
+    let mf = loaded.doc.facts();
+    let (others, _) = node::read::other_sources(svc.store(), &facts, &mf).expect("sources");
+    let sources = crdt_schema::Sources::new(&facts, &mf, &others).expect("sources");
     let (inmate, pending) = report
         .body
         .inmates
         .iter()
         .find_map(|r| {
-            let p = node::close::pending_approvals(
-                &facts,
-                &loaded.doc.facts(),
-                &district,
-                month,
-                &r.inmate_no,
-            )
-            .ok()?;
+            let p =
+                node::close::pending_approvals(&facts, &sources, &district, month, &r.inmate_no)
+                    .ok()?;
             (!p.is_empty()).then(|| (r.inmate_no.clone(), p))
         })
         .expect("the demo leaves approvals pending");

@@ -1353,7 +1353,8 @@ impl World {
                         .facts();
                     (
                         d.clone(),
-                        score_month(&registry, &facts)
+                        crdt_schema::Sources::alone(&registry, &facts)
+                            .and_then(|s| score_month(&registry, &s))
                             .map(|r| r.digest.0)
                             .unwrap_or_default(),
                     )

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crdt_schema::{
     Attendance, Board, Date, DistrictId, DocId, InmateNo, Month, MonthDoc, MonthRates, ProcedureId,
-    RegistryDoc, Report, board, month_rates, score_month,
+    RegistryDoc, Report, Sources, board, month_rates, score_month,
 };
 use node::audit;
 use node::close::{self, Approved};
@@ -179,15 +179,18 @@ fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result
     let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
     let facts = loaded.doc.facts();
     let conflicts = conflicts(store, &registry_doc, &id, &loaded, &facts)?;
-    let report = score_month(&registry, &facts)?;
+    let (others, _) = node::read::other_sources(store, &registry, &facts)?;
+    let sources = Sources::new(&registry, &facts, &others)?;
+    let report = score_month(&registry, &sources)?;
     let board = board(&registry, &facts, date)?;
     let rates = month_rates(&registry, &facts)?;
     let day = date.day();
     let rows = registry
         .inmates
         .iter()
-        .filter(|(_, e)| &e.value.district == district)
-        .filter(|(_, e)| e.value.admitted <= date && e.value.released.is_none_or(|r| r >= date))
+        // The inmates this district holds that day (in custody, transfers
+        // applied): a record typed for anyone else would not count.
+        .filter(|(no, _)| registry.district_on(no, date) == Some(district))
         .map(|(no, e)| {
             let m = facts.inmates.get(no);
             let att = m.and_then(|m| m.attendance.get(&day));
@@ -244,7 +247,7 @@ fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result
     let mut pending = BTreeMap::new();
     for r in &report.body.inmates {
         if r.pending_bonus_cp.0 != 0 || r.pending_deduct_cp.0 != 0 {
-            let p = close::pending_approvals(&registry, &facts, district, month, &r.inmate_no)?;
+            let p = close::pending_approvals(&registry, &sources, district, month, &r.inmate_no)?;
             pending.insert(r.inmate_no.clone(), p);
         }
     }

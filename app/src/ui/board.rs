@@ -177,7 +177,22 @@ fn board_row(ui: &mut egui::Ui, lang: Lang, r: &BoardRow, size: f32) {
     if r.conflict {
         rate = rate.underline();
     }
-    ui.label(rate);
+    ui.horizontal(|ui| {
+        ui.label(rate);
+        // Records of the day the score leaves out are marked, never hidden:
+        // the figures beside them are what the score counts.
+        if !r.not_counted.is_empty() {
+            ui.label(
+                t(format!(
+                    "{} {}",
+                    lang.t("未计入", "not counted"),
+                    r.not_counted.len()
+                ))
+                .color(SHORT),
+            )
+            .on_hover_text(r.not_counted.join("\n"));
+        }
+    });
     ui.end_row();
 }
 
@@ -269,6 +284,7 @@ mod tests {
             req_ms: 0,
             earned_ms: 0,
             conflict: false,
+            not_counted: Vec::new(),
         }
     }
 

@@ -37,6 +37,7 @@ pub(super) fn flag_label(lang: Lang, f: Flag) -> &'static str {
             Flag::Exempt => "exempt",
             Flag::BelowBase => "below base",
             Flag::NeedsApproval => "needs approval",
+            Flag::RecordsNotCounted => "records not counted",
             Flag::RateOutlier => "rate outlier",
             Flag::Conflict => "conflict",
             Flag::Unconfirmed => "unconfirmed",

@@ -12,14 +12,15 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::calendar::{Date, Month};
+use crate::facts::Entry;
 use crate::facts::Problem;
-use crate::ids::{InmateNo, ProcedureId};
-use crate::layout::{AdjustmentId, ApprovalTarget};
+use crate::ids::{DistrictId, InmateNo, ProcedureId};
+use crate::layout::{AdjustmentId, ApprovalTarget, DocId, MonthKey};
 use crate::month::{InmateMonth, MonthFacts};
-use crate::records::{Adjustment, DayType, Grade, Inmate, NoQuotaGrade};
-use crate::registry::RegistryFacts;
+use crate::records::{Adjustment, Attendance, DayType, Grade, Inmate, NoQuotaGrade};
+use crate::registry::{Custody, RegistryFacts};
 use crate::report::{
-    Flag, InmateResult, ProblemOut, Report, ReportBody, ReportDigest, SealStatus,
+    Flag, InmateResult, ProblemOut, Report, ReportBody, ReportDigest, SealStatus, TransferredOut,
     UnallocatedTeamCount,
 };
 use crate::ruleset::{Continuity, RuleSet};
@@ -31,6 +32,14 @@ pub enum ScoreError {
     NoRuleSet(Month),
     #[error("{date} is not in {month}")]
     DateOutsideMonth { date: Date, month: Month },
+    #[error(
+        "the report of {district}/{month} reads {other}'s document (an inmate held there this month is reported here), which was not given"
+    )]
+    MissingSource {
+        district: DistrictId,
+        month: Month,
+        other: DistrictId,
+    },
 }
 
 /// One procedure's contribution to a day.
@@ -59,6 +68,9 @@ impl LineFigures {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DayFigures {
     pub date: Date,
+    /// The district holding the inmate that day, whose document the day's
+    /// records are read from.
+    pub district: Option<DistrictId>,
     /// `None`: no attendance record, which counts as a rest day.
     pub day_type: Option<DayType>,
     /// Available minutes `A`.
@@ -79,6 +91,27 @@ pub struct DayFigures {
     pub conflict: bool,
 }
 
+impl DayFigures {
+    /// A day with nothing counted (the board's row for records written
+    /// where the inmate was not held).
+    pub(crate) fn nothing(date: Date) -> DayFigures {
+        DayFigures {
+            date,
+            district: None,
+            day_type: None,
+            minutes: 0,
+            grade_bp: 0,
+            no_quota_grade: None,
+            req_ms: 0,
+            earned_ms: 0,
+            rate_bp: None,
+            factor_bp: None,
+            lines: Vec::new(),
+            conflict: false,
+        }
+    }
+}
+
 /// Whether an adjustment counts, or waits for the chief.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,6 +120,9 @@ pub enum EntryStatus {
     Pending,
     /// Not counted: the inmate has no labor day this month, so every figure is 0.
     Void,
+    /// Never counts: written in a district's document for a date the inmate
+    /// was not in that district (or not in custody); listed in `problems`.
+    NotCounted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -123,28 +159,134 @@ pub struct InmateExplanation {
     pub adjustments: Vec<AdjustmentLine>,
 }
 
-/// Scores one district-month.
-pub fn score_month(registry: &RegistryFacts, facts: &MonthFacts) -> Result<Report, ScoreError> {
-    let scorer = Scorer::new(registry, facts)?;
+/// The month documents one district's report is computed from: its own,
+/// and the documents of every other district that held, on some day of the
+/// month, an inmate it reports (RULES.md, "Districts and transfers": each
+/// day's records are read from the document of the district holding the
+/// inmate that day). [`Sources::new`] refuses to build without one of them,
+/// so a report can never be computed from fewer documents than it reads.
+#[derive(Debug, Clone)]
+pub struct Sources<'a> {
+    own: &'a MonthFacts,
+    others: BTreeMap<&'a DistrictId, &'a MonthFacts>,
+}
+
+impl<'a> Sources<'a> {
+    /// The sources of `own`'s report among `others` (documents of the same
+    /// month; ones the report does not read are ignored, so a caller may pass
+    /// every district's). A district with no document yet is an empty one:
+    /// pass [`MonthFacts::empty`].
+    pub fn new(
+        registry: &RegistryFacts,
+        own: &'a MonthFacts,
+        others: impl IntoIterator<Item = &'a MonthFacts>,
+    ) -> Result<Sources<'a>, ScoreError> {
+        let needed = registry.sources_of(&own.district, own.month);
+        let mut map = BTreeMap::new();
+        for f in others {
+            if f.month == own.month && needed.contains(&f.district) {
+                map.insert(&f.district, f);
+            }
+        }
+        if let Some(missing) = needed.iter().find(|d| !map.contains_key(d)) {
+            return Err(ScoreError::MissingSource {
+                district: own.district.clone(),
+                month: own.month,
+                other: missing.clone(),
+            });
+        }
+        Ok(Sources { own, others: map })
+    }
+
+    /// A district's own document alone: for a report no transfer touches
+    /// (still checked: it fails if the registry says otherwise).
+    pub fn alone(registry: &RegistryFacts, own: &'a MonthFacts) -> Result<Sources<'a>, ScoreError> {
+        Sources::new(registry, own, [])
+    }
+
+    /// The reporting district's document.
+    pub fn own(&self) -> &'a MonthFacts {
+        self.own
+    }
+
+    /// The other districts' documents read, in district order.
+    pub fn others(&self) -> impl Iterator<Item = &'a MonthFacts> + '_ {
+        self.others.values().copied()
+    }
+
+    /// The document of `district`, if the report reads it.
+    pub fn get(&self, district: &DistrictId) -> Option<&'a MonthFacts> {
+        if *district == self.own.district {
+            Some(self.own)
+        } else {
+            self.others.get(district).copied()
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &'a MonthFacts> + '_ {
+        std::iter::once(self.own).chain(self.others())
+    }
+}
+
+/// Scores one district-month from its sources.
+pub fn score_month(registry: &RegistryFacts, sources: &Sources<'_>) -> Result<Report, ScoreError> {
+    let facts = sources.own;
+    let scorer = Scorer::new(registry, sources)?;
     let mut problems: Vec<ProblemOut> = facts.problems.iter().cloned().map(Into::into).collect();
     let mut inmates = Vec::new();
-    for no in scorer.inmates() {
+    let mut amended = facts.amended.clone();
+    let reported = scorer.reported();
+    for no in &reported {
         match scorer.score_inmate(no) {
             Ok((e, mut p)) => {
+                if e.result.flags.contains(&Flag::AmendedAfterSeal) {
+                    amended.insert((*no).clone());
+                }
                 inmates.push(e.result);
                 problems.extend(p.drain(..).map(Into::into));
             }
             Err(p) => problems.push(p.into()),
         }
     }
+    // Records of this document for inmates it does not report: not in the
+    // roster, or held elsewhere (or not in custody) on the record's day.
+    for (no, rec) in &facts.inmates {
+        if reported.contains(&no) {
+            continue;
+        }
+        match scorer.roster(no) {
+            Err(p) => problems.push(p.into()),
+            Ok(_) => {
+                let custody = registry.custody(no, facts.month);
+                let mut p = Vec::new();
+                scorer.stray_records(no, &facts.district, rec, &custody, &mut p);
+                problems.extend(p.into_iter().map(Into::into));
+            }
+        }
+    }
     problems.sort();
     problems.dedup();
+    let mut transferred_out = Vec::new();
+    for (no, _) in registry.inmates_of(&facts.district, facts.month) {
+        let custody = registry.custody(no, facts.month);
+        if custody.reporting() != Some(&facts.district) {
+            for (date, to) in custody.moves_out_of(&facts.district) {
+                transferred_out.push(TransferredOut {
+                    inmate_no: no.clone(),
+                    date,
+                    to: to.clone(),
+                });
+            }
+        }
+    }
     let body = ReportBody {
         rule_set: scorer.rules.version(),
         calendar_days: u32::from(facts.month.days()),
         inmates,
         unallocated_team_counts: scorer.unallocated.clone(),
         problems,
+        transferred_out,
+        read_from: sources.others.keys().map(|d| (*d).clone()).collect(),
     };
     let mut report = Report::new(facts.district.clone(), facts.month, body);
     report.seal = facts.seal.as_ref().map(|s| {
@@ -154,33 +296,40 @@ pub fn score_month(registry: &RegistryFacts, facts: &MonthFacts) -> Result<Repor
             by: hex::encode(&s.author),
             change: s.change.to_string(),
             current,
-            amended: facts.amended.len() as u32,
-            registry_changed: !current && facts.amended.is_empty(),
+            amended: amended.len() as u32,
+            registry_changed: !current && amended.is_empty(),
         }
     });
     Ok(report)
 }
 
 /// The digest a chief seals: the report as it will stand once sealed, that
-/// is with no amendment (the new seal covers everything up to now).
+/// is with no amendment (the new seal covers everything up to now, in every
+/// document the report reads).
 pub fn digest_to_seal(
     registry: &RegistryFacts,
-    facts: &MonthFacts,
+    sources: &Sources<'_>,
 ) -> Result<ReportDigest, ScoreError> {
-    let mut sealed = facts.clone();
-    sealed.amended.clear();
+    let unamended = |f: &MonthFacts| {
+        let mut f = f.clone();
+        f.amended.clear();
+        f
+    };
+    let own = unamended(sources.own);
+    let others: Vec<MonthFacts> = sources.others().map(unamended).collect();
+    let sealed = Sources::new(registry, &own, &others)?;
     Ok(score_month(registry, &sealed)?.digest)
 }
 
 /// Scores one inmate of a district-month with every day's figures.
-/// `Ok(None)` when the inmate has neither a roster entry nor records here.
+/// `Ok(None)` when the district does not report the inmate this month.
 pub fn explain_inmate(
     registry: &RegistryFacts,
-    facts: &MonthFacts,
+    sources: &Sources<'_>,
     inmate: &InmateNo,
 ) -> Result<Option<InmateExplanation>, ScoreError> {
-    let scorer = Scorer::new(registry, facts)?;
-    if !scorer.inmates().contains(&inmate) {
+    let scorer = Scorer::new(registry, sources)?;
+    if !scorer.reported().contains(&inmate) {
         return Ok(None);
     }
     Ok(scorer.score_inmate(inmate).ok().map(|(e, _)| e))
@@ -197,31 +346,67 @@ struct Share<'a> {
 /// What scoring one district-month needs, computed once.
 pub(crate) struct Scorer<'a> {
     pub(crate) registry: &'a RegistryFacts,
-    pub(crate) facts: &'a MonthFacts,
+    pub(crate) sources: Sources<'a>,
     pub(crate) rules: &'a RuleSet,
-    shares: BTreeMap<&'a InmateNo, Vec<Share<'a>>>,
+    /// Team shares by the document the team count is in, then inmate.
+    shares: BTreeMap<(&'a DistrictId, &'a InmateNo), Vec<Share<'a>>>,
     unallocated: Vec<UnallocatedTeamCount>,
     empty: InmateMonth,
+}
+
+/// Where a record lives, for a problem's key: a path of the reporting
+/// district's document as it is, one of another district's document with
+/// that document's name before it.
+fn record_key(own: &DistrictId, doc: &MonthFacts, path: String) -> String {
+    if doc.district == *own {
+        path
+    } else {
+        format!("{}:{path}", DocId::month(doc.district.clone(), doc.month))
+    }
 }
 
 impl<'a> Scorer<'a> {
     pub(crate) fn new(
         registry: &'a RegistryFacts,
-        facts: &'a MonthFacts,
+        sources: &Sources<'a>,
     ) -> Result<Scorer<'a>, ScoreError> {
+        let month = sources.own.month;
         let rules = registry
-            .rule_set_for(facts.month)
-            .ok_or(ScoreError::NoRuleSet(facts.month))?;
+            .rule_set_for(month)
+            .ok_or(ScoreError::NoRuleSet(month))?;
         let mut s = Scorer {
             registry,
-            facts,
+            sources: sources.clone(),
             rules,
             shares: BTreeMap::new(),
             unallocated: Vec::new(),
             empty: InmateMonth::default(),
         };
-        s.split_team_counts();
+        for facts in sources.all() {
+            s.split_team_counts(facts);
+        }
         Ok(s)
+    }
+
+    /// A scorer of one document's days alone (the board and the charts show
+    /// one district's days, which are read from its own document only).
+    pub(crate) fn single(
+        registry: &'a RegistryFacts,
+        own: &'a MonthFacts,
+    ) -> Result<Scorer<'a>, ScoreError> {
+        let sources = Sources {
+            own,
+            others: BTreeMap::new(),
+        };
+        Scorer::new(registry, &sources)
+    }
+
+    fn month(&self) -> Month {
+        self.sources.own.month
+    }
+
+    fn district(&self) -> &'a DistrictId {
+        &self.sources.own.district
     }
 
     /// Available minutes `A` of a record.
@@ -229,14 +414,30 @@ impl<'a> Scorer<'a> {
         minutes.unwrap_or(self.rules.default_minutes)
     }
 
-    /// Splits every team count among the assigned inmates who worked that day,
-    /// in proportion to their available minutes.
-    fn split_team_counts(&mut self) {
+    /// The attendance of `no` on `day` in `doc` as scoring reads it: none
+    /// where the record is `not_in_custody` on a day the roster holds the
+    /// inmate in custody (custody comes from the roster alone).
+    fn attendance(rec: &'a InmateMonth, day: u8) -> Option<&'a Entry<Attendance>> {
+        rec.attendance
+            .get(&day)
+            .filter(|a| a.value.day_type != DayType::NotInCustody)
+    }
+
+    /// Splits every team count of `facts` among the inmates assigned in that
+    /// document who worked that day there (held by its district, with a
+    /// `work` record), in proportion to their available minutes.
+    fn split_team_counts(&mut self, facts: &'a MonthFacts) {
         // (day, procedure) → members in ascending inmate number, with their minutes.
         let mut teams: BTreeMap<(u8, &'a ProcedureId), Vec<(&'a InmateNo, u64)>> = BTreeMap::new();
-        for (no, rec) in &self.facts.inmates {
+        for (no, rec) in &facts.inmates {
             for (day, procedure) in &rec.assignments {
-                if let Some(att) = rec.attendance.get(day)
+                let held_here = facts
+                    .month
+                    .day(*day)
+                    .and_then(|date| self.registry.district_on(no, date))
+                    == Some(&facts.district);
+                if held_here
+                    && let Some(att) = Scorer::attendance(rec, *day)
                     && att.value.day_type == DayType::Work
                 {
                     let a = u64::from(self.minutes(att.value.minutes));
@@ -244,20 +445,20 @@ impl<'a> Scorer<'a> {
                 }
             }
         }
-        for ((day, procedure), count) in &self.facts.team_counts {
+        let own = facts.district == self.sources.own.district;
+        for ((day, procedure), count) in &facts.team_counts {
             let members = teams
                 .get(&(*day, procedure))
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
             let weights: Vec<u64> = members.iter().map(|(_, a)| *a).collect();
             if weights.iter().sum::<u64>() == 0 {
-                if count.value > 0 {
+                if count.value > 0
+                    && own
+                    && let Some(date) = facts.month.day(*day)
+                {
                     self.unallocated.push(UnallocatedTeamCount {
-                        date: self
-                            .facts
-                            .month
-                            .day(*day)
-                            .expect("day parsed within the month"),
+                        date,
                         procedure: procedure.clone(),
                         quantity: count.value,
                     });
@@ -266,35 +467,62 @@ impl<'a> Scorer<'a> {
             }
             let shares = team::largest_remainder(count.value, &weights);
             for ((no, _), quantity) in members.iter().zip(shares) {
-                self.shares.entry(no).or_default().push(Share {
-                    day: *day,
-                    procedure,
-                    quantity,
-                    conflict: count.conflict,
-                });
+                self.shares
+                    .entry((&facts.district, no))
+                    .or_default()
+                    .push(Share {
+                        day: *day,
+                        procedure,
+                        quantity,
+                        conflict: count.conflict,
+                    });
             }
         }
     }
 
-    /// Inmates in the report: the district's roster in custody during the
-    /// month, and anyone with records in the month document.
-    pub(crate) fn inmates(&self) -> Vec<&'a InmateNo> {
+    /// Inmates this district reports: those it holds on the last custody
+    /// day of the month, and anyone with records in its document who is not
+    /// in the roster (reported as a problem).
+    pub(crate) fn reported(&self) -> Vec<&'a InmateNo> {
+        let district = self.district();
+        let month = self.month();
         let mut v: Vec<&InmateNo> = self
             .registry
-            .inmates_of(&self.facts.district, self.facts.month)
+            .inmates_of(district, month)
             .map(|(no, _)| no)
-            .chain(self.facts.inmates.keys())
+            .filter(|no| self.registry.custody(no, month).reporting() == Some(district))
+            .chain(
+                self.sources
+                    .own
+                    .inmates
+                    .keys()
+                    .filter(|no| !self.registry.inmates.contains_key(*no)),
+            )
             .collect();
         v.sort();
         v.dedup();
         v
     }
 
-    fn records(&self, no: &InmateNo) -> &InmateMonth {
-        self.facts.inmates.get(no).unwrap_or(&self.empty)
+    /// Inmates whose days this document holds: the board's and the charts'.
+    pub(crate) fn held(&self) -> Vec<&'a InmateNo> {
+        let mut v: Vec<&InmateNo> = self
+            .registry
+            .inmates_of(self.district(), self.month())
+            .map(|(no, _)| no)
+            .collect();
+        v.sort();
+        v
     }
 
-    fn roster(&self, no: &InmateNo) -> Result<&'a Inmate, Problem> {
+    fn records_in(&self, district: &DistrictId, no: &InmateNo) -> &InmateMonth {
+        self.sources
+            .get(district)
+            .and_then(|f| f.inmates.get(no))
+            .unwrap_or(&self.empty)
+    }
+
+    pub(crate) fn roster(&self, no: &InmateNo) -> Result<&'a Inmate, Problem> {
         self.registry
             .inmates
             .get(no)
@@ -303,7 +531,8 @@ impl<'a> Scorer<'a> {
                 key: format!("inmate/{no}"),
                 reason: format!(
                     "records in {}/{} for an inmate not in the roster; not scored",
-                    self.facts.district, self.facts.month
+                    self.district(),
+                    self.month()
                 ),
             })
     }
@@ -320,26 +549,148 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    /// The figures of one day (all but the stoppage factor, which needs the month).
+    /// Problems for the daily records and entries of `no` in `doc`'s
+    /// document (`rec`) on days that document's district did not hold them.
+    pub(crate) fn stray_records(
+        &self,
+        no: &InmateNo,
+        doc: &DistrictId,
+        rec: &InmateMonth,
+        custody: &Custody<'_>,
+        out: &mut Vec<Problem>,
+    ) {
+        let Some(facts) = self.sources.get(doc) else {
+            return;
+        };
+        let month = facts.month;
+        let why = |day: u8| -> Option<String> {
+            match custody.holder(day) {
+                Some(h) if h == doc => None,
+                Some(h) => Some(format!(
+                    "the inmate was in {h} on {}, not in {doc}: a record of that day counts only in {h}'s document",
+                    month.day(day).map(|d| d.to_string()).unwrap_or_default()
+                )),
+                None => Some(format!(
+                    "the inmate was not in custody on {}",
+                    month.day(day).map(|d| d.to_string()).unwrap_or_default()
+                )),
+            }
+        };
+        let key = |path: String| record_key(self.district(), facts, path);
+        for (day, a) in &rec.attendance {
+            // `not_in_custody` on a day out of custody is the truth, not a stray record.
+            if a.value.day_type == DayType::NotInCustody && custody.holder(*day).is_none() {
+                continue;
+            }
+            if let Some(w) = why(*day) {
+                out.push(Problem {
+                    key: key(MonthKey::Attendance(no.clone(), *day).to_string()),
+                    reason: format!("attendance does not count: {w}"),
+                });
+            }
+        }
+        for (day, counts) in &rec.counts {
+            if let Some(w) = why(*day) {
+                for p in counts.keys() {
+                    out.push(Problem {
+                        key: key(MonthKey::Count(no.clone(), *day, p.clone()).to_string()),
+                        reason: format!("count does not count: {w}"),
+                    });
+                }
+            }
+        }
+        for (day, p) in &rec.assignments {
+            if let Some(w) = why(*day) {
+                out.push(Problem {
+                    key: key(MonthKey::Assignment(no.clone(), *day, p.clone()).to_string()),
+                    reason: format!("team assignment does not count: {w}"),
+                });
+            }
+        }
+        for (id, a) in &rec.adjustments {
+            if let Some(w) = why(a.value.date.day()) {
+                out.push(Problem {
+                    key: key(MonthKey::Adjustment(no.clone(), id.clone()).to_string()),
+                    reason: format!("entry does not count: {w}"),
+                });
+            }
+        }
+    }
+
+    /// The figures of one day as scoring counts them (all but the stoppage
+    /// factor, which needs the month), read from the document of `holder`,
+    /// the district holding the inmate that day. Records of the day that do
+    /// not count (RULES.md, "Records that do not count") are left out of
+    /// every figure and each is pushed to `uncounted`.
     pub(crate) fn day_figures(
         &self,
         no: &InmateNo,
         inmate: &Inmate,
-        rec: &InmateMonth,
+        holder: &DistrictId,
         day: u8,
         problems: &mut Vec<Problem>,
+        uncounted: &mut Vec<Problem>,
     ) -> DayFigures {
-        let date = self.facts.month.day(day).expect("day within the month");
-        let att = rec.attendance.get(&day);
+        let month = self.month();
+        let date = month.day(day).expect("day within the month");
+        let rec = self.records_in(holder, no);
+        let key = |path: String| match self.sources.get(holder) {
+            Some(f) => record_key(self.district(), f, path),
+            None => path,
+        };
+        if let Some(a) = rec.attendance.get(&day)
+            && a.value.day_type == DayType::NotInCustody
+        {
+            uncounted.push(Problem {
+                key: key(MonthKey::Attendance(no.clone(), day).to_string()),
+                reason: format!(
+                    "not_in_custody does not count: the roster holds the inmate in custody in {holder} on {date} (custody comes from the roster and transfers); the day is read as having no attendance record"
+                ),
+            });
+        }
+        let att = Scorer::attendance(rec, day);
+        let day_type = att.map(|a| a.value.day_type);
+        let is_work = day_type == Some(DayType::Work);
         let mut conflict = att.is_some_and(|a| a.conflict);
+        let not_work = |what: &str| match day_type {
+            None => format!(
+                "{what} on a day with no attendance record does not count (only a work day's counts do)"
+            ),
+            Some(t) => format!(
+                "{what} on a {} day does not count (only a work day's counts do)",
+                t.as_str()
+            ),
+        };
 
         // Own counts and team shares of the day, merged per procedure.
         let mut lines: BTreeMap<&ProcedureId, (u64, u64)> = BTreeMap::new();
         for (p, e) in rec.counts.get(&day).into_iter().flatten() {
-            lines.entry(p).or_default().0 += e.value;
-            conflict |= e.conflict;
+            if is_work {
+                lines.entry(p).or_default().0 += e.value;
+                conflict |= e.conflict;
+            } else {
+                uncounted.push(Problem {
+                    key: key(MonthKey::Count(no.clone(), day, p.clone()).to_string()),
+                    reason: not_work(&format!("count {}", e.value)),
+                });
+            }
         }
-        for s in self.shares.get(no).map(Vec::as_slice).unwrap_or(&[]) {
+        if !is_work {
+            for (d, p) in &rec.assignments {
+                if *d == day {
+                    uncounted.push(Problem {
+                        key: key(MonthKey::Assignment(no.clone(), day, p.clone()).to_string()),
+                        reason: not_work("team assignment"),
+                    });
+                }
+            }
+        }
+        for s in self
+            .shares
+            .get(&(holder, no))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
             if s.day == day {
                 lines.entry(s.procedure).or_default().1 += s.quantity;
                 conflict |= s.conflict;
@@ -352,7 +703,7 @@ impl<'a> Scorer<'a> {
                 let version = self.registry.procedure_on(p, date);
                 if version.is_none() {
                     problems.push(Problem {
-                        key: format!("cnt/{no}/{day:02}/{p}"),
+                        key: key(format!("cnt/{no}/{day:02}/{p}")),
                         reason: format!("procedure {p} has no standard time in force on {date}; count not valued"),
                     });
                 }
@@ -370,7 +721,7 @@ impl<'a> Scorer<'a> {
             })
             .collect();
 
-        let (day_type, minutes, grade_bp, no_quota_grade) = match att {
+        let (minutes, grade_bp, no_quota_grade) = match att {
             Some(a) => {
                 let a = &a.value;
                 let nq = match a.grade {
@@ -378,15 +729,13 @@ impl<'a> Scorer<'a> {
                     _ => None,
                 };
                 (
-                    Some(a.day_type),
                     self.minutes(a.minutes),
                     self.grade(inmate, date, a.grade),
                     nq,
                 )
             }
-            None => (None, 0, 0, None),
+            None => (0, 0, None),
         };
-        let is_work = day_type == Some(DayType::Work);
         // REQ_ms = A × 60000 × g / 10000, one division.
         let req: i128 = if is_work {
             i128::from(minutes) * 60_000 * i128::from(grade_bp) / 10_000
@@ -409,6 +758,7 @@ impl<'a> Scorer<'a> {
         };
         DayFigures {
             date,
+            district: Some(holder.clone()),
             day_type,
             minutes,
             grade_bp,
@@ -422,53 +772,68 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    /// Whether every daily record of the inmate, and every team count they
-    /// share in, carries a valid second signature.
-    fn all_confirmed(&self, no: &InmateNo, rec: &InmateMonth) -> bool {
-        rec.record_days().iter().all(|d| rec.confirmed.contains(d))
-            && self.shares.get(no).is_none_or(|shares| {
-                shares.iter().all(|s| {
-                    self.facts
-                        .team_confirmed
-                        .contains(&(s.day, s.procedure.clone()))
-                })
+    /// Whether every daily record of the inmate that its day's document
+    /// holds, and every team count they share in, carries a valid second
+    /// signature.
+    fn all_confirmed(&self, no: &InmateNo, custody: &Custody<'_>) -> bool {
+        let records = self.sources.all().all(|f| {
+            f.inmates.get(no).is_none_or(|rec| {
+                rec.record_days()
+                    .iter()
+                    .filter(|d| custody.holder(**d) == Some(&f.district))
+                    .all(|d| rec.confirmed.contains(d))
             })
+        });
+        let teams =
+            self.shares
+                .iter()
+                .filter(|((_, n), _)| *n == no)
+                .all(|((district, _), shares)| {
+                    self.sources.get(district).is_some_and(|f| {
+                        shares
+                            .iter()
+                            .all(|s| f.team_confirmed.contains(&(s.day, s.procedure.clone())))
+                    })
+                });
+        records && teams
     }
 
-    /// The month of one inmate. `Err` when the inmate is not in the roster.
+    /// The month of one inmate, over every custody day whichever district
+    /// held them. `Err` when the inmate is not in the roster.
     pub(crate) fn score_inmate(
         &self,
         no: &InmateNo,
     ) -> Result<(InmateExplanation, Vec<Problem>), Problem> {
         let inmate = self.roster(no)?;
-        let rec = self.records(no);
-        let month = self.facts.month;
+        let month = self.month();
+        let custody = self.registry.custody(no, month);
         let mut problems = Vec::new();
-        let share_days: Vec<u8> = self
-            .shares
-            .get(no)
-            .map(|v| v.iter().map(|s| s.day).collect())
-            .unwrap_or_default();
-        let mut days: Vec<DayFigures> = (1..=month.days())
-            .filter(|d| {
-                rec.attendance.contains_key(d)
-                    || rec.counts.contains_key(d)
-                    || share_days.contains(d)
-            })
-            .map(|d| self.day_figures(no, inmate, rec, d, &mut problems))
-            .collect();
+        let mut uncounted = Vec::new();
+        for f in self.sources.all() {
+            if let Some(rec) = f.inmates.get(no) {
+                self.stray_records(no, &f.district, rec, &custody, &mut uncounted);
+            }
+        }
+        let mut days: Vec<DayFigures> = Vec::new();
+        for d in 1..=month.days() {
+            let Some(holder) = custody.holder(d) else {
+                continue;
+            };
+            let rec = self.records_in(holder, no);
+            let has_records = rec.attendance.contains_key(&d)
+                || rec.counts.contains_key(&d)
+                || rec.assignments.iter().any(|(day, _)| *day == d)
+                || self
+                    .shares
+                    .get(&(holder, no))
+                    .is_some_and(|v| v.iter().any(|s| s.day == d));
+            if has_records {
+                days.push(self.day_figures(no, inmate, holder, d, &mut problems, &mut uncounted));
+            }
+        }
 
-        // C: days in custody, less days recorded as not in custody (transfers).
-        let custody_days = month
-            .dates()
-            .filter(|d| {
-                inmate.in_custody(*d)
-                    && rec
-                        .attendance
-                        .get(&d.day())
-                        .is_none_or(|a| a.value.day_type != DayType::NotInCustody)
-            })
-            .count() as i64;
+        // C: days in custody, from the roster and transfers alone.
+        let custody_days = i64::from(custody.custody_days());
         let k = i64::from(month.days());
 
         // Daily factors in date order; stoppage takes the floor-average of the
@@ -517,8 +882,24 @@ impl<'a> Scorer<'a> {
             }
         }
 
+        // Entries count from the document of the district holding the
+        // inmate on their date; approvals are the reporting district's.
+        let own = self.records_in(self.district(), no);
+        let mut entries: Vec<(&AdjustmentId, &Entry<Adjustment>, bool)> = Vec::new();
+        for f in self.sources.all() {
+            if let Some(rec) = f.inmates.get(no) {
+                for (id, e) in &rec.adjustments {
+                    let counts = custody.holder(e.value.date.day()) == Some(&f.district);
+                    entries.push((id, e, counts));
+                }
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+
         let mut flags = Vec::new();
-        let conflict = rec.has_conflict() || days.iter().any(|d| d.conflict);
+        let conflict = days.iter().any(|d| d.conflict)
+            || entries.iter().any(|(_, e, counts)| *counts && e.conflict)
+            || own.approvals.values().any(|e| e.conflict);
         let mut result = InmateResult {
             inmate_no: no.clone(),
             base_cp: Cp::ZERO,
@@ -551,11 +932,14 @@ impl<'a> Scorer<'a> {
             } else {
                 Flag::BelowBase
             });
-            adjustments.extend(
-                rec.adjustments
-                    .iter()
-                    .map(|(id, e)| AdjustmentLine::new(id, &e.value, EntryStatus::Void)),
-            );
+            adjustments.extend(entries.iter().map(|(id, e, counts)| {
+                let status = if *counts {
+                    EntryStatus::Void
+                } else {
+                    EntryStatus::NotCounted
+                };
+                AdjustmentLine::new(id, &e.value, status)
+            }));
         } else {
             // BASE_cp = base × C × Σf / (K × D × 10000), one division.
             let base_num = i128::from(self.rules.base_cp.0)
@@ -586,7 +970,7 @@ impl<'a> Scorer<'a> {
 
             // Approvals (Art. 27): large amounts count only once approved for exactly that amount.
             let approved = |target: ApprovalTarget, amount: Cp| {
-                rec.approvals
+                own.approvals
                     .get(&target)
                     .is_some_and(|e| e.value == amount)
             };
@@ -603,11 +987,13 @@ impl<'a> Scorer<'a> {
                     overfulfil_status = Some(EntryStatus::Counted);
                 }
             }
-            for (id, e) in &rec.adjustments {
+            for (id, e, counts) in &entries {
                 let a: &Adjustment = &e.value;
                 let p = a.points_cp;
-                let target = ApprovalTarget::Adjustment(id.clone());
-                let status = if p > Cp::ZERO {
+                let target = ApprovalTarget::Adjustment((*id).clone());
+                let status = if !counts {
+                    EntryStatus::NotCounted
+                } else if p > Cp::ZERO {
                     if p >= self.rules.approval_bonus_cp && !approved(target, p) {
                         result.pending_bonus_cp += p;
                         EntryStatus::Pending
@@ -637,17 +1023,21 @@ impl<'a> Scorer<'a> {
                 flags.push(Flag::RateOutlier);
             }
         }
+        if !uncounted.is_empty() {
+            flags.push(Flag::RecordsNotCounted);
+        }
         if conflict {
             flags.push(Flag::Conflict);
         }
-        if self.rules.requires_confirmation && !self.all_confirmed(no, rec) {
+        if self.rules.requires_confirmation && !self.all_confirmed(no, &custody) {
             flags.push(Flag::Unconfirmed);
         }
-        if self.facts.amended.contains(no) {
+        if self.sources.all().any(|f| f.amended.contains(no)) {
             flags.push(Flag::AmendedAfterSeal);
         }
         flags.sort();
         result.flags = flags;
+        problems.extend(uncounted);
         Ok((
             InmateExplanation {
                 result,

@@ -17,7 +17,7 @@ use crdt_schema::schema::RecordClass;
 use crdt_schema::{
     Adjustment, Board, Date, DistrictId, DocId, Inmate, InmateExplanation, InmateNo, Month,
     MonthDoc, ProcedureId, ProcedureVersion, ProductId, RegistryDoc, RegistryFacts, Report,
-    ReportDigest, ScoreError, explain_inmate,
+    ReportDigest, ScoreError, Sources, explain_inmate,
 };
 use keys::Role;
 
@@ -63,6 +63,17 @@ pub enum ServiceError {
         inmate: InmateNo,
         district: DistrictId,
         month: Month,
+    },
+    /// The inmate left the district during the month: the district holding
+    /// them at its end scores the whole month (RULES.md, transfers).
+    #[error(
+        "inmate {inmate} left {district} during {month}: the whole month is scored by {to}, which held them on its last custody day"
+    )]
+    ScoredElsewhere {
+        inmate: InmateNo,
+        district: DistrictId,
+        month: Month,
+        to: DistrictId,
     },
     /// An approval of what the chief was shown, which has changed since.
     #[error("what awaits approval for {inmate} changed since it was shown: nothing approved")]
@@ -347,7 +358,21 @@ impl Service {
             .load(&DocId::month(district.clone(), month))?
             .typed(MonthDoc::from_document)?;
         issues.extend(loaded.issues);
-        let Some(e) = explain_inmate(&registry, &loaded.doc.facts(), inmate)? else {
+        let facts = loaded.doc.facts();
+        let (others, found) = read::other_sources(&self.store, &registry, &facts)?;
+        issues.extend(found);
+        let sources = Sources::new(&registry, &facts, &others)?;
+        let Some(e) = explain_inmate(&registry, &sources, inmate)? else {
+            if let Some(to) = registry.custody(inmate, month).reporting()
+                && to != district
+            {
+                return Err(ServiceError::ScoredElsewhere {
+                    inmate: inmate.clone(),
+                    district: district.clone(),
+                    month,
+                    to: to.clone(),
+                });
+            }
             return Err(ServiceError::UnknownInmate {
                 inmate: inmate.clone(),
                 district: district.clone(),
