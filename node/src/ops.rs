@@ -17,6 +17,8 @@ pub enum RegistryOp {
     Prison(String),
     District(DistrictId, String),
     Inmate(InmateNo, Inmate),
+    /// From the date, the inmate is in the district (调监区).
+    Transfer(InmateNo, Date, DistrictId),
     Product(ProductId, String),
     EnsureProduct(ProductId),
     Procedure(ProcedureId, Date, ProcedureVersion),
@@ -55,6 +57,7 @@ pub fn apply(session: &mut WriteSession<'_>, plan: &Plan) -> Result<usize, Write
                     RegistryOp::District(d, name) => w.put_district(d, name)?,
                     RegistryOp::Product(p, name) => w.put_product(p, name)?,
                     RegistryOp::Inmate(no, i) => w.put_inmate(no, i)?,
+                    RegistryOp::Transfer(no, d, to) => w.put_transfer(no, *d, to)?,
                     RegistryOp::EnsureProduct(p) => w.ensure_product(p)?,
                     RegistryOp::Procedure(p, from, v) => w.put_procedure_version(p, *from, v)?,
                     RegistryOp::RuleSet(r) => w.put_rule_set(r)?,

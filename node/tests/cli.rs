@@ -358,9 +358,10 @@ fn officers_sign_what_they_may_and_are_refused_the_rest() {
         d,
         &["--as", &j1, "import", "counts", other.to_str().unwrap()],
     );
+    // Refused before anything is signed, naming inmate, date and district.
     assert!(
         err.contains(
-            "officer J001 (officer of D01) may not write `cnt/2001/05/P2` in month/D02/2026-03"
+            "inmate 2001 was in D02 on 2026-03-05, not in D01: a record of that day belongs to D02's document"
         ),
         "{err}"
     );
@@ -908,4 +909,266 @@ fn a_write_touching_a_log_that_is_not_tallys_writes_nothing_and_keeps_that_file(
         before,
         "nothing written, the damaged log as it was"
     );
+}
+
+#[test]
+fn a_transferred_inmate_is_scored_once_by_the_district_holding_them_at_month_end() {
+    let dir = small_prison();
+    let d = dir.path();
+    // 1001 moves from D01 to D02 on 03-16. D01's document already holds
+    // 1001's work day of 03-17 (attendance and a count of 600), from before
+    // the records office recorded the move.
+    let transfers = d.join("transfers.csv");
+    std::fs::write(&transfers, "date,inmate_no,district\n2026-03-16,1001,D02\n").unwrap();
+    let out = ok(d, &["import", "transfers", transfers.to_str().unwrap()]);
+    assert!(out.contains("1 rows"), "{out}");
+    // Moving them to the district they are already in is no transfer.
+    std::fs::write(&transfers, "date,inmate_no,district\n2026-03-20,1001,D02\n").unwrap();
+    let err = fails(d, &["import", "transfers", transfers.to_str().unwrap()]);
+    assert!(
+        err.contains("already in D02 the day before 2026-03-20"),
+        "{err}"
+    );
+
+    let score = |district: &str| {
+        json(
+            d,
+            &[
+                "score",
+                "--district",
+                district,
+                "--month",
+                "2026-03",
+                "--json",
+            ],
+        )
+    };
+    let d01 = score("D01");
+    assert!(
+        d01["inmates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["inmate_no"] != "1001"),
+        "D01 does not score 1001"
+    );
+    assert_eq!(
+        d01["transferred_out"],
+        serde_json::json!([{"inmate_no": "1001", "date": "2026-03-16", "to": "D02"}])
+    );
+    let d01_problems: Vec<&str> = d01["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert!(d01_problems.contains(&"cnt/1001/17/P1"), "{d01_problems:?}");
+
+    let d02 = score("D02");
+    assert_eq!(d02["read_from"], serde_json::json!(["D01"]));
+    let a = inmate(&d02, "1001");
+    // Days 02, 03 (work, 528 and 480 units × 60000 ms) and 04 (sick) are
+    // read from D01's document; the 17th there does not count (1001 was in
+    // D02). D = 3, Σf = 20000, C = K = 31:
+    // BASE = 3000×31×20000/(31×3×10000) = 2000.
+    // over = (31.68M + 28.8M)×10000/57.6M − 10000 = 500 → BONUS 250 (< 500, counts).
+    // D01's −1000 of 03-03 counts from D01's document, pending approval.
+    assert_eq!(
+        (
+            a["base_cp"].as_i64(),
+            a["bonus_cp"].as_i64(),
+            a["labor_cp"].as_i64()
+        ),
+        (Some(2000), Some(250), Some(2250))
+    );
+    assert_eq!(a["pending_deduct_cp"], 1000);
+    assert_eq!(
+        a["flags"],
+        serde_json::json!(["below_base", "needs_approval", "records_not_counted"])
+    );
+
+    // D02 enters the 17th in its own document (the same rows: routed by
+    // who held 1001 that day). Day 17: 600 × 48000 ms = REQ → f 10000.
+    // D = 4, Σf = 30000: BASE = 2250; over = 89.28M×10000/86.4M − 10000 = 333
+    // → BONUS 166: LABOR 2416, as if 1001 had never moved.
+    let att = d.join("d02-att.csv");
+    std::fs::write(
+        &att,
+        "date,inmate_no,day_type,minutes,grade\n2026-03-17,1001,work,480,\n",
+    )
+    .unwrap();
+    let cnt = d.join("d02-cnt.csv");
+    std::fs::write(
+        &cnt,
+        "date,inmate_no,procedure,quantity\n2026-03-17,1001,P1,600\n",
+    )
+    .unwrap();
+    ok(d, &["import", "attendance", att.to_str().unwrap()]);
+    ok(d, &["import", "counts", cnt.to_str().unwrap()]);
+    let d02 = score("D02");
+    let a = inmate(&d02, "1001");
+    assert_eq!(
+        (
+            a["base_cp"].as_i64(),
+            a["bonus_cp"].as_i64(),
+            a["labor_cp"].as_i64()
+        ),
+        (Some(2250), Some(166), Some(2416))
+    );
+
+    // The approval is written in the reporting district's document; the
+    // month is sealed there, and a bundle of D02 carries D01's document
+    // too, so verify recomputes the sealed score from scratch.
+    ok(
+        d,
+        &[
+            "approve",
+            "--district",
+            "D02",
+            "--month",
+            "2026-03",
+            "--inmate",
+            "1001",
+        ],
+    );
+    let out = ok(d, &["seal", "--district", "D02", "--month", "2026-03"]);
+    assert!(out.contains("sealed D02 2026-03"), "{out}");
+    let sealed = score("D02");
+    assert_eq!(sealed["seal"]["current"], true, "{}", sealed["seal"]);
+    // LABOR = 2250 + 166 − 1000 = 1416.
+    assert_eq!(inmate(&sealed, "1001")["labor_cp"], 1416);
+    let bundle = d.join("d02.bundle");
+    ok(
+        d,
+        &[
+            "export",
+            "--district",
+            "D02",
+            "--month",
+            "2026-03",
+            "-o",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let verify = || {
+        json(
+            d,
+            &[
+                "verify",
+                "--authority",
+                d.join("authority.pub").to_str().unwrap(),
+                bundle.to_str().unwrap(),
+                "--json",
+            ],
+        )
+    };
+    let v = verify();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["digest"], sealed["digest"]);
+    let m = v["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["district"] == "D02")
+        .unwrap();
+    assert_eq!(m["seal"]["matches"], true, "{m}");
+
+    // A later change in D01's document (1001's count of 03-03) amends
+    // D02's sealed month.
+    let fix = d.join("fix.csv");
+    std::fs::write(
+        &fix,
+        "date,inmate_no,procedure,quantity\n2026-03-03,1001,P1,470\n",
+    )
+    .unwrap();
+    ok(d, &["import", "counts", fix.to_str().unwrap()]);
+    let amended = score("D02");
+    assert_eq!(amended["seal"]["current"], false);
+    assert_eq!(amended["seal"]["amended"], 1);
+    let flags = inmate(&amended, "1001")["flags"].clone();
+    assert!(
+        flags
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "amended_after_seal"),
+        "{flags}"
+    );
+    ok(
+        d,
+        &[
+            "export",
+            "--district",
+            "D02",
+            "--month",
+            "2026-03",
+            "-o",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let v = verify();
+    let m = v["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["district"] == "D02")
+        .unwrap();
+    // The seal still matches the state it sealed; the month is amended since.
+    assert_eq!(
+        (m["seal"]["matches"].clone(), m["seal"]["amended"].clone()),
+        (true.into(), 1.into()),
+        "{m}"
+    );
+}
+
+#[test]
+fn an_import_says_which_records_it_wrote_do_not_count() {
+    let dir = small_prison();
+    let d = dir.path();
+    // A count for a day with no attendance record, and one on a sick day.
+    let cnt = d.join("c.csv");
+    std::fs::write(
+        &cnt,
+        "date,inmate_no,procedure,quantity\n2026-03-05,1001,P1,472\n2026-03-04,1001,P1,10\n",
+    )
+    .unwrap();
+    let out = tally(d, &["import", "counts", cnt.to_str().unwrap()]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: 2 record(s) written do not count"),
+        "{err}"
+    );
+    assert!(
+        err.contains("month/D01/2026-03: cnt/1001/05/P1: count 472 on a day with no attendance record does not count"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cnt/1001/04/P1: count 10 on a sick day does not count"),
+        "{err}"
+    );
+    // The board shows what the score counts: done 0, not "done 472 / over 472".
+    let b = json(
+        d,
+        &[
+            "board",
+            "--district",
+            "D01",
+            "--date",
+            "2026-03-05",
+            "--json",
+        ],
+    );
+    let row = b["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["inmate_no"] == "1001")
+        .unwrap();
+    assert_eq!(
+        (row["done"].as_i64(), row["over"].as_i64()),
+        (Some(0), Some(0)),
+        "{row}"
+    );
+    assert_eq!(row["not_counted"].as_array().unwrap().len(), 1, "{row}");
 }

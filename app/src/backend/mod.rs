@@ -193,6 +193,8 @@ pub enum Reply {
         rows: usize,
         changed: usize,
         documents: usize,
+        /// Records written that the score does not count, each named.
+        not_counted: Vec<String>,
     },
     /// The file was refused: every error, each naming line, column and value.
     ImportRejected(Vec<String>),
@@ -542,6 +544,7 @@ impl Worker {
                 rows: i.rows,
                 changed: i.changed,
                 documents: i.documents,
+                not_counted: i.not_counted,
             },
             Err(Failure::Service(ServiceError::Rejected(e))) => {
                 Reply::ImportRejected(e.errors.iter().map(ToString::to_string).collect())

@@ -136,20 +136,34 @@ impl TallyApp {
                     rows,
                     changed,
                     documents,
+                    not_counted,
                 } => {
                     if let Screen::Main(m) = &mut self.screen {
                         m.transfer.rejected.clear();
-                        m.notice = Some((
-                            false,
-                            match lang {
-                                Lang::Zh => format!(
-                                    "{file}：{rows} 行，{changed} 条记录已签名写入 {documents} 个文档"
-                                ),
+                        m.transfer.not_counted.clear();
+                        let mut text = match lang {
+                            Lang::Zh => format!(
+                                "{file}：{rows} 行，{changed} 条记录已签名写入 {documents} 个文档"
+                            ),
+                            Lang::En => format!(
+                                "{file}: {rows} rows, {changed} records signed into {documents} documents"
+                            ),
+                        };
+                        // Written but not counted by the score: said, with
+                        // each record, so no work is lost unseen.
+                        if !not_counted.is_empty() {
+                            text.push_str(&match lang {
+                                Lang::Zh => {
+                                    format!("；其中 {} 条记录不计分（见下）", not_counted.len())
+                                }
                                 Lang::En => format!(
-                                    "{file}: {rows} rows, {changed} records signed into {documents} documents"
+                                    "; {} of the records do not count (below)",
+                                    not_counted.len()
                                 ),
-                            },
-                        ));
+                            });
+                        }
+                        m.notice = Some((!not_counted.is_empty(), text));
+                        m.transfer.not_counted = not_counted;
                         self.backend.send(Request::Load {
                             district: m.district.clone(),
                             date: m.date,

@@ -25,6 +25,8 @@ pub(super) struct TransferScreen {
     export_path: String,
     /// Every error of the last rejected file.
     pub(super) rejected: Vec<String>,
+    /// Records the last import wrote that the score does not count.
+    pub(super) not_counted: Vec<String>,
     /// The file picker is asked for (taken by the app each frame).
     pub(super) browse: Option<Target>,
 }
@@ -36,6 +38,7 @@ impl TransferScreen {
         match target {
             Target::Import => {
                 self.rejected.clear();
+                self.not_counted.clear();
                 self.import_path = path.display().to_string();
             }
             Target::ExportFolder => {
@@ -63,6 +66,7 @@ impl Default for TransferScreen {
             format: Format::Xlsx,
             export_path: String::new(),
             rejected: Vec::new(),
+            not_counted: Vec::new(),
             browse: None,
         }
     }
@@ -72,6 +76,7 @@ fn kind_label(lang: Lang, k: Kind) -> &'static str {
     match k {
         Kind::Districts => lang.t("监区", "districts"),
         Kind::Inmates => lang.t("罪犯名册", "inmates"),
+        Kind::Transfers => lang.t("调监区", "transfers"),
         Kind::Procedures => lang.t("工序定额", "procedures"),
         Kind::Attendance => lang.t("出勤", "attendance"),
         Kind::Assignments => lang.t("分工", "assignments"),
@@ -81,9 +86,10 @@ fn kind_label(lang: Lang, k: Kind) -> &'static str {
     }
 }
 
-const KINDS: [Kind; 8] = [
+const KINDS: [Kind; 9] = [
     Kind::Districts,
     Kind::Inmates,
+    Kind::Transfers,
     Kind::Procedures,
     Kind::Attendance,
     Kind::Assignments,
@@ -203,6 +209,7 @@ fn import(
         .clicked()
     {
         st.rejected.clear();
+        st.not_counted.clear();
         *out = Some(Request::Import {
             kind: st.kind,
             path: PathBuf::from(path),
@@ -226,6 +233,28 @@ fn import(
             .max_height(160.0)
             .show(ui, |ui| {
                 for e in &st.rejected {
+                    ui.colored_label(SHORT, e);
+                }
+            });
+    }
+    if !st.not_counted.is_empty() {
+        ui.colored_label(
+            SHORT,
+            format!(
+                "{} {} {}",
+                lang.t(
+                    "已写入，但以下记录不计分：",
+                    "Written, but these records do not count:"
+                ),
+                st.not_counted.len(),
+                lang.t("条", "records")
+            ),
+        );
+        egui::ScrollArea::vertical()
+            .id_salt("not-counted")
+            .max_height(160.0)
+            .show(ui, |ui| {
+                for e in &st.not_counted {
                     ui.colored_label(SHORT, e);
                 }
             });

@@ -47,6 +47,15 @@ pub(super) fn export(
         months: Default::default(),
     };
     let mut changes = bundle.registry.len();
+    // Each report reads the documents of the districts that held its
+    // inmates this month (transfers): they go in too, so `verify` can
+    // recompute it.
+    let mut districts: std::collections::BTreeSet<DistrictId> = districts.into_iter().collect();
+    let sources: Vec<DistrictId> = districts
+        .iter()
+        .flat_map(|d| facts.sources_of(d, month))
+        .collect();
+    districts.extend(sources);
     for d in districts {
         let id = DocId::month(d, month);
         let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;

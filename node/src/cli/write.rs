@@ -49,6 +49,16 @@ pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path, sheet: Option<&str>) ->
         "{label}{sheet}: {} rows, {} records changed in {} documents",
         i.rows, i.changed, i.documents
     );
+    if !i.not_counted.is_empty() {
+        // Stored (nothing typed is lost), but the score leaves them out.
+        eprintln!(
+            "warning: {} record(s) written do not count in the score:",
+            i.not_counted.len()
+        );
+        for n in &i.not_counted {
+            eprintln!("  {n}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

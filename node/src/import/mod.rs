@@ -28,6 +28,8 @@ use table::{Row, Table};
 pub enum Kind {
     Districts,
     Inmates,
+    /// Transfers between districts (调监区): from `date` the inmate is in `district`.
+    Transfers,
     Procedures,
     Attendance,
     Assignments,
@@ -40,14 +42,17 @@ impl Kind {
     /// Whether the kind's records go into the registry (else into a
     /// district's month document).
     pub fn in_registry(self) -> bool {
-        matches!(self, Kind::Districts | Kind::Inmates | Kind::Procedures)
+        matches!(
+            self,
+            Kind::Districts | Kind::Inmates | Kind::Transfers | Kind::Procedures
+        )
     }
 
     /// The class of the records the kind writes: what authorization decides on.
     pub fn record_class(self) -> crdt_schema::schema::RecordClass {
         use crdt_schema::schema::RecordClass as C;
         match self {
-            Kind::Districts | Kind::Inmates => C::Roster,
+            Kind::Districts | Kind::Inmates | Kind::Transfers => C::Roster,
             Kind::Procedures => C::Catalogue,
             Kind::Attendance
             | Kind::Assignments
@@ -65,6 +70,7 @@ impl Kind {
                 &["inmate_no", "name", "district", "admitted", "released"],
                 &[],
             ),
+            Kind::Transfers => (&["date", "inmate_no", "district"], &[]),
             Kind::Procedures => (
                 &["procedure", "product", "name", "std_ms", "effective_from"],
                 &[],
@@ -182,7 +188,7 @@ pub fn plan(
 ) -> Result<Plan, ImportError> {
     let (required, optional) = kind.columns();
     let table = Table::parse(file, bytes, required, optional)?;
-    plan_table(kind, &table, registry)
+    plan_table(kind, &table, registry, None)
 }
 
 /// Reads and validates the first visible worksheet of an XLSX workbook, exactly as
@@ -208,7 +214,7 @@ pub fn plan_sheet(
 ) -> Result<(Plan, String), ImportError> {
     let (required, optional) = kind.columns();
     let (table, sheet) = xlsx::parse(file, bytes, sheet, required, optional)?;
-    Ok((plan_table(kind, &table, registry)?, sheet))
+    Ok((plan_table(kind, &table, registry, None)?, sheet))
 }
 
 /// [`plan`] or [`plan_xlsx`], as the file's name says ([`Format::of`]).
@@ -248,10 +254,42 @@ pub fn plan_any(
     }
 }
 
+/// [`plan_any`] for an officer bound to `district` (None: any district):
+/// a daily record for a day the inmate was held by another district (a
+/// transfer) is refused, naming inmate, date and district, before anything
+/// is written.
+pub fn plan_any_in(
+    kind: Kind,
+    file: &str,
+    bytes: &[u8],
+    sheet: Option<&str>,
+    registry: &RegistryFacts,
+    district: Option<&DistrictId>,
+) -> Result<(Plan, Option<String>), ImportError> {
+    let (required, optional) = kind.columns();
+    match (Format::of(file), sheet) {
+        (Format::Csv, None) => {
+            let table = Table::parse(file, bytes, required, optional)?;
+            Ok((plan_table(kind, &table, registry, district)?, None))
+        }
+        (Format::Xlsx, sheet) => {
+            let (table, sheet) = xlsx::parse(file, bytes, sheet, required, optional)?;
+            Ok((plan_table(kind, &table, registry, district)?, Some(sheet)))
+        }
+        (Format::Csv, Some(_)) => plan_any(kind, file, bytes, sheet, registry),
+    }
+}
+
 /// Validates every row of a table, whatever format it came from.
-fn plan_table(kind: Kind, table: &Table, registry: &RegistryFacts) -> Result<Plan, ImportError> {
+fn plan_table(
+    kind: Kind,
+    table: &Table,
+    registry: &RegistryFacts,
+    scope: Option<&DistrictId>,
+) -> Result<Plan, ImportError> {
     let mut p = Planner {
         registry,
+        scope,
         plan: Plan::default(),
         seen: BTreeMap::new(),
         errors: Vec::new(),
@@ -292,6 +330,8 @@ fn attendance_column(e: &RecordError) -> Option<&'static str> {
 
 struct Planner<'r> {
     registry: &'r RegistryFacts,
+    /// The district the importing officer is bound to, if any.
+    scope: Option<&'r DistrictId>,
     plan: Plan,
     /// Record key → (line, value) of the row that set it, to catch a file
     /// that says two different things about the same record.
@@ -379,6 +419,53 @@ impl Planner<'_> {
         ))
     }
 
+    /// The district whose document holds `no`'s record of `date`: the one
+    /// holding the inmate that day (transfers applied). Out of custody, or
+    /// held by another district than the importing officer's, is refused.
+    fn holder(
+        &self,
+        row: &Row<'_>,
+        no: &InmateNo,
+        inmate: &Inmate,
+        date: Date,
+    ) -> Result<DistrictId, RowError> {
+        Self::in_custody(row, inmate, date)?;
+        let h = self
+            .registry
+            .district_on(no, date)
+            .unwrap_or(&inmate.district);
+        if let Some(scope) = self.scope
+            && h != scope
+        {
+            let moved = self
+                .registry
+                .transfers
+                .get(no)
+                .and_then(|t| t.range(..=date).next_back())
+                .map(|(d, _)| format!(" (transferred there on {d})"))
+                .unwrap_or_default();
+            return Err(row.error(
+                Some("date"),
+                &date.to_string(),
+                format!(
+                    "inmate {no} was in {h}{moved} on {date}, not in {scope}: a record of that day belongs to {h}'s document"
+                ),
+            ));
+        }
+        Ok(h.clone())
+    }
+
+    /// The district an out-of-custody record (`not_in_custody`) is filed
+    /// under: the one the inmate was last placed in by that date.
+    fn placed(&self, no: &InmateNo, inmate: &Inmate, date: Date) -> DistrictId {
+        self.registry
+            .transfers
+            .get(no)
+            .and_then(|t| t.range(..=date).next_back())
+            .map(|(_, e)| e.value.clone())
+            .unwrap_or_else(|| inmate.district.clone())
+    }
+
     fn month_op(&mut self, district: DistrictId, date: Date, op: MonthOp) {
         self.plan
             .months
@@ -411,6 +498,35 @@ impl Planner<'_> {
                     self.plan.registry.push(RegistryOp::Inmate(no, inmate));
                 }
             }
+            Kind::Transfers => {
+                let date = row.date("date")?;
+                let (no, inmate) = self.inmate(row)?;
+                let to = self.district(row, "district")?;
+                Self::in_custody(row, inmate, date)?;
+                let recorded = self
+                    .registry
+                    .transfers
+                    .get(&no)
+                    .and_then(|t| t.get(&date))
+                    .is_some_and(|e| e.value == to);
+                let before = date
+                    .ordinal()
+                    .checked_sub(1)
+                    .and_then(Date::from_ordinal)
+                    .and_then(|d| self.registry.district_on(&no, d).cloned());
+                if !recorded && before.as_ref() == Some(&to) {
+                    return Err(row.error(
+                        Some("district"),
+                        to.as_str(),
+                        format!(
+                            "inmate {no} is already in {to} the day before {date}: not a transfer"
+                        ),
+                    ));
+                }
+                if self.once(row, format!("transfer/{no}/{date}"), to.to_string())? {
+                    self.plan.registry.push(RegistryOp::Transfer(no, date, to));
+                }
+            }
             Kind::Procedures => {
                 let p: ProcedureId = row.code("procedure")?;
                 let product: ProductId = row.code("product")?;
@@ -438,10 +554,13 @@ impl Planner<'_> {
                     let col = attendance_column(&e);
                     row.error(col, col.map_or("", |c| row.get(c)), e.to_string())
                 })?;
-                if a.day_type != DayType::NotInCustody {
-                    Self::in_custody(row, inmate, date)?;
-                }
-                let district = inmate.district.clone();
+                let district = if a.day_type == DayType::NotInCustody
+                    && self.registry.district_on(&no, date).is_none()
+                {
+                    self.placed(&no, inmate, date)
+                } else {
+                    self.holder(row, &no, inmate, date)?
+                };
                 if self.once(row, format!("att/{no}/{date}"), a.encode())? {
                     self.month_op(district, date, MonthOp::Attendance(no, date, a));
                 }
@@ -449,8 +568,7 @@ impl Planner<'_> {
             Kind::Assignments => {
                 let date = row.date("date")?;
                 let (no, inmate) = self.inmate(row)?;
-                Self::in_custody(row, inmate, date)?;
-                let district = inmate.district.clone();
+                let district = self.holder(row, &no, inmate, date)?;
                 let p = self.procedure_on(row, date)?;
                 if self.once(row, format!("asg/{no}/{date}/{p}"), String::new())? {
                     self.month_op(district, date, MonthOp::Assignment(no, date, p));
@@ -459,8 +577,7 @@ impl Planner<'_> {
             Kind::Counts => {
                 let date = row.date("date")?;
                 let (no, inmate) = self.inmate(row)?;
-                Self::in_custody(row, inmate, date)?;
-                let district = inmate.district.clone();
+                let district = self.holder(row, &no, inmate, date)?;
                 let p = self.procedure_on(row, date)?;
                 let q = row.quantity("quantity")?;
                 if self.once(row, format!("cnt/{no}/{date}/{p}"), q.to_string())? {
@@ -479,8 +596,7 @@ impl Planner<'_> {
             Kind::Adjustments => {
                 let date = row.date("date")?;
                 let (no, inmate) = self.inmate(row)?;
-                Self::in_custody(row, inmate, date)?;
-                let district = inmate.district.clone();
+                let district = self.holder(row, &no, inmate, date)?;
                 let points = row.int(
                     "points_cp",
                     -records::MAX_ADJUSTMENT_CP,

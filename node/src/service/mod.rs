@@ -181,6 +181,10 @@ pub struct Imported {
     pub rows: usize,
     pub changed: usize,
     pub documents: usize,
+    /// Records this import wrote that the score does not count (RULES.md,
+    /// "Records that do not count"), each as `document: key: reason` —
+    /// written, so nothing typed is lost, but never silently.
+    pub not_counted: Vec<String>,
 }
 
 /// A file to import.
@@ -556,19 +560,23 @@ impl Service {
         let bytes = input::read_bounded(path, input::MAX_TABLE_BYTES, "spreadsheet")?;
         let done = self.write(who, time, format!("import {label}"), |s| {
             progress(ImportStep::Checking { bytes: bytes.len() });
-            let (plan, sheet) = import::plan_any(kind, label, &bytes, sheet, &s.registry().facts())
+            let registry = s.registry().facts();
+            let scope = who.certificate.body.district.as_ref();
+            let (plan, sheet) = import::plan_any_in(kind, label, &bytes, sheet, &registry, scope)
                 .map_err(ServiceError::Rejected)?;
             progress(ImportStep::Signing { rows: plan.rows });
             let changed = ops::apply(s, &plan)?;
-            Ok((sheet, plan.rows, changed))
+            let not_counted = not_counted(s, &plan)?;
+            Ok((sheet, plan.rows, changed, not_counted))
         })?;
-        let ((sheet, rows, changed), committed) = done.value;
+        let ((sheet, rows, changed, not_counted), committed) = done.value;
         Ok(Read {
             value: Imported {
                 sheet,
                 rows,
                 changed,
                 documents: committed.documents.len(),
+                not_counted,
             },
             issues: done.issues,
         })
@@ -717,4 +725,54 @@ pub fn file_label(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The records `plan` wrote, in the session's documents as they now stand,
+/// that the score does not count: each month the plan touched is scored
+/// (from its document and those it reads) and its problems about these
+/// records kept.
+fn not_counted(s: &mut WriteSession<'_>, plan: &ops::Plan) -> Result<Vec<String>> {
+    use crdt_schema::MonthKey;
+    let registry = s.registry().facts();
+    let mut out = Vec::new();
+    for ((district, month), ops) in &plan.months {
+        let keys: std::collections::BTreeSet<String> = ops
+            .iter()
+            .filter_map(|op| {
+                Some(match op {
+                    ops::MonthOp::Attendance(no, d, _) => {
+                        MonthKey::Attendance(no.clone(), d.day()).to_string()
+                    }
+                    ops::MonthOp::Count(no, d, p, _) => {
+                        MonthKey::Count(no.clone(), d.day(), p.clone()).to_string()
+                    }
+                    ops::MonthOp::Assignment(no, d, p) => {
+                        MonthKey::Assignment(no.clone(), d.day(), p.clone()).to_string()
+                    }
+                    ops::MonthOp::Adjustment(no, a) => {
+                        MonthKey::Adjustment(no.clone(), crdt_schema::adjustment_id(no, a))
+                            .to_string()
+                    }
+                    ops::MonthOp::TeamCount(..) | ops::MonthOp::Approval(..) => return None,
+                })
+            })
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let facts = s.month(district, *month)?.facts();
+        let others: Vec<crdt_schema::MonthFacts> = close::other_sources(s, &registry, &facts)?
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        let report =
+            crdt_schema::score_month(&registry, &Sources::new(&registry, &facts, &others)?)?;
+        let doc = DocId::month(district.clone(), *month);
+        for p in &report.body.problems {
+            if keys.contains(&p.key) {
+                out.push(format!("{doc}: {}: {}", p.key, p.reason));
+            }
+        }
+    }
+    Ok(out)
 }
