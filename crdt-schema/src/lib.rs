@@ -52,7 +52,7 @@ pub use registry::{Custody, RegistryDoc, RegistryFacts, RegistryWriter};
 pub use report::{
     Flag, InmateResult, Report, ReportBody, ReportDigest, SealStatus, TransferredOut,
 };
-pub use ruleset::{Continuity, NoQuotaTable, Ramp, RuleSet};
+pub use ruleset::{BaseBasis, Continuity, NoQuotaTable, Ramp, RuleSet};
 pub use schema::{Objection, RecordClass, Seal};
 pub use scoring::{
     DayFigures, EntryStatus, InmateExplanation, ScoreError, Sources, digest_to_seal,

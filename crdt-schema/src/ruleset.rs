@@ -22,6 +22,25 @@ pub enum Continuity {
     Run { days: u32 },
 }
 
+/// What a work day's factor of the labor base is measured against
+/// (RULES.md, `base_basis`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaseBasis {
+    /// Each work day's own rate: `f = min(100%, r)`.
+    #[default]
+    Daily,
+    /// The month's rate over its work days, `R_m = ΣEARNED × 10000 / ΣREQ`,
+    /// for every work day: a short day is made up by a long one.
+    Monthly,
+}
+
+impl BaseBasis {
+    fn is_daily(&self) -> bool {
+        *self == BaseBasis::Daily
+    }
+}
+
 /// A lower grade coefficient for new workers: applies where the attendance
 /// record leaves the grade empty and the day is within `days` of admission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +107,11 @@ pub struct RuleSet {
     /// Whether daily records need a second officer's confirmation to count
     /// as confirmed in the official report.
     pub requires_confirmation: bool,
+    /// What a work day's base factor is measured against. Absent in rule
+    /// sets written before it existed (and left out when `daily`), so their
+    /// encoding, and every report scored with them, is unchanged.
+    #[serde(default, skip_serializing_if = "BaseBasis::is_daily")]
+    pub base_basis: BaseBasis,
 }
 
 impl RuleSet {
@@ -114,6 +138,7 @@ impl RuleSet {
             approval_deduct_cp: Cp(1000),
             outlier_rate_bp: Bp(20_000),
             requires_confirmation: false,
+            base_basis: BaseBasis::Daily,
         }
     }
 
@@ -162,6 +187,13 @@ impl RuleSet {
 
     pub fn encode(&self) -> String {
         serde_json::to_string(self).expect("a rule set always serializes")
+    }
+
+    /// SHA-256 of the encoding, as hex: what a seal records of the rules it
+    /// sealed under, so a rule set published over a sealed month shows.
+    pub fn digest(&self) -> String {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(self.encode().as_bytes()))
     }
 
     pub fn decode(s: &str) -> Result<RuleSet, RecordError> {

@@ -123,6 +123,10 @@ pub struct Seal {
     /// to one of them amends this month as one to its own document does.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sources: BTreeMap<DistrictId, Vec<String>>,
+    /// [`RuleSet::digest`] of the rule set the month was sealed under: a
+    /// rule set published over the month later amends every inmate of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
 }
 
 /// A second officer's confirmation: the digest of what was confirmed and
@@ -334,6 +338,7 @@ pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthV
             }
             if !s.heads.iter().all(|h| is_hex(h, 64))
                 || !s.sources.values().flatten().all(|h| is_hex(h, 64))
+                || !s.rules.iter().all(|h| is_hex(h, 64))
                 || !is_hex(&s.digest, 64)
             {
                 return Err("seal heads and digest must be 64 hex digits".into());

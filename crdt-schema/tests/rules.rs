@@ -728,6 +728,7 @@ fn a_change_after_the_seal_is_an_amendment_until_resealed() {
             heads,
             digest,
             sources: Default::default(),
+            rules: None,
         };
         f.month.write(&meta_by(9), |w| w.put_seal(&s)).unwrap();
     };
@@ -799,4 +800,46 @@ fn daily_rates_per_inmate_and_per_district() {
     assert_eq!(day1.rate, Some(Bp(7_500)));
     assert_eq!(rates.district_daily[1].rate, Some(Bp(15_000)));
     assert_eq!(rates.district_daily[2].rate, None, "nobody worked");
+}
+
+#[test]
+fn base_basis_monthly_lets_a_long_day_make_up_a_short_one() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 384); // 384 × 60000 / 28 800 000 → r = 8000
+    f.work("A1", 2, 576); // r = 12000
+    // Daily (the default): Σf = 8000 + 10000 = 18000, D = 2, C = K = 30 →
+    // BASE = 3000 × 30 × 18000 / (30 × 2 × 10000) = 2700.
+    assert_eq!(f.result("A1").base_cp, Cp(2700));
+    // A monthly-basis rule set from May leaves April as it was.
+    let mut may = RuleSet::standard("2026-05".parse().unwrap());
+    may.base_basis = BaseBasis::Monthly;
+    f.rules(may);
+    assert_eq!(f.result("A1").base_cp, Cp(2700));
+    // From April: R_m = (384 + 576) × 60000 × 10000 / (2 × 28 800 000) = 10000,
+    // f = 10000 on both work days: Σf = 20000 → BASE = 3000.
+    let mut april = RuleSet::standard("2026-04".parse().unwrap());
+    april.base_basis = BaseBasis::Monthly;
+    f.rules(april);
+    let r = f.result("A1");
+    assert_eq!((r.factor_sum_bp, r.base_cp), (20_000, Cp(3000)));
+    // A month short overall: add a day at 60% (288 units): R_m =
+    // (384 + 576 + 288) × 60000 × 10000 / (3 × 28 800 000) = 8666; Σf = 3 × 8666 = 25998 →
+    // BASE = 3000 × 30 × 25998 / (30 × 3 × 10000) = 2599 (daily would give 8000+10000+6000 → 2400).
+    f.work("A1", 3, 288);
+    let r = f.result("A1");
+    assert_eq!((r.factor_sum_bp, r.base_cp), (25_998, Cp(2599)));
+}
+
+#[test]
+fn a_rule_set_without_base_basis_encodes_as_before() {
+    // Rule sets written before `base_basis` existed decode as daily, and a
+    // daily one encodes without the field, so nothing already stored or
+    // sealed changes meaning.
+    let r = RuleSet::standard("2021-10".parse().unwrap());
+    assert!(!r.encode().contains("base_basis"));
+    assert_eq!(r.base_basis, BaseBasis::Daily);
+    let mut m = r.clone();
+    m.base_basis = BaseBasis::Monthly;
+    assert!(m.encode().contains(r#""base_basis":"monthly""#));
+    assert_eq!(RuleSet::decode(&m.encode()), Ok(m));
 }

@@ -259,6 +259,7 @@ fn seal(pr: &mut Prison) {
         heads: heads(&pr.d02),
         digest: digest.0,
         sources: [(district("D01"), heads(&pr.d01))].into_iter().collect(),
+        rules: None,
     };
     pr.d02.write(&meta(), |w| w.put_seal(&s)).unwrap();
 }

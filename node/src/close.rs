@@ -191,6 +191,7 @@ pub fn seal_month_if(
             .into_iter()
             .map(|(f, heads)| (f.district, heads))
             .collect(),
+        rules: registry.rule_set_for(month).map(|r| r.digest()),
     };
     let resealed = facts.seal.is_some();
     s.write_month(district, month, |w| w.put_seal(&seal))?;

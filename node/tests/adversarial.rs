@@ -473,6 +473,7 @@ fn a_seal_that_does_not_match_the_records_is_a_mismatch() {
             .collect(),
         digest: "0".repeat(64),
         sources: Default::default(),
+        rules: None,
     };
     s.write_month(&"D01".parse().unwrap(), "2026-03".parse().unwrap(), |w| {
         w.put_seal(&seal).map(|_| ())

@@ -1172,3 +1172,111 @@ fn an_import_says_which_records_it_wrote_do_not_count() {
     );
     assert_eq!(row["not_counted"].as_array().unwrap().len(), 1, "{row}");
 }
+
+#[test]
+fn rules_publish_round_trips_rules_show_and_changes_months_from_its_own() {
+    let dir = small_prison();
+    let d = dir.path();
+    let shown = ok(d, &["rules", "show", "--month", "2026-03", "--json"]);
+    let file = d.join("rules.json");
+    std::fs::write(&file, &shown).unwrap();
+    // Publishing what is shown changes nothing.
+    let out = ok(d, &["rules", "publish", file.to_str().unwrap()]);
+    assert!(out.contains("no month already scored changes"), "{out}");
+    assert_eq!(
+        ok(d, &["rules", "show", "--month", "2026-03", "--json"]),
+        shown
+    );
+
+    let score = |district: &str| {
+        json(
+            d,
+            &[
+                "score",
+                "--district",
+                district,
+                "--month",
+                "2026-03",
+                "--json",
+            ],
+        )
+    };
+    let march = score("D02");
+    // A cap of 1.00 point from April leaves March as it was.
+    let mut r: Value = serde_json::from_str(&shown).unwrap();
+    r["effective_from"] = "2026-04".into();
+    r["cap_cp"] = 100.into();
+    std::fs::write(&file, r.to_string()).unwrap();
+    let out = ok(d, &["rules", "publish", file.to_str().unwrap()]);
+    assert!(out.contains("no month already scored changes"), "{out}");
+    assert_eq!(score("D02")["digest"], march["digest"]);
+    let april = json(d, &["rules", "show", "--month", "2026-04", "--json"]);
+    assert_eq!(april["cap_cp"], 100);
+
+    // The same from March: 2001's bonus of 404 (RULES: 104 over-fulfilment
+    // + 300) is capped at 100, LABOR = 3000 + 100 = 3100; 1001's 166 is
+    // capped at 100 in D01 too. D01 is sealed first: refused unless forced.
+    ok(d, &["seal", "--district", "D01", "--month", "2026-03"]);
+    r["effective_from"] = "2026-03".into();
+    std::fs::write(&file, r.to_string()).unwrap();
+    let err = fails(d, &["rules", "publish", file.to_str().unwrap()]);
+    assert!(
+        err.contains("would change sealed months (D01/2026-03: 1 inmate(s))"),
+        "{err}"
+    );
+    assert_eq!(
+        score("D02")["digest"],
+        march["digest"],
+        "nothing was published"
+    );
+    let out = ok(d, &["rules", "publish", "--force", file.to_str().unwrap()]);
+    assert!(
+        out.contains("D01/2026-03: 1 inmate(s)' figures change (sealed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("D02/2026-03: 1 inmate(s)' figures change"),
+        "{out}"
+    );
+    let b = inmate(&score("D02"), "2001").clone();
+    assert_eq!(
+        (b["bonus_cp"].as_i64(), b["labor_cp"].as_i64()),
+        (Some(100), Some(3100))
+    );
+    let d01 = score("D01");
+    assert_eq!(d01["seal"]["current"], false);
+    for i in d01["inmates"].as_array().unwrap() {
+        assert!(
+            i["flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "amended_after_seal"),
+            "{i}"
+        );
+    }
+    // Resealing under the new rules clears it.
+    ok(d, &["seal", "--district", "D01", "--month", "2026-03"]);
+    let d01 = score("D01");
+    assert_eq!(d01["seal"]["current"], true);
+    assert!(d01["inmates"].as_array().unwrap().iter().all(|i| {
+        i["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f != "amended_after_seal")
+    }));
+
+    // A bad field is refused, naming it; a TOML file is read too.
+    r["cap_cp"] = (-1).into();
+    std::fs::write(&file, r.to_string()).unwrap();
+    let err = fails(d, &["rules", "publish", file.to_str().unwrap()]);
+    assert!(
+        err.contains("cap_cp `-1` is not an integer in 0..=100000"),
+        "{err}"
+    );
+    let t = d.join("rules.toml");
+    std::fs::write(&t, "effective_from = \"2026-05\"\ncap = 1\n").unwrap();
+    let err = fails(d, &["rules", "publish", t.to_str().unwrap()]);
+    assert!(err.contains("cap"), "{err}");
+}

@@ -23,7 +23,7 @@ use crate::report::{
     Flag, InmateResult, ProblemOut, Report, ReportBody, ReportDigest, SealStatus, TransferredOut,
     UnallocatedTeamCount,
 };
-use crate::ruleset::{Continuity, RuleSet};
+use crate::ruleset::{BaseBasis, Continuity, RuleSet};
 use crate::units::{Bp, Cp};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -315,7 +315,9 @@ pub fn digest_to_seal(
         f.amended.clear();
         f
     };
-    let own = unamended(sources.own);
+    let mut own = unamended(sources.own);
+    // The new seal records the rules in force now.
+    own.seal = None;
     let others: Vec<MonthFacts> = sources.others().map(unamended).collect();
     let sealed = Sources::new(registry, &own, &others)?;
     Ok(score_month(registry, &sealed)?.digest)
@@ -772,6 +774,17 @@ impl<'a> Scorer<'a> {
         }
     }
 
+    /// Whether the rule set in force is not the one the month was sealed
+    /// under (RULES.md: publishing a version over a sealed month amends it).
+    fn rules_changed_since_seal(&self) -> bool {
+        self.sources
+            .own
+            .seal
+            .as_ref()
+            .and_then(|s| s.seal.rules.as_ref())
+            .is_some_and(|sealed| *sealed != self.rules.digest())
+    }
+
     /// Whether every daily record of the inmate that its day's document
     /// holds, and every team count they share in, carries a valid second
     /// signature.
@@ -835,6 +848,23 @@ impl<'a> Scorer<'a> {
         // C: days in custody, from the roster and transfers alone.
         let custody_days = i64::from(custody.custody_days());
         let k = i64::from(month.days());
+
+        // Under `base_basis = monthly` every work day's factor is the month's
+        // rate R_m = ΣEARNED × 10000 / ΣREQ (one division), capped at 100%.
+        if self.rules.base_basis == BaseBasis::Monthly {
+            let work = |d: &&mut DayFigures| d.day_type == Some(DayType::Work);
+            let (e, r) = days
+                .iter_mut()
+                .filter(work)
+                .fold((0i128, 0i128), |(e, r), d| {
+                    (e + i128::from(d.earned_ms), r + i128::from(d.req_ms))
+                });
+            let rm = if r > 0 { e * 10_000 / r } else { 0 };
+            let f = Bp((rm.min(10_000)) as i64);
+            for d in days.iter_mut().filter(work) {
+                d.factor_bp = Some(f);
+            }
+        }
 
         // Daily factors in date order; stoppage takes the floor-average of the
         // earlier work days' factors (100% if none).
@@ -1032,7 +1062,7 @@ impl<'a> Scorer<'a> {
         if self.rules.requires_confirmation && !self.all_confirmed(no, &custody) {
             flags.push(Flag::Unconfirmed);
         }
-        if self.sources.all().any(|f| f.amended.contains(no)) {
+        if self.sources.all().any(|f| f.amended.contains(no)) || self.rules_changed_since_seal() {
             flags.push(Flag::AmendedAfterSeal);
         }
         flags.sort();

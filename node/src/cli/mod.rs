@@ -106,6 +106,11 @@ enum Command {
         #[command(subcommand)]
         command: OfficerCommand,
     },
+    /// Rule sets (规则版本): show the one in force, publish a new one.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Confirm a day's records as a second officer (二次签名确认).
     Confirm {
         #[arg(long)]
@@ -247,6 +252,26 @@ enum DeviceCommand {
     },
     /// The devices enrolled.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// The rule set in force for a month (default: this month), and every version.
+    Show {
+        #[arg(long)]
+        month: Option<Month>,
+        /// Print the rule set in force as JSON: the file `rules publish` reads.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish a rule set from a TOML or JSON file (labor section only),
+    /// effective from its `effective_from` month.
+    Publish {
+        file: PathBuf,
+        /// Publish even if it changes sealed months (they show amended_after_seal).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -405,6 +430,10 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             ),
             OfficerCommand::Revoke { no } => setup::officer_revoke(&ctx, &no),
             OfficerCommand::List { json } => read::officers(&ctx, json),
+        },
+        Command::Rules { command } => match command {
+            RulesCommand::Show { month, json } => read::rules(&ctx, month, json),
+            RulesCommand::Publish { file, force } => write::publish_rules(&ctx, &file, force),
         },
         Command::Confirm {
             district,

@@ -59,10 +59,37 @@ pub fn report(out: &mut impl Write, registry: &RegistryFacts, r: &Report) -> io:
             writeln!(out, "  {} {} {}", u.date, u.procedure, u.quantity)?;
         }
     }
+    for t in &r.body.transferred_out {
+        writeln!(
+            out,
+            "调出 {} {}: {} 起调往 {}，由该监区计分",
+            t.inmate_no,
+            name(registry, &t.inmate_no),
+            t.date,
+            t.to
+        )?;
+    }
+    if !r.body.read_from.is_empty() {
+        let list: Vec<&str> = r.body.read_from.iter().map(|d| d.as_str()).collect();
+        writeln!(out, "本报告读取了调入罪犯原监区的文档: {}", list.join(", "))?;
+    }
     for p in &r.body.problems {
         writeln!(out, "问题 {}: {}", p.key, p.reason)?;
     }
     writeln!(out)
+}
+
+/// A rule set, field by field, with what each means.
+pub fn rules(
+    out: &mut impl Write,
+    month: crdt_schema::Month,
+    r: &crdt_schema::RuleSet,
+) -> io::Result<()> {
+    writeln!(out, "{month} 适用的规则版本: 自 {} 起", r.effective_from)?;
+    for f in crate::service::rules::fields(r) {
+        writeln!(out, "  {:<22} {:<16} {}", f.name, f.value, f.zh)?;
+    }
+    Ok(())
 }
 
 pub fn explanation(

@@ -175,3 +175,29 @@ pub(super) fn officers(ctx: &Ctx, json: bool) -> Result<ExitCode> {
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
+
+pub(super) fn rules(ctx: &Ctx, month: Option<Month>, json: bool) -> Result<ExitCode> {
+    let month = match month {
+        Some(m) => m,
+        None => super::today()?.month(),
+    };
+    let read = ctx.service()?.rules()?;
+    present::issues(&read.issues);
+    let versions = read.value;
+    let mut out = std::io::stdout().lock();
+    let Some(r) = versions.in_force(month) else {
+        anyhow::bail!("no rule set is in force for {month}");
+    };
+    if json {
+        serde_json::to_writer_pretty(&mut out, r)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    present::rules(&mut out, month, r)?;
+    writeln!(out, "versions:")?;
+    for v in &versions.versions {
+        let mark = if v == r { " (in force)" } else { "" };
+        writeln!(out, "  from {}{mark}", v.effective_from)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -165,6 +165,36 @@ pub(super) fn seal(ctx: &Ctx, district: &DistrictId, month: Month) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+pub(super) fn publish_rules(ctx: &Ctx, file: &Path, force: bool) -> Result<ExitCode> {
+    let rules = crate::service::Service::read_rules_file(file, &label(file))?;
+    let writer = ctx.writer()?;
+    let read = ctx
+        .service()?
+        .publish_rules(&writer, now(), &rules, force)?;
+    present::issues(&read.issues);
+    println!(
+        "published the rule set effective from {}",
+        rules.effective_from
+    );
+    if read.value.effects.is_empty() {
+        println!("no month already scored changes");
+    }
+    for e in &read.value.effects {
+        println!(
+            "  {}/{}: {} inmate(s)' figures change{}",
+            e.district,
+            e.month,
+            e.inmates,
+            if e.sealed {
+                " (sealed: now amended_after_seal until resealed)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn object(
     ctx: &Ctx,
     district: &DistrictId,

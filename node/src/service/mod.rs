@@ -10,6 +10,7 @@
 //! unless all of it is).
 
 mod resolve;
+pub mod rules;
 
 use std::path::Path;
 
@@ -75,6 +76,15 @@ pub enum ServiceError {
         month: Month,
         to: DistrictId,
     },
+    /// A rule set whose fields do not hold.
+    #[error("rule set refused: {0}")]
+    BadRules(String),
+    /// A rule set that would change sealed months, not forced.
+    #[error(
+        "the rule set would change sealed months ({}): refused; publish with --force to amend them (each then shows amended_after_seal until resealed)",
+        months.iter().map(|m| format!("{}/{}: {} inmate(s)", m.district, m.month, m.inmates)).collect::<Vec<_>>().join(", ")
+    )]
+    RulesAmendSealed { months: Vec<rules::RuleEffect> },
     /// An approval of what the chief was shown, which has changed since.
     #[error("what awaits approval for {inmate} changed since it was shown: nothing approved")]
     ApprovalChanged { inmate: InmateNo },
