@@ -14,9 +14,8 @@
 use std::collections::BTreeMap;
 
 use crdt_schema::{
-    Adjustment, ApprovalTarget, Attendance, Cp, Date, DayType, DistrictId, Inmate, InmateNo, Month,
-    MonthDoc, MonthFacts, ProcedureId, ProcedureVersion, Ramp, RegistryFacts, RuleSet, ScoreError,
-    score_month,
+    Adjustment, Attendance, Cp, Date, DayType, DistrictId, Inmate, InmateNo, Month, MonthFacts,
+    ProcedureId, ProcedureVersion, Ramp, RegistryFacts, RuleSet, ScoreError, score_month,
 };
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -199,6 +198,18 @@ struct DemoInmate {
     profile: Profile,
     /// Index into `PROCS`.
     procedure: usize,
+    /// A transfer: from this date, in this district.
+    moved: Option<(Date, DistrictId)>,
+}
+
+impl DemoInmate {
+    /// The district holding the inmate on `date` (custody aside).
+    fn district_on(&self, date: Date) -> &DistrictId {
+        match &self.moved {
+            Some((from, to)) if date >= *from => to,
+            _ => &self.inmate.district,
+        }
+    }
 }
 
 /// Day types of the calendar, before any individual absence.
@@ -236,7 +247,9 @@ pub fn build(opts: DemoOptions) -> Demo {
             reg.push(RegistryOp::Procedure(id(p.id), revision, version(r)));
         }
     }
-    // The demo month's rule set: the standard one with a ramp for new workers.
+    // Rule sets: the standard one from two months back, and the labor
+    // section's revision from the demo month, adding a ramp for new workers.
+    reg.push(RegistryOp::RuleSet(RuleSet::standard(start.month())));
     let mut rules = RuleSet::standard(month);
     rules.ramp = Some(Ramp {
         days: 7,
@@ -280,6 +293,9 @@ pub fn build(opts: DemoOptions) -> Demo {
                 None,
             ),
         };
+        // Most inmates meet their quota every day (a quota is set so a
+        // trained worker can); about one in twelve over-fulfils steadily and
+        // earns a real bonus; about one in sixteen is short on some days.
         let kind = rng.random_range(0..1000);
         let profile = match kind {
             0..=4 => Profile::Exempt,
@@ -288,13 +304,13 @@ pub fn build(opts: DemoOptions) -> Demo {
                 skill: rng.random_range(1080..=1250),
                 steady_over: true,
             },
-            115..=214 => Profile::Worker {
-                skill: rng.random_range(780..=950),
+            115..=174 => Profile::Worker {
+                skill: rng.random_range(850..=980),
                 steady_over: false,
             },
             _ => Profile::Worker {
-                skill: rng.random_range(950..=1060),
-                steady_over: false,
+                skill: rng.random_range(1000..=1008),
+                steady_over: true,
             },
         };
         // The product's procedures, the last of which is counted per team;
@@ -320,8 +336,47 @@ pub fn build(opts: DemoOptions) -> Demo {
             inmate,
             profile,
             procedure,
+            moved: None,
         });
     }
+
+    // A transfer (调监区): the first D01 inmate held all month who works an
+    // own-count procedure moves to D02 on the 16th; D02 scores the month.
+    let moved_on = month.day(16).expect("every month has a 16th");
+    let to = demo.districts[1].clone();
+    let mover = inmates.iter().position(|di| {
+        di.inmate.district == demo.districts[0]
+            && di.inmate.admitted < month.first()
+            && di.inmate.released.is_none()
+            && matches!(
+                di.profile,
+                Profile::Worker {
+                    steady_over: true,
+                    ..
+                }
+            )
+            && !PROCS[di.procedure].team
+    });
+    if let Some(k) = mover {
+        inmates[k].moved = Some((moved_on, to.clone()));
+        demo.roster
+            .registry
+            .push(RegistryOp::Transfer(inmates[k].no.clone(), moved_on, to));
+    }
+    // A record that does not count: a D01 officer types a count for the
+    // first Sunday, a rest day (it is listed, flagged and shown as such).
+    let slip = inmates.iter().position(|di| {
+        di.inmate.district == demo.districts[0]
+            && Some(&di.no) != mover.map(|k| &inmates[k].no)
+            && di.inmate.admitted < month.first()
+            && di.inmate.released.is_none()
+            && matches!(di.profile, Profile::Worker { .. })
+            && !PROCS[di.procedure].team
+    });
+    let sunday = month.dates().find(|d| d.weekday() == 7);
+    let slip_day = month
+        .dates()
+        .find(|d| d.day() > 7 && calendar_day(*d) == DayType::Work);
 
     // The month, day by day.
     let stoppage_district = demo.districts[2].clone();
@@ -339,13 +394,11 @@ pub fn build(opts: DemoOptions) -> Demo {
             if !di.inmate.in_custody(date) {
                 continue;
             }
-            let ops = day
-                .months
-                .entry((di.inmate.district.clone(), month))
-                .or_default();
+            let holder = di.district_on(date).clone();
+            let ops = day.months.entry((holder.clone(), month)).or_default();
             let mut t = base_type;
             if t == DayType::Work {
-                if di.inmate.district == stoppage_district && date == stoppage_day {
+                if holder == stoppage_district && date == stoppage_day {
                     t = DayType::Stoppage;
                 } else if let Some(left) = sick_left.get_mut(&k) {
                     t = DayType::Sick;
@@ -353,7 +406,7 @@ pub fn build(opts: DemoOptions) -> Demo {
                     if *left == 0 {
                         sick_left.remove(&k);
                     }
-                } else if rng.random_range(0..1000) < 15 {
+                } else if rng.random_range(0..1000) < 2 {
                     t = DayType::Sick;
                     let spell = rng.random_range(1..=3);
                     if spell > 1 {
@@ -361,7 +414,7 @@ pub fn build(opts: DemoOptions) -> Demo {
                     }
                 } else if k % 397 == 11 && (10..15).contains(&date.day()) {
                     t = DayType::Confined;
-                } else if rng.random_range(0..1000) < 2 {
+                } else if rng.random_range(0..1000) < 1 {
                     t = DayType::Absent;
                 }
             }
@@ -371,8 +424,8 @@ pub fn build(opts: DemoOptions) -> Demo {
                     let g = match rng.random_range(0..100) {
                         0..=9 => "突出",
                         10..=39 => "优秀",
-                        40..=79 => "良好",
-                        80..=94 => "一般",
+                        40..=97 => "良好",
+                        98 => "一般",
                         _ => "缺勤",
                     };
                     (DayType::NoQuota, g.to_string())
@@ -393,6 +446,14 @@ pub fn build(opts: DemoOptions) -> Demo {
             let a = Attendance::from_fields(t.as_str(), &minutes_field, &grade)
                 .expect("demo attendance is valid");
             ops.push(MonthOp::Attendance(di.no.clone(), date, a));
+            if slip == Some(k) && Some(date) == sunday {
+                ops.push(MonthOp::Count(
+                    di.no.clone(),
+                    date,
+                    id(PROCS[di.procedure].id),
+                    120,
+                ));
+            }
             let Profile::Worker { skill, steady_over } = di.profile else {
                 continue;
             };
@@ -407,9 +468,10 @@ pub fn build(opts: DemoOptions) -> Demo {
             // New workers are slower for their first week (and the ramp grade asks less).
             let ramp = date.days_since(di.inmate.admitted) < 7;
             let req_ms = minutes * 60_000 * if ramp { 6000 } else { 10_000 } / 10_000;
-            let quota = req_ms / std_ms;
+            // The quota in whole units, rounded up: meeting it is r ≥ 100%.
+            let quota = req_ms.div_ceil(std_ms);
             let noise: u64 = if steady_over {
-                rng.random_range(1000..=1080)
+                rng.random_range(1000..=1006)
             } else {
                 rng.random_range(920..=1080)
             };
@@ -417,16 +479,23 @@ pub fn build(opts: DemoOptions) -> Demo {
             if steady_over {
                 q = q.max(quota);
             }
-            // A rare data-entry slip: a count entered twice over.
-            if rng.random_range(0..2000) == 0 {
+            // A rare data-entry slip: a count entered twice over (and, so
+            // every district has one to hold for review, one in 97 inmates
+            // on the first work day after the 7th).
+            let planted = k % 97 == 5 && Some(date) == slip_day;
+            if rng.random_range(0..6000) == 0 || planted {
                 q = q * 22 / 10;
             }
             let proc_id: ProcedureId = id(p.id);
             if p.team {
+                // A team works at one pace and shares its count by minutes:
+                // it keeps above every member's full quota (a new worker's
+                // share is a full one), else its steady members would fall
+                // short on the share of those who are slower.
+                let full = (minutes * 60_000).div_ceil(std_ms);
+                let q = q.max(full) * 1015 / 1000;
                 ops.push(MonthOp::Assignment(di.no.clone(), date, proc_id));
-                *team
-                    .entry((di.inmate.district.clone(), di.procedure))
-                    .or_default() += q;
+                *team.entry((holder.clone(), di.procedure)).or_default() += q;
             } else {
                 ops.push(MonthOp::Count(di.no.clone(), date, proc_id, q));
             }
@@ -457,8 +526,8 @@ pub fn build(opts: DemoOptions) -> Demo {
     for (k, di) in inmates.iter().enumerate() {
         let roll = rng.random_range(0..100);
         let pick = match roll {
-            0..=5 => Some(DEDUCTIONS[rng.random_range(0..DEDUCTIONS.len())]),
-            6..=8 => Some(BONUSES[rng.random_range(0..BONUSES.len())]),
+            0..=3 => Some(DEDUCTIONS[rng.random_range(0..DEDUCTIONS.len())]),
+            4..=6 => Some(BONUSES[rng.random_range(0..BONUSES.len())]),
             _ => None,
         };
         let Some((points, reason)) = pick else {
@@ -473,7 +542,7 @@ pub fn build(opts: DemoOptions) -> Demo {
         };
         demo.adjustments
             .months
-            .entry((di.inmate.district.clone(), month))
+            .entry((di.district_on(date).clone(), month))
             .or_default()
             .push(MonthOp::Adjustment(
                 di.no.clone(),
@@ -481,7 +550,7 @@ pub fn build(opts: DemoOptions) -> Demo {
                     date,
                     points_cp: Cp(points),
                     reason: reason.to_string(),
-                    evidence: format!("记录-{}-{:04}", di.inmate.district, k),
+                    evidence: format!("记录-{}-{:04}", di.district_on(date), k),
                 },
             ));
         demo.adjustments.rows += 1;
@@ -689,7 +758,13 @@ fn write(
     s.set_message("demo: month-end review");
     let registry = s.registry().facts();
     for (i, district) in d.districts.iter().enumerate() {
-        let approvals = review(&registry, s.month(district, month)?, opts.seed)?;
+        let facts = s.month(district, month)?.facts();
+        let others: Vec<MonthFacts> = crate::close::other_sources(&mut s, &registry, &facts)?
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        let sources = crdt_schema::Sources::new(&registry, &facts, &others)?;
+        let approvals = review(&registry, &sources, opts.seed)?;
         let chief = &staff.chiefs[district];
         s.set_identity(chief);
         s.write_month(district, month, |w| {
@@ -708,14 +783,16 @@ fn write(
 }
 
 /// The chief's review at month end: approves about three in five of the
-/// amounts awaiting approval in each district's report.
+/// amounts awaiting approval in each district's report (whichever
+/// district's document an entry was written in: approvals are the
+/// reporting district's).
 pub fn review(
     registry: &RegistryFacts,
-    month: &MonthDoc,
+    sources: &crdt_schema::Sources<'_>,
     seed: u64,
-) -> Result<Vec<MonthOp>, ScoreError> {
-    let facts: MonthFacts = month.facts();
-    let report = score_month(registry, &crdt_schema::Sources::alone(registry, &facts)?)?;
+) -> Result<Vec<MonthOp>, crate::close::CloseError> {
+    let facts = sources.own();
+    let report = score_month(registry, sources)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c41e_f000_0000);
     let mut ops = Vec::new();
     for r in &report.body.inmates {
@@ -725,26 +802,15 @@ pub fn review(
         if rng.random_range(0..5) >= 3 {
             continue;
         }
-        let Some(rec) = facts.inmates.get(&r.inmate_no) else {
-            continue;
-        };
-        let rules = registry.rule_set_for(facts.month).expect("scored above");
-        if r.overfulfil_bonus_cp >= rules.approval_bonus_cp {
-            ops.push(MonthOp::Approval(
-                r.inmate_no.clone(),
-                ApprovalTarget::OverfulfilmentBonus,
-                r.overfulfil_bonus_cp,
-            ));
-        }
-        for (aid, e) in &rec.adjustments {
-            let p = e.value.points_cp;
-            if p >= rules.approval_bonus_cp || -p >= rules.approval_deduct_cp {
-                ops.push(MonthOp::Approval(
-                    r.inmate_no.clone(),
-                    ApprovalTarget::Adjustment(aid.clone()),
-                    p,
-                ));
-            }
+        let pending = crate::close::pending_approvals(
+            registry,
+            sources,
+            &facts.district,
+            facts.month,
+            &r.inmate_no,
+        )?;
+        for a in pending {
+            ops.push(MonthOp::Approval(r.inmate_no.clone(), a.target, a.points));
         }
     }
     Ok(ops)
