@@ -232,3 +232,147 @@ proptest! {
         prop_assert_eq!(&d1, &digest(&registry, &loaded));
     }
 }
+
+/// The registry with a second district and transfers, written one by one in
+/// the given order (`order` permutes the transfers).
+fn registry_with_transfers(transfers: &[(u8, u8, &'static str)], order: &[usize]) -> RegistryFacts {
+    let mut r = RegistryDoc::from_document(
+        Document::load(DocId::Registry, &base_registry().document().save()).unwrap(),
+    )
+    .unwrap();
+    for &i in order {
+        let (inmate, day, to) = transfers[i];
+        r.write(&meta(3), |w| {
+            w.put_transfer(
+                &format!("A{inmate}").parse().unwrap(),
+                date(day),
+                &to.parse().unwrap(),
+            )
+        })
+        .unwrap();
+    }
+    r.facts()
+}
+
+fn base_registry() -> RegistryDoc {
+    let mut r = RegistryDoc::new();
+    let facts = registry();
+    r.write(&meta(1), |w| {
+        w.put_district(&"D01".parse().unwrap(), "一监区")?;
+        w.put_district(&"D02".parse().unwrap(), "二监区")?;
+        for (no, e) in &facts.inmates {
+            w.put_inmate(no, &e.value)?;
+        }
+        for (p, versions) in &facts.procedures {
+            for (from, v) in versions {
+                w.put_procedure_version(p, *from, &v.value)?;
+            }
+        }
+        for e in facts.rule_sets.values() {
+            w.put_rule_set(&e.value)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    r
+}
+
+/// Facts for two districts' documents (the bool: D02's), with transfers
+/// moving inmates between them during the month.
+fn transfer_scenario() -> impl Strategy<
+    Value = (
+        Vec<(bool, Fact)>,
+        Vec<usize>,
+        usize,
+        Vec<(u8, u8, &'static str)>,
+        Vec<usize>,
+    ),
+> {
+    let transfers = (4u8..8, 5u8..9)
+        .prop_map(|(a, b)| vec![(0u8, a, "D02"), (2u8, b, "D02"), (2u8, b.max(a) + 1, "D01")]);
+    (
+        proptest::collection::vec((any::<bool>(), fact()), 1..40),
+        transfers,
+    )
+        .prop_flat_map(|(facts, transfers)| {
+            let mut seen = std::collections::BTreeSet::new();
+            let facts: Vec<(bool, Fact)> = facts
+                .into_iter()
+                .filter(|(d, f)| seen.insert((*d, f.key())))
+                .collect();
+            let n = facts.len();
+            (
+                Just(facts),
+                Just((0..n).collect::<Vec<_>>()).prop_shuffle(),
+                1usize..5,
+                Just(transfers),
+                Just(vec![0usize, 1, 2]).prop_shuffle(),
+            )
+        })
+}
+
+fn district_docs(
+    facts: &[(bool, Fact)],
+    order: &[usize],
+    chunk: usize,
+    author: u8,
+) -> (MonthDoc, MonthDoc) {
+    let mut docs = (
+        new_month(),
+        MonthDoc::new("D02".parse().unwrap(), MONTH.parse().unwrap()),
+    );
+    for group in order.chunks(chunk) {
+        for d02 in [false, true] {
+            let doc = if d02 { &mut docs.1 } else { &mut docs.0 };
+            doc.write(&meta(author), |w| {
+                for &i in group {
+                    if facts[i].0 == d02 {
+                        facts[i].1.write(w)?;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+    }
+    docs
+}
+
+fn digests(registry: &RegistryFacts, docs: &(MonthDoc, MonthDoc)) -> (ReportDigest, ReportDigest) {
+    let (f1, f2) = (docs.0.facts(), docs.1.facts());
+    let score = |own: &MonthFacts, other: &MonthFacts| {
+        score_month(registry, &Sources::new(registry, own, [other]).unwrap())
+            .unwrap()
+            .digest
+    };
+    (score(&f1, &f2), score(&f2, &f1))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn with_transfers_the_reports_depend_on_facts_not_history(
+        (facts, order, chunk, transfers, torder) in transfer_scenario()
+    ) {
+        // The registry's transfers written in two orders.
+        let r1 = registry_with_transfers(&transfers, &[0, 1, 2]);
+        let r2 = registry_with_transfers(&transfers, &torder);
+        prop_assert_eq!(&r1.transfers, &r2.transfers);
+
+        let n = facts.len();
+        let one_by_one = district_docs(&facts, &(0..n).collect::<Vec<_>>(), 1, 1);
+        let grouped = district_docs(&facts, &order, chunk, 2);
+        let d = digests(&r1, &one_by_one);
+        prop_assert_eq!(&d, &digests(&r2, &grouped));
+
+        // Each inmate is scored by exactly one district.
+        let (f1, f2) = (one_by_one.0.facts(), one_by_one.1.facts());
+        let a = score_month(&r1, &Sources::new(&r1, &f1, [&f2]).unwrap()).unwrap();
+        let b = score_month(&r1, &Sources::new(&r1, &f2, [&f1]).unwrap()).unwrap();
+        for no in r1.inmates.keys() {
+            let scored = usize::from(a.inmate(no).is_some()) + usize::from(b.inmate(no).is_some());
+            prop_assert_eq!(scored, 1, "{} scored {} times", no, scored);
+        }
+    }
+}
