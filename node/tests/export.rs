@@ -1004,3 +1004,26 @@ fn empty_cells_that_look_full_in_excel_are_explained() {
         "{e}"
     );
 }
+
+#[test]
+fn both_files_list_inmates_transferred_out_and_the_documents_read() {
+    let mut r = report();
+    r.body.transferred_out = vec![crdt_schema::TransferredOut {
+        inmate_no: "1003".parse().unwrap(),
+        date: "2026-03-16".parse().unwrap(),
+        to: "D02".parse().unwrap(),
+    }];
+    r.body.read_from = vec!["D02".parse().unwrap()];
+    let r = Report::new(r.district.clone(), r.month, r.body);
+    let line = "1003 王五: 2026-03-16 起调往 D02，由其计分 (to D02 from 2026-03-16, scored there)";
+    let h = to_html(&registry(), &r);
+    assert!(h.contains("<h2>调出人员 Transferred out</h2>"), "{h}");
+    assert!(h.contains(line), "{h}");
+    assert!(h.contains("另读取 Also read (transfers)"));
+    let bytes = to_xlsx(&registry(), &r).unwrap();
+    let main = open(&bytes).worksheet_range("计分考核").unwrap();
+    let at = row_of(&main, "调出人员 Transferred out");
+    assert_eq!(string(&main, at + 1, 0), line);
+    let read = row_of(&main, "另读取 Also read (transfers)");
+    assert_eq!(string(&main, read, 3), "D02");
+}

@@ -104,6 +104,10 @@ fn write_page(h: &mut String, v: &View) -> std::fmt::Result {
         )?;
         list(h, &v.unallocated)?;
     }
+    if !v.transferred.is_empty() {
+        writeln!(h, "<h2>调出人员 Transferred out</h2>")?;
+        list(h, &v.transferred)?;
+    }
     writeln!(h, "<h2>问题 Problems</h2>")?;
     if v.problems.is_empty() {
         writeln!(h, "<p>无 none</p>")?;

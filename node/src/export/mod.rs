@@ -210,6 +210,8 @@ pub(crate) struct View {
     pub unallocated: Vec<String>,
     /// Records the scoring could not use, as lines.
     pub problems: Vec<String>,
+    /// Inmates who moved to another district this month, scored there, as lines.
+    pub transferred: Vec<String>,
     /// Signature lines of the printed file.
     pub signatures: [&'static str; 2],
 }
@@ -248,6 +250,21 @@ impl View {
             ),
             ("封存状态 Seal".to_string(), seal_text(registry, report)),
         ];
+        let mut heading = heading;
+        if !body.read_from.is_empty() {
+            // The report reads other districts' documents (inmates
+            // transferred in): the printed sheet says whose.
+            let read: Vec<String> = body
+                .read_from
+                .iter()
+                .map(|d| {
+                    format!("{d} {}", district_name(registry, d))
+                        .trim_end()
+                        .to_string()
+                })
+                .collect();
+            heading.push(("另读取 Also read (transfers)".to_string(), read.join("、")));
+        }
         let rows = body
             .inmates
             .iter()
@@ -308,6 +325,22 @@ impl View {
             .iter()
             .map(|p| format!("{}: {}", p.key, p.reason))
             .collect();
+        let transferred = body
+            .transferred_out
+            .iter()
+            .map(|t| {
+                let to = format!("{} {}", t.to, district_name(registry, &t.to));
+                format!(
+                    "{} {}: {} 起调往 {}，由其计分 (to {} from {}, scored there)",
+                    t.inmate_no,
+                    inmate_name(registry, &t.inmate_no),
+                    t.date,
+                    to.trim_end(),
+                    t.to,
+                    t.date
+                )
+            })
+            .collect();
         View {
             subtitle,
             heading,
@@ -315,6 +348,7 @@ impl View {
             detail,
             unallocated,
             problems,
+            transferred,
             signatures: ["监区长签字 Chief's signature", "日期 Date"],
         }
     }

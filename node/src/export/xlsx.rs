@@ -155,6 +155,15 @@ fn assessment(ws: &mut Worksheet, v: &View, f: &Formats) -> Result<(), XlsxError
         }
         r += 1;
     }
+    if !v.transferred.is_empty() {
+        ws.write_string_with_format(r, 0, "调出人员 Transferred out", &f.label)?;
+        r += 1;
+        for t in &v.transferred {
+            ws.write_string_with_format(r, 0, t, &f.plain)?;
+            r += 1;
+        }
+        r += 1;
+    }
     ws.write_string_with_format(r, 0, "问题 Problems", &f.label)?;
     r += 1;
     if v.problems.is_empty() {
