@@ -362,3 +362,90 @@ fn a_new_day_is_entered_from_the_keyboard_and_the_next_day_offers_the_procedure(
         "nothing counted before: nothing offered"
     );
 }
+
+#[test]
+fn the_records_office_records_a_transfer_and_a_bad_one_is_refused_in_words() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Records), PASS);
+    tab(&mut h, "人员");
+    let cat = h.state().catalog().expect("catalogue").clone();
+    let (to, to_name) = cat.districts[2].clone();
+    // An inmate of D01 in custody all October, never moved.
+    let (no, _) = cat
+        .inmates
+        .iter()
+        .find(|(no, i)| {
+            i.district.as_str() == "D01"
+                && i.admitted < "2026-10-01".parse::<Date>().expect("date")
+                && i.released.is_none()
+                && !cat.transfers.iter().any(|(n, ..)| n == no)
+        })
+        .expect("a D01 inmate")
+        .clone();
+    fill(&mut h, "调动罪犯编号", no.as_str());
+    fill(&mut h, "调入日期", "2026-10-20");
+    h.get_by_label("调入监区").click();
+    h.run_steps(2);
+    h.get_by_label(&format!("{to} {to_name}")).click();
+    h.run_steps(2);
+    click_button(&mut h, "签名登记调监区");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let cat = h.state().catalog().expect("reloaded");
+    assert!(
+        cat.transfers
+            .iter()
+            .any(|(n, d, t)| *n == no && d.to_string() == "2026-10-20" && *t == to),
+        "the transfer is in the registry"
+    );
+    // Moving them again to where they already are is refused, in words.
+    click_button(&mut h, "签名登记调监区");
+    settle(&mut h);
+    fill(&mut h, "调入日期", "2026-10-22");
+    click_button(&mut h, "签名登记调监区");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(err, "{text}");
+    assert!(text.contains("调监区未记录"), "{text}");
+    assert!(text.contains("already in"), "{text}");
+}
+
+#[test]
+fn the_labor_section_publishes_a_rule_set_and_an_officer_only_reads_it() {
+    let dir = demo();
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::LaborSection), PASS);
+    tab(&mut h, "规则版本");
+    settle(&mut h);
+    // Every field is shown with what it means.
+    assert!(h.query_all_by_label_contains("劳动加分上限").count() >= 1);
+    click_button(&mut h, "以此版本为底稿新建版本");
+    h.run_steps(2);
+    fill(&mut h, "加分上限（厘分）", "-5");
+    h.run_steps(1);
+    assert!(
+        h.query_all_by_label_contains("加分上限（cap_cp）应在 0–100000 之间，现为 -5")
+            .count()
+            >= 1,
+        "a bad field is named as it is typed"
+    );
+    fill(&mut h, "加分上限（厘分）", "1000");
+    click_button(&mut h, "签名发布");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    assert!(text.contains("已发布自 2026-11 起的规则版本"), "{text}");
+
+    let mut o = harness(dir.path());
+    log_in(&mut o, &key_of(dir.path(), Role::Officer), PASS);
+    tab(&mut o, "规则版本");
+    settle(&mut o);
+    assert!(o.query_all_by_label_contains("劳动加分上限").count() >= 1);
+    assert_eq!(
+        o.query_all_by_label("以此版本为底稿新建版本").count(),
+        0,
+        "an officer reads the rules but cannot publish"
+    );
+}

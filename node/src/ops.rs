@@ -86,3 +86,50 @@ pub fn apply(session: &mut WriteSession<'_>, plan: &Plan) -> Result<usize, Write
     }
     Ok(changed)
 }
+
+/// Whether `no` may be recorded as moving to `to` on `date`: the inmate and
+/// the district are known, the inmate is in custody that day, and is not
+/// already in `to` the day before (unless this very transfer is recorded).
+/// The reason is said in words for the CLI's row errors and the app alike.
+pub fn check_transfer(
+    registry: &crdt_schema::RegistryFacts,
+    no: &InmateNo,
+    date: Date,
+    to: &DistrictId,
+) -> Result<(), String> {
+    let Some(inmate) = registry.inmates.get(no) else {
+        return Err(format!("unknown inmate {no} (import inmates.csv first)"));
+    };
+    if !registry.districts.contains_key(to) {
+        return Err(format!(
+            "unknown district {to} (import districts.csv first)"
+        ));
+    }
+    let inmate = &inmate.value;
+    if !inmate.in_custody(date) {
+        let released = inmate
+            .released
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "—".into());
+        return Err(format!(
+            "{date} is outside the inmate's custody (admitted {}, released {released})",
+            inmate.admitted
+        ));
+    }
+    let recorded = registry
+        .transfers
+        .get(no)
+        .and_then(|t| t.get(&date))
+        .is_some_and(|e| e.value == *to);
+    let before = date
+        .ordinal()
+        .checked_sub(1)
+        .and_then(Date::from_ordinal)
+        .and_then(|d| registry.district_on(no, d));
+    if !recorded && before == Some(to) {
+        return Err(format!(
+            "inmate {no} is already in {to} the day before {date}: not a transfer"
+        ));
+    }
+    Ok(())
+}

@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crdt_schema::{
     Adjustment, Attendance, Date, DistrictId, Inmate, InmateNo, Month, ProcedureId,
-    ProcedureVersion, ReportDigest,
+    ProcedureVersion, ReportDigest, RuleSet,
 };
 use node::audit::AuditTrail;
 use node::close::Approved;
@@ -142,6 +142,21 @@ pub enum Request {
         no: InmateNo,
         inmate: Inmate,
     },
+    /// The records office records a transfer (调监区): from `date` the
+    /// inmate is in `district`.
+    PutTransfer {
+        no: InmateNo,
+        date: Date,
+        district: DistrictId,
+    },
+    /// The labor section publishes a rule set; `force` when it may change
+    /// sealed months.
+    PublishRules {
+        rules: Box<RuleSet>,
+        force: bool,
+    },
+    /// Every rule-set version (规则版本).
+    Rules,
     /// A bonus or deduction with its reason, in the district's month of
     /// its date.
     PutAdjustment {
@@ -198,6 +213,13 @@ pub enum Reply {
     },
     /// The file was refused: every error, each naming line, column and value.
     ImportRejected(Vec<String>),
+    /// A rule set was published, effective from `from`, changing these months.
+    RulesPublished {
+        from: Month,
+        effects: Vec<node::service::rules::RuleEffect>,
+    },
+    /// Every rule-set version, by the month each is effective from.
+    Rules(Vec<RuleSet>),
     Exported {
         path: PathBuf,
         bytes: usize,
@@ -401,6 +423,31 @@ impl Worker {
             }),
             Request::PutInmate { no, inmate } => self
                 .saved(|svc, who, now| svc.put_inmate(who, now, &no, &inmate).map(|c| c.changes)),
+            Request::PutTransfer { no, date, district } => self.saved(|svc, who, now| {
+                svc.put_transfer(who, now, &no, date, &district)
+                    .map(|c| c.changes)
+            }),
+            Request::PublishRules { rules, force } => {
+                let run = || -> Result<Vec<node::service::rules::RuleEffect>, Failure> {
+                    let who = self.identity.as_ref().ok_or(Failure::NotLoggedIn)?;
+                    Ok(self
+                        .service()?
+                        .publish_rules(who, unix_now(), &rules, force)?
+                        .value
+                        .effects)
+                };
+                match run() {
+                    Ok(effects) => Reply::RulesPublished {
+                        from: rules.effective_from,
+                        effects,
+                    },
+                    Err(e) => Reply::SaveFailed(e),
+                }
+            }
+            Request::Rules => match self.service().and_then(|s| Ok(s.rules()?)) {
+                Ok(r) => Reply::Rules(r.value.versions),
+                Err(e) => Reply::Failed(e),
+            },
             Request::PutAdjustment {
                 district,
                 inmate,

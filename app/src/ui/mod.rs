@@ -13,6 +13,7 @@ mod picker;
 mod procedures;
 mod replies;
 mod roster;
+mod rules;
 mod scores;
 mod sync;
 mod transfer;
@@ -91,12 +92,13 @@ pub enum Tab {
     Approvals,
     Procedures,
     Roster,
+    Rules,
     Transfer,
     Sync,
 }
 
 impl Tab {
-    const ALL: [Tab; 9] = [
+    const ALL: [Tab; 10] = [
         Tab::Entry,
         Tab::Board,
         Tab::Scores,
@@ -104,6 +106,7 @@ impl Tab {
         Tab::Approvals,
         Tab::Procedures,
         Tab::Roster,
+        Tab::Rules,
         Tab::Transfer,
         Tab::Sync,
     ];
@@ -117,6 +120,7 @@ impl Tab {
             Tab::Approvals => lang.t("审批", "Approvals"),
             Tab::Procedures => lang.t("工序定额", "Procedures"),
             Tab::Roster => lang.t("人员", "Roster"),
+            Tab::Rules => lang.t("规则版本", "Rule sets"),
             Tab::Transfer => lang.t("导入导出", "Import/export"),
             Tab::Sync => lang.t("同步", "Sync"),
         }
@@ -149,6 +153,7 @@ struct Main {
     catalog: Option<Catalog>,
     procedures: procedures::ProceduresScreen,
     roster: roster::RosterScreen,
+    rules: rules::RulesScreen,
     charts: charts::ChartsScreen,
     transfer: transfer::TransferScreen,
     big_screen: bool,
@@ -597,6 +602,9 @@ fn main_screen(
                 if matches!(tab, Tab::Procedures | Tab::Roster) {
                     out.push(Request::Catalog);
                 }
+                if tab == Tab::Rules {
+                    out.push(Request::Rules);
+                }
             }
         }
         ui.separator();
@@ -735,6 +743,14 @@ fn main_screen(
                 None
             }
         },
+        Tab::Rules => {
+            let may = m.officer.may(&DocId::Registry, RecordClass::RuleSet);
+            // A small screen scrolls to the form's last fields.
+            egui::ScrollArea::vertical()
+                .id_salt("rules-screen")
+                .show(ui, |ui| rules::rules(ui, lang, &mut m.rules, may))
+                .inner
+        }
         Tab::Transfer => transfer::transfer(ui, lang, view, &mut m.transfer, &m.officer),
         Tab::Sync => {
             sync::sync_screen(ui, lang, sync);

@@ -62,6 +62,7 @@ impl TallyApp {
                         catalog: None,
                         procedures: Default::default(),
                         roster: Default::default(),
+                        rules: Default::default(),
                         charts: Default::default(),
                         transfer: Default::default(),
                         big_screen: self.start_big_screen,
@@ -199,6 +200,58 @@ impl TallyApp {
                                 Lang::En => format!("Exported {} ({bytes} B)", path.display()),
                             },
                         ));
+                    }
+                }
+                Reply::Rules(versions) => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.rules.read(versions);
+                    }
+                }
+                Reply::RulesPublished { from, effects } => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        let list: Vec<String> = effects
+                            .iter()
+                            .map(|e| {
+                                let sealed = if e.sealed {
+                                    lang.t("（已封存，须重新封存）", " (sealed: reseal it)")
+                                } else {
+                                    ""
+                                };
+                                match lang {
+                                    Lang::Zh => format!(
+                                        "{} {} {} 人{sealed}",
+                                        e.district, e.month, e.inmates
+                                    ),
+                                    Lang::En => format!(
+                                        "{} {}: {} inmates{sealed}",
+                                        e.district, e.month, e.inmates
+                                    ),
+                                }
+                            })
+                            .collect();
+                        let text = match (lang, list.is_empty()) {
+                            (Lang::Zh, true) => {
+                                format!("已发布自 {from} 起的规则版本；已计分的月份均无变化")
+                            }
+                            (Lang::Zh, false) => format!(
+                                "已发布自 {from} 起的规则版本；分数改变的月份：{}",
+                                list.join("、")
+                            ),
+                            (Lang::En, true) => format!(
+                                "published the rule set from {from}; no month already scored changes"
+                            ),
+                            (Lang::En, false) => format!(
+                                "published the rule set from {from}; months whose figures change: {}",
+                                list.join(", ")
+                            ),
+                        };
+                        m.notice = Some((false, text));
+                        m.rules.published(from);
+                        self.backend.send(Request::Rules);
+                        self.backend.send(Request::Load {
+                            district: m.district.clone(),
+                            date: m.date,
+                        });
                     }
                 }
                 Reply::Catalog(c) => {

@@ -1,6 +1,6 @@
 //! 人员: the roster of inmates — number, name, district, admission and
-//! release. The records office adds inmates and records releases and
-//! transfers; everyone else reads.
+//! release, and transfers between districts (调监区). The records office
+//! adds inmates, records releases and transfers; everyone else reads.
 
 use crdt_schema::{Date, DistrictId, Inmate, InmateNo};
 use eframe::egui::{self, RichText};
@@ -16,6 +16,45 @@ pub(super) struct RosterScreen {
     /// Show only this district (`None`: all).
     district: Option<DistrictId>,
     form: Form,
+    move_form: MoveForm,
+}
+
+/// A transfer as typed: inmate, first day in the new district, district.
+#[derive(Debug, Clone, Default)]
+struct MoveForm {
+    no: String,
+    date: String,
+    district: Option<DistrictId>,
+}
+
+/// What the transfer form would write, or why it cannot yet (the service
+/// checks custody and the district held the day before again).
+fn check_move(form: &MoveForm, cat: &Catalog, lang: Lang) -> Result<Request, String> {
+    let no = InmateNo::new(form.no.trim())
+        .map_err(|e| format!("{} {e}", lang.t("罪犯编号：", "Inmate number:")))?;
+    if !cat.inmates.iter().any(|(n, _)| *n == no) {
+        return Err(match lang {
+            Lang::Zh => format!("名册中没有 {no}"),
+            Lang::En => format!("{no} is not on the roster"),
+        });
+    }
+    let date: Date = form.date.trim().parse().map_err(|_| {
+        lang.t("调入日期应为 YYYY-MM-DD", "the date must be YYYY-MM-DD")
+            .to_string()
+    })?;
+    let district = form.district.clone().ok_or_else(|| {
+        lang.t("请选择调入监区", "Pick the district moved to")
+            .to_string()
+    })?;
+    Ok(Request::PutTransfer { no, date, district })
+}
+
+/// The latest transfer of `no`, as the roster shows it.
+fn last_move<'c>(cat: &'c Catalog, no: &InmateNo) -> Option<&'c (InmateNo, Date, DistrictId)> {
+    cat.transfers
+        .iter()
+        .filter(|(n, ..)| n == no)
+        .max_by_key(|(_, d, _)| *d)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -70,8 +109,8 @@ pub(super) fn roster(
     let mut out = None;
     if may_edit {
         ui.strong(lang.t(
-            "登记罪犯或修改记录（调出、释放填写出监日期）",
-            "Add an inmate or change a record (transfer or release: the leaving date)",
+            "登记罪犯或修改记录（释放填写出监日期；调监区在下方登记）",
+            "Add an inmate or change a record (release: the leaving date; transfers below)",
         ));
         let f = &mut st.form;
         egui::Grid::new("inmate-form")
@@ -154,6 +193,56 @@ pub(super) fn roster(
             out = Some(r);
         }
         ui.separator();
+        ui.strong(lang.t(
+            "调监区：自调入日期起，该犯的日记载属于调入监区；全月由月末所在监区计分",
+            "Transfer: from its date the inmate's daily records belong to the new district; the month is scored by the district holding them at its end",
+        ));
+        let mf = &mut st.move_form;
+        ui.horizontal(|ui| {
+            let l = ui.label(lang.t("调动罪犯编号", "Inmate moved"));
+            ui.add(egui::TextEdit::singleline(&mut mf.no).desired_width(90.0))
+                .labelled_by(l.id);
+            let l = ui.label(lang.t("调入日期", "First day there"));
+            ui.add(egui::TextEdit::singleline(&mut mf.date).desired_width(90.0))
+                .labelled_by(l.id);
+            let l = ui.label(lang.t("调入监区", "District moved to"));
+            egui::ComboBox::from_id_salt("move-district")
+                .selected_text(
+                    mf.district
+                        .as_ref()
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                )
+                .show_ui(ui, |ui| {
+                    for (d, name) in &cat.districts {
+                        ui.selectable_value(
+                            &mut mf.district,
+                            Some(d.clone()),
+                            format!("{d} {name}"),
+                        );
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        });
+        let checked = check_move(mf, cat, lang);
+        ui.horizontal(|ui| {
+            let clicked = ui
+                .add_enabled(
+                    checked.is_ok(),
+                    egui::Button::new(lang.t("签名登记调监区", "Sign and record the transfer")),
+                )
+                .clicked();
+            if let Err(e) = &checked
+                && !mf.no.trim().is_empty()
+            {
+                ui.colored_label(SHORT, e);
+            }
+            if clicked && let Ok(r) = checked {
+                out = Some(r);
+            }
+        });
+        ui.separator();
     }
     ui.horizontal(|ui| {
         let l = ui.label(lang.t("筛选", "Filter"));
@@ -181,10 +270,11 @@ pub(super) fn roster(
         .inmates
         .iter()
         .filter(|(no, i)| {
-            st.district.as_ref().is_none_or(|d| *d == i.district)
-                && (needle.is_empty()
-                    || no.as_str().to_lowercase().contains(&needle)
-                    || i.name.to_lowercase().contains(&needle))
+            st.district.as_ref().is_none_or(|d| {
+                *d == i.district || last_move(cat, no).is_some_and(|(_, _, to)| to == d)
+            }) && (needle.is_empty()
+                || no.as_str().to_lowercase().contains(&needle)
+                || i.name.to_lowercase().contains(&needle))
         })
         .collect();
     ui.label(format!("{} {}", shown.len(), lang.t("人", "inmates")));
@@ -206,7 +296,11 @@ pub(super) fn roster(
                 for (no, i) in &shown[range] {
                     ui.label(RichText::new(no.as_str()).monospace());
                     ui.label(&i.name);
-                    ui.label(i.district.to_string());
+                    // The roster's district, and the latest transfer if any.
+                    match last_move(cat, no) {
+                        Some((_, d, to)) => ui.label(format!("{} → {to}（{d} 起）", i.district)),
+                        None => ui.label(i.district.to_string()),
+                    };
                     ui.label(i.admitted.to_string());
                     ui.label(i.released.map(|d| d.to_string()).unwrap_or_default());
                     if may_edit

@@ -116,6 +116,46 @@ fn service(lang: Lang, e: &ServiceError) -> Option<String> {
                 format!("cannot read {}: {source}", path.display())
             }
         }
+        ServiceError::BadTransfer(reason) => {
+            if zh {
+                format!("调监区未记录：{reason}")
+            } else {
+                format!("transfer not recorded: {reason}")
+            }
+        }
+        ServiceError::BadRules(reason) => {
+            if zh {
+                format!("规则版本未发布：{reason}")
+            } else {
+                format!("rule set not published: {reason}")
+            }
+        }
+        ServiceError::RulesAmendSealed { months } => {
+            let list: Vec<String> = months
+                .iter()
+                .map(|m| format!("{} {}（{} 人）", m.district, m.month, m.inmates))
+                .collect();
+            if zh {
+                format!(
+                    "该规则版本会改变已封存月份的分数：{}；未发布。确需发布请勾选「强制发布」，这些月份将标记为封存后修改，须重新封存",
+                    list.join("、")
+                )
+            } else {
+                format!(
+                    "the rule set would change sealed months: {}; not published. Tick \"publish anyway\" to amend them (they must be resealed)",
+                    list.join(", ")
+                )
+            }
+        }
+        ServiceError::ScoredElsewhere {
+            inmate, month, to, ..
+        } => {
+            if zh {
+                format!("{inmate} 已于 {month} 调往 {to}，全月由 {to} 计分")
+            } else {
+                format!("{inmate} moved to {to} during {month}: {to} scores the whole month")
+            }
+        }
         ServiceError::Write(WriteError::ForeignCertificate { officer, .. }) => {
             if zh {
                 format!("警官 {officer} 的证书不是本监狱签发的，不能在此写入")

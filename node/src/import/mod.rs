@@ -500,29 +500,10 @@ impl Planner<'_> {
             }
             Kind::Transfers => {
                 let date = row.date("date")?;
-                let (no, inmate) = self.inmate(row)?;
+                let (no, _) = self.inmate(row)?;
                 let to = self.district(row, "district")?;
-                Self::in_custody(row, inmate, date)?;
-                let recorded = self
-                    .registry
-                    .transfers
-                    .get(&no)
-                    .and_then(|t| t.get(&date))
-                    .is_some_and(|e| e.value == to);
-                let before = date
-                    .ordinal()
-                    .checked_sub(1)
-                    .and_then(Date::from_ordinal)
-                    .and_then(|d| self.registry.district_on(&no, d).cloned());
-                if !recorded && before.as_ref() == Some(&to) {
-                    return Err(row.error(
-                        Some("district"),
-                        to.as_str(),
-                        format!(
-                            "inmate {no} is already in {to} the day before {date}: not a transfer"
-                        ),
-                    ));
-                }
+                crate::ops::check_transfer(self.registry, &no, date, &to)
+                    .map_err(|reason| row.error(Some("district"), to.as_str(), reason))?;
                 if self.once(row, format!("transfer/{no}/{date}"), to.to_string())? {
                     self.plan.registry.push(RegistryOp::Transfer(no, date, to));
                 }

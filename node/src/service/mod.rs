@@ -76,6 +76,9 @@ pub enum ServiceError {
         month: Month,
         to: DistrictId,
     },
+    /// A transfer that cannot be recorded, and why.
+    #[error("transfer refused: {0}")]
+    BadTransfer(String),
     /// A rule set whose fields do not hold.
     #[error("rule set refused: {0}")]
     BadRules(String),
@@ -233,6 +236,8 @@ pub struct Catalog {
     /// Every version of every procedure, by procedure then date.
     pub procedures: Vec<ProcedureLine>,
     pub inmates: Vec<(InmateNo, Inmate)>,
+    /// Every transfer (调监区): inmate, first day there, district.
+    pub transfers: Vec<(InmateNo, Date, DistrictId)>,
 }
 
 /// One version of a procedure's standard time.
@@ -520,6 +525,14 @@ impl Service {
                     })
                 })
                 .collect(),
+            transfers: registry
+                .transfers
+                .iter()
+                .flat_map(|(no, t)| {
+                    t.iter()
+                        .map(move |(d, e)| (no.clone(), *d, e.value.clone()))
+                })
+                .collect(),
             inmates: registry
                 .inmates
                 .into_iter()
@@ -673,6 +686,25 @@ impl Service {
     ) -> Result<Committed> {
         let done = self.write(who, time, format!("inmate {no}"), |s| {
             s.write_registry(|w| w.put_inmate(no, inmate))?;
+            Ok(())
+        })?;
+        Ok(done.value.1)
+    }
+
+    /// The records office records a transfer: from `date` (the first day
+    /// there) the inmate is in `to` (checked as an import's row is).
+    pub fn put_transfer(
+        &self,
+        who: &Identity,
+        time: i64,
+        no: &InmateNo,
+        date: Date,
+        to: &DistrictId,
+    ) -> Result<Committed> {
+        let done = self.write(who, time, format!("transfer {no} {date} {to}"), |s| {
+            ops::check_transfer(&s.registry().facts(), no, date, to)
+                .map_err(ServiceError::BadTransfer)?;
+            s.write_registry(|w| w.put_transfer(no, date, to))?;
             Ok(())
         })?;
         Ok(done.value.1)
