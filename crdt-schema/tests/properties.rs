@@ -279,15 +279,17 @@ fn base_registry() -> RegistryDoc {
 
 /// Facts for two districts' documents (the bool: D02's), with transfers
 /// moving inmates between them during the month.
-fn transfer_scenario() -> impl Strategy<
-    Value = (
-        Vec<(bool, Fact)>,
-        Vec<usize>,
-        usize,
-        Vec<(u8, u8, &'static str)>,
-        Vec<usize>,
-    ),
-> {
+/// Two districts' facts, an order of them, a change size, the transfers
+/// and an order of those.
+type TransferScenario = (
+    Vec<(bool, Fact)>,
+    Vec<usize>,
+    usize,
+    Vec<(u8, u8, &'static str)>,
+    Vec<usize>,
+);
+
+fn transfer_scenario() -> impl Strategy<Value = TransferScenario> {
     let transfers = (4u8..8, 5u8..9)
         .prop_map(|(a, b)| vec![(0u8, a, "D02"), (2u8, b, "D02"), (2u8, b.max(a) + 1, "D01")]);
     (
