@@ -369,6 +369,15 @@ fn status(
         Ok(_) if conflict => {
             ui.colored_label(SHORT, lang.t("冲突", "conflict"));
         }
+        Ok(_) if g.count_not_counted() => {
+            ui.colored_label(
+                SHORT,
+                lang.t(
+                    "数量不计分：当日不是出工（删除数量或改为出工）",
+                    "the count does not count: not a work day (clear it or make the day work)",
+                ),
+            );
+        }
         Ok(_) if g.changed_elsewhere => {
             ui.colored_label(
                 SHORT,

@@ -200,6 +200,19 @@ impl GridRow {
         self.stored.counts.len() > 1
     }
 
+    /// A count stays on a day that is not a work day (the day type was
+    /// changed under a stored count, or the count was stored without one):
+    /// the score does not count it (RULES.md, "Records that do not count"),
+    /// so the grid says so rather than show it as done.
+    pub(super) fn count_not_counted(&self) -> bool {
+        let has_count = if self.count_touched() {
+            !self.count.trim().is_empty()
+        } else {
+            !self.stored.counts.is_empty()
+        };
+        has_count && self.day_type != Some(DayType::Work)
+    }
+
     // These run for every row every frame (the count of unsaved rows):
     // values are compared as read, with no text built for the stored ones.
     fn attendance_touched(&self) -> bool {
@@ -446,6 +459,21 @@ mod tests {
         let mut g = row(None, &[]);
         g.minutes = "300".into();
         assert_eq!(g.edit(&procs()), Err(Problem::MinutesNeedDayType));
+    }
+
+    #[test]
+    fn a_stored_count_on_a_day_made_sick_is_saved_but_said_not_to_count() {
+        let mut g = row(Some(work(None)), &[("P01", 40)]);
+        assert!(!g.count_not_counted());
+        g.day_type = Some(DayType::Sick);
+        // The day type is saved (the officer means it), the count stays…
+        let e = g.edit(&procs()).expect("valid").expect("an edit");
+        assert_eq!(e.attendance.map(|a| a.day_type), Some(DayType::Sick));
+        assert_eq!(e.count, None);
+        // …and the row says it will not count.
+        assert!(g.count_not_counted());
+        // A count stored with no attendance record at all, too.
+        assert!(row(None, &[("P01", 472)]).count_not_counted());
     }
 
     #[test]
