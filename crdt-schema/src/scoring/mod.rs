@@ -354,6 +354,8 @@ pub(crate) struct Scorer<'a> {
     shares: BTreeMap<(&'a DistrictId, &'a InmateNo), Vec<Share<'a>>>,
     unallocated: Vec<UnallocatedTeamCount>,
     empty: InmateMonth,
+    /// The rule set in force is not the one the month was sealed under.
+    rules_changed: bool,
 }
 
 /// Where a record lives, for a problem's key: a path of the reporting
@@ -376,6 +378,13 @@ impl<'a> Scorer<'a> {
         let rules = registry
             .rule_set_for(month)
             .ok_or(ScoreError::NoRuleSet(month))?;
+        // RULES.md: publishing a version over a sealed month amends it.
+        let rules_changed = sources
+            .own
+            .seal
+            .as_ref()
+            .and_then(|s| s.seal.rules.as_ref())
+            .is_some_and(|sealed| *sealed != rules.digest());
         let mut s = Scorer {
             registry,
             sources: sources.clone(),
@@ -383,6 +392,7 @@ impl<'a> Scorer<'a> {
             shares: BTreeMap::new(),
             unallocated: Vec::new(),
             empty: InmateMonth::default(),
+            rules_changed,
         };
         for facts in sources.all() {
             s.split_team_counts(facts);
@@ -774,17 +784,6 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    /// Whether the rule set in force is not the one the month was sealed
-    /// under (RULES.md: publishing a version over a sealed month amends it).
-    fn rules_changed_since_seal(&self) -> bool {
-        self.sources
-            .own
-            .seal
-            .as_ref()
-            .and_then(|s| s.seal.rules.as_ref())
-            .is_some_and(|sealed| *sealed != self.rules.digest())
-    }
-
     /// Whether every daily record of the inmate that its day's document
     /// holds, and every team count they share in, carries a valid second
     /// signature.
@@ -1062,7 +1061,7 @@ impl<'a> Scorer<'a> {
         if self.rules.requires_confirmation && !self.all_confirmed(no, &custody) {
             flags.push(Flag::Unconfirmed);
         }
-        if self.sources.all().any(|f| f.amended.contains(no)) || self.rules_changed_since_seal() {
+        if self.sources.all().any(|f| f.amended.contains(no)) || self.rules_changed {
             flags.push(Flag::AmendedAfterSeal);
         }
         flags.sort();
