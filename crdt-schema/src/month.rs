@@ -346,20 +346,21 @@ impl MonthDoc {
     /// This document's facts as another district's report reads them (an
     /// inmate held here this month is reported there): `amended` is the
     /// inmates changed since the heads that report's seal recorded for this
-    /// document (`Seal::sources`), none when it is not sealed or recorded
-    /// none. Heads not in this document (not synced yet, or forged) leave
+    /// document (`Seal::sources`; a seal that recorded none for it read it
+    /// as empty), none when that report is not sealed. Heads not in this document (not synced yet, or forged) leave
     /// every inmate of it amended: the sealed state cannot be shown to hold.
     pub fn facts_for(&self, reader: &MonthFacts) -> MonthFacts {
         let am = self.doc.automerge();
         let mut f = MonthFacts::read_at(self.district.clone(), self.month, am, None);
         f.amended.clear();
-        let Some(heads) = reader
-            .seal
-            .as_ref()
-            .and_then(|s| s.seal.sources.get(&self.district))
-        else {
+        let Some(seal) = reader.seal.as_ref() else {
             return f;
         };
+        // A sealed report that did not read this document then (a transfer
+        // recorded after the seal): as if sealed when it was empty, so every
+        // record of it read now shows as an amendment.
+        let none = Vec::new();
+        let heads = seal.seal.sources.get(&self.district).unwrap_or(&none);
         let parsed: Option<Vec<ChangeHash>> = heads.iter().map(|h| h.parse().ok()).collect();
         match parsed {
             Some(h) if h == am.get_heads() => {}

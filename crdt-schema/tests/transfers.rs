@@ -426,3 +426,44 @@ fn the_board_and_the_score_agree_on_every_inmate_day() {
         }
     }
 }
+
+#[test]
+fn a_transfer_recorded_after_the_seal_amends_the_receiving_month() {
+    // D02 seals April with T1 still D01's; then the records office records
+    // T1's move to D02 on the 16th. D02's report now reads D01's document,
+    // which its seal did not: T1's records there are amendments.
+    let mut pr = Prison::new();
+    for day in 1..=15 {
+        pr.work("D01", "T1", day, 480);
+    }
+    for day in 16..=30 {
+        pr.work("D02", "T1", day, 480);
+    }
+    let r = pr.registry.facts();
+    let f2 = pr.d02.facts();
+    let digest = digest_to_seal(&r, &Sources::alone(&r, &f2).unwrap()).unwrap();
+    let s = Seal {
+        district: district("D02"),
+        month: MONTH.parse().unwrap(),
+        heads: pr
+            .d02
+            .document()
+            .heads()
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        digest: digest.0,
+        sources: Default::default(),
+        rules: None,
+    };
+    pr.d02.write(&meta(), |w| w.put_seal(&s)).unwrap();
+    let before = report_as_read(&pr);
+    assert!(before.seal.as_ref().unwrap().current);
+    pr.transfer("T1", 16, "D02");
+    let after = report_as_read(&pr);
+    let t1 = after.inmate(&no("T1")).expect("D02 now scores T1");
+    assert!(t1.flags.contains(&Flag::AmendedAfterSeal), "{:?}", t1.flags);
+    let seal = after.seal.as_ref().unwrap();
+    assert!(!seal.current);
+    assert_eq!(seal.amended, 1);
+}

@@ -88,14 +88,16 @@ pub fn apply(session: &mut WriteSession<'_>, plan: &Plan) -> Result<usize, Write
 }
 
 /// Whether `no` may be recorded as moving to `to` on `date`: the inmate and
-/// the district are known, the inmate is in custody that day, and is not
-/// already in `to` the day before (unless this very transfer is recorded).
+/// the district are known, the inmate is in custody that day, is not
+/// already in `to` the day before (unless this very transfer is recorded),
+/// and no other transfer of that date is replaced unless `replace`.
 /// The reason is said in words for the CLI's row errors and the app alike.
 pub fn check_transfer(
     registry: &crdt_schema::RegistryFacts,
     no: &InmateNo,
     date: Date,
     to: &DistrictId,
+    replace: bool,
 ) -> Result<(), String> {
     let Some(inmate) = registry.inmates.get(no) else {
         return Err(format!("unknown inmate {no} (import inmates.csv first)"));
@@ -116,11 +118,17 @@ pub fn check_transfer(
             inmate.admitted
         ));
     }
-    let recorded = registry
-        .transfers
-        .get(no)
-        .and_then(|t| t.get(&date))
-        .is_some_and(|e| e.value == *to);
+    let existing = registry.transfers.get(no).and_then(|t| t.get(&date));
+    let recorded = existing.is_some_and(|e| e.value == *to);
+    if let Some(e) = existing
+        && !recorded
+        && !replace
+    {
+        return Err(format!(
+            "a transfer of inmate {no} to {} from {date} is recorded: replacing it by {to} needs --force",
+            e.value
+        ));
+    }
     let before = date
         .ordinal()
         .checked_sub(1)

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crdt_schema::automerge::Automerge;
 use crdt_schema::{
-    ChangeNote, DocId, Document, MonthDoc, RegistryDoc, digest_to_seal, score_month,
+    ChangeNote, DistrictId, DocId, Document, MonthDoc, RegistryDoc, digest_to_seal, score_month,
 };
 use keys::PublicKey;
 use serde::Serialize;
@@ -155,7 +155,6 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         registry: registry_changes,
         months,
     } = bundle;
-    let bundle_district = header.district;
     let no_months = months.is_empty();
     let had_registry = !registry_changes.is_empty();
     for sc in registry_changes {
@@ -191,27 +190,76 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
     // the registry), then each report is recomputed from its document and
     // the other districts' documents it reads (transfers): in parallel, the
     // results merged in document order so the report never depends on
-    // scheduling. A one-district bundle scores only that district; the other
-    // documents in it are there because its report reads them.
-    let only = bundle_district;
+    // scheduling.
     let months: Vec<(DocId, Vec<SignedChange>)> = months.into_iter().collect();
-    let rebuilt = crate::read::parallel_into(months, |(doc_id, changes)| {
+    let mut rebuilt = crate::read::parallel_into(months, |(doc_id, changes)| {
         rebuild_month(&doc_id, changes, &trust, &registry)
     });
+    // A one-district bundle: that district's report is the one it is for.
+    // Its document has no changes when nothing was recorded there (the
+    // export carries only documents with changes): it is scored empty.
+    let named: Option<DocId> = match header.district.as_deref().map(str::parse::<DistrictId>) {
+        None => None,
+        Some(Ok(d)) => Some(DocId::month(d, header.month)),
+        Some(Err(e)) => {
+            tally
+                .problems
+                .push(format!("the bundle names district {e}"));
+            None
+        }
+    };
+    // The header is not signed: a district or month it names must be one
+    // the verified registry and the carried documents bear out.
+    let named = named.filter(|id| {
+        let DocId::Month { district, month } = id else {
+            return false;
+        };
+        if !facts.districts.contains_key(district) {
+            tally.problems.push(format!(
+                "the bundle names district {district}, which the registry does not have"
+            ));
+            return false;
+        }
+        let carried = rebuilt
+            .iter()
+            .any(|r| matches!(&r.id, DocId::Month { month: m, .. } if m == month));
+        if !carried {
+            tally.problems.push(format!(
+                "the bundle names month {month} but carries no document of it"
+            ));
+            return false;
+        }
+        true
+    });
+    if let Some(id) = &named
+        && !rebuilt.iter().any(|r| &r.id == id)
+        && let DocId::Month { district, month } = id
+    {
+        report.notes.push(format!(
+            "{id}: not in the bundle (no changes were recorded there): scored as empty"
+        ));
+        rebuilt.push(Rebuilt::empty(district.clone(), *month));
+        rebuilt.sort_by(|a, b| a.id.cmp(&b.id));
+    }
     let docs: BTreeMap<DocId, &MonthDoc> = rebuilt
         .iter()
         .filter_map(|r| r.doc.as_ref().map(|d| (r.id.clone(), d)))
         .collect();
-    // Every document is recomputed, whatever the (unsigned) header says; a
-    // one-district bundle may hold another district's document only as a
-    // source of its report, and that document's own report may read one the
-    // bundle lacks: said, not counted against the bundle.
+    // Which documents the named district's report reads: in a one-district
+    // bundle they are there as its sources, and their own reports may read
+    // documents the bundle does not carry. Decided from the verified
+    // registry, never from the (unsigned) header alone.
+    let sources_of_named: Vec<DocId> = match &named {
+        Some(DocId::Month { district, month }) => facts
+            .sources_of(district, *month)
+            .into_iter()
+            .map(|d| DocId::month(d, *month))
+            .collect(),
+        _ => Vec::new(),
+    };
     let scored: Vec<&Rebuilt> = rebuilt.iter().collect();
     let checked = crate::read::parallel_map(&scored, |r| {
-        let source_only = match (&r.id, &only) {
-            (DocId::Month { district, .. }, Some(d)) => district.as_str() != d,
-            _ => false,
-        };
+        let source_only = sources_of_named.contains(&r.id);
         check_report(r, &docs, &registry, &facts, &trust, source_only)
     });
     for r in &rebuilt {
@@ -244,14 +292,15 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         .sort_by(|a, b| a.officer_no.cmp(&b.officer_no));
     report.problems = tally.problems;
     report.ok = report.problems.is_empty();
-    if report.months.len() == 1 {
-        report.digest = report.months[0].digest.clone();
-    } else if let Some(d) = &only {
-        let named: Vec<&MonthCheck> = report.months.iter().filter(|m| &m.district == d).collect();
-        if let [m] = named.as_slice() {
-            report.digest = m.digest.clone();
-        }
-    }
+    report.digest = match &named {
+        Some(DocId::Month { district, month }) => report
+            .months
+            .iter()
+            .find(|m| m.district == district.as_str() && m.month == month.to_string())
+            .and_then(|m| m.digest.clone()),
+        _ if report.months.len() == 1 => report.months[0].digest.clone(),
+        _ => None,
+    };
     report
 }
 
@@ -265,6 +314,19 @@ struct Rebuilt {
     /// concurrently with a revocation.
     signers: Vec<(Box<keys::Certificate>, bool)>,
     problems: Vec<String>,
+}
+
+impl Rebuilt {
+    /// A district-month with no changes: an empty document.
+    fn empty(district: DistrictId, month: crdt_schema::Month) -> Rebuilt {
+        Rebuilt {
+            id: DocId::month(district.clone(), month),
+            doc: Some(MonthDoc::new(district, month)),
+            accepted: 0,
+            signers: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
 }
 
 /// What recomputing one district-month's report found.
@@ -373,25 +435,28 @@ fn check_report(
     // The other documents the report reads, as it reads them; one the
     // bundle lacks cannot be recomputed.
     let mut others = Vec::new();
-    let mut missing = Vec::new();
     for d in facts.sources_of(district, month) {
         match docs.get(&DocId::month(d.clone(), month)) {
             Some(doc) => others.push(doc.facts_for(&mf)),
-            None => missing.push(format!(
-                "{doc_id}: its report reads {d}'s document (an inmate transferred in), which is not in the bundle"
-            )),
+            // In a one-district bundle, a source's own sources need not be
+            // there: that report is not the bundle's, and is not recomputed.
+            None if source_only => {
+                out.notes.push(format!(
+                    "{doc_id} is in this one-district bundle as a source of its district's report; its own report reads {d}'s document, which the bundle does not carry: not recomputed"
+                ));
+                return out;
+            }
+            // Not carried: no changes were recorded there, or the bundle is
+            // incomplete. Read as empty and said; a seal that read changes
+            // there does not match.
+            None => {
+                out.notes.push(format!(
+                    "{doc_id}: its report reads {d}'s document (an inmate transferred in), which is not in the bundle: read as empty"
+                ));
+                let empty = MonthDoc::new(d.clone(), month);
+                others.push(empty.facts_for(&mf));
+            }
         }
-    }
-    if !missing.is_empty() {
-        if source_only {
-            out.notes.push(format!(
-                "{doc_id} is in this one-district bundle as a source of its district's report; its own report is not recomputed"
-            ));
-            out.notes.extend(missing);
-        } else {
-            out.problems.extend(missing);
-        }
-        return out;
     }
     if !others.is_empty() {
         out.notes.push(format!(
@@ -437,10 +502,14 @@ fn check_report(
                 let mut others_found = true;
                 for (d, heads) in &seal.seal.sources {
                     let parsed: Option<Vec<_>> = heads.iter().map(|h| h.parse().ok()).collect();
-                    let at = docs
-                        .get(&DocId::month(d.clone(), month))
-                        .zip(parsed)
-                        .and_then(|(doc, h)| month_at(doc, &h));
+                    // Sealed empty: the document had no changes then.
+                    let at = if heads.is_empty() {
+                        Some(MonthDoc::new(d.clone(), month))
+                    } else {
+                        docs.get(&DocId::month(d.clone(), month))
+                            .zip(parsed)
+                            .and_then(|(doc, h)| month_at(doc, &h))
+                    };
                     match at {
                         Some(sd) => sealed_others.push(sd.facts()),
                         None => {

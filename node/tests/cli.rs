@@ -922,6 +922,33 @@ fn a_transferred_inmate_is_scored_once_by_the_district_holding_them_at_month_end
     std::fs::write(&transfers, "date,inmate_no,district\n2026-03-16,1001,D02\n").unwrap();
     let out = ok(d, &["import", "transfers", transfers.to_str().unwrap()]);
     assert!(out.contains("1 rows"), "{out}");
+    // D01 types a count for 1001 on Sunday 03-08, before the move: D02
+    // scores 1001 and judges it; the import says it does not count.
+    let sunday = d.join("sunday.csv");
+    std::fs::write(
+        &sunday,
+        "date,inmate_no,procedure,quantity\n2026-03-08,1001,P1,50\n",
+    )
+    .unwrap();
+    let out = tally(d, &["import", "counts", sunday.to_str().unwrap()]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("month/D01/2026-03: cnt/1001/08/P1: count 50 on a day with no attendance record does not count"),
+        "{err}"
+    );
+    // A file may move an inmate twice, in any row order; replacing a
+    // recorded transfer needs --force.
+    let two = d.join("two.csv");
+    std::fs::write(
+        &two,
+        "date,inmate_no,district\n2026-03-25,1002,D01\n2026-03-20,1002,D02\n",
+    )
+    .unwrap();
+    ok(d, &["import", "transfers", two.to_str().unwrap()]);
+    std::fs::write(&two, "date,inmate_no,district\n2026-03-20,1002,D01\n").unwrap();
+    let err = fails(d, &["import", "transfers", two.to_str().unwrap()]);
+    assert!(err.contains("replacing it by D01 needs --force"), "{err}");
     // Moving them to the district they are already in is no transfer.
     std::fs::write(&transfers, "date,inmate_no,district\n2026-03-20,1001,D02\n").unwrap();
     let err = fails(d, &["import", "transfers", transfers.to_str().unwrap()]);
@@ -1072,6 +1099,14 @@ fn a_transferred_inmate_is_scored_once_by_the_district_holding_them_at_month_end
         .find(|m| m["district"] == "D02")
         .unwrap();
     assert_eq!(m["seal"]["matches"], true, "{m}");
+
+    // A transfer into the sealed month is refused unless forced.
+    std::fs::write(&transfers, "date,inmate_no,district\n2026-03-10,1003,D02\n").unwrap();
+    let err = fails(d, &["import", "transfers", transfers.to_str().unwrap()]);
+    assert!(
+        err.contains("the transfer changes sealed months (D02/2026-03)"),
+        "{err}"
+    );
 
     // A later change in D01's document (1001's count of 03-03) amends
     // D02's sealed month.
@@ -1231,7 +1266,8 @@ fn rules_publish_round_trips_rules_show_and_changes_months_from_its_own() {
     );
     let out = ok(d, &["rules", "publish", "--force", file.to_str().unwrap()]);
     assert!(
-        out.contains("D01/2026-03: 1 inmate(s)' figures change (sealed"),
+        out.contains("D01/2026-03: 1 inmate(s)' figures change")
+            && out.contains("(sealed: now amended_after_seal until resealed)"),
         "{out}"
     );
     assert!(
@@ -1266,6 +1302,17 @@ fn rules_publish_round_trips_rules_show_and_changes_months_from_its_own() {
             .iter()
             .all(|f| f != "amended_after_seal")
     }));
+
+    // A version that moves no figure still changes a sealed month's report
+    // (its rule set is in the digest): refused unless forced, too.
+    r["outlier_rate_bp"] = 25000.into();
+    std::fs::write(&file, r.to_string()).unwrap();
+    let err = fails(d, &["rules", "publish", file.to_str().unwrap()]);
+    assert!(
+        err.contains("would change sealed months (D01/2026-03: 0 inmate(s))"),
+        "{err}"
+    );
+    r["outlier_rate_bp"] = 20000.into();
 
     // A bad field is refused, naming it; a TOML file is read too.
     r["cap_cp"] = (-1).into();

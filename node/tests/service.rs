@@ -182,6 +182,7 @@ fn a_bad_file_and_a_bad_conflict_pick_are_typed_and_write_nothing() {
                 path: &csv,
                 sheet: None,
                 label: "counts.csv",
+                force: false,
             },
             &mut |s| steps.push(s),
         )

@@ -148,6 +148,8 @@ pub enum Request {
         no: InmateNo,
         date: Date,
         district: DistrictId,
+        /// Replace another transfer of the date, or change sealed months.
+        force: bool,
     },
     /// The labor section publishes a rule set; `force` when it may change
     /// sealed months.
@@ -423,8 +425,13 @@ impl Worker {
             }),
             Request::PutInmate { no, inmate } => self
                 .saved(|svc, who, now| svc.put_inmate(who, now, &no, &inmate).map(|c| c.changes)),
-            Request::PutTransfer { no, date, district } => self.saved(|svc, who, now| {
-                svc.put_transfer(who, now, &no, date, &district)
+            Request::PutTransfer {
+                no,
+                date,
+                district,
+                force,
+            } => self.saved(|svc, who, now| {
+                svc.put_transfer(who, now, &no, date, &district, force)
                     .map(|c| c.changes)
             }),
             Request::PublishRules { rules, force } => {
@@ -577,6 +584,7 @@ impl Worker {
                         path,
                         sheet: None,
                         label: &label,
+                        force: false,
                     },
                     &mut |s| step(s),
                 )?

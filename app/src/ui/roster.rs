@@ -25,6 +25,7 @@ struct MoveForm {
     no: String,
     date: String,
     district: Option<DistrictId>,
+    force: bool,
 }
 
 /// What the transfer form would write, or why it cannot yet (the service
@@ -46,7 +47,12 @@ fn check_move(form: &MoveForm, cat: &Catalog, lang: Lang) -> Result<Request, Str
         lang.t("请选择调入监区", "Pick the district moved to")
             .to_string()
     })?;
-    Ok(Request::PutTransfer { no, date, district })
+    Ok(Request::PutTransfer {
+        no,
+        date,
+        district,
+        force: form.force,
+    })
 }
 
 /// The latest transfer of `no`, as the roster shows it.
@@ -225,6 +231,13 @@ pub(super) fn roster(
                 .response
                 .labelled_by(l.id);
         });
+        ui.checkbox(
+            &mut mf.force,
+            lang.t(
+                "强制（替换同日的调监区记录，或改变已封存月份：须重新封存）",
+                "Force (replace a transfer of the same date, or change sealed months: reseal them)",
+            ),
+        );
         let checked = check_move(mf, cat, lang);
         ui.horizontal(|ui| {
             let clicked = ui

@@ -222,6 +222,18 @@ fn check(f: &Form, lang: Lang) -> Result<RuleSet, String> {
         ),
         _ => e.to_string(),
     })?;
+    if r.cap_cp.0.saturating_mul(2) > r.base_cp.0 {
+        return Err(if zh {
+            format!(
+                "加分上限（cap_cp）{} 超过基础分 {} 的一半（第十条：劳动加分不超过基础分的 50%）",
+                r.cap_cp.0, r.base_cp.0
+            )
+        } else {
+            node::service::rules::publishable(&r)
+                .err()
+                .unwrap_or_default()
+        });
+    }
     Ok(r)
 }
 

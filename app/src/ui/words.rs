@@ -116,6 +116,34 @@ fn service(lang: Lang, e: &ServiceError) -> Option<String> {
                 format!("cannot read {}: {source}", path.display())
             }
         }
+        ServiceError::TransferAmendsSealed { months } => {
+            let list: Vec<String> = months.iter().map(|(d, m)| format!("{d} {m}")).collect();
+            if zh {
+                format!(
+                    "该调监区会改变已封存月份：{}；未记录。确需记录请勾选「强制」，这些月份须重新封存",
+                    list.join("、")
+                )
+            } else {
+                format!(
+                    "the transfer changes sealed months: {}; not recorded. Tick \"force\" to record it (reseal them)",
+                    list.join(", ")
+                )
+            }
+        }
+        ServiceError::HeldElsewhere {
+            inmate,
+            date,
+            district,
+            held,
+        } => {
+            if zh {
+                format!("{inmate} 于 {date} 在 {held}，不在 {district}：该日记录应记入 {held}")
+            } else {
+                format!(
+                    "{inmate} was in {held} on {date}, not in {district}: that day's records belong to {held}"
+                )
+            }
+        }
         ServiceError::BadTransfer(reason) => {
             if zh {
                 format!("调监区未记录：{reason}")

@@ -264,13 +264,19 @@ pub fn score_month(registry: &RegistryFacts, sources: &Sources<'_>) -> Result<Re
             }
         }
     }
-    problems.sort();
-    problems.dedup();
     let mut transferred_out = Vec::new();
     for (no, _) in registry.inmates_of(&facts.district, facts.month) {
         let custody = registry.custody(no, facts.month);
         if custody.reporting() != Some(&facts.district) {
             for (date, to) in custody.moves_out_of(&facts.district) {
+                if !registry.districts.contains_key(to) {
+                    problems.push(ProblemOut {
+                        key: format!("transfer/{no}/{date}"),
+                        reason: format!(
+                            "transferred to {to}, which is not a district of the registry: no report scores this inmate"
+                        ),
+                    });
+                }
                 transferred_out.push(TransferredOut {
                     inmate_no: no.clone(),
                     date,
@@ -279,6 +285,8 @@ pub fn score_month(registry: &RegistryFacts, sources: &Sources<'_>) -> Result<Re
             }
         }
     }
+    problems.sort();
+    problems.dedup();
     let body = ReportBody {
         rule_set: scorer.rules.version(),
         calendar_days: u32::from(facts.month.days()),
@@ -443,11 +451,15 @@ impl<'a> Scorer<'a> {
         let mut teams: BTreeMap<(u8, &'a ProcedureId), Vec<(&'a InmateNo, u64)>> = BTreeMap::new();
         for (no, rec) in &facts.inmates {
             for (day, procedure) in &rec.assignments {
-                let held_here = facts
-                    .month
-                    .day(*day)
-                    .and_then(|date| self.registry.district_on(no, date))
-                    == Some(&facts.district);
+                // Held by this document's district that day; an inmate not
+                // in the roster keeps the share it always took (the count
+                // is split as written; the report names the inmate).
+                let held_here = !self.registry.inmates.contains_key(no)
+                    || facts
+                        .month
+                        .day(*day)
+                        .and_then(|date| self.registry.district_on(no, date))
+                        == Some(&facts.district);
                 if held_here
                     && let Some(att) = Scorer::attendance(rec, *day)
                     && att.value.day_type == DayType::Work
@@ -788,11 +800,17 @@ impl<'a> Scorer<'a> {
     /// holds, and every team count they share in, carries a valid second
     /// signature.
     fn all_confirmed(&self, no: &InmateNo, custody: &Custody<'_>) -> bool {
+        let own = &self.sources.own.district;
         let records = self.sources.all().all(|f| {
             f.inmates.get(no).is_none_or(|rec| {
                 rec.record_days()
                     .iter()
-                    .filter(|d| custody.holder(**d) == Some(&f.district))
+                    .filter(|d| match custody.holder(**d) {
+                        Some(h) => h == &f.district,
+                        // Out of custody: the reporting document's records
+                        // of those days still need their second signature.
+                        None => &f.district == own,
+                    })
                     .all(|d| rec.confirmed.contains(d))
             })
         });
@@ -926,9 +944,19 @@ impl<'a> Scorer<'a> {
         entries.sort_by(|a, b| a.0.cmp(b.0));
 
         let mut flags = Vec::new();
+        // Any record of the inmate's month in conflict, counted or not (a
+        // conflict is never resolved in silence), and a transfer of theirs
+        // written two ways at once.
         let conflict = days.iter().any(|d| d.conflict)
-            || entries.iter().any(|(_, e, counts)| *counts && e.conflict)
-            || own.approvals.values().any(|e| e.conflict);
+            || self
+                .sources
+                .all()
+                .any(|f| f.inmates.get(no).is_some_and(InmateMonth::has_conflict))
+            || self
+                .registry
+                .transfers
+                .get(no)
+                .is_some_and(|t| t.values().any(|e| e.conflict));
         let mut result = InmateResult {
             inmate_no: no.clone(),
             base_cp: Cp::ZERO,

@@ -70,6 +70,10 @@ enum Command {
         /// Of a workbook, the worksheet to read (default: the first visible one).
         #[arg(long)]
         sheet: Option<String>,
+        /// Transfers: replace another of the same date, or change sealed
+        /// months (they then show the amendment until resealed).
+        #[arg(long)]
+        force: bool,
     },
     /// Score a month: one district, or all districts.
     Score {
@@ -392,7 +396,12 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Init { prison, authority } => {
             setup::init(&ctx, prison.as_deref(), authority.as_deref())
         }
-        Command::Import { kind, file, sheet } => write::import(&ctx, kind, &file, sheet.as_deref()),
+        Command::Import {
+            kind,
+            file,
+            sheet,
+            force,
+        } => write::import(&ctx, kind, &file, sheet.as_deref(), force),
         Command::Score {
             district,
             month,

@@ -20,7 +20,13 @@ fn check_district(s: &WriteSession<'_>, district: &DistrictId) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path, sheet: Option<&str>) -> Result<ExitCode> {
+pub(super) fn import(
+    ctx: &Ctx,
+    kind: Kind,
+    file: &Path,
+    sheet: Option<&str>,
+    force: bool,
+) -> Result<ExitCode> {
     let service = ctx.service()?;
     let label = label(file);
     let writer = ctx.writer()?;
@@ -29,6 +35,7 @@ pub(super) fn import(ctx: &Ctx, kind: Kind, file: &Path, sheet: Option<&str>) ->
         path: file,
         sheet,
         label: &label,
+        force,
     };
     let read = match service.import(&writer, now(), &f, &mut |_| {}) {
         Ok(r) => r,
@@ -181,7 +188,7 @@ pub(super) fn publish_rules(ctx: &Ctx, file: &Path, force: bool) -> Result<ExitC
     }
     for e in &read.value.effects {
         println!(
-            "  {}/{}: {} inmate(s)' figures change{}",
+            "  {}/{}: {} inmate(s)' figures change (the report's rule set is the new one){}",
             e.district,
             e.month,
             e.inmates,

@@ -188,7 +188,7 @@ pub fn plan(
 ) -> Result<Plan, ImportError> {
     let (required, optional) = kind.columns();
     let table = Table::parse(file, bytes, required, optional)?;
-    plan_table(kind, &table, registry, None)
+    plan_table(kind, &table, registry, None, false)
 }
 
 /// Reads and validates the first visible worksheet of an XLSX workbook, exactly as
@@ -214,7 +214,7 @@ pub fn plan_sheet(
 ) -> Result<(Plan, String), ImportError> {
     let (required, optional) = kind.columns();
     let (table, sheet) = xlsx::parse(file, bytes, sheet, required, optional)?;
-    Ok((plan_table(kind, &table, registry, None)?, sheet))
+    Ok((plan_table(kind, &table, registry, None, false)?, sheet))
 }
 
 /// [`plan`] or [`plan_xlsx`], as the file's name says ([`Format::of`]).
@@ -257,7 +257,7 @@ pub fn plan_any(
 /// [`plan_any`] for an officer bound to `district` (None: any district):
 /// a daily record for a day the inmate was held by another district (a
 /// transfer) is refused, naming inmate, date and district, before anything
-/// is written.
+/// is written. `replace`: a transfer may replace another of its date.
 pub fn plan_any_in(
     kind: Kind,
     file: &str,
@@ -265,16 +265,20 @@ pub fn plan_any_in(
     sheet: Option<&str>,
     registry: &RegistryFacts,
     district: Option<&DistrictId>,
+    replace: bool,
 ) -> Result<(Plan, Option<String>), ImportError> {
     let (required, optional) = kind.columns();
     match (Format::of(file), sheet) {
         (Format::Csv, None) => {
             let table = Table::parse(file, bytes, required, optional)?;
-            Ok((plan_table(kind, &table, registry, district)?, None))
+            Ok((plan_table(kind, &table, registry, district, replace)?, None))
         }
         (Format::Xlsx, sheet) => {
             let (table, sheet) = xlsx::parse(file, bytes, sheet, required, optional)?;
-            Ok((plan_table(kind, &table, registry, district)?, Some(sheet)))
+            Ok((
+                plan_table(kind, &table, registry, district, replace)?,
+                Some(sheet),
+            ))
         }
         (Format::Csv, Some(_)) => plan_any(kind, file, bytes, sheet, registry),
     }
@@ -286,10 +290,13 @@ fn plan_table(
     table: &Table,
     registry: &RegistryFacts,
     scope: Option<&DistrictId>,
+    replace: bool,
 ) -> Result<Plan, ImportError> {
     let mut p = Planner {
         registry,
         scope,
+        replace,
+        transfer_rows: Vec::new(),
         plan: Plan::default(),
         seen: BTreeMap::new(),
         errors: Vec::new(),
@@ -307,6 +314,7 @@ fn plan_table(
             p.errors.push(e);
         }
     }
+    p.check_transfers();
     if p.errors.is_empty() {
         Ok(p.plan)
     } else {
@@ -332,6 +340,10 @@ struct Planner<'r> {
     registry: &'r RegistryFacts,
     /// The district the importing officer is bound to, if any.
     scope: Option<&'r DistrictId>,
+    /// Whether a transfer may replace another of the same date.
+    replace: bool,
+    /// Transfers read, each with an error naming its row, checked at the end.
+    transfer_rows: Vec<(RowError, InmateNo, Date, DistrictId)>,
     plan: Plan,
     /// Record key → (line, value) of the row that set it, to catch a file
     /// that says two different things about the same record.
@@ -466,6 +478,35 @@ impl Planner<'_> {
             .unwrap_or_else(|| inmate.district.clone())
     }
 
+    /// Checks the file's transfers in date order per inmate, each against the
+    /// registry with the file's earlier ones applied, and plans those that
+    /// hold; an error names the row.
+    fn check_transfers(&mut self) {
+        if self.transfer_rows.is_empty() {
+            return;
+        }
+        let mut rows = std::mem::take(&mut self.transfer_rows);
+        rows.sort_by(|a, b| (&a.1, a.2).cmp(&(&b.1, b.2)));
+        let mut working = self.registry.clone();
+        for (mut at, no, date, to) in rows {
+            match crate::ops::check_transfer(&working, &no, date, &to, self.replace) {
+                Ok(()) => {
+                    working
+                        .transfers
+                        .entry(no.clone())
+                        .or_default()
+                        .insert(date, crdt_schema::Entry::new(to.clone(), false));
+                    self.plan.registry.push(RegistryOp::Transfer(no, date, to));
+                }
+                Err(reason) => {
+                    at.reason = reason;
+                    self.errors.push(at);
+                }
+            }
+        }
+        self.errors.sort_by_key(|e| e.line);
+    }
+
     fn month_op(&mut self, district: DistrictId, date: Date, op: MonthOp) {
         self.plan
             .months
@@ -499,13 +540,19 @@ impl Planner<'_> {
                 }
             }
             Kind::Transfers => {
+                // Checked once the whole file is read, in date order per
+                // inmate ([`Planner::check_transfers`]): a file may move an
+                // inmate twice.
                 let date = row.date("date")?;
                 let (no, _) = self.inmate(row)?;
                 let to = self.district(row, "district")?;
-                crate::ops::check_transfer(self.registry, &no, date, &to)
-                    .map_err(|reason| row.error(Some("district"), to.as_str(), reason))?;
                 if self.once(row, format!("transfer/{no}/{date}"), to.to_string())? {
-                    self.plan.registry.push(RegistryOp::Transfer(no, date, to));
+                    self.transfer_rows.push((
+                        row.error(Some("district"), to.as_str(), ""),
+                        no,
+                        date,
+                        to,
+                    ));
                 }
             }
             Kind::Procedures => {

@@ -76,9 +76,25 @@ pub enum ServiceError {
         month: Month,
         to: DistrictId,
     },
+    /// A record for a day another district held the inmate.
+    #[error(
+        "inmate {inmate} was in {held} on {date}, not in {district}: a record of that day belongs to {held}'s document"
+    )]
+    HeldElsewhere {
+        inmate: InmateNo,
+        date: Date,
+        district: DistrictId,
+        held: DistrictId,
+    },
     /// A transfer that cannot be recorded, and why.
     #[error("transfer refused: {0}")]
     BadTransfer(String),
+    /// Transfers that would change sealed months, not forced.
+    #[error(
+        "the transfer changes sealed months ({}): refused; record it with --force to amend them (each then shows the amendment until resealed)",
+        months.iter().map(|(d, m)| format!("{d}/{m}")).collect::<Vec<_>>().join(", ")
+    )]
+    TransferAmendsSealed { months: Vec<(DistrictId, Month)> },
     /// A rule set whose fields do not hold.
     #[error("rule set refused: {0}")]
     BadRules(String),
@@ -209,6 +225,9 @@ pub struct ImportFile<'a> {
     pub sheet: Option<&'a str>,
     /// The file's name in messages and in the change's note.
     pub label: &'a str,
+    /// Transfers may replace others of their date and change sealed months
+    /// (which then show the amendment until resealed).
+    pub force: bool,
 }
 
 /// The steps of an import, for a progress display.
@@ -578,15 +597,27 @@ impl Service {
             path,
             sheet,
             label,
+            force,
         } = *file;
+        let months = self.store.month_ids()?;
         progress(ImportStep::Reading);
         let bytes = input::read_bounded(path, input::MAX_TABLE_BYTES, "spreadsheet")?;
         let done = self.write(who, time, format!("import {label}"), |s| {
             progress(ImportStep::Checking { bytes: bytes.len() });
             let registry = s.registry().facts();
             let scope = who.certificate.body.district.as_ref();
-            let (plan, sheet) = import::plan_any_in(kind, label, &bytes, sheet, &registry, scope)
-                .map_err(ServiceError::Rejected)?;
+            let (plan, sheet) =
+                import::plan_any_in(kind, label, &bytes, sheet, &registry, scope, force)
+                    .map_err(ServiceError::Rejected)?;
+            let moves: Vec<(InmateNo, Date, DistrictId)> = plan
+                .registry
+                .iter()
+                .filter_map(|op| match op {
+                    ops::RegistryOp::Transfer(no, d, to) => Some((no.clone(), *d, to.clone())),
+                    _ => None,
+                })
+                .collect();
+            refuse_sealed_moves(s, &months, &registry, &moves, force)?;
             progress(ImportStep::Signing { rows: plan.rows });
             let changed = ops::apply(s, &plan)?;
             let not_counted = not_counted(s, &plan)?;
@@ -700,10 +731,15 @@ impl Service {
         no: &InmateNo,
         date: Date,
         to: &DistrictId,
+        force: bool,
     ) -> Result<Committed> {
+        let months = self.store.month_ids()?;
         let done = self.write(who, time, format!("transfer {no} {date} {to}"), |s| {
-            ops::check_transfer(&s.registry().facts(), no, date, to)
+            let registry = s.registry().facts();
+            ops::check_transfer(&registry, no, date, to, force)
                 .map_err(ServiceError::BadTransfer)?;
+            let moves = [(no.clone(), date, to.clone())];
+            refuse_sealed_moves(s, &months, &registry, &moves, force)?;
             s.write_registry(|w| w.put_transfer(no, date, to))?;
             Ok(())
         })?;
@@ -744,7 +780,21 @@ impl Service {
         adjustment: &Adjustment,
     ) -> Result<Committed> {
         let done = self.write(who, time, format!("adjustment {inmate}"), |s| {
-            known_district(&s.registry().facts(), district)?;
+            let registry = s.registry().facts();
+            known_district(&registry, district)?;
+            // An entry counts only in the document of the district holding
+            // the inmate on its date (RULES.md, transfers): refused here
+            // rather than written where it would not count.
+            if let Some(held) = registry.district_on(inmate, adjustment.date)
+                && held != district
+            {
+                return Err(ServiceError::HeldElsewhere {
+                    inmate: inmate.clone(),
+                    date: adjustment.date,
+                    district: district.clone(),
+                    held: held.clone(),
+                });
+            }
             s.write_month(district, adjustment.date.month(), |w| {
                 w.put_adjustment(inmate, adjustment)
             })?;
@@ -771,50 +821,122 @@ pub fn file_label(path: &Path) -> String {
 
 /// The records `plan` wrote, in the session's documents as they now stand,
 /// that the score does not count: each month the plan touched is scored
-/// (from its document and those it reads) and its problems about these
-/// records kept.
+/// (from its document and those it reads), and so is the report of every
+/// district that scores an inmate written for (a transferred inmate's
+/// records are judged by the district holding them at the month's end,
+/// which names them by document); their problems about these records kept.
 fn not_counted(s: &mut WriteSession<'_>, plan: &ops::Plan) -> Result<Vec<String>> {
     use crdt_schema::MonthKey;
+    use std::collections::BTreeSet;
     let registry = s.registry().facts();
-    let mut out = Vec::new();
+    let mut out = BTreeSet::new();
     for ((district, month), ops) in &plan.months {
-        let keys: std::collections::BTreeSet<String> = ops
+        let mut inmates: BTreeSet<&InmateNo> = BTreeSet::new();
+        let keys: BTreeSet<String> = ops
             .iter()
             .filter_map(|op| {
-                Some(match op {
+                let (no, key) = match op {
                     ops::MonthOp::Attendance(no, d, _) => {
-                        MonthKey::Attendance(no.clone(), d.day()).to_string()
+                        (no, MonthKey::Attendance(no.clone(), d.day()))
                     }
                     ops::MonthOp::Count(no, d, p, _) => {
-                        MonthKey::Count(no.clone(), d.day(), p.clone()).to_string()
+                        (no, MonthKey::Count(no.clone(), d.day(), p.clone()))
                     }
                     ops::MonthOp::Assignment(no, d, p) => {
-                        MonthKey::Assignment(no.clone(), d.day(), p.clone()).to_string()
+                        (no, MonthKey::Assignment(no.clone(), d.day(), p.clone()))
                     }
-                    ops::MonthOp::Adjustment(no, a) => {
-                        MonthKey::Adjustment(no.clone(), crdt_schema::adjustment_id(no, a))
-                            .to_string()
-                    }
+                    ops::MonthOp::Adjustment(no, a) => (
+                        no,
+                        MonthKey::Adjustment(no.clone(), crdt_schema::adjustment_id(no, a)),
+                    ),
                     ops::MonthOp::TeamCount(..) | ops::MonthOp::Approval(..) => return None,
-                })
+                };
+                inmates.insert(no);
+                Some(key.to_string())
             })
             .collect();
         if keys.is_empty() {
             continue;
         }
-        let facts = s.month(district, *month)?.facts();
-        let others: Vec<crdt_schema::MonthFacts> = close::other_sources(s, &registry, &facts)?
-            .into_iter()
-            .map(|(f, _)| f)
-            .collect();
-        let report =
-            crdt_schema::score_month(&registry, &Sources::new(&registry, &facts, &others)?)?;
         let doc = DocId::month(district.clone(), *month);
-        for p in &report.body.problems {
-            if keys.contains(&p.key) {
-                out.push(format!("{doc}: {}: {}", p.key, p.reason));
+        let mut reports: BTreeSet<DistrictId> = BTreeSet::from([district.clone()]);
+        for no in &inmates {
+            if let Some(r) = registry.custody(no, *month).reporting() {
+                reports.insert(r.clone());
+            }
+        }
+        for r in reports {
+            let facts = s.month(&r, *month)?.facts();
+            let others: Vec<crdt_schema::MonthFacts> = close::other_sources(s, &registry, &facts)?
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect();
+            let report =
+                crdt_schema::score_month(&registry, &Sources::new(&registry, &facts, &others)?)?;
+            for p in &report.body.problems {
+                // In its own report a record's key is its path; in another
+                // district's, the path after this document's name.
+                let path = if r == *district {
+                    Some(p.key.as_str())
+                } else {
+                    p.key.strip_prefix(&format!("{doc}:"))
+                };
+                if let Some(path) = path
+                    && keys.contains(path)
+                {
+                    out.insert(format!("{doc}: {path}: {}", p.reason));
+                }
             }
         }
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
+}
+
+/// Refuses, unless `force`, transfers that change who held an inmate on a
+/// day of a sealed district-month the store holds: that month's report
+/// (the district losing the inmate, the one gaining them) would change
+/// after its seal.
+fn refuse_sealed_moves(
+    s: &mut WriteSession<'_>,
+    months: &[DocId],
+    registry: &RegistryFacts,
+    moves: &[(InmateNo, Date, DistrictId)],
+    force: bool,
+) -> Result<()> {
+    if moves.is_empty() || force {
+        return Ok(());
+    }
+    let mut after = registry.clone();
+    for (no, d, to) in moves {
+        after
+            .transfers
+            .entry(no.clone())
+            .or_default()
+            .insert(*d, crdt_schema::Entry::new(to.clone(), false));
+    }
+    let mut sealed = std::collections::BTreeSet::new();
+    for (no, date, _) in moves {
+        for id in months {
+            let DocId::Month { district, month } = id else {
+                continue;
+            };
+            if *month < date.month() {
+                continue;
+            }
+            let (b, a) = (registry.custody(no, *month), after.custody(no, *month));
+            if b == a || !(b.districts().contains(district) || a.districts().contains(district)) {
+                continue;
+            }
+            if s.month(district, *month)?.facts().seal.is_some() {
+                sealed.insert((district.clone(), *month));
+            }
+        }
+    }
+    if sealed.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::TransferAmendsSealed {
+            months: sealed.into_iter().collect(),
+        })
+    }
 }

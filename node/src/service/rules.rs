@@ -33,7 +33,9 @@ impl RuleVersions {
     }
 }
 
-/// What publishing a rule set changes in one district-month already scored.
+/// What publishing a rule set changes in one district-month already scored:
+/// its rule set in force changes (so its report does), and this many
+/// inmates' figures with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleEffect {
     pub district: DistrictId,
@@ -59,6 +61,20 @@ pub struct RulesFileError {
     pub reason: String,
 }
 
+/// What a published rule set must hold beyond its fields' ranges: the
+/// labor bonuses of the part may not exceed half its base (Art. 10). Not
+/// part of decoding, so a stored version is always read back.
+pub fn publishable(r: &RuleSet) -> std::result::Result<(), String> {
+    r.validate().map_err(|e| e.to_string())?;
+    if r.cap_cp.0.saturating_mul(2) > r.base_cp.0 {
+        return Err(format!(
+            "cap_cp {} exceeds half of base_cp {} (Art. 10: the labor bonuses of a part may not exceed 50% of its base)",
+            r.cap_cp.0, r.base_cp.0
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a rule set from TOML or JSON (the fields `tally rules show --json`
 /// prints), checking every field. JSON is told by its first character.
 pub fn parse_rules(file: &str, bytes: &[u8]) -> std::result::Result<RuleSet, RulesFileError> {
@@ -73,7 +89,7 @@ pub fn parse_rules(file: &str, bytes: &[u8]) -> std::result::Result<RuleSet, Rul
     } else {
         toml::from_str(text).map_err(|e| bad(e.to_string().trim_end().to_string()))?
     };
-    rules.validate().map_err(|e| bad(e.to_string()))?;
+    publishable(&rules).map_err(bad)?;
     Ok(rules)
 }
 
@@ -233,13 +249,19 @@ fn effects(
             let report = score_month(r, &Sources::new(r, &facts, &others)?)?;
             Ok(Some(report.body.inmates))
         };
+        // A month whose rule set in force does not change is untouched; one
+        // whose does has a new report (its version is in the digest) even
+        // if no figure moves, and a sealed one is amended by it.
+        if registry.rule_set_for(*month) == after.rule_set_for(*month) {
+            continue;
+        }
         let (b, a) = (score(registry)?, score(&after)?);
         let inmates = match (&b, &a) {
             (Some(b), Some(a)) => changed_inmates(b, a),
             (None, Some(a)) => a.len(),
             _ => 0,
         };
-        if inmates > 0 {
+        {
             out.push(RuleEffect {
                 district: district.clone(),
                 month: *month,
@@ -289,9 +311,7 @@ impl Service {
         rules: &RuleSet,
         force: bool,
     ) -> Result<Read<Published>> {
-        rules
-            .validate()
-            .map_err(|e| ServiceError::BadRules(e.to_string()))?;
+        publishable(rules).map_err(ServiceError::BadRules)?;
         let months = self.store.month_ids()?;
         let note = format!("rule set from {}", rules.effective_from);
         let done = self.write(who, time, note, |s| {
