@@ -395,10 +395,13 @@ fn the_records_office_records_a_transfer_and_a_bad_one_is_refused_in_words() {
     let (err, text) = notice(&h);
     assert!(err, "{text}");
     assert!(
-        text.contains(&format!("该调监区会改变已封存月份：D01 2026-10、{to} 2026-10")),
+        text.contains(&format!(
+            "该调监区会改变已封存月份：D01 2026-10、{to} 2026-10"
+        )),
         "{text}"
     );
-    h.get_by_label_contains("强制（替换同日的调监区记录").click();
+    h.get_by_label_contains("强制（替换同日的调监区记录")
+        .click();
     h.run_steps(2);
     click_button(&mut h, "签名登记调监区");
     settle(&mut h);

@@ -131,3 +131,97 @@ pub(super) fn verify(authority: &Path, bundle: &Path, json: bool) -> Result<Exit
         ExitCode::FAILURE
     })
 }
+
+/// `tally link`: each district-month of `month` written to the scoring
+/// database in one transaction (or, with `check`, read back and compared).
+pub(super) fn link(
+    ctx: &Ctx,
+    month: Month,
+    district: Option<&DistrictId>,
+    url: &str,
+    password_file: Option<&Path>,
+    unsealed: bool,
+    check: bool,
+) -> Result<ExitCode> {
+    let mut config: link::postgres::Config = url
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--url `{url}` is not a database URL: {e}"))?;
+    if config.get_password().is_some() {
+        bail!(
+            "--url carries a password: give it in TALLY_LINK_PASSWORD or --password-file instead (a URL is shown in logs)"
+        );
+    }
+    let password = match password_file {
+        Some(p) => {
+            let bytes = crate::input::read_bounded(p, 4096, "password file")?;
+            Some(
+                String::from_utf8(bytes)
+                    .map_err(|_| {
+                        anyhow::anyhow!("{}: the password is not UTF-8 text", p.display())
+                    })?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            )
+        }
+        None => std::env::var("TALLY_LINK_PASSWORD").ok(),
+    };
+    if let Some(p) = &password {
+        config.password(p);
+    }
+    let read = ctx.service()?.link_months(month, district)?;
+    present::issues(&read.issues);
+    let months = read.value;
+    let mut client = link::connect(&config)?;
+    link::ensure_schema(&mut client)?;
+    let mut differences = 0;
+    for m in &months.months {
+        let r = &m.report;
+        let at = format!("{}/{}", r.district, r.month);
+        let sealed = r.seal.as_ref().is_some_and(|s| s.current);
+        if !sealed && !unsealed {
+            let why = if r.seal.is_some() {
+                "amended since its seal"
+            } else {
+                "not sealed"
+            };
+            println!("{at}: {why}: not linked (--unsealed links it, marked unsealed)");
+            continue;
+        }
+        let input = link::MonthInput {
+            prison: &months.prison,
+            report: r,
+            names: &months.names,
+            heads: m.heads.clone(),
+            sealed_at: m.sealed_at,
+            entries: m.entries.clone(),
+        };
+        if check {
+            let found = link::check_month(&mut client, &input)?;
+            if found.is_empty() {
+                println!(
+                    "{at}: the database matches tally's report {}",
+                    &r.digest.0[..16]
+                );
+            }
+            for d in &found {
+                println!("{d}");
+            }
+            differences += found.len();
+            continue;
+        }
+        match link::link_month(&mut client, &input)? {
+            link::Linked::New { rows } => println!("{at}: linked {rows} rows (version 1)"),
+            link::Linked::Replaced { rows, version } => println!(
+                "{at}: the report changed: {rows} rows linked as version {version}, the previous ones kept in tally_labor_history"
+            ),
+            link::Linked::Unchanged { version } => {
+                println!("{at}: unchanged (version {version})")
+            }
+        }
+    }
+    if differences > 0 {
+        eprintln!("{differences} difference(s) between the database and tally");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -110,6 +110,27 @@ enum Command {
         #[command(subcommand)]
         command: OfficerCommand,
     },
+    /// Write the month's sealed labor scores to the scoring database
+    /// (PostgreSQL or one speaking its protocol), or check what is there.
+    Link {
+        #[arg(long)]
+        month: Month,
+        #[arg(long)]
+        district: Option<DistrictId>,
+        /// The database, `postgres://USER@HOST:PORT/DB` (no password in it:
+        /// TALLY_LINK_PASSWORD or --password-file).
+        #[arg(long, env = "TALLY_LINK_URL")]
+        url: String,
+        /// A file holding the database password (else TALLY_LINK_PASSWORD).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// Link months not sealed (or amended since the seal) too, marked unsealed.
+        #[arg(long)]
+        unsealed: bool,
+        /// Read the rows back and name every difference from tally's reports.
+        #[arg(long)]
+        check: bool,
+    },
     /// Rule sets (规则版本): show the one in force, publish a new one.
     Rules {
         #[command(subcommand)]
@@ -440,6 +461,22 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             OfficerCommand::Revoke { no } => setup::officer_revoke(&ctx, &no),
             OfficerCommand::List { json } => read::officers(&ctx, json),
         },
+        Command::Link {
+            month,
+            district,
+            url,
+            password_file,
+            unsealed,
+            check,
+        } => exchange::link(
+            &ctx,
+            month,
+            district.as_ref(),
+            &url,
+            password_file.as_deref(),
+            unsealed,
+            check,
+        ),
         Command::Rules { command } => match command {
             RulesCommand::Show { month, json } => read::rules(&ctx, month, json),
             RulesCommand::Publish { file, force } => write::publish_rules(&ctx, &file, force),

@@ -9,6 +9,7 @@
 //! (exclusive lock, every change judged as a peer's would be, nothing written
 //! unless all of it is).
 
+pub mod link;
 mod resolve;
 pub mod rules;
 

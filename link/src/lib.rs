@@ -1,0 +1,445 @@
+//! # link
+//!
+//! The month-end link into the scoring database (计分考核数据库): each
+//! district-month's report as tally scored it — sealed, unless asked
+//! otherwise — written to PostgreSQL (or a database speaking its protocol:
+//! KingbaseES, openGauss, HighGo) in one transaction per district-month, and
+//! read back to check. The tables are `sql/schema.sql`'s; the other systems
+//! read the view `tally_labor_month`.
+//!
+//! This crate is the database shell only: it is given the reports (the node
+//! scores them) and knows nothing of the store or the network.
+
+use std::collections::BTreeMap;
+
+use crdt_schema::{Flag, InmateResult, Report};
+use postgres::{Client, GenericClient};
+
+pub use postgres;
+
+/// The version of the tables this tally writes.
+pub const SCHEMA_VERSION: i32 = 1;
+/// The tables, created when absent (every statement may run again).
+pub const SCHEMA_SQL: &str = include_str!("../sql/schema.sql");
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("cannot connect to the scoring database at {target}: {detail}")]
+    Connect { target: String, detail: String },
+    #[error("the scoring database: {what}: {detail}")]
+    Database { what: String, detail: String },
+    #[error(
+        "the scoring database holds tally's tables at version {found}, newer than this tally's {SCHEMA_VERSION}: upgrade tally"
+    )]
+    NewerSchema { found: i32 },
+}
+
+/// What went wrong, in the server's words where it said any (the driver's
+/// own message is only "db error").
+fn detail(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+fn db(what: impl Into<String>) -> impl FnOnce(postgres::Error) -> LinkError {
+    let what = what.into();
+    move |e| LinkError::Database {
+        what,
+        detail: detail(&e),
+    }
+}
+
+/// One district-month to link: its report and what identifies its state.
+#[derive(Debug, Clone)]
+pub struct MonthInput<'a> {
+    pub prison: &'a str,
+    pub report: &'a Report,
+    /// Inmates' names, by number.
+    pub names: &'a BTreeMap<String, String>,
+    /// The month document's heads (hex), what a reader checks the rows against.
+    pub heads: Vec<String>,
+    /// The seal change's stated time, seconds since 1970.
+    pub sealed_at: Option<i64>,
+    pub entries: Vec<EntryInput>,
+}
+
+/// A bonus or deduction of the month, as scored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryInput {
+    pub inmate_no: String,
+    pub id: String,
+    pub date: String,
+    pub points_cp: i64,
+    pub reason: String,
+    pub status: String,
+}
+
+/// What linking one district-month did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linked {
+    /// First linked, at version 1.
+    New { rows: usize },
+    /// The report changed since (an amendment, a re-seal): the rows were
+    /// replaced and the previous ones kept in `tally_labor_history`.
+    Replaced { rows: usize, version: i32 },
+    /// The same report as linked: nothing written but the log line.
+    Unchanged { version: i32 },
+}
+
+/// Connects, asking for nothing to be printed with the password.
+pub fn connect(config: &postgres::Config) -> Result<Client, LinkError> {
+    let target = describe(config);
+    config
+        .connect(postgres::NoTls)
+        .map_err(|e| LinkError::Connect {
+            target,
+            detail: detail(&e),
+        })
+}
+
+/// The database a configuration names, without its password.
+pub fn describe(config: &postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(p) => p.display().to_string(),
+        })
+        .collect();
+    let port = config
+        .get_ports()
+        .first()
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    format!(
+        "{}@{}{port}/{}",
+        config.get_user().unwrap_or(""),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// Creates tally's tables where absent and checks their version.
+pub fn ensure_schema(client: &mut Client) -> Result<(), LinkError> {
+    let mut tx = client.transaction().map_err(db("begin"))?;
+    tx.batch_execute(SCHEMA_SQL)
+        .map_err(db("create tally's tables"))?;
+    let found: Option<i32> = tx
+        .query_opt("SELECT max(version) FROM tally_schema", &[])
+        .map_err(db("read the schema version"))?
+        .and_then(|r| r.get(0));
+    match found {
+        Some(v) if v > SCHEMA_VERSION => return Err(LinkError::NewerSchema { found: v }),
+        Some(_) => {}
+        None => {
+            tx.execute(
+                "INSERT INTO tally_schema (version) VALUES ($1)",
+                &[&SCHEMA_VERSION],
+            )
+            .map_err(db("record the schema version"))?;
+        }
+    }
+    tx.commit().map_err(db("commit"))
+}
+
+fn flags(flags: &[Flag]) -> String {
+    flags
+        .iter()
+        .map(|f| f.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Writes one district-month in one transaction: nothing when the report
+/// linked is this one (same digest and seal state), else its rows replace
+/// the previous ones (kept in the history) at the next version.
+pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, LinkError> {
+    let r = m.report;
+    let district = r.district.to_string();
+    let month = r.month.to_string();
+    let sealed = r.seal.as_ref().is_some_and(|s| s.current);
+    let key: [&(dyn postgres::types::ToSql + Sync); 3] = [&m.prison, &district, &month];
+    let mut tx = client.transaction().map_err(db("begin"))?;
+    let old = tx
+        .query_opt(
+            "SELECT digest, sealed, version FROM tally_months \
+             WHERE prison = $1 AND district = $2 AND month = $3 FOR UPDATE",
+            &key,
+        )
+        .map_err(db(format!("read {district}/{month}")))?
+        .map(|row| {
+            (
+                row.get::<_, String>(0),
+                row.get::<_, bool>(1),
+                row.get::<_, i32>(2),
+            )
+        });
+    let log =
+        |tx: &mut postgres::Transaction<'_>, action: &str, rows: usize, version: i32| {
+            tx.execute(
+            "INSERT INTO tally_link_log (prison, district, month, digest, action, rows, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&m.prison, &district, &month, &r.digest.0, &action, &(rows as i32), &version],
+        )
+        .map(|_| ())
+        .map_err(db("log the link"))
+        };
+    if let Some((digest, was_sealed, version)) = &old
+        && *digest == r.digest.0
+        && *was_sealed == sealed
+    {
+        log(&mut tx, "unchanged", 0, *version)?;
+        tx.commit().map_err(db("commit"))?;
+        return Ok(Linked::Unchanged { version: *version });
+    }
+    let version = old.as_ref().map_or(1, |(_, _, v)| v + 1);
+    let seal = r.seal.as_ref();
+    let heads = m.heads.join(",");
+    if old.is_some() {
+        tx.execute(
+            "INSERT INTO tally_labor_history (prison, district, month, inmate_no, inmate_name, \
+             base_cp, bonus_cp, pending_bonus_cp, deduct_cp, pending_deduct_cp, labor_cp, flags, \
+             custody_days, labor_days, work_days, digest, sealed, version) \
+             SELECT prison, district, month, inmate_no, inmate_name, base_cp, bonus_cp, \
+             pending_bonus_cp, deduct_cp, pending_deduct_cp, labor_cp, flags, custody_days, \
+             labor_days, work_days, digest, sealed, version FROM tally_labor \
+             WHERE prison = $1 AND district = $2 AND month = $3",
+            &key,
+        )
+        .map_err(db("keep the replaced rows"))?;
+        for table in ["tally_labor", "tally_entries"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE prison = $1 AND district = $2 AND month = $3"),
+                &key,
+            )
+            .map_err(db(format!("replace {table}")))?;
+        }
+        tx.execute(
+            "DELETE FROM tally_months WHERE prison = $1 AND district = $2 AND month = $3",
+            &key,
+        )
+        .map_err(db("replace the month"))?;
+    }
+    tx.execute(
+        "INSERT INTO tally_months (prison, district, month, digest, sealed, sealed_by, \
+         seal_change, sealed_at, heads, rule_set, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            &m.prison,
+            &district,
+            &month,
+            &r.digest.0,
+            &sealed,
+            &seal.map(|s| s.by.clone()),
+            &seal.map(|s| s.change.clone()),
+            &m.sealed_at,
+            &heads,
+            &r.body.rule_set,
+            &version,
+        ],
+    )
+    .map_err(db("write the month"))?;
+    let insert = tx
+        .prepare(
+            "INSERT INTO tally_labor (prison, district, month, inmate_no, inmate_name, base_cp, \
+             bonus_cp, pending_bonus_cp, deduct_cp, pending_deduct_cp, labor_cp, flags, \
+             custody_days, labor_days, work_days, digest, sealed, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .map_err(db("prepare"))?;
+    for i in &r.body.inmates {
+        let no = i.inmate_no.to_string();
+        let name = m.names.get(&no).cloned().unwrap_or_default();
+        tx.execute(
+            &insert,
+            &[
+                &m.prison,
+                &district,
+                &month,
+                &no,
+                &name,
+                &i.base_cp.0,
+                &i.bonus_cp.0,
+                &i.pending_bonus_cp.0,
+                &i.deduct_cp.0,
+                &i.pending_deduct_cp.0,
+                &i.labor_cp.0,
+                &flags(&i.flags),
+                &(i.custody_days as i32),
+                &(i.labor_days as i32),
+                &(i.work_days as i32),
+                &r.digest.0,
+                &sealed,
+                &version,
+            ],
+        )
+        .map_err(db(format!("write {no}")))?;
+    }
+    let entry = tx
+        .prepare(
+            "INSERT INTO tally_entries (prison, district, month, inmate_no, entry_id, entry_date, \
+             points_cp, reason, status, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .map_err(db("prepare"))?;
+    for e in &m.entries {
+        tx.execute(
+            &entry,
+            &[
+                &m.prison,
+                &district,
+                &month,
+                &e.inmate_no,
+                &e.id,
+                &e.date,
+                &e.points_cp,
+                &e.reason,
+                &e.status,
+                &version,
+            ],
+        )
+        .map_err(db(format!("write entry {}", e.id)))?;
+    }
+    let rows = r.body.inmates.len();
+    log(
+        &mut tx,
+        if old.is_some() { "relinked" } else { "linked" },
+        rows,
+        version,
+    )?;
+    tx.commit().map_err(db("commit"))?;
+    Ok(if old.is_some() {
+        Linked::Replaced { rows, version }
+    } else {
+        Linked::New { rows }
+    })
+}
+
+/// The columns of a row compared with tally's report, by name.
+fn figures(i: &InmateResult) -> [(&'static str, i64); 9] {
+    [
+        ("base_cp", i.base_cp.0),
+        ("bonus_cp", i.bonus_cp.0),
+        ("pending_bonus_cp", i.pending_bonus_cp.0),
+        ("deduct_cp", i.deduct_cp.0),
+        ("pending_deduct_cp", i.pending_deduct_cp.0),
+        ("labor_cp", i.labor_cp.0),
+        ("custody_days", i64::from(i.custody_days)),
+        ("labor_days", i64::from(i.labor_days)),
+        ("work_days", i64::from(i.work_days)),
+    ]
+}
+
+/// Reads one district-month back and names every difference from tally's
+/// report: the month not linked, linked from another report (stale), a row
+/// edited, missing or extra.
+pub fn check_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Vec<String>, LinkError> {
+    let r = m.report;
+    let district = r.district.to_string();
+    let month = r.month.to_string();
+    let at = format!("{district}/{month}");
+    let key: [&(dyn postgres::types::ToSql + Sync); 3] = [&m.prison, &district, &month];
+    let mut out = Vec::new();
+    let month_row = client
+        .query_opt(
+            "SELECT digest, version FROM tally_months WHERE prison = $1 AND district = $2 AND month = $3",
+            &key,
+        )
+        .map_err(db(format!("read {at}")))?;
+    let Some(month_row) = month_row else {
+        out.push(format!("{at}: not linked"));
+        return Ok(out);
+    };
+    let (digest, version): (String, i32) = (month_row.get(0), month_row.get(1));
+    if digest != r.digest.0 {
+        out.push(format!(
+            "{at}: stale: version {version} was linked from report {}, tally's report is now {}",
+            short(&digest),
+            short(&r.digest.0)
+        ));
+    }
+    let rows = client
+        .query(
+            "SELECT inmate_no, base_cp, bonus_cp, pending_bonus_cp, deduct_cp, pending_deduct_cp, \
+             labor_cp, custody_days, labor_days, work_days, flags, digest FROM tally_labor \
+             WHERE prison = $1 AND district = $2 AND month = $3 ORDER BY inmate_no",
+            &key,
+        )
+        .map_err(db(format!("read the rows of {at}")))?;
+    let mut linked: BTreeMap<String, postgres::Row> = BTreeMap::new();
+    for row in rows {
+        linked.insert(row.get(0), row);
+    }
+    for i in &r.body.inmates {
+        let no = i.inmate_no.to_string();
+        let Some(row) = linked.remove(&no) else {
+            out.push(format!("{at} {no}: missing from the database"));
+            continue;
+        };
+        for (n, (name, want)) in figures(i).into_iter().enumerate() {
+            let got: i64 = if n < 6 {
+                row.get(n + 1)
+            } else {
+                i64::from(row.get::<_, i32>(n + 1))
+            };
+            if got != want {
+                out.push(format!(
+                    "{at} {no}: {name} in the database {got}, tally {want}"
+                ));
+            }
+        }
+        let f: String = row.get(10);
+        if f != flags(&i.flags) {
+            out.push(format!(
+                "{at} {no}: flags in the database `{f}`, tally `{}`",
+                flags(&i.flags)
+            ));
+        }
+        let d: String = row.get(11);
+        if d != digest {
+            out.push(format!(
+                "{at} {no}: digest {} differs from the month's {}",
+                short(&d),
+                short(&digest)
+            ));
+        }
+    }
+    for no in linked.keys() {
+        out.push(format!(
+            "{at} {no}: in the database but not in tally's report"
+        ));
+    }
+    Ok(out)
+}
+
+fn short(digest: &str) -> &str {
+    digest.get(..16).unwrap_or(digest)
+}
+
+/// Rows of the view for a month (for tests and a quick look).
+pub fn view_rows(
+    client: &mut impl GenericClient,
+    month: &str,
+) -> Result<Vec<(String, String, String)>, LinkError> {
+    let rows = client
+        .query(
+            "SELECT district, inmate_no, CAST(labor_points AS text) FROM tally_labor_month \
+             WHERE month = $1 ORDER BY district, inmate_no",
+            &[&month],
+        )
+        .map_err(db("read tally_labor_month"))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}

@@ -1,0 +1,110 @@
+//! What the month-end link to the scoring database is given: each
+//! district-month's report as scored, with the state it was scored at.
+
+use std::collections::BTreeMap;
+
+use crdt_schema::{DistrictId, DocId, Month, MonthDoc, Report, Sources, explain_inmate};
+
+use super::{Read, Result, Service, known_district};
+use crate::read;
+
+/// One district-month for the link: the report and what identifies it.
+#[derive(Debug, Clone)]
+pub struct LinkMonth {
+    pub report: Report,
+    /// The month document's heads, as hex.
+    pub heads: Vec<String>,
+    /// The seal change's stated time, seconds since 1970.
+    pub sealed_at: Option<i64>,
+    pub entries: Vec<link::EntryInput>,
+}
+
+/// The prison's months to link, with the names the rows carry.
+#[derive(Debug, Clone)]
+pub struct LinkMonths {
+    pub prison: String,
+    pub names: BTreeMap<String, String>,
+    pub months: Vec<LinkMonth>,
+}
+
+impl Service {
+    /// The reports of `month` (one district, or all) with their documents'
+    /// heads, the seal's time and every entry with its state.
+    pub fn link_months(
+        &self,
+        month: Month,
+        district: Option<&DistrictId>,
+    ) -> Result<Read<LinkMonths>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        let districts: Vec<DistrictId> = match district {
+            Some(d) => {
+                known_district(&registry, d)?;
+                vec![d.clone()]
+            }
+            None => registry.districts.keys().cloned().collect(),
+        };
+        let mut months = Vec::new();
+        for d in districts {
+            let loaded = self
+                .store
+                .load(&DocId::month(d.clone(), month))?
+                .typed(MonthDoc::from_document)?;
+            issues.extend(loaded.issues.iter().cloned());
+            let facts = loaded.doc.facts();
+            let (others, found) = read::other_sources(&self.store, &registry, &facts)?;
+            issues.extend(found);
+            let sources = Sources::new(&registry, &facts, &others)?;
+            let report = crdt_schema::score_month(&registry, &sources)?;
+            let am = loaded.doc.document().automerge();
+            let sealed_at = facts
+                .seal
+                .as_ref()
+                .and_then(|s| am.get_change_meta_by_hash(&s.change))
+                .map(|m| m.timestamp);
+            let mut entries = Vec::new();
+            for i in &report.body.inmates {
+                if let Some(e) = explain_inmate(&registry, &sources, &i.inmate_no)? {
+                    for a in e.adjustments {
+                        entries.push(link::EntryInput {
+                            inmate_no: i.inmate_no.to_string(),
+                            id: a.id.to_string(),
+                            date: a.date.to_string(),
+                            points_cp: a.points_cp.0,
+                            reason: a.reason,
+                            status: serde_json::to_value(a.status)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default(),
+                        });
+                    }
+                }
+            }
+            months.push(LinkMonth {
+                report,
+                heads: loaded
+                    .doc
+                    .document()
+                    .heads()
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect(),
+                sealed_at,
+                entries,
+            });
+        }
+        Ok(Read {
+            value: LinkMonths {
+                prison: registry.prison.clone().unwrap_or_default(),
+                names: registry
+                    .inmates
+                    .iter()
+                    .map(|(no, e)| (no.to_string(), e.value.name.clone()))
+                    .collect(),
+                months,
+            },
+            issues,
+        })
+    }
+}

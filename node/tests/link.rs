@@ -1,0 +1,361 @@
+//! `tally link` against a real PostgreSQL server the test starts itself
+//! (Debian's `postgresql` package: `initdb` and `pg_ctl` in a temporary
+//! directory, as the `postgres` user when run as root, since the server
+//! refuses root).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use link::postgres::{Client, NoTls};
+
+const TALLY: &str = env!("CARGO_BIN_EXE_tally");
+const DB_PASSWORD: &str = "pg-secret";
+
+/// A PostgreSQL server on a loopback port, stopped when dropped.
+struct Pg {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+fn pg_bin(name: &str) -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin").join(name))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// `program args…`, as the `postgres` user when we are root.
+fn as_postgres(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run_ok(mut c: Command, what: &str) {
+    let out = c.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Pg {
+    fn start() -> Pg {
+        let dir = tempfile::Builder::new()
+            .prefix("tally-pg")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, DB_PASSWORD).unwrap();
+        if is_root() {
+            let mut c = Command::new("chown");
+            c.args(["-R", "postgres:postgres"]).arg(dir.path());
+            run_ok(c, "chown");
+        }
+        let data = dir.path().join("data");
+        let mut c = as_postgres(&pg_bin("initdb"));
+        c.arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                "tally",
+                "-A",
+                "scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ])
+            .arg(format!("--pwfile={}", pw.display()));
+        run_ok(c, "initdb");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = Pg { dir, port };
+        pg.ctl("start");
+        pg
+    }
+
+    fn ctl(&self, action: &str) {
+        let mut c = as_postgres(&pg_bin("pg_ctl"));
+        c.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .arg("-l")
+            .arg(self.dir.path().join("log"))
+            .args(["-w", "-m", "fast", "-o"])
+            .arg(format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1",
+                self.port,
+                self.dir.path().display()
+            ))
+            .arg(action);
+        run_ok(c, &format!("pg_ctl {action}"));
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://tally@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn client(&self) -> Client {
+        Client::connect(
+            &format!(
+                "host=127.0.0.1 port={} user=tally password={DB_PASSWORD} dbname=postgres",
+                self.port
+            ),
+            NoTls,
+        )
+        .expect("connect to the test server")
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let mut c = as_postgres(&pg_bin("pg_ctl"));
+        c.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "stop"]);
+        let _ = c.output();
+    }
+}
+
+fn tally(data: &Path, args: &[&str], password: &str) -> Output {
+    Command::new(TALLY)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("TALLY_DATA")
+        .env_remove("TALLY_LINK_URL")
+        .env("TALLY_PASSPHRASE", "tally-demo")
+        .env("TALLY_LINK_PASSWORD", password)
+        .output()
+        .expect("tally runs")
+}
+
+fn ok(data: &Path, args: &[&str]) -> String {
+    let out = tally(data, args, DB_PASSWORD);
+    assert!(
+        out.status.success(),
+        "tally {args:?}:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn count(c: &mut Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).unwrap().get(0)
+}
+
+#[test]
+fn sealed_months_are_linked_once_relinked_when_resealed_and_checked() {
+    let pg = Pg::start();
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let d = data.as_path();
+    let demo = tally(d, &["demo", "--inmates", "60"], DB_PASSWORD);
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let url = pg.url();
+    let link = ["link", "--month", "2026-10", "--url", url.as_str()];
+
+    // The demo seals D01–D05 and leaves D06 open.
+    let out = ok(d, &link);
+    for n in 1..=5 {
+        assert!(out.contains(&format!("D0{n}/2026-10: linked ")), "{out}");
+    }
+    assert!(out.contains("D06/2026-10: not sealed: not linked"), "{out}");
+    let scores: serde_json::Value =
+        serde_json::from_str(&ok(d, &["score", "--month", "2026-10", "--json"])).unwrap();
+    let sealed: Vec<&serde_json::Value> = scores["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["district"] != "D06")
+        .collect();
+    let inmates: usize = sealed
+        .iter()
+        .map(|r| r["inmates"].as_array().unwrap().len())
+        .sum();
+    let mut c = pg.client();
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM tally_labor") as usize,
+        inmates
+    );
+    // The view gives points with two decimals: labor_cp / 100.
+    let rows = link::view_rows(&mut c, "2026-10").unwrap();
+    for r in &sealed {
+        for i in r["inmates"].as_array().unwrap() {
+            let no = i["inmate_no"].as_str().unwrap();
+            let cp = i["labor_cp"].as_i64().unwrap();
+            let shown = format!(
+                "{}{}.{:02}",
+                if cp < 0 { "-" } else { "" },
+                cp.abs() / 100,
+                cp.abs() % 100
+            );
+            assert!(
+                rows.iter()
+                    .any(|(dist, n, p)| dist == r["district"].as_str().unwrap()
+                        && n == no
+                        && *p == shown),
+                "{no}: {shown} in the view"
+            );
+        }
+    }
+    // The inmate moved from D01 to D02 on the 16th appears once, in D02.
+    let moved: Vec<&(String, String, String)> =
+        rows.iter().filter(|(_, n, _)| n == "5200000001").collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0].0, "D02");
+
+    // Linking again changes nothing.
+    let out = ok(d, &link);
+    assert_eq!(out.matches("unchanged (version 1)").count(), 5, "{out}");
+    assert_eq!(count(&mut c, "SELECT count(*) FROM tally_labor_history"), 0);
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM tally_labor") as usize,
+        inmates
+    );
+    let check = ok(
+        d,
+        &[
+            "link",
+            "--month",
+            "2026-10",
+            "--url",
+            url.as_str(),
+            "--check",
+        ],
+    );
+    assert_eq!(check.matches("the database matches").count(), 5, "{check}");
+
+    // An amendment in D03: not linked while the seal is stale; re-sealed,
+    // linked as version 2 with the previous rows kept.
+    let d03: &serde_json::Value = sealed.iter().find(|r| r["district"] == "D03").unwrap();
+    let d03_rows = d03["inmates"].as_array().unwrap().len() as i64;
+    let no = d03["inmates"][0]["inmate_no"].as_str().unwrap().to_string();
+    let fix = home.path().join("fix.csv");
+    std::fs::write(
+        &fix,
+        format!("date,inmate_no,procedure,quantity\n2026-10-05,{no},SHIRT-01,1\n"),
+    )
+    .unwrap();
+    let _ = ok(d, &["import", "counts", fix.to_str().unwrap()]);
+    let out = ok(d, &link);
+    assert!(
+        out.contains("D03/2026-10: amended since its seal: not linked"),
+        "{out}"
+    );
+    ok(d, &["seal", "--district", "D03", "--month", "2026-10"]);
+    let out = ok(d, &link);
+    assert!(out.contains("D03/2026-10: the report changed"), "{out}");
+    assert!(out.contains("as version 2"), "{out}");
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM tally_labor_history"),
+        d03_rows
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT CAST(max(version) AS bigint) FROM tally_labor WHERE district = 'D03'"
+        ),
+        2
+    );
+
+    // A wrong password: a clear error, nothing written.
+    let before = count(&mut c, "SELECT count(*) FROM tally_link_log");
+    let out = tally(d, &link, "wrong");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert!(
+        err.contains(&format!("tally@127.0.0.1:{}/postgres", pg.port)),
+        "{err}"
+    );
+    assert!(
+        !err.contains(DB_PASSWORD) && !err.contains("wrong"),
+        "no password shown: {err}"
+    );
+    assert_eq!(count(&mut c, "SELECT count(*) FROM tally_link_log"), before);
+
+    // A row edited by hand is found by --check, named.
+    let first: String = c
+        .query_one(
+            "SELECT inmate_no FROM tally_labor WHERE district = 'D01' ORDER BY inmate_no LIMIT 1",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let cp: i64 = c
+        .query_one(
+            "SELECT labor_cp FROM tally_labor WHERE district = 'D01' AND inmate_no = $1",
+            &[&first],
+        )
+        .unwrap()
+        .get(0);
+    c.execute(
+        "UPDATE tally_labor SET labor_cp = labor_cp + 100 WHERE district = 'D01' AND inmate_no = $1",
+        &[&first],
+    )
+    .unwrap();
+    let out = tally(
+        d,
+        &[
+            "link",
+            "--month",
+            "2026-10",
+            "--url",
+            url.as_str(),
+            "--check",
+        ],
+        DB_PASSWORD,
+    );
+    assert!(!out.status.success(), "a difference fails the check");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "D01/2026-10 {first}: labor_cp in the database {}, tally {cp}",
+            cp + 100
+        )),
+        "{said}"
+    );
+    // A URL with a password in it is refused (it would be shown in logs).
+    let out = tally(
+        d,
+        &[
+            "link",
+            "--month",
+            "2026-10",
+            "--url",
+            &format!(
+                "postgres://tally:{DB_PASSWORD}@127.0.0.1:{}/postgres",
+                pg.port
+            ),
+        ],
+        DB_PASSWORD,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--url carries a password"));
+}
