@@ -527,3 +527,44 @@ fn closing_the_window_with_unsaved_rows_asks_first() {
     close(&mut h);
     assert!(h.query_by_label("返回保存").is_none(), "nothing to ask");
 }
+
+#[test]
+fn a_day_saved_for_an_inmate_another_district_holds_is_refused() {
+    let dir = demo();
+    // The demo moves one D01 inmate to D02 on the 16th.
+    let store = node::store::Store::open(dir.path()).expect("store");
+    let registry = node::read::registry(&store).expect("registry").0.facts();
+    let (moved, _) = registry
+        .transfers
+        .iter()
+        .next()
+        .expect("the demo's transfer");
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Officer), PASS);
+    let view = h.state().view().expect("loaded").clone();
+    assert_eq!(view.district.as_str(), "D01");
+    assert!(
+        view.rows.iter().all(|r| r.inmate_no != *moved),
+        "D01's grid on the 20th does not list the inmate D02 holds"
+    );
+    // A save sent anyway (a transfer synced in after the grid was drawn).
+    h.state_mut().request(Request::Save {
+        district: view.district.clone(),
+        date: view.date,
+        edits: vec![Edit {
+            inmate_no: moved.clone(),
+            attendance: None,
+            count: Some((view.procedures[0].0.clone(), 5)),
+            delete_counts: Vec::new(),
+        }],
+    });
+    settle(&mut h);
+    let notice = h.state().notice().cloned().expect("a notice");
+    assert!(notice.0, "an error: {notice:?}");
+    assert!(
+        notice
+            .1
+            .contains(&format!("{moved} 于 2026-10-20 在 D02，不在 D01")),
+        "{notice:?}"
+    );
+}

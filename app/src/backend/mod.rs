@@ -357,6 +357,23 @@ impl Worker {
                 date,
                 edits,
             } => self.write(&format!("{district} {date}"), |s| {
+                // A day's records belong to the district holding the inmate
+                // that day (a transfer may have synced in since the grid
+                // was drawn): refused rather than written where they would
+                // not count.
+                let registry = s.registry().facts();
+                for e in &edits {
+                    if let Some(held) = registry.district_on(&e.inmate_no, date)
+                        && *held != district
+                    {
+                        return Err(ServiceError::HeldElsewhere {
+                            inmate: e.inmate_no.clone(),
+                            date,
+                            district: district.clone(),
+                            held: held.clone(),
+                        });
+                    }
+                }
                 s.write_month(&district, date.month(), |w| {
                     for e in &edits {
                         if let Some(a) = &e.attendance {

@@ -55,6 +55,26 @@ fn check_move(form: &MoveForm, cat: &Catalog, lang: Lang) -> Result<Request, Str
     })
 }
 
+/// A labelled choice of one of the prison's districts.
+fn district_picker(
+    ui: &mut egui::Ui,
+    id: &str,
+    label: &str,
+    value: &mut Option<DistrictId>,
+    cat: &Catalog,
+) {
+    let l = ui.label(label);
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(value.as_ref().map(|d| d.to_string()).unwrap_or_default())
+        .show_ui(ui, |ui| {
+            for (d, name) in &cat.districts {
+                ui.selectable_value(value, Some(d.clone()), format!("{d} {name}"));
+            }
+        })
+        .response
+        .labelled_by(l.id);
+}
+
 /// The latest transfer of `no`, as the roster shows it.
 fn last_move<'c>(cat: &'c Catalog, no: &InmateNo) -> Option<&'c (InmateNo, Date, DistrictId)> {
     cat.transfers
@@ -128,25 +148,13 @@ pub(super) fn roster(
                 let l = ui.label(lang.t("罪犯姓名", "Inmate name"));
                 ui.add(egui::TextEdit::singleline(&mut f.name).desired_width(90.0))
                     .labelled_by(l.id);
-                let l = ui.label(lang.t("所属监区", "Inmate's district"));
-                egui::ComboBox::from_id_salt("inmate-district")
-                    .selected_text(
-                        f.district
-                            .as_ref()
-                            .map(|d| d.to_string())
-                            .unwrap_or_default(),
-                    )
-                    .show_ui(ui, |ui| {
-                        for (d, name) in &cat.districts {
-                            ui.selectable_value(
-                                &mut f.district,
-                                Some(d.clone()),
-                                format!("{d} {name}"),
-                            );
-                        }
-                    })
-                    .response
-                    .labelled_by(l.id);
+                district_picker(
+                    ui,
+                    "inmate-district",
+                    lang.t("所属监区", "Inmate's district"),
+                    &mut f.district,
+                    cat,
+                );
                 ui.end_row();
                 let l = ui.label(lang.t("入监日期", "Admitted"));
                 ui.add(egui::TextEdit::singleline(&mut f.admitted).desired_width(90.0))
@@ -211,25 +219,13 @@ pub(super) fn roster(
             let l = ui.label(lang.t("调入日期", "First day there"));
             ui.add(egui::TextEdit::singleline(&mut mf.date).desired_width(90.0))
                 .labelled_by(l.id);
-            let l = ui.label(lang.t("调入监区", "District moved to"));
-            egui::ComboBox::from_id_salt("move-district")
-                .selected_text(
-                    mf.district
-                        .as_ref()
-                        .map(|d| d.to_string())
-                        .unwrap_or_default(),
-                )
-                .show_ui(ui, |ui| {
-                    for (d, name) in &cat.districts {
-                        ui.selectable_value(
-                            &mut mf.district,
-                            Some(d.clone()),
-                            format!("{d} {name}"),
-                        );
-                    }
-                })
-                .response
-                .labelled_by(l.id);
+            district_picker(
+                ui,
+                "move-district",
+                lang.t("调入监区", "District moved to"),
+                &mut mf.district,
+                cat,
+            );
         });
         ui.checkbox(
             &mut mf.force,

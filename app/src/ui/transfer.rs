@@ -216,9 +216,10 @@ fn import(
         });
     }
     if !st.rejected.is_empty() {
-        ui.colored_label(
-            SHORT,
-            format!(
+        listed(
+            ui,
+            "rejected",
+            &format!(
                 "{} {} {}",
                 lang.t(
                     "文件被拒绝，未写入任何内容：",
@@ -227,20 +228,14 @@ fn import(
                 st.rejected.len(),
                 lang.t("处错误", "errors")
             ),
+            &st.rejected,
         );
-        egui::ScrollArea::vertical()
-            .id_salt("rejected")
-            .max_height(160.0)
-            .show(ui, |ui| {
-                for e in &st.rejected {
-                    ui.colored_label(SHORT, e);
-                }
-            });
     }
     if !st.not_counted.is_empty() {
-        ui.colored_label(
-            SHORT,
-            format!(
+        listed(
+            ui,
+            "not-counted",
+            &format!(
                 "{} {} {}",
                 lang.t(
                     "已写入，但以下记录不计分：",
@@ -249,16 +244,22 @@ fn import(
                 st.not_counted.len(),
                 lang.t("条", "records")
             ),
+            &st.not_counted,
         );
-        egui::ScrollArea::vertical()
-            .id_salt("not-counted")
-            .max_height(160.0)
-            .show(ui, |ui| {
-                for e in &st.not_counted {
-                    ui.colored_label(SHORT, e);
-                }
-            });
     }
+}
+
+/// A heading and its lines, scrolled when long.
+fn listed(ui: &mut egui::Ui, id: &str, heading: &str, lines: &[String]) {
+    ui.colored_label(SHORT, heading);
+    egui::ScrollArea::vertical()
+        .id_salt(id)
+        .max_height(160.0)
+        .show(ui, |ui| {
+            for e in lines {
+                ui.colored_label(SHORT, e);
+            }
+        });
 }
 
 /// The export form: the month's report as XLSX or a printable page.
