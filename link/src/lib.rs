@@ -130,8 +130,30 @@ pub fn describe(config: &postgres::Config) -> String {
     )
 }
 
-/// Creates tally's tables where absent and checks their version.
+/// Creates tally's tables where absent and checks their version. When they
+/// are there at this version nothing is executed, so a role that may only
+/// read and write the tables (not own them) can link.
 pub fn ensure_schema(client: &mut Client) -> Result<(), LinkError> {
+    let present: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'tally_schema'",
+            &[],
+        )
+        .map_err(db("look for tally's tables"))?
+        .try_get(0)
+        .map_err(db("look for tally's tables"))?;
+    if present > 0 {
+        let found: Option<i32> = client
+            .query_one("SELECT max(version) FROM tally_schema", &[])
+            .map_err(db("read the schema version"))?
+            .try_get(0)
+            .map_err(db("read the schema version"))?;
+        match found {
+            Some(v) if v > SCHEMA_VERSION => return Err(LinkError::NewerSchema { found: v }),
+            Some(v) if v == SCHEMA_VERSION => return Ok(()),
+            _ => {}
+        }
+    }
     let mut tx = client.transaction().map_err(db("begin"))?;
     tx.batch_execute(SCHEMA_SQL)
         .map_err(db("create tally's tables"))?;
@@ -325,6 +347,41 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
     })
 }
 
+/// Marks a linked month no longer sealed (amended since its seal, not yet
+/// resealed): its rows stay, flagged `sealed = false`, with a log line.
+/// `false` when the month was not linked (or already so marked).
+pub fn mark_unsealed(client: &mut Client, m: &MonthInput<'_>) -> Result<bool, LinkError> {
+    let r = m.report;
+    let district = r.district.to_string();
+    let month = r.month.to_string();
+    let key: [&(dyn postgres::types::ToSql + Sync); 3] = [&m.prison, &district, &month];
+    let mut tx = client.transaction().map_err(db("begin"))?;
+    let changed = tx
+        .execute(
+            "UPDATE tally_months SET sealed = false \
+             WHERE prison = $1 AND district = $2 AND month = $3 AND sealed",
+            &key,
+        )
+        .map_err(db(format!("mark {district}/{month}")))?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE tally_labor SET sealed = false WHERE prison = $1 AND district = $2 AND month = $3",
+        &key,
+    )
+    .map_err(db(format!("mark the rows of {district}/{month}")))?;
+    tx.execute(
+        "INSERT INTO tally_link_log (prison, district, month, digest, action, rows, version) \
+         SELECT prison, district, month, digest, 'amended', 0, version FROM tally_months \
+         WHERE prison = $1 AND district = $2 AND month = $3",
+        &key,
+    )
+    .map_err(db("log the mark"))?;
+    tx.commit().map_err(db("commit"))?;
+    Ok(true)
+}
+
 /// The columns of a row compared with tally's report, by name.
 fn figures(i: &InmateResult) -> [(&'static str, i64); 9] {
     [
@@ -352,7 +409,7 @@ pub fn check_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Vec<String
     let mut out = Vec::new();
     let month_row = client
         .query_opt(
-            "SELECT digest, version FROM tally_months WHERE prison = $1 AND district = $2 AND month = $3",
+            "SELECT digest, version, sealed FROM tally_months WHERE prison = $1 AND district = $2 AND month = $3",
             &key,
         )
         .map_err(db(format!("read {at}")))?;
@@ -360,7 +417,36 @@ pub fn check_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Vec<String
         out.push(format!("{at}: not linked"));
         return Ok(out);
     };
-    let (digest, version): (String, i32) = (month_row.get(0), month_row.get(1));
+    let cell = |row: &postgres::Row, i: usize| -> Result<i64, LinkError> {
+        match row.try_get::<_, i64>(i) {
+            Ok(v) => Ok(v),
+            Err(_) => row
+                .try_get::<_, i32>(i)
+                .map(i64::from)
+                .map_err(db(format!("read {at}: column {i}"))),
+        }
+    };
+    let text = |row: &postgres::Row, i: usize| -> Result<String, LinkError> {
+        row.try_get::<_, String>(i)
+            .map_err(db(format!("read {at}: column {i}")))
+    };
+    let flag = |row: &postgres::Row, i: usize| -> Result<bool, LinkError> {
+        row.try_get::<_, bool>(i)
+            .map_err(db(format!("read {at}: column {i}")))
+    };
+    let (digest, version) = (text(&month_row, 0)?, cell(&month_row, 1)?);
+    let linked_sealed = flag(&month_row, 2)?;
+    let sealed = r.seal.as_ref().is_some_and(|s| s.current);
+    if linked_sealed != sealed {
+        out.push(format!(
+            "{at}: linked as sealed = {linked_sealed}, tally's month is {}",
+            if sealed {
+                "sealed"
+            } else {
+                "not sealed (or amended since its seal)"
+            }
+        ));
+    }
     if digest != r.digest.0 {
         out.push(format!(
             "{at}: stale: version {version} was linked from report {}, tally's report is now {}",
@@ -371,14 +457,15 @@ pub fn check_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Vec<String
     let rows = client
         .query(
             "SELECT inmate_no, base_cp, bonus_cp, pending_bonus_cp, deduct_cp, pending_deduct_cp, \
-             labor_cp, custody_days, labor_days, work_days, flags, digest FROM tally_labor \
+             labor_cp, custody_days, labor_days, work_days, flags, digest, sealed, inmate_name \
+             FROM tally_labor \
              WHERE prison = $1 AND district = $2 AND month = $3 ORDER BY inmate_no",
             &key,
         )
         .map_err(db(format!("read the rows of {at}")))?;
     let mut linked: BTreeMap<String, postgres::Row> = BTreeMap::new();
     for row in rows {
-        linked.insert(row.get(0), row);
+        linked.insert(text(&row, 0)?, row);
     }
     for i in &r.body.inmates {
         let no = i.inmate_no.to_string();
@@ -387,30 +474,38 @@ pub fn check_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Vec<String
             continue;
         };
         for (n, (name, want)) in figures(i).into_iter().enumerate() {
-            let got: i64 = if n < 6 {
-                row.get(n + 1)
-            } else {
-                i64::from(row.get::<_, i32>(n + 1))
-            };
+            let got = cell(&row, n + 1)?;
             if got != want {
                 out.push(format!(
                     "{at} {no}: {name} in the database {got}, tally {want}"
                 ));
             }
         }
-        let f: String = row.get(10);
+        let f = text(&row, 10)?;
         if f != flags(&i.flags) {
             out.push(format!(
                 "{at} {no}: flags in the database `{f}`, tally `{}`",
                 flags(&i.flags)
             ));
         }
-        let d: String = row.get(11);
+        let d = text(&row, 11)?;
         if d != digest {
             out.push(format!(
                 "{at} {no}: digest {} differs from the month's {}",
                 short(&d),
                 short(&digest)
+            ));
+        }
+        if flag(&row, 12)? != linked_sealed {
+            out.push(format!(
+                "{at} {no}: sealed differs from the month's {linked_sealed}"
+            ));
+        }
+        let name = text(&row, 13)?;
+        let want = m.names.get(&no).cloned().unwrap_or_default();
+        if name != want {
+            out.push(format!(
+                "{at} {no}: name in the database `{name}`, tally `{want}`"
             ));
         }
     }

@@ -265,8 +265,37 @@ fn sealed_months_are_linked_once_relinked_when_resealed_and_checked() {
     let _ = ok(d, &["import", "counts", fix.to_str().unwrap()]);
     let out = ok(d, &link);
     assert!(
-        out.contains("D03/2026-10: amended since its seal: not linked"),
+        out.contains(
+            "D03/2026-10: amended since its seal: its linked rows are marked sealed = false"
+        ),
         "{out}"
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM tally_labor WHERE district = 'D03' AND sealed"
+        ),
+        0,
+        "no reader takes the superseded rows for the sealed part"
+    );
+    // --check says the database holds a superseded version.
+    let out = tally(
+        d,
+        &[
+            "link",
+            "--month",
+            "2026-10",
+            "--url",
+            url.as_str(),
+            "--check",
+        ],
+        DB_PASSWORD,
+    );
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("D03/2026-10: stale: version 1 was linked from report"),
+        "{said}"
     );
     ok(d, &["seal", "--district", "D03", "--month", "2026-10"]);
     let out = ok(d, &link);

@@ -362,7 +362,11 @@ impl Worker {
                 // was drawn): refused rather than written where they would
                 // not count.
                 let registry = s.registry().facts();
-                for e in &edits {
+                // Clearing a count left there stays possible.
+                for e in edits
+                    .iter()
+                    .filter(|e| e.attendance.is_some() || e.count.is_some())
+                {
                     if let Some(held) = registry.district_on(&e.inmate_no, date)
                         && *held != district
                     {

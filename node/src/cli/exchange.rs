@@ -143,9 +143,10 @@ pub(super) fn link(
     unsealed: bool,
     check: bool,
 ) -> Result<ExitCode> {
+    // The URL is not repeated: a malformed one may hold a password.
     let mut config: link::postgres::Config = url
         .parse()
-        .map_err(|e| anyhow::anyhow!("--url `{url}` is not a database URL: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("--url is not a database URL: {e}"))?;
     if config.get_password().is_some() {
         bail!(
             "--url carries a password: give it in TALLY_LINK_PASSWORD or --password-file instead (a URL is shown in logs)"
@@ -178,15 +179,7 @@ pub(super) fn link(
         let r = &m.report;
         let at = format!("{}/{}", r.district, r.month);
         let sealed = r.seal.as_ref().is_some_and(|s| s.current);
-        if !sealed && !unsealed {
-            let why = if r.seal.is_some() {
-                "amended since its seal"
-            } else {
-                "not sealed"
-            };
-            println!("{at}: {why}: not linked (--unsealed links it, marked unsealed)");
-            continue;
-        }
+        let amended = r.seal.is_some() && !sealed;
         let input = link::MonthInput {
             prison: &months.prison,
             report: r,
@@ -195,6 +188,25 @@ pub(super) fn link(
             sealed_at: m.sealed_at,
             entries: m.entries.clone(),
         };
+        // A month amended since its seal is compared (the database holds the
+        // sealed version: stale) and, when linking, its rows are marked no
+        // longer sealed, so no reader takes them for the current sealed part
+        // (an inmate transferred since would otherwise show twice).
+        if !(sealed || unsealed || check && amended) {
+            if amended && !check && link::mark_unsealed(&mut client, &input)? {
+                println!(
+                    "{at}: amended since its seal: its linked rows are marked sealed = false until it is resealed and linked"
+                );
+                continue;
+            }
+            let why = if amended {
+                "amended since its seal"
+            } else {
+                "not sealed"
+            };
+            println!("{at}: {why}: not linked (--unsealed links it, marked unsealed)");
+            continue;
+        }
         if check {
             let found = link::check_month(&mut client, &input)?;
             if found.is_empty() {

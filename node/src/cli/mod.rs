@@ -119,7 +119,7 @@ enum Command {
         district: Option<DistrictId>,
         /// The database, `postgres://USER@HOST:PORT/DB` (no password in it:
         /// TALLY_LINK_PASSWORD or --password-file).
-        #[arg(long, env = "TALLY_LINK_URL")]
+        #[arg(long, env = "TALLY_LINK_URL", hide_env_values = true)]
         url: String,
         /// A file holding the database password (else TALLY_LINK_PASSWORD).
         #[arg(long)]

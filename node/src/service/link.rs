@@ -63,11 +63,14 @@ impl Service {
                 .as_ref()
                 .and_then(|s| am.get_change_meta_by_hash(&s.change))
                 .map(|m| m.timestamp);
-            let mut entries = Vec::new();
+            // An entry is one fact (its id is its content), even when the
+            // same one was written in two districts' documents (one counted,
+            // one not): kept once, as the score counts it.
+            let mut entries: BTreeMap<(String, String), link::EntryInput> = BTreeMap::new();
             for i in &report.body.inmates {
                 if let Some(e) = explain_inmate(&registry, &sources, &i.inmate_no)? {
                     for a in e.adjustments {
-                        entries.push(link::EntryInput {
+                        let entry = link::EntryInput {
                             inmate_no: i.inmate_no.to_string(),
                             id: a.id.to_string(),
                             date: a.date.to_string(),
@@ -77,7 +80,14 @@ impl Service {
                                 .ok()
                                 .and_then(|v| v.as_str().map(str::to_string))
                                 .unwrap_or_default(),
-                        });
+                        };
+                        let key = (entry.inmate_no.clone(), entry.id.clone());
+                        let keep = entries
+                            .get(&key)
+                            .is_none_or(|old| old.status == "not_counted");
+                        if keep {
+                            entries.insert(key, entry);
+                        }
                     }
                 }
             }
@@ -91,7 +101,7 @@ impl Service {
                     .map(|h| h.to_string())
                     .collect(),
                 sealed_at,
-                entries,
+                entries: entries.into_values().collect(),
             });
         }
         Ok(Read {
