@@ -56,6 +56,6 @@ pub use ruleset::{BaseBasis, Continuity, NoQuotaTable, Ramp, RuleSet};
 pub use schema::{Objection, RecordClass, Seal};
 pub use scoring::{
     DayFigures, EntryStatus, InmateExplanation, ScoreError, Sources, digest_to_seal,
-    explain_inmate, score_month,
+    explain_inmate, explain_month, score_month,
 };
 pub use units::{Bp, Cp, CpParseError};

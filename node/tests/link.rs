@@ -179,6 +179,14 @@ fn sealed_months_are_linked_once_relinked_when_resealed_and_checked() {
     );
     let url = pg.url();
     let link = ["link", "--month", "2026-10", "--url", url.as_str()];
+    let check_args = [
+        "link",
+        "--month",
+        "2026-10",
+        "--url",
+        url.as_str(),
+        "--check",
+    ];
 
     // The demo seals D01–D05 and leaves D06 open.
     let out = ok(d, &link);
@@ -238,17 +246,7 @@ fn sealed_months_are_linked_once_relinked_when_resealed_and_checked() {
         count(&mut c, "SELECT count(*) FROM tally_labor") as usize,
         inmates
     );
-    let check = ok(
-        d,
-        &[
-            "link",
-            "--month",
-            "2026-10",
-            "--url",
-            url.as_str(),
-            "--check",
-        ],
-    );
+    let check = ok(d, &check_args);
     assert_eq!(check.matches("the database matches").count(), 5, "{check}");
 
     // An amendment in D03: not linked while the seal is stale; re-sealed,
@@ -279,18 +277,7 @@ fn sealed_months_are_linked_once_relinked_when_resealed_and_checked() {
         "no reader takes the superseded rows for the sealed part"
     );
     // --check says the database holds a superseded version.
-    let out = tally(
-        d,
-        &[
-            "link",
-            "--month",
-            "2026-10",
-            "--url",
-            url.as_str(),
-            "--check",
-        ],
-        DB_PASSWORD,
-    );
+    let out = tally(d, &check_args, DB_PASSWORD);
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -349,18 +336,7 @@ fn sealed_months_are_linked_once_relinked_when_resealed_and_checked() {
         &[&first],
     )
     .unwrap();
-    let out = tally(
-        d,
-        &[
-            "link",
-            "--month",
-            "2026-10",
-            "--url",
-            url.as_str(),
-            "--check",
-        ],
-        DB_PASSWORD,
-    );
+    let out = tally(d, &check_args, DB_PASSWORD);
     assert!(!out.status.success(), "a difference fails the check");
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -125,6 +125,18 @@ pub enum EntryStatus {
     NotCounted,
 }
 
+impl EntryStatus {
+    /// The code the report's JSON and the scoring database carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryStatus::Counted => "counted",
+            EntryStatus::Pending => "pending",
+            EntryStatus::Void => "void",
+            EntryStatus::NotCounted => "not_counted",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AdjustmentLine {
     pub id: AdjustmentId,
@@ -343,6 +355,20 @@ pub fn explain_inmate(
         return Ok(None);
     }
     Ok(scorer.score_inmate(inmate).ok().map(|(e, _)| e))
+}
+
+/// Every inmate the district reports, day by day, from one scorer (the
+/// team split and the custody of the month computed once, not per inmate).
+pub fn explain_month(
+    registry: &RegistryFacts,
+    sources: &Sources<'_>,
+) -> Result<Vec<InmateExplanation>, ScoreError> {
+    let scorer = Scorer::new(registry, sources)?;
+    Ok(scorer
+        .reported()
+        .into_iter()
+        .filter_map(|no| scorer.score_inmate(no).ok().map(|(e, _)| e))
+        .collect())
 }
 
 /// A team member's share of one team count.
@@ -1105,5 +1131,25 @@ impl<'a> Scorer<'a> {
             },
             problems,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EntryStatus;
+
+    #[test]
+    fn entry_status_codes_are_the_reports() {
+        for s in [
+            EntryStatus::Counted,
+            EntryStatus::Pending,
+            EntryStatus::Void,
+            EntryStatus::NotCounted,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&s).expect("serializes"),
+                format!("\"{}\"", s.as_str())
+            );
+        }
     }
 }

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crdt_schema::{DistrictId, DocId, Month, MonthDoc, Report, Sources, explain_inmate};
+use crdt_schema::{
+    DistrictId, DocId, EntryStatus, Month, MonthDoc, Report, Sources, explain_month,
+};
 
 use super::{Read, Result, Service, known_district};
 use crate::read;
@@ -67,27 +69,23 @@ impl Service {
             // same one was written in two districts' documents (one counted,
             // one not): kept once, as the score counts it.
             let mut entries: BTreeMap<(String, String), link::EntryInput> = BTreeMap::new();
-            for i in &report.body.inmates {
-                if let Some(e) = explain_inmate(&registry, &sources, &i.inmate_no)? {
-                    for a in e.adjustments {
-                        let entry = link::EntryInput {
-                            inmate_no: i.inmate_no.to_string(),
-                            id: a.id.to_string(),
-                            date: a.date.to_string(),
-                            points_cp: a.points_cp.0,
-                            reason: a.reason,
-                            status: serde_json::to_value(a.status)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_default(),
-                        };
-                        let key = (entry.inmate_no.clone(), entry.id.clone());
-                        let keep = entries
-                            .get(&key)
-                            .is_none_or(|old| old.status == "not_counted");
-                        if keep {
-                            entries.insert(key, entry);
-                        }
+            for e in explain_month(&registry, &sources)? {
+                let no = e.result.inmate_no.to_string();
+                for a in e.adjustments {
+                    let entry = link::EntryInput {
+                        inmate_no: no.clone(),
+                        id: a.id.to_string(),
+                        date: a.date.to_string(),
+                        points_cp: a.points_cp.0,
+                        reason: a.reason,
+                        status: a.status.as_str().to_string(),
+                    };
+                    let key = (entry.inmate_no.clone(), entry.id.clone());
+                    let keep = entries
+                        .get(&key)
+                        .is_none_or(|old| old.status == EntryStatus::NotCounted.as_str());
+                    if keep {
+                        entries.insert(key, entry);
                     }
                 }
             }
