@@ -150,6 +150,7 @@ async fn start(data: &std::path::Path, options: Option<NodeOptions>) -> anyhow::
                 listen: c.listen,
                 peers: c.peers,
                 mdns: c.mdns,
+                link: c.link,
             }
         }
     };

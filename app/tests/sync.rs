@@ -56,6 +56,7 @@ fn a_new_pc_syncs_through_the_app_and_its_saves_reach_the_records_office() {
             listen: Some("127.0.0.1:0".parse().expect("addr")),
             peers: vec![tests::addr_of(&records)],
             mdns: false,
+            link: None,
         }),
         ..Options::default()
     };
@@ -151,6 +152,7 @@ fn where_the_service_runs_the_app_starts_no_node_and_shows_the_services() {
             listen: Some("127.0.0.1:0".parse().expect("addr")),
             peers: Vec::new(),
             mdns: false,
+            link: None,
         }),
         ..Options::default()
     };

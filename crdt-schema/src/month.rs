@@ -274,6 +274,15 @@ impl MonthDoc {
         }
     }
 
+    /// Whether a month document holds a seal (current or amended since),
+    /// without reading its records: what the node's link looks at on every
+    /// change before it scores anything.
+    pub fn has_seal(doc: &Document) -> bool {
+        doc.automerge()
+            .get(ROOT, MonthKey::Seal.to_string().as_str())
+            .is_ok_and(|v| v.is_some())
+    }
+
     pub fn district(&self) -> &DistrictId {
         &self.district
     }

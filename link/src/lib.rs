@@ -32,6 +32,23 @@ pub enum LinkError {
         "the scoring database holds tally's tables at version {found}, newer than this tally's {SCHEMA_VERSION}: upgrade tally"
     )]
     NewerSchema { found: i32 },
+    /// The URL is not repeated: a malformed one may hold a password.
+    #[error("the database URL is not one: {reason}")]
+    BadUrl { reason: String },
+    #[error(
+        "the database URL carries a password: give it in a password file or the environment instead (a URL is shown in logs)"
+    )]
+    PasswordInUrl,
+    #[error(
+        "the database URL asks for TLS (sslmode=require) but no CA certificate was given to check the server against (--ca-file, or ca_file in [link])"
+    )]
+    TlsWithoutCa,
+    #[error(
+        "a CA certificate was given but the database URL says sslmode=disable: drop one or the other"
+    )]
+    CaWithoutTls,
+    #[error("the CA certificate file: {reason}")]
+    BadCa { reason: String },
 }
 
 /// What went wrong, in the server's words where it said any (the driver's
@@ -95,19 +112,128 @@ pub enum Linked {
     Unchanged { version: i32 },
 }
 
-/// Connects, asking for nothing to be printed with the password.
-pub fn connect(config: &postgres::Config) -> Result<Client, LinkError> {
-    let target = describe(config);
-    config
-        .connect(postgres::NoTls)
-        .map_err(|e| LinkError::Connect {
-            target,
+/// Where months are linked: the database the IT officer named, with its
+/// password (never part of the URL) and, when the URL asks for TLS, the CA
+/// the server's certificate is checked against.
+///
+/// TLS is verified or not used: `sslmode=require` without a CA is refused,
+/// since an unchecked certificate lets anyone on the segment pose as the
+/// scoring database and collect the password. A server with a self-signed
+/// certificate is checked against that certificate as its own CA. A CA file
+/// with no `sslmode` in the URL means TLS is required.
+#[derive(Clone)]
+pub struct Target {
+    config: postgres::Config,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// How long a connection attempt may take before the link says the
+/// database is down (unless the URL sets `connect_timeout`).
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Target {
+    /// `url` as `postgres://USER@HOST:PORT/DB[?sslmode=require]` (no
+    /// password), `ca_pem` the PEM certificates of the CA that signed the
+    /// server's certificate.
+    pub fn new(
+        url: &str,
+        password: Option<&str>,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<Target, LinkError> {
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|e: postgres::Error| LinkError::BadUrl { reason: detail(&e) })?;
+        if config.get_password().is_some() {
+            return Err(LinkError::PasswordInUrl);
+        }
+        if let Some(p) = password {
+            config.password(p);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let asked = url.contains("sslmode=");
+        let tls = match (config.get_ssl_mode(), ca_pem) {
+            (postgres::config::SslMode::Disable, Some(_)) => return Err(LinkError::CaWithoutTls),
+            (postgres::config::SslMode::Require, None) => return Err(LinkError::TlsWithoutCa),
+            (_, None) => {
+                // The driver's default is `prefer`; without a CA tally
+                // cannot check a server, so it speaks plain (as the URL
+                // allowed) rather than pretend.
+                config.ssl_mode(postgres::config::SslMode::Disable);
+                None
+            }
+            (mode, Some(pem)) => {
+                if !asked || mode == postgres::config::SslMode::Prefer {
+                    config.ssl_mode(postgres::config::SslMode::Require);
+                }
+                Some(std::sync::Arc::new(client_tls(pem)?))
+            }
+        };
+        Ok(Target { config, tls })
+    }
+
+    /// The database, without its password: `USER@HOST:PORT/DB`, with `(TLS)`.
+    pub fn describe(&self) -> String {
+        let mut out = describe(&self.config);
+        if self.tls.is_some() {
+            out.push_str(" (TLS)");
+        }
+        out
+    }
+
+    /// Connects; an error names the database, never the password.
+    pub fn connect(&self) -> Result<Client, LinkError> {
+        let connected = match &self.tls {
+            None => self.config.connect(postgres::NoTls),
+            Some(tls) => self
+                .config
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(
+                    rustls::ClientConfig::clone(tls),
+                )),
+        };
+        connected.map_err(|e| LinkError::Connect {
+            target: self.describe(),
             detail: detail(&e),
         })
+    }
+}
+
+/// A rustls client on ring (the provider the rest of tally uses) trusting
+/// only the given CA certificates.
+fn client_tls(pem: &[u8]) -> Result<rustls::ClientConfig, LinkError> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let bad = |reason: String| LinkError::BadCa { reason };
+    let mut roots = rustls::RootCertStore::empty();
+    let mut n = 0;
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| bad(format!("not PEM certificates: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| bad(format!("certificate {}: {e}", n + 1)))?;
+        n += 1;
+    }
+    if n == 0 {
+        return Err(bad(
+            "holds no certificate (-----BEGIN CERTIFICATE-----)".into()
+        ));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// The database a configuration names, without its password.
-pub fn describe(config: &postgres::Config) -> String {
+fn describe(config: &postgres::Config) -> String {
     let hosts: Vec<String> = config
         .get_hosts()
         .iter()
@@ -380,6 +506,86 @@ pub fn mark_unsealed(client: &mut Client, m: &MonthInput<'_>) -> Result<bool, Li
     .map_err(db("log the mark"))?;
     tx.commit().map_err(db("commit"))?;
     Ok(true)
+}
+
+/// What the database holds of one district-month: what it was linked from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedState {
+    pub digest: String,
+    pub sealed: bool,
+    pub version: i32,
+}
+
+/// Every district-month of `prison` the database holds, by (district, month).
+pub fn linked_months(
+    client: &mut Client,
+    prison: &str,
+) -> Result<BTreeMap<(String, String), LinkedState>, LinkError> {
+    let rows = client
+        .query(
+            "SELECT district, month, digest, sealed, version FROM tally_months WHERE prison = $1",
+            &[&prison],
+        )
+        .map_err(db("read the linked months"))?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let get = |e| db("read the linked months")(e);
+        out.insert(
+            (row.try_get(0).map_err(get)?, row.try_get(1).map_err(get)?),
+            LinkedState {
+                digest: row.try_get(2).map_err(get)?,
+                sealed: row.try_get(3).map_err(get)?,
+                version: row.try_get(4).map_err(get)?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Whether the node has work to do for a district-month, given what the
+/// database holds of it: a sealed report not linked as such, or rows linked
+/// from a seal the month has been amended since. Months never sealed are
+/// the `--unsealed` CLI's, never the node's.
+pub fn needs_link(report: &Report, linked: Option<&LinkedState>) -> bool {
+    match &report.seal {
+        Some(s) if s.current => linked.is_none_or(|l| l.digest != report.digest.0 || !l.sealed),
+        Some(_) => linked.is_some_and(|l| l.sealed),
+        None => false,
+    }
+}
+
+/// What linking one district-month under the link's policy did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Linked(Linked),
+    /// Amended since its seal: the rows linked from the seal are marked
+    /// `sealed = false` until it is resealed.
+    MarkedUnsealed,
+    /// Not linked: not sealed, or amended since its seal (and the rows, if
+    /// any, already so marked). `--unsealed` links such months.
+    NotLinked {
+        amended: bool,
+    },
+}
+
+/// Links one district-month as the policy says, for `tally link` and the
+/// node alike: a sealed month (or any, with `unsealed`) is linked; one
+/// amended since its seal has its linked rows marked unsealed; others are
+/// left alone.
+pub fn apply(
+    client: &mut Client,
+    m: &MonthInput<'_>,
+    unsealed: bool,
+) -> Result<Applied, LinkError> {
+    let sealed = m.report.seal.as_ref().is_some_and(|s| s.current);
+    let amended = m.report.seal.is_some() && !sealed;
+    if sealed || unsealed {
+        return link_month(client, m).map(Applied::Linked);
+    }
+    if amended && mark_unsealed(client, m)? {
+        return Ok(Applied::MarkedUnsealed);
+    }
+    Ok(Applied::NotLinked { amended })
 }
 
 /// The columns of a row compared with tally's report, by name.

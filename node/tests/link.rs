@@ -362,5 +362,227 @@ fn sealed_months_are_linked_once_relinked_when_resealed_and_checked() {
         DB_PASSWORD,
     );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--url carries a password"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("URL carries a password"));
+}
+
+/// `tally node status --json` of `data`.
+fn status(data: &Path) -> serde_json::Value {
+    serde_json::from_str(&ok(data, &["node", "status", "--json"])).expect("status is JSON")
+}
+
+/// Waits up to a minute for `f` to hold, saying what it waited for.
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !f() {
+        assert!(
+            std::time::Instant::now() < until,
+            "waited a minute for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// A `tally node run` on `data`, killed when dropped.
+struct NodeProcess(std::process::Child);
+
+impl NodeProcess {
+    fn start(data: &Path) -> NodeProcess {
+        let child = Command::new(TALLY)
+            .arg("--data")
+            .arg(data)
+            .args(["node", "run", "--listen", "127.0.0.1:0", "--no-mdns"])
+            .env_remove("TALLY_LINK_PASSWORD")
+            .env_remove("TALLY_LINK_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("node runs");
+        NodeProcess(child)
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn linked(st: &serde_json::Value) -> Vec<(String, i64, bool)> {
+    st["link"]["linked"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v["version"].as_i64().unwrap_or(0),
+                        v["sealed"].as_bool().unwrap_or(false),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_node_links_sealed_months_by_itself_and_retries_when_the_server_stops_mid_link() {
+    let pg = Pg::start();
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let d = data.as_path();
+    ok(d, &["demo", "--inmates", "60"]);
+    // The password from a file beside node.toml (a relative path is read
+    // from the settings file's folder), never from the environment here.
+    std::fs::write(d.join("link-password"), format!("{DB_PASSWORD}\n")).unwrap();
+    std::fs::write(
+        d.join("node.toml"),
+        format!(
+            "mdns = false\n\n[link]\nurl = \"{}\"\npassword_file = \"link-password\"\n",
+            pg.url()
+        ),
+    )
+    .unwrap();
+
+    // The tables exist, and a second session holds the log table so the
+    // node's first transaction stops at its last statement, every row of
+    // the district-month written but not committed.
+    let mut c = pg.client();
+    link::ensure_schema(&mut c).unwrap();
+    let mut holder = pg.client();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE tally_link_log IN EXCLUSIVE MODE")
+        .unwrap();
+    let _node = NodeProcess::start(d);
+    wait_for("the node's link to wait on the lock", || {
+        count(
+            &mut c,
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+        ) > 0
+    });
+    let status_now = status(d);
+    assert_eq!(
+        status_now["link"]["target"],
+        format!("tally@127.0.0.1:{}/postgres", pg.port)
+    );
+    // The server stops mid-link (fast: open transactions are rolled back).
+    drop(c);
+    pg.ctl("stop");
+    drop(holder);
+    wait_for("the node to report the database down", || {
+        let st = status(d);
+        st["link"]["last_error"].is_string()
+            && st["link"]["waiting"]
+                .as_array()
+                .is_some_and(|w| w.len() == 5)
+    });
+    let st = status(d);
+    let err = st["link"]["last_error"].as_str().unwrap();
+    assert!(
+        !err.contains(DB_PASSWORD),
+        "no password in the status: {err}"
+    );
+    let text = ok(d, &["node", "status"]);
+    assert!(
+        text.contains("0 sealed district-month(s) linked, 5 waiting"),
+        "{text}"
+    );
+    assert!(text.contains("waiting D01/2026-10"), "{text}");
+    assert!(text.contains("last error: "), "{text}");
+
+    // A seal while the database is down is not held up by it.
+    ok(d, &["seal", "--district", "D06", "--month", "2026-10"]);
+    wait_for("D06 to wait too", || {
+        status(d)["link"]["waiting"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|x| x == "D06/2026-10"))
+    });
+
+    // Back: the node tries again by itself and links all six, once each.
+    pg.ctl("start");
+    wait_for("the node to link every sealed month", || {
+        let st = status(d);
+        linked(&st).len() == 6
+            && st["link"]["waiting"]
+                .as_array()
+                .is_some_and(|w| w.is_empty())
+            && st["link"]["last_error"].is_null()
+    });
+    let mut c = pg.client();
+    assert_eq!(count(&mut c, "SELECT count(*) FROM tally_months"), 6);
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM tally_link_log WHERE action = 'linked' AND version = 1"
+        ),
+        6,
+        "one committed link per district-month: the cut-off attempt left no line"
+    );
+    assert_eq!(count(&mut c, "SELECT count(*) FROM tally_link_log"), 6);
+    // Every row there, none twice: what the check reads back matches.
+    let url = pg.url();
+    let check = ok(
+        d,
+        &[
+            "link",
+            "--month",
+            "2026-10",
+            "--url",
+            url.as_str(),
+            "--check",
+        ],
+    );
+    assert_eq!(check.matches("the database matches").count(), 6, "{check}");
+
+    // An amendment: the node marks the rows unsealed; the re-seal is linked
+    // as version 2, the previous rows kept.
+    let before: Vec<String> = c
+        .query(
+            "SELECT inmate_no FROM tally_labor WHERE district = 'D03' ORDER BY inmate_no",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let fix = home.path().join("fix.csv");
+    std::fs::write(
+        &fix,
+        format!(
+            "date,inmate_no,procedure,quantity\n2026-10-05,{},SHIRT-01,1\n",
+            before[0]
+        ),
+    )
+    .unwrap();
+    ok(d, &["import", "counts", fix.to_str().unwrap()]);
+    wait_for("the node to mark D03's rows unsealed", || {
+        linked(&status(d)).contains(&("D03/2026-10".to_string(), 1, false))
+    });
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM tally_labor WHERE district = 'D03' AND sealed"
+        ),
+        0
+    );
+    ok(d, &["seal", "--district", "D03", "--month", "2026-10"]);
+    wait_for("the node to link D03's re-seal", || {
+        linked(&status(d)).contains(&("D03/2026-10".to_string(), 2, true))
+    });
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM tally_labor_history WHERE district = 'D03'"
+        ),
+        before.len() as i64
+    );
+    let text = ok(d, &["node", "status"]);
+    assert!(
+        text.contains("6 sealed district-month(s) linked, 0 waiting"),
+        "{text}"
+    );
+    assert!(
+        text.contains("linked  D03/2026-10  version 2  sealed"),
+        "{text}"
+    );
 }

@@ -184,6 +184,7 @@ pub async fn start_to(data: &Path, peers: Vec<PeerAddr>) -> Node {
             listen: Some("127.0.0.1:0".parse().expect("addr")),
             peers,
             mdns: false,
+            link: None,
         },
     )
     .await

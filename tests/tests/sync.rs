@@ -365,6 +365,7 @@ async fn a_second_node_on_one_data_directory_is_refused_naming_the_first() {
             listen: Some("127.0.0.1:0".parse().unwrap()),
             peers: Vec::new(),
             mdns: false,
+            link: None,
         },
     )
     .await;

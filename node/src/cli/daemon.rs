@@ -48,6 +48,7 @@ fn options(
         listen: listen.or(config.listen),
         peers: all_peers,
         mdns: config.mdns && !no_mdns,
+        link: config.link,
     })
 }
 
@@ -188,6 +189,7 @@ pub(super) fn status(ctx: &Ctx, json: bool) -> Result<ExitCode> {
                 "endpoint_id": id,
                 "running": running,
                 "peers": status.as_ref().map(|s| s.peers.clone()).unwrap_or_default(),
+                "link": status.as_ref().filter(|_| running).and_then(|s| s.link.clone()),
                 "heads": heads,
             }),
         )?;
@@ -200,6 +202,9 @@ pub(super) fn status(ctx: &Ctx, json: bool) -> Result<ExitCode> {
         )?;
         if let Some(s) = status.filter(|_| running) {
             writeln!(out, "listening on {}", s.listening.join(", "))?;
+            if let Some(l) = &s.link {
+                link_status(&mut out, l)?;
+            }
             for (peer, p) in &s.peers {
                 let connected = p["connected"].as_bool().unwrap_or(false);
                 let last = p["last_message"].as_u64().unwrap_or(0);
@@ -233,6 +238,44 @@ pub(super) fn status(ctx: &Ctx, json: bool) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The month-end link's lines of `node status`.
+fn link_status(out: &mut impl Write, l: &net::LinkStatus) -> Result<()> {
+    let sealed = l.linked.values().filter(|m| m.sealed).count();
+    writeln!(
+        out,
+        "link to {}: {sealed} sealed district-month(s) linked, {} waiting",
+        l.target,
+        l.waiting.len()
+    )?;
+    for (at, m) in &l.linked {
+        writeln!(
+            out,
+            "  linked  {at}  version {}  {}  report {}",
+            m.version,
+            if m.sealed {
+                "sealed"
+            } else {
+                "amended since its seal (rows marked sealed = false)"
+            },
+            &m.digest[..16.min(m.digest.len())]
+        )?;
+    }
+    for at in &l.waiting {
+        writeln!(out, "  waiting {at}")?;
+    }
+    if let Some(e) = &l.last_error {
+        writeln!(out, "  last error: {e}")?;
+    }
+    if let Some(at) = l.next_attempt {
+        writeln!(
+            out,
+            "  next attempt in {}s",
+            (at as i64).saturating_sub(now()).max(0)
+        )?;
+    }
+    Ok(())
 }
 
 pub(super) fn enroll(ctx: &Ctx, endpoint_id: &str, label: &str) -> Result<ExitCode> {

@@ -134,45 +134,22 @@ pub(super) fn verify(authority: &Path, bundle: &Path, json: bool) -> Result<Exit
 
 /// `tally link`: each district-month of `month` written to the scoring
 /// database in one transaction (or, with `check`, read back and compared).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn link(
     ctx: &Ctx,
     month: Month,
     district: Option<&DistrictId>,
     url: &str,
     password_file: Option<&Path>,
+    ca_file: Option<&Path>,
     unsealed: bool,
     check: bool,
 ) -> Result<ExitCode> {
-    // The URL is not repeated: a malformed one may hold a password.
-    let mut config: link::postgres::Config = url
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--url is not a database URL: {e}"))?;
-    if config.get_password().is_some() {
-        bail!(
-            "--url carries a password: give it in TALLY_LINK_PASSWORD or --password-file instead (a URL is shown in logs)"
-        );
-    }
-    let password = match password_file {
-        Some(p) => {
-            let bytes = crate::input::read_bounded(p, 4096, "password file")?;
-            Some(
-                String::from_utf8(bytes)
-                    .map_err(|_| {
-                        anyhow::anyhow!("{}: the password is not UTF-8 text", p.display())
-                    })?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string(),
-            )
-        }
-        None => std::env::var("TALLY_LINK_PASSWORD").ok(),
-    };
-    if let Some(p) = &password {
-        config.password(p);
-    }
-    let read = ctx.service()?.link_months(month, district)?;
+    let target = crate::service::link::target(url, password_file, ca_file)?;
+    let read = ctx.service()?.link_months(month, district, false)?;
     present::issues(&read.issues);
     let months = read.value;
-    let mut client = link::connect(&config)?;
+    let mut client = target.connect()?;
     link::ensure_schema(&mut client)?;
     let mut differences = 0;
     for m in &months.months {
@@ -180,34 +157,14 @@ pub(super) fn link(
         let at = format!("{}/{}", r.district, r.month);
         let sealed = r.seal.as_ref().is_some_and(|s| s.current);
         let amended = r.seal.is_some() && !sealed;
-        let input = link::MonthInput {
-            prison: &months.prison,
-            report: r,
-            names: &months.names,
-            heads: m.heads.clone(),
-            sealed_at: m.sealed_at,
-            entries: m.entries.clone(),
-        };
-        // A month amended since its seal is compared (the database holds the
-        // sealed version: stale) and, when linking, its rows are marked no
-        // longer sealed, so no reader takes them for the current sealed part
-        // (an inmate transferred since would otherwise show twice).
-        if !(sealed || unsealed || check && amended) {
-            if amended && !check && link::mark_unsealed(&mut client, &input)? {
-                println!(
-                    "{at}: amended since its seal: its linked rows are marked sealed = false until it is resealed and linked"
-                );
+        let input = m.input(&months);
+        if check {
+            // A month amended since its seal is compared too: the database
+            // holds the sealed version (stale).
+            if !(sealed || unsealed || amended) {
+                println!("{at}: not sealed: not linked (--unsealed links it, marked unsealed)");
                 continue;
             }
-            let why = if amended {
-                "amended since its seal"
-            } else {
-                "not sealed"
-            };
-            println!("{at}: {why}: not linked (--unsealed links it, marked unsealed)");
-            continue;
-        }
-        if check {
             let found = link::check_month(&mut client, &input)?;
             if found.is_empty() {
                 println!(
@@ -221,14 +178,30 @@ pub(super) fn link(
             differences += found.len();
             continue;
         }
-        match link::link_month(&mut client, &input)? {
-            link::Linked::New { rows } => println!("{at}: linked {rows} rows (version 1)"),
-            link::Linked::Replaced { rows, version } => println!(
+        match link::apply(&mut client, &input, unsealed)? {
+            link::Applied::Linked(link::Linked::New { rows }) => {
+                println!("{at}: linked {rows} rows (version 1)")
+            }
+            link::Applied::Linked(link::Linked::Replaced { rows, version }) => println!(
                 "{at}: the report changed: {rows} rows linked as version {version}, the previous ones kept in tally_labor_history"
             ),
-            link::Linked::Unchanged { version } => {
+            link::Applied::Linked(link::Linked::Unchanged { version }) => {
                 println!("{at}: unchanged (version {version})")
             }
+            // Its linked rows are marked no longer sealed, so no reader takes
+            // them for the current sealed part (an inmate transferred since
+            // would otherwise show twice).
+            link::Applied::MarkedUnsealed => println!(
+                "{at}: amended since its seal: its linked rows are marked sealed = false until it is resealed and linked"
+            ),
+            link::Applied::NotLinked { amended } => println!(
+                "{at}: {}: not linked (--unsealed links it, marked unsealed)",
+                if amended {
+                    "amended since its seal"
+                } else {
+                    "not sealed"
+                }
+            ),
         }
     }
     if differences > 0 {

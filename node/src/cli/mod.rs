@@ -124,6 +124,10 @@ enum Command {
         /// A file holding the database password (else TALLY_LINK_PASSWORD).
         #[arg(long)]
         password_file: Option<PathBuf>,
+        /// The CA certificate (PEM) the database server's is checked
+        /// against: TLS, required (also with `?sslmode=require` in the URL).
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
         /// Link months not sealed (or amended since the seal) too, marked unsealed.
         #[arg(long)]
         unsealed: bool,
@@ -466,6 +470,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             district,
             url,
             password_file,
+            ca_file,
             unsealed,
             check,
         } => exchange::link(
@@ -474,6 +479,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             district.as_ref(),
             &url,
             password_file.as_deref(),
+            ca_file.as_deref(),
             unsealed,
             check,
         ),

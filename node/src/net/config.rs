@@ -67,6 +67,29 @@ pub struct NodeConfig {
     /// Find enrolled peers on the LAN by mDNS.
     #[serde(default = "yes")]
     pub mdns: bool,
+    /// The month-end link to the scoring database: when set, the node
+    /// links every sealed district-month by itself.
+    #[serde(default)]
+    pub link: Option<LinkSettings>,
+}
+
+/// node.toml's `[link]`:
+///
+/// ```toml
+/// [link]
+/// url = "postgres://tally@dbhost:5432/jifen?sslmode=require"
+/// password_file = "/etc/tally/link-password"   # else TALLY_LINK_PASSWORD
+/// ca_file = "/etc/tally/db-ca.pem"              # the CA of the server's certificate
+/// ```
+///
+/// Relative paths are read from the folder of the settings file. The
+/// password is never in the URL (refused there) and never logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSettings {
+    pub url: String,
+    pub password_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
 }
 
 fn yes() -> bool {
@@ -79,6 +102,7 @@ impl Default for NodeConfig {
             listen: None,
             peers: Vec::new(),
             mdns: true,
+            link: None,
         }
     }
 }
@@ -110,10 +134,20 @@ impl NodeConfig {
 
     fn read_file(path: &Path) -> Result<NodeConfig, StoreError> {
         match std::fs::read_to_string(path) {
-            Ok(t) => toml::from_str(&t).map_err(|e| StoreError::BadConfig {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            }),
+            Ok(t) => {
+                let mut c: NodeConfig = toml::from_str(&t).map_err(|e| StoreError::BadConfig {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+                if let (Some(l), Some(dir)) = (c.link.as_mut(), path.parent()) {
+                    for p in [&mut l.password_file, &mut l.ca_file].into_iter().flatten() {
+                        if p.is_relative() {
+                            *p = dir.join(&*p);
+                        }
+                    }
+                }
+                Ok(c)
+            }
             Err(source) => Err(StoreError::Io {
                 path: path.to_path_buf(),
                 source,

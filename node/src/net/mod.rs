@@ -11,6 +11,7 @@
 //! offered to every connected peer at once.
 
 pub mod config;
+mod linker;
 mod peer;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,7 +27,8 @@ use iroh::{Endpoint, EndpointAddr, EndpointId, RelayMode, TransportAddr};
 use serde::Serialize;
 use tokio::sync::watch;
 
-pub use config::{NodeConfig, PeerAddr, node_key, node_key_if_made};
+pub use config::{LinkSettings, NodeConfig, PeerAddr, node_key, node_key_if_made};
+pub use linker::{LinkStatus, LinkedMonth};
 
 use crate::replica::Replica;
 use crate::store::Store;
@@ -66,6 +68,8 @@ pub struct Shared {
     /// [`REFUSAL_LOG_EVERY`], so a stranger dialling on cannot flood the log.
     refusals: std::sync::atomic::AtomicU64,
     refusal_logged: Mutex<BTreeMap<[u8; 32], std::time::Instant>>,
+    /// The month-end link's state, when node.toml has `[link]`.
+    link: Mutex<Option<LinkStatus>>,
 }
 
 /// How often the refusal of one device is logged.
@@ -82,6 +86,20 @@ const NOT_ENROLLED_BACKOFF: Duration = Duration::from_secs(60);
 const NOT_ENROLLED: &str = "device not enrolled";
 
 impl Shared {
+    fn set_link(&self, status: LinkStatus) {
+        if let Ok(mut l) = self.link.lock() {
+            *l = Some(status);
+        }
+    }
+
+    fn update_link(&self, f: impl FnOnce(&mut LinkStatus)) {
+        if let Ok(mut l) = self.link.lock()
+            && let Some(s) = l.as_mut()
+        {
+            f(s);
+        }
+    }
+
     fn update_enrolled(&self, replica: &Replica) {
         if let Ok(mut e) = self.enrolled.write() {
             *e = replica.core.enrolled();
@@ -176,6 +194,8 @@ pub struct NodeOptions {
     pub listen: Option<SocketAddr>,
     pub peers: Vec<PeerAddr>,
     pub mdns: bool,
+    /// Link sealed months to the scoring database (node.toml's `[link]`).
+    pub link: Option<LinkSettings>,
 }
 
 /// A running node.
@@ -283,6 +303,9 @@ pub struct StatusFile {
     pub updated: u64,
     pub peers: BTreeMap<String, serde_json::Value>,
     pub heads: BTreeMap<String, Vec<String>>,
+    /// The month-end link, when configured (absent in files of older nodes).
+    #[serde(default)]
+    pub link: Option<LinkStatus>,
 }
 
 impl Node {
@@ -315,6 +338,7 @@ impl Node {
             peers: Mutex::new(BTreeMap::new()),
             refusals: Default::default(),
             refusal_logged: Mutex::new(BTreeMap::new()),
+            link: Mutex::new(None),
         });
         let _ = late.0.set(shared.clone());
         let router = Router::builder(endpoint.clone())
@@ -332,6 +356,20 @@ impl Node {
             start_mdns(&shared, &endpoint, &mut tasks);
         }
         tasks.spawn(watch_store(shared.clone()));
+        if let Some(settings) = &opts.link {
+            // The link thread is woken on every change of the replica; it
+            // ends when this task (its sender) is aborted at shutdown.
+            let (wake, woken) = std::sync::mpsc::channel();
+            let mut changed = shared.changed.subscribe();
+            tasks.spawn(async move {
+                while changed.changed().await.is_ok() {
+                    if wake.send(()).is_err() {
+                        return;
+                    }
+                }
+            });
+            linker::start(shared.clone(), settings, woken);
+        }
         tasks.spawn(write_status(shared.clone(), endpoint.id(), bound.clone()));
         tracing::info!(id = %endpoint.id(), ?bound, "node running");
         Ok(Node {
@@ -381,6 +419,11 @@ impl Node {
                 .collect()
         })
         .unwrap_or_default()
+    }
+
+    /// The month-end link's state, when configured.
+    pub fn link_status(&self) -> Option<LinkStatus> {
+        self.shared.link.lock().ok().and_then(|l| l.clone())
     }
 
     pub fn peers(&self) -> BTreeMap<String, PeerStatus> {
@@ -595,6 +638,7 @@ async fn write_status(shared: Arc<Shared>, id: EndpointId, bound: Vec<SocketAddr
                 .unwrap_or(0),
             peers,
             heads,
+            link: shared.link.lock().ok().and_then(|l| l.clone()),
         };
         if let Ok(bytes) = serde_json::to_vec_pretty(&status) {
             let _ = crate::store::write_atomic(&status_path(&shared.data), &bytes);

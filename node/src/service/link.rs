@@ -7,8 +7,41 @@ use crdt_schema::{
     DistrictId, DocId, EntryStatus, Month, MonthDoc, Report, Sources, explain_month,
 };
 
-use super::{Read, Result, Service, known_district};
+use super::{Read, Result, Service, ServiceError, known_district};
 use crate::read;
+
+/// Where to link, from what the IT officer gave (the `tally link` flags or
+/// node.toml's `[link]`): the URL, the password from `password_file` or
+/// else the environment's `TALLY_LINK_PASSWORD`, the CA certificate for TLS.
+pub fn target(
+    url: &str,
+    password_file: Option<&std::path::Path>,
+    ca_file: Option<&std::path::Path>,
+) -> Result<link::Target> {
+    let password = match password_file {
+        Some(p) => {
+            let bytes = crate::input::read_bounded(p, 4096, "password file")?;
+            let text = String::from_utf8(bytes).map_err(|_| ServiceError::LinkPassword {
+                path: p.to_path_buf(),
+            })?;
+            Some(zeroize::Zeroizing::new(
+                text.trim_end_matches(['\r', '\n']).to_string(),
+            ))
+        }
+        None => std::env::var("TALLY_LINK_PASSWORD")
+            .ok()
+            .map(zeroize::Zeroizing::new),
+    };
+    let ca = match ca_file {
+        Some(p) => Some(crate::input::read_bounded(p, 1 << 20, "CA certificate")?),
+        None => None,
+    };
+    Ok(link::Target::new(
+        url,
+        password.as_deref().map(String::as_str),
+        ca.as_deref(),
+    )?)
+}
 
 /// One district-month for the link: the report and what identifies it.
 #[derive(Debug, Clone)]
@@ -21,6 +54,20 @@ pub struct LinkMonth {
     pub entries: Vec<link::EntryInput>,
 }
 
+impl LinkMonth {
+    /// What the link crate writes for this district-month.
+    pub fn input<'a>(&'a self, all: &'a LinkMonths) -> link::MonthInput<'a> {
+        link::MonthInput {
+            prison: &all.prison,
+            report: &self.report,
+            names: &all.names,
+            heads: self.heads.clone(),
+            sealed_at: self.sealed_at,
+            entries: self.entries.clone(),
+        }
+    }
+}
+
 /// The prison's months to link, with the names the rows carry.
 #[derive(Debug, Clone)]
 pub struct LinkMonths {
@@ -30,12 +77,14 @@ pub struct LinkMonths {
 }
 
 impl Service {
-    /// The reports of `month` (one district, or all) with their documents'
+    /// The reports of `month` (one district, or all; with `sealed_only`,
+    /// only those with a seal, the others not scored) with their documents'
     /// heads, the seal's time and every entry with its state.
     pub fn link_months(
         &self,
         month: Month,
         district: Option<&DistrictId>,
+        sealed_only: bool,
     ) -> Result<Read<LinkMonths>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
@@ -55,6 +104,9 @@ impl Service {
                 .typed(MonthDoc::from_document)?;
             issues.extend(loaded.issues.iter().cloned());
             let facts = loaded.doc.facts();
+            if sealed_only && facts.seal.is_none() {
+                continue;
+            }
             let (others, found) = read::other_sources(&self.store, &registry, &facts)?;
             issues.extend(found);
             let sources = Sources::new(&registry, &facts, &others)?;

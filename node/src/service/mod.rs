@@ -54,6 +54,10 @@ pub enum ServiceError {
     Input(#[from] InputError),
     #[error(transparent)]
     Unlock(#[from] UnlockError),
+    #[error(transparent)]
+    Link(#[from] ::link::LinkError),
+    #[error("{}: the database password is not UTF-8 text", path.display())]
+    LinkPassword { path: std::path::PathBuf },
     /// The file was read and refused whole: every error, each naming line,
     /// column and value.
     #[error("{0}")]

@@ -1,0 +1,317 @@
+//! The node's month-end link (node.toml's `[link]`): every sealed
+//! district-month written to the scoring database by itself, when it is
+//! sealed or re-sealed, and its rows marked unsealed when it is amended.
+//!
+//! It runs on a thread of its own (the database client blocks), so a
+//! database that is down or slow never holds up a seal, a save or the sync:
+//! it takes the replica's lock only to read the documents' heads and which
+//! of them carry a seal, and reads and scores from the store like the CLI.
+//! While the database is down it tries again with a doubling wait (1 s to
+//! 5 min); each district-month is one transaction, so an attempt cut off
+//! leaves nothing half-written and the next one starts over.
+//!
+//! What it decides is the link crate's (`link::needs_link`, `link::apply`),
+//! the very policy `tally link` follows.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crdt_schema::{DocId, Month, MonthDoc};
+use serde::{Deserialize, Serialize};
+
+use super::Shared;
+use crate::service::Service;
+
+/// What `node status` and the app's 同步 screen show of the link.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStatus {
+    /// The database, without its password.
+    pub target: String,
+    /// Sealed district-months (`D01/2026-10`) as the database holds them.
+    pub linked: BTreeMap<String, LinkedMonth>,
+    /// Sealed district-months not yet linked as they now stand (the
+    /// database was down, or the attempt failed).
+    pub waiting: Vec<String>,
+    /// The last failure, in the database's words; cleared by a success.
+    pub last_error: Option<String>,
+    /// When a pass last ended, and last ended with everything linked (Unix seconds).
+    pub last_attempt: u64,
+    pub last_success: u64,
+    /// When the next attempt is due, while something waits.
+    pub next_attempt: Option<u64>,
+}
+
+/// One district-month as linked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedMonth {
+    pub version: i32,
+    /// `false` when the month was amended since the seal the rows came from.
+    pub sealed: bool,
+    pub digest: String,
+}
+
+/// The first wait after a failure, and the longest.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LONGEST_RETRY: Duration = Duration::from_secs(300);
+/// Changes arriving together (a sync, an import) are one pass.
+const SETTLE: Duration = Duration::from_millis(500);
+/// With nothing waiting, a pass anyway this often: it notices rows another
+/// system removed, and a database restored from an older backup.
+const IDLE_PASS: Duration = Duration::from_secs(600);
+
+/// Starts the link thread; it ends when `wake`'s sender is dropped (the
+/// node stopped). A settings error is logged and shown, and nothing linked.
+pub(super) fn start(shared: Arc<Shared>, settings: &super::LinkSettings, wake: mpsc::Receiver<()>) {
+    let target = match crate::service::link::target(
+        &settings.url,
+        settings.password_file.as_deref(),
+        settings.ca_file.as_deref(),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!("[link] in node.toml: {e}: nothing is linked");
+            shared.set_link(LinkStatus {
+                target: "(not configured)".into(),
+                last_error: Some(format!("[link] in node.toml: {e}")),
+                ..LinkStatus::default()
+            });
+            return;
+        }
+    };
+    shared.set_link(LinkStatus {
+        target: target.describe(),
+        ..LinkStatus::default()
+    });
+    let data = shared.data.clone();
+    let spawned = std::thread::Builder::new()
+        .name("tally-link".into())
+        .spawn(move || run(&shared, &data, &target, &wake));
+    if let Err(e) = spawned {
+        tracing::error!("the link thread did not start: {e}");
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The heads of one month's documents and the registry: a pass over the
+/// month is needed again only when they move.
+type MonthState = Vec<(DocId, Vec<String>)>;
+
+fn run(shared: &Shared, data: &Path, target: &link::Target, wake: &mpsc::Receiver<()>) {
+    let mut done: BTreeMap<Month, MonthState> = BTreeMap::new();
+    let mut retry = FIRST_RETRY;
+    let mut wait = Duration::ZERO;
+    loop {
+        match wake.recv_timeout(wait) {
+            Ok(()) => {
+                std::thread::sleep(SETTLE);
+                while wake.try_recv().is_ok() {}
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        let idle = wait == IDLE_PASS;
+        if idle {
+            // Look at every sealed month again, not only those that moved.
+            done.clear();
+        }
+        let outcome = pass(shared, data, target, &mut done);
+        let now = unix_now();
+        match outcome {
+            Ok(()) => {
+                retry = FIRST_RETRY;
+                wait = IDLE_PASS;
+                shared.update_link(|s| {
+                    s.last_attempt = now;
+                    s.last_success = now;
+                    s.last_error = None;
+                    s.waiting.clear();
+                    s.next_attempt = None;
+                });
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "linking to the scoring database: {e}; trying again in {}s",
+                    retry.as_secs()
+                );
+                wait = retry;
+                retry = (retry * 2).min(LONGEST_RETRY);
+                shared.update_link(|s| {
+                    s.last_attempt = now;
+                    s.last_error = Some(e.to_string());
+                    s.next_attempt = Some(now + wait.as_secs());
+                });
+            }
+        }
+    }
+}
+
+/// Links every sealed district-month whose documents moved since it was
+/// last linked. A month is done only when all its districts are.
+fn pass(
+    shared: &Shared,
+    data: &Path,
+    target: &link::Target,
+    done: &mut BTreeMap<Month, MonthState>,
+) -> Result<(), crate::service::ServiceError> {
+    // What moved, from the replica in memory: its lock is held for reading
+    // heads and one key per month document, never for a score.
+    let mut months: BTreeMap<Month, (MonthState, Vec<String>)> = BTreeMap::new();
+    {
+        let Ok(r) = shared.replica.lock() else {
+            return Ok(());
+        };
+        let heads = r.core.heads();
+        let registry: Vec<String> = heads
+            .get(&DocId::Registry)
+            .map(|h| h.iter().map(|x| x.to_string()).collect())
+            .unwrap_or_default();
+        for (id, h) in &heads {
+            if let DocId::Month { month, .. } = id {
+                let sealed = r.core.document(id).is_some_and(MonthDoc::has_seal);
+                let entry = months
+                    .entry(*month)
+                    .or_insert_with(|| (vec![(DocId::Registry, registry.clone())], Vec::new()));
+                entry
+                    .0
+                    .push((id.clone(), h.iter().map(|x| x.to_string()).collect()));
+                if sealed && let DocId::Month { district, month } = id {
+                    entry.1.push(format!("{district}/{month}"));
+                }
+            }
+        }
+    }
+    let todo: Vec<(Month, MonthState)> = months
+        .iter()
+        .filter(|(m, (state, sealed))| !sealed.is_empty() && done.get(m) != Some(state))
+        .map(|(m, (state, _))| (*m, state.clone()))
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    // Until confirmed below, every sealed district-month of these waits.
+    let mut pending: std::collections::BTreeSet<String> = todo
+        .iter()
+        .flat_map(|(m, _)| months[m].1.iter().cloned())
+        .collect();
+    shared.update_link(|s| {
+        for p in &pending {
+            if !s.waiting.contains(p) {
+                s.waiting.push(p.clone());
+            }
+        }
+    });
+    let service = Service::open(data)?;
+    let mut client = target.connect()?;
+    link::ensure_schema(&mut client)?;
+    let mut linked: Option<BTreeMap<(String, String), link::LinkedState>> = None;
+    let mut first_error = None;
+    for (month, state) in todo {
+        let read = service.link_months(month, None, true)?;
+        let all = read.value;
+        let held = match &mut linked {
+            Some(l) => l,
+            None => linked.insert(link::linked_months(&mut client, &all.prison)?),
+        };
+        let mut month_done = true;
+        for m in &all.months {
+            let r = &m.report;
+            let at = format!("{}/{}", r.district, r.month);
+            let key = (r.district.to_string(), r.month.to_string());
+            if !link::needs_link(r, held.get(&key)) {
+                pending.remove(&at);
+                shared.update_link(|s| {
+                    s.waiting.retain(|w| *w != at);
+                    if let Some(l) = held.get(&key) {
+                        s.linked.insert(at.clone(), linked_month(l));
+                    }
+                });
+                continue;
+            }
+            match link::apply(&mut client, &m.input(&all), false) {
+                Ok(applied) => {
+                    let now = match applied {
+                        link::Applied::Linked(l) => link::LinkedState {
+                            digest: r.digest.0.clone(),
+                            sealed: r.seal.as_ref().is_some_and(|s| s.current),
+                            version: version_of(l),
+                        },
+                        // The rows stay those of the seal they came from.
+                        link::Applied::MarkedUnsealed => match held.get(&key) {
+                            Some(l) => link::LinkedState {
+                                sealed: false,
+                                ..l.clone()
+                            },
+                            None => continue,
+                        },
+                        link::Applied::NotLinked { .. } => continue,
+                    };
+                    tracing::info!("{at}: {}", said(applied));
+                    pending.remove(&at);
+                    shared.update_link(|s| {
+                        s.linked.insert(at.clone(), linked_month(&now));
+                        s.waiting.retain(|w| *w != at);
+                    });
+                    held.insert(key, now);
+                }
+                Err(e) => {
+                    // A database that went away fails every month alike:
+                    // stop here and try again later.
+                    month_done = false;
+                    first_error.get_or_insert(e);
+                    break;
+                }
+            }
+        }
+        if month_done {
+            done.insert(month, state);
+        } else {
+            break;
+        }
+    }
+    match first_error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+fn version_of(linked: link::Linked) -> i32 {
+    match linked {
+        link::Linked::New { .. } => 1,
+        link::Linked::Replaced { version, .. } | link::Linked::Unchanged { version } => version,
+    }
+}
+
+fn linked_month(l: &link::LinkedState) -> LinkedMonth {
+    LinkedMonth {
+        version: l.version,
+        sealed: l.sealed,
+        digest: l.digest.clone(),
+    }
+}
+
+fn said(applied: link::Applied) -> String {
+    match applied {
+        link::Applied::Linked(link::Linked::New { rows }) => {
+            format!("linked {rows} rows (version 1)")
+        }
+        link::Applied::Linked(link::Linked::Replaced { rows, version }) => format!(
+            "re-sealed: {rows} rows linked as version {version}, the previous kept in tally_labor_history"
+        ),
+        link::Applied::Linked(link::Linked::Unchanged { version }) => {
+            format!("already linked (version {version})")
+        }
+        link::Applied::MarkedUnsealed => {
+            "amended since its seal: its linked rows are marked sealed = false".into()
+        }
+        link::Applied::NotLinked { .. } => "not sealed: not linked".into(),
+    }
+}
