@@ -15,6 +15,8 @@ const DB_PASSWORD: &str = "pg-secret";
 struct Pg {
     dir: tempfile::TempDir,
     port: u16,
+    /// Server options beyond the port and socket (TLS settings).
+    options: String,
 }
 
 fn pg_bin(name: &str) -> PathBuf {
@@ -59,6 +61,12 @@ fn run_ok(mut c: Command, what: &str) {
 
 impl Pg {
     fn start() -> Pg {
+        Pg::start_with(|_| String::new())
+    }
+
+    /// Initialises the cluster, lets `setup` change it (files in its
+    /// folder, which it is given) and return server options, then starts it.
+    fn start_with(setup: impl FnOnce(&Path) -> String) -> Pg {
         let dir = tempfile::Builder::new()
             .prefix("tally-pg")
             .tempdir_in("/tmp")
@@ -85,12 +93,18 @@ impl Pg {
             ])
             .arg(format!("--pwfile={}", pw.display()));
         run_ok(c, "initdb");
+        let options = setup(dir.path());
+        if is_root() {
+            let mut c = Command::new("chown");
+            c.args(["-R", "postgres:postgres"]).arg(dir.path());
+            run_ok(c, "chown");
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let pg = Pg { dir, port };
+        let pg = Pg { dir, port, options };
         pg.ctl("start");
         pg
     }
@@ -103,9 +117,10 @@ impl Pg {
             .arg(self.dir.path().join("log"))
             .args(["-w", "-m", "fast", "-o"])
             .arg(format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1",
+                "-p {} -k {} -c listen_addresses=127.0.0.1 {}",
                 self.port,
-                self.dir.path().display()
+                self.dir.path().display(),
+                self.options
             ))
             .arg(action);
         run_ok(c, &format!("pg_ctl {action}"));
@@ -585,4 +600,162 @@ fn the_node_links_sealed_months_by_itself_and_retries_when_the_server_stops_mid_
         text.contains("linked  D03/2026-10  version 2  sealed"),
         "{text}"
     );
+}
+
+fn openssl(args: &[&str], dir: &Path) {
+    let mut c = Command::new("openssl");
+    c.args(args).current_dir(dir);
+    run_ok(c, &format!("openssl {}", args[0]));
+}
+
+/// A CA (`NAME-ca.pem`) and, signed by it, a certificate for 127.0.0.1
+/// (`NAME.pem`, `NAME.key`), made with the openssl command.
+fn certificates(dir: &Path, name: &str) {
+    let ca = format!("{name}-ca");
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            &format!("/CN=tally test CA {name}"),
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.pem"),
+        ],
+        dir,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+        dir,
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            &format!("{name}.pem"),
+        ],
+        dir,
+    );
+}
+
+#[test]
+fn tls_where_the_url_asks_for_it_checked_against_the_ca() {
+    let certs = tempfile::tempdir().unwrap();
+    certificates(certs.path(), "server");
+    certificates(certs.path(), "stranger");
+    let pg = Pg::start_with(|dir| {
+        for f in ["server.pem", "server.key"] {
+            std::fs::copy(certs.path().join(f), dir.join(f)).unwrap();
+        }
+        // TLS only: a plain connection has no pg_hba.conf line.
+        std::fs::write(
+            dir.join("data").join("pg_hba.conf"),
+            "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                dir.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+        }
+        format!(
+            "-c ssl=on -c ssl_cert_file={0}/server.pem -c ssl_key_file={0}/server.key",
+            dir.display()
+        )
+    });
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let d = data.as_path();
+    ok(d, &["demo", "--inmates", "30"]);
+    let url = format!("{}?sslmode=require", pg.url());
+    let ca = certs.path().join("server-ca.pem");
+    let stranger = certs.path().join("stranger-ca.pem");
+    let link = |extra: &[&str]| {
+        let mut args = vec!["link", "--month", "2026-10", "--url", url.as_str()];
+        args.extend_from_slice(extra);
+        tally(d, &args, DB_PASSWORD)
+    };
+
+    // TLS asked for without a CA to check the server against: refused.
+    let out = link(&[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no CA certificate was given"), "{err}");
+    // A server whose certificate another CA signed: refused, nothing sent.
+    let out = link(&["--ca-file", stranger.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect") && err.contains("certificate"),
+        "{err}"
+    );
+    // Checked against its CA: linked, over TLS (the server has no plain line).
+    let out = link(&["--ca-file", ca.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(said.matches(": linked ").count(), 5, "{said}");
+    let out = link(&["--ca-file", ca.to_str().unwrap(), "--check"]);
+    assert!(out.status.success());
+    // The same URL without sslmode and no CA is plain, which this server refuses.
+    let plain = pg.url();
+    let out = tally(
+        d,
+        &["link", "--month", "2026-10", "--url", plain.as_str()],
+        DB_PASSWORD,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no encryption"), "{err}");
+    // A CA file that holds no certificate: named.
+    let bogus = home.path().join("bogus.pem");
+    std::fs::write(&bogus, "not a certificate").unwrap();
+    let out = link(&["--ca-file", bogus.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no certificate"));
 }
