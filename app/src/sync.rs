@@ -33,6 +33,9 @@ pub struct SyncStatus {
     /// Sync is done by another process on this data directory (the
     /// service): its pid, when known. The figures above are from its status file.
     pub by_service: Option<Option<u32>>,
+    /// The month-end link to the scoring database, where this node (or the
+    /// service) has `[link]` in node.toml.
+    pub link: Option<node::net::LinkStatus>,
 }
 
 /// The embedded node; stops when dropped.
@@ -113,7 +116,8 @@ impl SyncNode {
                         }
                         if let Some(n) = &node {
                             let (peers, heads) = (n.peers(), n.heads());
-                            if update(&st, peers, heads) {
+                            let link = set_link(&st, n.link_status());
+                            if update(&st, peers, heads) || link {
                                 wake();
                             }
                         }
@@ -157,6 +161,14 @@ async fn start(data: &std::path::Path, options: Option<NodeOptions>) -> anyhow::
     Node::start(data, opts).await
 }
 
+/// Takes the link's state; says whether it changed.
+fn set_link(st: &Mutex<SyncStatus>, link: Option<node::net::LinkStatus>) -> bool {
+    let Ok(mut s) = st.lock() else { return false };
+    let changed = s.link != link;
+    s.link = link;
+    changed
+}
+
 /// Takes the peers and heads of a node; says whether the screen should
 /// redraw (the generation moves when the heads do, and the screen reloads).
 fn update(
@@ -195,7 +207,8 @@ fn from_status_file(st: &Mutex<SyncStatus>, pid: Option<u32>, file: node::net::S
         s.error = None;
         first
     };
-    update(st, peers, heads) || first
+    let link = set_link(st, file.link);
+    update(st, peers, heads) || first || link
 }
 
 impl Drop for SyncNode {

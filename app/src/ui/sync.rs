@@ -81,6 +81,10 @@ pub(super) fn sync_screen(ui: &mut egui::Ui, lang: Lang, sync: Option<&SyncStatu
                 )),
         );
     }
+    if let Some(l) = &st.link {
+        ui.separator();
+        link_status(ui, lang, l);
+    }
     ui.separator();
     if st.peers.is_empty() {
         ui.label(lang.t("尚未连接任何节点", "No peer contacted yet"));
@@ -144,6 +148,85 @@ pub(super) fn sync_screen(ui: &mut egui::Ui, lang: Lang, sync: Option<&SyncStatu
     }
 }
 
+/// The month-end link: where to, what is linked, what waits, the last error.
+fn link_status(ui: &mut egui::Ui, lang: Lang, l: &node::net::LinkStatus) {
+    ui.label(
+        RichText::new(format!(
+            "{} {}",
+            lang.t("计分考核数据库", "Scoring database"),
+            l.target
+        ))
+        .strong(),
+    );
+    let sealed = l.linked.values().filter(|m| m.sealed).count();
+    ui.label(format!(
+        "{} {sealed} · {} {}",
+        lang.t("已关联的封存监区月度", "Sealed district-months linked"),
+        lang.t("等待关联", "waiting"),
+        l.waiting.len()
+    ));
+    if let Some(e) = &l.last_error {
+        ui.colored_label(
+            SHORT,
+            format!("{} {e}", lang.t("最近错误：", "Last error:")),
+        );
+        if let Some(at) = l.next_attempt {
+            let s = at.saturating_sub(u64::try_from(unix_now()).unwrap_or(0));
+            ui.label(format!(
+                "{} {s} {}",
+                lang.t("将于", "Next attempt in"),
+                lang.t("秒后重试", "s")
+            ));
+        }
+    } else if l.last_success > 0 {
+        ui.label(format!(
+            "{} {}",
+            lang.t("最近一次关联成功", "Last linked"),
+            ago(lang, l.last_success)
+        ));
+    }
+    if l.linked.is_empty() && l.waiting.is_empty() {
+        return;
+    }
+    let headers = [
+        lang.t("监区月度", "District-month"),
+        lang.t("关联状态", "Link state"),
+        lang.t("版本", "Version"),
+        lang.t("报告摘要", "Report digest"),
+    ];
+    table(ui, "link", &headers, |ui| {
+        for at in &l.waiting {
+            ui.label(at);
+            ui.colored_label(SHORT, lang.t("等待关联", "waiting"));
+            ui.label(
+                l.linked
+                    .get(at)
+                    .map(|m| m.version.to_string())
+                    .unwrap_or_default(),
+            );
+            ui.label("");
+            ui.end_row();
+        }
+        for (at, m) in l.linked.iter().filter(|(at, _)| !l.waiting.contains(at)) {
+            ui.label(at);
+            if m.sealed {
+                ui.colored_label(OVER, lang.t("已关联（封存）", "linked (sealed)"));
+            } else {
+                ui.colored_label(
+                    SHORT,
+                    lang.t(
+                        "封存后已修改（库中标记为未封存）",
+                        "amended since its seal (marked unsealed there)",
+                    ),
+                );
+            }
+            ui.label(m.version.to_string());
+            ui.label(RichText::new(m.digest.chars().take(16).collect::<String>()).monospace());
+            ui.end_row();
+        }
+    });
+}
+
 /// "Not yet sent" (changes, summed over documents) and "not yet received"
 /// (documents where the peer holds changes this PC lacks), as of the peer's
 /// last message; while disconnected they are what stood apart then.
@@ -202,4 +285,57 @@ pub(super) fn about(ui: &mut egui::Ui, lang: Lang, renderer: Option<&str>) {
             ui.label(format!("{} {r}", lang.t("渲染", "renderer")));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    /// The 同步 screen of a node whose database is down: where it links,
+    /// what is linked (one amended since), what waits, the error.
+    #[test]
+    fn the_sync_screen_shows_the_link() {
+        let mut linked = std::collections::BTreeMap::new();
+        linked.insert(
+            "D01/2026-10".to_string(),
+            node::net::LinkedMonth {
+                version: 2,
+                sealed: true,
+                digest: "ab".repeat(32),
+            },
+        );
+        linked.insert(
+            "D03/2026-10".to_string(),
+            node::net::LinkedMonth {
+                version: 1,
+                sealed: false,
+                digest: "cd".repeat(32),
+            },
+        );
+        let st = SyncStatus {
+            id: Some("e".repeat(64)),
+            link: Some(node::net::LinkStatus {
+                target: "tally@db:5432/jifen (TLS)".into(),
+                linked,
+                waiting: vec!["D02/2026-10".into()],
+                last_error: Some("cannot connect to the scoring database".into()),
+                next_attempt: Some(u64::MAX / 2),
+                ..Default::default()
+            }),
+            ..SyncStatus::default()
+        };
+        let mut h = Harness::builder()
+            .with_size([1280.0, 800.0])
+            .with_context_setup(crate::fonts::install)
+            .build_ui(|ui| sync_screen(ui, Lang::Zh, Some(&st)));
+        h.run();
+        h.get_by_label("计分考核数据库 tally@db:5432/jifen (TLS)");
+        h.get_by_label("已关联的封存监区月度 1 · 等待关联 1");
+        h.get_by_label("最近错误： cannot connect to the scoring database");
+        assert_eq!(h.query_all_by_label("D02/2026-10").count(), 1);
+        h.get_by_label("已关联（封存）");
+        h.get_by_label("封存后已修改（库中标记为未封存）");
+    }
 }
