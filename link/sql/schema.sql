@@ -1,4 +1,4 @@
--- tally's tables in the scoring database (计分考核数据库), schema version 1.
+-- tally's tables in the scoring database (计分考核数据库), schema version 2.
 --
 -- Created by `tally link` when absent; every statement may run again.
 -- Plain SQL that PostgreSQL, KingbaseES, openGauss and HighGo all accept:
@@ -27,7 +27,33 @@ CREATE TABLE IF NOT EXISTS tally_months (
     rule_set    text    NOT NULL,
     version     integer NOT NULL,          -- 1, then +1 at every re-link of a changed report
     linked_at   timestamp with time zone NOT NULL DEFAULT now(),
+    -- Since version 2:
+    -- hex Ed25519 signature by sealed_by of the seal change: over the bytes
+    -- 'tally/change/v1' 0x00 'month/<district>/<month>' 0x00 <the 32 bytes of seal_change> 0x00
+    seal_signature text,
+    -- the other districts' documents the sealed report read (transfers), as
+    -- sealed: 'D02=h1,h2;D05=h3', empty when it read its own only
+    sources     text    NOT NULL DEFAULT '',
     PRIMARY KEY (prison, district, month)
+);
+
+-- The month rows a re-link replaced (version 2), with when.
+CREATE TABLE IF NOT EXISTS tally_months_history (
+    prison         text    NOT NULL,
+    district       text    NOT NULL,
+    month          text    NOT NULL,
+    digest         text    NOT NULL,
+    sealed         boolean NOT NULL,
+    sealed_by      text,
+    seal_change    text,
+    sealed_at      bigint,
+    heads          text    NOT NULL,
+    rule_set       text    NOT NULL,
+    version        integer NOT NULL,
+    linked_at      timestamp with time zone NOT NULL,
+    seal_signature text,
+    sources        text    NOT NULL,
+    replaced_at    timestamp with time zone NOT NULL DEFAULT now()
 );
 
 -- The labor part of each inmate-month as linked. An inmate transferred
@@ -92,6 +118,21 @@ CREATE TABLE IF NOT EXISTS tally_entries (
     PRIMARY KEY (prison, district, month, inmate_no, entry_id)
 );
 
+-- Entries a re-link replaced (version 2), with when.
+CREATE TABLE IF NOT EXISTS tally_entries_history (
+    prison      text    NOT NULL,
+    district    text    NOT NULL,
+    month       text    NOT NULL,
+    inmate_no   text    NOT NULL,
+    entry_id    text    NOT NULL,
+    entry_date  text    NOT NULL,
+    points_cp   bigint  NOT NULL,
+    reason      text    NOT NULL,
+    status      text    NOT NULL,
+    version     integer NOT NULL,
+    replaced_at timestamp with time zone NOT NULL DEFAULT now()
+);
+
 -- Every link run, one row per district-month considered.
 CREATE TABLE IF NOT EXISTS tally_link_log (
     at       timestamp with time zone NOT NULL DEFAULT now(),
@@ -99,7 +140,7 @@ CREATE TABLE IF NOT EXISTS tally_link_log (
     district text    NOT NULL,
     month    text    NOT NULL,
     digest   text    NOT NULL,
-    action   text    NOT NULL,             -- linked, relinked, unchanged
+    action   text    NOT NULL,             -- linked, relinked, unchanged, amended
     rows     integer NOT NULL,
     version  integer NOT NULL
 );

@@ -18,9 +18,15 @@ use postgres::{Client, GenericClient};
 pub use postgres;
 
 /// The version of the tables this tally writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 /// The tables, created when absent (every statement may run again).
 pub const SCHEMA_SQL: &str = include_str!("../sql/schema.sql");
+/// From version 1 (the first `tally link`): the seal's signature and the
+/// sources on each month row; the history tables are `SCHEMA_SQL`'s. Plain
+/// `ADD COLUMN` (no `IF NOT EXISTS`, which not every derivative takes): it
+/// runs once, in the transaction that records version 2.
+const FROM_VERSION_1: &str = "ALTER TABLE tally_months ADD COLUMN seal_signature text; \
+     ALTER TABLE tally_months ADD COLUMN sources text NOT NULL DEFAULT ''";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -86,6 +92,11 @@ pub struct MonthInput<'a> {
     pub heads: Vec<String>,
     /// The seal change's stated time, seconds since 1970.
     pub sealed_at: Option<i64>,
+    /// The seal change's signature (hex), by the sealing chief.
+    pub seal_signature: Option<String>,
+    /// The other districts' documents the sealed report read, with the
+    /// heads the seal names: `D02=h1,h2;D05=h3`.
+    pub sources: String,
     pub entries: Vec<EntryInput>,
 }
 
@@ -281,23 +292,33 @@ pub fn ensure_schema(client: &mut Client) -> Result<(), LinkError> {
         }
     }
     let mut tx = client.transaction().map_err(db("begin"))?;
-    tx.batch_execute(SCHEMA_SQL)
-        .map_err(db("create tally's tables"))?;
-    let found: Option<i32> = tx
-        .query_opt("SELECT max(version) FROM tally_schema", &[])
-        .map_err(db("read the schema version"))?
-        .and_then(|r| r.get(0));
+    // Under the transaction: another tally creating them at the same moment
+    // waits here, then finds them made.
+    let found: Option<i32> = if present > 0 {
+        tx.execute("LOCK TABLE tally_schema IN EXCLUSIVE MODE", &[])
+            .map_err(db("lock the schema version"))?;
+        tx.query_one("SELECT max(version) FROM tally_schema", &[])
+            .map_err(db("read the schema version"))?
+            .try_get(0)
+            .map_err(db("read the schema version"))?
+    } else {
+        None
+    };
     match found {
         Some(v) if v > SCHEMA_VERSION => return Err(LinkError::NewerSchema { found: v }),
-        Some(_) => {}
-        None => {
-            tx.execute(
-                "INSERT INTO tally_schema (version) VALUES ($1)",
-                &[&SCHEMA_VERSION],
-            )
-            .map_err(db("record the schema version"))?;
-        }
+        Some(v) if v == SCHEMA_VERSION => return tx.commit().map_err(db("commit")),
+        Some(1) => tx
+            .batch_execute(FROM_VERSION_1)
+            .map_err(db("upgrade tally's tables from version 1"))?,
+        _ => {}
     }
+    tx.batch_execute(SCHEMA_SQL)
+        .map_err(db("create tally's tables"))?;
+    tx.execute(
+        "INSERT INTO tally_schema (version) VALUES ($1)",
+        &[&SCHEMA_VERSION],
+    )
+    .map_err(db("record the schema version"))?;
     tx.commit().map_err(db("commit"))
 }
 
@@ -356,6 +377,25 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
     let heads = m.heads.join(",");
     if old.is_some() {
         tx.execute(
+            "INSERT INTO tally_months_history (prison, district, month, digest, sealed, \
+             sealed_by, seal_change, sealed_at, heads, rule_set, version, linked_at, \
+             seal_signature, sources) \
+             SELECT prison, district, month, digest, sealed, sealed_by, seal_change, sealed_at, \
+             heads, rule_set, version, linked_at, seal_signature, sources FROM tally_months \
+             WHERE prison = $1 AND district = $2 AND month = $3",
+            &key,
+        )
+        .map_err(db("keep the replaced month"))?;
+        tx.execute(
+            "INSERT INTO tally_entries_history (prison, district, month, inmate_no, entry_id, \
+             entry_date, points_cp, reason, status, version) \
+             SELECT prison, district, month, inmate_no, entry_id, entry_date, points_cp, reason, \
+             status, version FROM tally_entries \
+             WHERE prison = $1 AND district = $2 AND month = $3",
+            &key,
+        )
+        .map_err(db("keep the replaced entries"))?;
+        tx.execute(
             "INSERT INTO tally_labor_history (prison, district, month, inmate_no, inmate_name, \
              base_cp, bonus_cp, pending_bonus_cp, deduct_cp, pending_deduct_cp, labor_cp, flags, \
              custody_days, labor_days, work_days, digest, sealed, version) \
@@ -381,8 +421,8 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
     }
     tx.execute(
         "INSERT INTO tally_months (prison, district, month, digest, sealed, sealed_by, \
-         seal_change, sealed_at, heads, rule_set, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         seal_change, sealed_at, heads, rule_set, version, seal_signature, sources) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         &[
             &m.prison,
             &district,
@@ -395,6 +435,8 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
             &heads,
             &r.body.rule_set,
             &version,
+            &m.seal_signature,
+            &m.sources,
         ],
     )
     .map_err(db("write the month"))?;
@@ -615,7 +657,8 @@ pub fn check_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Vec<String
     let mut out = Vec::new();
     let month_row = client
         .query_opt(
-            "SELECT digest, version, sealed FROM tally_months WHERE prison = $1 AND district = $2 AND month = $3",
+            "SELECT digest, version, sealed, seal_change, seal_signature FROM tally_months \
+             WHERE prison = $1 AND district = $2 AND month = $3",
             &key,
         )
         .map_err(db(format!("read {at}")))?;
@@ -642,6 +685,25 @@ pub fn check_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Vec<String
     };
     let (digest, version) = (text(&month_row, 0)?, cell(&month_row, 1)?);
     let linked_sealed = flag(&month_row, 2)?;
+    let maybe = |row: &postgres::Row, i: usize| -> Result<Option<String>, LinkError> {
+        row.try_get::<_, Option<String>>(i)
+            .map_err(db(format!("read {at}: column {i}")))
+    };
+    // Compared while the database holds this seal's rows (a stale month is
+    // named once, below).
+    if digest == r.digest.0 {
+        let change = r.seal.as_ref().map(|s| s.change.clone());
+        if maybe(&month_row, 3)? != change {
+            out.push(format!(
+                "{at}: seal_change in the database differs from tally's seal"
+            ));
+        }
+        if maybe(&month_row, 4)? != m.seal_signature {
+            out.push(format!(
+                "{at}: seal_signature in the database differs from the seal's signature"
+            ));
+        }
+    }
     let sealed = r.seal.as_ref().is_some_and(|s| s.current);
     if linked_sealed != sealed {
         out.push(format!(

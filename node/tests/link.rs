@@ -621,3 +621,138 @@ fn tls_where_the_url_asks_for_it_checked_against_the_ca() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no certificate"));
 }
+
+#[test]
+fn version_1_tables_are_upgraded_and_each_month_row_carries_a_checkable_seal() {
+    let pg = Pg::start();
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let d = data.as_path();
+    ok(d, &["demo", "--inmates", "30"]);
+    // Tables as the first tally link (schema version 1) made them.
+    let mut c = pg.client();
+    c.batch_execute(include_str!("support/schema-v1.sql"))
+        .unwrap();
+    c.execute("INSERT INTO tally_schema (version) VALUES (1)", &[])
+        .unwrap();
+    let url = pg.url();
+    let out = ok(d, &["link", "--month", "2026-10", "--url", url.as_str()]);
+    assert_eq!(out.matches(": linked ").count(), 5, "{out}");
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT CAST(max(version) AS bigint) FROM tally_schema"
+        ),
+        2
+    );
+
+    // A downstream reader checks the seal from the row alone: Ed25519 by
+    // sealed_by over 'tally/change/v1' 0 'month/D/M' 0 <hash bytes> 0.
+    let rows = c
+        .query(
+            "SELECT district, month, sealed_by, seal_change, seal_signature FROM tally_months ORDER BY district",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 5);
+    for row in rows {
+        let (district, month): (String, String) = (row.get(0), row.get(1));
+        let key: [u8; 32] = hex::decode(row.get::<_, String>(2))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let hash = hex::decode(row.get::<_, String>(3)).unwrap();
+        let sig: [u8; 64] = hex::decode(row.get::<_, String>(4))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let mut message = b"tally/change/v1\0".to_vec();
+        message.extend_from_slice(format!("month/{district}/{month}").as_bytes());
+        message.push(0);
+        message.extend_from_slice(&hash);
+        message.push(0);
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&key).unwrap();
+        assert!(
+            key.verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&sig))
+                .is_ok(),
+            "{district}/{month}: the seal signature checks"
+        );
+    }
+    // D02 holds the inmate transferred in from D01: its row names what it read.
+    let sources: String = c
+        .query_one(
+            "SELECT sources FROM tally_months WHERE district = 'D02'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(sources.starts_with("D01="), "{sources}");
+
+    // A re-seal keeps the replaced month row and entries too (in the
+    // district with the most entries).
+    let (dist, entries): (String, i64) = {
+        let row = c
+            .query_one(
+                "SELECT district, count(*) FROM tally_entries GROUP BY district \
+                 ORDER BY count(*) DESC, district LIMIT 1",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert!(entries > 0, "the demo gives entries");
+    let fix = home.path().join("fix.csv");
+    let no: String = c
+        .query_one(
+            "SELECT inmate_no FROM tally_labor WHERE district = $1 ORDER BY inmate_no LIMIT 1",
+            &[&dist],
+        )
+        .unwrap()
+        .get(0);
+    std::fs::write(
+        &fix,
+        format!("date,inmate_no,procedure,quantity\n2026-10-20,{no},SHIRT-01,1\n"),
+    )
+    .unwrap();
+    ok(d, &["import", "counts", fix.to_str().unwrap()]);
+    ok(d, &["seal", "--district", &dist, "--month", "2026-10"]);
+    let out = ok(d, &["link", "--month", "2026-10", "--url", url.as_str()]);
+    assert!(
+        out.contains(&format!("{dist}/2026-10: the report changed")),
+        "{out}"
+    );
+    let mut one = |sql: &str| -> i64 { c.query_one(sql, &[&dist]).unwrap().get(0) };
+    assert_eq!(
+        one("SELECT count(*) FROM tally_months_history WHERE district = $1 AND version = 1"),
+        1
+    );
+    assert_eq!(
+        one("SELECT count(*) FROM tally_entries_history WHERE district = $1"),
+        entries
+    );
+    // The check compares the seal columns too.
+    c.execute(
+        "UPDATE tally_months SET seal_signature = repeat('0', 128) WHERE district = 'D04'",
+        &[],
+    )
+    .unwrap();
+    let out = tally(
+        d,
+        &[
+            "link",
+            "--month",
+            "2026-10",
+            "--url",
+            url.as_str(),
+            "--check",
+        ],
+        DB_PASSWORD,
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("D04/2026-10: seal_signature in the database differs"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -51,6 +51,10 @@ pub struct LinkMonth {
     pub heads: Vec<String>,
     /// The seal change's stated time, seconds since 1970.
     pub sealed_at: Option<i64>,
+    /// The seal change's signature, hex.
+    pub seal_signature: Option<String>,
+    /// The other documents the seal names, `D02=h1,h2;…`.
+    pub sources: String,
     pub entries: Vec<link::EntryInput>,
 }
 
@@ -63,6 +67,8 @@ impl LinkMonth {
             names: &all.names,
             heads: self.heads.clone(),
             sealed_at: self.sealed_at,
+            seal_signature: self.seal_signature.clone(),
+            sources: self.sources.clone(),
             entries: self.entries.clone(),
         }
     }
@@ -117,6 +123,23 @@ impl Service {
                 .as_ref()
                 .and_then(|s| am.get_change_meta_by_hash(&s.change))
                 .map(|m| m.timestamp);
+            let seal_signature = facts
+                .seal
+                .as_ref()
+                .and_then(|s| loaded.signatures.get(&s.change))
+                .map(|sig| hex::encode(sig.to_bytes()));
+            let seal_sources = facts
+                .seal
+                .as_ref()
+                .map(|s| {
+                    s.seal
+                        .sources
+                        .iter()
+                        .map(|(d, h)| format!("{d}={}", h.join(",")))
+                        .collect::<Vec<_>>()
+                        .join(";")
+                })
+                .unwrap_or_default();
             // An entry is one fact (its id is its content), even when the
             // same one was written in two districts' documents (one counted,
             // one not): kept once, as the score counts it.
@@ -151,6 +174,8 @@ impl Service {
                     .map(|h| h.to_string())
                     .collect(),
                 sealed_at,
+                seal_signature,
+                sources: seal_sources,
                 entries: entries.into_values().collect(),
             });
         }
