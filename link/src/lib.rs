@@ -440,52 +440,69 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
         ],
     )
     .map_err(db("write the month"))?;
-    let insert = tx
-        .prepare(
-            "INSERT INTO tally_labor (prison, district, month, inmate_no, inmate_name, base_cp, \
-             bonus_cp, pending_bonus_cp, deduct_cp, pending_deduct_cp, labor_cp, flags, \
-             custody_days, labor_days, work_days, digest, sealed, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        )
-        .map_err(db("prepare"))?;
-    for i in &r.body.inmates {
-        let no = i.inmate_no.to_string();
-        let name = m.names.get(&no).cloned().unwrap_or_default();
-        tx.execute(
-            &insert,
-            &[
+    type Param<'p> = &'p (dyn postgres::types::ToSql + Sync);
+    struct LaborRow {
+        no: String,
+        name: String,
+        flags: String,
+        days: [i32; 3],
+    }
+    let labor: Vec<(LaborRow, &InmateResult)> = r
+        .body
+        .inmates
+        .iter()
+        .map(|i| {
+            let no = i.inmate_no.to_string();
+            let row = LaborRow {
+                name: m.names.get(&no).cloned().unwrap_or_default(),
+                flags: flags(&i.flags),
+                days: [
+                    i.custody_days as i32,
+                    i.labor_days as i32,
+                    i.work_days as i32,
+                ],
+                no,
+            };
+            (row, i)
+        })
+        .collect();
+    insert_rows(
+        &mut tx,
+        "tally_labor (prison, district, month, inmate_no, inmate_name, base_cp, bonus_cp, \
+         pending_bonus_cp, deduct_cp, pending_deduct_cp, labor_cp, flags, custody_days, \
+         labor_days, work_days, digest, sealed, version)",
+        &labor,
+        |(row, i)| -> Vec<Param<'_>> {
+            vec![
                 &m.prison,
                 &district,
                 &month,
-                &no,
-                &name,
+                &row.no,
+                &row.name,
                 &i.base_cp.0,
                 &i.bonus_cp.0,
                 &i.pending_bonus_cp.0,
                 &i.deduct_cp.0,
                 &i.pending_deduct_cp.0,
                 &i.labor_cp.0,
-                &flags(&i.flags),
-                &(i.custody_days as i32),
-                &(i.labor_days as i32),
-                &(i.work_days as i32),
+                &row.flags,
+                &row.days[0],
+                &row.days[1],
+                &row.days[2],
                 &r.digest.0,
                 &sealed,
                 &version,
-            ],
-        )
-        .map_err(db(format!("write {no}")))?;
-    }
-    let entry = tx
-        .prepare(
-            "INSERT INTO tally_entries (prison, district, month, inmate_no, entry_id, entry_date, \
-             points_cp, reason, status, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .map_err(db("prepare"))?;
-    for e in &m.entries {
-        tx.execute(
-            &entry,
-            &[
+            ]
+        },
+        |(row, _)| format!("write the rows from inmate {} on", row.no),
+    )?;
+    insert_rows(
+        &mut tx,
+        "tally_entries (prison, district, month, inmate_no, entry_id, entry_date, points_cp, \
+         reason, status, version)",
+        &m.entries,
+        |e| -> Vec<Param<'_>> {
+            vec![
                 &m.prison,
                 &district,
                 &month,
@@ -496,10 +513,10 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
                 &e.reason,
                 &e.status,
                 &version,
-            ],
-        )
-        .map_err(db(format!("write entry {}", e.id)))?;
-    }
+            ]
+        },
+        |e| format!("write the entries from {} on", e.id),
+    )?;
     let rows = r.body.inmates.len();
     log(
         &mut tx,
@@ -513,6 +530,55 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
     } else {
         Linked::New { rows }
     })
+}
+
+/// Rows written this many to a statement: a round trip per chunk rather
+/// than per row (a 300-inmate district-month is two), with at most
+/// 18 × 200 parameters, far below the protocol's 65,535.
+const ROWS_PER_INSERT: usize = 200;
+
+/// Inserts `items` into `table (columns)` with multi-row `VALUES` lists (plain
+/// SQL every derivative takes), `params` giving each row's values in column
+/// order. An error names the chunk's first row (`what`).
+fn insert_rows<'a, T>(
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+    items: &'a [T],
+    params: impl Fn(&'a T) -> Vec<&'a (dyn postgres::types::ToSql + Sync)>,
+    what: impl Fn(&T) -> String,
+) -> Result<(), LinkError> {
+    let mut prepared: Option<(usize, postgres::Statement)> = None;
+    for chunk in items.chunks(ROWS_PER_INSERT) {
+        let values: Vec<Vec<&(dyn postgres::types::ToSql + Sync)>> =
+            chunk.iter().map(&params).collect();
+        let width = values.first().map_or(0, Vec::len);
+        let statement = match &prepared {
+            Some((n, st)) if *n == chunk.len() => st.clone(),
+            _ => {
+                let mut sql = format!("INSERT INTO {table} VALUES ");
+                for row in 0..chunk.len() {
+                    if row > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('(');
+                    for col in 0..width {
+                        if col > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("${}", row * width + col + 1));
+                    }
+                    sql.push(')');
+                }
+                let st = tx.prepare(&sql).map_err(db("prepare"))?;
+                prepared = Some((chunk.len(), st.clone()));
+                st
+            }
+        };
+        let flat: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            values.into_iter().flatten().collect();
+        tx.execute(&statement, &flat).map_err(db(what(&chunk[0])))?;
+    }
+    Ok(())
 }
 
 /// Marks a linked month no longer sealed (amended since its seal, not yet

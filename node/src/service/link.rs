@@ -102,8 +102,9 @@ impl Service {
             }
             None => registry.districts.keys().cloned().collect(),
         };
-        let mut months = Vec::new();
-        for d in districts {
+        // District-months are scored in parallel, as `tally score` does.
+        let one = |d: &DistrictId| -> Result<Option<(LinkMonth, Vec<String>)>> {
+            let mut issues = Vec::new();
             let loaded = self
                 .store
                 .load(&DocId::month(d.clone(), month))?
@@ -111,7 +112,7 @@ impl Service {
             issues.extend(loaded.issues.iter().cloned());
             let facts = loaded.doc.facts();
             if sealed_only && facts.seal.is_none() {
-                continue;
+                return Ok(None);
             }
             let (others, found) = read::other_sources(&self.store, &registry, &facts)?;
             issues.extend(found);
@@ -164,7 +165,7 @@ impl Service {
                     }
                 }
             }
-            months.push(LinkMonth {
+            let month = LinkMonth {
                 report,
                 heads: loaded
                     .doc
@@ -177,7 +178,15 @@ impl Service {
                 seal_signature,
                 sources: seal_sources,
                 entries: entries.into_values().collect(),
-            });
+            };
+            Ok(Some((month, issues)))
+        };
+        let mut months = Vec::new();
+        for scored in read::parallel_map(&districts, one) {
+            if let Some((month, found)) = scored? {
+                issues.extend(found);
+                months.push(month);
+            }
         }
         Ok(Read {
             value: LinkMonths {
