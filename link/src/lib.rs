@@ -147,6 +147,8 @@ impl std::fmt::Debug for Target {
 /// How long a connection attempt may take before the link says the
 /// database is down (unless the URL sets `connect_timeout`).
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Two minutes: a 300-inmate district-month is written in well under one second.
+const STATEMENT_TIMEOUT: &str = "SET statement_timeout = 120000";
 
 impl Target {
     /// `url` as `postgres://USER@HOST:PORT/DB[?sslmode=require]` (no
@@ -169,6 +171,9 @@ impl Target {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        // A connection dropped without a word (a cable, a firewall) is
+        // noticed within minutes, not the system's two hours.
+        config.keepalives_idle(std::time::Duration::from_secs(60));
         let asked = url.contains("sslmode=");
         let tls = match (config.get_ssl_mode(), ca_pem) {
             (postgres::config::SslMode::Disable, Some(_)) => return Err(LinkError::CaWithoutTls),
@@ -209,10 +214,17 @@ impl Target {
                     rustls::ClientConfig::clone(tls),
                 )),
         };
-        connected.map_err(|e| LinkError::Connect {
+        let mut client = connected.map_err(|e| LinkError::Connect {
             target: self.describe(),
             detail: detail(&e),
-        })
+        })?;
+        // A statement that waits longer (on a lock another system holds, a
+        // server that stopped answering) fails, and the node tries again
+        // later, rather than hang its link for ever.
+        client
+            .batch_execute(STATEMENT_TIMEOUT)
+            .map_err(db("set statement_timeout"))?;
+        Ok(client)
     }
 }
 
@@ -271,9 +283,42 @@ fn describe(config: &postgres::Config) -> String {
 /// are there at this version nothing is executed, so a role that may only
 /// read and write the tables (not own them) can link.
 pub fn ensure_schema(client: &mut Client) -> Result<(), LinkError> {
+    match create_schema(client) {
+        // Two tallies making the tables of a fresh database at one moment
+        // (the node and `tally link`): the one that lost finds them made.
+        Err(LinkError::Database { .. }) if schema_version(client)? == Some(SCHEMA_VERSION) => {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// The version tally's tables are at, `None` when there are none.
+fn schema_version(client: &mut Client) -> Result<Option<i32>, LinkError> {
     let present: i64 = client
         .query_one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'tally_schema'",
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'tally_schema' \
+             AND table_schema = current_schema()",
+            &[],
+        )
+        .map_err(db("look for tally's tables"))?
+        .try_get(0)
+        .map_err(db("look for tally's tables"))?;
+    if present == 0 {
+        return Ok(None);
+    }
+    client
+        .query_one("SELECT max(version) FROM tally_schema", &[])
+        .map_err(db("read the schema version"))?
+        .try_get(0)
+        .map_err(db("read the schema version"))
+}
+
+fn create_schema(client: &mut Client) -> Result<(), LinkError> {
+    let present: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'tally_schema' \
+             AND table_schema = current_schema()",
             &[],
         )
         .map_err(db("look for tally's tables"))?
@@ -304,10 +349,24 @@ pub fn ensure_schema(client: &mut Client) -> Result<(), LinkError> {
     } else {
         None
     };
+    // Version 1's month table (recorded as such, or with its version row
+    // lost): the columns version 2 added are missing.
+    let v1_columns: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables t WHERE t.table_name = 'tally_months' \
+             AND t.table_schema = current_schema() \
+             AND NOT EXISTS (SELECT 1 FROM information_schema.columns c \
+             WHERE c.table_name = 'tally_months' AND c.table_schema = current_schema() \
+             AND c.column_name = 'seal_signature')",
+            &[],
+        )
+        .map_err(db("look at tally_months"))?
+        .try_get(0)
+        .map_err(db("look at tally_months"))?;
     match found {
         Some(v) if v > SCHEMA_VERSION => return Err(LinkError::NewerSchema { found: v }),
         Some(v) if v == SCHEMA_VERSION => return tx.commit().map_err(db("commit")),
-        Some(1) => tx
+        _ if v1_columns > 0 => tx
             .batch_execute(FROM_VERSION_1)
             .map_err(db("upgrade tally's tables from version 1"))?,
         _ => {}
@@ -342,18 +401,22 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
     let mut tx = client.transaction().map_err(db("begin"))?;
     let old = tx
         .query_opt(
-            "SELECT digest, sealed, version FROM tally_months \
+            "SELECT digest, sealed, version, seal_change FROM tally_months \
              WHERE prison = $1 AND district = $2 AND month = $3 FOR UPDATE",
             &key,
         )
         .map_err(db(format!("read {district}/{month}")))?
         .map(|row| {
-            (
-                row.get::<_, String>(0),
-                row.get::<_, bool>(1),
-                row.get::<_, i32>(2),
-            )
-        });
+            Ok::<_, postgres::Error>((
+                row.try_get::<_, String>(0)?,
+                row.try_get::<_, bool>(1)?,
+                row.try_get::<_, i32>(2)?,
+                row.try_get::<_, Option<String>>(3)?,
+            ))
+        })
+        .transpose()
+        .map_err(db(format!("read {district}/{month}")))?;
+    let seal_change = r.seal.as_ref().map(|s| s.change.clone());
     let log =
         |tx: &mut postgres::Transaction<'_>, action: &str, rows: usize, version: i32| {
             tx.execute(
@@ -364,15 +427,16 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
         .map(|_| ())
         .map_err(db("log the link"))
         };
-    if let Some((digest, was_sealed, version)) = &old
+    if let Some((digest, was_sealed, version, change)) = &old
         && *digest == r.digest.0
+        && *change == seal_change
         && *was_sealed == sealed
     {
         log(&mut tx, "unchanged", 0, *version)?;
         tx.commit().map_err(db("commit"))?;
         return Ok(Linked::Unchanged { version: *version });
     }
-    let version = old.as_ref().map_or(1, |(_, _, v)| v + 1);
+    let version = old.as_ref().map_or(1, |(_, _, v, _)| v + 1);
     let seal = r.seal.as_ref();
     let heads = m.heads.join(",");
     if old.is_some() {
@@ -621,6 +685,9 @@ pub fn mark_unsealed(client: &mut Client, m: &MonthInput<'_>) -> Result<bool, Li
 pub struct LinkedState {
     pub digest: String,
     pub sealed: bool,
+    /// The seal change the rows were linked from: a re-seal to the same
+    /// digest (an amendment that left the figures alone) is a new seal.
+    pub seal_change: Option<String>,
     pub version: i32,
 }
 
@@ -631,7 +698,8 @@ pub fn linked_months(
 ) -> Result<BTreeMap<(String, String), LinkedState>, LinkError> {
     let rows = client
         .query(
-            "SELECT district, month, digest, sealed, version FROM tally_months WHERE prison = $1",
+            "SELECT district, month, digest, sealed, version, seal_change FROM tally_months \
+             WHERE prison = $1",
             &[&prison],
         )
         .map_err(db("read the linked months"))?;
@@ -644,6 +712,7 @@ pub fn linked_months(
                 digest: row.try_get(2).map_err(get)?,
                 sealed: row.try_get(3).map_err(get)?,
                 version: row.try_get(4).map_err(get)?,
+                seal_change: row.try_get(5).map_err(get)?,
             },
         );
     }
@@ -723,7 +792,8 @@ pub fn check_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Vec<String
     let mut out = Vec::new();
     let month_row = client
         .query_opt(
-            "SELECT digest, version, sealed, seal_change, seal_signature FROM tally_months \
+            "SELECT digest, version, sealed, seal_change, seal_signature, sealed_by, sealed_at, \
+             heads, sources, rule_set FROM tally_months \
              WHERE prison = $1 AND district = $2 AND month = $3",
             &key,
         )
@@ -769,6 +839,32 @@ pub fn check_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Vec<String
                 "{at}: seal_signature in the database differs from the seal's signature"
             ));
         }
+        if maybe(&month_row, 5)? != r.seal.as_ref().map(|s| s.by.clone()) {
+            out.push(format!(
+                "{at}: sealed_by in the database differs from the sealing chief's key"
+            ));
+        }
+        let sealed_at: Option<i64> = month_row
+            .try_get(6)
+            .map_err(db(format!("read {at}: sealed_at")))?;
+        if sealed_at != m.sealed_at {
+            out.push(format!(
+                "{at}: sealed_at in the database differs from the seal's time"
+            ));
+        }
+        for (i, name, want) in [
+            (7, "heads", m.heads.join(",")),
+            (8, "sources", m.sources.clone()),
+            (9, "rule_set", r.body.rule_set.clone()),
+        ] {
+            let got = text(&month_row, i)?;
+            if got != want {
+                out.push(format!(
+                    "{at}: {name} in the database `{got}`, tally `{want}`"
+                ));
+            }
+        }
+        check_entries(client, m, &at, &mut out)?;
     }
     let sealed = r.seal.as_ref().is_some_and(|s| s.current);
     if linked_sealed != sealed {
@@ -849,6 +945,65 @@ pub fn check_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Vec<String
         ));
     }
     Ok(out)
+}
+
+/// The month's entries read back and compared: missing, extra, edited.
+fn check_entries(
+    client: &mut Client,
+    m: &MonthInput<'_>,
+    at: &str,
+    out: &mut Vec<String>,
+) -> Result<(), LinkError> {
+    let district = m.report.district.to_string();
+    let month = m.report.month.to_string();
+    let rows = client
+        .query(
+            "SELECT inmate_no, entry_id, entry_date, points_cp, reason, status FROM tally_entries \
+             WHERE prison = $1 AND district = $2 AND month = $3",
+            &[&m.prison, &district, &month],
+        )
+        .map_err(db(format!("read the entries of {at}")))?;
+    let mut linked: BTreeMap<(String, String), EntryInput> = BTreeMap::new();
+    for row in rows {
+        let get = |e| db(format!("read the entries of {at}"))(e);
+        let e = EntryInput {
+            inmate_no: row.try_get(0).map_err(get)?,
+            id: row.try_get(1).map_err(get)?,
+            date: row.try_get(2).map_err(get)?,
+            points_cp: row.try_get(3).map_err(get)?,
+            reason: row.try_get(4).map_err(get)?,
+            status: row.try_get(5).map_err(get)?,
+        };
+        linked.insert((e.inmate_no.clone(), e.id.clone()), e);
+    }
+    for e in &m.entries {
+        match linked.remove(&(e.inmate_no.clone(), e.id.clone())) {
+            None => out.push(format!(
+                "{at} {}: entry {} missing from the database",
+                e.inmate_no, e.id
+            )),
+            Some(got) if got != *e => out.push(format!(
+                "{at} {}: entry {} in the database ({} cp, {}, {}, `{}`) differs from tally's ({} cp, {}, {}, `{}`)",
+                e.inmate_no,
+                e.id,
+                got.points_cp,
+                got.status,
+                got.date,
+                got.reason,
+                e.points_cp,
+                e.status,
+                e.date,
+                e.reason
+            )),
+            Some(_) => {}
+        }
+    }
+    for (no, id) in linked.keys() {
+        out.push(format!(
+            "{at} {no}: entry {id} in the database but not in tally's month"
+        ));
+    }
+    Ok(())
 }
 
 fn short(digest: &str) -> &str {

@@ -223,6 +223,33 @@ fn sealed_months_are_linked_once_relinked_when_resealed_and_checked() {
         )),
         "{said}"
     );
+    // An entry edited by hand is named too.
+    c.execute(
+        "UPDATE tally_labor SET labor_cp = labor_cp - 100 WHERE district = 'D01' AND inmate_no = $1",
+        &[&first],
+    )
+    .unwrap();
+    let (no, id): (String, String) = {
+        let row = c
+            .query_one(
+                "SELECT inmate_no, entry_id FROM tally_entries ORDER BY district, inmate_no LIMIT 1",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    c.execute(
+        "UPDATE tally_entries SET points_cp = points_cp * 2 WHERE inmate_no = $1 AND entry_id = $2",
+        &[&no, &id],
+    )
+    .unwrap();
+    let out = tally(d, &check_args, DB_PASSWORD);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("{no}: entry {id} in the database")) && said.contains("differs"),
+        "{said}"
+    );
     // A URL with a password in it is refused (it would be shown in logs).
     let out = tally(
         d,

@@ -25,8 +25,10 @@ use serde::{Deserialize, Serialize};
 use super::Shared;
 use crate::service::Service;
 
-/// What `node status` and the app's 同步 screen show of the link.
+/// What `node status` and the app's 同步 screen show of the link. Fields
+/// a newer node adds are read as their defaults from an older one's file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LinkStatus {
     /// The database, without its password.
     pub target: String,
@@ -105,30 +107,58 @@ fn unix_now() -> u64 {
 /// month is needed again only when they move.
 type MonthState = Vec<(DocId, Vec<String>)>;
 
+/// What the database holds, by (district, month), as last read or written.
+type Known = BTreeMap<(String, String), link::LinkedState>;
+
+/// Why a pass did not link everything.
+#[derive(Debug, thiserror::Error)]
+enum PassError {
+    /// The database: down, refusing, or failing a statement. Nothing more
+    /// is tried until the next attempt.
+    #[error(transparent)]
+    Link(#[from] link::LinkError),
+    /// A district-month that could not be read or scored; the others were
+    /// linked.
+    #[error("{0}")]
+    Month(String),
+    #[error("the replica's lock is poisoned (a thread panicked): restart the node")]
+    Replica,
+}
+
 fn run(shared: &Shared, data: &Path, target: &link::Target, wake: &mpsc::Receiver<()>) {
     let mut done: BTreeMap<Month, MonthState> = BTreeMap::new();
+    let mut known: Known = BTreeMap::new();
     let mut retry = FIRST_RETRY;
-    let mut wait = Duration::ZERO;
+    // The first pass at once; then at a change, after a failure's wait, or
+    // when idle long enough.
+    let mut due = std::time::Instant::now();
+    let mut failing = false;
     loop {
-        match wake.recv_timeout(wait) {
+        let wait = due.saturating_duration_since(std::time::Instant::now());
+        let woke = match wake.recv_timeout(wait) {
+            // While failing, a change waits for the attempt that is due (the
+            // database is likely still down): the wait the status shows holds.
+            Ok(()) if failing => continue,
             Ok(()) => {
                 std::thread::sleep(SETTLE);
                 while wake.try_recv().is_ok() {}
+                true
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
-        }
-        let idle = wait == IDLE_PASS;
-        if idle {
-            // Look at every sealed month again, not only those that moved.
+        };
+        if !woke && !failing {
+            // Idle long enough after a success: look at every sealed month
+            // again, not only those that moved.
             done.clear();
         }
-        let outcome = pass(shared, data, target, &mut done);
+        let outcome = pass(shared, data, target, &mut done, &mut known);
         let now = unix_now();
         match outcome {
             Ok(()) => {
                 retry = FIRST_RETRY;
-                wait = IDLE_PASS;
+                failing = false;
+                due = std::time::Instant::now() + IDLE_PASS;
                 shared.update_link(|s| {
                     s.last_attempt = now;
                     s.last_success = now;
@@ -142,12 +172,14 @@ fn run(shared: &Shared, data: &Path, target: &link::Target, wake: &mpsc::Receive
                     "linking to the scoring database: {e}; trying again in {}s",
                     retry.as_secs()
                 );
-                wait = retry;
+                failing = true;
+                due = std::time::Instant::now() + retry;
+                let next = now + retry.as_secs();
                 retry = (retry * 2).min(LONGEST_RETRY);
                 shared.update_link(|s| {
                     s.last_attempt = now;
                     s.last_error = Some(e.to_string());
-                    s.next_attempt = Some(now + wait.as_secs());
+                    s.next_attempt = Some(next);
                 });
             }
         }
@@ -161,14 +193,14 @@ fn pass(
     data: &Path,
     target: &link::Target,
     done: &mut BTreeMap<Month, MonthState>,
-) -> Result<(), crate::service::ServiceError> {
+    known: &mut Known,
+) -> Result<(), PassError> {
     // What moved, from the replica in memory: its lock is held for reading
     // heads and one key per month document, never for a score.
-    let mut months: BTreeMap<Month, (MonthState, Vec<String>)> = BTreeMap::new();
+    let mut months: BTreeMap<Month, MonthState> = BTreeMap::new();
+    let mut sealed: BTreeMap<Month, usize> = BTreeMap::new();
     {
-        let Ok(r) = shared.replica.lock() else {
-            return Ok(());
-        };
+        let r = shared.replica.lock().map_err(|_| PassError::Replica)?;
         let heads = r.core.heads();
         let registry: Vec<String> = heads
             .get(&DocId::Registry)
@@ -176,109 +208,99 @@ fn pass(
             .unwrap_or_default();
         for (id, h) in &heads {
             if let DocId::Month { month, .. } = id {
-                let sealed = r.core.document(id).is_some_and(MonthDoc::has_seal);
-                let entry = months
+                months
                     .entry(*month)
-                    .or_insert_with(|| (vec![(DocId::Registry, registry.clone())], Vec::new()));
-                entry
-                    .0
+                    .or_insert_with(|| vec![(DocId::Registry, registry.clone())])
                     .push((id.clone(), h.iter().map(|x| x.to_string()).collect()));
-                if sealed && let DocId::Month { district, month } = id {
-                    entry.1.push(format!("{district}/{month}"));
+                if r.core.document(id).is_some_and(MonthDoc::has_seal) {
+                    *sealed.entry(*month).or_default() += 1;
                 }
             }
         }
     }
     let todo: Vec<(Month, MonthState)> = months
-        .iter()
-        .filter(|(m, (state, sealed))| !sealed.is_empty() && done.get(m) != Some(state))
-        .map(|(m, (state, _))| (*m, state.clone()))
+        .into_iter()
+        .filter(|(m, state)| sealed.contains_key(m) && done.get(m) != Some(state))
         .collect();
     if todo.is_empty() {
         return Ok(());
     }
-    // Until confirmed below, every sealed district-month of these waits.
-    let mut pending: std::collections::BTreeSet<String> = todo
-        .iter()
-        .flat_map(|(m, _)| months[m].1.iter().cloned())
-        .collect();
-    shared.update_link(|s| {
-        for p in &pending {
-            if !s.waiting.contains(p) {
-                s.waiting.push(p.clone());
-            }
-        }
-    });
-    let service = Service::open(data)?;
-    let mut client = target.connect()?;
-    link::ensure_schema(&mut client)?;
-    let mut linked: Option<BTreeMap<(String, String), link::LinkedState>> = None;
-    let mut first_error = None;
+    // Scored first, so what waits is known even when the database is down.
+    let service = Service::open(data).map_err(|e| PassError::Month(e.to_string()))?;
+    let mut scored = Vec::new();
+    let mut month_error: Option<String> = None;
     for (month, state) in todo {
-        let read = service.link_months(month, None, true)?;
-        let all = read.value;
-        let held = match &mut linked {
-            Some(l) => l,
-            None => linked.insert(link::linked_months(&mut client, &all.prison)?),
-        };
-        let mut month_done = true;
-        for m in &all.months {
-            let r = &m.report;
-            let at = format!("{}/{}", r.district, r.month);
-            let key = (r.district.to_string(), r.month.to_string());
-            if !link::needs_link(r, held.get(&key)) {
-                pending.remove(&at);
-                shared.update_link(|s| {
-                    s.waiting.retain(|w| *w != at);
-                    if let Some(l) = held.get(&key) {
-                        s.linked.insert(at.clone(), linked_month(l));
-                    }
-                });
-                continue;
+        match service.link_months(month, None, true) {
+            Ok(read) => scored.push((month, state, read.value)),
+            Err(e) => {
+                tracing::error!("{month}: not linked: {e}");
+                month_error.get_or_insert(format!("{month}: {e}"));
             }
-            match link::apply(&mut client, &m.input(&all), false) {
-                Ok(applied) => {
-                    let now = match applied {
-                        link::Applied::Linked(l) => link::LinkedState {
-                            digest: r.digest.0.clone(),
-                            sealed: r.seal.as_ref().is_some_and(|s| s.current),
-                            version: version_of(l),
-                        },
-                        // The rows stay those of the seal they came from.
-                        link::Applied::MarkedUnsealed => match held.get(&key) {
-                            Some(l) => link::LinkedState {
-                                sealed: false,
-                                ..l.clone()
-                            },
-                            None => continue,
-                        },
-                        link::Applied::NotLinked { .. } => continue,
-                    };
-                    tracing::info!("{at}: {}", said(applied));
-                    pending.remove(&at);
-                    shared.update_link(|s| {
-                        s.linked.insert(at.clone(), linked_month(&now));
-                        s.waiting.retain(|w| *w != at);
-                    });
-                    held.insert(key, now);
-                }
-                Err(e) => {
-                    // A database that went away fails every month alike:
-                    // stop here and try again later.
-                    month_done = false;
-                    first_error.get_or_insert(e);
-                    break;
-                }
-            }
-        }
-        if month_done {
-            done.insert(month, state);
-        } else {
-            break;
         }
     }
-    match first_error {
-        Some(e) => Err(e.into()),
+    let at = |r: &crdt_schema::Report| format!("{}/{}", r.district, r.month);
+    let key = |r: &crdt_schema::Report| (r.district.to_string(), r.month.to_string());
+    let waiting = |known: &Known| -> Vec<String> {
+        scored
+            .iter()
+            .flat_map(|(_, _, all)| all.months.iter())
+            .filter(|m| link::needs_link(&m.report, known.get(&key(&m.report))))
+            .map(|m| at(&m.report))
+            .collect()
+    };
+    let set_waiting = |w: Vec<String>| {
+        shared.update_link(|s| {
+            let months: Vec<String> = scored.iter().map(|(m, _, _)| m.to_string()).collect();
+            s.waiting
+                .retain(|x| !months.iter().any(|m| x.ends_with(m.as_str())));
+            s.waiting.extend(w);
+            s.waiting.sort();
+        });
+    };
+    set_waiting(waiting(known));
+    let mut client = target.connect()?;
+    link::ensure_schema(&mut client)?;
+    if let Some((_, _, all)) = scored.first() {
+        *known = link::linked_months(&mut client, &all.prison)?;
+    }
+    set_waiting(waiting(known));
+    for (month, state, all) in &scored {
+        for m in &all.months {
+            let r = &m.report;
+            let (at, key) = (at(r), key(r));
+            if link::needs_link(r, known.get(&key)) {
+                let applied = link::apply(&mut client, &m.input(all), false)?;
+                let now = match applied {
+                    link::Applied::Linked(l) => link::LinkedState {
+                        digest: r.digest.0.clone(),
+                        sealed: r.seal.as_ref().is_some_and(|s| s.current),
+                        seal_change: r.seal.as_ref().map(|s| s.change.clone()),
+                        version: version_of(l),
+                    },
+                    // The rows stay those of the seal they came from.
+                    link::Applied::MarkedUnsealed => match known.get(&key) {
+                        Some(l) => link::LinkedState {
+                            sealed: false,
+                            ..l.clone()
+                        },
+                        None => continue,
+                    },
+                    link::Applied::NotLinked { .. } => continue,
+                };
+                tracing::info!("{at}: {}", said(applied));
+                known.insert(key.clone(), now);
+            }
+            shared.update_link(|s| {
+                s.waiting.retain(|w| *w != at);
+                if let Some(l) = known.get(&key) {
+                    s.linked.insert(at.clone(), linked_month(l));
+                }
+            });
+        }
+        done.insert(*month, state.clone());
+    }
+    match month_error {
+        Some(e) => Err(PassError::Month(e)),
         None => Ok(()),
     }
 }
