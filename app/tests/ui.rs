@@ -410,10 +410,10 @@ fn a_bad_cell_scrolled_out_of_sight_still_blocks_the_save() {
 }
 
 #[test]
-fn a_chief_approves_what_was_shown_and_only_in_the_own_district() {
+fn the_prison_group_approves_what_was_shown_in_every_district_and_a_chief_may_not() {
     let dir = demo();
     let mut h = harness(dir.path());
-    log_in(&mut h, &key_of(dir.path(), Role::Chief), PASS);
+    log_in(&mut h, &key_of(dir.path(), Role::PrisonGroup), PASS);
     h.get_by_label("审批").click();
     settle(&mut h);
     let view = h.state().view().expect("loaded").clone();
@@ -424,7 +424,7 @@ fn a_chief_approves_what_was_shown_and_only_in_the_own_district() {
         .map(|(n, e)| (n.clone(), e.clone()))
         .expect("the demo leaves approvals pending");
     assert!(!entries.is_empty());
-    // What the chief saw is no longer what awaits: refused, nothing written.
+    // What the group saw is no longer what awaits: refused, nothing written.
     let mut stale = entries.clone();
     stale[0].points = crdt_schema::Cp(stale[0].points.0 + 1);
     h.state_mut().request(Request::Approve {
@@ -452,21 +452,7 @@ fn a_chief_approves_what_was_shown_and_only_in_the_own_district() {
         .find(|r| r.inmate_no == no)
         .expect("scored");
     assert_eq!((r.pending_bonus_cp.0, r.pending_deduct_cp.0), (0, 0));
-    // A seal of a report the chief did not see (the approval changed it)
-    // is refused, and nothing is sealed.
-    h.state_mut().request(Request::Seal {
-        district: view.district.clone(),
-        month: view.month,
-        seen: view.report.digest.clone(),
-    });
-    settle(&mut h);
-    let notice = h.state().notice().cloned().expect("a notice");
-    assert!(notice.0 && notice.1.contains("未封存"), "{notice:?}");
-    assert_eq!(
-        h.state().view().expect("view").report.seal,
-        after.report.seal
-    );
-    // Another district: the state is shown, the buttons are not for this chief.
+    // The group approves in every district; the seal is not its to give.
     let other = h
         .state()
         .districts()
@@ -476,14 +462,47 @@ fn a_chief_approves_what_was_shown_and_only_in_the_own_district() {
         .expect("another district");
     h.state_mut().show_district(other.clone());
     settle(&mut h);
-    assert_eq!(h.state().view().expect("view").district, other);
     h.run_steps(2);
-    assert!(h.query_all_by_label_contains("只能查看").count() >= 1);
+    assert!(
+        h.query_all_by_label_contains("计分考核工作组：可审批")
+            .count()
+            >= 1
+    );
     let seal = h
         .query_by_label("封存本月")
         .or_else(|| h.query_by_label("重新封存"))
         .expect("the seal button");
     assert!(seal.accesskit_node().is_disabled(), "seal disabled");
+    drop(h);
+
+    // The chief of the district sees what awaits the group, without the button.
+    let mut h = harness(dir.path());
+    log_in(&mut h, &key_of(dir.path(), Role::Chief), PASS);
+    h.get_by_label("审批").click();
+    settle(&mut h);
+    let view = h.state().view().expect("loaded").clone();
+    let (no, entries) = view
+        .pending
+        .iter()
+        .next()
+        .map(|(n, e)| (n.clone(), e.clone()))
+        .expect("approvals still pending");
+    let label = format!("批准 {no}");
+    assert!(
+        h.get_by_label(&label).accesskit_node().is_disabled(),
+        "approve disabled for a chief"
+    );
+    // And a request sent anyway is refused by the validator, in words.
+    h.state_mut().request(Request::Approve {
+        district: view.district.clone(),
+        month: view.month,
+        inmate: no.clone(),
+        seen: entries,
+    });
+    settle(&mut h);
+    let notice = h.state().notice().cloned().expect("a notice");
+    assert!(notice.0, "{notice:?}");
+    assert!(h.state().view().expect("view").pending.contains_key(&no));
 }
 
 #[test]

@@ -20,6 +20,8 @@ pub enum CalendarError {
     BadDate(String),
     #[error("`{0}` is not a month of the form YYYY-MM")]
     BadMonth(String),
+    #[error("`{0}` is not an ISO week of the form YYYY-Www (e.g. 2026-W43)")]
+    BadWeek(String),
 }
 
 /// A calendar month, e.g. 2026-03. Orders chronologically.
@@ -196,6 +198,85 @@ impl Date {
     }
 }
 
+/// An ISO 8601 week, Monday to Sunday, e.g. 2026-W43: the week of the
+/// weekly review (周评议). Its year is the year of its Thursday, so the
+/// first days of January may belong to the last week of the year before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Week {
+    monday: Date,
+}
+
+impl Week {
+    /// The week `date` falls in; `None` only at the very edge of the
+    /// supported years.
+    pub fn of(date: Date) -> Option<Week> {
+        let monday = Date::from_ordinal(date.ordinal() - i64::from(date.weekday()) + 1)?;
+        // Its Thursday and Sunday must be representable too.
+        Date::from_ordinal(monday.ordinal() + 6)?;
+        Some(Week { monday })
+    }
+
+    /// ISO week `week` of ISO year `year`.
+    pub fn new(year: u16, week: u8) -> Option<Week> {
+        let jan4 = Date::new(year, 1, 4)?;
+        let first = Week::of(jan4)?;
+        let w = Week::of(Date::from_ordinal(
+            first.monday.ordinal() + 7 * (i64::from(week) - 1),
+        )?)?;
+        (week >= 1 && w.iso() == (year, week)).then_some(w)
+    }
+
+    pub fn monday(self) -> Date {
+        self.monday
+    }
+
+    /// Its seven days, Monday first.
+    pub fn dates(self) -> impl Iterator<Item = Date> {
+        let first = self.monday.ordinal();
+        (0..7).filter_map(move |i| Date::from_ordinal(first + i))
+    }
+
+    pub fn contains(self, date: Date) -> bool {
+        let d = date.ordinal() - self.monday.ordinal();
+        (0..7).contains(&d)
+    }
+
+    /// (ISO year, week number).
+    pub fn iso(self) -> (u16, u8) {
+        let thursday = Date::from_ordinal(self.monday.ordinal() + 3).unwrap_or(self.monday);
+        let year = thursday.year();
+        let week1 = Date::new(year, 1, 4)
+            .map(|j| j.ordinal() - i64::from(j.weekday()) + 1)
+            .unwrap_or(self.monday.ordinal());
+        (year, ((self.monday.ordinal() - week1) / 7 + 1) as u8)
+    }
+}
+
+impl fmt::Display for Week {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, w) = self.iso();
+        write!(f, "{y:04}-W{w:02}")
+    }
+}
+
+impl FromStr for Week {
+    type Err = CalendarError;
+
+    fn from_str(s: &str) -> Result<Week, CalendarError> {
+        let bad = || CalendarError::BadWeek(s.to_string());
+        let (y, w) = s.split_once("-W").ok_or_else(bad)?;
+        if y.len() != 4 || w.len() != 2 {
+            return Err(bad());
+        }
+        let y = u16::try_from(parse_digits(y).ok_or_else(bad)?).map_err(|_| bad())?;
+        let w = u8::try_from(parse_digits(w).ok_or_else(bad)?).map_err(|_| bad())?;
+        if !(MIN_YEAR..=MAX_YEAR).contains(&y) {
+            return Err(bad());
+        }
+        Week::new(y, w).ok_or_else(bad)
+    }
+}
+
 impl FromStr for Month {
     type Err = CalendarError;
 
@@ -262,10 +343,34 @@ macro_rules! string_serde {
 }
 string_serde!(Month);
 string_serde!(Date);
+string_serde!(Week);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_weeks_run_monday_to_sunday_and_belong_to_their_thursdays_year() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        // 2026-10-19 is a Monday; ISO week 43 of 2026.
+        let w: Week = "2026-W43".parse().unwrap();
+        assert_eq!(w.monday(), d("2026-10-19"));
+        assert_eq!(Week::of(d("2026-10-25")), Some(w), "its Sunday");
+        assert_eq!(Week::of(d("2026-10-26")).unwrap().to_string(), "2026-W44");
+        // Week 44 of 2026 runs into November: 2026-10-26 to 2026-11-01.
+        let w44: Week = "2026-W44".parse().unwrap();
+        assert!(w44.contains(d("2026-11-01")) && !w44.contains(d("2026-11-02")));
+        assert_eq!(w44.dates().count(), 7);
+        // 2027-01-01 is a Friday: it belongs to 2026's last week, W53.
+        assert_eq!(Week::of(d("2027-01-01")).unwrap().to_string(), "2026-W53");
+        assert_eq!(Week::of(d("2027-01-04")).unwrap().to_string(), "2027-W01");
+        // 2025 has 52 weeks; 2026 has 53.
+        assert!("2025-W53".parse::<Week>().is_err());
+        assert!("2026-W53".parse::<Week>().is_ok());
+        for bad in ["2026-W00", "2026-W5", "2026W43", "2026-43", "x"] {
+            assert!(bad.parse::<Week>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn month_lengths_follow_the_gregorian_calendar() {

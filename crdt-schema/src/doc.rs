@@ -30,6 +30,8 @@ pub enum SchemaError {
     DateOutsideMonth { date: crate::Date, doc: DocId },
     #[error(transparent)]
     Record(#[from] RecordError),
+    #[error("review refused: {0}")]
+    BadReview(String),
 }
 
 /// Who makes a change and when, as the author states it. Stored in the change

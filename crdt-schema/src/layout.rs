@@ -29,7 +29,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::calendar::{Date, Month};
+use crate::calendar::{Date, Month, Week};
 use crate::ids::{CodeError, DistrictId, InmateNo, ProcedureId, ProductId};
 
 /// Version of this layout, stored at `meta/schema`.
@@ -233,6 +233,13 @@ impl ContentId {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for ContentId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ContentId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for ContentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -257,6 +264,8 @@ pub enum MonthKey {
     Seal,
     /// A procurator's signed objection.
     Objection(ContentId),
+    /// A weekly review (周评议) of the district scoring group, by its id.
+    Review(Week, ContentId),
 }
 
 impl fmt::Display for MonthKey {
@@ -276,6 +285,7 @@ impl fmt::Display for MonthKey {
             MonthKey::TeamConfirmation(d, p) => write!(f, "cft/{d:02}/{p}"),
             MonthKey::Seal => f.write_str("seal"),
             MonthKey::Objection(id) => write!(f, "obj/{id}"),
+            MonthKey::Review(w, id) => write!(f, "rev/{w}/{id}"),
         }
     }
 }
@@ -331,6 +341,12 @@ impl MonthKey {
             }
             [Some("seal"), None, ..] => MonthKey::Seal,
             [Some("obj"), Some(id), None, ..] => MonthKey::Objection(ContentId::parse(id)?),
+            [Some("rev"), Some(w), Some(id), None, _] => MonthKey::Review(
+                w.parse().map_err(|e: crate::calendar::CalendarError| {
+                    KeyError::bad(key, e.to_string())
+                })?,
+                ContentId::parse(id)?,
+            ),
             _ => return Err(KeyError::Unknown(key.to_string())),
         })
     }
@@ -342,7 +358,8 @@ impl MonthKey {
             | MonthKey::TeamCount(..)
             | MonthKey::TeamConfirmation(..)
             | MonthKey::Seal
-            | MonthKey::Objection(_) => None,
+            | MonthKey::Objection(_)
+            | MonthKey::Review(..) => None,
             MonthKey::Attendance(i, _)
             | MonthKey::Count(i, ..)
             | MonthKey::Assignment(i, ..)

@@ -33,7 +33,7 @@ pub mod units;
 
 pub use automerge;
 pub use board::{Board, BoardRow, BoardUnit, board};
-pub use calendar::{CalendarError, Date, Month};
+pub use calendar::{CalendarError, Date, Month, Week};
 pub use doc::{ChangeMeta, ChangeNote, Document, SchemaError};
 pub use facts::{Entry, Problem};
 pub use ids::{CodeError, DistrictId, InmateNo, ProcedureId, ProductId};
@@ -52,10 +52,12 @@ pub use registry::{Custody, RegistryDoc, RegistryFacts, RegistryWriter};
 pub use report::{
     Flag, InmateResult, Report, ReportBody, ReportDigest, SealStatus, TransferredOut,
 };
-pub use ruleset::{BaseBasis, Continuity, NoQuotaTable, Ramp, RuleSet};
-pub use schema::{Objection, RecordClass, Seal};
+pub use ruleset::{BaseBasis, Continuity, NoQuotaTable, Ramp, RuleSet, SPOT_DEDUCT_MAX_CP};
+pub use schema::{
+    Decision, Objection, Outcome, RecordClass, Review, Seal, needed_in_favour, two_thirds,
+};
 pub use scoring::{
-    DayFigures, EntryStatus, InmateExplanation, ScoreError, Sources, digest_to_seal,
-    explain_inmate, explain_month, score_month,
+    AdjustmentLine, DayFigures, DecisionLine, EntryStatus, InmateExplanation, Level, ScoreError,
+    Sources, digest_to_seal, explain_inmate, explain_month, score_month,
 };
 pub use units::{Bp, Cp, CpParseError};

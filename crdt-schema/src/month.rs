@@ -11,7 +11,7 @@ use crate::facts::{Entry, Problem, values_differ};
 use crate::ids::{DistrictId, InmateNo, ProcedureId};
 use crate::layout::{AdjustmentId, ApprovalTarget, ContentId, DocId, MonthKey};
 use crate::records::{Adjustment, Attendance, check_quantity};
-use crate::schema::{Confirmation, MonthValue, Objection, Scalar, Seal, decode_month};
+use crate::schema::{Confirmation, MonthValue, Objection, Review, Scalar, Seal, decode_month};
 use crate::units::Cp;
 
 /// The document of one district-month.
@@ -206,6 +206,20 @@ impl MonthWriter<'_, '_> {
         let json = serde_json::to_string(o).expect("an objection always serializes");
         self.tx.put(
             &MonthKey::Objection(id.clone()).to_string(),
+            ScalarValue::Str(json.into()),
+        )?;
+        Ok(id)
+    }
+
+    /// A weekly review of the district scoring group: refused as every
+    /// validator would refuse it (fewer than two thirds in favour with
+    /// decisions, counts that do not add up, an entry decided twice).
+    pub fn put_review(&mut self, r: &Review) -> Result<ContentId, SchemaError> {
+        r.check().map_err(SchemaError::BadReview)?;
+        let id = r.id();
+        let json = serde_json::to_string(r).expect("a review always serializes");
+        self.tx.put(
+            &MonthKey::Review(r.week, id.clone()).to_string(),
             ScalarValue::Str(json.into()),
         )?;
         Ok(id)
@@ -445,6 +459,8 @@ pub struct MonthFacts {
     /// Inmates whose records differ from the sealed state (amendments).
     pub amended: BTreeSet<InmateNo>,
     pub objections: BTreeMap<ContentId, Entry<Objection>>,
+    /// The district scoring group's weekly reviews, by id.
+    pub reviews: BTreeMap<ContentId, Entry<Review>>,
     pub problems: Vec<Problem>,
 }
 
@@ -480,6 +496,7 @@ impl MonthFacts {
             seal: None,
             amended: BTreeSet::new(),
             objections: BTreeMap::new(),
+            reviews: BTreeMap::new(),
             problems: Vec::new(),
         }
     }
@@ -605,6 +622,13 @@ impl MonthFacts {
             .chain(self.team_confirmations.keys())
             .chain(sealed.team_confirmations.keys())
             .collect();
+        // A review since the seal (or one gone from it) changes the inmates
+        // it decides for.
+        for (id, r) in self.reviews.iter().chain(sealed.reviews.iter()) {
+            if self.reviews.get(id) != sealed.reviews.get(id) {
+                out.extend(r.value.decisions.iter().map(|d| d.inmate.clone()));
+            }
+        }
         for k in team_keys {
             let changed = self.team_counts.get(k) != sealed.team_counts.get(k)
                 || self.team_confirmed.contains(k) != sealed.team_confirmed.contains(k);
@@ -680,6 +704,9 @@ impl MonthFacts {
             }
             (MonthKey::Objection(id), MonthValue::Objection(o)) => {
                 self.objections.insert(id, Entry::new(o, conflict));
+            }
+            (MonthKey::Review(_, id), MonthValue::Review(r)) => {
+                self.reviews.insert(id, Entry::new(r, conflict));
             }
             (MonthKey::Meta(_), _) => {}
             (k, v) => return Err(format!("value {v:?} does not belong at {k}")),

@@ -393,6 +393,14 @@ pub struct Adjustment {
     /// Where the evidence is kept (photo number, report number); may be empty.
     #[serde(default)]
     pub evidence: String,
+    /// 专项加分: a special bonus, which counts only once the prison group
+    /// has approved it whatever its amount (RULES.md, decision levels).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub special: bool,
+    /// 不宜公示: left off the posted sheet (a report of a violation, a lead
+    /// in a case); it counts all the same.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_post: bool,
 }
 
 impl Adjustment {
@@ -403,6 +411,14 @@ impl Adjustment {
         }
         if self.points_cp.0 == 0 {
             return Err(RecordError::ZeroAdjustment);
+        }
+        if self.special && self.points_cp.0 < 0 {
+            return Err(RecordError::OutOfRange {
+                field: "points_cp of a special bonus".into(),
+                value: self.points_cp.0.to_string(),
+                min: 1,
+                max: MAX_ADJUSTMENT_CP,
+            });
         }
         if self.points_cp.0.abs() > MAX_ADJUSTMENT_CP {
             return Err(RecordError::OutOfRange {

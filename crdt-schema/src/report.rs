@@ -26,6 +26,8 @@ pub enum Flag {
     /// No labor day but an exempt day: labor-exempt this month, every figure 0.
     Exempt,
     BelowBase,
+    /// An entry the district scoring group has not yet decided.
+    NeedsReview,
     NeedsApproval,
     /// A record of the inmate's month that the score does not count.
     RecordsNotCounted,
@@ -40,6 +42,7 @@ impl Flag {
         match self {
             Flag::Exempt => "exempt",
             Flag::BelowBase => "below_base",
+            Flag::NeedsReview => "needs_review",
             Flag::NeedsApproval => "needs_approval",
             Flag::RecordsNotCounted => "records_not_counted",
             Flag::RateOutlier => "rate_outlier",
@@ -53,6 +56,7 @@ impl Flag {
         match self {
             Flag::Exempt => "免于劳动",
             Flag::BelowBase => "未达基础分",
+            Flag::NeedsReview => "待评议",
             Flag::NeedsApproval => "待审批",
             Flag::RecordsNotCounted => "有记录未计入",
             Flag::RateOutlier => "效率异常",

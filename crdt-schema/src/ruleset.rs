@@ -98,9 +98,9 @@ pub struct RuleSet {
     pub bonus_den: u32,
     /// Cap of all labor bonuses of the part (Art. 10: 50% of the base).
     pub cap_cp: Cp,
-    /// A bonus of at least this much needs the chief's approval (Art. 27).
+    /// A bonus of at least this much needs the prison group's approval (Art. 27).
     pub approval_bonus_cp: Cp,
-    /// A deduction of at least this much needs the chief's approval (Art. 27).
+    /// A deduction of at least this much needs the prison group's approval (Art. 27).
     pub approval_deduct_cp: Cp,
     /// A daily rate above this is held for review (`rate_outlier`).
     pub outlier_rate_bp: Bp,
@@ -112,6 +112,26 @@ pub struct RuleSet {
     /// encoding, and every report scored with them, is unchanged.
     #[serde(default, skip_serializing_if = "BaseBasis::is_daily")]
     pub base_basis: BaseBasis,
+    /// A deduction of at most this much is decided on the spot (当场) and
+    /// counts as entered; every other entry waits for the district group's
+    /// review. Left out of the encoding at its default (200), so rule sets
+    /// written before it existed encode as they did.
+    #[serde(
+        default = "default_spot_deduct_max",
+        skip_serializing_if = "is_default_spot_deduct_max"
+    )]
+    pub spot_deduct_max_cp: Cp,
+}
+
+/// RULES.md's default: deductions up to 2 points are decided on the spot.
+pub const SPOT_DEDUCT_MAX_CP: Cp = Cp(200);
+
+fn default_spot_deduct_max() -> Cp {
+    SPOT_DEDUCT_MAX_CP
+}
+
+fn is_default_spot_deduct_max(cp: &Cp) -> bool {
+    *cp == SPOT_DEDUCT_MAX_CP
 }
 
 impl RuleSet {
@@ -139,6 +159,7 @@ impl RuleSet {
             outlier_rate_bp: Bp(20_000),
             requires_confirmation: false,
             base_basis: BaseBasis::Daily,
+            spot_deduct_max_cp: SPOT_DEDUCT_MAX_CP,
         }
     }
 
@@ -182,6 +203,13 @@ impl RuleSet {
         range("approval_bonus_cp", self.approval_bonus_cp.0, 0, 100_000)?;
         range("approval_deduct_cp", self.approval_deduct_cp.0, 0, 100_000)?;
         range("outlier_rate_bp", self.outlier_rate_bp.0, 10_000, 1_000_000)?;
+        // A spot deduction is below the prison group's line, never both.
+        range(
+            "spot_deduct_max_cp",
+            self.spot_deduct_max_cp.0,
+            0,
+            (self.approval_deduct_cp.0 - 1).max(0),
+        )?;
         Ok(())
     }
 

@@ -13,12 +13,12 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::{Date, Month};
 use crate::ids::{DistrictId, InmateNo};
 use crate::layout::{
-    ContentId, DocId, KeyError, META_DOC, META_PRISON, META_SCHEMA, MonthKey, RegistryKey,
-    SCHEMA_VERSION,
+    AdjustmentId, ContentId, DocId, KeyError, META_DOC, META_PRISON, META_SCHEMA, MonthKey,
+    RegistryKey, SCHEMA_VERSION,
 };
 use crate::month::adjustment_id;
 use crate::records::{
-    Adjustment, Attendance, Inmate, ProcedureVersion, check_quantity, check_text,
+    Adjustment, Attendance, Inmate, MAX_ADJUSTMENT_CP, ProcedureVersion, check_quantity, check_text,
 };
 use crate::ruleset::RuleSet;
 use crate::units::Cp;
@@ -95,6 +95,8 @@ pub enum RecordClass {
     Seal,
     /// The procurator's objections.
     Objection,
+    /// The district scoring group's weekly reviews, recorded by the chief who chairs them.
+    Review,
 }
 
 impl RecordClass {
@@ -189,6 +191,133 @@ impl Objection {
     }
 }
 
+/// Whether `in_favour` of `members` is the two thirds of all members a
+/// group decision needs (Art. 25, 56: 以上 includes the number):
+/// `3 × y ≥ 2 × n`. A 7-member group needs 5; 4 of 6 pass, 3 of 5 do not.
+pub fn two_thirds(in_favour: u32, members: u32) -> bool {
+    members > 0 && 3 * u64::from(in_favour) >= 2 * u64::from(members)
+}
+
+/// The fewest in favour that pass a decision of `members`: ⌈2n/3⌉.
+pub fn needed_in_favour(members: u32) -> u32 {
+    (2 * members).div_ceil(3)
+}
+
+/// Most members a scoring group has, and most decisions one review records.
+pub const MAX_GROUP_MEMBERS: u32 = 99;
+pub const MAX_REVIEW_DECISIONS: usize = 2000;
+
+/// What the group decided of one entry (RULES.md, decision levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Outcome {
+    /// 通过: the entry counts as written (or waits for the prison group).
+    Pass,
+    /// 更正: the corrected amount takes the entry's place, and passes.
+    Correct { points_cp: Cp },
+    /// 退回: the entry does not count.
+    Return,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Correct { .. } => "correct",
+            Outcome::Return => "return",
+        }
+    }
+}
+
+/// One entry's decision in a review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    pub inmate: InmateNo,
+    pub entry: AdjustmentId,
+    /// `"pass"`, `{"correct": {"points_cp": -300}}` or `"return"`.
+    pub outcome: Outcome,
+}
+
+/// A weekly review (周评议, Art. 26) of the district scoring group
+/// (计分考核工作小组), chaired and signed by the chief: when it was held, how
+/// many members the group has and how many were present, how many voted
+/// in favour, and what it decided of each entry. Its decisions take effect
+/// only with two thirds of all members in favour; a review that records no
+/// decision (a vote that failed, a week with nothing to decide) needs none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    pub week: crate::calendar::Week,
+    pub held: Date,
+    pub members: u32,
+    pub present: u32,
+    pub in_favour: u32,
+    pub decisions: Vec<Decision>,
+    /// Dissent recorded with the decisions (may be empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub dissent: String,
+}
+
+impl Review {
+    /// The review's id: its content, so the same review written twice is
+    /// one record and two reviews of one week are two.
+    pub fn id(&self) -> ContentId {
+        ContentId::of(&[&serde_json::to_string(self).unwrap_or_default()])
+    }
+
+    /// Why the review is not one the rule allows, if it is not.
+    pub fn check(&self) -> Result<(), String> {
+        if self.members == 0 || self.members > MAX_GROUP_MEMBERS {
+            return Err(format!(
+                "a group of {} members (1 to {MAX_GROUP_MEMBERS})",
+                self.members
+            ));
+        }
+        if self.present > self.members || self.in_favour > self.present {
+            return Err(format!(
+                "{} present of {} members with {} in favour: present may not exceed the members, nor those in favour the present",
+                self.present, self.members, self.in_favour
+            ));
+        }
+        if self.held < self.week.monday() {
+            return Err(format!(
+                "held {} before the week {} began",
+                self.held, self.week
+            ));
+        }
+        if self.decisions.len() > MAX_REVIEW_DECISIONS {
+            return Err(format!("more than {MAX_REVIEW_DECISIONS} decisions"));
+        }
+        if !self.decisions.is_empty() && !two_thirds(self.in_favour, self.members) {
+            return Err(format!(
+                "{} of {} members in favour is less than two thirds of all members ({} needed): no decision passes",
+                self.in_favour,
+                self.members,
+                needed_in_favour(self.members)
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for d in &self.decisions {
+            if !seen.insert((&d.inmate, &d.entry)) {
+                return Err(format!("entry {} decided twice", d.entry));
+            }
+            if let Outcome::Correct { points_cp } = d.outcome
+                && (points_cp.0 == 0 || points_cp.0.abs() > MAX_ADJUSTMENT_CP)
+            {
+                return Err(format!(
+                    "entry {}: a correction to {} cp (nonzero, at most {MAX_ADJUSTMENT_CP} either way)",
+                    d.entry, points_cp.0
+                ));
+            }
+        }
+        if !self.dissent.is_empty() {
+            check_text("dissent", &self.dissent).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
 fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
@@ -219,6 +348,7 @@ pub enum MonthValue {
     Confirmation(Confirmation),
     Seal(Seal),
     Objection(Objection),
+    Review(Review),
 }
 
 fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
@@ -363,6 +493,14 @@ pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthV
             }
             MonthValue::Objection(o)
         }
+        MonthKey::Review(week, id) => {
+            let r: Review = json(v.str()?)?;
+            r.check()?;
+            if r.week != *week || r.id() != *id {
+                return Err("review week or id does not match its content".into());
+            }
+            MonthValue::Review(r)
+        }
     })
 }
 
@@ -393,6 +531,7 @@ pub fn classify(doc: &DocId, key: &str) -> Result<RecordClass, KeyError> {
             MonthKey::Approval(..) => RecordClass::Approval,
             MonthKey::Seal => RecordClass::Seal,
             MonthKey::Objection(_) => RecordClass::Objection,
+            MonthKey::Review(..) => RecordClass::Review,
         },
     })
 }
@@ -455,5 +594,58 @@ mod tests {
             check_op(&DocId::Registry, "meta/prison", Some(Scalar::Str("某监狱"))),
             Ok(RecordClass::Prison)
         );
+    }
+
+    #[test]
+    fn a_review_short_of_two_thirds_is_refused_by_every_validator() {
+        let d = month_doc();
+        let review = |in_favour: u32| Review {
+            week: "2026-W10".parse().unwrap(),
+            held: "2026-03-06".parse().unwrap(),
+            members: 7,
+            present: 7,
+            in_favour,
+            decisions: vec![Decision {
+                inmate: InmateNo::new("A1").unwrap(),
+                entry: ContentId::parse("0123456789abcdef").unwrap(),
+                outcome: Outcome::Pass,
+            }],
+            dissent: String::new(),
+        };
+        let op = |r: &Review| {
+            let json = serde_json::to_string(r).unwrap();
+            check_op(
+                &d,
+                &format!("rev/{}/{}", r.week, r.id()),
+                Some(Scalar::Str(&json)),
+            )
+        };
+        assert_eq!(op(&review(5)), Ok(RecordClass::Review));
+        let e = op(&review(4)).unwrap_err();
+        assert!(
+            e.contains("4 of 7 members in favour is less than two thirds"),
+            "{e}"
+        );
+        // An id that is not the content's, and a week that is not the key's.
+        let r = review(5);
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(
+            check_op(
+                &d,
+                "rev/2026-W10/0123456789abcdef",
+                Some(Scalar::Str(&json))
+            )
+            .is_err()
+        );
+        assert!(
+            check_op(
+                &d,
+                &format!("rev/2026-W11/{}", r.id()),
+                Some(Scalar::Str(&json))
+            )
+            .is_err()
+        );
+        // Reviews are never deleted.
+        assert!(check_op(&d, &format!("rev/2026-W10/{}", r.id()), None).is_err());
     }
 }

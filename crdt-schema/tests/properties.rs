@@ -117,6 +117,8 @@ impl Fact {
                         points_cp: Cp(*cp),
                         reason: "理由".into(),
                         evidence: String::new(),
+                        special: false,
+                        no_post: false,
                     },
                 )?;
             }

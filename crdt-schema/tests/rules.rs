@@ -131,12 +131,51 @@ impl Fixture {
             points_cp: Cp(cp),
             reason: reason.into(),
             evidence: String::new(),
+            special: false,
+            no_post: false,
         };
         self.month
             .write(&meta(), |w| w.put_adjustment(&no(n), &a))
             .unwrap()
             .0
             .0
+    }
+
+    /// A review held on `day` (in its week) by `members` with `yes` in
+    /// favour, deciding `decisions` of A-inmates' entries.
+    fn review(
+        &mut self,
+        day: u8,
+        members: u32,
+        yes: u32,
+        decisions: &[(&str, &AdjustmentId, Outcome)],
+    ) -> Result<ContentId, SchemaError> {
+        let r = Review {
+            week: Week::of(d(day)).unwrap(),
+            held: d(day),
+            members,
+            present: members,
+            in_favour: yes,
+            decisions: decisions
+                .iter()
+                .map(|(n, id, outcome)| Decision {
+                    inmate: no(n),
+                    entry: (*id).clone(),
+                    outcome: *outcome,
+                })
+                .collect(),
+            dissent: String::new(),
+        };
+        self.month
+            .write(&meta(), |w| w.put_review(&r))
+            .map(|(id, _)| id)
+    }
+
+    /// Passes `ids` of inmate `n` at a review of a 7-member group, 5 in favour.
+    fn pass(&mut self, n: &str, ids: &[&AdjustmentId]) {
+        let decisions: Vec<(&str, &AdjustmentId, Outcome)> =
+            ids.iter().map(|id| (n, *id, Outcome::Pass)).collect();
+        self.review(28, 7, 5, &decisions).unwrap();
     }
 
     fn approve(&mut self, n: &str, target: ApprovalTarget, cp: i64) {
@@ -259,7 +298,8 @@ fn the_bonus_cap_is_shared_with_other_labor_bonuses() {
     let mut f = Fixture::new();
     f.work("A1", 1, 720); // 150%
     f.approve("A1", ApprovalTarget::OverfulfilmentBonus, 1500);
-    f.adjust("A1", 3, 300, "技术革新");
+    let id = f.adjust("A1", 3, 300, "技术革新");
+    f.pass("A1", &[&id]);
     let r = f.result("A1");
     // over_bp = 15000 − 10000 = 5000; 5000/2 = 2500 → capped at 1500; approved.
     // bonus = min(1500, 1500 + 300) = 1500. D = 1, Σf = 10000 → BASE = 3000×30×10000/(30×1×10000) = 3000.
@@ -476,11 +516,23 @@ fn adjustments_need_approval_from_their_thresholds() {
     for day in 1..=20 {
         f.work("A1", day, 480);
     }
-    f.adjust("A1", 2, 499, "小改小革");
+    let small_bonus = f.adjust("A1", 2, 499, "小改小革");
     let big_bonus = f.adjust("A1", 3, 500, "抢险");
-    f.adjust("A1", 4, -999, "浪费原材料");
+    let small_deduction = f.adjust("A1", 4, -999, "浪费原材料");
     let big_deduction = f.adjust("A1", 5, -1000, "质量不合格");
+    // Nothing is decided yet: every amount waits for the group.
     let r = f.result("A1");
+    assert_eq!((r.bonus_cp, r.pending_bonus_cp), (Cp(0), Cp(999)));
+    assert_eq!((r.deduct_cp, r.pending_deduct_cp), (Cp(0), Cp(1999)));
+    assert_eq!(r.labor_cp, Cp(3000));
+    assert_eq!(r.flags, vec![Flag::NeedsReview]);
+
+    f.pass(
+        "A1",
+        &[&small_bonus, &big_bonus, &small_deduction, &big_deduction],
+    );
+    let r = f.result("A1");
+    // 499 and −999 count once passed; 500 and −1000 wait for the prison group.
     assert_eq!((r.bonus_cp, r.pending_bonus_cp), (Cp(499), Cp(500)));
     assert_eq!((r.deduct_cp, r.pending_deduct_cp), (Cp(999), Cp(1000)));
     // LABOR = 3000 + 499 − 999 = 2500.
@@ -499,10 +551,182 @@ fn adjustments_need_approval_from_their_thresholds() {
 }
 
 #[test]
+fn a_decision_needs_two_thirds_of_all_members() {
+    // 3 × y ≥ 2 × n: a 7-member group needs 5; 4 of 6 pass; 3 of 5 do not.
+    assert_eq!(needed_in_favour(7), 5);
+    assert!(two_thirds(5, 7) && !two_thirds(4, 7));
+    assert!(two_thirds(4, 6));
+    assert!(!two_thirds(3, 5) && two_thirds(4, 5));
+    assert!(!two_thirds(0, 0), "no group, no decision");
+
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480);
+    let id = f.adjust("A1", 1, 300, "技术革新");
+    // 4 of 7 in favour: refused as every validator refuses it.
+    let e = f
+        .review(28, 7, 4, &[("A1", &id, Outcome::Pass)])
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("4 of 7 members in favour is less than two thirds of all members (5 needed)"),
+        "{e}"
+    );
+    // A review that decides nothing (a vote that failed) is recorded all the same.
+    f.review(28, 7, 4, &[]).unwrap();
+    assert_eq!(f.result("A1").pending_bonus_cp, Cp(300));
+    // More in favour than present, more present than members: refused.
+    assert!(f.review(28, 7, 8, &[]).is_err());
+}
+
+#[test]
+fn an_entry_of_300_waits_for_the_review_then_counts() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480);
+    let id = f.adjust("A1", 2, 300, "技术革新");
+    let e = f.explain("A1");
+    assert_eq!(e.adjustments[0].level, Level::Group);
+    assert_eq!(e.adjustments[0].status, EntryStatus::AwaitingReview);
+    let r = f.result("A1");
+    assert_eq!((r.bonus_cp, r.pending_bonus_cp), (Cp(0), Cp(300)));
+    assert_eq!(r.flags, vec![Flag::NeedsReview]);
+    f.pass("A1", &[&id]);
+    let r = f.result("A1");
+    // BASE 3000 (one work day at 100%) + 300 = 3300.
+    assert_eq!((r.bonus_cp, r.pending_bonus_cp), (Cp(300), Cp(0)));
+    assert_eq!(r.labor_cp, Cp(3300));
+    assert!(r.flags.is_empty(), "{:?}", r.flags);
+}
+
+#[test]
+fn an_entry_of_600_waits_for_the_review_then_for_the_prison_group() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480);
+    let id = f.adjust("A1", 2, 600, "抢险救灾");
+    assert_eq!(f.explain("A1").adjustments[0].level, Level::PrisonGroup);
+    assert_eq!(f.result("A1").flags, vec![Flag::NeedsReview]);
+    f.pass("A1", &[&id]);
+    let e = f.explain("A1");
+    assert_eq!(e.adjustments[0].status, EntryStatus::AwaitingApproval);
+    assert_eq!(e.result.pending_bonus_cp, Cp(600));
+    assert_eq!(e.result.flags, vec![Flag::NeedsApproval]);
+    // An approval of another amount is not this one's.
+    f.approve("A1", ApprovalTarget::Adjustment(id.clone()), 500);
+    assert_eq!(f.result("A1").pending_bonus_cp, Cp(600));
+    f.approve("A1", ApprovalTarget::Adjustment(id), 600);
+    let r = f.result("A1");
+    assert_eq!((r.bonus_cp, r.labor_cp), (Cp(600), Cp(3600)));
+    assert!(r.flags.is_empty(), "{:?}", r.flags);
+}
+
+#[test]
+fn a_correction_replaces_the_amount_and_a_return_removes_it() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480);
+    let big = f.adjust("A1", 2, -500, "违反操作规程");
+    let other = f.adjust("A1", 3, -400, "浪费原材料");
+    f.review(
+        28,
+        6,
+        4,
+        &[
+            (
+                "A1",
+                &big,
+                Outcome::Correct {
+                    points_cp: Cp(-300),
+                },
+            ),
+            ("A1", &other, Outcome::Return),
+        ],
+    )
+    .unwrap();
+    let e = f.explain("A1");
+    let line = |id: &AdjustmentId| e.adjustments.iter().find(|l| l.id == *id).unwrap();
+    assert_eq!(
+        (line(&big).status, line(&big).counted_cp),
+        (EntryStatus::Counted, Cp(-300))
+    );
+    assert_eq!(
+        (line(&other).status, line(&other).counted_cp),
+        (EntryStatus::Returned, Cp(0))
+    );
+    // LABOR = 3000 − 300 (corrected; the returned −400 does not count).
+    assert_eq!((e.result.deduct_cp, e.result.labor_cp), (Cp(300), Cp(2700)));
+    assert_eq!(e.result.flags, vec![Flag::BelowBase]);
+    // A correction to a prison-group amount waits for its approval.
+    f.review(
+        29,
+        7,
+        5,
+        &[(
+            "A1",
+            &big,
+            Outcome::Correct {
+                points_cp: Cp(-1200),
+            },
+        )],
+    )
+    .unwrap();
+    let r = f.result("A1");
+    assert_eq!((r.deduct_cp, r.pending_deduct_cp), (Cp(0), Cp(1200)));
+    assert_eq!(r.flags, vec![Flag::NeedsApproval]);
+}
+
+#[test]
+fn a_spot_deduction_counts_as_entered() {
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480);
+    f.adjust("A1", 2, -200, "工位不整洁");
+    f.adjust("A1", 3, -201, "工具丢失");
+    let e = f.explain("A1");
+    let levels: Vec<(Cp, Level, EntryStatus)> = e
+        .adjustments
+        .iter()
+        .map(|l| (l.points_cp, l.level, l.status))
+        .collect();
+    assert!(levels.contains(&(Cp(-200), Level::Spot, EntryStatus::Counted)));
+    assert!(levels.contains(&(Cp(-201), Level::Group, EntryStatus::AwaitingReview)));
+    // LABOR = 3000 − 200; the −201 is pending.
+    assert_eq!(
+        (
+            e.result.deduct_cp,
+            e.result.pending_deduct_cp,
+            e.result.labor_cp
+        ),
+        (Cp(200), Cp(201), Cp(2800))
+    );
+}
+
+#[test]
+fn the_overfulfilment_bonus_of_890_needs_only_the_prison_group() {
+    let mut f = Fixture::new();
+    // Two work days of 480 min, 565 and 566 units of P1 (60 s each):
+    // day 1: 565 × 60000 × 10000 / 28 800 000 = 11770 bp; day 2: 11791 bp (both ≥ 100%).
+    // over_bp = 1131 × 60000 × 10000 / 57 600 000 − 10000 = 11781 − 10000 = 1781;
+    // BONUS = 1781 × 1 / 2 = 890 cp (≥ 500: the prison group's).
+    f.work("A1", 1, 565);
+    f.work("A1", 2, 566);
+    let r = f.result("A1");
+    assert_eq!(r.overfulfil_bonus_cp, Cp(890));
+    assert_eq!((r.bonus_cp, r.pending_bonus_cp), (Cp(0), Cp(890)));
+    assert_eq!(
+        r.flags,
+        vec![Flag::NeedsApproval],
+        "no group decision asked"
+    );
+    f.approve("A1", ApprovalTarget::OverfulfilmentBonus, 890);
+    let r = f.result("A1");
+    // BASE = 3000 × 30 × 20000 / (30 × 2 × 10000) = 3000; LABOR = 3000 + 890.
+    assert_eq!((r.bonus_cp, r.labor_cp), (Cp(890), Cp(3890)));
+    assert!(r.flags.is_empty(), "{:?}", r.flags);
+}
+
+#[test]
 fn negative_totals_are_kept() {
     let mut f = Fixture::new();
     f.att("A1", 1, "absent", "", ""); // f = 0 → BASE 0
-    f.adjust("A1", 1, -800, "无故不出工");
+    let id = f.adjust("A1", 1, -800, "无故不出工");
+    f.pass("A1", &[&id]);
     let r = f.result("A1");
     assert_eq!(r.labor_cp, Cp(-800));
 }

@@ -33,8 +33,13 @@ pub enum CertError {
 pub enum Role {
     /// District officer (民警): the daily records of their district.
     Officer,
-    /// District chief (监区长): as officer, plus approvals, conflict resolution, seals.
+    /// District chief (监区长): as officer, plus the weekly review of the
+    /// district scoring group, conflict resolution, posting, seals.
     Chief,
+    /// Prison scoring working group (计分考核工作组): approves large entries,
+    /// special bonuses and large over-fulfilment bonuses in every district,
+    /// and answers applications for 复核.
+    PrisonGroup,
     /// Labor section (劳动改造科): products, procedures, standard times, rule sets.
     LaborSection,
     /// Records office (狱政/档案): districts, roster, officers, devices.
@@ -46,9 +51,10 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Officer,
         Role::Chief,
+        Role::PrisonGroup,
         Role::LaborSection,
         Role::Records,
         Role::Procurator,
@@ -59,6 +65,7 @@ impl Role {
         match self {
             Role::Officer => "officer",
             Role::Chief => "chief",
+            Role::PrisonGroup => "prison_group",
             Role::LaborSection => "labor_section",
             Role::Records => "records",
             Role::Procurator => "procurator",
@@ -70,6 +77,7 @@ impl Role {
         match self {
             Role::Officer => "民警",
             Role::Chief => "监区长",
+            Role::PrisonGroup => "计分考核工作组",
             Role::LaborSection => "劳动改造科",
             Role::Records => "狱政档案",
             Role::Procurator => "驻监检察室",
@@ -97,7 +105,7 @@ impl FromStr for Role {
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown role `{s}` (expected officer, chief, labor_section, records, procurator or admin)"
+                    "unknown role `{s}` (expected officer, chief, prison_group, labor_section, records, procurator or admin)"
                 )
             })
     }

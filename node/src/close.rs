@@ -64,8 +64,9 @@ pub fn other_sources(
     Ok(out)
 }
 
-/// What of `inmate`'s month awaits the chief's approval (the over-fulfilment
-/// bonus, pending adjustments), each at its current amount, in a fixed order.
+/// What of `inmate`'s month awaits the prison group's approval (the
+/// over-fulfilment bonus, entries the district group has passed), each at
+/// the amount it counts for (a correction's), in a fixed order.
 pub fn pending_approvals(
     registry: &RegistryFacts,
     sources: &Sources<'_>,
@@ -81,7 +82,7 @@ pub fn pending_approvals(
         });
     };
     let mut approvals = Vec::new();
-    if e.overfulfil_status == Some(EntryStatus::Pending) {
+    if e.overfulfil_status == Some(EntryStatus::AwaitingApproval) {
         approvals.push(Approved {
             target: ApprovalTarget::OverfulfilmentBonus,
             points: e.result.overfulfil_bonus_cp,
@@ -89,10 +90,10 @@ pub fn pending_approvals(
         });
     }
     for a in &e.adjustments {
-        if a.status == EntryStatus::Pending {
+        if a.status == EntryStatus::AwaitingApproval {
             approvals.push(Approved {
                 target: ApprovalTarget::Adjustment(a.id.clone()),
-                points: a.points_cp,
+                points: a.counted_cp,
                 what: a.reason.clone(),
             });
         }

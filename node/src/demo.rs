@@ -551,6 +551,8 @@ pub fn build(opts: DemoOptions) -> Demo {
                     points_cp: Cp(points),
                     reason: reason.to_string(),
                     evidence: format!("记录-{}-{:04}", di.district_on(date), k),
+                    special: false,
+                    no_post: false,
                 },
             ));
         demo.adjustments.rows += 1;
@@ -573,6 +575,8 @@ pub struct Staff {
     pub labor: Identity,
     pub officers: BTreeMap<DistrictId, Identity>,
     pub chiefs: BTreeMap<DistrictId, Identity>,
+    /// The prison scoring working group's officer (计分考核工作组).
+    pub prison_group: Identity,
 }
 
 impl Staff {
@@ -613,6 +617,7 @@ impl Staff {
             labor: person("L001", "劳动改造科民警", Role::LaborSection, None)?,
             officers: BTreeMap::new(),
             chiefs: BTreeMap::new(),
+            prison_group: person("G001", "计分考核工作组民警", Role::PrisonGroup, None)?,
         };
         for d in districts {
             let surname =
@@ -640,7 +645,7 @@ impl Staff {
     }
 
     fn all(&self) -> impl Iterator<Item = &Identity> {
-        [&self.records, &self.labor]
+        [&self.records, &self.labor, &self.prison_group]
             .into_iter()
             .chain(self.officers.values())
             .chain(self.chiefs.values())
@@ -753,10 +758,31 @@ fn write(
     s.set_message("demo: bonuses and deductions");
     apply_by_district(&mut s, &d.adjustments, &staff.officers)?;
 
-    // Month end: each chief reviews, approves part, and seals.
-    s.set_time(at(month.last(), 21));
-    s.set_message("demo: month-end review");
+    // The weekly reviews: each chief records the district group's decision
+    // of every entry of each week (one correction and one return in the
+    // first district), held on the week's Friday (or the month's last day).
+    s.set_time(at(month.last(), 20) + 1800);
+    s.set_message("demo: weekly reviews");
     let registry = s.registry().facts();
+    let spot_max = registry
+        .rule_set_for(month)
+        .map_or(crdt_schema::SPOT_DEDUCT_MAX_CP, |r| r.spot_deduct_max_cp);
+    for (i, district) in d.districts.iter().enumerate() {
+        let facts = s.month(district, month)?.facts();
+        let reviews = weekly_reviews(&facts, spot_max, i == 0);
+        s.set_identity(&staff.chiefs[district]);
+        s.write_month(district, month, |w| {
+            for r in &reviews {
+                w.put_review(r)?;
+            }
+            Ok(())
+        })?;
+    }
+
+    // Month end: the prison group approves part of what awaits it, and
+    // each chief seals.
+    s.set_time(at(month.last(), 21));
+    s.set_message("demo: month-end approvals");
     for (i, district) in d.districts.iter().enumerate() {
         let facts = s.month(district, month)?.facts();
         let others: Vec<MonthFacts> = crate::close::other_sources(&mut s, &registry, &facts)?
@@ -765,8 +791,7 @@ fn write(
             .collect();
         let sources = crdt_schema::Sources::new(&registry, &facts, &others)?;
         let approvals = review(&registry, &sources, opts.seed)?;
-        let chief = &staff.chiefs[district];
-        s.set_identity(chief);
+        s.set_identity(&staff.prison_group);
         s.write_month(district, month, |w| {
             for op in &approvals {
                 if let MonthOp::Approval(no, t, cp) = op {
@@ -776,16 +801,80 @@ fn write(
             Ok(())
         })?;
         if i + 1 < d.districts.len() {
+            s.set_identity(&staff.chiefs[district]);
             crate::close::seal_month(&mut s, district, month)?;
         }
     }
     Ok(s.commit_compacted()?)
 }
 
-/// The chief's review at month end: approves about three in five of the
-/// amounts awaiting approval in each district's report (whichever
-/// district's document an entry was written in: approvals are the
-/// reporting district's).
+/// The district group's weekly reviews of one document: a 7-member group,
+/// 5 or 6 in favour, passing every entry that is not a spot deduction, in
+/// the week of its date; with `one_of_each`, the first such entry is
+/// corrected to half its amount and the second returned.
+fn weekly_reviews(facts: &MonthFacts, spot_max: Cp, one_of_each: bool) -> Vec<crdt_schema::Review> {
+    use crdt_schema::{Decision, Outcome, Review, Week};
+    let mut by_week: BTreeMap<Week, Vec<Decision>> = BTreeMap::new();
+    for (no, rec) in &facts.inmates {
+        for (id, e) in &rec.adjustments {
+            let a = &e.value;
+            if !a.special && a.points_cp < Cp::ZERO && -a.points_cp <= spot_max {
+                continue;
+            }
+            let Some(week) = Week::of(a.date) else {
+                continue;
+            };
+            by_week.entry(week).or_default().push(Decision {
+                inmate: no.clone(),
+                entry: id.clone(),
+                outcome: Outcome::Pass,
+            });
+        }
+    }
+    let mut n = 0;
+    let month = facts.month;
+    by_week
+        .into_iter()
+        .map(|(week, mut decisions)| {
+            let mut dissent = false;
+            for d in &mut decisions {
+                if one_of_each && n < 2 {
+                    let points = facts.inmates[&d.inmate].adjustments[&d.entry]
+                        .value
+                        .points_cp;
+                    d.outcome = if n == 0 && points.0 / 2 != 0 {
+                        dissent = true;
+                        Outcome::Correct {
+                            points_cp: Cp(points.0 / 2),
+                        }
+                    } else {
+                        Outcome::Return
+                    };
+                }
+                n += 1;
+            }
+            let friday = week.dates().nth(4).unwrap_or(week.monday());
+            Review {
+                week,
+                held: friday.min(month.last()).max(week.monday()),
+                members: 7,
+                present: 7,
+                in_favour: 5 + (week.iso().1 % 2) as u32,
+                decisions,
+                dissent: if dissent {
+                    "一名成员认为更正后的分值仍偏高".into()
+                } else {
+                    String::new()
+                },
+            }
+        })
+        .collect()
+}
+
+/// The prison group's approvals at month end: about three in five of the
+/// amounts awaiting it in each district's report (whichever district's
+/// document an entry was written in: approvals are the reporting
+/// district's).
 pub fn review(
     registry: &RegistryFacts,
     sources: &crdt_schema::Sources<'_>,

@@ -101,11 +101,79 @@ fn a_small_prison_scores_as_computed_by_hand() {
     assert_eq!(r["month"], "2026-03");
     assert_eq!(r["digest"].as_str().unwrap().len(), 64);
 
+    // Before the district group's review neither entry counts: the −1000
+    // of 1001 and the +300 of 2001 wait for it (needs_review).
+    let a = inmate(&r, "1001");
+    assert_eq!(
+        (a["pending_deduct_cp"].as_i64(), a["labor_cp"].as_i64()),
+        (Some(1000), Some(2416))
+    );
+    assert_eq!(
+        a["flags"],
+        serde_json::json!(["below_base", "needs_review"])
+    );
+    // The entries with their ids, levels and states; the group passes both.
+    for (district, week) in [("D01", "2026-W10"), ("D02", "2026-W10")] {
+        let entries = json(
+            dir.path(),
+            &[
+                "entries",
+                "--district",
+                district,
+                "--month",
+                "2026-03",
+                "--json",
+            ],
+        );
+        let e = &entries[0];
+        assert_eq!(e["status"], "awaiting_review", "{entries}");
+        let id = e["id"].as_str().unwrap().to_string();
+        let out = ok(
+            dir.path(),
+            &[
+                "review",
+                "--district",
+                district,
+                "--week",
+                week,
+                "--members",
+                "7",
+                "--yes",
+                "5",
+                "--held",
+                "2026-03-06",
+                "--pass",
+                &id,
+            ],
+        );
+        assert!(out.contains("1 decision(s); 5 of 7 in favour"), "{out}");
+    }
+    let entries = json(
+        dir.path(),
+        &[
+            "entries",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--json",
+        ],
+    );
+    assert_eq!(entries[0]["level"], "prison_group");
+    assert_eq!(entries[0]["status"], "awaiting_approval");
+    assert_eq!(entries[0]["decision"]["outcome"], "pass");
+    assert_eq!(entries[0]["decision"]["in_favour"], 5);
+    let r = json(
+        dir.path(),
+        &["score", "--district", "D01", "--month", "2026-03", "--json"],
+    );
+
     // 1001: work 03-02 (528 × 60000 ms → r 11000, f 10000), 03-03 (480 → f 10000),
     // sick 03-04 (f 0), work 03-17 (600 × 48000 ms after the revision of 03-16 → f 10000).
     // D = 4, Σf = 30000, C = K = 31: BASE = 3000×31×30000/(31×4×10000) = 2250.
     // over = (31.68M + 28.8M + 28.8M)×10000/86.4M − 10000 = 333 → BONUS 166 (< 500, counts).
-    // The −1000 deduction needs approval: pending. LABOR = 2250 + 166 = 2416.
+    // The −1000 deduction, passed, needs the prison group's approval: pending.
+    // LABOR = 2250 + 166 = 2416.
     let a = inmate(&r, "1001");
     assert_eq!(a["base_cp"], 2250);
     assert_eq!(a["bonus_cp"], 166);
@@ -303,26 +371,22 @@ fn officers_sign_what_they_may_and_are_refused_the_rest() {
         ("J001", "D01", "officer", "j001.key"),
         ("J002", "D01", "officer", "j002.key"),
         ("C001", "D01", "chief", "c001.key"),
+        ("G001", "", "prison_group", "g001.key"),
     ] {
         let k = key(file);
-        let out = ok(
-            d,
-            &[
-                "officer",
-                "add",
-                no,
-                "--name",
-                "王警官",
-                "--district",
-                district,
-                "--role",
-                role,
-                "--key-out",
-                &k,
-                "--valid-from",
-                "2026-01-01",
-            ],
-        );
+        let mut args = vec!["officer", "add", no, "--name", "王警官"];
+        if !district.is_empty() {
+            args.extend(["--district", district]);
+        }
+        args.extend([
+            "--role",
+            role,
+            "--key-out",
+            &k,
+            "--valid-from",
+            "2026-01-01",
+        ]);
+        let out = ok(d, &args);
         assert!(out.contains(&format!("officer {no}")), "{out}");
     }
     // J001 records a work day and its count in its own district.
@@ -365,22 +429,95 @@ fn officers_sign_what_they_may_and_are_refused_the_rest() {
         ),
         "{err}"
     );
-    // An officer may not approve.
-    let err = fails(
+    // The weekly review is the chief's: an officer's is refused, with why.
+    let entries = json(
         d,
         &[
-            "--as",
-            &j1,
-            "approve",
+            "entries",
             "--district",
             "D01",
             "--month",
             "2026-03",
-            "--inmate",
-            "1001",
+            "--json",
         ],
     );
-    assert!(err.contains("may not write `apv/1001/adj/"), "{err}");
+    let id = entries[0]["id"].as_str().unwrap().to_string();
+    let review = |who: &str| {
+        tally(
+            d,
+            &[
+                "--as",
+                who,
+                "review",
+                "--district",
+                "D01",
+                "--week",
+                "2026-W10",
+                "--members",
+                "7",
+                "--yes",
+                "5",
+                "--held",
+                "2026-03-06",
+                "--pass",
+                &id,
+            ],
+        )
+    };
+    let out = review(&j1);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("may not write `rev/2026-W10/"), "{err}");
+    let c1 = key("c001.key");
+    let out = review(&c1);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Four of seven is not two thirds: refused before anything is signed.
+    let err = fails(
+        d,
+        &[
+            "--as",
+            &c1,
+            "review",
+            "--district",
+            "D01",
+            "--week",
+            "2026-W10",
+            "--members",
+            "7",
+            "--yes",
+            "4",
+            "--held",
+            "2026-03-06",
+            "--return",
+            &id,
+        ],
+    );
+    assert!(
+        err.contains("4 of 7 members in favour is less than two thirds"),
+        "{err}"
+    );
+    // Approval is the prison group's: an officer's and a chief's are refused.
+    for who in [&j1, &c1] {
+        let err = fails(
+            d,
+            &[
+                "--as",
+                who,
+                "approve",
+                "--district",
+                "D01",
+                "--month",
+                "2026-03",
+                "--inmate",
+                "1001",
+            ],
+        );
+        assert!(err.contains("may not write `apv/1001/adj/"), "{err}");
+    }
 
     // J001 cannot confirm its own records; J002 can.
     let out = ok(
@@ -413,13 +550,12 @@ fn officers_sign_what_they_may_and_are_refused_the_rest() {
     );
     assert!(out.contains("confirmed 1 inmate-day(s)"), "{out}");
 
-    // The chief approves the pending deduction of 1001 and seals.
-    let c1 = key("c001.key");
+    // The prison group approves the pending deduction of 1001; the chief seals.
     let out = ok(
         d,
         &[
             "--as",
-            &c1,
+            &key("g001.key"),
             "approve",
             "--district",
             "D01",
@@ -999,7 +1135,8 @@ fn a_transferred_inmate_is_scored_once_by_the_district_holding_them_at_month_end
     // D02). D = 3, Σf = 20000, C = K = 31:
     // BASE = 3000×31×20000/(31×3×10000) = 2000.
     // over = (31.68M + 28.8M)×10000/57.6M − 10000 = 500 → BONUS 250 (< 500, counts).
-    // D01's −1000 of 03-03 counts from D01's document, pending approval.
+    // D01's −1000 of 03-03 counts from D01's document, awaiting D01's
+    // group (whose document it is in): pending review.
     assert_eq!(
         (
             a["base_cp"].as_i64(),
@@ -1011,6 +1148,49 @@ fn a_transferred_inmate_is_scored_once_by_the_district_holding_them_at_month_end
     assert_eq!(a["pending_deduct_cp"], 1000);
     assert_eq!(
         a["flags"],
+        serde_json::json!(["below_base", "needs_review", "records_not_counted"])
+    );
+    // D01's group passes it; it now awaits the prison group, in D02's report.
+    let entries = json(
+        d,
+        &[
+            "entries",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--json",
+        ],
+    );
+    let e = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["inmate_no"] == "1001")
+        .unwrap();
+    assert_eq!(e["scored_by"], "D02");
+    let id = e["id"].as_str().unwrap().to_string();
+    ok(
+        d,
+        &[
+            "review",
+            "--district",
+            "D01",
+            "--week",
+            "2026-W10",
+            "--members",
+            "6",
+            "--yes",
+            "4",
+            "--held",
+            "2026-03-06",
+            "--pass",
+            &id,
+        ],
+    );
+    let d02 = score("D02");
+    assert_eq!(
+        inmate(&d02, "1001")["flags"],
         serde_json::json!(["below_base", "needs_approval", "records_not_counted"])
     );
 

@@ -71,10 +71,15 @@ fn unlocking_checks_the_passphrase_the_dates_and_the_registry() {
 fn an_approval_of_what_changed_since_is_refused_and_writes_nothing() {
     let dir = demo();
     let svc = Service::open(dir.path()).expect("service");
+    // Approvals are the prison scoring working group's.
     let chief = svc
-        .unlock(&key_of(dir.path(), Role::Chief), PASS, date("2026-11-01"))
-        .expect("chief");
-    let district = chief.officer.district.clone().expect("a chief's district");
+        .unlock(
+            &key_of(dir.path(), Role::PrisonGroup),
+            PASS,
+            date("2026-11-01"),
+        )
+        .expect("prison group");
+    let district: crdt_schema::DistrictId = "D01".parse().expect("district");
     let month: Month = "2026-10".parse().expect("month");
     let report = &svc
         .score(Some(&district), month)

@@ -1,9 +1,11 @@
-//! 审批: what the chief decides — conflicts, approvals, the seal.
+//! 审批: conflicts and the seal (the district's chief), and the approvals of
+//! the prison scoring working group (计分考核工作组), whose role approves in
+//! every district.
 //!
-//! The chief acts on what the screen shows: an approval names the entries
-//! it approves and a seal the report digest it seals, and the backend
-//! refuses either if the data changed in between. Only the chief of the
-//! district (or the administrator) gets the buttons; others see the state.
+//! Each acts on what the screen shows: an approval names the entries it
+//! approves and a seal the report digest it seals, and the backend refuses
+//! either if the data changed in between. Buttons are for those whose role
+//! may write the record (the validator decides again); others see the state.
 
 use crdt_schema::schema::RecordClass;
 use crdt_schema::{ApprovalTarget, Date, Flag};
@@ -48,7 +50,13 @@ pub(super) fn approvals(
 ) -> Option<Request> {
     let mut req = None;
     let may = may_close(officer, v);
-    if !may {
+    let may_approve = officer.may_in(&v.district, v.month, RecordClass::Approval);
+    if may_approve && !may {
+        ui.label(lang.t(
+            "计分考核工作组：可审批各监区待审批的加扣分；处理冲突和封存限本监区监区长",
+            "Prison scoring group: approve what awaits it in every district; conflicts and the seal belong to the district's chief",
+        ));
+    } else if !may {
         ui.colored_label(
             SHORT,
             format!(
@@ -113,7 +121,21 @@ pub(super) fn approvals(
                 });
             }
             ui.separator();
-            ui.heading(lang.t("待审批", "Awaiting approval"));
+            let awaiting_review = v
+                .report
+                .body
+                .inmates
+                .iter()
+                .filter(|r| r.flags.contains(&Flag::NeedsReview))
+                .count();
+            ui.label(format!(
+                "{}: {awaiting_review}",
+                lang.t(
+                    "有待监区计分考核工作小组周评议的加扣分的人数",
+                    "Inmates with entries awaiting the district group's weekly review"
+                )
+            ));
+            ui.heading(lang.t("待审批（计分考核工作组）", "Awaiting the prison group's approval"));
             if v.pending.is_empty() {
                 ui.label(lang.t("没有待审批的加扣分", "Nothing awaits approval"));
             }
@@ -124,7 +146,7 @@ pub(super) fn approvals(
                         v.names.get(no).map(String::as_str).unwrap_or("")
                     ));
                     let b = ui
-                        .add_enabled(may, egui::Button::new(lang.t("批准", "Approve")))
+                        .add_enabled(may_approve, egui::Button::new(lang.t("批准", "Approve")))
                         .accessible_name(format!("{} {no}", lang.t("批准", "Approve")));
                     if b.clicked() {
                         req = Some(Request::Approve {

@@ -36,6 +36,7 @@ pub(super) fn flag_label(lang: Lang, f: Flag) -> &'static str {
         Lang::En => match f {
             Flag::Exempt => "exempt",
             Flag::BelowBase => "below base",
+            Flag::NeedsReview => "needs review",
             Flag::NeedsApproval => "needs approval",
             Flag::RecordsNotCounted => "records not counted",
             Flag::RateOutlier => "rate outlier",
@@ -51,6 +52,7 @@ pub(super) fn role_label(lang: Lang, r: Role) -> &'static str {
     match r {
         Role::Officer => lang.t("民警", "officer"),
         Role::Chief => lang.t("监区长", "chief"),
+        Role::PrisonGroup => lang.t("计分考核工作组", "prison scoring group"),
         Role::LaborSection => lang.t("劳动改造科", "labor section"),
         Role::Records => lang.t("狱政档案", "records"),
         Role::Procurator => lang.t("驻监检察室", "procurator"),

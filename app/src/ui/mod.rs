@@ -128,10 +128,13 @@ impl Tab {
 
     /// Whether an officer sees the tab for the district-month shown (what
     /// it may do there is decided again by the validator when a change is
-    /// signed): 审批 for those who may approve in it.
+    /// signed): 审批 for those who may approve or seal in it.
     fn shown_to(self, officer: &Officer, district: &DistrictId, month: crdt_schema::Month) -> bool {
         match self {
-            Tab::Approvals => officer.may_in(district, month, RecordClass::Approval),
+            Tab::Approvals => {
+                officer.may_in(district, month, RecordClass::Approval)
+                    || officer.may_in(district, month, RecordClass::Seal)
+            }
             _ => true,
         }
     }

@@ -59,6 +59,7 @@ struct Form {
     cap_cp: String,
     approval_bonus_cp: String,
     approval_deduct_cp: String,
+    spot_deduct_max_cp: String,
     outlier_rate_bp: String,
     requires_confirmation: bool,
     monthly: bool,
@@ -91,6 +92,7 @@ impl Form {
             cap_cp: r.cap_cp.0.to_string(),
             approval_bonus_cp: r.approval_bonus_cp.0.to_string(),
             approval_deduct_cp: r.approval_deduct_cp.0.to_string(),
+            spot_deduct_max_cp: r.spot_deduct_max_cp.0.to_string(),
             outlier_rate_bp: r.outlier_rate_bp.0.to_string(),
             requires_confirmation: r.requires_confirmation,
             monthly: r.base_basis == BaseBasis::Monthly,
@@ -114,6 +116,7 @@ fn field_zh(field: &str) -> &str {
         "cap_cp" => "加分上限",
         "approval_bonus_cp" => "加分审批线",
         "approval_deduct_cp" => "扣分审批线",
+        "spot_deduct_max_cp" => "当场扣分上限",
         "outlier_rate_bp" => "效率异常线",
         other => other,
     }
@@ -199,6 +202,7 @@ fn check(f: &Form, lang: Lang) -> Result<RuleSet, String> {
         cap_cp: Cp(int("cap_cp", &f.cap_cp)?),
         approval_bonus_cp: Cp(int("approval_bonus_cp", &f.approval_bonus_cp)?),
         approval_deduct_cp: Cp(int("approval_deduct_cp", &f.approval_deduct_cp)?),
+        spot_deduct_max_cp: Cp(int("spot_deduct_max_cp", &f.spot_deduct_max_cp)?),
         outlier_rate_bp: Bp(int("outlier_rate_bp", &f.outlier_rate_bp)?),
         requires_confirmation: f.requires_confirmation,
         base_basis: if f.monthly {
@@ -418,6 +422,12 @@ pub(super) fn rules(
             lang.t("扣分审批线（厘分）", "Deduction approval (cp)"),
             &mut f.approval_deduct_cp,
             meaning("approval_deduct_cp", &base),
+        );
+        text_row(
+            ui,
+            lang.t("当场扣分上限（厘分）", "Spot deduction up to (cp)"),
+            &mut f.spot_deduct_max_cp,
+            meaning("spot_deduct_max_cp", &base),
         );
         text_row(
             ui,

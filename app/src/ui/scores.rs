@@ -61,6 +61,8 @@ fn check_adjustment(
         points_cp,
         reason: f.reason.trim().to_string(),
         evidence: f.evidence.trim().to_string(),
+        special: false,
+        no_post: false,
     };
     adjustment.validate().map_err(|e| e.to_string())?;
     Ok(Request::PutAdjustment {

@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::calendar::{Date, Month};
+use crate::calendar::{Date, Month, Week};
 use crate::facts::Entry;
 use crate::facts::Problem;
 use crate::ids::{DistrictId, InmateNo, ProcedureId};
-use crate::layout::{AdjustmentId, ApprovalTarget, DocId, MonthKey};
+use crate::layout::{AdjustmentId, ApprovalTarget, ContentId, DocId, MonthKey};
 use crate::month::{InmateMonth, MonthFacts};
 use crate::records::{Adjustment, Attendance, DayType, Grade, Inmate, NoQuotaGrade};
 use crate::registry::{Custody, RegistryFacts};
@@ -24,6 +24,7 @@ use crate::report::{
     UnallocatedTeamCount,
 };
 use crate::ruleset::{BaseBasis, Continuity, RuleSet};
+use crate::schema::Outcome;
 use crate::units::{Bp, Cp};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,12 +113,18 @@ impl DayFigures {
     }
 }
 
-/// Whether an adjustment counts, or waits for the chief.
+/// Whether an entry counts, or what it waits for (RULES.md, decision levels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryStatus {
     Counted,
-    Pending,
+    /// Waits for the district scoring group's weekly review (`needs_review`).
+    AwaitingReview,
+    /// Passed by the group (or computed, as the over-fulfilment bonus), and
+    /// waits for the prison scoring working group's approval (`needs_approval`).
+    AwaitingApproval,
+    /// 退回: the group returned it; it does not count.
+    Returned,
     /// Not counted: the inmate has no labor day this month, so every figure is 0.
     Void,
     /// Never counts: written in a district's document for a date the inmate
@@ -130,34 +137,120 @@ impl EntryStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             EntryStatus::Counted => "counted",
-            EntryStatus::Pending => "pending",
+            EntryStatus::AwaitingReview => "awaiting_review",
+            EntryStatus::AwaitingApproval => "awaiting_approval",
+            EntryStatus::Returned => "returned",
             EntryStatus::Void => "void",
             EntryStatus::NotCounted => "not_counted",
         }
     }
+
+    /// Whether the amount waits (is pending) rather than counts or not.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            EntryStatus::AwaitingReview | EntryStatus::AwaitingApproval
+        )
+    }
+}
+
+/// Who decides an entry (RULES.md, decision levels; Art. 25, 27).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// 当场: a small deduction, counted as entered.
+    Spot,
+    /// The district scoring group, at its weekly review.
+    Group,
+    /// The group, then the prison scoring working group's approval.
+    PrisonGroup,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Spot => "spot",
+            Level::Group => "group",
+            Level::PrisonGroup => "prison_group",
+        }
+    }
+}
+
+/// The review that decided an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionLine {
+    pub review: ContentId,
+    pub week: Week,
+    pub held: Date,
+    pub members: u32,
+    pub in_favour: u32,
+    pub outcome: Outcome,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AdjustmentLine {
     pub id: AdjustmentId,
+    /// The district whose document holds it, whose group reviews it.
+    pub district: DistrictId,
     pub date: Date,
+    /// As entered.
     pub points_cp: Cp,
+    /// As it counts (or waits): the corrected amount after a correction, 0
+    /// when returned.
+    pub counted_cp: Cp,
     pub reason: String,
     pub evidence: String,
+    pub special: bool,
+    pub no_post: bool,
+    pub level: Level,
+    pub decision: Option<DecisionLine>,
     pub status: EntryStatus,
 }
 
 impl AdjustmentLine {
-    fn new(id: &AdjustmentId, a: &Adjustment, status: EntryStatus) -> AdjustmentLine {
+    fn new(
+        id: &AdjustmentId,
+        a: &Adjustment,
+        status: EntryStatus,
+        district: &DistrictId,
+    ) -> AdjustmentLine {
         AdjustmentLine {
             id: id.clone(),
+            district: district.clone(),
             date: a.date,
             points_cp: a.points_cp,
+            counted_cp: a.points_cp,
             reason: a.reason.clone(),
             evidence: a.evidence.clone(),
+            special: a.special,
+            no_post: a.no_post,
+            level: Level::Group,
+            decision: None,
             status,
         }
     }
+}
+
+/// The group's decision of an entry of `no` in `f`: the latest review (by
+/// the date held, then week and id) that decides it.
+fn decision_of(f: &MonthFacts, no: &InmateNo, id: &AdjustmentId) -> Option<DecisionLine> {
+    f.reviews
+        .iter()
+        .filter_map(|(rid, r)| {
+            let r = &r.value;
+            r.decisions
+                .iter()
+                .find(|d| d.inmate == *no && d.entry == *id)
+                .map(|d| DecisionLine {
+                    review: rid.clone(),
+                    week: r.week,
+                    held: r.held,
+                    members: r.members,
+                    in_favour: r.in_favour,
+                    outcome: d.outcome,
+                })
+        })
+        .max_by(|a, b| (a.held, a.week, &a.review).cmp(&(b.held, b.week, &b.review)))
 }
 
 /// One inmate's result with the day-by-day figures behind it.
@@ -958,12 +1051,14 @@ impl<'a> Scorer<'a> {
         // Entries count from the document of the district holding the
         // inmate on their date; approvals are the reporting district's.
         let own = self.records_in(self.district(), no);
-        let mut entries: Vec<(&AdjustmentId, &Entry<Adjustment>, bool)> = Vec::new();
+        // Each entry with the document it was written in, whose group's
+        // reviews decide it.
+        let mut entries: Vec<(&AdjustmentId, &Entry<Adjustment>, bool, &MonthFacts)> = Vec::new();
         for f in self.sources.all() {
             if let Some(rec) = f.inmates.get(no) {
                 for (id, e) in &rec.adjustments {
                     let counts = custody.holder(e.value.date.day()) == Some(&f.district);
-                    entries.push((id, e, counts));
+                    entries.push((id, e, counts, f));
                 }
             }
         }
@@ -1015,13 +1110,13 @@ impl<'a> Scorer<'a> {
             } else {
                 Flag::BelowBase
             });
-            adjustments.extend(entries.iter().map(|(id, e, counts)| {
+            adjustments.extend(entries.iter().map(|(id, e, counts, source)| {
                 let status = if *counts {
                     EntryStatus::Void
                 } else {
                     EntryStatus::NotCounted
                 };
-                AdjustmentLine::new(id, &e.value, status)
+                AdjustmentLine::new(id, &e.value, status, &source.district)
             }));
         } else {
             // BASE_cp = base × C × Σf / (K × D × 10000), one division.
@@ -1059,39 +1154,69 @@ impl<'a> Scorer<'a> {
             };
             let mut counted_bonus = Cp::ZERO;
             let ob = result.overfulfil_bonus_cp;
+            // The over-fulfilment bonus is computed, not proposed: no group
+            // decision, but the prison group's approval from 500 cp.
             if ob > Cp::ZERO {
                 if ob >= self.rules.approval_bonus_cp
                     && !approved(ApprovalTarget::OverfulfilmentBonus, ob)
                 {
                     result.pending_bonus_cp += ob;
-                    overfulfil_status = Some(EntryStatus::Pending);
+                    overfulfil_status = Some(EntryStatus::AwaitingApproval);
                 } else {
                     counted_bonus += ob;
                     overfulfil_status = Some(EntryStatus::Counted);
                 }
             }
-            for (id, e, counts) in &entries {
+            let needs_prison = |a: &Adjustment, amount: Cp| {
+                a.special
+                    || amount >= self.rules.approval_bonus_cp
+                    || -amount >= self.rules.approval_deduct_cp
+            };
+            for (id, e, counts, source) in &entries {
                 let a: &Adjustment = &e.value;
                 let p = a.points_cp;
                 let target = ApprovalTarget::Adjustment((*id).clone());
-                let status = if !counts {
-                    EntryStatus::NotCounted
-                } else if p > Cp::ZERO {
-                    if p >= self.rules.approval_bonus_cp && !approved(target, p) {
-                        result.pending_bonus_cp += p;
-                        EntryStatus::Pending
-                    } else {
-                        result.other_bonus_cp += p;
-                        EntryStatus::Counted
-                    }
-                } else if -p >= self.rules.approval_deduct_cp && !approved(target, p) {
-                    result.pending_deduct_cp += -p;
-                    EntryStatus::Pending
+                let spot = !a.special && p < Cp::ZERO && -p <= self.rules.spot_deduct_max_cp;
+                let mut line = AdjustmentLine::new(id, a, EntryStatus::Counted, &source.district);
+                line.level = if needs_prison(a, p) {
+                    Level::PrisonGroup
+                } else if spot {
+                    Level::Spot
                 } else {
-                    result.deduct_cp += -p;
-                    EntryStatus::Counted
+                    Level::Group
                 };
-                adjustments.push(AdjustmentLine::new(id, a, status));
+                line.decision = decision_of(source, no, id);
+                let amount = match line.decision.as_ref().map(|d| d.outcome) {
+                    Some(Outcome::Return) => None,
+                    Some(Outcome::Correct { points_cp }) => Some((points_cp, true)),
+                    Some(Outcome::Pass) => Some((p, true)),
+                    None => Some((p, spot)),
+                };
+                line.status = match amount {
+                    _ if !counts => EntryStatus::NotCounted,
+                    None => {
+                        line.counted_cp = Cp::ZERO;
+                        EntryStatus::Returned
+                    }
+                    Some((amount, decided)) => {
+                        line.counted_cp = amount;
+                        let status = if !decided {
+                            EntryStatus::AwaitingReview
+                        } else if needs_prison(a, amount) && !approved(target, amount) {
+                            EntryStatus::AwaitingApproval
+                        } else {
+                            EntryStatus::Counted
+                        };
+                        match (status, amount > Cp::ZERO) {
+                            (EntryStatus::Counted, true) => result.other_bonus_cp += amount,
+                            (EntryStatus::Counted, false) => result.deduct_cp += -amount,
+                            (_, true) => result.pending_bonus_cp += amount,
+                            (_, false) => result.pending_deduct_cp += -amount,
+                        }
+                        status
+                    }
+                };
+                adjustments.push(line);
             }
             result.bonus_cp = (counted_bonus + result.other_bonus_cp).min(self.rules.cap_cp);
             result.labor_cp = result.base_cp + result.bonus_cp - result.deduct_cp;
@@ -1099,7 +1224,17 @@ impl<'a> Scorer<'a> {
             if result.labor_cp < self.rules.base_cp {
                 flags.push(Flag::BelowBase);
             }
-            if result.pending_bonus_cp > Cp::ZERO || result.pending_deduct_cp > Cp::ZERO {
+            if adjustments
+                .iter()
+                .any(|l| l.status == EntryStatus::AwaitingReview)
+            {
+                flags.push(Flag::NeedsReview);
+            }
+            if overfulfil_status == Some(EntryStatus::AwaitingApproval)
+                || adjustments
+                    .iter()
+                    .any(|l| l.status == EntryStatus::AwaitingApproval)
+            {
                 flags.push(Flag::NeedsApproval);
             }
             if outlier {
@@ -1142,7 +1277,9 @@ mod tests {
     fn entry_status_codes_are_the_reports() {
         for s in [
             EntryStatus::Counted,
-            EntryStatus::Pending,
+            EntryStatus::AwaitingReview,
+            EntryStatus::AwaitingApproval,
+            EntryStatus::Returned,
             EntryStatus::Void,
             EntryStatus::NotCounted,
         ] {

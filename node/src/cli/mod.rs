@@ -150,7 +150,51 @@ enum Command {
         #[arg(long)]
         inmate: Option<InmateNo>,
     },
-    /// Approve an inmate's pending bonuses and deductions (chief).
+    /// The month's entries (bonuses and deductions) of a district's document:
+    /// id, date, inmate, amount, reason, level and state.
+    Entries {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the district scoring group's weekly review (周评议; chief).
+    Review {
+        #[arg(long)]
+        district: DistrictId,
+        /// The week, YYYY-Www (ISO: Monday to Sunday).
+        #[arg(long)]
+        week: crdt_schema::Week,
+        /// Members of the district scoring group (all of them, present or not).
+        #[arg(long)]
+        members: u32,
+        /// Those in favour; a decision needs two thirds of all members.
+        #[arg(long)]
+        yes: u32,
+        /// Those present (default: every member).
+        #[arg(long)]
+        present: Option<u32>,
+        /// When the review was held (default: today).
+        #[arg(long)]
+        held: Option<Date>,
+        /// Pass an entry (通过), by the id `tally entries` shows.
+        #[arg(long = "pass", value_name = "ID")]
+        pass: Vec<String>,
+        /// Correct an entry to an amount in points (更正), e.g. ID=-1.5.
+        #[arg(long = "correct", value_name = "ID=POINTS")]
+        correct: Vec<String>,
+        /// Return an entry (退回): it does not count.
+        #[arg(long = "return", value_name = "ID")]
+        returned: Vec<String>,
+        /// Dissent to record with the decisions.
+        #[arg(long)]
+        dissent: Option<String>,
+    },
+    /// Approve an inmate's entries awaiting the prison scoring working group
+    /// (prison_group): those the district group passed, special bonuses and
+    /// the over-fulfilment bonus from the approval line.
     Approve {
         #[arg(long)]
         district: DistrictId,
@@ -492,6 +536,37 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             date,
             inmate,
         } => write::confirm(&ctx, &district, date, inmate.as_ref()),
+        Command::Entries {
+            district,
+            month,
+            json,
+        } => read::entries(&ctx, &district, month, json),
+        Command::Review {
+            district,
+            week,
+            members,
+            yes,
+            present,
+            held,
+            pass,
+            correct,
+            returned,
+            dissent,
+        } => write::review(
+            &ctx,
+            write::ReviewArgs {
+                district,
+                week,
+                members,
+                yes,
+                present,
+                held,
+                pass,
+                correct,
+                returned,
+                dissent,
+            },
+        ),
         Command::Approve {
             district,
             month,

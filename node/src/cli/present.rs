@@ -212,8 +212,8 @@ pub fn summary(
 ) -> io::Result<()> {
     writeln!(
         out,
-        "{:<5} {:<10} {:>5} {:>8} {:>6} {:>6} {:>6} {:>6}  digest",
-        "监区", "名称", "人数", "平均分", "未达", "待批", "异常", "冲突"
+        "{:<5} {:<10} {:>5} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6}  digest",
+        "监区", "名称", "人数", "平均分", "未达", "待评议", "待批", "异常", "冲突"
     )?;
     for r in reports {
         let n = r.body.inmates.len() as i64;
@@ -228,12 +228,13 @@ pub fn summary(
         let dname = district_name(registry, &r.district);
         writeln!(
             out,
-            "{:<5} {:<10} {:>5} {:>8} {:>6} {:>6} {:>6} {:>6}  {}",
+            "{:<5} {:<10} {:>5} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6}  {}",
             r.district.as_str(),
             dname,
             n,
             Cp(if n > 0 { total / n } else { 0 }).to_string(),
             count(Flag::BelowBase),
+            count(Flag::NeedsReview),
             count(Flag::NeedsApproval),
             count(Flag::RateOutlier),
             count(Flag::Conflict),

@@ -176,6 +176,60 @@ pub(super) fn officers(ctx: &Ctx, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `tally entries`: the month's entries of a district's document.
+pub(super) fn entries(
+    ctx: &Ctx,
+    district: &crdt_schema::DistrictId,
+    month: Month,
+    json: bool,
+) -> Result<ExitCode> {
+    let read = ctx.service()?.entries(district, month)?;
+    present::issues(&read.issues);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        serde_json::to_writer(&mut out, &read.value)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{:<16}  {:<10}  {:<12}  {:>8}  {:>8}  {:<12}  {:<17}  {:<22}  reason",
+            "id", "date", "inmate", "points", "counts", "level", "state", "decision"
+        )?;
+        for r in &read.value {
+            let l = &r.line;
+            let decision = l
+                .decision
+                .as_ref()
+                .map(|d| {
+                    format!(
+                        "{} {} ({}/{})",
+                        d.week,
+                        d.outcome.as_str(),
+                        d.in_favour,
+                        d.members
+                    )
+                })
+                .unwrap_or_else(|| "-".into());
+            writeln!(
+                out,
+                "{:<16}  {:<10}  {:<12}  {:>8}  {:>8}  {:<12}  {:<17}  {:<22}  {}{}",
+                l.id.to_string(),
+                l.date.to_string(),
+                r.inmate_no.to_string(),
+                l.points_cp.to_string(),
+                l.counted_cp.to_string(),
+                l.level.as_str(),
+                l.status.as_str(),
+                decision,
+                l.reason,
+                if l.special { " [专项]" } else { "" }
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn rules(ctx: &Ctx, month: Option<Month>, json: bool) -> Result<ExitCode> {
     let month = match month {
         Some(m) => m,

@@ -213,6 +213,7 @@ pub(super) fn demo(ctx: &Ctx, opts: DemoOptions) -> Result<ExitCode> {
         &staff.labor,
         &staff.officers[first],
         &staff.chiefs[first],
+        &staff.prison_group,
     ] {
         let path = keys_dir.join(format!("{}.key", who.certificate.body.officer_no));
         if !path.exists() {

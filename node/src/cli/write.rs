@@ -157,6 +157,59 @@ pub(super) fn approve(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `tally review`'s arguments.
+pub(super) struct ReviewArgs {
+    pub district: DistrictId,
+    pub week: crdt_schema::Week,
+    pub members: u32,
+    pub yes: u32,
+    pub present: Option<u32>,
+    pub held: Option<crdt_schema::Date>,
+    pub pass: Vec<String>,
+    pub correct: Vec<String>,
+    pub returned: Vec<String>,
+    pub dissent: Option<String>,
+}
+
+pub(super) fn review(ctx: &Ctx, a: ReviewArgs) -> Result<ExitCode> {
+    use crdt_schema::Outcome;
+    let mut decisions: Vec<(String, Outcome)> = Vec::new();
+    decisions.extend(a.pass.iter().map(|id| (id.clone(), Outcome::Pass)));
+    for c in &a.correct {
+        let (id, points) = c.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("--correct `{c}`: expected ID=POINTS, e.g. 1a2b…=-1.5")
+        })?;
+        let cp: crdt_schema::Cp = points
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--correct `{c}`: `{points}` is not points: {e}"))?;
+        decisions.push((id.to_string(), Outcome::Correct { points_cp: cp }));
+    }
+    decisions.extend(a.returned.iter().map(|id| (id.clone(), Outcome::Return)));
+    let held = match a.held {
+        Some(d) => d,
+        None => super::today()?,
+    };
+    let input = crate::service::review::ReviewInput {
+        district: a.district.clone(),
+        week: a.week,
+        held,
+        members: a.members,
+        present: a.present.unwrap_or(a.members),
+        in_favour: a.yes,
+        decisions,
+        dissent: a.dissent.unwrap_or_default(),
+    };
+    let writer = ctx.writer()?;
+    let done = ctx.service()?.review(&writer, now(), &input)?;
+    for (m, id, n) in &done.records {
+        println!(
+            "{} {}: review {id} recorded in {m} ({n} decision(s); {} of {} in favour)",
+            a.district, a.week, input.in_favour, input.members
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn seal(ctx: &Ctx, district: &DistrictId, month: Month) -> Result<ExitCode> {
     let writer = ctx.writer()?;
     let sealed = ctx.service()?.seal(&writer, now(), district, month, None)?;

@@ -642,6 +642,8 @@ impl Planner<'_> {
                     points_cp: Cp(points),
                     reason: row.text("reason")?,
                     evidence: row.optional_text("evidence")?,
+                    special: false,
+                    no_post: false,
                 };
                 let id = crdt_schema::adjustment_id(&no, &a);
                 if self.once(row, format!("adj/{no}/{id}"), format!("{a:?}"))? {

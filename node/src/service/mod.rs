@@ -11,6 +11,7 @@
 
 pub mod link;
 mod resolve;
+pub mod review;
 pub mod rules;
 
 use std::path::Path;
@@ -56,6 +57,9 @@ pub enum ServiceError {
     Unlock(#[from] UnlockError),
     #[error(transparent)]
     Link(#[from] ::link::LinkError),
+    /// A weekly review that cannot be recorded, and why.
+    #[error("review refused: {0}")]
+    BadReview(String),
     #[error("{}: the database password is not UTF-8 text", path.display())]
     LinkPassword { path: std::path::PathBuf },
     /// The file was read and refused whole: every error, each naming line,

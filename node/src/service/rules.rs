@@ -174,6 +174,11 @@ pub fn fields(r: &RuleSet) -> Vec<Field> {
             "达到此数的扣分须经监狱计分考核工作组审批（厘分）",
         ),
         f(
+            "spot_deduct_max_cp",
+            r.spot_deduct_max_cp.0.to_string(),
+            "不超过此数的扣分当场决定、即时计入；其余加扣分须经监区计分考核工作小组周评议（厘分，第二十五条）",
+        ),
+        f(
             "outlier_rate_bp",
             r.outlier_rate_bp.0.to_string(),
             "日效率超过此值即标记效率异常、待核查（万分比）",

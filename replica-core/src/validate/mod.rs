@@ -265,7 +265,12 @@ pub fn may_write(
             *doc == DocId::Registry && matches!(class, C::Meta | C::Catalogue | C::RuleSet)
         }
         Role::Officer => own_month && matches!(class, C::Meta | C::Daily),
-        Role::Chief => own_month && matches!(class, C::Meta | C::Daily | C::Approval | C::Seal),
+        // The chief chairs the weekly review and seals; approvals of what
+        // the group passed are the prison group's (RULES.md, decision levels).
+        Role::Chief => own_month && matches!(class, C::Meta | C::Daily | C::Review | C::Seal),
+        Role::PrisonGroup => {
+            matches!(doc, DocId::Month { .. }) && matches!(class, C::Meta | C::Approval)
+        }
         Role::Procurator => {
             matches!(doc, DocId::Month { .. }) && matches!(class, C::Meta | C::Objection)
         }

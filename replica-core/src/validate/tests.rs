@@ -71,6 +71,8 @@ struct World {
     l: SecretKey,
     p: SecretKey,
     e: SecretKey,
+    /// The prison scoring working group's officer.
+    g: SecretKey,
 }
 
 fn trust_key(k: &SecretKey) -> RegistryKey {
@@ -121,10 +123,12 @@ impl World {
             "2020-01-01",
             "2020-12-31",
         );
+        let (g, gc) = person(17, "G", Role::PrisonGroup, None, "2026-01-01", "2030-12-31");
         let mut registry = RegistryDoc::new();
         registry
             .write(&meta(&admin, vec![]), |w| {
                 for (k, c) in [
+                    (&g, &gc),
                     (&admin, &admin_c),
                     (&o1, &o1c),
                     (&o2, &o2c),
@@ -148,6 +152,7 @@ impl World {
             l,
             p,
             e,
+            g,
         }
     }
 
@@ -269,7 +274,8 @@ fn roles_are_confined_to_their_records() {
         let sc = SignedChange::sign(key, &d, c.unwrap());
         w.judge(&d, &Automerge::new(), &sc)
     };
-    // An officer may not approve; the chief may.
+    // Approval is the prison group's (RULES.md, decision levels): an
+    // officer's and a chief's are refused, in every district.
     let approve = |wr: &mut crdt_schema::MonthWriter<'_, '_>| {
         wr.put_approval(
             &"1001".parse().unwrap(),
@@ -279,8 +285,34 @@ fn roles_are_confined_to_their_records() {
         .map(|_| ())
     };
     assert!(refused(&judge_month(&w.o1, &approve)).contains("may not write `apv/1001/bonus`"));
+    let by_chief = refused(&judge_month(&w.c1, &approve));
+    assert!(
+        by_chief.contains("chief") && by_chief.contains("may not write `apv/1001/bonus`"),
+        "{by_chief}"
+    );
     assert!(matches!(
-        judge_month(&w.c1, &approve),
+        judge_month(&w.g, &approve),
+        Verdict::Accept { .. }
+    ));
+    // The weekly review is the chief's: an officer's and the prison
+    // group's are refused.
+    let review = |wr: &mut crdt_schema::MonthWriter<'_, '_>| {
+        let held = month.first();
+        wr.put_review(&crdt_schema::Review {
+            week: crdt_schema::Week::of(held).unwrap(),
+            held,
+            members: 7,
+            present: 6,
+            in_favour: 5,
+            decisions: Vec::new(),
+            dissent: String::new(),
+        })
+        .map(|_| ())
+    };
+    assert!(refused(&judge_month(&w.o1, &review)).contains("may not write `rev/"));
+    assert!(refused(&judge_month(&w.g, &review)).contains("may not write `rev/"));
+    assert!(matches!(
+        judge_month(&w.c1, &review),
         Verdict::Accept { .. }
     ));
     // The labor section and the procurator may not write daily records.

@@ -1,0 +1,193 @@
+//! The district scoring group's procedure (RULES.md, decision levels and
+//! weekly review): the month's entries with their level and state, and the
+//! weekly review (周评议) the chief records for the group.
+
+use std::collections::BTreeMap;
+
+use crdt_schema::{
+    AdjustmentLine, Date, Decision, DistrictId, DocId, InmateNo, Month, MonthDoc, MonthFacts,
+    Outcome, Review, Sources, Week, explain_month,
+};
+
+use super::{Read, Result, Service, ServiceError, known_district};
+use crate::read;
+use crate::session::{Committed, Identity};
+
+/// One entry of a district's month document, as the score treats it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EntryRow {
+    pub inmate_no: InmateNo,
+    /// The district whose report scores the inmate's month.
+    pub scored_by: DistrictId,
+    #[serde(flatten)]
+    pub line: AdjustmentLine,
+}
+
+/// What the chief records of a weekly review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewInput {
+    pub district: DistrictId,
+    pub week: Week,
+    pub held: Date,
+    pub members: u32,
+    pub present: u32,
+    pub in_favour: u32,
+    /// Entry id → outcome.
+    pub decisions: Vec<(String, Outcome)>,
+    pub dissent: String,
+}
+
+/// What a review wrote: per month document, its id and decisions.
+#[derive(Debug, Clone)]
+pub struct Reviewed {
+    pub records: Vec<(Month, crdt_schema::ContentId, usize)>,
+    pub committed: Committed,
+}
+
+impl Service {
+    /// Every entry written in `district`'s document of `month`, with its
+    /// id, level, decision and state, in date then id order.
+    pub fn entries(&self, district: &DistrictId, month: Month) -> Result<Read<Vec<EntryRow>>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        known_district(&registry, district)?;
+        // Entries of the document count in whichever report scores the
+        // inmate's month: every district's of the month that reads it.
+        let mut rows = Vec::new();
+        for d in registry.districts.keys() {
+            if d != district && !registry.sources_of(d, month).contains(district) {
+                continue;
+            }
+            let loaded = self
+                .store
+                .load(&DocId::month(d.clone(), month))?
+                .typed(MonthDoc::from_document)?;
+            issues.extend(loaded.issues.iter().cloned());
+            let facts = loaded.doc.facts();
+            let (others, found) = read::other_sources(&self.store, &registry, &facts)?;
+            issues.extend(found);
+            let sources = Sources::new(&registry, &facts, &others)?;
+            for e in explain_month(&registry, &sources)? {
+                for line in e.adjustments {
+                    if line.district == *district {
+                        rows.push(EntryRow {
+                            inmate_no: e.result.inmate_no.clone(),
+                            scored_by: d.clone(),
+                            line,
+                        });
+                    }
+                }
+            }
+        }
+        // One fact once (an entry explained by two reports: the one that counts it).
+        let mut by_key: BTreeMap<(InmateNo, String), EntryRow> = BTreeMap::new();
+        for row in rows {
+            let key = (row.inmate_no.clone(), row.line.id.to_string());
+            let keep_old = by_key
+                .get(&key)
+                .is_some_and(|old| old.line.status != crdt_schema::EntryStatus::NotCounted);
+            if !keep_old {
+                by_key.insert(key, row);
+            }
+        }
+        let mut rows: Vec<EntryRow> = by_key.into_values().collect();
+        rows.sort_by(|a, b| {
+            (a.line.date, &a.line.id, &a.inmate_no).cmp(&(b.line.date, &b.line.id, &b.inmate_no))
+        });
+        Ok(Read {
+            value: rows,
+            issues,
+        })
+    }
+
+    /// The chief records the group's weekly review: its members, those
+    /// present and in favour, and a decision for each entry named by id
+    /// (an entry of the district's document, dated no later than the
+    /// week's Sunday). A week across two months is written into both
+    /// documents, each with the decisions of its own entries.
+    pub fn review(&self, who: &Identity, time: i64, input: &ReviewInput) -> Result<Reviewed> {
+        let note = format!("review {} {}", input.district, input.week);
+        let done = self.write(who, time, note, |s| {
+            let registry = s.registry().facts();
+            known_district(&registry, &input.district)?;
+            let months: Vec<Month> = {
+                let mut m: Vec<Month> = input.week.dates().map(|d| d.month()).collect();
+                // Undecided entries of the weeks before, in the month the
+                // week begins in, may be decided too.
+                m.dedup();
+                m
+            };
+            let sunday = input.week.dates().last().unwrap_or(input.week.monday());
+            // Entry id → (month, inmate, date), from the documents.
+            let mut index: BTreeMap<String, Vec<(Month, InmateNo, Date)>> = BTreeMap::new();
+            for &m in &months {
+                let facts: MonthFacts = s.month(&input.district, m)?.facts();
+                for (no, rec) in &facts.inmates {
+                    for (id, e) in &rec.adjustments {
+                        index.entry(id.to_string()).or_default().push((
+                            m,
+                            no.clone(),
+                            e.value.date,
+                        ));
+                    }
+                }
+            }
+            let mut by_month: BTreeMap<Month, Vec<Decision>> = BTreeMap::new();
+            for (id, outcome) in &input.decisions {
+                let found = index.get(id).map(Vec::as_slice).unwrap_or_default();
+                let [(m, inmate, date)] = found else {
+                    return Err(ServiceError::BadReview(if found.is_empty() {
+                        format!(
+                            "no entry {id} in {}'s documents of {}",
+                            input.district,
+                            months
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        )
+                    } else {
+                        format!(
+                            "entry {id} names more than one inmate's entry: give them one by one"
+                        )
+                    }));
+                };
+                if *date > sunday {
+                    return Err(ServiceError::BadReview(format!(
+                        "entry {id} is dated {date}, after the week {} it would be reviewed in",
+                        input.week
+                    )));
+                }
+                by_month.entry(*m).or_default().push(Decision {
+                    inmate: inmate.clone(),
+                    entry: crdt_schema::ContentId::parse(id)
+                        .map_err(|e| ServiceError::BadReview(e.to_string()))?,
+                    outcome: *outcome,
+                });
+            }
+            if by_month.is_empty() {
+                by_month.insert(input.week.monday().month(), Vec::new());
+            }
+            let mut records = Vec::new();
+            for (m, decisions) in by_month {
+                let review = Review {
+                    week: input.week,
+                    held: input.held,
+                    members: input.members,
+                    present: input.present,
+                    in_favour: input.in_favour,
+                    decisions,
+                    dissent: input.dissent.clone(),
+                };
+                review.check().map_err(ServiceError::BadReview)?;
+                let n = review.decisions.len();
+                let id = s.write_month(&input.district, m, |w| w.put_review(&review))?;
+                records.push((m, id, n));
+            }
+            Ok(records)
+        })?;
+        let (records, committed) = done.value;
+        Ok(Reviewed { records, committed })
+    }
+}
