@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::Month;
+use crate::calendar::{Date, Month};
 use crate::records::{NoQuotaGrade, RecordError};
 use crate::units::{Bp, Cp};
 
@@ -121,7 +121,33 @@ pub struct RuleSet {
         skip_serializing_if = "is_default_spot_deduct_max"
     )]
     pub spot_deduct_max_cp: Cp,
+    /// The posting (公示) lasts this many working days (Art. 35; default 3).
+    #[serde(
+        default = "default_posting_working_days",
+        skip_serializing_if = "is_default_posting_working_days"
+    )]
+    pub posting_working_days: u32,
+    /// Weekdays that are not working days (法定节假日), in date order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<Date>,
+    /// Weekend days that are working days (调休 make-up days), in date order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workdays: Vec<Date>,
 }
+
+/// RULES.md's default posting length, in working days.
+pub const POSTING_WORKING_DAYS: u32 = 3;
+
+fn default_posting_working_days() -> u32 {
+    POSTING_WORKING_DAYS
+}
+
+fn is_default_posting_working_days(n: &u32) -> bool {
+    *n == POSTING_WORKING_DAYS
+}
+
+/// Most holidays or make-up days one rule set lists.
+pub const MAX_CALENDAR_DAYS: usize = 400;
 
 /// RULES.md's default: deductions up to 2 points are decided on the spot.
 pub const SPOT_DEDUCT_MAX_CP: Cp = Cp(200);
@@ -160,6 +186,37 @@ impl RuleSet {
             requires_confirmation: false,
             base_basis: BaseBasis::Daily,
             spot_deduct_max_cp: SPOT_DEDUCT_MAX_CP,
+            posting_working_days: POSTING_WORKING_DAYS,
+            holidays: Vec::new(),
+            workdays: Vec::new(),
+        }
+    }
+
+    /// Whether `d` is a working day: Monday to Friday, except the rule set's
+    /// holidays, plus its make-up days (RULES.md, rule sets).
+    pub fn is_working_day(&self, d: Date) -> bool {
+        if self.workdays.binary_search(&d).is_ok() {
+            return true;
+        }
+        d.weekday() <= 5 && self.holidays.binary_search(&d).is_err()
+    }
+
+    /// The last day of a period of `n` working days beginning on `start`
+    /// (counted as the first when it is a working day, else the next
+    /// working day is): the end of a posting, or the last day an
+    /// application or an answer is in time (Art. 35, 36). `None` only past
+    /// the supported years.
+    pub fn working_days_end(&self, start: Date, n: u32) -> Option<Date> {
+        let mut d = start;
+        let mut counted = 0;
+        loop {
+            if self.is_working_day(d) {
+                counted += 1;
+                if counted >= n.max(1) {
+                    return Some(d);
+                }
+            }
+            d = d.succ()?;
         }
     }
 
@@ -203,6 +260,30 @@ impl RuleSet {
         range("approval_bonus_cp", self.approval_bonus_cp.0, 0, 100_000)?;
         range("approval_deduct_cp", self.approval_deduct_cp.0, 0, 100_000)?;
         range("outlier_rate_bp", self.outlier_rate_bp.0, 10_000, 1_000_000)?;
+        range(
+            "posting_working_days",
+            self.posting_working_days.into(),
+            1,
+            30,
+        )?;
+        for (field, days) in [("holidays", &self.holidays), ("workdays", &self.workdays)] {
+            if days.len() > MAX_CALENDAR_DAYS || !days.windows(2).all(|w| w[0] < w[1]) {
+                return Err(RecordError::Malformed {
+                    value: field.into(),
+                    reason: format!("at most {MAX_CALENDAR_DAYS} dates, each once, in date order"),
+                });
+            }
+        }
+        if let Some(d) = self
+            .holidays
+            .iter()
+            .find(|d| self.workdays.binary_search(d).is_ok())
+        {
+            return Err(RecordError::Malformed {
+                value: "holidays".into(),
+                reason: format!("{d} is both a holiday and a make-up day"),
+            });
+        }
         // A spot deduction is below the prison group's line, never both.
         range(
             "spot_deduct_max_cp",

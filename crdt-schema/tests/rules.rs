@@ -1067,3 +1067,66 @@ fn a_rule_set_without_base_basis_encodes_as_before() {
     assert!(m.encode().contains(r#""base_basis":"monthly""#));
     assert_eq!(RuleSet::decode(&m.encode()), Ok(m));
 }
+
+#[test]
+fn working_day_deadlines_skip_weekends_and_holidays_and_count_make_up_days() {
+    let mut r = RuleSet::standard("2026-01".parse().unwrap());
+    // National Day 2026 (as a rule set would list it): the weekdays 1, 2, 5,
+    // 6 and 7 October off, Saturday 10 October worked instead.
+    r.holidays = [
+        "2026-10-01",
+        "2026-10-02",
+        "2026-10-05",
+        "2026-10-06",
+        "2026-10-07",
+    ]
+    .iter()
+    .map(|s| d_any(s))
+    .collect();
+    r.workdays = vec![d_any("2026-10-10")];
+    r.validate().unwrap();
+    // Across a weekend: a posting from Friday 23 October lasts Fri 23 (1),
+    // Mon 26 (2), Tue 27 (3).
+    assert_eq!(r.posting_working_days, 3);
+    assert_eq!(
+        r.working_days_end(d_any("2026-10-23"), r.posting_working_days),
+        Some(d_any("2026-10-27"))
+    );
+    // Across the holiday: from Wed 30 September, 3 working days are
+    // 30 Sep (1), Thu 8 Oct (2), Fri 9 Oct (3).
+    assert_eq!(
+        r.working_days_end(d_any("2026-09-30"), 3),
+        Some(d_any("2026-10-09"))
+    );
+    // 5 working days (the group's answer) take in the make-up Saturday:
+    // … Fri 9 (3), Sat 10 (4), Mon 12 (5).
+    assert_eq!(
+        r.working_days_end(d_any("2026-09-30"), 5),
+        Some(d_any("2026-10-12"))
+    );
+    // A period starting on a holiday starts on the next working day.
+    assert_eq!(
+        r.working_days_end(d_any("2026-10-01"), 1),
+        Some(d_any("2026-10-08"))
+    );
+    assert!(!r.is_working_day(d_any("2026-10-11")), "a Sunday");
+    assert!(
+        r.is_working_day(d_any("2026-10-10")),
+        "the make-up Saturday"
+    );
+    // A day both a holiday and a make-up day, or dates out of order: refused.
+    let mut bad = r.clone();
+    bad.workdays.push(d_any("2026-10-01"));
+    bad.workdays.sort();
+    assert!(bad.validate().is_err());
+    let mut bad = r.clone();
+    bad.holidays.reverse();
+    assert!(bad.validate().is_err());
+    // Without them the rule set encodes as before (the digest of older ones holds).
+    let plain = RuleSet::standard("2026-01".parse().unwrap());
+    assert!(!plain.encode().contains("holidays") && !plain.encode().contains("posting"));
+}
+
+fn d_any(s: &str) -> Date {
+    s.parse().unwrap()
+}

@@ -60,6 +60,10 @@ struct Form {
     approval_bonus_cp: String,
     approval_deduct_cp: String,
     spot_deduct_max_cp: String,
+    posting_working_days: String,
+    /// Carried from the rule set the form began from (edited with the CLI).
+    holidays: Vec<crdt_schema::Date>,
+    workdays: Vec<crdt_schema::Date>,
     outlier_rate_bp: String,
     requires_confirmation: bool,
     monthly: bool,
@@ -93,6 +97,9 @@ impl Form {
             approval_bonus_cp: r.approval_bonus_cp.0.to_string(),
             approval_deduct_cp: r.approval_deduct_cp.0.to_string(),
             spot_deduct_max_cp: r.spot_deduct_max_cp.0.to_string(),
+            posting_working_days: r.posting_working_days.to_string(),
+            holidays: r.holidays.clone(),
+            workdays: r.workdays.clone(),
             outlier_rate_bp: r.outlier_rate_bp.0.to_string(),
             requires_confirmation: r.requires_confirmation,
             monthly: r.base_basis == BaseBasis::Monthly,
@@ -117,6 +124,7 @@ fn field_zh(field: &str) -> &str {
         "approval_bonus_cp" => "加分审批线",
         "approval_deduct_cp" => "扣分审批线",
         "spot_deduct_max_cp" => "当场扣分上限",
+        "posting_working_days" => "公示工作日数",
         "outlier_rate_bp" => "效率异常线",
         other => other,
     }
@@ -203,6 +211,9 @@ fn check(f: &Form, lang: Lang) -> Result<RuleSet, String> {
         approval_bonus_cp: Cp(int("approval_bonus_cp", &f.approval_bonus_cp)?),
         approval_deduct_cp: Cp(int("approval_deduct_cp", &f.approval_deduct_cp)?),
         spot_deduct_max_cp: Cp(int("spot_deduct_max_cp", &f.spot_deduct_max_cp)?),
+        posting_working_days: u32_of("posting_working_days", &f.posting_working_days)?,
+        holidays: f.holidays.clone(),
+        workdays: f.workdays.clone(),
         outlier_rate_bp: Bp(int("outlier_rate_bp", &f.outlier_rate_bp)?),
         requires_confirmation: f.requires_confirmation,
         base_basis: if f.monthly {
@@ -428,6 +439,12 @@ pub(super) fn rules(
             lang.t("当场扣分上限（厘分）", "Spot deduction up to (cp)"),
             &mut f.spot_deduct_max_cp,
             meaning("spot_deduct_max_cp", &base),
+        );
+        text_row(
+            ui,
+            lang.t("公示工作日数", "Posting (working days)"),
+            &mut f.posting_working_days,
+            meaning("posting_working_days", &base),
         );
         text_row(
             ui,

@@ -179,6 +179,29 @@ pub fn fields(r: &RuleSet) -> Vec<Field> {
             "不超过此数的扣分当场决定、即时计入；其余加扣分须经监区计分考核工作小组周评议（厘分，第二十五条）",
         ),
         f(
+            "posting_working_days",
+            r.posting_working_days.to_string(),
+            "公示期（工作日，第三十五条）",
+        ),
+        f(
+            "holidays",
+            r.holidays
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            "法定节假日（非工作日的周一至周五，日期按先后）",
+        ),
+        f(
+            "workdays",
+            r.workdays
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            "调休上班日（作为工作日的周六、周日）",
+        ),
+        f(
             "outlier_rate_bp",
             r.outlier_rate_bp.0.to_string(),
             "日效率超过此值即标记效率异常、待核查（万分比）",
