@@ -32,6 +32,8 @@ pub enum SchemaError {
     Record(#[from] RecordError),
     #[error("review refused: {0}")]
     BadReview(String),
+    #[error("posting refused: {0}")]
+    BadPosting(String),
 }
 
 /// Who makes a change and when, as the author states it. Stored in the change

@@ -266,6 +266,8 @@ pub enum MonthKey {
     Objection(ContentId),
     /// A weekly review (周评议) of the district scoring group, by its id.
     Review(Week, ContentId),
+    /// The chief's posting (公示) of the month's report, by its id.
+    Posting(ContentId),
 }
 
 impl fmt::Display for MonthKey {
@@ -286,6 +288,7 @@ impl fmt::Display for MonthKey {
             MonthKey::Seal => f.write_str("seal"),
             MonthKey::Objection(id) => write!(f, "obj/{id}"),
             MonthKey::Review(w, id) => write!(f, "rev/{w}/{id}"),
+            MonthKey::Posting(id) => write!(f, "post/{id}"),
         }
     }
 }
@@ -341,6 +344,7 @@ impl MonthKey {
             }
             [Some("seal"), None, ..] => MonthKey::Seal,
             [Some("obj"), Some(id), None, ..] => MonthKey::Objection(ContentId::parse(id)?),
+            [Some("post"), Some(id), None, ..] => MonthKey::Posting(ContentId::parse(id)?),
             [Some("rev"), Some(w), Some(id), None, _] => MonthKey::Review(
                 w.parse().map_err(|e: crate::calendar::CalendarError| {
                     KeyError::bad(key, e.to_string())
@@ -359,7 +363,8 @@ impl MonthKey {
             | MonthKey::TeamConfirmation(..)
             | MonthKey::Seal
             | MonthKey::Objection(_)
-            | MonthKey::Review(..) => None,
+            | MonthKey::Review(..)
+            | MonthKey::Posting(_) => None,
             MonthKey::Attendance(i, _)
             | MonthKey::Count(i, ..)
             | MonthKey::Assignment(i, ..)

@@ -11,7 +11,9 @@ use crate::facts::{Entry, Problem, values_differ};
 use crate::ids::{DistrictId, InmateNo, ProcedureId};
 use crate::layout::{AdjustmentId, ApprovalTarget, ContentId, DocId, MonthKey};
 use crate::records::{Adjustment, Attendance, check_quantity};
-use crate::schema::{Confirmation, MonthValue, Objection, Review, Scalar, Seal, decode_month};
+use crate::schema::{
+    Confirmation, MonthValue, Objection, Posting, Review, Scalar, Seal, decode_month,
+};
 use crate::units::Cp;
 
 /// The document of one district-month.
@@ -206,6 +208,18 @@ impl MonthWriter<'_, '_> {
         let json = serde_json::to_string(o).expect("an objection always serializes");
         self.tx.put(
             &MonthKey::Objection(id.clone()).to_string(),
+            ScalarValue::Str(json.into()),
+        )?;
+        Ok(id)
+    }
+
+    /// The chief's posting of the report with `digest` from `first_day`.
+    pub fn put_posting(&mut self, p: &Posting) -> Result<ContentId, SchemaError> {
+        p.check(self.month).map_err(SchemaError::BadPosting)?;
+        let id = p.id();
+        let json = serde_json::to_string(p).expect("a posting always serializes");
+        self.tx.put(
+            &MonthKey::Posting(id.clone()).to_string(),
             ScalarValue::Str(json.into()),
         )?;
         Ok(id)
@@ -461,6 +475,8 @@ pub struct MonthFacts {
     pub objections: BTreeMap<ContentId, Entry<Objection>>,
     /// The district scoring group's weekly reviews, by id.
     pub reviews: BTreeMap<ContentId, Entry<Review>>,
+    /// The chief's postings of the report, by id.
+    pub postings: BTreeMap<ContentId, Entry<Posting>>,
     pub problems: Vec<Problem>,
 }
 
@@ -497,6 +513,7 @@ impl MonthFacts {
             amended: BTreeSet::new(),
             objections: BTreeMap::new(),
             reviews: BTreeMap::new(),
+            postings: BTreeMap::new(),
             problems: Vec::new(),
         }
     }
@@ -707,6 +724,9 @@ impl MonthFacts {
             }
             (MonthKey::Review(_, id), MonthValue::Review(r)) => {
                 self.reviews.insert(id, Entry::new(r, conflict));
+            }
+            (MonthKey::Posting(id), MonthValue::Posting(p)) => {
+                self.postings.insert(id, Entry::new(p, conflict));
             }
             (MonthKey::Meta(_), _) => {}
             (k, v) => return Err(format!("value {v:?} does not belong at {k}")),

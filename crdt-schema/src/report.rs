@@ -188,6 +188,23 @@ pub struct Report {
     /// names document heads, which differ between histories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seal: Option<SealStatus>,
+    /// The latest posting (公示) of the month. Not covered by the digest
+    /// either: it names the digest it posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posting: Option<PostingStatus>,
+}
+
+/// The chief's posting as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostingStatus {
+    /// The report digest posted.
+    pub digest: String,
+    pub first_day: Date,
+    /// The last day of the posting: `posting_working_days` working days
+    /// from the first, by the calendar of the rule set in force.
+    pub last_day: Date,
+    /// Whether the report is still the one posted.
+    pub current: bool,
 }
 
 /// The chief's seal as the report shows it.
@@ -220,6 +237,7 @@ impl Report {
             digest,
             body,
             seal: None,
+            posting: None,
         }
     }
 

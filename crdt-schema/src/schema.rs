@@ -97,6 +97,8 @@ pub enum RecordClass {
     Objection,
     /// The district scoring group's weekly reviews, recorded by the chief who chairs them.
     Review,
+    /// The chief's posting (公示) of the month's report.
+    Posting,
 }
 
 impl RecordClass {
@@ -318,6 +320,38 @@ impl Review {
     }
 }
 
+/// The chief's posting (公示, Art. 35) of a month's report: the digest
+/// posted and the first day on the wall. It lasts the rule set's
+/// `posting_working_days`; applications run from its first day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Posting {
+    pub digest: String,
+    pub first_day: Date,
+}
+
+impl Posting {
+    pub fn id(&self) -> ContentId {
+        ContentId::of(&[&self.digest, &self.first_day.to_string()])
+    }
+
+    /// Why the posting is not one of `month`, if it is not: a report is
+    /// posted from its month on, and within two months of its end.
+    pub fn check(&self, month: Month) -> Result<(), String> {
+        if !is_hex(&self.digest, 64) {
+            return Err("a posting's digest must be 64 hex digits".into());
+        }
+        let last = month.last().ordinal() + 62;
+        if self.first_day < month.first() || self.first_day.ordinal() > last {
+            return Err(format!(
+                "a posting of {month} beginning {} (from the month's first day to two months after it)",
+                self.first_day
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
@@ -349,6 +383,7 @@ pub enum MonthValue {
     Seal(Seal),
     Objection(Objection),
     Review(Review),
+    Posting(Posting),
 }
 
 fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
@@ -501,6 +536,14 @@ pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthV
             }
             MonthValue::Review(r)
         }
+        MonthKey::Posting(id) => {
+            let p: Posting = json(v.str()?)?;
+            p.check(*month)?;
+            if p.id() != *id {
+                return Err("posting id does not match its content".into());
+            }
+            MonthValue::Posting(p)
+        }
     })
 }
 
@@ -532,6 +575,7 @@ pub fn classify(doc: &DocId, key: &str) -> Result<RecordClass, KeyError> {
             MonthKey::Seal => RecordClass::Seal,
             MonthKey::Objection(_) => RecordClass::Objection,
             MonthKey::Review(..) => RecordClass::Review,
+            MonthKey::Posting(_) => RecordClass::Posting,
         },
     })
 }

@@ -1507,3 +1507,68 @@ fn rules_publish_round_trips_rules_show_and_changes_months_from_its_own() {
     let err = fails(d, &["rules", "publish", t.to_str().unwrap()]);
     assert!(err.contains("cap"), "{err}");
 }
+
+#[test]
+fn the_chief_posts_the_report_and_an_officer_may_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["demo", "--inmates", "60"]);
+    let keys = d.join("demo-keys");
+    let chief = keys.join("D01-00.key");
+    let officer = keys.join("D01-01.key");
+    let post = |who: &Path| {
+        tally(
+            d,
+            &[
+                "--as",
+                who.to_str().unwrap(),
+                "post",
+                "--district",
+                "D01",
+                "--month",
+                "2026-10",
+                "--from",
+                "2026-11-02",
+            ],
+        )
+    };
+    let out = post(&officer);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("may not write `post/"), "{err}");
+    let out = post(&chief);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Monday 2 November and 3 working days: Mon 2, Tue 3, Wed 4.
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("from 2026-11-02 to 2026-11-04"), "{said}");
+    let r = json(
+        d,
+        &["score", "--district", "D01", "--month", "2026-10", "--json"],
+    );
+    assert_eq!(r["posting"]["digest"], r["digest"]);
+    assert_eq!(r["posting"]["last_day"], "2026-11-04");
+    assert_eq!(r["posting"]["current"], true);
+    // A posting before the month began is refused, naming why.
+    let err = fails(
+        d,
+        &[
+            "--as",
+            chief.to_str().unwrap(),
+            "post",
+            "--district",
+            "D01",
+            "--month",
+            "2026-10",
+            "--from",
+            "2026-09-30",
+        ],
+    );
+    assert!(
+        err.contains("a posting of 2026-10 beginning 2026-09-30"),
+        "{err}"
+    );
+}

@@ -20,8 +20,8 @@ use crate::month::{InmateMonth, MonthFacts};
 use crate::records::{Adjustment, Attendance, DayType, Grade, Inmate, NoQuotaGrade};
 use crate::registry::{Custody, RegistryFacts};
 use crate::report::{
-    Flag, InmateResult, ProblemOut, Report, ReportBody, ReportDigest, SealStatus, TransferredOut,
-    UnallocatedTeamCount,
+    Flag, InmateResult, PostingStatus, ProblemOut, Report, ReportBody, ReportDigest, SealStatus,
+    TransferredOut, UnallocatedTeamCount,
 };
 use crate::ruleset::{BaseBasis, Continuity, RuleSet};
 use crate::schema::Outcome;
@@ -413,6 +413,23 @@ pub fn score_month(registry: &RegistryFacts, sources: &Sources<'_>) -> Result<Re
             registry_changed: !current && amended.is_empty(),
         }
     });
+    // The latest posting: by its first day, then id.
+    report.posting = facts
+        .postings
+        .iter()
+        .max_by(|a, b| (a.1.value.first_day, a.0).cmp(&(b.1.value.first_day, b.0)))
+        .map(|(_, p)| {
+            let p = &p.value;
+            PostingStatus {
+                digest: p.digest.clone(),
+                first_day: p.first_day,
+                last_day: scorer
+                    .rules
+                    .working_days_end(p.first_day, scorer.rules.posting_working_days)
+                    .unwrap_or(p.first_day),
+                current: p.digest == report.digest.0,
+            }
+        });
     Ok(report)
 }
 

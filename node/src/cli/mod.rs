@@ -192,6 +192,17 @@ enum Command {
         #[arg(long)]
         dissent: Option<String>,
     },
+    /// Post (公示) the month's report as it stands (chief): a signed record of
+    /// the digest posted and the first day of posting.
+    Post {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        /// The first day of posting (default: today).
+        #[arg(long)]
+        from: Option<Date>,
+    },
     /// Approve an inmate's entries awaiting the prison scoring working group
     /// (prison_group): those the district group passed, special bonuses and
     /// the over-fulfilment bonus from the approval line.
@@ -567,6 +578,11 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 dissent,
             },
         ),
+        Command::Post {
+            district,
+            month,
+            from,
+        } => write::post(&ctx, &district, month, from),
         Command::Approve {
             district,
             month,

@@ -210,6 +210,29 @@ pub(super) fn review(ctx: &Ctx, a: ReviewArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub(super) fn post(
+    ctx: &Ctx,
+    district: &DistrictId,
+    month: Month,
+    from: Option<crdt_schema::Date>,
+) -> Result<ExitCode> {
+    let first_day = match from {
+        Some(d) => d,
+        None => super::today()?,
+    };
+    let writer = ctx.writer()?;
+    let p = ctx
+        .service()?
+        .post(&writer, now(), district, month, first_day)?;
+    println!(
+        "posted {district} {month}: report {} from {} to {} (working days)",
+        &p.digest[..16],
+        p.first_day,
+        p.last_day
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn seal(ctx: &Ctx, district: &DistrictId, month: Month) -> Result<ExitCode> {
     let writer = ctx.writer()?;
     let sealed = ctx.service()?.seal(&writer, now(), district, month, None)?;

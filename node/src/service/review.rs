@@ -44,7 +44,62 @@ pub struct Reviewed {
     pub committed: Committed,
 }
 
+/// What a posting wrote.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub digest: String,
+    pub first_day: Date,
+    pub last_day: Date,
+    pub committed: Committed,
+}
+
 impl Service {
+    /// The chief posts (公示) the month's report as it stands, from
+    /// `first_day`: a signed record of the digest posted. The posting lasts
+    /// the rule set's working days; what it shows leaves out entries marked
+    /// not for posting, which count all the same.
+    pub fn post(
+        &self,
+        who: &Identity,
+        time: i64,
+        district: &DistrictId,
+        month: Month,
+        first_day: Date,
+    ) -> Result<Posted> {
+        let done = self.write(who, time, format!("post {district} {month}"), |s| {
+            let registry = s.registry().facts();
+            known_district(&registry, district)?;
+            let facts = s.month(district, month)?.facts();
+            let others: Vec<MonthFacts> = crate::close::other_sources(s, &registry, &facts)?
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect();
+            let sources = Sources::new(&registry, &facts, &others)?;
+            let report = crdt_schema::score_month(&registry, &sources)?;
+            let posting = crdt_schema::Posting {
+                digest: report.digest.0.clone(),
+                first_day,
+            };
+            posting.check(month).map_err(ServiceError::BadReview)?;
+            let rules = registry
+                .rule_set_for(month)
+                .cloned()
+                .unwrap_or_else(|| crdt_schema::RuleSet::standard(month));
+            let last_day = rules
+                .working_days_end(first_day, rules.posting_working_days)
+                .unwrap_or(first_day);
+            s.write_month(district, month, |w| w.put_posting(&posting))?;
+            Ok((posting.digest, last_day))
+        })?;
+        let ((digest, last_day), committed) = done.value;
+        Ok(Posted {
+            digest,
+            first_day,
+            last_day,
+            committed,
+        })
+    }
+
     /// Every entry written in `district`'s document of `month`, with its
     /// id, level, decision and state, in date then id order.
     pub fn entries(&self, district: &DistrictId, month: Month) -> Result<Read<Vec<EntryRow>>> {

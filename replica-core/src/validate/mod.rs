@@ -267,7 +267,9 @@ pub fn may_write(
         Role::Officer => own_month && matches!(class, C::Meta | C::Daily),
         // The chief chairs the weekly review and seals; approvals of what
         // the group passed are the prison group's (RULES.md, decision levels).
-        Role::Chief => own_month && matches!(class, C::Meta | C::Daily | C::Review | C::Seal),
+        Role::Chief => {
+            own_month && matches!(class, C::Meta | C::Daily | C::Review | C::Posting | C::Seal)
+        }
         Role::PrisonGroup => {
             matches!(doc, DocId::Month { .. }) && matches!(class, C::Meta | C::Approval)
         }
