@@ -255,7 +255,12 @@ pub enum MonthKey {
     Assignment(InmateNo, u8, ProcedureId),
     TeamCount(u8, ProcedureId),
     Adjustment(InmateNo, AdjustmentId),
+    /// The chief's approval, under rule sets of the former procedure.
     Approval(InmateNo, ApprovalTarget),
+    /// The prison scoring working group's approval (计分考核工作组), under
+    /// rule sets with decision levels: a key of its own, so that whose
+    /// approval counts follows from the key, never from when it arrived.
+    GroupApproval(InmateNo, ApprovalTarget),
     /// A second officer's confirmation of an inmate's day records.
     Confirmation(InmateNo, u8),
     /// A second officer's confirmation of a team count.
@@ -283,6 +288,12 @@ impl fmt::Display for MonthKey {
                 write!(f, "apv/{i}/bonus")
             }
             MonthKey::Approval(i, ApprovalTarget::Adjustment(id)) => write!(f, "apv/{i}/adj/{id}"),
+            MonthKey::GroupApproval(i, ApprovalTarget::OverfulfilmentBonus) => {
+                write!(f, "gapv/{i}/bonus")
+            }
+            MonthKey::GroupApproval(i, ApprovalTarget::Adjustment(id)) => {
+                write!(f, "gapv/{i}/adj/{id}")
+            }
             MonthKey::Confirmation(i, d) => write!(f, "cfm/{i}/{d:02}"),
             MonthKey::TeamConfirmation(d, p) => write!(f, "cft/{d:02}/{p}"),
             MonthKey::Seal => f.write_str("seal"),
@@ -336,6 +347,13 @@ impl MonthKey {
                 code(key, i)?,
                 ApprovalTarget::Adjustment(AdjustmentId::parse(id)?),
             ),
+            [Some("gapv"), Some(i), Some("bonus"), None, _] => {
+                MonthKey::GroupApproval(code(key, i)?, ApprovalTarget::OverfulfilmentBonus)
+            }
+            [Some("gapv"), Some(i), Some("adj"), Some(id), None] => MonthKey::GroupApproval(
+                code(key, i)?,
+                ApprovalTarget::Adjustment(AdjustmentId::parse(id)?),
+            ),
             [Some("cfm"), Some(i), Some(d), None, _] => {
                 MonthKey::Confirmation(code(key, i)?, day(key, d, month)?)
             }
@@ -370,6 +388,7 @@ impl MonthKey {
             | MonthKey::Assignment(i, ..)
             | MonthKey::Adjustment(i, _)
             | MonthKey::Approval(i, _)
+            | MonthKey::GroupApproval(i, _)
             | MonthKey::Confirmation(i, _) => Some(i),
         }
     }

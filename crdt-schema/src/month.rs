@@ -163,6 +163,18 @@ impl MonthWriter<'_, '_> {
         self.tx.put(&key.to_string(), ScalarValue::Int(amount.0))
     }
 
+    /// The prison scoring working group's approval of `amount` (rule sets
+    /// with decision levels).
+    pub fn put_group_approval(
+        &mut self,
+        inmate: &InmateNo,
+        target: ApprovalTarget,
+        amount: Cp,
+    ) -> Result<bool, SchemaError> {
+        let key = MonthKey::GroupApproval(inmate.clone(), target);
+        self.tx.put(&key.to_string(), ScalarValue::Int(amount.0))
+    }
+
     /// A second officer's confirmation of an inmate's day: it carries the
     /// digest of the records confirmed ([`day_digest`]), so any later edit of
     /// them leaves the day unconfirmed again.
@@ -274,12 +286,16 @@ pub fn team_digest(day: u8, procedure: &ProcedureId, quantity: u64) -> ContentId
 /// The id of an adjustment of `inmate`: 16 hex digits of SHA-256 over its
 /// inmate, date, points and reason.
 pub fn adjustment_id(inmate: &InmateNo, a: &Adjustment) -> AdjustmentId {
-    AdjustmentId::of(&[
-        inmate.as_str(),
-        &a.date.to_string(),
-        &a.points_cp.0.to_string(),
-        &a.reason,
-    ])
+    let date = a.date.to_string();
+    let points = a.points_cp.0.to_string();
+    let mut parts = vec![inmate.as_str(), &date, &points, &a.reason];
+    // A special bonus is another fact than the same bonus unmarked (it
+    // decides who approves it): part of the id, so the mark cannot be
+    // dropped after a decision. Left out when unmarked: ids stay as they were.
+    if a.special {
+        parts.push("special");
+    }
+    AdjustmentId::of(&parts)
 }
 
 impl MonthDoc {
@@ -419,7 +435,10 @@ pub struct InmateMonth {
     pub counts: BTreeMap<u8, BTreeMap<ProcedureId, Entry<u64>>>,
     pub assignments: BTreeSet<(u8, ProcedureId)>,
     pub adjustments: BTreeMap<AdjustmentId, Entry<Adjustment>>,
+    /// The chief's approvals (the former procedure's).
     pub approvals: BTreeMap<ApprovalTarget, Entry<Cp>>,
+    /// The prison scoring working group's approvals.
+    pub group_approvals: BTreeMap<ApprovalTarget, Entry<Cp>>,
     /// Confirmations as written.
     pub confirmations: BTreeMap<u8, Entry<Confirmation>>,
     /// Days whose records are confirmed: a confirmation matching the current
@@ -438,6 +457,7 @@ impl InmateMonth {
                 .any(|e| e.conflict)
             || self.adjustments.values().any(|e| e.conflict)
             || self.approvals.values().any(|e| e.conflict)
+            || self.group_approvals.values().any(|e| e.conflict)
     }
 
     /// Days with daily records (attendance, counts or assignments).
@@ -700,6 +720,11 @@ impl MonthFacts {
             }
             (MonthKey::Approval(i, t), MonthValue::Approval(cp)) => {
                 self.inmate(i).approvals.insert(t, Entry::new(cp, conflict));
+            }
+            (MonthKey::GroupApproval(i, t), MonthValue::Approval(cp)) => {
+                self.inmate(i)
+                    .group_approvals
+                    .insert(t, Entry::new(cp, conflict));
             }
             (MonthKey::Confirmation(i, d), MonthValue::Confirmation(c)) => {
                 self.inmate(i)

@@ -121,6 +121,15 @@ pub struct RuleSet {
         skip_serializing_if = "is_default_spot_deduct_max"
     )]
     pub spot_deduct_max_cp: Cp,
+    /// The rule's decision levels (RULES.md; Art. 25, 27): entries other
+    /// than spot deductions count once the district group has passed them
+    /// at a weekly review, and the prison scoring working group approves
+    /// what reaches the approval lines. Absent (false) in rule sets written
+    /// before it existed, which keep the former procedure (every entry
+    /// counts as entered, the chief approves at the approval lines), so
+    /// their months score, and their seals hold, as they did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decision_levels: bool,
     /// The posting (公示) lasts this many working days (Art. 35; default 3).
     #[serde(
         default = "default_posting_working_days",
@@ -186,6 +195,7 @@ impl RuleSet {
             requires_confirmation: false,
             base_basis: BaseBasis::Daily,
             spot_deduct_max_cp: SPOT_DEDUCT_MAX_CP,
+            decision_levels: true,
             posting_working_days: POSTING_WORKING_DAYS,
             holidays: Vec::new(),
             workdays: Vec::new(),
@@ -284,13 +294,18 @@ impl RuleSet {
                 reason: format!("{d} is both a holiday and a make-up day"),
             });
         }
-        // A spot deduction is below the prison group's line, never both.
-        range(
-            "spot_deduct_max_cp",
-            self.spot_deduct_max_cp.0,
-            0,
-            (self.approval_deduct_cp.0 - 1).max(0),
-        )?;
+        // A spot deduction is below the prison group's line, never both
+        // (checked where the levels apply: older rule sets may have any line).
+        if self.decision_levels {
+            range(
+                "spot_deduct_max_cp",
+                self.spot_deduct_max_cp.0,
+                0,
+                (self.approval_deduct_cp.0 - 1).max(0),
+            )?;
+        } else {
+            range("spot_deduct_max_cp", self.spot_deduct_max_cp.0, 0, 100_000)?;
+        }
         Ok(())
     }
 

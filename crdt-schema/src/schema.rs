@@ -89,8 +89,10 @@ pub enum RecordClass {
     Trust,
     /// Attendance, assignments, counts, team counts, adjustments, confirmations.
     Daily,
-    /// The chief's approvals.
+    /// The chief's approvals (rule sets of the former procedure).
     Approval,
+    /// The prison scoring working group's approvals (rule sets with decision levels).
+    GroupApproval,
     /// The chief's seal of the month.
     Seal,
     /// The procurator's objections.
@@ -105,7 +107,10 @@ impl RecordClass {
     /// Whether a record of this class may be deleted (history of trust,
     /// seals, objections and the registry is only ever added to).
     pub fn deletable(self) -> bool {
-        matches!(self, RecordClass::Daily | RecordClass::Approval)
+        matches!(
+            self,
+            RecordClass::Daily | RecordClass::Approval | RecordClass::GroupApproval
+        )
     }
 }
 
@@ -282,9 +287,12 @@ impl Review {
                 self.present, self.members, self.in_favour
             ));
         }
-        if self.held < self.week.monday() {
+        // Held in the week or within two months after it.
+        if self.held < self.week.monday()
+            || self.held.ordinal() > self.week.monday().ordinal() + 6 + 62
+        {
             return Err(format!(
-                "held {} before the week {} began",
+                "held {} outside the week {} and the two months after it",
                 self.held, self.week
             ));
         }
@@ -492,7 +500,7 @@ pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthV
             }
             MonthValue::Adjustment(a)
         }
-        MonthKey::Approval(..) => MonthValue::Approval(Cp(v.int()?)),
+        MonthKey::Approval(..) | MonthKey::GroupApproval(..) => MonthValue::Approval(Cp(v.int()?)),
         MonthKey::Confirmation(..) | MonthKey::TeamConfirmation(..) => {
             MonthValue::Confirmation(Confirmation::decode(v.str()?)?)
         }
@@ -572,6 +580,7 @@ pub fn classify(doc: &DocId, key: &str) -> Result<RecordClass, KeyError> {
             | MonthKey::Confirmation(..)
             | MonthKey::TeamConfirmation(..) => RecordClass::Daily,
             MonthKey::Approval(..) => RecordClass::Approval,
+            MonthKey::GroupApproval(..) => RecordClass::GroupApproval,
             MonthKey::Seal => RecordClass::Seal,
             MonthKey::Objection(_) => RecordClass::Objection,
             MonthKey::Review(..) => RecordClass::Review,

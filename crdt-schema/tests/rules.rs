@@ -178,7 +178,15 @@ impl Fixture {
         self.review(28, 7, 5, &decisions).unwrap();
     }
 
+    /// The prison group's approval (rule sets with decision levels).
     fn approve(&mut self, n: &str, target: ApprovalTarget, cp: i64) {
+        self.month
+            .write(&meta(), |w| w.put_group_approval(&no(n), target, Cp(cp)))
+            .unwrap();
+    }
+
+    /// The chief's approval (the former procedure's).
+    fn approve_as_chief(&mut self, n: &str, target: ApprovalTarget, cp: i64) {
         self.month
             .write(&meta(), |w| w.put_approval(&no(n), target, Cp(cp)))
             .unwrap();
@@ -1129,4 +1137,45 @@ fn working_day_deadlines_skip_weekends_and_holidays_and_count_make_up_days() {
 
 fn d_any(s: &str) -> Date {
     s.parse().unwrap()
+}
+
+#[test]
+fn rule_sets_of_the_former_procedure_score_as_they_did() {
+    // A rule set written before the decision levels (the field absent):
+    // entries count as entered, the chief approves at the approval lines,
+    // and the prison group's approval is not that procedure's.
+    let mut rules = RuleSet::standard("2026-01".parse().unwrap());
+    rules.decision_levels = false;
+    assert!(
+        !rules.encode().contains("decision_levels"),
+        "encoded as before"
+    );
+    let mut f = Fixture::with_rules(rules);
+    f.work("A1", 1, 480);
+    f.adjust("A1", 2, 300, "技术革新");
+    let big = f.adjust("A1", 3, -1000, "质量不合格");
+    let r = f.result("A1");
+    // 300 counts at once; −1000 waits for the chief. LABOR = 3000 + 300.
+    assert_eq!(
+        (r.bonus_cp, r.pending_deduct_cp, r.labor_cp),
+        (Cp(300), Cp(1000), Cp(3300))
+    );
+    assert_eq!(r.flags, vec![Flag::NeedsApproval]);
+    f.approve("A1", ApprovalTarget::Adjustment(big.clone()), -1000);
+    assert_eq!(
+        f.result("A1").pending_deduct_cp,
+        Cp(1000),
+        "not the chief's"
+    );
+    f.approve_as_chief("A1", ApprovalTarget::Adjustment(big), -1000);
+    let r = f.result("A1");
+    assert_eq!((r.deduct_cp, r.labor_cp), (Cp(1000), Cp(2300)));
+    assert!(r.flags.contains(&Flag::BelowBase) && !r.flags.contains(&Flag::NeedsApproval));
+    // And under the decision levels a chief's approval is not the prison group's.
+    let mut f = Fixture::new();
+    f.work("A1", 1, 480);
+    let id = f.adjust("A1", 2, 600, "抢险救灾");
+    f.pass("A1", &[&id]);
+    f.approve_as_chief("A1", ApprovalTarget::Adjustment(id), 600);
+    assert_eq!(f.result("A1").pending_bonus_cp, Cp(600));
 }

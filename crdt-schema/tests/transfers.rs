@@ -173,7 +173,7 @@ fn an_inmate_moved_on_the_16th_is_scored_once_over_the_whole_month() {
     // The approval is written in the reporting district's document.
     pr.d02
         .write(&meta(), |w| {
-            w.put_approval(&no("T1"), ApprovalTarget::OverfulfilmentBonus, Cp(1500))
+            w.put_group_approval(&no("T1"), ApprovalTarget::OverfulfilmentBonus, Cp(1500))
         })
         .unwrap();
     let r = pr.report("D02").inmate(&no("T1")).unwrap().clone();

@@ -111,9 +111,9 @@ CREATE TABLE IF NOT EXISTS tally_entries (
     inmate_no text    NOT NULL,
     entry_id  text    NOT NULL,
     entry_date text   NOT NULL,            -- YYYY-MM-DD
-    points_cp bigint  NOT NULL,
+    points_cp bigint  NOT NULL,            -- as it counts: a correction's amount, 0 returned
     reason    text    NOT NULL,
-    status    text    NOT NULL,            -- counted, pending, void, not_counted
+    status    text    NOT NULL,            -- counted, awaiting_review, awaiting_approval, returned, void, not_counted
     version   integer NOT NULL,
     PRIMARY KEY (prison, district, month, inmate_no, entry_id)
 );

@@ -135,10 +135,19 @@ pub fn approve_inmate_if(
     if !seen(&approvals) {
         return Ok(None);
     }
+    // Under the decision levels the prison group's own records; under the
+    // former procedure the chief's.
+    let levels = registry
+        .rule_set_for(month)
+        .is_some_and(|r| r.decision_levels);
     if !approvals.is_empty() {
         s.write_month(district, month, |w| {
             for a in &approvals {
-                w.put_approval(inmate, a.target.clone(), a.points)?;
+                if levels {
+                    w.put_group_approval(inmate, a.target.clone(), a.points)?;
+                } else {
+                    w.put_approval(inmate, a.target.clone(), a.points)?;
+                }
             }
             Ok(())
         })?;

@@ -795,7 +795,7 @@ fn write(
         s.write_month(district, month, |w| {
             for op in &approvals {
                 if let MonthOp::Approval(no, t, cp) = op {
-                    w.put_approval(no, t.clone(), *cp)?;
+                    w.put_group_approval(no, t.clone(), *cp)?;
                 }
             }
             Ok(())

@@ -516,7 +516,7 @@ fn officers_sign_what_they_may_and_are_refused_the_rest() {
                 "1001",
             ],
         );
-        assert!(err.contains("may not write `apv/1001/adj/"), "{err}");
+        assert!(err.contains("may not write `gapv/1001/adj/"), "{err}");
     }
 
     // J001 cannot confirm its own records; J002 can.

@@ -48,6 +48,9 @@ pub struct DistrictView {
     pub rates: MonthRates,
     /// Records of the month holding concurrent, differing values.
     pub conflicts: Vec<Conflict>,
+    /// Whether the month's rule set has the decision levels (the prison
+    /// group approves) or the former procedure (the chief does).
+    pub decision_levels: bool,
     /// The name of every inmate in the report (released or transferred
     /// ones included), from the registry.
     pub names: BTreeMap<InmateNo, String>,
@@ -248,7 +251,10 @@ fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result
     for r in &report.body.inmates {
         if r.pending_bonus_cp.0 != 0 || r.pending_deduct_cp.0 != 0 {
             let p = close::pending_approvals(&registry, &sources, district, month, &r.inmate_no)?;
-            pending.insert(r.inmate_no.clone(), p);
+            // What waits for the group's review is not for approval yet.
+            if !p.is_empty() {
+                pending.insert(r.inmate_no.clone(), p);
+            }
         }
     }
     Ok(DistrictView {
@@ -268,5 +274,8 @@ fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result
         board,
         rates,
         conflicts,
+        decision_levels: registry
+            .rule_set_for(month)
+            .is_some_and(|r| r.decision_levels),
     })
 }

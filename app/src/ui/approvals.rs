@@ -32,7 +32,7 @@ pub(super) fn may_close(officer: &Officer, v: &DistrictView) -> bool {
 fn resolvable(key: &str, value: Option<&str>) -> bool {
     match key.split('/').next() {
         Some("cnt" | "att" | "adj") => true,
-        Some("apv") => value.is_some(),
+        Some("apv" | "gapv") => value.is_some(),
         _ => false,
     }
 }
@@ -50,7 +50,15 @@ pub(super) fn approvals(
 ) -> Option<Request> {
     let mut req = None;
     let may = may_close(officer, v);
-    let may_approve = officer.may_in(&v.district, v.month, RecordClass::Approval);
+    let may_approve = officer.may_in(
+        &v.district,
+        v.month,
+        if v.decision_levels {
+            RecordClass::GroupApproval
+        } else {
+            RecordClass::Approval
+        },
+    );
     if may_approve && !may {
         ui.label(lang.t(
             "计分考核工作组：可审批各监区待审批的加扣分；处理冲突和封存限本监区监区长",

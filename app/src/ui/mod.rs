@@ -132,7 +132,7 @@ impl Tab {
     fn shown_to(self, officer: &Officer, district: &DistrictId, month: crdt_schema::Month) -> bool {
         match self {
             Tab::Approvals => {
-                officer.may_in(district, month, RecordClass::Approval)
+                officer.may_in(district, month, RecordClass::GroupApproval)
                     || officer.may_in(district, month, RecordClass::Seal)
             }
             _ => true,

@@ -64,6 +64,7 @@ struct Form {
     /// Carried from the rule set the form began from (edited with the CLI).
     holidays: Vec<crdt_schema::Date>,
     workdays: Vec<crdt_schema::Date>,
+    decision_levels: bool,
     outlier_rate_bp: String,
     requires_confirmation: bool,
     monthly: bool,
@@ -100,6 +101,7 @@ impl Form {
             posting_working_days: r.posting_working_days.to_string(),
             holidays: r.holidays.clone(),
             workdays: r.workdays.clone(),
+            decision_levels: r.decision_levels,
             outlier_rate_bp: r.outlier_rate_bp.0.to_string(),
             requires_confirmation: r.requires_confirmation,
             monthly: r.base_basis == BaseBasis::Monthly,
@@ -214,6 +216,7 @@ fn check(f: &Form, lang: Lang) -> Result<RuleSet, String> {
         posting_working_days: u32_of("posting_working_days", &f.posting_working_days)?,
         holidays: f.holidays.clone(),
         workdays: f.workdays.clone(),
+        decision_levels: f.decision_levels,
         outlier_rate_bp: Bp(int("outlier_rate_bp", &f.outlier_rate_bp)?),
         requires_confirmation: f.requires_confirmation,
         base_basis: if f.monthly {

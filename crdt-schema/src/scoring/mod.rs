@@ -164,6 +164,8 @@ pub enum Level {
     Group,
     /// The group, then the prison scoring working group's approval.
     PrisonGroup,
+    /// The chief's approval (rule sets of the former procedure).
+    Chief,
 }
 
 impl Level {
@@ -172,6 +174,7 @@ impl Level {
             Level::Spot => "spot",
             Level::Group => "group",
             Level::PrisonGroup => "prison_group",
+            Level::Chief => "chief",
         }
     }
 }
@@ -1163,11 +1166,17 @@ impl<'a> Scorer<'a> {
                 result.overfulfil_bonus_cp = Cp((b as i64).min(self.rules.cap_cp.0));
             }
 
-            // Approvals (Art. 27): large amounts count only once approved for exactly that amount.
+            // Approvals (Art. 27): large amounts count only once approved for
+            // exactly that amount — by the prison group under the decision
+            // levels, by the chief under the former procedure.
+            let levels = self.rules.decision_levels;
+            let approvals = if levels {
+                &own.group_approvals
+            } else {
+                &own.approvals
+            };
             let approved = |target: ApprovalTarget, amount: Cp| {
-                own.approvals
-                    .get(&target)
-                    .is_some_and(|e| e.value == amount)
+                approvals.get(&target).is_some_and(|e| e.value == amount)
             };
             let mut counted_bonus = Cp::ZERO;
             let ob = result.overfulfil_bonus_cp;
@@ -1195,19 +1204,47 @@ impl<'a> Scorer<'a> {
                 let target = ApprovalTarget::Adjustment((*id).clone());
                 let spot = !a.special && p < Cp::ZERO && -p <= self.rules.spot_deduct_max_cp;
                 let mut line = AdjustmentLine::new(id, a, EntryStatus::Counted, &source.district);
-                line.level = if needs_prison(a, p) {
-                    Level::PrisonGroup
-                } else if spot {
-                    Level::Spot
-                } else {
-                    Level::Group
-                };
+                if !levels {
+                    // The former procedure: counted as entered, the chief
+                    // approving at the approval lines.
+                    let status = if !counts {
+                        EntryStatus::NotCounted
+                    } else if needs_prison(a, p) && !approved(target, p) {
+                        EntryStatus::AwaitingApproval
+                    } else {
+                        EntryStatus::Counted
+                    };
+                    line.level = if needs_prison(a, p) {
+                        Level::Chief
+                    } else {
+                        Level::Spot
+                    };
+                    match (status, p > Cp::ZERO) {
+                        (EntryStatus::Counted, true) => result.other_bonus_cp += p,
+                        (EntryStatus::Counted, false) => result.deduct_cp += -p,
+                        (EntryStatus::AwaitingApproval, true) => result.pending_bonus_cp += p,
+                        (EntryStatus::AwaitingApproval, false) => result.pending_deduct_cp += -p,
+                        _ => {}
+                    }
+                    line.status = status;
+                    adjustments.push(line);
+                    continue;
+                }
                 line.decision = decision_of(source, no, id);
                 let amount = match line.decision.as_ref().map(|d| d.outcome) {
                     Some(Outcome::Return) => None,
                     Some(Outcome::Correct { points_cp }) => Some((points_cp, true)),
                     Some(Outcome::Pass) => Some((p, true)),
                     None => Some((p, spot)),
+                };
+                // Who decides follows the amount as it stands (a correction's).
+                let effective = amount.map_or(p, |(x, _)| x);
+                line.level = if needs_prison(a, effective) {
+                    Level::PrisonGroup
+                } else if line.decision.is_none() && spot {
+                    Level::Spot
+                } else {
+                    Level::Group
                 };
                 line.status = match amount {
                     _ if !counts => EntryStatus::NotCounted,

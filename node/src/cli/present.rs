@@ -150,12 +150,28 @@ pub fn explanation(
         r.over_bp, r.earned_ms, r.req_ms, r.over_eligible, r.overfulfil_bonus_cp
     )?;
     for a in &e.adjustments {
+        let decided = a
+            .decision
+            .as_ref()
+            .map(|d| {
+                format!(
+                    " [{} {} {}/{}]",
+                    d.week,
+                    d.outcome.as_str(),
+                    d.in_favour,
+                    d.members
+                )
+            })
+            .unwrap_or_default();
         writeln!(
             out,
-            "调整 {} {:>8} {:?} {} {}",
+            "调整 {} {} {:>8} → {:>8} {} {}{decided} {} {}",
+            a.id,
             a.date,
             a.points_cp.to_string(),
-            a.status,
+            a.counted_cp.to_string(),
+            a.level.as_str(),
+            a.status.as_str(),
             a.reason,
             a.evidence
         )?;

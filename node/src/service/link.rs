@@ -152,7 +152,8 @@ impl Service {
                         inmate_no: no.clone(),
                         id: a.id.to_string(),
                         date: a.date.to_string(),
-                        points_cp: a.points_cp.0,
+                        // As the score counts it (a correction's amount).
+                        points_cp: a.counted_cp.0,
                         reason: a.reason,
                         status: a.status.as_str().to_string(),
                     };

@@ -68,6 +68,14 @@ pub(super) fn resolve(
                 .map_err(|_| bad(key, format!("`{value}` is not an amount")))?;
             s.write_month(district, month, |w| w.put_approval(&inmate, target, Cp(cp)))?;
         }
+        (MonthKey::GroupApproval(inmate, target), Some(value)) => {
+            let cp: i64 = value
+                .parse()
+                .map_err(|_| bad(key, format!("`{value}` is not an amount")))?;
+            s.write_month(district, month, |w| {
+                w.put_group_approval(&inmate, target, Cp(cp))
+            })?;
+        }
         (_, _) => {
             return Err(ServiceError::NotResolvable {
                 key: key.to_string(),

@@ -208,10 +208,10 @@ impl Service {
                         )
                     }));
                 };
-                if *date > sunday {
+                if *date > sunday || *date > input.held {
                     return Err(ServiceError::BadReview(format!(
-                        "entry {id} is dated {date}, after the week {} it would be reviewed in",
-                        input.week
+                        "entry {id} is dated {date}, after the week {} or the day {} the review was held",
+                        input.week, input.held
                     )));
                 }
                 by_month.entry(*m).or_default().push(Decision {

@@ -179,6 +179,11 @@ pub fn fields(r: &RuleSet) -> Vec<Field> {
             "不超过此数的扣分当场决定、即时计入；其余加扣分须经监区计分考核工作小组周评议（厘分，第二十五条）",
         ),
         f(
+            "decision_levels",
+            r.decision_levels.to_string(),
+            "分级决定：除当场扣分外，加扣分须经监区计分考核工作小组周评议通过，达到审批线的再经监狱计分考核工作组审批（false 为原程序：录入即计入，监区长审批）",
+        ),
+        f(
             "posting_working_days",
             r.posting_working_days.to_string(),
             "公示期（工作日，第三十五条）",

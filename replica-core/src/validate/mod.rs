@@ -265,13 +265,19 @@ pub fn may_write(
             *doc == DocId::Registry && matches!(class, C::Meta | C::Catalogue | C::RuleSet)
         }
         Role::Officer => own_month && matches!(class, C::Meta | C::Daily),
-        // The chief chairs the weekly review and seals; approvals of what
-        // the group passed are the prison group's (RULES.md, decision levels).
+        // The chief chairs the weekly review, posts and seals, and approves
+        // under the former procedure (`apv/`); under the decision levels
+        // approvals are the prison group's own records (`gapv/`), in every
+        // district (RULES.md, decision levels).
         Role::Chief => {
-            own_month && matches!(class, C::Meta | C::Daily | C::Review | C::Posting | C::Seal)
+            own_month
+                && matches!(
+                    class,
+                    C::Meta | C::Daily | C::Approval | C::Review | C::Posting | C::Seal
+                )
         }
         Role::PrisonGroup => {
-            matches!(doc, DocId::Month { .. }) && matches!(class, C::Meta | C::Approval)
+            matches!(doc, DocId::Month { .. }) && matches!(class, C::Meta | C::GroupApproval)
         }
         Role::Procurator => {
             matches!(doc, DocId::Month { .. }) && matches!(class, C::Meta | C::Objection)

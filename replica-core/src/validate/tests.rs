@@ -274,9 +274,19 @@ fn roles_are_confined_to_their_records() {
         let sc = SignedChange::sign(key, &d, c.unwrap());
         w.judge(&d, &Automerge::new(), &sc)
     };
-    // Approval is the prison group's (RULES.md, decision levels): an
-    // officer's and a chief's are refused, in every district.
-    let approve = |wr: &mut crdt_schema::MonthWriter<'_, '_>| {
+    // Under the decision levels approval is the prison group's own record
+    // (`gapv/`): an officer's and a chief's are refused. The former
+    // procedure's (`apv/`) stays the chief's, so months approved that way
+    // stay valid on every node.
+    let group_approve = |wr: &mut crdt_schema::MonthWriter<'_, '_>| {
+        wr.put_group_approval(
+            &"1001".parse().unwrap(),
+            crdt_schema::ApprovalTarget::OverfulfilmentBonus,
+            crdt_schema::Cp(500),
+        )
+        .map(|_| ())
+    };
+    let chief_approve = |wr: &mut crdt_schema::MonthWriter<'_, '_>| {
         wr.put_approval(
             &"1001".parse().unwrap(),
             crdt_schema::ApprovalTarget::OverfulfilmentBonus,
@@ -284,16 +294,26 @@ fn roles_are_confined_to_their_records() {
         )
         .map(|_| ())
     };
-    assert!(refused(&judge_month(&w.o1, &approve)).contains("may not write `apv/1001/bonus`"));
-    let by_chief = refused(&judge_month(&w.c1, &approve));
     assert!(
-        by_chief.contains("chief") && by_chief.contains("may not write `apv/1001/bonus`"),
+        refused(&judge_month(&w.o1, &group_approve)).contains("may not write `gapv/1001/bonus`")
+    );
+    let by_chief = refused(&judge_month(&w.c1, &group_approve));
+    assert!(
+        by_chief.contains("chief") && by_chief.contains("may not write `gapv/1001/bonus`"),
         "{by_chief}"
     );
     assert!(matches!(
-        judge_month(&w.g, &approve),
+        judge_month(&w.g, &group_approve),
         Verdict::Accept { .. }
     ));
+    assert!(matches!(
+        judge_month(&w.c1, &chief_approve),
+        Verdict::Accept { .. }
+    ));
+    assert!(refused(&judge_month(&w.g, &chief_approve)).contains("may not write `apv/1001/bonus`"));
+    assert!(
+        refused(&judge_month(&w.o1, &chief_approve)).contains("may not write `apv/1001/bonus`")
+    );
     // The weekly review is the chief's: an officer's and the prison
     // group's are refused.
     let review = |wr: &mut crdt_schema::MonthWriter<'_, '_>| {
