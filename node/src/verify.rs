@@ -52,6 +52,35 @@ pub struct MonthCheck {
     pub changes: u32,
     pub inmates: u32,
     pub seal: Option<SealCheck>,
+    /// The rule's procedure of the month, as recomputed.
+    pub procedure: Option<ProcedureCheck>,
+}
+
+/// The month's procedure (RULES.md, decision levels; weekly review;
+/// posting): what the procuratorate checks of "the source of the scores".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcedureCheck {
+    /// Whether the month's rule set has the decision levels.
+    pub decision_levels: bool,
+    /// Entries of the month's reports by level and state (`group/counted`: 12).
+    pub entries: BTreeMap<String, u32>,
+    /// The weekly reviews in this document, in week then held order.
+    pub reviews: Vec<ReviewCheck>,
+    pub posting: Option<crdt_schema::report::PostingStatus>,
+}
+
+/// One weekly review with its votes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewCheck {
+    pub week: String,
+    pub held: String,
+    pub members: u32,
+    pub present: u32,
+    pub in_favour: u32,
+    pub passed: u32,
+    pub corrected: u32,
+    pub returned: u32,
+    pub dissent: String,
 }
 
 /// The outcome of `tally verify`.
@@ -430,6 +459,7 @@ fn check_report(
         changes: r.accepted,
         inmates: 0,
         seal: None,
+        procedure: None,
     };
     let mf = m.facts();
     // The other documents the report reads, as it reads them; one the
@@ -468,12 +498,70 @@ fn check_report(
                 .join(", ")
         ));
     }
-    let scored = crdt_schema::Sources::new(facts, &mf, &others)
-        .and_then(|sources| score_month(facts, &sources));
+    let scored = crdt_schema::Sources::new(facts, &mf, &others).and_then(|sources| {
+        let report = score_month(facts, &sources)?;
+        let explained = crdt_schema::explain_month(facts, &sources)?;
+        Ok((report, explained))
+    });
     match scored {
-        Ok(r) => {
+        Ok((r, explained)) => {
             check.digest = Some(r.digest.0.clone());
             check.inmates = r.body.inmates.len() as u32;
+            let mut entries: BTreeMap<String, u32> = BTreeMap::new();
+            for e in &explained {
+                for a in &e.adjustments {
+                    if a.status != crdt_schema::EntryStatus::NotCounted {
+                        *entries
+                            .entry(format!("{}/{}", a.level.as_str(), a.status.as_str()))
+                            .or_default() += 1;
+                    }
+                }
+            }
+            let mut reviews: Vec<ReviewCheck> = mf
+                .reviews
+                .values()
+                .map(|rv| {
+                    let rv = &rv.value;
+                    let n = |o: fn(&crdt_schema::Outcome) -> bool| {
+                        rv.decisions.iter().filter(|d| o(&d.outcome)).count() as u32
+                    };
+                    ReviewCheck {
+                        week: rv.week.to_string(),
+                        held: rv.held.to_string(),
+                        members: rv.members,
+                        present: rv.present,
+                        in_favour: rv.in_favour,
+                        passed: n(|o| matches!(o, crdt_schema::Outcome::Pass)),
+                        corrected: n(|o| matches!(o, crdt_schema::Outcome::Correct { .. })),
+                        returned: n(|o| matches!(o, crdt_schema::Outcome::Return)),
+                        dissent: rv.dissent.clone(),
+                    }
+                })
+                .collect();
+            reviews.sort_by(|a, b| (&a.week, &a.held).cmp(&(&b.week, &b.held)));
+            // A decision of an entry this document does not hold decides nothing: said.
+            for rv in mf.reviews.values() {
+                for d in &rv.value.decisions {
+                    let here = mf
+                        .inmates
+                        .get(&d.inmate)
+                        .is_some_and(|i| i.adjustments.contains_key(&d.entry));
+                    if !here {
+                        out.notes.push(format!(
+                            "{doc_id}: the review of {} decides entry {} of {}, which this document does not hold: it decides nothing",
+                            rv.value.week, d.entry, d.inmate
+                        ));
+                    }
+                }
+            }
+            check.procedure = Some(ProcedureCheck {
+                decision_levels: facts
+                    .rule_set_for(month)
+                    .is_some_and(|rs| rs.decision_levels),
+                entries,
+                reviews,
+                posting: r.posting.clone(),
+            });
             if let Some(seal) = &mf.seal {
                 // The report at the sealed state, as the chief saw it:
                 // the month as the seal's change saw it, scored with

@@ -1571,4 +1571,47 @@ fn the_chief_posts_the_report_and_an_officer_may_not() {
         err.contains("a posting of 2026-10 beginning 2026-09-30"),
         "{err}"
     );
+    // tally verify prints the procedure: the levels, the posting.
+    let bundle = d.join("d01.tally");
+    ok(
+        d,
+        &[
+            "export",
+            "--district",
+            "D01",
+            "--month",
+            "2026-10",
+            "-o",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let authority = d.join("authority.pub");
+    let out = ok(
+        d,
+        &[
+            "verify",
+            "--authority",
+            authority.to_str().unwrap(),
+            bundle.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("程序 procedure: 分级决定"), "{out}");
+    assert!(
+        out.contains("公示 posted 2026-11-02 to 2026-11-04: 报告与公示一致"),
+        "{out}"
+    );
+    let v = json(
+        d,
+        &[
+            "verify",
+            "--authority",
+            authority.to_str().unwrap(),
+            bundle.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        v["months"][0]["procedure"]["posting"]["last_day"],
+        "2026-11-04"
+    );
 }

@@ -220,6 +220,62 @@ pub fn board(out: &mut impl Write, registry: &RegistryFacts, b: &Board) -> io::R
     Ok(())
 }
 
+/// The month's procedure as `tally verify` recomputed it.
+fn procedure(out: &mut impl Write, p: &crate::verify::ProcedureCheck) -> io::Result<()> {
+    writeln!(
+        out,
+        "  程序 procedure: {}",
+        if p.decision_levels {
+            "分级决定（当场 / 监区评议 / 监狱审批）decision levels"
+        } else {
+            "原程序（录入即计入，监区长审批）former procedure"
+        }
+    )?;
+    if !p.entries.is_empty() {
+        let list: Vec<String> = p.entries.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        writeln!(out, "  加扣分 entries (level/state): {}", list.join(", "))?;
+    }
+    for r in &p.reviews {
+        writeln!(
+            out,
+            "  周评议 review {} held {}: {} 名成员 members, {} 到会 present, {} 赞成 in favour ({}); 通过 pass {}, 更正 correct {}, 退回 return {}{}",
+            r.week,
+            r.held,
+            r.members,
+            r.present,
+            r.in_favour,
+            if crdt_schema::two_thirds(r.in_favour, r.members) {
+                "≥ 2/3"
+            } else {
+                "< 2/3: no decision"
+            },
+            r.passed,
+            r.corrected,
+            r.returned,
+            if r.dissent.is_empty() {
+                String::new()
+            } else {
+                format!("; 不同意见 dissent: {}", r.dissent)
+            }
+        )?;
+    }
+    match &p.posting {
+        Some(post) => writeln!(
+            out,
+            "  公示 posted {} to {}: {}",
+            post.first_day,
+            post.last_day,
+            if post.current {
+                "报告与公示一致 the report is the one posted"
+            } else {
+                "报告已不同于公示 the report differs from the one posted"
+            }
+        )?,
+        None => writeln!(out, "  未公示 not posted")?,
+    }
+    Ok(())
+}
+
 /// One line per district: head count, average labor score, flag counts.
 pub fn summary(
     out: &mut impl Write,
@@ -357,6 +413,9 @@ pub fn verification(out: &mut impl Write, r: &crate::verify::VerifyReport) -> io
                 s.by, s.sealed_digest
             )?,
             None => writeln!(out, "  未封存 not sealed")?,
+        }
+        if let Some(p) = &m.procedure {
+            procedure(out, p)?;
         }
     }
     writeln!(out, "签名人 signers:")?;
