@@ -32,7 +32,7 @@ pub enum SchemaError {
     Record(#[from] RecordError),
     #[error("review refused: {0}")]
     BadReview(String),
-    #[error("posting refused: {0}")]
+    #[error("refused: {0}")]
     BadPosting(String),
 }
 

@@ -273,6 +273,12 @@ pub enum MonthKey {
     Review(Week, ContentId),
     /// The chief's posting (公示) of the month's report, by its id.
     Posting(ContentId),
+    /// An application for 复查 or 复核, by its id.
+    Application(ContentId),
+    /// The district group's answer to a 复查, by the application's id.
+    Answer(ContentId),
+    /// The prison group's final answer to a 复核, by the application's id.
+    FinalAnswer(ContentId),
 }
 
 impl fmt::Display for MonthKey {
@@ -300,6 +306,9 @@ impl fmt::Display for MonthKey {
             MonthKey::Objection(id) => write!(f, "obj/{id}"),
             MonthKey::Review(w, id) => write!(f, "rev/{w}/{id}"),
             MonthKey::Posting(id) => write!(f, "post/{id}"),
+            MonthKey::Application(id) => write!(f, "appl/{id}"),
+            MonthKey::Answer(id) => write!(f, "ans/{id}"),
+            MonthKey::FinalAnswer(id) => write!(f, "fans/{id}"),
         }
     }
 }
@@ -363,6 +372,9 @@ impl MonthKey {
             [Some("seal"), None, ..] => MonthKey::Seal,
             [Some("obj"), Some(id), None, ..] => MonthKey::Objection(ContentId::parse(id)?),
             [Some("post"), Some(id), None, ..] => MonthKey::Posting(ContentId::parse(id)?),
+            [Some("appl"), Some(id), None, ..] => MonthKey::Application(ContentId::parse(id)?),
+            [Some("ans"), Some(id), None, ..] => MonthKey::Answer(ContentId::parse(id)?),
+            [Some("fans"), Some(id), None, ..] => MonthKey::FinalAnswer(ContentId::parse(id)?),
             [Some("rev"), Some(w), Some(id), None, _] => MonthKey::Review(
                 w.parse().map_err(|e: crate::calendar::CalendarError| {
                     KeyError::bad(key, e.to_string())
@@ -382,7 +394,10 @@ impl MonthKey {
             | MonthKey::Seal
             | MonthKey::Objection(_)
             | MonthKey::Review(..)
-            | MonthKey::Posting(_) => None,
+            | MonthKey::Posting(_)
+            | MonthKey::Application(_)
+            | MonthKey::Answer(_)
+            | MonthKey::FinalAnswer(_) => None,
             MonthKey::Attendance(i, _)
             | MonthKey::Count(i, ..)
             | MonthKey::Assignment(i, ..)

@@ -54,7 +54,8 @@ pub use report::{
 };
 pub use ruleset::{BaseBasis, Continuity, NoQuotaTable, Ramp, RuleSet, SPOT_DEDUCT_MAX_CP};
 pub use schema::{
-    Decision, Objection, Outcome, Posting, RecordClass, Review, Seal, needed_in_favour, two_thirds,
+    Answer, AnswerOutcome, Application, ApplicationKind, Decision, Objection, Outcome, Posting,
+    RecordClass, Review, Seal, needed_in_favour, two_thirds,
 };
 pub use scoring::{
     AdjustmentLine, DayFigures, DecisionLine, EntryStatus, InmateExplanation, Level, ScoreError,

@@ -12,7 +12,8 @@ use crate::ids::{DistrictId, InmateNo, ProcedureId};
 use crate::layout::{AdjustmentId, ApprovalTarget, ContentId, DocId, MonthKey};
 use crate::records::{Adjustment, Attendance, check_quantity};
 use crate::schema::{
-    Confirmation, MonthValue, Objection, Posting, Review, Scalar, Seal, decode_month,
+    Answer, Application, Confirmation, MonthValue, Objection, Posting, Review, Scalar, Seal,
+    decode_month,
 };
 use crate::units::Cp;
 
@@ -223,6 +224,31 @@ impl MonthWriter<'_, '_> {
             ScalarValue::Str(json.into()),
         )?;
         Ok(id)
+    }
+
+    /// An application for 复查 or 复核, as an officer records it.
+    pub fn put_application(&mut self, a: &Application) -> Result<ContentId, SchemaError> {
+        a.check(self.month).map_err(SchemaError::BadPosting)?;
+        let id = a.id();
+        let json = serde_json::to_string(a).expect("an application always serializes");
+        self.tx.put(
+            &MonthKey::Application(id.clone()).to_string(),
+            ScalarValue::Str(json.into()),
+        )?;
+        Ok(id)
+    }
+
+    /// An answer: the group's (`final_answer` false, to a 复查) or the
+    /// prison group's (to a 复核).
+    pub fn put_answer(&mut self, a: &Answer, final_answer: bool) -> Result<bool, SchemaError> {
+        a.check(self.month).map_err(SchemaError::BadPosting)?;
+        let key = if final_answer {
+            MonthKey::FinalAnswer(a.application.clone())
+        } else {
+            MonthKey::Answer(a.application.clone())
+        };
+        let json = serde_json::to_string(a).expect("an answer always serializes");
+        self.tx.put(&key.to_string(), ScalarValue::Str(json.into()))
     }
 
     /// The chief's posting of the report with `digest` from `first_day`.
@@ -497,6 +523,12 @@ pub struct MonthFacts {
     pub reviews: BTreeMap<ContentId, Entry<Review>>,
     /// The chief's postings of the report, by id.
     pub postings: BTreeMap<ContentId, Entry<Posting>>,
+    /// Applications for 复查 and 复核, by id.
+    pub applications: BTreeMap<ContentId, Entry<Application>>,
+    /// The district group's answers (`ans/`), by the application answered.
+    pub answers: BTreeMap<ContentId, Entry<Answer>>,
+    /// The prison group's final answers (`fans/`), by the application answered.
+    pub final_answers: BTreeMap<ContentId, Entry<Answer>>,
     pub problems: Vec<Problem>,
 }
 
@@ -534,6 +566,9 @@ impl MonthFacts {
             objections: BTreeMap::new(),
             reviews: BTreeMap::new(),
             postings: BTreeMap::new(),
+            applications: BTreeMap::new(),
+            answers: BTreeMap::new(),
+            final_answers: BTreeMap::new(),
             problems: Vec::new(),
         }
     }
@@ -659,6 +694,15 @@ impl MonthFacts {
             .chain(self.team_confirmations.keys())
             .chain(sealed.team_confirmations.keys())
             .collect();
+        // An application or answer since the seal changes its inmate.
+        for (id, a) in self.applications.iter().chain(sealed.applications.iter()) {
+            if self.applications.get(id) != sealed.applications.get(id)
+                || self.answers.get(id) != sealed.answers.get(id)
+                || self.final_answers.get(id) != sealed.final_answers.get(id)
+            {
+                out.insert(a.value.inmate.clone());
+            }
+        }
         // A review since the seal (or one gone from it) changes the inmates
         // it decides for.
         for (id, r) in self.reviews.iter().chain(sealed.reviews.iter()) {
@@ -752,6 +796,16 @@ impl MonthFacts {
             }
             (MonthKey::Posting(id), MonthValue::Posting(p)) => {
                 self.postings.insert(id, Entry::new(p, conflict));
+            }
+            (MonthKey::Application(id), MonthValue::Application(a)) => {
+                self.applications.insert(id, Entry::new(a, conflict));
+            }
+            // The key says who answered (the validator's roles hold it).
+            (MonthKey::Answer(id), MonthValue::Answer(a)) => {
+                self.answers.insert(id, Entry::new(a, conflict));
+            }
+            (MonthKey::FinalAnswer(id), MonthValue::Answer(a)) => {
+                self.final_answers.insert(id, Entry::new(a, conflict));
             }
             (MonthKey::Meta(_), _) => {}
             (k, v) => return Err(format!("value {v:?} does not belong at {k}")),

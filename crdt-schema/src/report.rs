@@ -31,6 +31,8 @@ pub enum Flag {
     NeedsApproval,
     /// A record of the inmate's month that the score does not count.
     RecordsNotCounted,
+    /// An application for 复查 or 复核 of the inmate's month awaits its answer.
+    UnderReview,
     RateOutlier,
     Conflict,
     Unconfirmed,
@@ -45,6 +47,7 @@ impl Flag {
             Flag::NeedsReview => "needs_review",
             Flag::NeedsApproval => "needs_approval",
             Flag::RecordsNotCounted => "records_not_counted",
+            Flag::UnderReview => "under_review",
             Flag::RateOutlier => "rate_outlier",
             Flag::Conflict => "conflict",
             Flag::Unconfirmed => "unconfirmed",
@@ -59,6 +62,7 @@ impl Flag {
             Flag::NeedsReview => "待评议",
             Flag::NeedsApproval => "待审批",
             Flag::RecordsNotCounted => "有记录未计入",
+            Flag::UnderReview => "复查复核中",
             Flag::RateOutlier => "效率异常",
             Flag::Conflict => "数据冲突",
             Flag::Unconfirmed => "未确认",

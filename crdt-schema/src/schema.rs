@@ -101,6 +101,12 @@ pub enum RecordClass {
     Review,
     /// The chief's posting (公示) of the month's report.
     Posting,
+    /// An inmate's application for 复查 or 复核, recorded by an officer.
+    Application,
+    /// The district group's answer to a 复查, recorded by the chief.
+    Answer,
+    /// The prison group's answer to a 复核 (final).
+    FinalAnswer,
 }
 
 impl RecordClass {
@@ -360,6 +366,121 @@ impl Posting {
     }
 }
 
+/// Which application (Art. 36): a re-check (复查) by the district group,
+/// or, after its answer, a review (复核) by the prison group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationKind {
+    Recheck,
+    Review,
+}
+
+impl ApplicationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationKind::Recheck => "recheck",
+            ApplicationKind::Review => "review",
+        }
+    }
+}
+
+/// An inmate's application for 复查 or 复核 of an entry or a figure,
+/// recorded by an officer with the date it was received. A late one is
+/// recorded all the same (and shown late), never refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    pub inmate: InmateNo,
+    pub kind: ApplicationKind,
+    /// The entry applied against, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<AdjustmentId>,
+    /// The figure applied against, in words, when it is not an entry.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub figure: String,
+    pub reason: String,
+    pub received: Date,
+    /// For a 复核: the 复查 it follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows: Option<ContentId>,
+}
+
+impl Application {
+    pub fn id(&self) -> ContentId {
+        ContentId::of(&[
+            self.inmate.as_str(),
+            self.kind.as_str(),
+            self.entry.as_ref().map(ContentId::as_str).unwrap_or(""),
+            &self.figure,
+            &self.reason,
+            &self.received.to_string(),
+            self.follows.as_ref().map(ContentId::as_str).unwrap_or(""),
+        ])
+    }
+
+    pub fn check(&self, month: Month) -> Result<(), String> {
+        check_text("reason", &self.reason).map_err(|e| e.to_string())?;
+        if !self.figure.is_empty() {
+            check_text("figure", &self.figure).map_err(|e| e.to_string())?;
+        }
+        if self.entry.is_none() && self.figure.is_empty() {
+            return Err("an application names an entry or a figure".into());
+        }
+        if (self.kind == ApplicationKind::Review) != self.follows.is_some() {
+            return Err("a 复核 follows a 复查, and only a 复核 does".into());
+        }
+        if self.received < month.first() || self.received.ordinal() > month.last().ordinal() + 92 {
+            return Err(format!(
+                "received {}: from the month's first day to three months after it",
+                self.received
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What an answer decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum AnswerOutcome {
+    /// 维持: the entry or figure stands.
+    Upheld,
+    /// 更正: the entry applied against counts at this amount (0: not at all).
+    Corrected { points_cp: Cp },
+}
+
+/// The answer to an application: by the district group (to a 复查,
+/// recorded by the chief) or by the prison group (to a 复核, final).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    pub application: ContentId,
+    pub decided: Date,
+    pub outcome: AnswerOutcome,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+impl Answer {
+    pub fn check(&self, month: Month) -> Result<(), String> {
+        if !self.note.is_empty() {
+            check_text("note", &self.note).map_err(|e| e.to_string())?;
+        }
+        if let AnswerOutcome::Corrected { points_cp } = self.outcome
+            && points_cp.0.abs() > MAX_ADJUSTMENT_CP
+        {
+            return Err(format!("a correction to {} cp", points_cp.0));
+        }
+        if self.decided < month.first() || self.decided.ordinal() > month.last().ordinal() + 123 {
+            return Err(format!(
+                "decided {}: from the month's first day to four months after it",
+                self.decided
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
@@ -392,6 +513,8 @@ pub enum MonthValue {
     Objection(Objection),
     Review(Review),
     Posting(Posting),
+    Application(Application),
+    Answer(Answer),
 }
 
 fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
@@ -552,6 +675,22 @@ pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthV
             }
             MonthValue::Posting(p)
         }
+        MonthKey::Application(id) => {
+            let a: Application = json(v.str()?)?;
+            a.check(*month)?;
+            if a.id() != *id {
+                return Err("application id does not match its content".into());
+            }
+            MonthValue::Application(a)
+        }
+        MonthKey::Answer(id) | MonthKey::FinalAnswer(id) => {
+            let a: Answer = json(v.str()?)?;
+            a.check(*month)?;
+            if a.application != *id {
+                return Err("an answer's key names the application it answers".into());
+            }
+            MonthValue::Answer(a)
+        }
     })
 }
 
@@ -585,6 +724,9 @@ pub fn classify(doc: &DocId, key: &str) -> Result<RecordClass, KeyError> {
             MonthKey::Objection(_) => RecordClass::Objection,
             MonthKey::Review(..) => RecordClass::Review,
             MonthKey::Posting(_) => RecordClass::Posting,
+            MonthKey::Application(_) => RecordClass::Application,
+            MonthKey::Answer(_) => RecordClass::Answer,
+            MonthKey::FinalAnswer(_) => RecordClass::FinalAnswer,
         },
     })
 }

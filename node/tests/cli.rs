@@ -1615,3 +1615,236 @@ fn the_chief_posts_the_report_and_an_officer_may_not() {
         "2026-11-04"
     );
 }
+
+#[test]
+fn applications_for_recheck_and_review_are_answered_with_deadlines_in_working_days() {
+    let dir = small_prison();
+    let d = dir.path();
+    let key = |name: &str| d.join(name).to_str().unwrap().to_string();
+    for (no, district, role, file) in [
+        ("J001", "D01", "officer", "j001.key"),
+        ("C001", "D01", "chief", "c001.key"),
+        ("G001", "", "prison_group", "g001.key"),
+    ] {
+        let k = key(file);
+        let mut args = vec!["officer", "add", no, "--name", "王警官"];
+        if !district.is_empty() {
+            args.extend(["--district", district]);
+        }
+        args.extend([
+            "--role",
+            role,
+            "--key-out",
+            &k,
+            "--valid-from",
+            "2026-01-01",
+        ]);
+        ok(d, &args);
+    }
+    let (j1, c1, g1) = (key("j001.key"), key("c001.key"), key("g001.key"));
+    let m = ["--district", "D01", "--month", "2026-03"];
+    let with = |who: &str, cmd: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec!["--as".into(), who.into()];
+        v.extend(cmd.iter().map(|s| s.to_string()));
+        v.extend(m.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |args: Vec<String>| {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(d, &a)
+    };
+    let entry = json(
+        d,
+        &[
+            "entries",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--json",
+        ],
+    )[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(with(
+        &c1,
+        &[
+            "review",
+            "--week",
+            "2026-W10",
+            "--members",
+            "7",
+            "--yes",
+            "5",
+            "--held",
+            "2026-03-06",
+            "--pass",
+            &entry,
+        ][..],
+    )
+    .into_iter()
+    .filter(|s| s != "--month" && s != "2026-03")
+    .collect());
+    run(with(&g1, &["approve", "--inmate", "1001"]));
+    // Posted Wednesday 1 April: 3 working days, to Friday 3 April.
+    let out = run(with(&c1, &["post", "--from", "2026-04-01"]));
+    assert!(out.contains("from 2026-04-01 to 2026-04-03"), "{out}");
+
+    // A 复查 received on the last day of the posting: in time.
+    let out = run(with(
+        &j1,
+        &[
+            "apply",
+            "--inmate",
+            "1001",
+            "--entry",
+            &entry,
+            "--reason",
+            "扣分依据不足",
+            "--received",
+            "2026-04-03",
+        ],
+    ));
+    let recheck = out.split_whitespace().nth(4).unwrap().to_string();
+    let score = || {
+        json(
+            d,
+            &["score", "--district", "D01", "--month", "2026-03", "--json"],
+        )
+    };
+    let r = score();
+    assert!(
+        inmate(&r, "1001")["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("under_review")),
+        "{r}"
+    );
+    // The chief answers for the group: upheld on Wednesday 8 April, within 5
+    // working days of the 3rd (3, 6, 7, 8, 9 April).
+    let err = fails(
+        d,
+        &with(
+            &j1,
+            &[
+                "answer",
+                "--application",
+                &recheck,
+                "--upheld",
+                "--decided",
+                "2026-04-08",
+            ],
+        )
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    );
+    assert!(err.contains("may not write `ans/"), "{err}");
+    run(with(
+        &c1,
+        &[
+            "answer",
+            "--application",
+            &recheck,
+            "--upheld",
+            "--decided",
+            "2026-04-08",
+        ],
+    ));
+    // A 复核 received on 14 April: due 3 working days from the answer (8, 9,
+    // 10 April): late, recorded all the same.
+    let out = run(with(
+        &j1,
+        &[
+            "apply",
+            "--inmate",
+            "1001",
+            "--entry",
+            &entry,
+            "--reason",
+            "申请复核",
+            "--received",
+            "2026-04-14",
+            "--follows",
+            &recheck,
+        ],
+    ));
+    let review = out.split_whitespace().nth(4).unwrap().to_string();
+    let apps = json(
+        d,
+        &[
+            "applications",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--json",
+        ],
+    );
+    let row = |id: &str| {
+        apps.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row(&recheck)["due"], "2026-04-03");
+    assert_eq!(row(&recheck)["late"], false);
+    assert_eq!(row(&recheck)["answer_due"], "2026-04-09");
+    assert_eq!(row(&recheck)["answer_late"], false);
+    assert_eq!(row(&review)["due"], "2026-04-10");
+    assert_eq!(row(&review)["late"], true);
+    assert!(row(&review)["answer"].is_null());
+    // The 复核 is the prison group's to answer: the chief's is refused.
+    let err = fails(
+        d,
+        &with(
+            &c1,
+            &[
+                "answer",
+                "--application",
+                &review,
+                "--correct",
+                "-5",
+                "--decided",
+                "2026-04-15",
+            ],
+        )
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    );
+    assert!(err.contains("may not write `fans/"), "{err}");
+    run(with(
+        &g1,
+        &[
+            "answer",
+            "--application",
+            &review,
+            "--correct",
+            "-5",
+            "--decided",
+            "2026-04-15",
+        ],
+    ));
+    // The final answer's amount counts: LABOR = 2250 + 166 − 500 = 1916.
+    let r = score();
+    let a = inmate(&r, "1001");
+    assert_eq!(
+        (
+            a["deduct_cp"].as_i64(),
+            a["pending_deduct_cp"].as_i64(),
+            a["labor_cp"].as_i64()
+        ),
+        (Some(500), Some(0), Some(1916))
+    );
+    assert!(
+        !a["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("under_review")),
+        "{a}"
+    );
+}

@@ -39,6 +39,7 @@ pub(super) fn flag_label(lang: Lang, f: Flag) -> &'static str {
             Flag::NeedsReview => "needs review",
             Flag::NeedsApproval => "needs approval",
             Flag::RecordsNotCounted => "records not counted",
+            Flag::UnderReview => "under review",
             Flag::RateOutlier => "rate outlier",
             Flag::Conflict => "conflict",
             Flag::Unconfirmed => "unconfirmed",

@@ -234,6 +234,46 @@ impl AdjustmentLine {
     }
 }
 
+/// The correction an answered application makes of an entry of `no`, from
+/// the reporting district's document: the prison group's final answer to a
+/// 复核 before the group's answer to a 复查. `(amount, final)`.
+fn answered_correction(f: &MonthFacts, no: &InmateNo, id: &AdjustmentId) -> Option<(Cp, bool)> {
+    use crate::schema::{AnswerOutcome, ApplicationKind};
+    let mut best: Option<(ApplicationKind, Date, Cp)> = None;
+    for (aid, a) in &f.applications {
+        let a = &a.value;
+        if a.inmate != *no || a.entry.as_ref() != Some(id) {
+            continue;
+        }
+        let answer = match a.kind {
+            ApplicationKind::Recheck => f.answers.get(aid),
+            ApplicationKind::Review => f.final_answers.get(aid),
+        };
+        if let Some(ans) = answer
+            && let AnswerOutcome::Corrected { points_cp } = ans.value.outcome
+        {
+            let key = (a.kind, ans.value.decided, points_cp);
+            if best.as_ref().is_none_or(|b| (b.0, b.1) < (key.0, key.1)) {
+                best = Some(key);
+            }
+        }
+    }
+    best.map(|(kind, _, cp)| (cp, kind == ApplicationKind::Review))
+}
+
+/// Whether an application of `no` in the reporting district's document
+/// awaits its answer (`under_review`).
+fn open_application(f: &MonthFacts, no: &InmateNo) -> bool {
+    use crate::schema::ApplicationKind;
+    f.applications.iter().any(|(aid, a)| {
+        a.value.inmate == *no
+            && match a.value.kind {
+                ApplicationKind::Recheck => !f.answers.contains_key(aid),
+                ApplicationKind::Review => !f.final_answers.contains_key(aid),
+            }
+    })
+}
+
 /// The group's decision of an entry of `no` in `f`: the latest review (by
 /// the date held, then week and id) that decides it.
 fn decision_of(f: &MonthFacts, no: &InmateNo, id: &AdjustmentId) -> Option<DecisionLine> {
@@ -1231,12 +1271,21 @@ impl<'a> Scorer<'a> {
                     continue;
                 }
                 line.decision = decision_of(source, no, id);
-                let amount = match line.decision.as_ref().map(|d| d.outcome) {
+                let mut amount = match line.decision.as_ref().map(|d| d.outcome) {
                     Some(Outcome::Return) => None,
                     Some(Outcome::Correct { points_cp }) => Some((points_cp, true)),
                     Some(Outcome::Pass) => Some((p, true)),
                     None => Some((p, spot)),
                 };
+                // An answer to an application against the entry (Art. 36):
+                // the prison group's final one is the amount that counts;
+                // the group's correction takes the place of its decision.
+                let mut final_amount = false;
+                if let Some((corrected, is_final)) = answered_correction(self.sources.own(), no, id)
+                {
+                    amount = (corrected != Cp::ZERO).then_some((corrected, true));
+                    final_amount = is_final;
+                }
                 // Who decides follows the amount as it stands (a correction's).
                 let effective = amount.map_or(p, |(x, _)| x);
                 line.level = if needs_prison(a, effective) {
@@ -1256,7 +1305,10 @@ impl<'a> Scorer<'a> {
                         line.counted_cp = amount;
                         let status = if !decided {
                             EntryStatus::AwaitingReview
-                        } else if needs_prison(a, amount) && !approved(target, amount) {
+                        } else if !final_amount
+                            && needs_prison(a, amount)
+                            && !approved(target, amount)
+                        {
                             EntryStatus::AwaitingApproval
                         } else {
                             EntryStatus::Counted
@@ -1297,6 +1349,9 @@ impl<'a> Scorer<'a> {
         }
         if !uncounted.is_empty() {
             flags.push(Flag::RecordsNotCounted);
+        }
+        if open_application(self.sources.own(), no) {
+            flags.push(Flag::UnderReview);
         }
         if conflict {
             flags.push(Flag::Conflict);

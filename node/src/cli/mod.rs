@@ -203,6 +203,61 @@ enum Command {
         #[arg(long)]
         from: Option<Date>,
     },
+    /// Record an inmate's application for 复查 (or, with --follows, 复核) of
+    /// an entry or a figure (officer).
+    Apply {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        #[arg(long)]
+        inmate: InmateNo,
+        /// The entry applied against (its id, from `tally entries`).
+        #[arg(long)]
+        entry: Option<String>,
+        /// The figure applied against, in words, when it is not an entry.
+        #[arg(long)]
+        figure: Option<String>,
+        #[arg(long)]
+        reason: String,
+        /// The day the application was received.
+        #[arg(long)]
+        received: Date,
+        /// For a 复核: the 复查 it follows (its application id).
+        #[arg(long)]
+        follows: Option<String>,
+    },
+    /// Answer an application: a 复查 for the district group (chief), a 复核
+    /// for the prison group (prison_group; final).
+    Answer {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        /// The application's id (from `tally applications`).
+        #[arg(long)]
+        application: String,
+        /// 维持: the entry or figure stands.
+        #[arg(long, conflicts_with = "correct")]
+        upheld: bool,
+        /// 更正: the entry counts at this amount in points (0: not at all).
+        #[arg(long, allow_hyphen_values = true)]
+        correct: Option<String>,
+        /// The day of the answer (default: today).
+        #[arg(long)]
+        decided: Option<Date>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The month's applications with their answers and deadlines.
+    Applications {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        #[arg(long)]
+        json: bool,
+    },
     /// Approve an inmate's entries awaiting the prison scoring working group
     /// (prison_group): those the district group passed, special bonuses and
     /// the over-fulfilment bonus from the approval line.
@@ -578,6 +633,41 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 dissent,
             },
         ),
+        Command::Apply {
+            district,
+            month,
+            inmate,
+            entry,
+            figure,
+            reason,
+            received,
+            follows,
+        } => write::apply(
+            &ctx, &district, month, inmate, entry, figure, reason, received, follows,
+        ),
+        Command::Answer {
+            district,
+            month,
+            application,
+            upheld,
+            correct,
+            decided,
+            note,
+        } => write::answer(
+            &ctx,
+            &district,
+            month,
+            &application,
+            upheld,
+            correct,
+            decided,
+            note,
+        ),
+        Command::Applications {
+            district,
+            month,
+            json,
+        } => read::applications(&ctx, &district, month, json),
         Command::Post {
             district,
             month,

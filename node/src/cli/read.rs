@@ -230,6 +230,59 @@ pub(super) fn entries(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `tally applications`: the month's applications, answers and deadlines.
+pub(super) fn applications(
+    ctx: &Ctx,
+    district: &crdt_schema::DistrictId,
+    month: Month,
+    json: bool,
+) -> Result<ExitCode> {
+    let read = ctx.service()?.applications(district, month)?;
+    present::issues(&read.issues);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if json {
+        serde_json::to_writer(&mut out, &read.value)?;
+        writeln!(out)?;
+    } else {
+        for r in &read.value {
+            let a = &r.application;
+            let what = match &a.entry {
+                Some(e) => format!("entry {e}"),
+                None => a.figure.clone(),
+            };
+            let date = |d: Option<crdt_schema::Date>| d.map_or("?".to_string(), |d| d.to_string());
+            writeln!(
+                out,
+                "{}  {}  {}  {what}  received {} (due {}{})  {}",
+                r.id,
+                match a.kind {
+                    crdt_schema::ApplicationKind::Recheck => "复查",
+                    crdt_schema::ApplicationKind::Review => "复核",
+                },
+                a.inmate,
+                a.received,
+                date(r.due),
+                if r.late { ", LATE" } else { "" },
+                match &r.answer {
+                    None => format!("open, answer due {}", date(r.answer_due)),
+                    Some(ans) => format!(
+                        "answered {} {}{}",
+                        ans.decided,
+                        match ans.outcome {
+                            crdt_schema::AnswerOutcome::Upheld => "upheld".to_string(),
+                            crdt_schema::AnswerOutcome::Corrected { points_cp } =>
+                                format!("corrected to {points_cp}"),
+                        },
+                        if r.answer_late { " (LATE)" } else { "" }
+                    ),
+                }
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn rules(ctx: &Ctx, month: Option<Month>, json: bool) -> Result<ExitCode> {
     let month = match month {
         Some(m) => m,

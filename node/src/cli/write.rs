@@ -210,6 +210,95 @@ pub(super) fn review(ctx: &Ctx, a: ReviewArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[allow(clippy::too_many_arguments)]
+pub(super) fn apply(
+    ctx: &Ctx,
+    district: &DistrictId,
+    month: Month,
+    inmate: InmateNo,
+    entry: Option<String>,
+    figure: Option<String>,
+    reason: String,
+    received: crdt_schema::Date,
+    follows: Option<String>,
+) -> Result<ExitCode> {
+    let id = |what: &str, s: &str| {
+        crdt_schema::ContentId::parse(s).map_err(|e| anyhow::anyhow!("--{what} `{s}`: {e}"))
+    };
+    let application = crdt_schema::Application {
+        inmate,
+        kind: if follows.is_some() {
+            crdt_schema::ApplicationKind::Review
+        } else {
+            crdt_schema::ApplicationKind::Recheck
+        },
+        entry: entry.as_deref().map(|e| id("entry", e)).transpose()?,
+        figure: figure.unwrap_or_default(),
+        reason,
+        received,
+        follows: follows.as_deref().map(|f| id("follows", f)).transpose()?,
+    };
+    let writer = ctx.writer()?;
+    let (app_id, _) = ctx
+        .service()?
+        .apply(&writer, now(), district, month, &application)?;
+    println!(
+        "{district} {month}: {} {app_id} recorded for {} (received {})",
+        match application.kind {
+            crdt_schema::ApplicationKind::Recheck => "复查 application",
+            crdt_schema::ApplicationKind::Review => "复核 application",
+        },
+        application.inmate,
+        application.received
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn answer(
+    ctx: &Ctx,
+    district: &DistrictId,
+    month: Month,
+    application: &str,
+    upheld: bool,
+    correct: Option<String>,
+    decided: Option<crdt_schema::Date>,
+    note: Option<String>,
+) -> Result<ExitCode> {
+    let outcome = match (upheld, correct) {
+        (true, None) => crdt_schema::AnswerOutcome::Upheld,
+        (false, Some(p)) => crdt_schema::AnswerOutcome::Corrected {
+            points_cp: p
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--correct `{p}` is not points: {e}"))?,
+        },
+        _ => anyhow::bail!("give --upheld or --correct POINTS"),
+    };
+    let answer = crdt_schema::Answer {
+        application: crdt_schema::ContentId::parse(application)
+            .map_err(|e| anyhow::anyhow!("--application `{application}`: {e}"))?,
+        decided: match decided {
+            Some(d) => d,
+            None => super::today()?,
+        },
+        outcome,
+        note: note.unwrap_or_default(),
+    };
+    let writer = ctx.writer()?;
+    ctx.service()?
+        .answer(&writer, now(), district, month, &answer)?;
+    println!(
+        "{district} {month}: application {application} answered {} on {}",
+        match outcome {
+            crdt_schema::AnswerOutcome::Upheld => "upheld (维持)".to_string(),
+            crdt_schema::AnswerOutcome::Corrected { points_cp } =>
+                format!("corrected to {points_cp} (更正)"),
+        },
+        answer.decided
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn post(
     ctx: &Ctx,
     district: &DistrictId,

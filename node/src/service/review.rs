@@ -246,3 +246,187 @@ impl Service {
         Ok(Reviewed { records, committed })
     }
 }
+
+/// One application with its answer and deadlines (RULES.md, Art. 36).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApplicationRow {
+    pub id: crdt_schema::ContentId,
+    #[serde(flatten)]
+    pub application: crdt_schema::Application,
+    /// The last day it was in time: 3 working days from the posting's
+    /// first day (a 复查) or from the answer it follows (a 复核); `None`
+    /// when that day is not known (not posted, not answered).
+    pub due: Option<Date>,
+    pub late: bool,
+    pub answer: Option<crdt_schema::Answer>,
+    /// The last day the answer is in time: 5 working days from receipt.
+    pub answer_due: Option<Date>,
+    pub answer_late: bool,
+}
+
+impl Service {
+    /// An officer records an inmate's application for 复查 (or, with
+    /// `follows`, 复核) in the district's document of the month. A late
+    /// application is recorded all the same.
+    pub fn apply(
+        &self,
+        who: &Identity,
+        time: i64,
+        district: &DistrictId,
+        month: Month,
+        application: &crdt_schema::Application,
+    ) -> Result<(crdt_schema::ContentId, Committed)> {
+        let note = format!("application {district} {month} {}", application.inmate);
+        let done = self.write(who, time, note, |s| {
+            known_district(&s.registry().facts(), district)?;
+            let facts = s.month(district, month)?.facts();
+            if let Some(prior) = &application.follows {
+                let Some(p) = facts.applications.get(prior) else {
+                    return Err(ServiceError::BadReview(format!(
+                        "no application {prior} in {district} {month} for this 复核 to follow"
+                    )));
+                };
+                if p.value.kind != crdt_schema::ApplicationKind::Recheck
+                    || !facts.answers.contains_key(prior)
+                {
+                    return Err(ServiceError::BadReview(format!(
+                        "a 复核 follows a 复查 the group has answered; {prior} is not one"
+                    )));
+                }
+            }
+            if let Some(entry) = &application.entry {
+                let held = facts
+                    .inmates
+                    .get(&application.inmate)
+                    .is_some_and(|i| i.adjustments.contains_key(entry));
+                // The entry may be in another district's document (a
+                // transfer): the report's, checked by its id there.
+                if !held && application.follows.is_none() {
+                    let any = s
+                        .registry()
+                        .facts()
+                        .districts
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>();
+                    let mut found = false;
+                    for d in any {
+                        let f = s.month(&d, month)?.facts();
+                        found |= f
+                            .inmates
+                            .get(&application.inmate)
+                            .is_some_and(|i| i.adjustments.contains_key(entry));
+                    }
+                    if !found {
+                        return Err(ServiceError::BadReview(format!(
+                            "no entry {entry} of {} in {month}",
+                            application.inmate
+                        )));
+                    }
+                }
+            }
+            Ok(s.write_month(district, month, |w| w.put_application(application))?)
+        })?;
+        Ok(done.value)
+    }
+
+    /// The answer to an application: to a 复查 by the district group (the
+    /// chief records it), to a 复核 by the prison group, final.
+    pub fn answer(
+        &self,
+        who: &Identity,
+        time: i64,
+        district: &DistrictId,
+        month: Month,
+        answer: &crdt_schema::Answer,
+    ) -> Result<Committed> {
+        let note = format!("answer {district} {month} {}", answer.application);
+        let done = self.write(who, time, note, |s| {
+            known_district(&s.registry().facts(), district)?;
+            let facts = s.month(district, month)?.facts();
+            let Some(a) = facts.applications.get(&answer.application) else {
+                return Err(ServiceError::BadReview(format!(
+                    "no application {} in {district} {month}",
+                    answer.application
+                )));
+            };
+            if answer.decided < a.value.received {
+                return Err(ServiceError::BadReview(format!(
+                    "answered {} before the application was received ({})",
+                    answer.decided, a.value.received
+                )));
+            }
+            if a.value.entry.is_none()
+                && matches!(answer.outcome, crdt_schema::AnswerOutcome::Corrected { .. })
+            {
+                return Err(ServiceError::BadReview(
+                    "a figure applied against is corrected by correcting its records, not by an amount"
+                        .into(),
+                ));
+            }
+            let is_final = a.value.kind == crdt_schema::ApplicationKind::Review;
+            s.write_month(district, month, |w| w.put_answer(answer, is_final))?;
+            Ok(())
+        })?;
+        Ok(done.value.1)
+    }
+
+    /// The month's applications with their answers and deadlines.
+    pub fn applications(
+        &self,
+        district: &DistrictId,
+        month: Month,
+    ) -> Result<Read<Vec<ApplicationRow>>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        known_district(&registry, district)?;
+        let loaded = self
+            .store
+            .load(&DocId::month(district.clone(), month))?
+            .typed(MonthDoc::from_document)?;
+        issues.extend(loaded.issues.iter().cloned());
+        let facts = loaded.doc.facts();
+        let rules = registry
+            .rule_set_for(month)
+            .cloned()
+            .unwrap_or_else(|| crdt_schema::RuleSet::standard(month));
+        // The posting the applications run from: the earliest.
+        let posted = facts.postings.values().map(|p| p.value.first_day).min();
+        let mut rows: Vec<ApplicationRow> = facts
+            .applications
+            .iter()
+            .map(|(id, a)| {
+                let a = a.value.clone();
+                let answer = match a.kind {
+                    crdt_schema::ApplicationKind::Recheck => facts.answers.get(id),
+                    crdt_schema::ApplicationKind::Review => facts.final_answers.get(id),
+                }
+                .map(|e| e.value.clone());
+                let from = match &a.follows {
+                    None => posted,
+                    Some(prior) => facts.answers.get(prior).map(|e| e.value.decided),
+                };
+                let due = from.and_then(|d| rules.working_days_end(d, 3));
+                let answer_due = rules.working_days_end(a.received, 5);
+                ApplicationRow {
+                    id: id.clone(),
+                    late: due.is_some_and(|d| a.received > d),
+                    answer_late: answer
+                        .as_ref()
+                        .zip(answer_due)
+                        .is_some_and(|(ans, d)| ans.decided > d),
+                    due,
+                    answer,
+                    answer_due,
+                    application: a,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| (a.application.received, &a.id).cmp(&(b.application.received, &b.id)));
+        Ok(Read {
+            value: rows,
+            issues,
+        })
+    }
+}

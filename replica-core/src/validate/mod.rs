@@ -264,7 +264,7 @@ pub fn may_write(
         Role::LaborSection => {
             *doc == DocId::Registry && matches!(class, C::Meta | C::Catalogue | C::RuleSet)
         }
-        Role::Officer => own_month && matches!(class, C::Meta | C::Daily),
+        Role::Officer => own_month && matches!(class, C::Meta | C::Daily | C::Application),
         // The chief chairs the weekly review, posts and seals, and approves
         // under the former procedure (`apv/`); under the decision levels
         // approvals are the prison group's own records (`gapv/`), in every
@@ -273,11 +273,19 @@ pub fn may_write(
             own_month
                 && matches!(
                     class,
-                    C::Meta | C::Daily | C::Approval | C::Review | C::Posting | C::Seal
+                    C::Meta
+                        | C::Daily
+                        | C::Approval
+                        | C::Review
+                        | C::Posting
+                        | C::Application
+                        | C::Answer
+                        | C::Seal
                 )
         }
         Role::PrisonGroup => {
-            matches!(doc, DocId::Month { .. }) && matches!(class, C::Meta | C::GroupApproval)
+            matches!(doc, DocId::Month { .. })
+                && matches!(class, C::Meta | C::GroupApproval | C::FinalAnswer)
         }
         Role::Procurator => {
             matches!(doc, DocId::Month { .. }) && matches!(class, C::Meta | C::Objection)
