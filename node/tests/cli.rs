@@ -1614,6 +1614,72 @@ fn the_chief_posts_the_report_and_an_officer_may_not() {
         v["months"][0]["procedure"]["posting"]["last_day"],
         "2026-11-04"
     );
+
+    // The posted sheet leaves out an entry marked not for posting, which
+    // counts all the same.
+    let no = r["inmates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["inmate_no"].as_str().unwrap().to_string())
+        .find(|n| n != "5200000001")
+        .unwrap();
+    let adj = d.join("adj.csv");
+    std::fs::write(
+        &adj,
+        format!(
+            "date,inmate_no,points_cp,reason,no_post\n2026-10-12,{no},-150,举报线索核查中,是\n2026-10-13,{no},-100,工位不整洁,\n"
+        ),
+    )
+    .unwrap();
+    ok(d, &["import", "adjustments", adj.to_str().unwrap()]);
+    let sheet = d.join("公示.html");
+    ok(
+        d,
+        &[
+            "report",
+            "--district",
+            "D01",
+            "--month",
+            "2026-10",
+            "--posted",
+            "-o",
+            sheet.to_str().unwrap(),
+        ],
+    );
+    let html = std::fs::read_to_string(&sheet).unwrap();
+    assert!(html.contains("工位不整洁"), "the other entry is posted");
+    assert!(!html.contains("举报线索核查中"), "not for posting");
+    assert!(html.contains("另有 1 项不宜公示的加扣分未列出"), "{html}");
+    // It counts all the same (a spot deduction), marked not for posting.
+    let e = json(
+        d,
+        &[
+            "entries",
+            "--district",
+            "D01",
+            "--month",
+            "2026-10",
+            "--json",
+        ],
+    );
+    let hidden = e
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["reason"] == "举报线索核查中")
+        .unwrap();
+    assert_eq!(
+        (&hidden["no_post"], &hidden["status"]),
+        (&Value::Bool(true), &Value::from("counted"))
+    );
+    // The posting no longer matches the report: the sheet says so.
+    let r = json(
+        d,
+        &["score", "--district", "D01", "--month", "2026-10", "--json"],
+    );
+    assert_eq!(r["posting"]["current"], false);
+    assert!(html.contains("本表已不同于公示时的报告"));
 }
 
 #[test]

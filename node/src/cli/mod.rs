@@ -310,6 +310,10 @@ enum Command {
         /// xlsx or html (default: from the extension of --out).
         #[arg(long, value_enum)]
         format: Option<crate::export::Format>,
+        /// The posted sheet (公示表, HTML) instead: entries marked not for
+        /// posting left off.
+        #[arg(long)]
+        posted: bool,
         #[arg(short = 'o', long = "out")]
         out: PathBuf,
     },
@@ -695,7 +699,15 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Report {
             district,
             month,
+            format: _,
+            posted: true,
+            out,
+        } => read::posted_sheet(&ctx, &district, month, &out),
+        Command::Report {
+            district,
+            month,
             format,
+            posted: false,
             out,
         } => read::report(&ctx, &district, month, format, &out),
         Command::Export {

@@ -230,6 +230,23 @@ pub(super) fn entries(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `tally report --posted`: the posted sheet, written atomically.
+pub(super) fn posted_sheet(
+    ctx: &Ctx,
+    district: &crdt_schema::DistrictId,
+    month: Month,
+    out: &std::path::Path,
+) -> Result<ExitCode> {
+    let read = ctx.service()?.posted_sheet(district, month)?;
+    present::issues(&read.issues);
+    crate::store::write_atomic(out, &read.value)?;
+    println!(
+        "{district} {month}: posted sheet written to {}",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `tally applications`: the month's applications, answers and deadlines.
 pub(super) fn applications(
     ctx: &Ctx,

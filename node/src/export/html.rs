@@ -166,6 +166,121 @@ fn list(h: &mut String, items: &[String]) -> std::fmt::Result {
     writeln!(h, "</ul>")
 }
 
+/// The posted sheet (公示表, Art. 35) for the wall and for print: each
+/// inmate's labor part with the entries that count or wait, leaving out
+/// those marked not for posting (不宜公示), which count all the same, and
+/// the posting's period with the last day an application is in time.
+pub fn posted_sheet(
+    registry: &RegistryFacts,
+    report: &Report,
+    explained: &[crdt_schema::InmateExplanation],
+) -> String {
+    let mut h = String::with_capacity(4096 + 400 * explained.len());
+    let d = report.district.as_str();
+    let dname = super::district_name(registry, &report.district);
+    let _ = writeln!(h, "<!DOCTYPE html>");
+    let _ = writeln!(h, r#"<html lang="zh-CN"><head><meta charset="utf-8">"#);
+    let _ = writeln!(
+        h,
+        "<title>劳动改造计分公示 {} {} {}</title><style>{STYLE}</style></head><body>",
+        escape(d),
+        escape(dname),
+        report.month
+    );
+    let _ = writeln!(
+        h,
+        "<h1>劳动改造计分公示</h1><p class=\"subtitle\">{} {} · {}</p>",
+        escape(d),
+        escape(dname),
+        report.month
+    );
+    let _ = writeln!(h, r#"<dl class="facts">"#);
+    match &report.posting {
+        Some(p) => {
+            let _ = writeln!(
+                h,
+                "<dt>公示期 Posted</dt><dd>{} 至 {}</dd>",
+                p.first_day, p.last_day
+            );
+            if !p.current {
+                let _ = writeln!(
+                    h,
+                    "<dt>注意</dt><dd>本表已不同于公示时的报告 the report differs from the one posted</dd>"
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(h, "<dt>公示期 Posted</dt><dd>尚未公示 not posted</dd>");
+        }
+    }
+    let _ = writeln!(
+        h,
+        "<dt>报告摘要 Digest</dt><dd class=\"digest\">{}</dd></dl>",
+        escape(&report.digest.0)
+    );
+    let _ = writeln!(
+        h,
+        "<table class=\"assessment\"><thead><tr><th>编号</th><th>姓名</th><th>基础分</th><th>加分</th><th>扣分</th><th>劳动分</th><th>加扣分明细</th></tr></thead><tbody>"
+    );
+    let mut hidden = 0usize;
+    for e in explained {
+        let r = &e.result;
+        let mut lines = Vec::new();
+        for a in &e.adjustments {
+            if a.no_post {
+                hidden += 1;
+                continue;
+            }
+            if matches!(
+                a.status,
+                crdt_schema::EntryStatus::NotCounted | crdt_schema::EntryStatus::Void
+            ) {
+                continue;
+            }
+            lines.push(format!(
+                "{} {} {} ({})",
+                a.date,
+                a.counted_cp,
+                a.reason,
+                match a.status {
+                    crdt_schema::EntryStatus::Counted => "计入",
+                    crdt_schema::EntryStatus::AwaitingReview => "待评议",
+                    crdt_schema::EntryStatus::AwaitingApproval => "待审批",
+                    crdt_schema::EntryStatus::Returned => "退回",
+                    _ => "",
+                }
+            ));
+        }
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            escape(r.inmate_no.as_str()),
+            escape(super::inmate_name(registry, &r.inmate_no)),
+            r.base_cp,
+            r.bonus_cp,
+            r.deduct_cp,
+            r.labor_cp,
+            lines
+                .iter()
+                .map(|l| escape(l))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        );
+    }
+    let _ = writeln!(h, "</tbody></table>");
+    if hidden > 0 {
+        let _ = writeln!(
+            h,
+            "<p>另有 {hidden} 项不宜公示的加扣分未列出，照常计入。{hidden} entries not for posting are left off and count all the same.</p>"
+        );
+    }
+    let _ = writeln!(
+        h,
+        "<p>对考核结果有异议的，可自公示之日起三个工作日内提出复查申请。Applications for re-check within 3 working days from the first day of posting.</p></body></html>"
+    );
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,7 +79,10 @@ impl Kind {
             Kind::Assignments => (&["date", "inmate_no", "procedure"], &[]),
             Kind::Counts => (&["date", "inmate_no", "procedure", "quantity"], &[]),
             Kind::TeamCounts => (&["date", "district", "procedure", "quantity"], &[]),
-            Kind::Adjustments => (&["date", "inmate_no", "points_cp", "reason"], &["evidence"]),
+            Kind::Adjustments => (
+                &["date", "inmate_no", "points_cp", "reason"],
+                &["evidence", "special", "no_post"],
+            ),
         }
     }
 }
@@ -642,8 +645,8 @@ impl Planner<'_> {
                     points_cp: Cp(points),
                     reason: row.text("reason")?,
                     evidence: row.optional_text("evidence")?,
-                    special: false,
-                    no_post: false,
+                    special: row.flag("special")?,
+                    no_post: row.flag("no_post")?,
                 };
                 let id = crdt_schema::adjustment_id(&no, &a);
                 if self.once(row, format!("adj/{no}/{id}"), format!("{a:?}"))? {

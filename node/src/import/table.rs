@@ -275,6 +275,16 @@ impl Row<'_> {
         }
     }
 
+    /// A yes/no column: empty, `0`, `false`, `否` are no; `1`, `true`,
+    /// `是` are yes; anything else is named.
+    pub fn flag(&self, col: &str) -> Result<bool, RowError> {
+        match self.get(col).trim() {
+            "" | "0" | "false" | "no" | "否" => Ok(false),
+            "1" | "true" | "yes" | "是" => Ok(true),
+            v => Err(self.error(Some(col), v, "expected 1/0, true/false or 是/否")),
+        }
+    }
+
     pub fn int(&self, col: &str, min: i64, max: i64) -> Result<i64, RowError> {
         let v = self.get(col);
         self.no_negative_zero(col, v)?;

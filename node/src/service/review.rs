@@ -430,3 +430,29 @@ impl Service {
         })
     }
 }
+
+impl Service {
+    /// The posted sheet of a district-month (HTML), see
+    /// [`crate::export::html::posted_sheet`].
+    pub fn posted_sheet(&self, district: &DistrictId, month: Month) -> Result<Read<Vec<u8>>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        known_district(&registry, district)?;
+        let loaded = self
+            .store
+            .load(&DocId::month(district.clone(), month))?
+            .typed(MonthDoc::from_document)?;
+        issues.extend(loaded.issues.iter().cloned());
+        let facts = loaded.doc.facts();
+        let (others, found) = read::other_sources(&self.store, &registry, &facts)?;
+        issues.extend(found);
+        let sources = Sources::new(&registry, &facts, &others)?;
+        let report = crdt_schema::score_month(&registry, &sources)?;
+        let explained = explain_month(&registry, &sources)?;
+        Ok(Read {
+            value: crate::export::html::posted_sheet(&registry, &report, &explained).into_bytes(),
+            issues,
+        })
+    }
+}
