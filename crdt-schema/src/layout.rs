@@ -279,6 +279,8 @@ pub enum MonthKey {
     Answer(ContentId),
     /// The prison group's final answer to a 复核, by the application's id.
     FinalAnswer(ContentId),
+    /// The inmate's acknowledgement of the monthly sheet.
+    Acknowledgement(InmateNo),
 }
 
 impl fmt::Display for MonthKey {
@@ -309,6 +311,7 @@ impl fmt::Display for MonthKey {
             MonthKey::Application(id) => write!(f, "appl/{id}"),
             MonthKey::Answer(id) => write!(f, "ans/{id}"),
             MonthKey::FinalAnswer(id) => write!(f, "fans/{id}"),
+            MonthKey::Acknowledgement(i) => write!(f, "ack/{i}"),
         }
     }
 }
@@ -375,6 +378,7 @@ impl MonthKey {
             [Some("appl"), Some(id), None, ..] => MonthKey::Application(ContentId::parse(id)?),
             [Some("ans"), Some(id), None, ..] => MonthKey::Answer(ContentId::parse(id)?),
             [Some("fans"), Some(id), None, ..] => MonthKey::FinalAnswer(ContentId::parse(id)?),
+            [Some("ack"), Some(i), None, ..] => MonthKey::Acknowledgement(code(key, i)?),
             [Some("rev"), Some(w), Some(id), None, _] => MonthKey::Review(
                 w.parse().map_err(|e: crate::calendar::CalendarError| {
                     KeyError::bad(key, e.to_string())
@@ -404,6 +408,7 @@ impl MonthKey {
             | MonthKey::Adjustment(i, _)
             | MonthKey::Approval(i, _)
             | MonthKey::GroupApproval(i, _)
+            | MonthKey::Acknowledgement(i)
             | MonthKey::Confirmation(i, _) => Some(i),
         }
     }

@@ -54,8 +54,8 @@ pub use report::{
 };
 pub use ruleset::{BaseBasis, Continuity, NoQuotaTable, Ramp, RuleSet, SPOT_DEDUCT_MAX_CP};
 pub use schema::{
-    Answer, AnswerOutcome, Application, ApplicationKind, Decision, Objection, Outcome, Posting,
-    RecordClass, Review, Seal, needed_in_favour, two_thirds,
+    AckState, Acknowledgement, Answer, AnswerOutcome, Application, ApplicationKind, Decision,
+    Objection, Outcome, Posting, RecordClass, Review, Seal, needed_in_favour, two_thirds,
 };
 pub use scoring::{
     AdjustmentLine, DayFigures, DecisionLine, EntryStatus, InmateExplanation, Level, ScoreError,

@@ -12,8 +12,8 @@ use crate::ids::{DistrictId, InmateNo, ProcedureId};
 use crate::layout::{AdjustmentId, ApprovalTarget, ContentId, DocId, MonthKey};
 use crate::records::{Adjustment, Attendance, check_quantity};
 use crate::schema::{
-    Answer, Application, Confirmation, MonthValue, Objection, Posting, Review, Scalar, Seal,
-    decode_month,
+    Acknowledgement, Answer, Application, Confirmation, MonthValue, Objection, Posting, Review,
+    Scalar, Seal, decode_month,
 };
 use crate::units::Cp;
 
@@ -224,6 +224,21 @@ impl MonthWriter<'_, '_> {
             ScalarValue::Str(json.into()),
         )?;
         Ok(id)
+    }
+
+    /// The inmate's acknowledgement of the monthly sheet (one per inmate;
+    /// a later one replaces it, the history keeps both).
+    pub fn put_acknowledgement(
+        &mut self,
+        inmate: &InmateNo,
+        a: &Acknowledgement,
+    ) -> Result<bool, SchemaError> {
+        a.check(self.month).map_err(SchemaError::BadPosting)?;
+        let json = serde_json::to_string(a).expect("an acknowledgement always serializes");
+        self.tx.put(
+            &MonthKey::Acknowledgement(inmate.clone()).to_string(),
+            ScalarValue::Str(json.into()),
+        )
     }
 
     /// An application for 复查 or 复核, as an officer records it.
@@ -529,6 +544,8 @@ pub struct MonthFacts {
     pub answers: BTreeMap<ContentId, Entry<Answer>>,
     /// The prison group's final answers (`fans/`), by the application answered.
     pub final_answers: BTreeMap<ContentId, Entry<Answer>>,
+    /// Inmates' acknowledgements of their monthly sheets.
+    pub acknowledgements: BTreeMap<InmateNo, Entry<Acknowledgement>>,
     pub problems: Vec<Problem>,
 }
 
@@ -569,6 +586,7 @@ impl MonthFacts {
             applications: BTreeMap::new(),
             answers: BTreeMap::new(),
             final_answers: BTreeMap::new(),
+            acknowledgements: BTreeMap::new(),
             problems: Vec::new(),
         }
     }
@@ -806,6 +824,9 @@ impl MonthFacts {
             }
             (MonthKey::FinalAnswer(id), MonthValue::Answer(a)) => {
                 self.final_answers.insert(id, Entry::new(a, conflict));
+            }
+            (MonthKey::Acknowledgement(i), MonthValue::Acknowledgement(a)) => {
+                self.acknowledgements.insert(i, Entry::new(a, conflict));
             }
             (MonthKey::Meta(_), _) => {}
             (k, v) => return Err(format!("value {v:?} does not belong at {k}")),

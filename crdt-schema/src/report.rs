@@ -6,6 +6,7 @@
 //! version and per-inmate results) — never over document heads, so replicas
 //! that reached the same facts by different histories agree on it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -196,6 +197,10 @@ pub struct Report {
     /// either: it names the digest it posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub posting: Option<PostingStatus>,
+    /// The inmates' acknowledgements of their monthly sheets (a refusal
+    /// shown here never blocks the seal). Outside the digest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub acknowledgements: BTreeMap<InmateNo, crate::schema::Acknowledgement>,
 }
 
 /// The chief's posting as the report shows it.
@@ -242,6 +247,7 @@ impl Report {
             body,
             seal: None,
             posting: None,
+            acknowledgements: BTreeMap::new(),
         }
     }
 

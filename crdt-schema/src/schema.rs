@@ -107,6 +107,8 @@ pub enum RecordClass {
     Answer,
     /// The prison group's answer to a 复核 (final).
     FinalAnswer,
+    /// The inmate's acknowledgement of the monthly sheet (月评表), recorded by an officer.
+    Acknowledgement,
 }
 
 impl RecordClass {
@@ -481,6 +483,53 @@ impl Answer {
     }
 }
 
+/// What the inmate did with the paper monthly sheet (月评表).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckState {
+    /// 签字: signed.
+    Signed,
+    /// 拒签: refused (never blocks the seal; shown in the report).
+    Refused,
+    /// 无法签字: not available (in hospital, in confinement…).
+    NotAvailable,
+}
+
+impl AckState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AckState::Signed => "signed",
+            AckState::Refused => "refused",
+            AckState::NotAvailable => "not_available",
+        }
+    }
+}
+
+/// The acknowledgement of an inmate's monthly sheet, as an officer records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acknowledgement {
+    pub state: AckState,
+    pub date: Date,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+impl Acknowledgement {
+    pub fn check(&self, month: Month) -> Result<(), String> {
+        if !self.note.is_empty() {
+            check_text("note", &self.note).map_err(|e| e.to_string())?;
+        }
+        if self.date < month.first() || self.date.ordinal() > month.last().ordinal() + 123 {
+            return Err(format!(
+                "acknowledged {}: from the month's first day to four months after it",
+                self.date
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
@@ -515,6 +564,7 @@ pub enum MonthValue {
     Posting(Posting),
     Application(Application),
     Answer(Answer),
+    Acknowledgement(Acknowledgement),
 }
 
 fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
@@ -691,6 +741,11 @@ pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthV
             }
             MonthValue::Answer(a)
         }
+        MonthKey::Acknowledgement(_) => {
+            let a: Acknowledgement = json(v.str()?)?;
+            a.check(*month)?;
+            MonthValue::Acknowledgement(a)
+        }
     })
 }
 
@@ -727,6 +782,7 @@ pub fn classify(doc: &DocId, key: &str) -> Result<RecordClass, KeyError> {
             MonthKey::Application(_) => RecordClass::Application,
             MonthKey::Answer(_) => RecordClass::Answer,
             MonthKey::FinalAnswer(_) => RecordClass::FinalAnswer,
+            MonthKey::Acknowledgement(_) => RecordClass::Acknowledgement,
         },
     })
 }

@@ -800,12 +800,129 @@ fn write(
             }
             Ok(())
         })?;
+        if i == 0 {
+            the_procedure(&mut s, staff, &registry, district, month)?;
+        }
         if i + 1 < d.districts.len() {
             s.set_identity(&staff.chiefs[district]);
             crate::close::seal_month(&mut s, district, month)?;
         }
     }
     Ok(s.commit_compacted()?)
+}
+
+/// The rest of the month's procedure in the first district: the chief
+/// posts the report, an inmate applies for a 复查 of a decided entry (upheld
+/// by the group) and then a 复核 (the prison group corrects it to half), and
+/// every inmate's monthly sheet is acknowledged, one refused.
+fn the_procedure<'a>(
+    s: &mut WriteSession<'a>,
+    staff: &'a Staff,
+    registry: &RegistryFacts,
+    district: &DistrictId,
+    month: crdt_schema::Month,
+) -> Result<(), DemoError> {
+    use crdt_schema::{
+        AckState, Acknowledgement, Answer, AnswerOutcome, Application, ApplicationKind, Posting,
+    };
+    let day = |d: Date, n: i64| Date::from_ordinal(d.ordinal() + n).expect("in range");
+    let facts = s.month(district, month)?.facts();
+    let others: Vec<MonthFacts> = crate::close::other_sources(s, registry, &facts)?
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    let sources = crdt_schema::Sources::new(registry, &facts, &others)?;
+    let report = score_month(registry, &sources)?;
+    let explained = crdt_schema::explain_month(registry, &sources)?;
+    let chief = &staff.chiefs[district];
+    let officer = &staff.officers[district];
+    let posted = month.last();
+    s.set_identity(chief);
+    s.write_month(district, month, |w| {
+        w.put_posting(&Posting {
+            digest: report.digest.0.clone(),
+            first_day: posted,
+        })
+        .map(|_| ())
+    })?;
+    let passed = explained.iter().find_map(|e| {
+        e.adjustments
+            .iter()
+            .find(|a| {
+                a.district == *district
+                    && a.status == crdt_schema::EntryStatus::Counted
+                    && a.decision.is_some()
+                    && a.counted_cp.0 / 2 != 0
+            })
+            .map(|a| (e.result.inmate_no.clone(), a.clone()))
+    });
+    if let Some((inmate, line)) = passed {
+        let recheck = Application {
+            inmate: inmate.clone(),
+            kind: ApplicationKind::Recheck,
+            entry: Some(line.id.clone()),
+            figure: String::new(),
+            reason: "对该项加扣分有异议".into(),
+            received: day(posted, 2),
+            follows: None,
+        };
+        s.set_identity(officer);
+        let recheck_id = s.write_month(district, month, |w| w.put_application(&recheck))?;
+        s.set_identity(chief);
+        let upheld = Answer {
+            application: recheck_id.clone(),
+            decided: day(posted, 4),
+            outcome: AnswerOutcome::Upheld,
+            note: "经小组复查，维持原决定".into(),
+        };
+        s.write_month(district, month, |w| {
+            w.put_answer(&upheld, false).map(|_| ())
+        })?;
+        let review = Application {
+            inmate: inmate.clone(),
+            kind: ApplicationKind::Review,
+            entry: Some(line.id.clone()),
+            figure: String::new(),
+            reason: "不服复查结果，申请复核".into(),
+            received: day(posted, 5),
+            follows: Some(recheck_id),
+        };
+        s.set_identity(officer);
+        let review_id = s.write_month(district, month, |w| w.put_application(&review))?;
+        s.set_identity(&staff.prison_group);
+        let corrected = Answer {
+            application: review_id,
+            decided: day(posted, 7),
+            outcome: AnswerOutcome::Corrected {
+                points_cp: Cp(line.counted_cp.0 / 2),
+            },
+            note: "经复核，更正为原分值的一半".into(),
+        };
+        s.write_month(district, month, |w| {
+            w.put_answer(&corrected, true).map(|_| ())
+        })?;
+    }
+    s.set_identity(officer);
+    s.write_month(district, month, |w| {
+        for (k, i) in report.body.inmates.iter().enumerate() {
+            let ack = Acknowledgement {
+                state: if k == 1 {
+                    AckState::Refused
+                } else {
+                    AckState::Signed
+                },
+                date: day(posted, 8),
+                note: if k == 1 {
+                    "本人拒绝签字".into()
+                } else {
+                    String::new()
+                },
+            };
+            w.put_acknowledgement(&i.inmate_no, &ack)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// The district group's weekly reviews of one document: a 7-member group,

@@ -67,6 +67,10 @@ pub struct ProcedureCheck {
     /// The weekly reviews in this document, in week then held order.
     pub reviews: Vec<ReviewCheck>,
     pub posting: Option<crdt_schema::report::PostingStatus>,
+    /// Applications: (kind, answered) counts.
+    pub applications: BTreeMap<String, u32>,
+    /// Acknowledgements of the monthly sheets by state.
+    pub acknowledgements: BTreeMap<String, u32>,
 }
 
 /// One weekly review with its votes.
@@ -561,6 +565,31 @@ fn check_report(
                 entries,
                 reviews,
                 posting: r.posting.clone(),
+                applications: {
+                    let mut m: BTreeMap<String, u32> = BTreeMap::new();
+                    for (id, a) in &mf.applications {
+                        let answered = match a.value.kind {
+                            crdt_schema::ApplicationKind::Recheck => mf.answers.contains_key(id),
+                            crdt_schema::ApplicationKind::Review => {
+                                mf.final_answers.contains_key(id)
+                            }
+                        };
+                        *m.entry(format!(
+                            "{}/{}",
+                            a.value.kind.as_str(),
+                            if answered { "answered" } else { "open" }
+                        ))
+                        .or_default() += 1;
+                    }
+                    m
+                },
+                acknowledgements: {
+                    let mut m: BTreeMap<String, u32> = BTreeMap::new();
+                    for a in r.acknowledgements.values() {
+                        *m.entry(a.state.as_str().to_string()).or_default() += 1;
+                    }
+                    m
+                },
             });
             if let Some(seal) = &mf.seal {
                 // The report at the sealed state, as the chief saw it:

@@ -456,6 +456,12 @@ pub fn score_month(registry: &RegistryFacts, sources: &Sources<'_>) -> Result<Re
             registry_changed: !current && amended.is_empty(),
         }
     });
+    report.acknowledgements = facts
+        .acknowledgements
+        .iter()
+        .filter(|(no, _)| report.body.inmates.iter().any(|i| i.inmate_no == **no))
+        .map(|(no, a)| (no.clone(), a.value.clone()))
+        .collect();
     // The latest posting: by its first day, then id.
     report.posting = facts
         .postings

@@ -249,6 +249,22 @@ enum Command {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Record the inmate's acknowledgement of the monthly sheet (月评表; officer).
+    Acknowledge {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        #[arg(long)]
+        inmate: InmateNo,
+        /// signed, refused or not-available.
+        #[arg(long)]
+        state: String,
+        #[arg(long)]
+        date: Date,
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// The month's applications with their answers and deadlines.
     Applications {
         #[arg(long)]
@@ -667,6 +683,14 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             decided,
             note,
         ),
+        Command::Acknowledge {
+            district,
+            month,
+            inmate,
+            state,
+            date,
+            note,
+        } => write::acknowledge(&ctx, &district, month, &inmate, &state, date, note),
         Command::Applications {
             district,
             month,

@@ -259,6 +259,22 @@ fn procedure(out: &mut impl Write, p: &crate::verify::ProcedureCheck) -> io::Res
             }
         )?;
     }
+    if !p.applications.is_empty() {
+        let list: Vec<String> = p
+            .applications
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        writeln!(out, "  复查复核 applications: {}", list.join(", "))?;
+    }
+    if !p.acknowledgements.is_empty() {
+        let list: Vec<String> = p
+            .acknowledgements
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        writeln!(out, "  月评表 monthly sheets: {}", list.join(", "))?;
+    }
     match &p.posting {
         Some(post) => writeln!(
             out,

@@ -299,6 +299,36 @@ pub(super) fn answer(
     Ok(ExitCode::SUCCESS)
 }
 
+pub(super) fn acknowledge(
+    ctx: &Ctx,
+    district: &DistrictId,
+    month: Month,
+    inmate: &InmateNo,
+    state: &str,
+    date: crdt_schema::Date,
+    note: Option<String>,
+) -> Result<ExitCode> {
+    let state = match state {
+        "signed" => crdt_schema::AckState::Signed,
+        "refused" => crdt_schema::AckState::Refused,
+        "not-available" | "not_available" => crdt_schema::AckState::NotAvailable,
+        other => anyhow::bail!("--state `{other}`: signed, refused or not-available"),
+    };
+    let ack = crdt_schema::Acknowledgement {
+        state,
+        date,
+        note: note.unwrap_or_default(),
+    };
+    let writer = ctx.writer()?;
+    ctx.service()?
+        .acknowledge(&writer, now(), district, month, inmate, &ack)?;
+    println!(
+        "{district} {month} {inmate}: monthly sheet {} on {date}",
+        state.as_str()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn post(
     ctx: &Ctx,
     district: &DistrictId,

@@ -456,3 +456,32 @@ impl Service {
         })
     }
 }
+
+impl Service {
+    /// An officer records what the inmate did with the paper monthly sheet.
+    pub fn acknowledge(
+        &self,
+        who: &Identity,
+        time: i64,
+        district: &DistrictId,
+        month: Month,
+        inmate: &InmateNo,
+        ack: &crdt_schema::Acknowledgement,
+    ) -> Result<Committed> {
+        let note = format!("acknowledgement {district} {month} {inmate}");
+        let done = self.write(who, time, note, |s| {
+            let registry = s.registry().facts();
+            known_district(&registry, district)?;
+            if !registry.inmates.contains_key(inmate) {
+                return Err(ServiceError::UnknownInmate {
+                    inmate: inmate.clone(),
+                    district: district.clone(),
+                    month,
+                });
+            }
+            s.write_month(district, month, |w| w.put_acknowledgement(inmate, ack))?;
+            Ok(())
+        })?;
+        Ok(done.value.1)
+    }
+}

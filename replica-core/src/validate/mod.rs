@@ -264,7 +264,13 @@ pub fn may_write(
         Role::LaborSection => {
             *doc == DocId::Registry && matches!(class, C::Meta | C::Catalogue | C::RuleSet)
         }
-        Role::Officer => own_month && matches!(class, C::Meta | C::Daily | C::Application),
+        Role::Officer => {
+            own_month
+                && matches!(
+                    class,
+                    C::Meta | C::Daily | C::Application | C::Acknowledgement
+                )
+        }
         // The chief chairs the weekly review, posts and seals, and approves
         // under the former procedure (`apv/`); under the decision levels
         // approvals are the prison group's own records (`gapv/`), in every
@@ -279,6 +285,7 @@ pub fn may_write(
                         | C::Review
                         | C::Posting
                         | C::Application
+                        | C::Acknowledgement
                         | C::Answer
                         | C::Seal
                 )
