@@ -257,6 +257,9 @@ impl MonthWriter<'_, '_> {
     /// prison group's (to a 复核).
     pub fn put_answer(&mut self, a: &Answer, final_answer: bool) -> Result<bool, SchemaError> {
         a.check(self.month).map_err(SchemaError::BadPosting)?;
+        if !final_answer {
+            a.check_group().map_err(SchemaError::BadPosting)?;
+        }
         let key = if final_answer {
             MonthKey::FinalAnswer(a.application.clone())
         } else {

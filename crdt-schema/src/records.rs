@@ -420,7 +420,7 @@ impl Adjustment {
                 max: MAX_ADJUSTMENT_CP,
             });
         }
-        if self.points_cp.0.abs() > MAX_ADJUSTMENT_CP {
+        if self.points_cp.0.unsigned_abs() > MAX_ADJUSTMENT_CP.unsigned_abs() {
             return Err(RecordError::OutOfRange {
                 field: "points_cp".into(),
                 value: self.points_cp.0.to_string(),

@@ -227,6 +227,9 @@ pub struct SealStatus {
     pub change: String,
     /// Whether the report still matches the seal (no amendment since).
     pub current: bool,
+    /// What the procedure had not done when the chief sealed all the same.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub forced: String,
     /// Inmates changed after the seal.
     pub amended: u32,
     /// The report no longer matches the seal although no record of the

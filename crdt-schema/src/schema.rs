@@ -144,6 +144,11 @@ pub struct Seal {
     /// rule set published over the month later amends every inmate of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<String>,
+    /// What the procedure had not yet done when the chief sealed all the
+    /// same (the posting not ended, applications unanswered); empty for a
+    /// seal in order.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub forced: String,
 }
 
 /// A second officer's confirmation: the digest of what was confirmed and
@@ -321,7 +326,8 @@ impl Review {
                 return Err(format!("entry {} decided twice", d.entry));
             }
             if let Outcome::Correct { points_cp } = d.outcome
-                && (points_cp.0 == 0 || points_cp.0.abs() > MAX_ADJUSTMENT_CP)
+                && (points_cp.0 == 0
+                    || points_cp.0.unsigned_abs() > MAX_ADJUSTMENT_CP.unsigned_abs())
             {
                 return Err(format!(
                     "entry {}: a correction to {} cp (nonzero, at most {MAX_ADJUSTMENT_CP} either way)",
@@ -461,15 +467,44 @@ pub struct Answer {
     pub outcome: AnswerOutcome,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// The district group's vote on a 复查 (members, in favour): its answer
+    /// is a group decision and needs two thirds of all members, as a
+    /// review's does. The prison group's final answer carries none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vote: Option<(u32, u32)>,
 }
 
 impl Answer {
+    /// The district group's answer: with a vote of two thirds of all members.
+    pub fn check_group(&self) -> Result<(), String> {
+        match self.vote {
+            Some((members, in_favour))
+                if (1..=MAX_GROUP_MEMBERS).contains(&members) && in_favour <= members =>
+            {
+                if two_thirds(in_favour, members) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{in_favour} of {members} members in favour is less than two thirds of all members ({} needed): the group has not answered",
+                        needed_in_favour(members)
+                    ))
+                }
+            }
+            Some((members, in_favour)) => Err(format!(
+                "a vote of {in_favour} in favour of {members} members"
+            )),
+            None => {
+                Err("the group's answer to a 复查 names its members and those in favour".into())
+            }
+        }
+    }
+
     pub fn check(&self, month: Month) -> Result<(), String> {
         if !self.note.is_empty() {
             check_text("note", &self.note).map_err(|e| e.to_string())?;
         }
         if let AnswerOutcome::Corrected { points_cp } = self.outcome
-            && points_cp.0.abs() > MAX_ADJUSTMENT_CP
+            && points_cp.0.unsigned_abs() > MAX_ADJUSTMENT_CP.unsigned_abs()
         {
             return Err(format!("a correction to {} cp", points_cp.0));
         }
@@ -736,6 +771,11 @@ pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthV
         MonthKey::Answer(id) | MonthKey::FinalAnswer(id) => {
             let a: Answer = json(v.str()?)?;
             a.check(*month)?;
+            if matches!(key, MonthKey::Answer(_)) {
+                a.check_group()?;
+            } else if a.vote.is_some() {
+                return Err("the prison group's answer carries no group vote".into());
+            }
             if a.application != *id {
                 return Err("an answer's key names the application it answers".into());
             }

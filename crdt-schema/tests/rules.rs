@@ -961,6 +961,7 @@ fn a_change_after_the_seal_is_an_amendment_until_resealed() {
             digest,
             sources: Default::default(),
             rules: None,
+            forced: String::new(),
         };
         f.month.write(&meta_by(9), |w| w.put_seal(&s)).unwrap();
     };

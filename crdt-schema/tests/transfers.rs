@@ -260,6 +260,7 @@ fn seal(pr: &mut Prison) {
         digest: digest.0,
         sources: [(district("D01"), heads(&pr.d01))].into_iter().collect(),
         rules: None,
+        forced: String::new(),
     };
     pr.d02.write(&meta(), |w| w.put_seal(&s)).unwrap();
 }
@@ -455,6 +456,7 @@ fn a_transfer_recorded_after_the_seal_amends_the_receiving_month() {
         digest: digest.0,
         sources: Default::default(),
         rules: None,
+        forced: String::new(),
     };
     pr.d02.write(&meta(), |w| w.put_seal(&s)).unwrap();
     let before = report_as_read(&pr);

@@ -24,6 +24,55 @@ pub enum CloseError {
         district: DistrictId,
         month: Month,
     },
+    /// The procedure is not done (RULES.md, month close): the posting has
+    /// not ended, or applications wait for their answers.
+    #[error(
+        "{district} {month} is not ready to seal: {}; seal with --force to seal all the same (the seal then says what was not done)",
+        reasons.join("; ")
+    )]
+    NotReady {
+        district: DistrictId,
+        month: Month,
+        reasons: Vec<String>,
+    },
+}
+
+/// What of the month's procedure is not done on `today`: the posting (the
+/// latest; it must have ended), applications without their answer.
+/// Rule sets of the former procedure ask nothing.
+pub fn not_done(
+    registry: &RegistryFacts,
+    facts: &MonthFacts,
+    month: Month,
+    today: crdt_schema::Date,
+) -> Vec<String> {
+    let Some(rules) = registry.rule_set_for(month).filter(|r| r.decision_levels) else {
+        return Vec::new();
+    };
+    let mut reasons = Vec::new();
+    match facts.postings.values().map(|p| p.value.first_day).max() {
+        None => reasons.push("the report has not been posted (tally post)".to_string()),
+        Some(first) => {
+            let last = rules
+                .working_days_end(first, rules.posting_working_days)
+                .unwrap_or(first);
+            if today <= last {
+                reasons.push(format!("the posting lasts until {last}"));
+            }
+        }
+    }
+    let open = facts
+        .applications
+        .iter()
+        .filter(|(id, a)| match a.value.kind {
+            crdt_schema::ApplicationKind::Recheck => !facts.answers.contains_key(*id),
+            crdt_schema::ApplicationKind::Review => !facts.final_answers.contains_key(*id),
+        })
+        .count();
+    if open > 0 {
+        reasons.push(format!("{open} application(s) for 复查/复核 not answered"));
+    }
+    reasons
 }
 
 /// One approval written: what, how many centipoints, and a description.
@@ -162,7 +211,7 @@ pub fn seal_month(
     district: &DistrictId,
     month: Month,
 ) -> Result<(ReportDigest, bool), CloseError> {
-    let sealed = seal_month_if(s, district, month, |_| true)?;
+    let sealed = seal_month_if(s, district, month, false, |_| true)?;
     Ok(sealed.expect("an accepting check always seals"))
 }
 
@@ -173,6 +222,7 @@ pub fn seal_month_if(
     s: &mut WriteSession<'_>,
     district: &DistrictId,
     month: Month,
+    force: bool,
     seen: impl FnOnce(&ReportDigest) -> bool,
 ) -> Result<Option<(ReportDigest, bool)>, CloseError> {
     check_district(s, district)?;
@@ -191,6 +241,15 @@ pub fn seal_month_if(
     if !seen(&score_month(&registry, &sources)?.digest) {
         return Ok(None);
     }
+    let today = crate::validate::date_of(s.time()).unwrap_or(month.last());
+    let reasons = not_done(&registry, &facts, month, today);
+    if !reasons.is_empty() && !force {
+        return Err(CloseError::NotReady {
+            district: district.clone(),
+            month,
+            reasons,
+        });
+    }
     let digest = digest_to_seal(&registry, &sources)?;
     let seal = Seal {
         district: district.clone(),
@@ -202,6 +261,7 @@ pub fn seal_month_if(
             .map(|(f, heads)| (f.district, heads))
             .collect(),
         rules: registry.rule_set_for(month).map(|r| r.digest()),
+        forced: reasons.join("; "),
     };
     let resealed = facts.seal.is_some();
     s.write_month(district, month, |w| w.put_seal(&seal))?;

@@ -802,11 +802,36 @@ fn write(
         })?;
         if i == 0 {
             the_procedure(&mut s, staff, &registry, district, month)?;
-        }
-        if i + 1 < d.districts.len() {
+        } else {
+            // Every other district posts on the month's last day too.
+            let report = {
+                let facts = s.month(district, month)?.facts();
+                let others: Vec<MonthFacts> =
+                    crate::close::other_sources(&mut s, &registry, &facts)?
+                        .into_iter()
+                        .map(|(f, _)| f)
+                        .collect();
+                let sources = crdt_schema::Sources::new(&registry, &facts, &others)?;
+                score_month(&registry, &sources)?
+            };
             s.set_identity(&staff.chiefs[district]);
-            crate::close::seal_month(&mut s, district, month)?;
+            s.write_month(district, month, |w| {
+                w.put_posting(&crdt_schema::Posting {
+                    digest: report.digest.0,
+                    first_day: month.last(),
+                })
+                .map(|_| ())
+            })?;
         }
+    }
+    // The seals, once the postings have ended (3 working days from the
+    // month's last day end within 5 days of it) and every application is
+    // answered: stated nine days after the month.
+    s.set_time(at(month.last(), 10) + 9 * 86_400);
+    s.set_message("demo: seals");
+    for district in &d.districts[..d.districts.len() - 1] {
+        s.set_identity(&staff.chiefs[district]);
+        crate::close::seal_month(&mut s, district, month)?;
     }
     Ok(s.commit_compacted()?)
 }
@@ -874,6 +899,7 @@ fn the_procedure<'a>(
             decided: day(posted, 4),
             outcome: AnswerOutcome::Upheld,
             note: "经小组复查，维持原决定".into(),
+            vote: Some((7, 6)),
         };
         s.write_month(district, month, |w| {
             w.put_answer(&upheld, false).map(|_| ())
@@ -897,6 +923,7 @@ fn the_procedure<'a>(
                 points_cp: Cp(line.counted_cp.0 / 2),
             },
             note: "经复核，更正为原分值的一半".into(),
+            vote: None,
         };
         s.write_month(district, month, |w| {
             w.put_answer(&corrected, true).map(|_| ())

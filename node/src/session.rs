@@ -184,6 +184,11 @@ impl<'s> WriteSession<'s> {
         self.time = time;
     }
 
+    /// The time the changes written now state (seconds since 1970).
+    pub fn time(&self) -> i64 {
+        self.time
+    }
+
     /// Loads (once) and returns a district-month document.
     pub fn month(&mut self, district: &DistrictId, month: Month) -> Result<&MonthDoc, WriteError> {
         Ok(&self.month_entry(district, month)?.doc)

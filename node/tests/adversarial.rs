@@ -79,6 +79,19 @@ fn prison() -> Prison {
         let f = write(d, name, text);
         tally(d, &["import", kind, f.to_str().unwrap()]);
     }
+    // Posted (the posting long over), so the month may be sealed.
+    tally(
+        d,
+        &[
+            "post",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--from",
+            "2026-04-01",
+        ],
+    );
     tally(d, &["seal", "--district", "D01", "--month", "2026-03"]);
     let out = d.join("d01.bundle");
     tally(
@@ -474,6 +487,7 @@ fn a_seal_that_does_not_match_the_records_is_a_mismatch() {
         digest: "0".repeat(64),
         sources: Default::default(),
         rules: None,
+        forced: String::new(),
     };
     s.write_month(&"D01".parse().unwrap(), "2026-03".parse().unwrap(), |w| {
         w.put_seal(&seal).map(|_| ())

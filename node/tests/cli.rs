@@ -81,6 +81,22 @@ fn small_prison() -> tempfile::TempDir {
     dir
 }
 
+/// Posts a district's March (from 1 April, long over), so it may be sealed.
+fn post_march(d: &Path, district: &str) {
+    ok(
+        d,
+        &[
+            "post",
+            "--district",
+            district,
+            "--month",
+            "2026-03",
+            "--from",
+            "2026-04-01",
+        ],
+    );
+}
+
 fn inmate<'a>(report: &'a Value, no: &str) -> &'a Value {
     report["inmates"]
         .as_array()
@@ -566,6 +582,53 @@ fn officers_sign_what_they_may_and_are_refused_the_rest() {
         ],
     );
     assert!(out.contains("approved -10.00 points (质量不合格)"), "{out}");
+    // Not posted yet: the seal waits for the posting's end (RULES.md).
+    let err = fails(
+        d,
+        &[
+            "--as",
+            &c1,
+            "seal",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+        ],
+    );
+    assert!(
+        err.contains("D01 2026-03 is not ready to seal: the report has not been posted"),
+        "{err}"
+    );
+    // Posting is the chief's: an officer's is refused.
+    let err = fails(
+        d,
+        &[
+            "--as",
+            &j1,
+            "post",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--from",
+            "2026-04-01",
+        ],
+    );
+    assert!(err.contains("may not write `post/"), "{err}");
+    ok(
+        d,
+        &[
+            "--as",
+            &c1,
+            "post",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--from",
+            "2026-04-01",
+        ],
+    );
     let out = ok(
         d,
         &[
@@ -1238,8 +1301,16 @@ fn a_transferred_inmate_is_scored_once_by_the_district_holding_them_at_month_end
             "1001",
         ],
     );
-    let out = ok(d, &["seal", "--district", "D02", "--month", "2026-03"]);
+    // Sealed before its posting, forced: the seal says what was not done.
+    let out = ok(
+        d,
+        &["seal", "--district", "D02", "--month", "2026-03", "--force"],
+    );
     assert!(out.contains("sealed D02 2026-03"), "{out}");
+    assert_eq!(
+        score("D02")["seal"]["forced"],
+        "the report has not been posted (tally post)"
+    );
     let sealed = score("D02");
     assert_eq!(sealed["seal"]["current"], true, "{}", sealed["seal"]);
     // LABOR = 2250 + 166 − 1000 = 1416.
@@ -1431,6 +1502,7 @@ fn rules_publish_round_trips_rules_show_and_changes_months_from_its_own() {
     // The same from March: 2001's bonus of 404 (RULES: 104 over-fulfilment
     // + 300) is capped at 100, LABOR = 3000 + 100 = 3100; 1001's 166 is
     // capped at 100 in D01 too. D01 is sealed first: refused unless forced.
+    post_march(d, "D01");
     ok(d, &["seal", "--district", "D01", "--month", "2026-03"]);
     r["effective_from"] = "2026-03".into();
     std::fs::write(&file, r.to_string()).unwrap();
@@ -1800,6 +1872,10 @@ fn applications_for_recheck_and_review_are_answered_with_deadlines_in_working_da
                 "--upheld",
                 "--decided",
                 "2026-04-08",
+                "--members",
+                "7",
+                "--yes",
+                "5",
             ],
         )
         .iter()
@@ -1807,17 +1883,33 @@ fn applications_for_recheck_and_review_are_answered_with_deadlines_in_working_da
         .collect::<Vec<_>>(),
     );
     assert!(err.contains("may not write `ans/"), "{err}");
-    run(with(
-        &c1,
-        &[
-            "answer",
-            "--application",
-            &recheck,
-            "--upheld",
-            "--decided",
-            "2026-04-08",
-        ],
-    ));
+    // The group's answer is a group decision: two thirds of all members.
+    let no_vote = |yes: &str| {
+        with(
+            &c1,
+            &[
+                "answer",
+                "--application",
+                &recheck,
+                "--upheld",
+                "--decided",
+                "2026-04-08",
+                "--members",
+                "7",
+                "--yes",
+                yes,
+            ],
+        )
+    };
+    let err = fails(
+        d,
+        &no_vote("4").iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(
+        err.contains("4 of 7 members in favour is less than two thirds"),
+        "{err}"
+    );
+    run(no_vote("5"));
     // A 复核 received on 14 April: due 3 working days from the answer (8, 9,
     // 10 April): late, recorded all the same.
     let out = run(with(

@@ -164,6 +164,7 @@ fn sealed(mut r: Report, current: bool) -> Report {
         by: chief().public().to_string(),
         change: "cd".repeat(32),
         current,
+        forced: String::new(),
         amended: if current { 0 } else { 1 },
         registry_changed: false,
     });

@@ -155,6 +155,7 @@ fn an_approval_of_what_changed_since_is_refused_and_writes_nothing() {
             &district,
             month,
             Some(&report.digest),
+            false,
         )
         .expect_err("the approval changed the report");
     assert!(matches!(e, ServiceError::SealChanged { .. }), "{e:?}");

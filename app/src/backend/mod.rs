@@ -428,7 +428,7 @@ impl Worker {
                 month,
                 seen,
             } => self.saved(|svc, id, now| {
-                svc.seal(id, now, &district, month, Some(&seen))
+                svc.seal(id, now, &district, month, Some(&seen), false)
                     .map(|s| s.committed.changes)
             }),
             Request::Catalog => match self.service().and_then(|s| Ok(s.catalog()?)) {

@@ -237,7 +237,14 @@ impl AdjustmentLine {
 /// The correction an answered application makes of an entry of `no`, from
 /// the reporting district's document: the prison group's final answer to a
 /// 复核 before the group's answer to a 复查. `(amount, final)`.
-fn answered_correction(f: &MonthFacts, no: &InmateNo, id: &AdjustmentId) -> Option<(Cp, bool)> {
+/// A correction to another sign (a deduction into a bonus) corrects
+/// nothing; to 0 the entry does not count.
+fn answered_correction(
+    f: &MonthFacts,
+    no: &InmateNo,
+    id: &AdjustmentId,
+    entered: Cp,
+) -> Option<(Cp, bool)> {
     use crate::schema::{AnswerOutcome, ApplicationKind};
     let mut best: Option<(ApplicationKind, Date, Cp)> = None;
     for (aid, a) in &f.applications {
@@ -251,6 +258,7 @@ fn answered_correction(f: &MonthFacts, no: &InmateNo, id: &AdjustmentId) -> Opti
         };
         if let Some(ans) = answer
             && let AnswerOutcome::Corrected { points_cp } = ans.value.outcome
+            && (points_cp == Cp::ZERO || (points_cp > Cp::ZERO) == (entered > Cp::ZERO))
         {
             let key = (a.kind, ans.value.decided, points_cp);
             if best.as_ref().is_none_or(|b| (b.0, b.1) < (key.0, key.1)) {
@@ -452,6 +460,7 @@ pub fn score_month(registry: &RegistryFacts, sources: &Sources<'_>) -> Result<Re
             by: hex::encode(&s.author),
             change: s.change.to_string(),
             current,
+            forced: s.seal.forced.clone(),
             amended: amended.len() as u32,
             registry_changed: !current && amended.is_empty(),
         }
@@ -1252,10 +1261,16 @@ impl<'a> Scorer<'a> {
                 let mut line = AdjustmentLine::new(id, a, EntryStatus::Counted, &source.district);
                 if !levels {
                     // The former procedure: counted as entered, the chief
-                    // approving at the approval lines.
+                    // approving at the approval lines; an answered
+                    // application's correction counts as decided.
+                    let corrected = answered_correction(self.sources.own(), no, id, p);
+                    let p = corrected.map_or(p, |(c, _)| c);
+                    line.counted_cp = p;
                     let status = if !counts {
                         EntryStatus::NotCounted
-                    } else if needs_prison(a, p) && !approved(target, p) {
+                    } else if corrected.is_some_and(|(c, _)| c == Cp::ZERO) {
+                        EntryStatus::Returned
+                    } else if corrected.is_none() && needs_prison(a, p) && !approved(target, p) {
                         EntryStatus::AwaitingApproval
                     } else {
                         EntryStatus::Counted
@@ -1277,6 +1292,14 @@ impl<'a> Scorer<'a> {
                     continue;
                 }
                 line.decision = decision_of(source, no, id);
+                // A correction keeps the entry's sign (a deduction is not
+                // corrected into a bonus): one that does not decides nothing.
+                let same_sign = |c: Cp| (c > Cp::ZERO) == (p > Cp::ZERO);
+                if line.decision.as_ref().is_some_and(|d| {
+                    matches!(d.outcome, Outcome::Correct { points_cp } if !same_sign(points_cp))
+                }) {
+                    line.decision = None;
+                }
                 let mut amount = match line.decision.as_ref().map(|d| d.outcome) {
                     Some(Outcome::Return) => None,
                     Some(Outcome::Correct { points_cp }) => Some((points_cp, true)),
@@ -1287,7 +1310,8 @@ impl<'a> Scorer<'a> {
                 // the prison group's final one is the amount that counts;
                 // the group's correction takes the place of its decision.
                 let mut final_amount = false;
-                if let Some((corrected, is_final)) = answered_correction(self.sources.own(), no, id)
+                if let Some((corrected, is_final)) =
+                    answered_correction(self.sources.own(), no, id, p)
                 {
                     amount = (corrected != Cp::ZERO).then_some((corrected, true));
                     final_amount = is_final;

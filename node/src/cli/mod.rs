@@ -248,6 +248,12 @@ enum Command {
         decided: Option<Date>,
         #[arg(long)]
         note: Option<String>,
+        /// For the group's answer to a 复查: its members (all of them)…
+        #[arg(long)]
+        members: Option<u32>,
+        /// …and those in favour (two thirds of all members).
+        #[arg(long)]
+        yes: Option<u32>,
     },
     /// Record the inmate's acknowledgement of the monthly sheet (月评表; officer).
     Acknowledge {
@@ -291,6 +297,10 @@ enum Command {
         district: DistrictId,
         #[arg(long)]
         month: Month,
+        /// Seal before the posting has ended or with applications
+        /// unanswered; the seal records what was not done.
+        #[arg(long)]
+        force: bool,
     },
     /// Record a signed objection (procurator).
     Object {
@@ -673,15 +683,17 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             correct,
             decided,
             note,
+            members,
+            yes,
         } => write::answer(
             &ctx,
             &district,
             month,
             &application,
-            upheld,
-            correct,
+            (upheld, correct),
             decided,
             note,
+            members.zip(yes),
         ),
         Command::Acknowledge {
             district,
@@ -706,7 +718,11 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             month,
             inmate,
         } => write::approve(&ctx, &district, month, &inmate),
-        Command::Seal { district, month } => write::seal(&ctx, &district, month),
+        Command::Seal {
+            district,
+            month,
+            force,
+        } => write::seal(&ctx, &district, month, force),
         Command::Object {
             district,
             month,

@@ -260,10 +260,10 @@ pub(super) fn answer(
     district: &DistrictId,
     month: Month,
     application: &str,
-    upheld: bool,
-    correct: Option<String>,
+    (upheld, correct): (bool, Option<String>),
     decided: Option<crdt_schema::Date>,
     note: Option<String>,
+    vote: Option<(u32, u32)>,
 ) -> Result<ExitCode> {
     let outcome = match (upheld, correct) {
         (true, None) => crdt_schema::AnswerOutcome::Upheld,
@@ -283,6 +283,7 @@ pub(super) fn answer(
         },
         outcome,
         note: note.unwrap_or_default(),
+        vote,
     };
     let writer = ctx.writer()?;
     ctx.service()?
@@ -352,9 +353,16 @@ pub(super) fn post(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn seal(ctx: &Ctx, district: &DistrictId, month: Month) -> Result<ExitCode> {
+pub(super) fn seal(
+    ctx: &Ctx,
+    district: &DistrictId,
+    month: Month,
+    force: bool,
+) -> Result<ExitCode> {
     let writer = ctx.writer()?;
-    let sealed = ctx.service()?.seal(&writer, now(), district, month, None)?;
+    let sealed = ctx
+        .service()?
+        .seal(&writer, now(), district, month, None, force)?;
     println!(
         "{} {district} {month}: report digest {}",
         if sealed.resealed {

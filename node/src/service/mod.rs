@@ -57,8 +57,9 @@ pub enum ServiceError {
     Unlock(#[from] UnlockError),
     #[error(transparent)]
     Link(#[from] ::link::LinkError),
-    /// A weekly review that cannot be recorded, and why.
-    #[error("review refused: {0}")]
+    /// A record of the month's procedure (review, posting, application,
+    /// answer) that cannot be recorded, and why.
+    #[error("refused: {0}")]
     BadReview(String),
     #[error("{}: the database password is not UTF-8 text", path.display())]
     LinkPassword { path: std::path::PathBuf },
@@ -672,6 +673,8 @@ impl Service {
 
     /// The chief seals the month at its current report digest: when `seen`
     /// is given, only if that is the digest now.
+    /// Under the decision levels only once the posting has ended and every
+    /// application is answered, unless `force` (which the seal then says).
     pub fn seal(
         &self,
         who: &Identity,
@@ -679,10 +682,12 @@ impl Service {
         district: &DistrictId,
         month: Month,
         seen: Option<&ReportDigest>,
+        force: bool,
     ) -> Result<Sealed> {
         let done = self.write(who, time, format!("seal {district} {month}"), |s| {
-            let sealed =
-                close::seal_month_if(s, district, month, |now| seen.is_none_or(|s| s == now))?;
+            let sealed = close::seal_month_if(s, district, month, force, |now| {
+                seen.is_none_or(|s| s == now)
+            })?;
             sealed.ok_or_else(|| ServiceError::SealChanged {
                 district: district.clone(),
                 month,

@@ -278,7 +278,21 @@ impl Service {
     ) -> Result<(crdt_schema::ContentId, Committed)> {
         let note = format!("application {district} {month} {}", application.inmate);
         let done = self.write(who, time, note, |s| {
-            known_district(&s.registry().facts(), district)?;
+            let registry = s.registry().facts();
+            known_district(&registry, district)?;
+            // Recorded where the month is scored: the district holding the
+            // inmate on its last custody day, whose document the report reads
+            // applications from.
+            if let Some(to) = registry.custody(&application.inmate, month).reporting()
+                && to != district
+            {
+                return Err(ServiceError::ScoredElsewhere {
+                    inmate: application.inmate.clone(),
+                    district: district.clone(),
+                    month,
+                    to: to.clone(),
+                });
+            }
             let facts = s.month(district, month)?.facts();
             if let Some(prior) = &application.follows {
                 let Some(p) = facts.applications.get(prior) else {
@@ -291,6 +305,14 @@ impl Service {
                 {
                     return Err(ServiceError::BadReview(format!(
                         "a 复核 follows a 复查 the group has answered; {prior} is not one"
+                    )));
+                }
+                if p.value.inmate != application.inmate
+                    || p.value.entry != application.entry
+                    || p.value.figure != application.figure
+                {
+                    return Err(ServiceError::BadReview(format!(
+                        "a 复核 is of what its 复查 {prior} was: the same inmate and entry or figure"
                     )));
                 }
             }
@@ -391,8 +413,9 @@ impl Service {
             .rule_set_for(month)
             .cloned()
             .unwrap_or_else(|| crdt_schema::RuleSet::standard(month));
-        // The posting the applications run from: the earliest.
-        let posted = facts.postings.values().map(|p| p.value.first_day).min();
+        // The posting the applications run from: the latest (a re-posting
+        // starts the period again), the one the report shows.
+        let posted = facts.postings.values().map(|p| p.value.first_day).max();
         let mut rows: Vec<ApplicationRow> = facts
             .applications
             .iter()
