@@ -401,14 +401,7 @@ impl Service {
         let mut issues = Vec::new();
         let registry = self.registry(&mut issues)?;
         known_district(&registry, district)?;
-        let loaded = self
-            .store
-            .load(&DocId::month(district.clone(), month))?
-            .typed(MonthDoc::from_document)?;
-        issues.extend(loaded.issues);
-        let facts = loaded.doc.facts();
-        let (others, found) = read::other_sources(&self.store, &registry, &facts)?;
-        issues.extend(found);
+        let (facts, others) = self.month_sources(&registry, district, month, &mut issues)?;
         let sources = Sources::new(&registry, &facts, &others)?;
         let Some(e) = explain_inmate(&registry, &sources, inmate)? else {
             if let Some(to) = registry.custody(inmate, month).reporting()
@@ -815,6 +808,29 @@ impl Service {
             Ok(())
         })?;
         Ok(done.value.1)
+    }
+}
+
+impl Service {
+    /// A district-month's facts and those of the other documents its report
+    /// reads (transfers), with what loading them found in `issues`. The
+    /// caller holds the store's lock.
+    pub(crate) fn month_sources(
+        &self,
+        registry: &RegistryFacts,
+        district: &DistrictId,
+        month: Month,
+        issues: &mut Vec<String>,
+    ) -> Result<(crdt_schema::MonthFacts, Vec<crdt_schema::MonthFacts>)> {
+        let loaded = self
+            .store
+            .load(&DocId::month(district.clone(), month))?
+            .typed(MonthDoc::from_document)?;
+        issues.extend(loaded.issues.iter().cloned());
+        let facts = loaded.doc.facts();
+        let (others, found) = read::other_sources(&self.store, registry, &facts)?;
+        issues.extend(found);
+        Ok((facts, others))
     }
 }
 

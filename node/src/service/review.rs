@@ -10,7 +10,6 @@ use crdt_schema::{
 };
 
 use super::{Read, Result, Service, ServiceError, known_district};
-use crate::read;
 use crate::session::{Committed, Identity};
 
 /// One entry of a district's month document, as the score treats it.
@@ -114,14 +113,7 @@ impl Service {
             if d != district && !registry.sources_of(d, month).contains(district) {
                 continue;
             }
-            let loaded = self
-                .store
-                .load(&DocId::month(d.clone(), month))?
-                .typed(MonthDoc::from_document)?;
-            issues.extend(loaded.issues.iter().cloned());
-            let facts = loaded.doc.facts();
-            let (others, found) = read::other_sources(&self.store, &registry, &facts)?;
-            issues.extend(found);
+            let (facts, others) = self.month_sources(&registry, d, month, &mut issues)?;
             let sources = Sources::new(&registry, &facts, &others)?;
             for e in explain_month(&registry, &sources)? {
                 for line in e.adjustments {
@@ -462,14 +454,7 @@ impl Service {
         let mut issues = Vec::new();
         let registry = self.registry(&mut issues)?;
         known_district(&registry, district)?;
-        let loaded = self
-            .store
-            .load(&DocId::month(district.clone(), month))?
-            .typed(MonthDoc::from_document)?;
-        issues.extend(loaded.issues.iter().cloned());
-        let facts = loaded.doc.facts();
-        let (others, found) = read::other_sources(&self.store, &registry, &facts)?;
-        issues.extend(found);
+        let (facts, others) = self.month_sources(&registry, district, month, &mut issues)?;
         let sources = Sources::new(&registry, &facts, &others)?;
         let report = crdt_schema::score_month(&registry, &sources)?;
         let explained = explain_month(&registry, &sources)?;
