@@ -34,6 +34,14 @@ CREATE TABLE IF NOT EXISTS tally_months (
     -- the other districts' documents the sealed report read (transfers), as
     -- sealed: 'D02=h1,h2;D05=h3', empty when it read its own only
     sources     text    NOT NULL DEFAULT '',
+    -- the posting (公示) the report was shown at: first and last day
+    -- (YYYY-MM-DD), null when not posted
+    posted_from text,
+    posted_to   text,
+    -- what the procedure had not done when the chief sealed all the same
+    -- (the posting not ended, applications unanswered); empty when in order.
+    -- An inmate with an application open has the flag under_review.
+    seal_forced text    NOT NULL DEFAULT '',
     PRIMARY KEY (prison, district, month)
 );
 
@@ -53,6 +61,9 @@ CREATE TABLE IF NOT EXISTS tally_months_history (
     linked_at      timestamp with time zone NOT NULL,
     seal_signature text,
     sources        text    NOT NULL,
+    posted_from    text,
+    posted_to      text,
+    seal_forced    text    NOT NULL DEFAULT '',
     replaced_at    timestamp with time zone NOT NULL DEFAULT now()
 );
 

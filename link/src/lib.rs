@@ -21,12 +21,15 @@ pub use postgres;
 pub const SCHEMA_VERSION: i32 = 2;
 /// The tables, created when absent (every statement may run again).
 pub const SCHEMA_SQL: &str = include_str!("../sql/schema.sql");
-/// From version 1 (the first `tally link`): the seal's signature and the
-/// sources on each month row; the history tables are `SCHEMA_SQL`'s. Plain
+/// From version 1 (the first `tally link`): the seal's signature, the
+/// sources, the posting and a forced seal's reasons on each month row; the history tables are `SCHEMA_SQL`'s. Plain
 /// `ADD COLUMN` (no `IF NOT EXISTS`, which not every derivative takes): it
 /// runs once, in the transaction that records version 2.
 const FROM_VERSION_1: &str = "ALTER TABLE tally_months ADD COLUMN seal_signature text; \
-     ALTER TABLE tally_months ADD COLUMN sources text NOT NULL DEFAULT ''";
+     ALTER TABLE tally_months ADD COLUMN sources text NOT NULL DEFAULT ''; \
+     ALTER TABLE tally_months ADD COLUMN posted_from text; \
+     ALTER TABLE tally_months ADD COLUMN posted_to text; \
+     ALTER TABLE tally_months ADD COLUMN seal_forced text NOT NULL DEFAULT ''";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -443,9 +446,10 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
         tx.execute(
             "INSERT INTO tally_months_history (prison, district, month, digest, sealed, \
              sealed_by, seal_change, sealed_at, heads, rule_set, version, linked_at, \
-             seal_signature, sources) \
+             seal_signature, sources, posted_from, posted_to, seal_forced) \
              SELECT prison, district, month, digest, sealed, sealed_by, seal_change, sealed_at, \
-             heads, rule_set, version, linked_at, seal_signature, sources FROM tally_months \
+             heads, rule_set, version, linked_at, seal_signature, sources, posted_from, \
+             posted_to, seal_forced FROM tally_months \
              WHERE prison = $1 AND district = $2 AND month = $3",
             &key,
         )
@@ -485,8 +489,9 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
     }
     tx.execute(
         "INSERT INTO tally_months (prison, district, month, digest, sealed, sealed_by, \
-         seal_change, sealed_at, heads, rule_set, version, seal_signature, sources) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         seal_change, sealed_at, heads, rule_set, version, seal_signature, sources, \
+         posted_from, posted_to, seal_forced) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         &[
             &m.prison,
             &district,
@@ -501,6 +506,9 @@ pub fn link_month(client: &mut Client, m: &MonthInput<'_>) -> Result<Linked, Lin
             &version,
             &m.seal_signature,
             &m.sources,
+            &r.posting.as_ref().map(|p| p.first_day.to_string()),
+            &r.posting.as_ref().map(|p| p.last_day.to_string()),
+            &seal.map(|s| s.forced.clone()).unwrap_or_default(),
         ],
     )
     .map_err(db("write the month"))?;

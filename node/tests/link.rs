@@ -109,6 +109,26 @@ fn sealed_months_are_linked_once_relinked_when_resealed_and_checked() {
             );
         }
     }
+    // Each month row names the posting its report was shown at.
+    let row = c
+        .query_one(
+            "SELECT posted_from, posted_to, seal_forced FROM tally_months WHERE district = 'D01'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            row.get::<_, Option<String>>(0),
+            row.get::<_, Option<String>>(1),
+            row.get::<_, String>(2)
+        ),
+        (
+            Some("2026-10-31".to_string()),
+            Some("2026-11-04".to_string()),
+            String::new()
+        ),
+        "posted from the month's last day (a Saturday) for 3 working days: 2, 3, 4 November"
+    );
     // The inmate moved from D01 to D02 on the 16th appears once, in D02.
     let moved: Vec<&(String, String, String)> =
         rows.iter().filter(|(_, n, _)| n == "5200000001").collect();
