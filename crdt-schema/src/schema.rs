@@ -363,10 +363,12 @@ impl Posting {
         if !is_hex(&self.digest, 64) {
             return Err("a posting's digest must be 64 hex digits".into());
         }
+        // The month's report is posted once the month is over (from its last
+        // day on), within two months.
         let last = month.last().ordinal() + 62;
-        if self.first_day < month.first() || self.first_day.ordinal() > last {
+        if self.first_day < month.last() || self.first_day.ordinal() > last {
             return Err(format!(
-                "a posting of {month} beginning {} (from the month's first day to two months after it)",
+                "a posting of {month} beginning {} (from the month's last day to two months after it)",
                 self.first_day
             ));
         }

@@ -1955,6 +1955,27 @@ fn applications_for_recheck_and_review_are_answered_with_deadlines_in_working_da
     assert_eq!(row(&review)["due"], "2026-04-10");
     assert_eq!(row(&review)["late"], true);
     assert!(row(&review)["answer"].is_null());
+    // A correction keeps the entry's sign: a deduction answered into a bonus
+    // is refused before anything is signed.
+    let err = fails(
+        d,
+        &with(
+            &g1,
+            &[
+                "answer",
+                "--application",
+                &review,
+                "--correct",
+                "5",
+                "--decided",
+                "2026-04-15",
+            ],
+        )
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    );
+    assert!(err.contains("the other sign"), "{err}");
     // The 复核 is the prison group's to answer: the chief's is refused.
     let err = fails(
         d,

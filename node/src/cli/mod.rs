@@ -249,10 +249,10 @@ enum Command {
         #[arg(long)]
         note: Option<String>,
         /// For the group's answer to a 复查: its members (all of them)…
-        #[arg(long)]
+        #[arg(long, requires = "yes")]
         members: Option<u32>,
         /// …and those in favour (two thirds of all members).
-        #[arg(long)]
+        #[arg(long, requires = "members")]
         yes: Option<u32>,
     },
     /// Record the inmate's acknowledgement of the monthly sheet (月评表; officer).

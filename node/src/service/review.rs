@@ -206,6 +206,22 @@ impl Service {
                         input.week, input.held
                     )));
                 }
+                let entry_id = crdt_schema::ContentId::parse(id)
+                    .map_err(|e| ServiceError::BadReview(e.to_string()))?;
+                if let Outcome::Correct { points_cp } = outcome {
+                    let entered = s
+                        .month(&input.district, *m)?
+                        .facts()
+                        .inmates
+                        .get(inmate)
+                        .and_then(|i| i.adjustments.get(&entry_id))
+                        .map(|e| e.value.points_cp);
+                    if entered.is_some_and(|p| (p > crdt_schema::Cp::ZERO) != (*points_cp > crdt_schema::Cp::ZERO)) {
+                        return Err(ServiceError::BadReview(format!(
+                            "entry {id} is corrected to {points_cp}, the other sign: a correction keeps the entry's sign (return it instead)"
+                        )));
+                    }
+                }
                 by_month.entry(*m).or_default().push(Decision {
                     inmate: inmate.clone(),
                     entry: crdt_schema::ContentId::parse(id)
@@ -377,6 +393,30 @@ impl Service {
                     "a figure applied against is corrected by correcting its records, not by an amount"
                         .into(),
                 ));
+            }
+            // A correction keeps the entry's sign (a deduction is not
+            // answered into a bonus); 0 is "does not count".
+            if let (Some(entry), crdt_schema::AnswerOutcome::Corrected { points_cp }) =
+                (&a.value.entry, answer.outcome)
+                && points_cp != crdt_schema::Cp::ZERO
+            {
+                let registry = s.registry().facts();
+                let mut entered = None;
+                for d in registry.districts.keys() {
+                    let f = s.month(d, month)?.facts();
+                    if let Some(e) = f
+                        .inmates
+                        .get(&a.value.inmate)
+                        .and_then(|i| i.adjustments.get(entry))
+                    {
+                        entered = Some(e.value.points_cp);
+                    }
+                }
+                if entered.is_some_and(|p| (p > crdt_schema::Cp::ZERO) != (points_cp > crdt_schema::Cp::ZERO)) {
+                    return Err(ServiceError::BadReview(format!(
+                        "entry {entry} is corrected to {points_cp}, the other sign: a correction keeps the entry's sign (0: it does not count)"
+                    )));
+                }
             }
             let is_final = a.value.kind == crdt_schema::ApplicationKind::Review;
             s.write_month(district, month, |w| w.put_answer(answer, is_final))?;
