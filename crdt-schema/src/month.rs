@@ -573,6 +573,24 @@ fn confirmed_by_another(c: &Confirmation, signers: &[Vec<u8>], writers: &[Vec<u8
 }
 
 impl MonthFacts {
+    /// The answer to application `id`, from whoever answers its kind: the
+    /// district group (`ans/`) a 复查, the prison group (`fans/`) a 复核.
+    pub fn answer_of(&self, id: &ContentId, a: &Application) -> Option<&Answer> {
+        let answers = match a.kind {
+            crate::schema::ApplicationKind::Recheck => &self.answers,
+            crate::schema::ApplicationKind::Review => &self.final_answers,
+        };
+        answers.get(id).map(|e| &e.value)
+    }
+
+    /// Applications not yet answered, with their ids.
+    pub fn open_applications(&self) -> impl Iterator<Item = (&ContentId, &Application)> {
+        self.applications
+            .iter()
+            .map(|(id, a)| (id, &a.value))
+            .filter(|(id, a)| self.answer_of(id, a).is_none())
+    }
+
     pub fn empty(district: DistrictId, month: Month) -> MonthFacts {
         MonthFacts {
             district,

@@ -230,6 +230,12 @@ impl RuleSet {
         }
     }
 
+    /// The last day of a posting beginning on `first_day`.
+    pub fn posting_end(&self, first_day: Date) -> Date {
+        self.working_days_end(first_day, self.posting_working_days)
+            .unwrap_or(first_day)
+    }
+
     /// The version label that goes into the report and its digest.
     pub fn version(&self) -> String {
         self.effective_from.to_string()

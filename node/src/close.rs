@@ -53,22 +53,13 @@ pub fn not_done(
     match facts.postings.values().map(|p| p.value.first_day).max() {
         None => reasons.push("the report has not been posted (tally post)".to_string()),
         Some(first) => {
-            let last = rules
-                .working_days_end(first, rules.posting_working_days)
-                .unwrap_or(first);
+            let last = rules.posting_end(first);
             if today <= last {
                 reasons.push(format!("the posting lasts until {last}"));
             }
         }
     }
-    let open = facts
-        .applications
-        .iter()
-        .filter(|(id, a)| match a.value.kind {
-            crdt_schema::ApplicationKind::Recheck => !facts.answers.contains_key(*id),
-            crdt_schema::ApplicationKind::Review => !facts.final_answers.contains_key(*id),
-        })
-        .count();
+    let open = facts.open_applications().count();
     if open > 0 {
         reasons.push(format!("{open} application(s) for 复查/复核 not answered"));
     }

@@ -568,12 +568,7 @@ fn check_report(
                 applications: {
                     let mut m: BTreeMap<String, u32> = BTreeMap::new();
                     for (id, a) in &mf.applications {
-                        let answered = match a.value.kind {
-                            crdt_schema::ApplicationKind::Recheck => mf.answers.contains_key(id),
-                            crdt_schema::ApplicationKind::Review => {
-                                mf.final_answers.contains_key(id)
-                            }
-                        };
+                        let answered = mf.answer_of(id, &a.value).is_some();
                         *m.entry(format!(
                             "{}/{}",
                             a.value.kind.as_str(),

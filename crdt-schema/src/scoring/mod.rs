@@ -252,15 +252,11 @@ fn answered_correction(
         if a.inmate != *no || a.entry.as_ref() != Some(id) {
             continue;
         }
-        let answer = match a.kind {
-            ApplicationKind::Recheck => f.answers.get(aid),
-            ApplicationKind::Review => f.final_answers.get(aid),
-        };
-        if let Some(ans) = answer
-            && let AnswerOutcome::Corrected { points_cp } = ans.value.outcome
+        if let Some(ans) = f.answer_of(aid, a)
+            && let AnswerOutcome::Corrected { points_cp } = ans.outcome
             && (points_cp == Cp::ZERO || (points_cp > Cp::ZERO) == (entered > Cp::ZERO))
         {
-            let key = (a.kind, ans.value.decided, points_cp);
+            let key = (a.kind, ans.decided, points_cp);
             if best.as_ref().is_none_or(|b| (b.0, b.1) < (key.0, key.1)) {
                 best = Some(key);
             }
@@ -272,14 +268,7 @@ fn answered_correction(
 /// Whether an application of `no` in the reporting district's document
 /// awaits its answer (`under_review`).
 fn open_application(f: &MonthFacts, no: &InmateNo) -> bool {
-    use crate::schema::ApplicationKind;
-    f.applications.iter().any(|(aid, a)| {
-        a.value.inmate == *no
-            && match a.value.kind {
-                ApplicationKind::Recheck => !f.answers.contains_key(aid),
-                ApplicationKind::Review => !f.final_answers.contains_key(aid),
-            }
-    })
+    f.open_applications().any(|(_, a)| a.inmate == *no)
 }
 
 /// The group's decision of an entry of `no` in `f`: the latest review (by
@@ -481,10 +470,7 @@ pub fn score_month(registry: &RegistryFacts, sources: &Sources<'_>) -> Result<Re
             PostingStatus {
                 digest: p.digest.clone(),
                 first_day: p.first_day,
-                last_day: scorer
-                    .rules
-                    .working_days_end(p.first_day, scorer.rules.posting_working_days)
-                    .unwrap_or(p.first_day),
+                last_day: scorer.rules.posting_end(p.first_day),
                 current: p.digest == report.digest.0,
             }
         });

@@ -84,9 +84,7 @@ impl Service {
                 .rule_set_for(month)
                 .cloned()
                 .unwrap_or_else(|| crdt_schema::RuleSet::standard(month));
-            let last_day = rules
-                .working_days_end(first_day, rules.posting_working_days)
-                .unwrap_or(first_day);
+            let last_day = rules.posting_end(first_day);
             s.write_month(district, month, |w| w.put_posting(&posting))?;
             Ok((posting.digest, last_day))
         })?;
@@ -453,11 +451,7 @@ impl Service {
             .iter()
             .map(|(id, a)| {
                 let a = a.value.clone();
-                let answer = match a.kind {
-                    crdt_schema::ApplicationKind::Recheck => facts.answers.get(id),
-                    crdt_schema::ApplicationKind::Review => facts.final_answers.get(id),
-                }
-                .map(|e| e.value.clone());
+                let answer = facts.answer_of(id, &a).cloned();
                 let from = match &a.follows {
                     None => posted,
                     Some(prior) => facts.answers.get(prior).map(|e| e.value.decided),
