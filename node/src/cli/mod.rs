@@ -182,8 +182,8 @@ enum Command {
         /// Pass an entry (通过), by the id `tally entries` shows.
         #[arg(long = "pass", value_name = "ID")]
         pass: Vec<String>,
-        /// Correct an entry to an amount in points (更正), e.g. ID=-1.5.
-        #[arg(long = "correct", value_name = "ID=POINTS")]
+        /// Correct an entry to an amount in centipoints (更正), e.g. ID=-150.
+        #[arg(long = "correct", value_name = "ID=CP", allow_hyphen_values = true)]
         correct: Vec<String>,
         /// Return an entry (退回): it does not count.
         #[arg(long = "return", value_name = "ID")]
@@ -240,7 +240,7 @@ enum Command {
         /// 维持: the entry or figure stands.
         #[arg(long, conflicts_with = "correct")]
         upheld: bool,
-        /// 更正: the entry counts at this amount in points (0: not at all).
+        /// 更正: the entry counts at this amount in centipoints (0: not at all).
         #[arg(long, allow_hyphen_values = true)]
         correct: Option<String>,
         /// The day of the answer (default: today).

@@ -176,13 +176,19 @@ pub(super) fn review(ctx: &Ctx, a: ReviewArgs) -> Result<ExitCode> {
     let mut decisions: Vec<(String, Outcome)> = Vec::new();
     decisions.extend(a.pass.iter().map(|id| (id.clone(), Outcome::Pass)));
     for c in &a.correct {
-        let (id, points) = c.split_once('=').ok_or_else(|| {
-            anyhow::anyhow!("--correct `{c}`: expected ID=POINTS, e.g. 1a2b…=-1.5")
+        // The ID=CP: centipoints, as `tally entries --json` lists them.
+        let (id, cp) = c
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--correct `{c}`: expected ID=CP, e.g. 1a2b…=-150"))?;
+        let cp: i64 = cp.parse().map_err(|_| {
+            anyhow::anyhow!("--correct `{c}`: `{cp}` is not a whole number of centipoints")
         })?;
-        let cp: crdt_schema::Cp = points
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--correct `{c}`: `{points}` is not points: {e}"))?;
-        decisions.push((id.to_string(), Outcome::Correct { points_cp: cp }));
+        decisions.push((
+            id.to_string(),
+            Outcome::Correct {
+                points_cp: crdt_schema::Cp(cp),
+            },
+        ));
     }
     decisions.extend(a.returned.iter().map(|id| (id.clone(), Outcome::Return)));
     let held = match a.held {
@@ -268,11 +274,11 @@ pub(super) fn answer(
     let outcome = match (upheld, correct) {
         (true, None) => crdt_schema::AnswerOutcome::Upheld,
         (false, Some(p)) => crdt_schema::AnswerOutcome::Corrected {
-            points_cp: p
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--correct `{p}` is not points: {e}"))?,
+            points_cp: crdt_schema::Cp(p.parse().map_err(|_| {
+                anyhow::anyhow!("--correct `{p}` is not a whole number of centipoints")
+            })?),
         },
-        _ => anyhow::bail!("give --upheld or --correct POINTS"),
+        _ => anyhow::bail!("give --upheld or --correct CP"),
     };
     let answer = crdt_schema::Answer {
         application: crdt_schema::ContentId::parse(application)
