@@ -9,7 +9,7 @@ mod common;
 use common::{PASS, click_button, demo, fill, harness, key_of, log_in, notice, settle, tab};
 use crdt_schema::{Date, InmateNo, ProcedureId};
 use eframe::egui;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use keys::Role;
 
 use app::backend::Request;
@@ -462,4 +462,138 @@ fn the_labor_section_publishes_a_rule_set_and_an_officer_only_reads_it() {
         0,
         "an officer reads the rules but cannot publish"
     );
+}
+
+/// Adds an entry of `cp` centipoints for the first inmate of the view, as
+/// the officer `o` (logged in), dated `date`; returns (inmate, entry id).
+fn add_entry(
+    o: &mut egui_kittest::Harness<'static, app::TallyApp>,
+    date: &str,
+    cp: i64,
+    reason: &str,
+) -> (InmateNo, crdt_schema::ContentId) {
+    let v = o.state().view().expect("loaded").clone();
+    let inmate = v.rows[0].inmate_no.clone();
+    let before: Vec<_> = v.entries.iter().map(|e| e.line.id.clone()).collect();
+    o.state_mut().request(Request::PutAdjustment {
+        district: v.district.clone(),
+        inmate: inmate.clone(),
+        adjustment: crdt_schema::Adjustment {
+            date: date.parse().expect("date"),
+            points_cp: crdt_schema::Cp(cp),
+            reason: reason.into(),
+            evidence: String::new(),
+            special: false,
+            no_post: false,
+        },
+    });
+    settle(o);
+    let (err, text) = notice(o);
+    assert!(!err, "{text}");
+    let v = o.state().view().expect("reloaded").clone();
+    let e = v
+        .entries
+        .iter()
+        .find(|e| !before.contains(&e.line.id) && e.line.reason == reason)
+        .expect("the new entry listed");
+    (inmate, e.line.id.clone())
+}
+
+#[test]
+fn the_chief_records_the_weekly_review_and_posts_the_month() {
+    use crdt_schema::EntryStatus;
+    let dir = demo();
+    // The officer of D01 enters a bonus of 300 cp and one of 600 cp in
+    // 2026-W43 (19 to 25 October); both wait for the group's review.
+    let mut o = harness(dir.path());
+    log_in(&mut o, &common::key_of_in(dir.path(), Role::Officer, "D01"), PASS);
+    let (_, small) = add_entry(&mut o, "2026-10-20", 300, "技术革新小");
+    let (_, large) = add_entry(&mut o, "2026-10-21", 600, "技术革新大");
+    let v = o.state().view().expect("view").clone();
+    for id in [&small, &large] {
+        let e = v.entries.iter().find(|e| e.line.id == *id).expect("entry");
+        assert_eq!(e.line.status, EntryStatus::AwaitingReview, "{e:?}");
+    }
+    // An officer may not post: refused by the validator, naming the role.
+    o.state_mut().request(Request::Post {
+        district: v.district.clone(),
+        month: v.month,
+        first_day: "2026-11-02".parse().expect("date"),
+    });
+    settle(&mut o);
+    let (err, text) = notice(&o);
+    assert!(err && text.contains("officer"), "{text}");
+    drop(o);
+
+    let mut h = harness(dir.path());
+    log_in(&mut h, &common::key_of_in(dir.path(), Role::Chief, "D01"), PASS);
+    tab(&mut h, "审批");
+    h.run_steps(2);
+    // The chief starts on the weekly review of the week of the day shown.
+    assert!(h.query_all_by_label_contains("2026-W43").count() >= 1);
+    h.get_by_label(&format!("通过 {small}")).click();
+    h.run_steps(1);
+    h.get_by_label(&format!("更正 {large}")).click();
+    h.run_steps(2);
+    fill(&mut h, &format!("更正为 {large}"), "5.5");
+    fill(&mut h, "组成人员（人）", "7");
+    fill(&mut h, "到会（人）", "6");
+    // 4 of 7 is less than two thirds of all members (5 needed): no decision.
+    fill(&mut h, "赞成（人）", "4");
+    fill(&mut h, "评议日期", "2026-10-25");
+    h.run_steps(1);
+    assert!(
+        h.get_by_label("签名记录周评议").accesskit_node().is_disabled(),
+        "4 of 7 cannot decide"
+    );
+    assert!(h.query_all_by_label_contains("至少 5 人赞成").count() >= 1);
+    fill(&mut h, "赞成（人）", "5");
+    fill(&mut h, "不同意见", "一人认为大额应退回");
+    click_button(&mut h, "签名记录周评议");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let v = h.state().view().expect("reloaded").clone();
+    let e = v.entries.iter().find(|e| e.line.id == small).expect("small");
+    // 300 cp: the group decides; passed, it counts as entered.
+    assert_eq!(e.line.status, EntryStatus::Counted);
+    assert_eq!(e.line.counted_cp, crdt_schema::Cp(300));
+    let d = e.line.decision.as_ref().expect("decided at the review");
+    assert_eq!((d.members, d.in_favour), (7, 5));
+    let e = v.entries.iter().find(|e| e.line.id == large).expect("large");
+    // 600 cp corrected to 550: the correction replaces the amount, which
+    // (≥ 500) then waits for the prison group.
+    assert_eq!(e.line.counted_cp, crdt_schema::Cp(550));
+    assert_eq!(e.line.status, EntryStatus::AwaitingApproval);
+    // The weekly sheet lists both with their state.
+    assert!(h.query_all_by_label_contains("周评议表").count() >= 1);
+    assert!(
+        h.query_all_by_label_contains(&format!("{small} 2026-10-20 3.00 技术革新小"))
+            .count()
+            >= 1
+    );
+
+    // The posting: from Monday 2 November, 3 working days, to Wednesday 4th.
+    h.get_by_label("公示").click();
+    h.run_steps(2);
+    fill(&mut h, "公示首日", "2026-11-02");
+    click_button(&mut h, "签名公示本月报告");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let v = h.state().view().expect("reloaded").clone();
+    let p = v.report.posting.as_ref().expect("posted");
+    assert_eq!(p.first_day, "2026-11-02".parse::<Date>().expect("date"));
+    assert_eq!(p.last_day, "2026-11-04".parse::<Date>().expect("date"));
+    assert!(p.current, "the report posted is the one shown");
+    h.run_steps(1);
+    assert!(h.query_all_by_label_contains("公示的即现在的报告").count() >= 1);
+    // The posted sheet and the weekly sheet go to files for the wall and print.
+    click_button(&mut h, "导出公示表（HTML）");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let posted = std::fs::read_to_string(dir.path().join("exports/D01-2026-10-posted.html"))
+        .expect("posted sheet written");
+    assert!(posted.contains("2026-11-02 至 2026-11-04"), "the period is on the sheet");
 }

@@ -269,6 +269,9 @@ fn a_chief_sees_a_conflict_side_by_side_and_resolves_it() {
     // sealing waits until the conflict is resolved.
     chief.get_by_label("审批").click();
     chief.run_steps(2);
+    // The chief's screen opens on the weekly review; conflicts are with the seal.
+    chief.get_by_label("审批与封存").click();
+    chief.run_steps(2);
     assert!(chief.query_by_label("采用 111").is_some());
     assert!(chief.query_by_label("采用 222").is_some());
     assert!(chief.query_all_by_label_contains("先解决冲突").count() >= 1);
@@ -480,6 +483,8 @@ fn the_prison_group_approves_what_was_shown_in_every_district_and_a_chief_may_no
     log_in(&mut h, &key_of(dir.path(), Role::Chief), PASS);
     h.get_by_label("审批").click();
     settle(&mut h);
+    h.get_by_label("审批与封存").click();
+    h.run_steps(2);
     let view = h.state().view().expect("loaded").clone();
     let (no, entries) = view
         .pending

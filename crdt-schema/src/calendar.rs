@@ -230,6 +230,21 @@ impl Week {
         self.monday
     }
 
+    /// The week before; `None` at the edge of the supported dates.
+    pub fn prev(self) -> Option<Week> {
+        Date::from_ordinal(self.monday.ordinal() - 7).and_then(Week::of)
+    }
+
+    /// The week after; `None` at the edge of the supported dates.
+    pub fn next(self) -> Option<Week> {
+        Date::from_ordinal(self.monday.ordinal() + 7).and_then(Week::of)
+    }
+
+    /// Its Sunday.
+    pub fn sunday(self) -> Date {
+        Date::from_ordinal(self.monday.ordinal() + 6).unwrap_or(self.monday)
+    }
+
     /// Its seven days, Monday first.
     pub fn dates(self) -> impl Iterator<Item = Date> {
         let first = self.monday.ordinal();

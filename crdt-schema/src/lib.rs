@@ -30,6 +30,7 @@ pub mod ruleset;
 pub mod schema;
 pub mod scoring;
 pub mod units;
+pub mod weekly;
 
 pub use automerge;
 pub use board::{Board, BoardRow, BoardUnit, board};
@@ -62,3 +63,4 @@ pub use scoring::{
     Sources, digest_to_seal, explain_inmate, explain_month, score_month,
 };
 pub use units::{Bp, Cp, CpParseError};
+pub use weekly::{WeekRow, week_sheet};

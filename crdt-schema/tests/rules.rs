@@ -1180,3 +1180,37 @@ fn rule_sets_of_the_former_procedure_score_as_they_did() {
     f.approve_as_chief("A1", ApprovalTarget::Adjustment(id), 600);
     assert_eq!(f.result("A1").pending_bonus_cp, Cp(600));
 }
+
+#[test]
+fn the_weekly_sheet_sums_the_weeks_days_and_lists_its_entries() {
+    // 2026-W15 is Monday 6 April to Sunday 12 April.
+    let week = Week::of(d(6)).unwrap();
+    assert_eq!(week.iso(), (2026, 15));
+    let mut f = Fixture::new();
+    f.work("A1", 6, 480); // 100%
+    f.work("A1", 7, 240); // 50%
+    f.att("A1", 8, "rest", "", "");
+    f.work("A1", 13, 480); // the next week
+    let inside = f.adjust("A1", 7, 300, "技术革新");
+    f.adjust("A1", 13, -100, "next week's");
+    let (r, m) = (f.registry.facts(), f.month.facts());
+    let explained = explain_month(&r, &Sources::alone(&r, &m).unwrap()).unwrap();
+    let sheet = week_sheet(&explained, week);
+    // A2–A4 did nothing that week: left off.
+    assert_eq!(sheet.len(), 1, "{sheet:?}");
+    let row = &sheet[0];
+    assert_eq!(row.inmate_no, no("A1"));
+    // Two work days (the rest day is not a labor day).
+    assert_eq!(row.labor_days, 2);
+    // EARNED = (480 + 240) × 60 000 = 43 200 000 ms; REQ = 2 × 28 800 000.
+    assert_eq!((row.earned_ms, row.req_ms), (43_200_000, 57_600_000));
+    // 43 200 000 × 10 000 / 57 600 000 = 7 500 bp (75%).
+    assert_eq!(row.rate, Some(Bp(7_500)));
+    assert_eq!(row.entries.len(), 1, "only the week's entry");
+    assert_eq!(row.entries[0].id, inside);
+    assert_eq!(row.entries[0].status, EntryStatus::AwaitingReview);
+    // The next week has the other entry and one work day at 100%.
+    let next = week_sheet(&explained, week.next().unwrap());
+    assert_eq!(next[0].rate, Some(Bp(10_000)));
+    assert_eq!(next[0].entries[0].counted_cp, Cp(-100));
+}

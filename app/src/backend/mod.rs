@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crdt_schema::{
-    Adjustment, Attendance, Date, DistrictId, Inmate, InmateNo, Month, ProcedureId,
-    ProcedureVersion, ReportDigest, RuleSet,
+    Acknowledgement, Adjustment, Answer, Application, Attendance, Date, DistrictId, Inmate, InmateNo, Month, ProcedureId,
+    ProcedureVersion, ReportDigest, RuleSet, Week,
 };
 use node::audit::AuditTrail;
 use node::close::Approved;
@@ -126,6 +126,35 @@ pub enum Request {
         month: Month,
         seen: ReportDigest,
     },
+    /// The chief records the district group's weekly review (周评议).
+    Review(node::service::review::ReviewInput),
+    /// The chief posts (公示) the month's report from `first_day`.
+    Post {
+        district: DistrictId,
+        month: Month,
+        first_day: Date,
+    },
+    /// An officer records an inmate's application (复查, or 复核 after an
+    /// answer).
+    Apply {
+        district: DistrictId,
+        month: Month,
+        application: Application,
+    },
+    /// The answer to an application: the group's (the chief records it)
+    /// to a 复查, the prison group's to a 复核.
+    Answer {
+        district: DistrictId,
+        month: Month,
+        answer: Answer,
+    },
+    /// An officer records what the inmate did with the monthly sheet.
+    Acknowledge {
+        district: DistrictId,
+        month: Month,
+        inmate: InmateNo,
+        acknowledgement: Acknowledgement,
+    },
     /// The catalogue and roster (工序定额, 人员).
     Catalog,
     /// The labor section sets a procedure's standard time from a date (a
@@ -179,6 +208,28 @@ pub enum Request {
         format: Format,
         path: PathBuf,
     },
+    /// What awaits the prison group in every district of the month.
+    GroupQueue { month: Month },
+    /// The posted sheet (公示表, HTML) to a file.
+    ExportPosted {
+        district: DistrictId,
+        month: Month,
+        path: PathBuf,
+    },
+    /// The weekly sheet (周评议表) of a district-week to a file.
+    ExportWeekly {
+        district: DistrictId,
+        week: Week,
+        format: Format,
+        path: PathBuf,
+    },
+    /// The monthly sheets (月评表) of a district-month to a file.
+    ExportSheets {
+        district: DistrictId,
+        month: Month,
+        format: Format,
+        path: PathBuf,
+    },
     /// A folder's contents, for the file picker; `fresh` when the picker
     /// opens (the places beside it are looked for again).
     ListDir {
@@ -225,6 +276,11 @@ pub enum Reply {
     Exported {
         path: PathBuf,
         bytes: usize,
+    },
+    /// What awaits the prison group, district by district.
+    GroupQueue {
+        month: Month,
+        lines: Vec<node::service::review::GroupQueueLine>,
     },
     /// A folder for the file picker, or why it could not be read.
     Listing(Result<Listing, String>),
@@ -431,6 +487,42 @@ impl Worker {
                 svc.seal(id, now, &district, month, Some(&seen), false)
                     .map(|s| s.committed.changes)
             }),
+            Request::Review(input) => self.saved(|svc, who, now| {
+                svc.review(who, now, &input).map(|r| r.committed.changes)
+            }),
+            Request::Post {
+                district,
+                month,
+                first_day,
+            } => self.saved(|svc, who, now| {
+                svc.post(who, now, &district, month, first_day)
+                    .map(|p| p.committed.changes)
+            }),
+            Request::Apply {
+                district,
+                month,
+                application,
+            } => self.saved(|svc, who, now| {
+                svc.apply(who, now, &district, month, &application)
+                    .map(|(_, c)| c.changes)
+            }),
+            Request::Answer {
+                district,
+                month,
+                answer,
+            } => self.saved(|svc, who, now| {
+                svc.answer(who, now, &district, month, &answer)
+                    .map(|c| c.changes)
+            }),
+            Request::Acknowledge {
+                district,
+                month,
+                inmate,
+                acknowledgement,
+            } => self.saved(|svc, who, now| {
+                svc.acknowledge(who, now, &district, month, &inmate, &acknowledgement)
+                    .map(|c| c.changes)
+            }),
             Request::Catalog => match self.service().and_then(|s| Ok(s.catalog()?)) {
                 Ok(c) => Reply::Catalog(Box::new(c.value)),
                 Err(e) => Reply::Failed(e),
@@ -491,13 +583,7 @@ impl Worker {
                 format,
                 path,
             } => {
-                // A bare file name goes to DATA/exports, not to wherever the
-                // app happened to be started from.
-                let path = if path.is_relative() {
-                    self.data.join("exports").join(path)
-                } else {
-                    path
-                };
+                let path = self.export_path(path);
                 let written = self
                     .service()
                     .and_then(|s| Ok(s.write_report(&district, month, format, &path)?));
@@ -509,12 +595,82 @@ impl Worker {
                     Err(e) => Reply::Failed(e),
                 }
             }
+            Request::GroupQueue { month } => {
+                match self
+                    .service()
+                    .and_then(|s| Ok(s.awaiting_prison_group(month)?))
+                {
+                    Ok(r) => Reply::GroupQueue {
+                        month,
+                        lines: r.value,
+                    },
+                    Err(e) => Reply::Failed(e),
+                }
+            }
+            Request::ExportPosted {
+                district,
+                month,
+                path,
+            } => {
+                let path = self.export_path(path);
+                let written = self.service().and_then(|s| {
+                    let sheet = s.posted_sheet(&district, month)?.value;
+                    node::store::write_atomic(&path, &sheet).map_err(ServiceError::from)?;
+                    Ok(sheet.len())
+                });
+                match written {
+                    Ok(bytes) => Reply::Exported { path, bytes },
+                    Err(e) => Reply::Failed(e),
+                }
+            }
+            Request::ExportWeekly {
+                district,
+                week,
+                format,
+                path,
+            } => {
+                let path = self.export_path(path);
+                let written = self.service().and_then(|s| {
+                    let sheet = s.weekly_sheet(&district, week)?.value;
+                    Ok(s.write_sheet(&sheet, format, &path)?)
+                });
+                match written {
+                    Ok(bytes) => Reply::Exported { path, bytes },
+                    Err(e) => Reply::Failed(e),
+                }
+            }
+            Request::ExportSheets {
+                district,
+                month,
+                format,
+                path,
+            } => {
+                let path = self.export_path(path);
+                let written = self.service().and_then(|s| {
+                    let sheet = s.monthly_sheets(&district, month)?.value;
+                    Ok(s.write_sheet(&sheet, format, &path)?)
+                });
+                match written {
+                    Ok(bytes) => Reply::Exported { path, bytes },
+                    Err(e) => Reply::Failed(e),
+                }
+            }
             Request::ListDir { dir, fresh } => {
                 if fresh || self.places.is_empty() {
                     self.places = browse::places(&self.data);
                 }
                 Reply::Listing(browse::list(&dir, &self.places).map_err(|e| e.to_string()))
             }
+        }
+    }
+
+    /// Where an export goes: a bare file name to DATA/exports, not to
+    /// wherever the app happened to be started from.
+    fn export_path(&self, path: PathBuf) -> PathBuf {
+        if path.is_relative() {
+            self.data.join("exports").join(path)
+        } else {
+            path
         }
     }
 

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use crdt_schema::{
     Attendance, Board, Date, DistrictId, DocId, InmateNo, Month, MonthDoc, MonthRates, ProcedureId,
-    RegistryDoc, Report, Sources, board, month_rates, score_month,
+    RegistryDoc, Report, Sources, Week, WeekRow, board, explain_month, month_rates, score_month,
+    week_sheet,
 };
 use node::audit;
 use node::close::{self, Approved};
@@ -56,6 +57,15 @@ pub struct DistrictView {
     pub names: BTreeMap<InmateNo, String>,
     /// What awaits the chief's approval, inmate by inmate, entry by entry.
     pub pending: BTreeMap<InmateNo, Vec<Approved>>,
+    /// Every entry of the district's document of the month, with its id,
+    /// level and state (`tally entries`): what the weekly review decides.
+    pub entries: Vec<node::service::review::EntryRow>,
+    /// The month's applications (复查、复核) with answers and deadlines
+    /// (`tally applications`).
+    pub applications: Vec<node::service::review::ApplicationRow>,
+    /// The weekly sheet of every week touching the month, this month's
+    /// days of it (`tally weekly` writes a week across two months whole).
+    pub weeks: Vec<(Week, Vec<WeekRow>)>,
 }
 
 /// A record two officers wrote concurrently with different values: each
@@ -104,7 +114,14 @@ impl Worker {
         {
             return Ok(c.view.clone());
         }
-        let view = read_view(&store, district, date)?;
+        let mut view = read_view(&store, district, date)?;
+        drop(_lock);
+        // The procedure's reads are the service's, as `tally entries` and
+        // `tally applications` make them (each takes its own lock; a change
+        // in between only makes the next reload read again).
+        let service = node::service::Service::open(&self.data)?;
+        view.entries = service.entries(district, date.month())?.value;
+        view.applications = service.applications(district, date.month())?.value;
         self.view_cache = Some(ViewCache {
             versions,
             view: view.clone(),
@@ -185,6 +202,13 @@ fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result
     let (others, _) = node::read::other_sources(store, &registry, &facts)?;
     let sources = Sources::new(&registry, &facts, &others)?;
     let report = score_month(&registry, &sources)?;
+    let explained = explain_month(&registry, &sources)?;
+    let mut weeks: Vec<(Week, Vec<WeekRow>)> = Vec::new();
+    let mut week = Week::of(month.first());
+    while let Some(w) = week.filter(|w| w.monday() <= month.last()) {
+        weeks.push((w, week_sheet(&explained, w)));
+        week = w.next();
+    }
     let board = board(&registry, &facts, date)?;
     let rates = month_rates(&registry, &facts)?;
     let day = date.day();
@@ -260,6 +284,9 @@ fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result
     Ok(DistrictView {
         names,
         pending,
+        entries: Vec::new(),
+        applications: Vec::new(),
+        weeks,
         district: district.clone(),
         district_name: registry
             .districts

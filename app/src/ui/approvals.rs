@@ -1,6 +1,9 @@
-//! 审批: conflicts and the seal (the district's chief), and the approvals of
-//! the prison scoring working group (计分考核工作组), whose role approves in
-//! every district.
+//! 审批: the rule's procedure around the month, in sections —
+//! 周评议 (the district group's weekly review, recorded by the chief), 公示
+//! (the posting), 复查复核 (applications, answers, acknowledgements; see
+//! `review`), and 审批与封存: conflicts and the seal (the district's chief),
+//! and the approvals of the prison scoring working group (计分考核工作组),
+//! whose role approves in every district.
 //!
 //! Each acts on what the screen shows: an approval names the entries it
 //! approves and a seal the report digest it seals, and the backend refuses
@@ -8,17 +11,70 @@
 //! may write the record (the validator decides again); others see the state.
 
 use crdt_schema::schema::RecordClass;
-use crdt_schema::{ApprovalTarget, Date, Flag};
+use crdt_schema::{ApprovalTarget, Date, DistrictId, Flag, Month};
 use eframe::egui::{self, RichText};
+use node::service::review::GroupQueueLine;
 
 use super::Lang;
 use super::look::{OVER, SHORT};
+use super::review;
 use crate::backend::{DistrictView, Officer, Request};
 
-/// The screen's state: whether the seal's confirmation is open.
+/// The sections of the screen, in the order of its bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Section {
+    Review,
+    Posting,
+    Applications,
+    Close,
+}
+
+impl Section {
+    const ALL: [Section; 4] = [
+        Section::Review,
+        Section::Posting,
+        Section::Applications,
+        Section::Close,
+    ];
+
+    fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Section::Review => lang.t("周评议", "Weekly review"),
+            Section::Posting => lang.t("公示", "Posting"),
+            Section::Applications => lang.t("复查复核", "Applications"),
+            Section::Close => lang.t("审批与封存", "Approval and seal"),
+        }
+    }
+
+    /// The section an officer starts on: the one of the records it writes.
+    fn first_for(officer: &Officer, v: &DistrictView) -> Section {
+        let may = |c| officer.may_in(&v.district, v.month, c);
+        if may(RecordClass::Review) && v.decision_levels {
+            Section::Review
+        } else if may(RecordClass::Application) && !may(RecordClass::Seal) {
+            Section::Applications
+        } else {
+            Section::Close
+        }
+    }
+}
+
+/// The screen's state: the section shown, the forms, the prison group's
+/// queue, whether the seal's confirmation is open.
 #[derive(Debug, Clone, Default)]
 pub(super) struct ApprovalsScreen {
     confirm_seal: bool,
+    /// `None`: the officer's first section.
+    section: Option<Section>,
+    review: review::ReviewForm,
+    post: review::PostForm,
+    applications: review::ApplicationsForm,
+    /// What awaits the prison group in every district, as last read.
+    pub(super) queue: Option<(Month, Vec<GroupQueueLine>)>,
+    /// The month the queue was asked for (not asked again every frame).
+    queue_asked: Option<Month>,
+    /// A district picked from the queue, for the main screen to show.
+    pub(super) go_to: Option<DistrictId>,
 }
 
 /// Whether `officer` may approve, resolve and seal in the shown district.
@@ -37,10 +93,83 @@ fn resolvable(key: &str, value: Option<&str>) -> bool {
     }
 }
 
-/// The chief's screen: conflicts side by side, pending bonuses and
-/// deductions entry by entry, unconfirmed records, the seal. `today` decides
-/// whether the month is over.
+/// The screen: its section bar, then the section. `today` is the default
+/// date of the forms and decides whether the month is over.
 pub(super) fn approvals(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    v: &DistrictView,
+    officer: &Officer,
+    st: &mut ApprovalsScreen,
+    today: Date,
+) -> Option<Request> {
+    let mut section = st
+        .section
+        .unwrap_or_else(|| Section::first_for(officer, v));
+    ui.horizontal(|ui| {
+        for s in Section::ALL {
+            if ui.selectable_label(section == s, s.label(lang)).clicked() {
+                section = s;
+            }
+        }
+    });
+    st.section = Some(section);
+    ui.separator();
+    egui::ScrollArea::vertical()
+        .id_salt("approvals-section")
+        .auto_shrink(false)
+        .show(ui, |ui| match section {
+            Section::Review => review::review(ui, lang, v, officer, &mut st.review, today),
+            Section::Posting => review::posting(ui, lang, v, officer, &mut st.post, today),
+            Section::Applications => {
+                review::applications(ui, lang, v, officer, &mut st.applications, today)
+            }
+            Section::Close => close(ui, lang, v, officer, st, today),
+        })
+        .inner
+}
+
+/// What awaits the prison group in every district of the month, each
+/// with a button to show it; asked for when first shown.
+fn queue(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, st: &mut ApprovalsScreen) -> Option<Request> {
+    let mut req = None;
+    ui.heading(lang.t("各监区待工作组审批", "Awaiting the prison group, by district"));
+    match &st.queue {
+        Some((m, lines)) if *m == v.month => {
+            egui::Grid::new("group-queue").striped(true).show(ui, |ui| {
+                for l in lines {
+                    ui.label(format!("{} {}", l.district, l.name));
+                    ui.label(match lang {
+                        Lang::Zh => format!("{} 人待审批", l.inmates),
+                        Lang::En => format!("{} inmates awaiting", l.inmates),
+                    });
+                    if l.district != v.district
+                        && ui
+                            .button(format!("{} {}", lang.t("查看", "Show"), l.district))
+                            .clicked()
+                    {
+                        st.go_to = Some(l.district.clone());
+                    }
+                    ui.end_row();
+                }
+            });
+        }
+        _ => {
+            ui.spinner();
+        }
+    }
+    if st.queue_asked != Some(v.month) || ui.button(lang.t("刷新待审批", "Refresh the list")).clicked() {
+        st.queue_asked = Some(v.month);
+        req = Some(Request::GroupQueue { month: v.month });
+    }
+    ui.separator();
+    req
+}
+
+/// The chief's and the prison group's section: conflicts side by side,
+/// pending bonuses and deductions entry by entry, unconfirmed records, the
+/// seal.
+fn close(
     ui: &mut egui::Ui,
     lang: Lang,
     v: &DistrictView,
@@ -85,9 +214,11 @@ pub(super) fn approvals(
         .filter(|r| r.flags.contains(&Flag::Unconfirmed))
         .count();
     let month_over = today > v.month.last();
-    egui::ScrollArea::vertical()
-        .auto_shrink(false)
-        .show(ui, |ui| {
+    if may_approve && v.decision_levels {
+        req = queue(ui, lang, v, st);
+    }
+    {
+        {
             ui.heading(lang.t("数据冲突", "Conflicts"));
             if v.conflicts.is_empty() {
                 ui.label(lang.t("没有冲突", "No conflicts"));
@@ -240,7 +371,8 @@ pub(super) fn approvals(
                     lang.t("先解决冲突再封存", "Resolve the conflicts before sealing"),
                 );
             }
-        });
+        }
+    }
     if st.confirm_seal {
         let mut close = false;
         egui::Modal::new(egui::Id::unique("confirm-seal")).show(ui.ctx(), |ui| {

@@ -12,6 +12,7 @@ mod look;
 mod picker;
 mod procedures;
 mod replies;
+mod review;
 mod roster;
 mod rules;
 mod scores;
@@ -126,18 +127,7 @@ impl Tab {
         }
     }
 
-    /// Whether an officer sees the tab for the district-month shown (what
-    /// it may do there is decided again by the validator when a change is
-    /// signed): 审批 for those who may approve or seal in it.
-    fn shown_to(self, officer: &Officer, district: &DistrictId, month: crdt_schema::Month) -> bool {
-        match self {
-            Tab::Approvals => {
-                officer.may_in(district, month, RecordClass::GroupApproval)
-                    || officer.may_in(district, month, RecordClass::Seal)
-            }
-            _ => true,
-        }
-    }
+
 }
 
 struct Main {
@@ -596,9 +586,6 @@ fn main_screen(
     }
     ui.horizontal(|ui| {
         for tab in Tab::ALL {
-            if !tab.shown_to(&m.officer, &m.district, m.date.month()) {
-                continue;
-            }
             if ui.selectable_label(m.tab == tab, tab.label(lang)).clicked() {
                 m.tab = tab;
                 m.notice = None;
@@ -701,14 +688,22 @@ fn main_screen(
             charts::charts(ui, lang, &view.rates, &mut m.charts);
             None
         }
-        Tab::Approvals => approvals::approvals(
-            ui,
-            lang,
-            view,
-            &m.officer,
-            &mut m.approvals,
-            crate::clock::today(),
-        ),
+        Tab::Approvals => {
+            let r = approvals::approvals(
+                ui,
+                lang,
+                view,
+                &m.officer,
+                &mut m.approvals,
+                crate::clock::today(),
+            );
+            // A district picked from the prison group's list.
+            if let Some(d) = m.approvals.go_to.take() {
+                let date = m.date;
+                out.extend(m.go_to(lang, d, date));
+            }
+            r
+        }
         Tab::Procedures | Tab::Roster if m.catalog.is_none() => {
             // Asked for when the tab opened; a failed read is in the notice.
             ui.horizontal(|ui| {

@@ -191,6 +191,11 @@ impl TallyApp {
                         m.transfer.rejected = errors;
                     }
                 }
+                Reply::GroupQueue { month, lines } => {
+                    if let Screen::Main(m) = &mut self.screen {
+                        m.approvals.queue = Some((month, lines));
+                    }
+                }
                 Reply::Exported { path, bytes } => {
                     if let Screen::Main(m) = &mut self.screen {
                         m.notice = Some((

@@ -25,6 +25,10 @@ pub(super) struct AdjustForm {
     points: String,
     reason: String,
     evidence: String,
+    /// 专项加分: decided by the prison group whatever its amount.
+    special: bool,
+    /// 不宜公示: left off the posted sheet, counted all the same.
+    no_post: bool,
 }
 
 /// What the form would write, or why it cannot yet.
@@ -61,8 +65,8 @@ fn check_adjustment(
         points_cp,
         reason: f.reason.trim().to_string(),
         evidence: f.evidence.trim().to_string(),
-        special: false,
-        no_post: false,
+        special: f.special,
+        no_post: f.no_post,
     };
     adjustment.validate().map_err(|e| e.to_string())?;
     Ok(Request::PutAdjustment {
@@ -111,6 +115,9 @@ fn adjust_form(
                     .hint_text(lang.t("照片/报告编号", "photo or report no.")),
             )
             .labelled_by(l.id);
+            ui.end_row();
+            ui.checkbox(&mut f.special, lang.t("专项加分", "Special bonus"));
+            ui.checkbox(&mut f.no_post, lang.t("不宜公示", "Not for posting"));
             ui.end_row();
         });
     let checked = check_adjustment(f, lang, v, inmate);

@@ -39,6 +39,22 @@ pub fn key_of(data: &Path, role: Role) -> PathBuf {
         .expect("a key of that role")
 }
 
+/// The demo key file of the staff member with this role in `district`.
+pub fn key_of_in(data: &Path, role: Role, district: &str) -> PathBuf {
+    std::fs::read_dir(data.join("demo-keys"))
+        .expect("demo-keys")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            KeyFile::read(p)
+                .ok()
+                .and_then(|f| f.certificate)
+                .is_some_and(|c| {
+                    c.body.role == role && c.body.district.as_ref().map(|d| d.as_str()) == Some(district)
+                })
+        })
+        .expect("a key of that role in the district")
+}
+
 pub fn harness(data: &Path) -> Harness<'static, TallyApp> {
     harness_sized(data, [1280.0, 800.0])
 }

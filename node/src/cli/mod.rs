@@ -343,6 +343,35 @@ enum Command {
         #[arg(short = 'o', long = "out")]
         out: PathBuf,
     },
+    /// Write the weekly sheet (周评议表) of a district-week: per inmate the
+    /// week's labor days and rate, and each entry with its state; the
+    /// reviews held (XLSX or printable HTML).
+    Weekly {
+        #[arg(long)]
+        district: DistrictId,
+        /// The week, YYYY-Www (ISO: Monday to Sunday).
+        #[arg(long)]
+        week: crdt_schema::Week,
+        /// xlsx or html (default: from the extension of --out).
+        #[arg(long, value_enum)]
+        format: Option<crate::export::Format>,
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
+    /// Write the monthly sheets (月评表) of a district-month, one page per
+    /// inmate, for the inmates to sign: figures, entries with their
+    /// decisions, the posting, applications and answers (XLSX or HTML).
+    Sheets {
+        #[arg(long)]
+        district: DistrictId,
+        #[arg(long)]
+        month: Month,
+        /// xlsx or html (default: from the extension of --out).
+        #[arg(long, value_enum)]
+        format: Option<crate::export::Format>,
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
     /// Write a self-contained bundle of a month's signed changes.
     Export {
         /// One district (default: every district of the month).
@@ -750,6 +779,18 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             posted: false,
             out,
         } => read::report(&ctx, &district, month, format, &out),
+        Command::Weekly {
+            district,
+            week,
+            format,
+            out,
+        } => read::weekly(&ctx, &district, week, format, &out),
+        Command::Sheets {
+            district,
+            month,
+            format,
+            out,
+        } => read::monthly_sheets(&ctx, &district, month, format, &out),
         Command::Export {
             district,
             month,

@@ -66,15 +66,7 @@ pub(super) fn report(
     format: Option<export::Format>,
     out: &Path,
 ) -> Result<ExitCode> {
-    let format = match format {
-        Some(f) => f,
-        None => export::Format::from_file_name(&out.display().to_string()).with_context(|| {
-            format!(
-                "cannot tell the format from {}: give --format xlsx or --format html",
-                out.display()
-            )
-        })?,
-    };
+    let format = format_of(format, out)?;
     let read = ctx.service()?.write_report(district, month, format, out)?;
     present::issues(&read.issues);
     let f = read.value;
@@ -227,6 +219,61 @@ pub(super) fn entries(
         }
     }
     out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The format `--format` gives, or else the extension of `out`.
+fn format_of(format: Option<export::Format>, out: &Path) -> Result<export::Format> {
+    match format {
+        Some(f) => Ok(f),
+        None => export::Format::from_file_name(&out.display().to_string()).with_context(|| {
+            format!(
+                "cannot tell the format from {}: give --format xlsx or --format html",
+                out.display()
+            )
+        }),
+    }
+}
+
+/// `tally weekly`: the weekly sheet (周评议表), written atomically.
+pub(super) fn weekly(
+    ctx: &Ctx,
+    district: &DistrictId,
+    week: crdt_schema::Week,
+    format: Option<export::Format>,
+    out: &Path,
+) -> Result<ExitCode> {
+    let format = format_of(format, out)?;
+    let svc = ctx.service()?;
+    let read = svc.weekly_sheet(district, week)?;
+    present::issues(&read.issues);
+    let bytes = svc.write_sheet(&read.value, format, out)?;
+    let inmates = read.value.pages.first().map_or(0, |p| p.tables.first().map_or(0, |t| t.rows.len()));
+    println!(
+        "{}: {district} {week}, {inmates} inmate(s), {bytes} bytes",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tally sheets`: the monthly sheets (月评表), one page per inmate.
+pub(super) fn monthly_sheets(
+    ctx: &Ctx,
+    district: &DistrictId,
+    month: Month,
+    format: Option<export::Format>,
+    out: &Path,
+) -> Result<ExitCode> {
+    let format = format_of(format, out)?;
+    let svc = ctx.service()?;
+    let read = svc.monthly_sheets(district, month)?;
+    present::issues(&read.issues);
+    let bytes = svc.write_sheet(&read.value, format, out)?;
+    println!(
+        "{}: {district} {month}, {} page(s), one per inmate, {bytes} bytes",
+        out.display(),
+        read.value.pages.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

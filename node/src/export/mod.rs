@@ -13,6 +13,7 @@
 //! who sealed) are also what the CLI's text output uses.
 
 pub mod html;
+pub mod sheets;
 pub mod xlsx;
 
 use crdt_schema::{Cp, DistrictId, Flag, InmateNo, RegistryFacts, Report};
@@ -133,7 +134,7 @@ pub fn seal_text(registry: &RegistryFacts, report: &Report) -> String {
 
 /// A cell of an exported table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Cell {
+pub enum Cell {
     Text(String),
     /// An exact integer (days, centipoints, milliseconds, basis points).
     Int(i64),
@@ -143,7 +144,7 @@ pub(crate) enum Cell {
 
 impl Cell {
     /// The text both formats show for the cell.
-    pub(crate) fn text(&self) -> String {
+    pub fn text(&self) -> String {
         match self {
             Cell::Text(s) => s.clone(),
             Cell::Int(i) => i.to_string(),
@@ -153,7 +154,7 @@ impl Cell {
 }
 
 /// A column: its Chinese and English heading.
-pub(crate) type Column = (&'static str, &'static str);
+pub type Column = (&'static str, &'static str);
 
 /// The assessment table, one row per inmate.
 pub(crate) const COLUMNS: [Column; 12] = [

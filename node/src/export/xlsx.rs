@@ -28,7 +28,7 @@ use rust_xlsxwriter::{
 use super::{COLUMNS, Cell, Column, DETAIL_COLUMNS, TITLE, View};
 
 /// Excel's paper size code for A4.
-const A4: u8 = 9;
+pub(super) const A4: u8 = 9;
 /// The largest magnitude every integer below which is exact in a double.
 const MAX_EXACT: u64 = 1 << 53;
 
@@ -224,7 +224,7 @@ fn table(
 }
 
 /// An exact integer as a number cell; as text if a double cannot hold it.
-fn write_int<'w>(
+pub(super) fn write_int<'w>(
     ws: &'w mut Worksheet,
     r: RowNum,
     c: ColNum,
@@ -242,7 +242,7 @@ fn write_int<'w>(
 
 /// Points as a number cell whose value is the parsed decimal text of the
 /// centipoints (see the module documentation).
-fn write_points<'w>(
+pub(super) fn write_points<'w>(
     ws: &'w mut Worksheet,
     r: RowNum,
     c: ColNum,

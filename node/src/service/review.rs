@@ -9,7 +9,11 @@ use crdt_schema::{
     Outcome, Review, Sources, Week, explain_month,
 };
 
+use std::path::Path;
+
 use super::{Read, Result, Service, ServiceError, known_district};
+use crate::export::Format;
+use crate::export::sheets::{self, Sheet};
 use crate::session::{Committed, Identity};
 
 /// One entry of a district's month document, as the score treats it.
@@ -439,42 +443,8 @@ impl Service {
             .typed(MonthDoc::from_document)?;
         issues.extend(loaded.issues.iter().cloned());
         let facts = loaded.doc.facts();
-        let rules = registry
-            .rule_set_for(month)
-            .cloned()
-            .unwrap_or_else(|| crdt_schema::RuleSet::standard(month));
-        // The posting the applications run from: the latest (a re-posting
-        // starts the period again), the one the report shows.
-        let posted = facts.postings.values().map(|p| p.value.first_day).max();
-        let mut rows: Vec<ApplicationRow> = facts
-            .applications
-            .iter()
-            .map(|(id, a)| {
-                let a = a.value.clone();
-                let answer = facts.answer_of(id, &a).cloned();
-                let from = match &a.follows {
-                    None => posted,
-                    Some(prior) => facts.answers.get(prior).map(|e| e.value.decided),
-                };
-                let due = from.and_then(|d| rules.working_days_end(d, 3));
-                let answer_due = rules.working_days_end(a.received, 5);
-                ApplicationRow {
-                    id: id.clone(),
-                    late: due.is_some_and(|d| a.received > d),
-                    answer_late: answer
-                        .as_ref()
-                        .zip(answer_due)
-                        .is_some_and(|(ans, d)| ans.decided > d),
-                    due,
-                    answer,
-                    answer_due,
-                    application: a,
-                }
-            })
-            .collect();
-        rows.sort_by(|a, b| (a.application.received, &a.id).cmp(&(b.application.received, &b.id)));
         Ok(Read {
-            value: rows,
+            value: application_rows(&registry, &facts, month),
             issues,
         })
     }
@@ -525,5 +495,154 @@ impl Service {
             Ok(())
         })?;
         Ok(done.value.1)
+    }
+}
+
+/// The applications of a month document with their answers and deadlines
+/// (RULES.md, Art. 36), in order of receipt: a function of the document and
+/// the rule set's calendar.
+fn application_rows(
+    registry: &crdt_schema::RegistryFacts,
+    facts: &MonthFacts,
+    month: Month,
+) -> Vec<ApplicationRow> {
+    let rules = registry
+        .rule_set_for(month)
+        .cloned()
+        .unwrap_or_else(|| crdt_schema::RuleSet::standard(month));
+    // The posting the applications run from: the latest (a re-posting
+    // starts the period again), the one the report shows.
+    let posted = facts.postings.values().map(|p| p.value.first_day).max();
+    let mut rows: Vec<ApplicationRow> = facts
+        .applications
+        .iter()
+        .map(|(id, a)| {
+            let a = a.value.clone();
+            let answer = facts.answer_of(id, &a).cloned();
+            let from = match &a.follows {
+                None => posted,
+                Some(prior) => facts.answers.get(prior).map(|e| e.value.decided),
+            };
+            let due = from.and_then(|d| rules.working_days_end(d, 3));
+            let answer_due = rules.working_days_end(a.received, 5);
+            ApplicationRow {
+                id: id.clone(),
+                late: due.is_some_and(|d| a.received > d),
+                answer_late: answer
+                    .as_ref()
+                    .zip(answer_due)
+                    .is_some_and(|(ans, d)| ans.decided > d),
+                due,
+                answer,
+                answer_due,
+                application: a,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.application.received, &a.id).cmp(&(b.application.received, &b.id)));
+    rows
+}
+
+impl Service {
+    /// The weekly sheet (周评议表) of `district` for `week`: its reviews and,
+    /// per inmate, the week's labor days, rate and entries, from the
+    /// report of every month the week touches.
+    pub fn weekly_sheet(&self, district: &DistrictId, week: Week) -> Result<Read<Sheet>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        known_district(&registry, district)?;
+        let mut months: Vec<Month> = week.dates().map(|d| d.month()).collect();
+        months.dedup();
+        let mut explained = Vec::new();
+        // A review of a week across two months is one record in each
+        // document (each with its own entries' decisions): shown as one.
+        let mut reviews: BTreeMap<(Date, u32, u32, u32, String), Review> = BTreeMap::new();
+        for m in months {
+            let (facts, others) = self.month_sources(&registry, district, m, &mut issues)?;
+            let sources = Sources::new(&registry, &facts, &others)?;
+            explained.extend(explain_month(&registry, &sources)?);
+            for r in facts.reviews.values().filter(|r| r.value.week == week) {
+                let r = &r.value;
+                let key = (r.held, r.members, r.present, r.in_favour, r.dissent.clone());
+                reviews
+                    .entry(key)
+                    .and_modify(|known| known.decisions.extend(r.decisions.iter().cloned()))
+                    .or_insert_with(|| r.clone());
+            }
+        }
+        let rows = crdt_schema::week_sheet(&explained, week);
+        let reviews: Vec<Review> = reviews.into_values().collect();
+        Ok(Read {
+            value: sheets::weekly_sheet(&registry, district, week, &rows, &reviews),
+            issues,
+        })
+    }
+
+    /// The monthly sheets (月评表) of a district-month, one page per inmate
+    /// of its report.
+    pub fn monthly_sheets(&self, district: &DistrictId, month: Month) -> Result<Read<Sheet>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        known_district(&registry, district)?;
+        let (facts, others) = self.month_sources(&registry, district, month, &mut issues)?;
+        let sources = Sources::new(&registry, &facts, &others)?;
+        let report = crdt_schema::score_month(&registry, &sources)?;
+        let explained = explain_month(&registry, &sources)?;
+        let applications = application_rows(&registry, &facts, month);
+        Ok(Read {
+            value: sheets::monthly_sheets(&registry, &report, &explained, &applications),
+            issues,
+        })
+    }
+
+    /// A sheet written to `path` in `format`, atomically; the bytes written.
+    pub fn write_sheet(&self, sheet: &Sheet, format: Format, path: &Path) -> Result<usize> {
+        let bytes = match format {
+            Format::Xlsx => sheets::to_xlsx(sheet)?,
+            Format::Html => sheets::to_html(sheet).into_bytes(),
+        };
+        crate::store::write_atomic(path, &bytes)?;
+        Ok(bytes.len())
+    }
+}
+
+/// One district's line of what awaits the prison scoring working group.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GroupQueueLine {
+    pub district: DistrictId,
+    pub name: String,
+    /// Inmates with an amount awaiting the prison group's approval
+    /// (`needs_approval`).
+    pub inmates: usize,
+}
+
+impl Service {
+    /// What awaits the prison group's approval in every district of the
+    /// month, district by district (those with nothing waiting included,
+    /// so the list shows every district was looked at).
+    pub fn awaiting_prison_group(&self, month: Month) -> Result<Read<Vec<GroupQueueLine>>> {
+        let scored = self.score(None, month)?;
+        let registry = &scored.value.registry;
+        let lines = scored
+            .value
+            .reports
+            .iter()
+            .map(|r| GroupQueueLine {
+                district: r.district.clone(),
+                name: crate::export::district_name(registry, &r.district).to_string(),
+                inmates: r
+                    .body
+                    .inmates
+                    .iter()
+                    .filter(|i| i.flags.contains(&crdt_schema::Flag::NeedsApproval))
+                    .count(),
+            })
+            .collect();
+        Ok(Read {
+            value: lines,
+            issues: scored.issues,
+        })
     }
 }

@@ -1,0 +1,86 @@
+//! The weekly sheet (周评议表, RULES.md "Weekly review"): per inmate the
+//! week's labor days and rate `ΣEARNED × 10000 / ΣREQ`, and each entry of
+//! the week with its state — what the district group has in front of it at
+//! the weekly review.
+//!
+//! A pure function of the month explanations scoring already makes: a week
+//! across two months is given both months' explanations and each day is
+//! taken from the month it belongs to, so the sheet's figures are the
+//! report's figures, never a second computation of them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::calendar::Week;
+use crate::ids::InmateNo;
+use crate::records::DayType;
+use crate::scoring::{AdjustmentLine, InmateExplanation};
+use crate::units::Bp;
+
+/// One inmate's line of the weekly sheet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WeekRow {
+    pub inmate_no: InmateNo,
+    /// Days of the week that are labor days (RULES.md: the days that count
+    /// towards the base), as the report counts them.
+    pub labor_days: u32,
+    /// `Σ EARNED_ms` over the week's work days with a requirement.
+    pub earned_ms: i64,
+    /// `Σ REQ_ms` over the same days.
+    pub req_ms: i64,
+    /// `earned_ms × 10000 / req_ms`, truncated as every rate is; `None`
+    /// when nothing was required of the inmate that week.
+    pub rate: Option<Bp>,
+    /// The entries dated in the week, in date then id order.
+    pub entries: Vec<AdjustmentLine>,
+}
+
+/// The weekly sheet of `week` from the explanations of the months it
+/// touches (each inmate's days are taken only from the month they are
+/// in). Inmates with nothing that week (no labor day, nothing required, no
+/// entry) are left out; rows are in inmate order.
+pub fn week_sheet<'a>(
+    explained: impl IntoIterator<Item = &'a InmateExplanation>,
+    week: Week,
+) -> Vec<WeekRow> {
+    let mut rows: BTreeMap<InmateNo, WeekRow> = BTreeMap::new();
+    for e in explained {
+        let no = &e.result.inmate_no;
+        let row = rows.entry(no.clone()).or_insert_with(|| WeekRow {
+            inmate_no: no.clone(),
+            labor_days: 0,
+            earned_ms: 0,
+            req_ms: 0,
+            rate: None,
+            entries: Vec::new(),
+        });
+        for d in e.days.iter().filter(|d| week.contains(d.date)) {
+            // As the report counts labor days: a labor day with its factor.
+            if d.factor_bp.is_some() && d.day_type.is_some_and(DayType::is_labor_day) {
+                row.labor_days += 1;
+            }
+            if d.day_type == Some(DayType::Work) && d.req_ms > 0 {
+                row.earned_ms += d.earned_ms;
+                row.req_ms += d.req_ms;
+            }
+        }
+        row.entries.extend(
+            e.adjustments
+                .iter()
+                .filter(|a| week.contains(a.date))
+                .cloned(),
+        );
+    }
+    rows.into_values()
+        .filter(|r| r.labor_days > 0 || r.req_ms > 0 || !r.entries.is_empty())
+        .map(|mut r| {
+            r.rate = (r.req_ms > 0).then(|| {
+                let q = i128::from(r.earned_ms) * 10_000 / i128::from(r.req_ms);
+                Bp(i64::try_from(q).unwrap_or(i64::MAX))
+            });
+            r.entries.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+            r
+        })
+        .collect()
+}
