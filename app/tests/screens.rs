@@ -506,7 +506,11 @@ fn the_chief_records_the_weekly_review_and_posts_the_month() {
     // The officer of D01 enters a bonus of 300 cp and one of 600 cp in
     // 2026-W43 (19 to 25 October); both wait for the group's review.
     let mut o = harness(dir.path());
-    log_in(&mut o, &common::key_of_in(dir.path(), Role::Officer, "D01"), PASS);
+    log_in(
+        &mut o,
+        &common::key_of_in(dir.path(), Role::Officer, "D01"),
+        PASS,
+    );
     let (_, small) = add_entry(&mut o, "2026-10-20", 300, "技术革新小");
     let (_, large) = add_entry(&mut o, "2026-10-21", 600, "技术革新大");
     let v = o.state().view().expect("view").clone();
@@ -526,7 +530,11 @@ fn the_chief_records_the_weekly_review_and_posts_the_month() {
     drop(o);
 
     let mut h = harness(dir.path());
-    log_in(&mut h, &common::key_of_in(dir.path(), Role::Chief, "D01"), PASS);
+    log_in(
+        &mut h,
+        &common::key_of_in(dir.path(), Role::Chief, "D01"),
+        PASS,
+    );
     tab(&mut h, "审批");
     h.run_steps(2);
     // The chief starts on the weekly review of the week of the day shown.
@@ -543,7 +551,9 @@ fn the_chief_records_the_weekly_review_and_posts_the_month() {
     fill(&mut h, "评议日期", "2026-10-25");
     h.run_steps(1);
     assert!(
-        h.get_by_label("签名记录周评议").accesskit_node().is_disabled(),
+        h.get_by_label("签名记录周评议")
+            .accesskit_node()
+            .is_disabled(),
         "4 of 7 cannot decide"
     );
     assert!(h.query_all_by_label_contains("至少 5 人赞成").count() >= 1);
@@ -554,13 +564,21 @@ fn the_chief_records_the_weekly_review_and_posts_the_month() {
     let (err, text) = notice(&h);
     assert!(!err, "{text}");
     let v = h.state().view().expect("reloaded").clone();
-    let e = v.entries.iter().find(|e| e.line.id == small).expect("small");
+    let e = v
+        .entries
+        .iter()
+        .find(|e| e.line.id == small)
+        .expect("small");
     // 300 cp: the group decides; passed, it counts as entered.
     assert_eq!(e.line.status, EntryStatus::Counted);
     assert_eq!(e.line.counted_cp, crdt_schema::Cp(300));
     let d = e.line.decision.as_ref().expect("decided at the review");
     assert_eq!((d.members, d.in_favour), (7, 5));
-    let e = v.entries.iter().find(|e| e.line.id == large).expect("large");
+    let e = v
+        .entries
+        .iter()
+        .find(|e| e.line.id == large)
+        .expect("large");
     // 600 cp corrected to 550: the correction replaces the amount, which
     // (≥ 500) then waits for the prison group.
     assert_eq!(e.line.counted_cp, crdt_schema::Cp(550));
@@ -595,5 +613,102 @@ fn the_chief_records_the_weekly_review_and_posts_the_month() {
     assert!(!err, "{text}");
     let posted = std::fs::read_to_string(dir.path().join("exports/D01-2026-10-posted.html"))
         .expect("posted sheet written");
-    assert!(posted.contains("2026-11-02 至 2026-11-04"), "the period is on the sheet");
+    assert!(
+        posted.contains("2026-11-02 至 2026-11-04"),
+        "the period is on the sheet"
+    );
+}
+
+#[test]
+fn an_officer_records_an_application_and_the_chief_answers_it_in_time() {
+    let dir = demo();
+    let mut o = harness(dir.path());
+    log_in(
+        &mut o,
+        &common::key_of_in(dir.path(), Role::Officer, "D01"),
+        PASS,
+    );
+    tab(&mut o, "审批");
+    o.run_steps(2);
+    let v = o.state().view().expect("view").clone();
+    let inmate = v.report.body.inmates[0].inmate_no.clone();
+    // An officer starts on the applications; a 复查 of a figure.
+    fill(&mut o, "申请罪犯编号", inmate.as_str());
+    fill(&mut o, "所申请的分数", "基础分");
+    fill(&mut o, "申请理由", "出工天数有误");
+    fill(&mut o, "收到日期", "2026-11-03");
+    click_button(&mut o, "签名记录申请");
+    settle(&mut o);
+    let (err, text) = notice(&o);
+    assert!(!err, "{text}");
+    let v = o.state().view().expect("reloaded").clone();
+    let row = v
+        .applications
+        .iter()
+        .find(|a| a.application.reason == "出工天数有误")
+        .expect("the application listed")
+        .clone();
+    assert_eq!(row.application.figure, "基础分");
+    assert!(row.answer.is_none());
+    // 5 working days from Tuesday 3 November: 3, 4, 5, 6, 9 → Monday 9th.
+    assert_eq!(row.answer_due, Some("2026-11-09".parse().expect("date")));
+    let r = v.report.inmate(&inmate).expect("scored");
+    assert!(
+        r.flags.contains(&crdt_schema::Flag::UnderReview),
+        "{:?}",
+        r.flags
+    );
+    // The inmate refuses to sign the monthly sheet: recorded, never blocking.
+    fill(&mut o, "签收罪犯编号", inmate.as_str());
+    o.get_by_label("拒签").click();
+    o.run_steps(1);
+    fill(&mut o, "签收日期", "2026-11-10");
+    click_button(&mut o, "签名记录签收");
+    settle(&mut o);
+    let (err, text) = notice(&o);
+    assert!(!err, "{text}");
+    let v = o.state().view().expect("reloaded").clone();
+    assert_eq!(
+        v.report.acknowledgements.get(&inmate).map(|a| a.state),
+        Some(crdt_schema::AckState::Refused)
+    );
+    // An officer has no answer form: the group answers.
+    assert!(o.query_by_label(&format!("签名答复 {}", row.id)).is_none());
+    drop(o);
+
+    let mut h = harness(dir.path());
+    log_in(
+        &mut h,
+        &common::key_of_in(dir.path(), Role::Chief, "D01"),
+        PASS,
+    );
+    tab(&mut h, "审批");
+    h.get_by_label("复查复核").click();
+    h.run_steps(2);
+    let id = row.id.to_string();
+    h.get_by_label(&format!("维持 {id}")).click();
+    h.run_steps(1);
+    fill(&mut h, &format!("答复组成人员 {id}"), "7");
+    fill(&mut h, &format!("答复赞成 {id}"), "5");
+    fill(&mut h, &format!("答复日期 {id}"), "2026-11-06");
+    click_button(&mut h, &format!("签名答复 {id}"));
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let v = h.state().view().expect("reloaded").clone();
+    let row = v
+        .applications
+        .iter()
+        .find(|a| a.id == row.id)
+        .expect("listed");
+    let answer = row.answer.as_ref().expect("answered");
+    assert_eq!(answer.outcome, crdt_schema::AnswerOutcome::Upheld);
+    assert_eq!(answer.vote, Some((7, 5)));
+    assert!(!row.answer_late, "the 6th is before the 9th");
+    let r = v.report.inmate(&inmate).expect("scored");
+    assert!(
+        !r.flags.contains(&crdt_schema::Flag::UnderReview),
+        "{:?}",
+        r.flags
+    );
 }

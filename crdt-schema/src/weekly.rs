@@ -79,7 +79,8 @@ pub fn week_sheet<'a>(
                 let q = i128::from(r.earned_ms) * 10_000 / i128::from(r.req_ms);
                 Bp(i64::try_from(q).unwrap_or(i64::MAX))
             });
-            r.entries.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+            r.entries
+                .sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
             r
         })
         .collect()

@@ -2026,4 +2026,100 @@ fn applications_for_recheck_and_review_are_answered_with_deadlines_in_working_da
             .contains(&serde_json::json!("under_review")),
         "{a}"
     );
+
+    // The monthly sheets (月评表): one page per inmate of D01's report
+    // (1001, 1002, 1003), each with its figures, entries with their
+    // decisions, the posting and the inmate's applications and answers.
+    let out = ok(
+        d,
+        &[
+            "sheets",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "-o",
+            d.join("sheets.html").to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("3 page(s)"), "{out}");
+    let html = std::fs::read_to_string(d.join("sheets.html")).unwrap();
+    assert_eq!(html.matches(r#"<section class="page">"#).count(), 3);
+    let page = &html[html.find("<h2>1001 张镕</h2>").expect("1001's page")..];
+    let page = &page[..page.find("</section>").unwrap()];
+    assert!(
+        page.contains("<dt>劳动改造分 Labor score</dt><dd>19.16</dd>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<dt>公示期 Posted</dt><dd>2026-04-01 至 2026-04-03"),
+        "{page}"
+    );
+    assert!(page.contains(&entry), "the entry by its id");
+    assert!(page.contains("2026-04-08 维持"), "the 复查 upheld: {page}");
+    assert!(
+        page.contains("2026-04-14（逾期）"),
+        "the late 复核 marked: {page}"
+    );
+    assert!(
+        page.contains("2026-04-15 更正为 -5.00"),
+        "the final answer: {page}"
+    );
+    assert!(
+        page.contains("罪犯签名"),
+        "a line for the inmate's signature"
+    );
+    // The same pages as a workbook, the score a number cell.
+    ok(
+        d,
+        &[
+            "sheets",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "-o",
+            d.join("sheets.xlsx").to_str().unwrap(),
+        ],
+    );
+    use calamine::Reader as _;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(d.join("sheets.xlsx")).unwrap();
+    let range = wb.worksheet_range("表").unwrap();
+    let score_row = range
+        .rows()
+        .find(|r| r[0] == calamine::Data::String("劳动改造分 Labor score".into()))
+        .expect("a labor score row");
+    assert_eq!(score_row[1], calamine::Data::String("19.16".into()));
+
+    // The weekly sheet of 2026-W10 (2 to 8 March): 1001 worked the 2nd
+    // (528 × 60 000 ms of 28 800 000 required) and the 3rd (480 of 480) and
+    // was sick the 4th: 3 labor days, rate (31 680 000 + 28 800 000) × 10 000
+    // / 57 600 000 = 10 500 bp; 1003 worked the 2nd, 240 of 480: 5 000 bp.
+    ok(
+        d,
+        &[
+            "weekly",
+            "--district",
+            "D01",
+            "--week",
+            "2026-W10",
+            "-o",
+            d.join("week.html").to_str().unwrap(),
+        ],
+    );
+    let week = std::fs::read_to_string(d.join("week.html")).unwrap();
+    assert!(
+        week.contains(r#"<td>1001</td><td>张镕</td><td class="n">3</td><td>105.00%</td>"#),
+        "{week}"
+    );
+    assert!(
+        week.contains(r#"<td>1003</td><td>王五</td><td class="n">1</td><td>50.00%</td>"#),
+        "{week}"
+    );
+    assert!(!week.contains("<td>1002</td>"), "1002 came on the 16th");
+    assert!(
+        week.contains("2026-03-06 举行：组成人员 7"),
+        "the review held: {week}"
+    );
+    assert!(week.contains(&entry), "the week's entry");
 }

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crdt_schema::{
-    Acknowledgement, Adjustment, Answer, Application, Attendance, Date, DistrictId, Inmate, InmateNo, Month, ProcedureId,
-    ProcedureVersion, ReportDigest, RuleSet, Week,
+    Acknowledgement, Adjustment, Answer, Application, Attendance, Date, DistrictId, Inmate,
+    InmateNo, Month, ProcedureId, ProcedureVersion, ReportDigest, RuleSet, Week,
 };
 use node::audit::AuditTrail;
 use node::close::Approved;
@@ -209,7 +209,9 @@ pub enum Request {
         path: PathBuf,
     },
     /// What awaits the prison group in every district of the month.
-    GroupQueue { month: Month },
+    GroupQueue {
+        month: Month,
+    },
     /// The posted sheet (公示表, HTML) to a file.
     ExportPosted {
         district: DistrictId,
@@ -487,9 +489,8 @@ impl Worker {
                 svc.seal(id, now, &district, month, Some(&seen), false)
                     .map(|s| s.committed.changes)
             }),
-            Request::Review(input) => self.saved(|svc, who, now| {
-                svc.review(who, now, &input).map(|r| r.committed.changes)
-            }),
+            Request::Review(input) => self
+                .saved(|svc, who, now| svc.review(who, now, &input).map(|r| r.committed.changes)),
             Request::Post {
                 district,
                 month,

@@ -103,9 +103,7 @@ pub(super) fn approvals(
     st: &mut ApprovalsScreen,
     today: Date,
 ) -> Option<Request> {
-    let mut section = st
-        .section
-        .unwrap_or_else(|| Section::first_for(officer, v));
+    let mut section = st.section.unwrap_or_else(|| Section::first_for(officer, v));
     ui.horizontal(|ui| {
         for s in Section::ALL {
             if ui.selectable_label(section == s, s.label(lang)).clicked() {
@@ -131,9 +129,17 @@ pub(super) fn approvals(
 
 /// What awaits the prison group in every district of the month, each
 /// with a button to show it; asked for when first shown.
-fn queue(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, st: &mut ApprovalsScreen) -> Option<Request> {
+fn queue(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    v: &DistrictView,
+    st: &mut ApprovalsScreen,
+) -> Option<Request> {
     let mut req = None;
-    ui.heading(lang.t("各监区待工作组审批", "Awaiting the prison group, by district"));
+    ui.heading(lang.t(
+        "各监区待工作组审批",
+        "Awaiting the prison group, by district",
+    ));
     match &st.queue {
         Some((m, lines)) if *m == v.month => {
             egui::Grid::new("group-queue").striped(true).show(ui, |ui| {
@@ -158,7 +164,11 @@ fn queue(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, st: &mut ApprovalsScre
             ui.spinner();
         }
     }
-    if st.queue_asked != Some(v.month) || ui.button(lang.t("刷新待审批", "Refresh the list")).clicked() {
+    if st.queue_asked != Some(v.month)
+        || ui
+            .button(lang.t("刷新待审批", "Refresh the list"))
+            .clicked()
+    {
         st.queue_asked = Some(v.month);
         req = Some(Request::GroupQueue { month: v.month });
     }
@@ -274,7 +284,10 @@ fn close(
                     "Inmates with entries awaiting the district group's weekly review"
                 )
             ));
-            ui.heading(lang.t("待审批（计分考核工作组）", "Awaiting the prison group's approval"));
+            ui.heading(lang.t(
+                "待审批（计分考核工作组）",
+                "Awaiting the prison group's approval",
+            ));
             if v.pending.is_empty() {
                 ui.label(lang.t("没有待审批的加扣分", "Nothing awaits approval"));
             }

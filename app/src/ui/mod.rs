@@ -126,8 +126,6 @@ impl Tab {
             Tab::Sync => lang.t("同步", "Sync"),
         }
     }
-
-
 }
 
 struct Main {

@@ -67,8 +67,10 @@ fn date_or(text: &str, default: Date, lang: Lang) -> Result<Date, String> {
     if t.is_empty() {
         return Ok(default);
     }
-    t.parse()
-        .map_err(|_| lang.t("日期应为 YYYY-MM-DD", "Dates are YYYY-MM-DD").to_string())
+    t.parse().map_err(|_| {
+        lang.t("日期应为 YYYY-MM-DD", "Dates are YYYY-MM-DD")
+            .to_string()
+    })
 }
 
 /// A count of people typed in a form.
@@ -179,10 +181,9 @@ fn check_review(
                     .map_err(|m| format!("{} {}: {m}", lang.t("更正", "Correct"), e.line.id))?;
                 if (cp > Cp::ZERO) != (e.line.points_cp > Cp::ZERO) || cp == Cp::ZERO {
                     return Err(match lang {
-                        Lang::Zh => format!(
-                            "{} 的更正应与原分值同号且不为零（不计入请退回）",
-                            e.line.id
-                        ),
+                        Lang::Zh => {
+                            format!("{} 的更正应与原分值同号且不为零（不计入请退回）", e.line.id)
+                        }
                         Lang::En => format!(
                             "{}: a correction keeps the entry's sign and is not zero (return it instead)",
                             e.line.id
@@ -227,11 +228,7 @@ pub(super) fn review(
         if ui.button(lang.t("上一周", "Previous week")).clicked() {
             f.week = week.prev();
         }
-        ui.strong(format!(
-            "{y}-W{w:02}  {} — {}",
-            week.monday(),
-            sunday
-        ));
+        ui.strong(format!("{y}-W{w:02}  {} — {}", week.monday(), sunday));
         if ui.button(lang.t("下一周", "Next week")).clicked() {
             f.week = week.next();
         }
@@ -324,35 +321,37 @@ pub(super) fn review(
         },
     );
     ui.separator();
-    egui::Grid::new("review-vote").num_columns(6).show(ui, |ui| {
-        for (text, zh, en) in [
-            (&mut f.members, "组成人员（人）", "Members"),
-            (&mut f.present, "到会（人）", "Present"),
-            (&mut f.in_favour, "赞成（人）", "In favour"),
-        ] {
-            let l = ui.label(lang.t(zh, en));
+    egui::Grid::new("review-vote")
+        .num_columns(6)
+        .show(ui, |ui| {
+            for (text, zh, en) in [
+                (&mut f.members, "组成人员（人）", "Members"),
+                (&mut f.present, "到会（人）", "Present"),
+                (&mut f.in_favour, "赞成（人）", "In favour"),
+            ] {
+                let l = ui.label(lang.t(zh, en));
+                ui.add_enabled(may, egui::TextEdit::singleline(text).desired_width(40.0))
+                    .labelled_by(l.id);
+            }
+            ui.end_row();
+            let l = ui.label(lang.t("评议日期", "Held on"));
             ui.add_enabled(
                 may,
-                egui::TextEdit::singleline(text).desired_width(40.0),
+                egui::TextEdit::singleline(&mut f.held)
+                    .desired_width(90.0)
+                    .hint_text(today.to_string()),
             )
             .labelled_by(l.id);
-        }
-        ui.end_row();
-        let l = ui.label(lang.t("评议日期", "Held on"));
-        ui.add_enabled(
-            may,
-            egui::TextEdit::singleline(&mut f.held)
-                .desired_width(90.0)
-                .hint_text(today.to_string()),
-        )
-        .labelled_by(l.id);
-        ui.end_row();
-    });
+            ui.end_row();
+        });
     if let Ok(n) = f.members.trim().parse::<u32>()
         && n > 0
     {
         ui.label(match lang {
-            Lang::Zh => format!("需全体组成人员三分之二：至少 {} 人赞成", needed_in_favour(n)),
+            Lang::Zh => format!(
+                "需全体组成人员三分之二：至少 {} 人赞成",
+                needed_in_favour(n)
+            ),
             Lang::En => format!(
                 "Two thirds of all members: at least {} in favour",
                 needed_in_favour(n)
@@ -393,11 +392,23 @@ pub(super) fn review(
     weekly_sheet(ui, lang, v, week);
     ui.horizontal(|ui| {
         for (format, zh, en) in [
-            (Format::Xlsx, "导出周评议表（XLSX）", "Export the weekly sheet (XLSX)"),
-            (Format::Html, "导出周评议表（打印 HTML）", "Export the weekly sheet (HTML to print)"),
+            (
+                Format::Xlsx,
+                "导出周评议表（XLSX）",
+                "Export the weekly sheet (XLSX)",
+            ),
+            (
+                Format::Html,
+                "导出周评议表（打印 HTML）",
+                "Export the weekly sheet (HTML to print)",
+            ),
         ] {
             if ui.button(lang.t(zh, en)).clicked() {
-                let ext = if format == Format::Xlsx { "xlsx" } else { "html" };
+                let ext = if format == Format::Xlsx {
+                    "xlsx"
+                } else {
+                    "html"
+                };
                 req = Some(Request::ExportWeekly {
                     district: v.district.clone(),
                     week,
@@ -441,10 +452,17 @@ fn weekly_sheet(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, week: Week) {
                 ui.label(format!(
                     "{} {}",
                     row.inmate_no,
-                    v.names.get(&row.inmate_no).map(String::as_str).unwrap_or("")
+                    v.names
+                        .get(&row.inmate_no)
+                        .map(String::as_str)
+                        .unwrap_or("")
                 ));
                 ui.label(row.labor_days.to_string());
-                ui.label(row.rate.map(|r| r.to_string()).unwrap_or_else(|| "—".into()));
+                ui.label(
+                    row.rate
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "—".into()),
+                );
                 ui.vertical(|ui| {
                     for e in &row.entries {
                         ui.label(format!(
@@ -491,7 +509,10 @@ pub(super) fn posting(
                 p.last_day
             ));
             if p.current {
-                ui.colored_label(OVER, lang.t("公示的即现在的报告", "The posted report is the current one"));
+                ui.colored_label(
+                    OVER,
+                    lang.t("公示的即现在的报告", "The posted report is the current one"),
+                );
             } else {
                 ui.colored_label(
                     SHORT,
@@ -510,13 +531,18 @@ pub(super) fn posting(
     if hidden > 0 {
         ui.label(match lang {
             Lang::Zh => format!("{hidden} 条加扣分标为不宜公示：不上公示表，照常计分"),
-            Lang::En => format!("{hidden} entries are not for posting: left off the sheet, counted all the same"),
+            Lang::En => format!(
+                "{hidden} entries are not for posting: left off the sheet, counted all the same"
+            ),
         });
     }
     if !may {
         ui.colored_label(
             SHORT,
-            lang.t("只能查看：公示由监区长签名", "View only: the chief signs the posting"),
+            lang.t(
+                "只能查看：公示由监区长签名",
+                "View only: the chief signs the posting",
+            ),
         );
     }
     let checked = date_or(&f.first_day, today, lang);
@@ -599,7 +625,10 @@ fn check_application(
         .map_err(|_| lang.t("罪犯编号不对", "Not an inmate number").to_string())?;
     if !v.names.contains_key(&inmate) {
         return Err(lang
-            .t("本月报告中没有这名罪犯", "No such inmate in the month's report")
+            .t(
+                "本月报告中没有这名罪犯",
+                "No such inmate in the month's report",
+            )
             .into());
     }
     let received = date_or(&f.received, today, lang)?;
@@ -616,11 +645,18 @@ fn check_application(
                 p.application.figure.clone(),
             )
         }
-        None => (ApplicationKind::Recheck, f.entry.clone(), f.figure.trim().to_string()),
+        None => (
+            ApplicationKind::Recheck,
+            f.entry.clone(),
+            f.figure.trim().to_string(),
+        ),
     };
     if entry.is_none() && figure.is_empty() {
         return Err(lang
-            .t("请选择所申请的加扣分，或写明所申请的分数", "Pick the entry, or name the figure")
+            .t(
+                "请选择所申请的加扣分，或写明所申请的分数",
+                "Pick the entry, or name the figure",
+            )
             .into());
     }
     let a = Application {
@@ -721,7 +757,11 @@ pub(super) fn applications(
                 };
                 ui.colored_label(
                     OVER,
-                    format!("    {} {} {outcome}{late}", lang.t("答复", "Answered"), ans.decided),
+                    format!(
+                        "    {} {} {outcome}{late}",
+                        lang.t("答复", "Answered"),
+                        ans.decided
+                    ),
                 );
             }
             None => {
@@ -735,7 +775,10 @@ pub(super) fn applications(
                     .unwrap_or_else(|| "—".into());
                 ui.colored_label(
                     SHORT,
-                    format!("    {} {due}", lang.t("待答复，答复期限", "Awaiting an answer, due")),
+                    format!(
+                        "    {} {due}",
+                        lang.t("待答复，答复期限", "Awaiting an answer, due")
+                    ),
                 );
                 if officer.may_in(&v.district, v.month, class) {
                     let af = f.answers.entry(row.id.clone()).or_default();
@@ -756,11 +799,23 @@ pub(super) fn applications(
     ui.heading(lang.t("月评表签收", "Monthly sheet acknowledgements"));
     ui.horizontal(|ui| {
         for (format, zh, en) in [
-            (Format::Xlsx, "导出月评表（XLSX，每人一页）", "Export the monthly sheets (XLSX, a page each)"),
-            (Format::Html, "导出月评表（打印 HTML）", "Export the monthly sheets (HTML to print)"),
+            (
+                Format::Xlsx,
+                "导出月评表（XLSX，每人一页）",
+                "Export the monthly sheets (XLSX, a page each)",
+            ),
+            (
+                Format::Html,
+                "导出月评表（打印 HTML）",
+                "Export the monthly sheets (HTML to print)",
+            ),
         ] {
             if ui.button(lang.t(zh, en)).clicked() {
-                let ext = if format == Format::Xlsx { "xlsx" } else { "html" };
+                let ext = if format == Format::Xlsx {
+                    "xlsx"
+                } else {
+                    "html"
+                };
                 req = Some(Request::ExportSheets {
                     district: v.district.clone(),
                     month: v.month,
@@ -785,9 +840,10 @@ pub(super) fn applications(
                 .trim()
                 .parse()
                 .map_err(|_| lang.t("罪犯编号不对", "Not an inmate number").to_string())?;
-            let state = f
-                .ack_state
-                .ok_or_else(|| lang.t("请选择签收情况", "Pick what the inmate did").to_string())?;
+            let state = f.ack_state.ok_or_else(|| {
+                lang.t("请选择签收情况", "Pick what the inmate did")
+                    .to_string()
+            })?;
             let ack = Acknowledgement {
                 state,
                 date: date_or(&f.ack_date, today, lang)?,
@@ -855,13 +911,19 @@ fn answer_form(
                     .desired_width(36.0)
                     .hint_text(lang.t("组成", "members")),
             )
-            .accessible_name(format!("{} {id}", lang.t("答复组成人员", "Members answering")));
+            .accessible_name(format!(
+                "{} {id}",
+                lang.t("答复组成人员", "Members answering")
+            ));
             ui.add(
                 egui::TextEdit::singleline(&mut f.in_favour)
                     .desired_width(36.0)
                     .hint_text(lang.t("赞成", "in favour")),
             )
-            .accessible_name(format!("{} {id}", lang.t("答复赞成", "In favour of the answer")));
+            .accessible_name(format!(
+                "{} {id}",
+                lang.t("答复赞成", "In favour of the answer")
+            ));
         }
         ui.add(
             egui::TextEdit::singleline(&mut f.decided)
@@ -903,78 +965,87 @@ fn application_form(
 ) -> Option<Request> {
     ui.strong(lang.t("记录申请", "Record an application"));
     let mut req = None;
-    egui::Grid::new("application-form").num_columns(2).show(ui, |ui| {
-        let l = ui.label(lang.t("申请罪犯编号", "Inmate applying"));
-        ui.add(egui::TextEdit::singleline(&mut f.inmate).desired_width(80.0))
-            .labelled_by(l.id);
-        ui.end_row();
-        let inmate = f.inmate.trim().to_string();
-        ui.label(lang.t("申请类型", "Kind"));
-        ui.horizontal(|ui| {
-            if ui
-                .radio(f.follows.is_none(), lang.t("复查", "re-check"))
-                .clicked()
-            {
-                f.follows = None;
-            }
-            // A 复核 follows an answered 复查 of the same inmate.
-            for a in v.applications.iter().filter(|a| {
-                a.application.kind == ApplicationKind::Recheck
-                    && a.answer.is_some()
-                    && a.application.inmate.to_string() == inmate
-            }) {
+    egui::Grid::new("application-form")
+        .num_columns(2)
+        .show(ui, |ui| {
+            let l = ui.label(lang.t("申请罪犯编号", "Inmate applying"));
+            ui.add(egui::TextEdit::singleline(&mut f.inmate).desired_width(80.0))
+                .labelled_by(l.id);
+            ui.end_row();
+            let inmate = f.inmate.trim().to_string();
+            ui.label(lang.t("申请类型", "Kind"));
+            ui.horizontal(|ui| {
                 if ui
-                    .radio(
-                        f.follows.as_ref() == Some(&a.id),
-                        format!("{} {}", lang.t("复核，对复查", "review of re-check"), a.id),
-                    )
+                    .radio(f.follows.is_none(), lang.t("复查", "re-check"))
                     .clicked()
                 {
-                    f.follows = Some(a.id.clone());
+                    f.follows = None;
+                }
+                // A 复核 follows an answered 复查 of the same inmate.
+                for a in v.applications.iter().filter(|a| {
+                    a.application.kind == ApplicationKind::Recheck
+                        && a.answer.is_some()
+                        && a.application.inmate.to_string() == inmate
+                }) {
+                    if ui
+                        .radio(
+                            f.follows.as_ref() == Some(&a.id),
+                            format!("{} {}", lang.t("复核，对复查", "review of re-check"), a.id),
+                        )
+                        .clicked()
+                    {
+                        f.follows = Some(a.id.clone());
+                    }
+                }
+            });
+            ui.end_row();
+            if f.follows.is_none() {
+                ui.label(lang.t("所申请的加扣分", "Entry applied against"));
+                let shown = f
+                    .entry
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| lang.t("（分数，见下）", "(a figure, below)").to_string());
+                egui::ComboBox::from_id_salt("application-entry")
+                    .selected_text(shown)
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut f.entry, None, lang.t("（分数）", "(a figure)"));
+                        for e in v
+                            .entries
+                            .iter()
+                            .filter(|e| e.inmate_no.to_string() == inmate)
+                        {
+                            ui.selectable_value(
+                                &mut f.entry,
+                                Some(e.line.id.clone()),
+                                format!(
+                                    "{} {} {} {}",
+                                    e.line.id, e.line.date, e.line.points_cp, e.line.reason
+                                ),
+                            );
+                        }
+                    });
+                ui.end_row();
+                if f.entry.is_none() {
+                    let l = ui.label(lang.t("所申请的分数", "Figure applied against"));
+                    ui.add(egui::TextEdit::singleline(&mut f.figure).desired_width(240.0))
+                        .labelled_by(l.id);
+                    ui.end_row();
                 }
             }
-        });
-        ui.end_row();
-        if f.follows.is_none() {
-            ui.label(lang.t("所申请的加扣分", "Entry applied against"));
-            let shown = f
-                .entry
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_else(|| lang.t("（分数，见下）", "(a figure, below)").to_string());
-            egui::ComboBox::from_id_salt("application-entry")
-                .selected_text(shown)
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut f.entry, None, lang.t("（分数）", "(a figure)"));
-                    for e in v.entries.iter().filter(|e| e.inmate_no.to_string() == inmate) {
-                        ui.selectable_value(
-                            &mut f.entry,
-                            Some(e.line.id.clone()),
-                            format!("{} {} {} {}", e.line.id, e.line.date, e.line.points_cp, e.line.reason),
-                        );
-                    }
-                });
+            let l = ui.label(lang.t("申请理由", "Reason"));
+            ui.add(egui::TextEdit::singleline(&mut f.reason).desired_width(240.0))
+                .labelled_by(l.id);
             ui.end_row();
-            if f.entry.is_none() {
-                let l = ui.label(lang.t("所申请的分数", "Figure applied against"));
-                ui.add(egui::TextEdit::singleline(&mut f.figure).desired_width(240.0))
-                    .labelled_by(l.id);
-                ui.end_row();
-            }
-        }
-        let l = ui.label(lang.t("申请理由", "Reason"));
-        ui.add(egui::TextEdit::singleline(&mut f.reason).desired_width(240.0))
+            let l = ui.label(lang.t("收到日期", "Received on"));
+            ui.add(
+                egui::TextEdit::singleline(&mut f.received)
+                    .desired_width(90.0)
+                    .hint_text(today.to_string()),
+            )
             .labelled_by(l.id);
-        ui.end_row();
-        let l = ui.label(lang.t("收到日期", "Received on"));
-        ui.add(
-            egui::TextEdit::singleline(&mut f.received)
-                .desired_width(90.0)
-                .hint_text(today.to_string()),
-        )
-        .labelled_by(l.id);
-        ui.end_row();
-    });
+            ui.end_row();
+        });
     let checked = check_application(f, lang, v, today);
     ui.horizontal(|ui| {
         if ui

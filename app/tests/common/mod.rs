@@ -49,7 +49,8 @@ pub fn key_of_in(data: &Path, role: Role, district: &str) -> PathBuf {
                 .ok()
                 .and_then(|f| f.certificate)
                 .is_some_and(|c| {
-                    c.body.role == role && c.body.district.as_ref().map(|d| d.as_str()) == Some(district)
+                    c.body.role == role
+                        && c.body.district.as_ref().map(|d| d.as_str()) == Some(district)
                 })
         })
         .expect("a key of that role in the district")

@@ -248,7 +248,11 @@ pub(super) fn weekly(
     let read = svc.weekly_sheet(district, week)?;
     present::issues(&read.issues);
     let bytes = svc.write_sheet(&read.value, format, out)?;
-    let inmates = read.value.pages.first().map_or(0, |p| p.tables.first().map_or(0, |t| t.rows.len()));
+    let inmates = read
+        .value
+        .pages
+        .first()
+        .map_or(0, |p| p.tables.first().map_or(0, |t| t.rows.len()));
     println!(
         "{}: {district} {week}, {inmates} inmate(s), {bytes} bytes",
         out.display()

@@ -226,13 +226,27 @@ pub fn monthly_sheets(
         ),
         None => "尚未公示 not posted".into(),
     };
+    // The over-fulfilment bonus is computed, not proposed: the prison group
+    // approves it only from the rule set's approval amount on.
+    let rules = registry
+        .rule_set_for(report.month)
+        .cloned()
+        .unwrap_or_else(|| crdt_schema::RuleSet::standard(report.month));
+    let approver = if rules.decision_levels {
+        Level::PrisonGroup
+    } else {
+        Level::Chief
+    };
     let pages = explained
         .iter()
         .map(|e| {
             let r = &e.result;
             let no = &r.inmate_no;
             let mut facts = vec![
-                ("罪犯 Inmate".to_string(), format!("{no} {}", inmate_name(registry, no))),
+                (
+                    "罪犯 Inmate".to_string(),
+                    format!("{no} {}", inmate_name(registry, no)),
+                ),
                 ("在押天数 Custody days".into(), r.custody_days.to_string()),
                 ("劳动天数 Labor days".into(), r.labor_days.to_string()),
                 ("基础分 Base".into(), r.base_cp.to_string()),
@@ -279,7 +293,14 @@ pub fn monthly_sheets(
                         Cp::ZERO
                     }),
                     Cell::Text("超额完成劳动任务加分".into()),
-                    Cell::Text(level_zh(Level::PrisonGroup).into()),
+                    Cell::Text(
+                        if r.overfulfil_bonus_cp >= rules.approval_bonus_cp {
+                            level_zh(approver)
+                        } else {
+                            "计算所得"
+                        }
+                        .into(),
+                    ),
                     Cell::Text(String::new()),
                     Cell::Text(status_zh(status).into()),
                 ]);
@@ -453,7 +474,11 @@ pub fn to_html(s: &Sheet) -> String {
         if !p.signatures.is_empty() {
             let _ = write!(h, r#"<div class="signatures">"#);
             for sig in &p.signatures {
-                let _ = write!(h, r#"<div>{}：<span class="line"></span></div>"#, escape(sig));
+                let _ = write!(
+                    h,
+                    r#"<div>{}：<span class="line"></span></div>"#,
+                    escape(sig)
+                );
             }
             let _ = writeln!(h, "</div>");
         }
@@ -471,7 +496,8 @@ const PAGES_PER_WORKSHEET: usize = 1000;
 /// one page wide.
 pub fn to_xlsx(s: &Sheet) -> Result<Vec<u8>, ExportError> {
     let mut wb = Workbook::new();
-    let created = ExcelDateTime::from_ymd(s.created.year(), s.created.month().month(), s.created.day())?;
+    let created =
+        ExcelDateTime::from_ymd(s.created.year(), s.created.month().month(), s.created.day())?;
     wb.set_properties(
         &DocProperties::new()
             .set_title(&s.title)
@@ -566,7 +592,12 @@ pub fn to_xlsx(s: &Sheet) -> Result<Vec<u8>, ExportError> {
             }
             r += 2;
             for (i, sig) in p.signatures.iter().enumerate() {
-                ws.write_string_with_format(r, (i * 2) as ColNum, format!("{sig}：________"), &bold)?;
+                ws.write_string_with_format(
+                    r,
+                    (i * 2) as ColNum,
+                    format!("{sig}：________"),
+                    &bold,
+                )?;
             }
             r += 2;
         }
