@@ -683,6 +683,38 @@ fn an_officer_records_an_application_and_the_chief_answers_it_in_time() {
         PASS,
     );
     tab(&mut h, "审批");
+    // While the 复查 is open the seal waits: the confirmation says why and
+    // seals only when forced, and the seal then says what was not done.
+    h.get_by_label("审批与封存").click();
+    h.run_steps(2);
+    h.get_by_label("重新封存").click();
+    h.run_steps(2);
+    assert!(
+        h.query_all_by_label_contains("1 项复查、复核申请尚未答复")
+            .count()
+            >= 1
+    );
+    assert!(
+        h.get_by_label("确认封存").accesskit_node().is_disabled(),
+        "not without forcing"
+    );
+    h.get_by_label("强制封存：封存将载明以上未完成的程序")
+        .click();
+    h.run_steps(1);
+    h.get_by_label("确认封存").click();
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let seal = h
+        .state()
+        .view()
+        .expect("reloaded")
+        .report
+        .seal
+        .clone()
+        .expect("sealed");
+    assert!(seal.current, "{seal:?}");
+    assert!(seal.forced.contains("not answered"), "{seal:?}");
     h.get_by_label("复查复核").click();
     h.run_steps(2);
     let id = row.id.to_string();

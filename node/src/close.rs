@@ -28,13 +28,33 @@ pub enum CloseError {
     /// not ended, or applications wait for their answers.
     #[error(
         "{district} {month} is not ready to seal: {}; seal with --force to seal all the same (the seal then says what was not done)",
-        reasons.join("; ")
+        joined(reasons)
     )]
     NotReady {
         district: DistrictId,
         month: Month,
-        reasons: Vec<String>,
+        reasons: Vec<NotDone>,
     },
+}
+
+/// What of the month's procedure stands between it and its seal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotDone {
+    #[error("the report has not been posted (tally post)")]
+    NotPosted,
+    #[error("the posting lasts until {until}")]
+    Posting { until: crdt_schema::Date },
+    #[error("{applications} application(s) for 复查/复核 not answered")]
+    Unanswered { applications: usize },
+}
+
+/// The reasons as the seal records them (`Seal::forced`) and errors say them.
+pub fn joined(reasons: &[NotDone]) -> String {
+    reasons
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// What of the month's procedure is not done on `today`: the posting (the
@@ -45,23 +65,23 @@ pub fn not_done(
     facts: &MonthFacts,
     month: Month,
     today: crdt_schema::Date,
-) -> Vec<String> {
+) -> Vec<NotDone> {
     let Some(rules) = registry.rule_set_for(month).filter(|r| r.decision_levels) else {
         return Vec::new();
     };
     let mut reasons = Vec::new();
     match facts.postings.values().map(|p| p.value.first_day).max() {
-        None => reasons.push("the report has not been posted (tally post)".to_string()),
+        None => reasons.push(NotDone::NotPosted),
         Some(first) => {
             let last = rules.posting_end(first);
             if today <= last {
-                reasons.push(format!("the posting lasts until {last}"));
+                reasons.push(NotDone::Posting { until: last });
             }
         }
     }
     let open = facts.open_applications().count();
     if open > 0 {
-        reasons.push(format!("{open} application(s) for 复查/复核 not answered"));
+        reasons.push(NotDone::Unanswered { applications: open });
     }
     reasons
 }
@@ -252,7 +272,7 @@ pub fn seal_month_if(
             .map(|(f, heads)| (f.district, heads))
             .collect(),
         rules: registry.rule_set_for(month).map(|r| r.digest()),
-        forced: reasons.join("; "),
+        forced: joined(&reasons),
     };
     let resealed = facts.seal.is_some();
     s.write_month(district, month, |w| w.put_seal(&seal))?;

@@ -656,6 +656,29 @@ fn check_report(
                         &seal.seal.digest[..16]
                     ));
                 }
+                // The seal waits for the posting's end and every answer
+                // (RULES.md, month close), unless it says it was forced: the
+                // procedure as the chief's replica held it when sealing, on
+                // the date the seal's change states.
+                let sealed_on = m
+                    .document()
+                    .automerge()
+                    .get_change_meta_by_hash(&seal.change)
+                    .and_then(|meta| crate::validate::date_of(meta.timestamp));
+                if let (Some(on), Some(sd)) = (sealed_on, month_at(m, &[seal.change])) {
+                    let waiting = crate::close::not_done(sealed_registry, &sd.facts(), month, on);
+                    if seal.seal.forced.is_empty() && !waiting.is_empty() {
+                        out.problems.push(format!(
+                            "{doc_id}: sealed on {on} before the procedure was done ({}), and the seal does not say it was forced",
+                            crate::close::joined(&waiting)
+                        ));
+                    } else if !seal.seal.forced.is_empty() {
+                        out.notes.push(format!(
+                            "{doc_id}: sealed on {on} with the procedure not done, and says so (forced): {}",
+                            seal.seal.forced
+                        ));
+                    }
+                }
                 let amended = r.seal.as_ref().map_or(0, |s| s.amended);
                 if amended > 0 {
                     out.notes.push(format!(

@@ -48,7 +48,8 @@ struct Prison {
     authority: PublicKey,
 }
 
-fn prison() -> Prison {
+/// The small prison's March, imported: not posted, not sealed.
+fn imported() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     tally(d, &["init", "--prison", "测试监狱"]);
@@ -79,6 +80,36 @@ fn prison() -> Prison {
         let f = write(d, name, text);
         tally(d, &["import", kind, f.to_str().unwrap()]);
     }
+    dir
+}
+
+/// The bundle of D01's March from `d`.
+fn bundle_of(d: &Path) -> Vec<u8> {
+    let out = d.join("d01.bundle");
+    tally(
+        d,
+        &[
+            "export",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    std::fs::read(&out).unwrap()
+}
+
+fn authority_of(d: &Path) -> PublicKey {
+    identity::read_authority_pub(&identity::authority_pub_path(d))
+        .unwrap()
+        .public_key
+}
+
+fn prison() -> Prison {
+    let dir = imported();
+    let d = dir.path();
     // Posted (the posting long over), so the month may be sealed.
     tally(
         d,
@@ -93,27 +124,86 @@ fn prison() -> Prison {
         ],
     );
     tally(d, &["seal", "--district", "D01", "--month", "2026-03"]);
-    let out = d.join("d01.bundle");
-    tally(
-        d,
-        &[
-            "export",
-            "--district",
-            "D01",
-            "--month",
-            "2026-03",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-    );
-    let authority = identity::read_authority_pub(&identity::authority_pub_path(d))
-        .unwrap()
-        .public_key;
+    let authority = authority_of(d);
     Prison {
-        bundle: std::fs::read(&out).unwrap(),
+        bundle: bundle_of(d),
         dir,
         authority,
     }
+}
+
+#[test]
+fn a_seal_before_the_posting_is_a_problem_unless_it_says_it_was_forced() {
+    // Sealed with --force before any posting: verifies, and says so.
+    let dir = imported();
+    let d = dir.path();
+    let out = tally(
+        d,
+        &["seal", "--district", "D01", "--month", "2026-03", "--force"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = check(&bundle_of(d), &authority_of(d));
+    assert!(r.ok, "{:?}", r.problems);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("forced") && n.contains("has not been posted")),
+        "{:?}",
+        r.notes
+    );
+
+    // A seal written by other means, matching the records but before any
+    // posting and not saying it was forced: a problem every verifier names.
+    let dir = imported();
+    let d = dir.path();
+    let store = Store::open(d).unwrap();
+    let admin = identity::unlock_officer(&identity::admin_key_path(d), PASSPHRASE).unwrap();
+    let mut s = WriteSession::begin(&store, &admin, now(), "early seal").unwrap();
+    let (district, month) = ("D01".parse().unwrap(), "2026-03".parse().unwrap());
+    let registry = s.registry().facts();
+    let doc = s.month(&district, month).unwrap();
+    let heads = doc
+        .document()
+        .heads()
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    let facts = doc.facts();
+    let sources = crdt_schema::Sources::new(&registry, &facts, &[]).unwrap();
+    let digest = crdt_schema::digest_to_seal(&registry, &sources).unwrap();
+    let seal = Seal {
+        district: district.clone(),
+        month,
+        heads,
+        digest: digest.0,
+        sources: Default::default(),
+        rules: registry.rule_set_for(month).map(|r| r.digest()),
+        forced: String::new(),
+    };
+    s.write_month(&district, month, |w| w.put_seal(&seal).map(|_| ()))
+        .unwrap();
+    s.commit().unwrap();
+    let r = check(&bundle_of(d), &authority_of(d));
+    assert!(!r.ok);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("before the procedure was done")
+                && p.contains("has not been posted")
+                && p.contains("does not say it was forced")),
+        "{:?}",
+        r.problems
+    );
+    // The records themselves match the seal: only the wait is wrong.
+    assert!(
+        !r.problems.iter().any(|p| p.contains("seal mismatch")),
+        "{:?}",
+        r.problems
+    );
 }
 
 /// Now, as an author states it (the admin's certificate starts at `init`).

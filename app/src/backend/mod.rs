@@ -125,6 +125,8 @@ pub enum Request {
         district: DistrictId,
         month: Month,
         seen: ReportDigest,
+        /// Seal though the procedure is not done (the seal says what was not).
+        force: bool,
     },
     /// The chief records the district group's weekly review (周评议).
     Review(node::service::review::ReviewInput),
@@ -485,8 +487,9 @@ impl Worker {
                 district,
                 month,
                 seen,
+                force,
             } => self.saved(|svc, id, now| {
-                svc.seal(id, now, &district, month, Some(&seen), false)
+                svc.seal(id, now, &district, month, Some(&seen), force)
                     .map(|s| s.committed.changes)
             }),
             Request::Review(input) => self

@@ -66,6 +66,10 @@ pub struct DistrictView {
     /// The weekly sheet of every week touching the month, this month's
     /// days of it (`tally weekly` writes a week across two months whole).
     pub weeks: Vec<(Week, Vec<WeekRow>)>,
+    /// What of the procedure stands between the month and its seal today
+    /// (the posting not ended, applications unanswered): the seal waits,
+    /// or is forced and says so.
+    pub not_done: Vec<close::NotDone>,
 }
 
 /// A record two officers wrote concurrently with different values: each
@@ -90,6 +94,8 @@ pub struct ConflictValue {
 /// was read from.
 pub(super) struct ViewCache {
     versions: (DocVersion, DocVersion),
+    /// The day it was read (what waits for the seal changes with it).
+    today: Date,
     view: DistrictView,
 }
 
@@ -111,6 +117,7 @@ impl Worker {
             && c.view.district == *district
             && c.view.date == date
             && c.versions == versions
+            && c.today == crate::clock::today()
         {
             return Ok(c.view.clone());
         }
@@ -124,6 +131,7 @@ impl Worker {
         view.applications = service.applications(district, date.month())?.value;
         self.view_cache = Some(ViewCache {
             versions,
+            today: crate::clock::today(),
             view: view.clone(),
         });
         Ok(view)
@@ -287,6 +295,7 @@ fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result
         entries: Vec::new(),
         applications: Vec::new(),
         weeks,
+        not_done: close::not_done(&registry, &facts, month, crate::clock::today()),
         district: district.clone(),
         district_name: registry
             .districts

@@ -64,6 +64,8 @@ impl Section {
 #[derive(Debug, Clone, Default)]
 pub(super) struct ApprovalsScreen {
     confirm_seal: bool,
+    /// Ticked in the seal's confirmation: seal though the procedure is not done.
+    force_seal: bool,
     /// `None`: the officer's first section.
     section: Option<Section>,
     review: review::ReviewForm,
@@ -439,16 +441,33 @@ fn close(
                     ),
                 );
             }
+            for r in &v.not_done {
+                warn(ui, super::words::not_done(lang, r));
+            }
+            if !v.not_done.is_empty() {
+                ui.checkbox(
+                    &mut st.force_seal,
+                    lang.t(
+                        "强制封存：封存将载明以上未完成的程序",
+                        "Seal anyway: the seal says what of the procedure was not done",
+                    ),
+                );
+            }
             ui.label(lang.t(
                 "封存是监区长对本月报告的签名确认，之后的修改都会被标出。",
                 "The seal is the chief's signed statement of this report; later changes are flagged.",
             ));
             ui.horizontal(|ui| {
-                if ui.button(lang.t("确认封存", "Seal")).clicked() {
+                let ready = v.not_done.is_empty() || st.force_seal;
+                if ui
+                    .add_enabled(ready, egui::Button::new(lang.t("确认封存", "Seal")))
+                    .clicked()
+                {
                     req = Some(Request::Seal {
                         district: v.district.clone(),
                         month: v.month,
                         seen: v.report.digest.clone(),
+                        force: !v.not_done.is_empty() && st.force_seal,
                     });
                     close = true;
                 }
@@ -459,6 +478,7 @@ fn close(
         });
         if close {
             st.confirm_seal = false;
+            st.force_seal = false;
         }
     }
     req

@@ -85,6 +85,24 @@ fn service(lang: Lang, e: &ServiceError) -> Option<String> {
                 )
             }
         }
+        ServiceError::Close(CloseError::NotReady {
+            district,
+            month,
+            reasons,
+        }) => {
+            let list: Vec<String> = reasons.iter().map(|r| not_done(lang, r)).collect();
+            if zh {
+                format!(
+                    "{district} {month} 尚不能封存：{}。确需封存请勾选「强制封存」，封存将载明未完成的程序",
+                    list.join("；")
+                )
+            } else {
+                format!(
+                    "{district} {month} is not ready to seal: {}. Tick \"seal anyway\" to seal all the same (the seal says what was not done)",
+                    list.join("; ")
+                )
+            }
+        }
         ServiceError::UnknownDistrict(d) | ServiceError::Close(CloseError::UnknownDistrict(d)) => {
             if zh {
                 format!("没有监区 {d}")
@@ -194,6 +212,19 @@ fn service(lang: Lang, e: &ServiceError) -> Option<String> {
         _ => return None,
     };
     Some(s)
+}
+
+/// What stands between a month and its seal, in the screen's language.
+pub(super) fn not_done(lang: Lang, r: &node::close::NotDone) -> String {
+    use node::close::NotDone;
+    match (lang, r) {
+        (Lang::Zh, NotDone::NotPosted) => "本月报告尚未公示".into(),
+        (Lang::Zh, NotDone::Posting { until }) => format!("公示期至 {until} 尚未结束"),
+        (Lang::Zh, NotDone::Unanswered { applications }) => {
+            format!("{applications} 项复查、复核申请尚未答复")
+        }
+        (Lang::En, r) => r.to_string(),
+    }
 }
 
 fn unlock(lang: Lang, e: &UnlockError) -> Option<String> {
