@@ -419,6 +419,26 @@ fn the_prison_group_approves_what_was_shown_in_every_district_and_a_chief_may_no
     log_in(&mut h, &key_of(dir.path(), Role::PrisonGroup), PASS);
     h.get_by_label("审批").click();
     settle(&mut h);
+    h.run_steps(2);
+    settle(&mut h);
+    // The group's list across districts: every district, with what awaits it
+    // (the demo leaves two inmates awaiting in D01, D03, D05 and D06).
+    let shown = h.state().view().expect("loaded").district.clone();
+    for d in ["D01", "D02", "D03", "D04", "D05", "D06"] {
+        assert!(h.query_all_by_label_contains(d).count() >= 1, "{d} listed");
+    }
+    assert_eq!(h.query_all_by_label_contains("2 人待审批").count(), 4);
+    assert_eq!(h.query_all_by_label_contains("0 人待审批").count(), 2);
+    let other = if shown.as_str() == "D03" {
+        "D05"
+    } else {
+        "D03"
+    };
+    h.get_by_label(&format!("查看 {other}")).click();
+    settle(&mut h);
+    assert_eq!(h.state().view().expect("loaded").district.as_str(), other);
+    h.state_mut().show_district(shown);
+    settle(&mut h);
     let view = h.state().view().expect("loaded").clone();
     let (no, entries) = view
         .pending
