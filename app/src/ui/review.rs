@@ -732,14 +732,21 @@ pub(super) fn applications(
         } else {
             ""
         };
+        let due = match row.due {
+            Some(d) => format!("{} {d}", lang.t("申请期限", "due")),
+            None => lang
+                .t("申请期限未定（未公示）", "due: not posted yet")
+                .to_string(),
+        };
         ui.label(format!(
-            "{} {} {} {} {} — {} {}{late}",
+            "{} {} {} {} {} — {} {} {}{late}（{due}）",
             row.id,
             kind_label(lang, a.kind),
             a.inmate,
             v.names.get(&a.inmate).map(String::as_str).unwrap_or(""),
             what,
             a.reason,
+            lang.t("收到", "received"),
             a.received,
         ));
         match &row.answer {

@@ -231,6 +231,7 @@ pub(super) fn scores(
                         arithmetic(ui, lang, v, r);
                         ui.separator();
                     }
+                    entries_of(ui, lang, v, &t.inmate_no);
                     if may_write && let Some(r) = adjust_form(ui, lang, v, &t.inmate_no, form) {
                         req = Some(r);
                     }
@@ -240,6 +241,35 @@ pub(super) fn scores(
             });
     });
     req
+}
+
+/// The inmate's bonuses and deductions of the month, each with the id the
+/// review, the applications and `tally entries` name it by, its level and
+/// its state.
+fn entries_of(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, inmate: &InmateNo) {
+    let mine: Vec<_> = v
+        .entries
+        .iter()
+        .filter(|e| e.inmate_no == *inmate)
+        .collect();
+    if mine.is_empty() {
+        return;
+    }
+    ui.strong(lang.t("加扣分", "Bonuses and deductions"));
+    for e in mine {
+        let l = &e.line;
+        ui.label(format!(
+            "{} {} {} → {} {} · {} · {}",
+            l.id,
+            l.date,
+            l.points_cp,
+            l.counted_cp,
+            l.reason,
+            super::review::level_label(lang, l.level),
+            super::review::status_label(lang, l.status)
+        ));
+    }
+    ui.separator();
 }
 
 /// One row; whether one of its figures was clicked.
