@@ -591,6 +591,22 @@ fn the_chief_records_the_weekly_review_and_posts_the_month() {
             >= 1
     );
 
+    click_button(&mut h, "导出周评议表（打印 HTML）");
+    settle(&mut h);
+    let (err, text) = notice(&h);
+    assert!(!err, "{text}");
+    let weekly = std::fs::read_to_string(dir.path().join("exports/D01-2026-W43-weekly.html"))
+        .expect("weekly sheet written");
+    assert!(
+        weekly.contains("组成人员 7，到会 6，赞成 5；决定 2 项"),
+        "{weekly}"
+    );
+    assert!(
+        weekly.contains("一人认为大额应退回"),
+        "the dissent is on the sheet"
+    );
+    assert!(weekly.contains(&small.to_string()) && weekly.contains(&large.to_string()));
+
     // The posting: from Monday 2 November, 3 working days, to Wednesday 4th.
     h.get_by_label("公示").click();
     h.run_steps(2);

@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::calendar::Week;
-use crate::ids::InmateNo;
+use crate::ids::{DistrictId, InmateNo};
 use crate::records::DayType;
-use crate::scoring::{AdjustmentLine, InmateExplanation};
+use crate::scoring::{AdjustmentLine, EntryStatus, InmateExplanation};
 use crate::units::Bp;
 
 /// One inmate's line of the weekly sheet.
@@ -36,13 +36,20 @@ pub struct WeekRow {
     pub entries: Vec<AdjustmentLine>,
 }
 
-/// The weekly sheet of `week` from the explanations of the months it
-/// touches (each inmate's days are taken only from the month they are
-/// in). Inmates with nothing that week (no labor day, nothing required, no
-/// entry) are left out; rows are in inmate order.
+/// The weekly sheet of `district`'s group for `week`, from the
+/// explanations of every report that reads the district's documents of the
+/// months the week touches (an inmate transferred out mid-month is reported
+/// by the district that received them, whose explanation holds this
+/// district's days). Each day and entry is taken only where it belongs: the
+/// days `district` held the inmate, the entries written in its documents —
+/// those dated in the week, and those of earlier weeks the group still has
+/// before it (awaiting review) or decided at this week's review. Inmates
+/// with nothing that week (no labor day, nothing required, no entry) are
+/// left out; rows are in inmate order.
 pub fn week_sheet<'a>(
     explained: impl IntoIterator<Item = &'a InmateExplanation>,
     week: Week,
+    district: &DistrictId,
 ) -> Vec<WeekRow> {
     let mut rows: BTreeMap<InmateNo, WeekRow> = BTreeMap::new();
     for e in explained {
@@ -55,7 +62,11 @@ pub fn week_sheet<'a>(
             rate: None,
             entries: Vec::new(),
         });
-        for d in e.days.iter().filter(|d| week.contains(d.date)) {
+        for d in e
+            .days
+            .iter()
+            .filter(|d| week.contains(d.date) && d.district.as_ref() == Some(district))
+        {
             // As the report counts labor days: a labor day with its factor.
             if d.factor_bp.is_some() && d.day_type.is_some_and(DayType::is_labor_day) {
                 row.labor_days += 1;
@@ -68,7 +79,13 @@ pub fn week_sheet<'a>(
         row.entries.extend(
             e.adjustments
                 .iter()
-                .filter(|a| week.contains(a.date))
+                .filter(|a| a.district == *district)
+                .filter(|a| {
+                    week.contains(a.date)
+                        || (a.date < week.monday()
+                            && (a.status == EntryStatus::AwaitingReview
+                                || a.decision.as_ref().is_some_and(|d| d.week == week)))
+                })
                 .cloned(),
         );
     }

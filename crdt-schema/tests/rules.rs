@@ -1195,7 +1195,8 @@ fn the_weekly_sheet_sums_the_weeks_days_and_lists_its_entries() {
     f.adjust("A1", 13, -100, "next week's");
     let (r, m) = (f.registry.facts(), f.month.facts());
     let explained = explain_month(&r, &Sources::alone(&r, &m).unwrap()).unwrap();
-    let sheet = week_sheet(&explained, week);
+    let d01 = DistrictId::new("D01").unwrap();
+    let sheet = week_sheet(&explained, week, &d01);
     // A2–A4 did nothing that week: left off.
     assert_eq!(sheet.len(), 1, "{sheet:?}");
     let row = &sheet[0];
@@ -1209,8 +1210,22 @@ fn the_weekly_sheet_sums_the_weeks_days_and_lists_its_entries() {
     assert_eq!(row.entries.len(), 1, "only the week's entry");
     assert_eq!(row.entries[0].id, inside);
     assert_eq!(row.entries[0].status, EntryStatus::AwaitingReview);
-    // The next week has the other entry and one work day at 100%.
-    let next = week_sheet(&explained, week.next().unwrap());
+    // The next week has one work day at 100%, its own entry, and the one of
+    // the 7th still before the group (undecided), carried over.
+    let next = week_sheet(&explained, week.next().unwrap(), &d01);
     assert_eq!(next[0].rate, Some(Bp(10_000)));
-    assert_eq!(next[0].entries[0].counted_cp, Cp(-100));
+    assert_eq!(next[0].entries.len(), 2);
+    assert_eq!(next[0].entries[0].id, inside);
+    assert_eq!(next[0].entries[1].counted_cp, Cp(-100));
+    // Once decided at W15's review it is no longer carried into W16.
+    f.review(12, 7, 5, &[("A1", &inside, Outcome::Pass)])
+        .unwrap();
+    let (r, m) = (f.registry.facts(), f.month.facts());
+    let explained = explain_month(&r, &Sources::alone(&r, &m).unwrap()).unwrap();
+    let next = week_sheet(&explained, week.next().unwrap(), &d01);
+    assert_eq!(next[0].entries.len(), 1, "{:?}", next[0].entries);
+    let this = week_sheet(&explained, week, &d01);
+    assert_eq!(this[0].entries[0].status, EntryStatus::Counted);
+    // Another district's sheet has none of D01's days or entries.
+    assert!(week_sheet(&explained, week, &DistrictId::new("D02").unwrap()).is_empty());
 }

@@ -469,3 +469,53 @@ fn a_transfer_recorded_after_the_seal_amends_the_receiving_month() {
     assert!(!seal.current);
     assert_eq!(seal.amended, 1);
 }
+
+#[test]
+fn the_weekly_sheet_of_a_week_with_a_transfer_gives_each_district_its_own_days() {
+    // T1 moves to D02 on Thursday 16 April, in 2026-W16 (13 to 19 April):
+    // D01 held T1 Monday to Wednesday (3 days at 480 of 480), D02 from
+    // Thursday (4 days at 900 of 480). An entry of 300 cp written in D01's
+    // document on the 14th is for D01's group, though D02 reports T1.
+    let mut pr = moved_on_the_16th();
+    let a = Adjustment {
+        date: d(14),
+        points_cp: Cp(300),
+        reason: "技术革新".into(),
+        evidence: String::new(),
+        special: false,
+        no_post: false,
+    };
+    let (id, _) = pr
+        .d01
+        .write(&meta(), |w| w.put_adjustment(&no("T1"), &a))
+        .unwrap();
+    let r = pr.registry.facts();
+    let (f1, f2) = (pr.d01.facts(), pr.d02.facts());
+    // Every report reading D01's document: D01's own and D02's (T1's).
+    let mut explained = explain_month(&r, &Sources::new(&r, &f1, [&f2]).unwrap()).unwrap();
+    explained.extend(explain_month(&r, &Sources::new(&r, &f2, [&f1]).unwrap()).unwrap());
+    let week = Week::of(d(13)).unwrap();
+    let for_d01 = week_sheet(&explained, week, &district("D01"));
+    let t1 = for_d01
+        .iter()
+        .find(|w| w.inmate_no == no("T1"))
+        .expect("T1 on D01's sheet");
+    // 3 days, EARNED = REQ = 3 × 28 800 000: 10 000 bp.
+    assert_eq!((t1.labor_days, t1.req_ms), (3, 86_400_000));
+    assert_eq!(t1.rate, Some(Bp(10_000)));
+    assert_eq!(t1.entries.len(), 1);
+    assert_eq!(t1.entries[0].id, id.0);
+    let for_d02 = week_sheet(&explained, week, &district("D02"));
+    let t1 = for_d02
+        .iter()
+        .find(|w| w.inmate_no == no("T1"))
+        .expect("T1 on D02's sheet");
+    // 4 days: EARNED = 4 × 900 × 60 000 = 216 000 000, REQ = 4 × 28 800 000
+    // = 115 200 000: 216 000 000 × 10 000 / 115 200 000 = 18 750 bp.
+    assert_eq!(
+        (t1.labor_days, t1.earned_ms, t1.req_ms),
+        (4, 216_000_000, 115_200_000)
+    );
+    assert_eq!(t1.rate, Some(Bp(18_750)));
+    assert!(t1.entries.is_empty(), "D01's entry is not D02's to review");
+}

@@ -665,7 +665,14 @@ fn check_report(
                     .automerge()
                     .get_change_meta_by_hash(&seal.change)
                     .and_then(|meta| crate::validate::date_of(meta.timestamp));
-                if let (Some(on), Some(sd)) = (sealed_on, month_at(m, &[seal.change])) {
+                // Only under the registry the seal was written against: a
+                // rule set published since (another calendar, decision
+                // levels) must not turn an honest seal into a problem.
+                if registry_then.is_none() {
+                    out.notes.push(format!(
+                        "{doc_id}: whether the seal waited for the posting and the answers is not checked (the registry as it stood then is not in the bundle)"
+                    ));
+                } else if let (Some(on), Some(sd)) = (sealed_on, month_at(m, &[seal.change])) {
                     let waiting = crate::close::not_done(sealed_registry, &sd.facts(), month, on);
                     if seal.seal.forced.is_empty() && !waiting.is_empty() {
                         out.problems.push(format!(

@@ -2069,7 +2069,9 @@ fn applications_for_recheck_and_review_are_answered_with_deadlines_in_working_da
         page.contains("罪犯签名"),
         "a line for the inmate's signature"
     );
-    // The same pages as a workbook, the score a number cell.
+    // The same pages as a workbook: the facts as their text, a page break
+    // before each inmate's page, and not fitted to a page width (which would
+    // make Excel ignore the breaks).
     ok(
         d,
         &[
@@ -2090,6 +2092,19 @@ fn applications_for_recheck_and_review_are_answered_with_deadlines_in_working_da
         .find(|r| r[0] == calamine::Data::String("劳动改造分 Labor score".into()))
         .expect("a labor score row");
     assert_eq!(score_row[1], calamine::Data::String("19.16".into()));
+    let mut zip =
+        zip::ZipArchive::new(std::fs::File::open(d.join("sheets.xlsx")).unwrap()).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut xml,
+    )
+    .unwrap();
+    assert!(
+        xml.contains(r#"<rowBreaks count="2""#),
+        "3 pages, 2 breaks: {xml}"
+    );
+    assert!(!xml.contains("fitToPage"), "{xml}");
 
     // The weekly sheet of 2026-W10 (2 to 8 March): 1001 worked the 2nd
     // (528 × 60 000 ms of 28 800 000 required) and the 3rd (480 of 480) and
@@ -2122,4 +2137,40 @@ fn applications_for_recheck_and_review_are_answered_with_deadlines_in_working_da
         "the review held: {week}"
     );
     assert!(week.contains(&entry), "the week's entry");
+
+    // A week across two months: 2026-W14 is Monday 30 March to Sunday 5
+    // April. 1001 works the 31st (600 × 48 000 ms, P1's time from the 16th,
+    // of 28 800 000 required) and 1 April (300 of 600): 2 labor days, rate
+    // (28 800 000 + 14 400 000) × 10 000 / 57 600 000 = 7 500 bp.
+    let att = d.join("w14-attendance.csv");
+    std::fs::write(
+        &att,
+        "date,inmate_no,day_type,minutes,grade\n2026-03-31,1001,work,480,\n2026-04-01,1001,work,480,\n",
+    )
+    .unwrap();
+    let counts = d.join("w14-counts.csv");
+    std::fs::write(
+        &counts,
+        "date,inmate_no,procedure,quantity\n2026-03-31,1001,P1,600\n2026-04-01,1001,P1,300\n",
+    )
+    .unwrap();
+    ok(d, &["import", "attendance", att.to_str().unwrap()]);
+    ok(d, &["import", "counts", counts.to_str().unwrap()]);
+    ok(
+        d,
+        &[
+            "weekly",
+            "--district",
+            "D01",
+            "--week",
+            "2026-W14",
+            "-o",
+            d.join("w14.html").to_str().unwrap(),
+        ],
+    );
+    let week = std::fs::read_to_string(d.join("w14.html")).unwrap();
+    assert!(
+        week.contains(r#"<td>1001</td><td>张镕</td><td class="n">2</td><td>75.00%</td>"#),
+        "{week}"
+    );
 }

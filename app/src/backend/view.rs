@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 
 use crdt_schema::{
     Attendance, Board, Date, DistrictId, DocId, InmateNo, Month, MonthDoc, MonthRates, ProcedureId,
-    RegistryDoc, Report, Sources, Week, WeekRow, board, explain_month, month_rates, score_month,
-    week_sheet,
+    RegistryDoc, Report, Sources, Week, WeekRow, board, month_rates, score_month,
 };
 use node::audit;
 use node::close::{self, Approved};
@@ -93,7 +92,12 @@ pub struct ConflictValue {
 /// The last view read, with the versions on disk of the two documents it
 /// was read from.
 pub(super) struct ViewCache {
-    versions: (DocVersion, DocVersion),
+    /// The registry's, then every district's document of the month (a
+    /// report, its entries and its weekly sheets read other districts'
+    /// documents when inmates moved).
+    versions: Vec<DocVersion>,
+    /// The districts whose documents `versions` stamps.
+    districts: Vec<DistrictId>,
     /// The day it was read (what waits for the seal changes with it).
     today: Date,
     view: DistrictView,
@@ -111,16 +115,35 @@ impl Worker {
     ) -> anyhow::Result<DistrictView> {
         let store = self.store()?;
         let _lock = store.lock_shared()?;
-        let id = DocId::month(district.clone(), date.month());
-        let versions = (store.version(&DocId::Registry), store.version(&id));
+        let versions_of = |districts: &[DistrictId]| -> Vec<DocVersion> {
+            std::iter::once(store.version(&DocId::Registry))
+                .chain(
+                    districts
+                        .iter()
+                        .map(|d| store.version(&DocId::month(d.clone(), date.month()))),
+                )
+                .collect()
+        };
         if let Some(c) = &self.view_cache
             && c.view.district == *district
             && c.view.date == date
-            && c.versions == versions
+            && c.versions == versions_of(&c.districts)
             && c.today == crate::clock::today()
         {
             return Ok(c.view.clone());
         }
+        // Taken before reading: a write landing in between makes the next
+        // load read again rather than keep a view older than its key.
+        let districts: Vec<DistrictId> = store
+            .load(&DocId::Registry)?
+            .typed(RegistryDoc::from_document)?
+            .doc
+            .facts()
+            .districts
+            .keys()
+            .cloned()
+            .collect();
+        let versions = versions_of(&districts);
         let mut view = read_view(&store, district, date)?;
         drop(_lock);
         // The procedure's reads are the service's, as `tally entries` and
@@ -129,8 +152,10 @@ impl Worker {
         let service = node::service::Service::open(&self.data)?;
         view.entries = service.entries(district, date.month())?.value;
         view.applications = service.applications(district, date.month())?.value;
+        view.weeks = service.weeks_of(district, date.month())?.value;
         self.view_cache = Some(ViewCache {
             versions,
+            districts,
             today: crate::clock::today(),
             view: view.clone(),
         });
@@ -210,13 +235,6 @@ fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result
     let (others, _) = node::read::other_sources(store, &registry, &facts)?;
     let sources = Sources::new(&registry, &facts, &others)?;
     let report = score_month(&registry, &sources)?;
-    let explained = explain_month(&registry, &sources)?;
-    let mut weeks: Vec<(Week, Vec<WeekRow>)> = Vec::new();
-    let mut week = Week::of(month.first());
-    while let Some(w) = week.filter(|w| w.monday() <= month.last()) {
-        weeks.push((w, week_sheet(&explained, w)));
-        week = w.next();
-    }
     let board = board(&registry, &facts, date)?;
     let rates = month_rates(&registry, &facts)?;
     let day = date.day();
@@ -294,7 +312,7 @@ fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result
         pending,
         entries: Vec::new(),
         applications: Vec::new(),
-        weeks,
+        weeks: Vec::new(),
         not_done: close::not_done(&registry, &facts, month, crate::clock::today()),
         district: district.clone(),
         district_name: registry

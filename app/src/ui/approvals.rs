@@ -73,8 +73,9 @@ pub(super) struct ApprovalsScreen {
     applications: review::ApplicationsForm,
     /// What awaits the prison group in every district, as last read.
     pub(super) queue: Option<(Month, Vec<GroupQueueLine>)>,
-    /// The month the queue was asked for (not asked again every frame).
-    queue_asked: Option<Month>,
+    /// The month the queue was asked for (not asked again every frame;
+    /// cleared by every write, which may have changed it).
+    pub(super) queue_asked: Option<Month>,
     /// A district picked from the queue, for the main screen to show.
     pub(super) go_to: Option<DistrictId>,
 }

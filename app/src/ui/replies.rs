@@ -108,6 +108,9 @@ impl TallyApp {
                 }
                 Reply::Saved { changes } => {
                     if let Screen::Main(m) = &mut self.screen {
+                        m.adjust.clear_marks();
+                        // What awaits the prison group may have changed.
+                        m.approvals.queue_asked = None;
                         // An open audit trail shows the new change too.
                         if let Some(a) = &m.audit {
                             self.backend.send(Request::Audit {
@@ -276,6 +279,9 @@ impl TallyApp {
                 }
                 Reply::Audit(t) => {
                     if let Screen::Main(m) = &mut self.screen {
+                        if m.audit.as_ref().is_some_and(|a| a.inmate_no != t.inmate_no) {
+                            m.adjust.clear_marks();
+                        }
                         m.audit = Some(*t);
                     }
                 }

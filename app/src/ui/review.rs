@@ -128,7 +128,12 @@ impl ReviewForm {
 /// The entries the review of `week` may decide: those awaiting review dated
 /// no later than its Sunday (undecided ones of earlier weeks included).
 fn reviewable(v: &DistrictView, week: Week) -> Vec<&EntryRow> {
-    let sunday = week.dates().last().unwrap_or(week.monday());
+    // The view holds one month's entries: a week not touching it has none
+    // here (the service would refuse them).
+    if week.monday().month() != v.month && week.sunday().month() != v.month {
+        return Vec::new();
+    }
+    let sunday = week.sunday();
     v.entries
         .iter()
         .filter(|e| e.line.status == EntryStatus::AwaitingReview && e.line.date <= sunday)
@@ -156,7 +161,13 @@ fn check_review(
             )
             .into());
     }
-    if !two_thirds(in_favour, members) {
+    let deciding = reviewable(v, week).iter().any(|e| {
+        f.choices
+            .get(&e.line.id)
+            .is_some_and(|c| *c != Choice::Undecided)
+    });
+    // A meeting whose vote fell short is recorded all the same, deciding nothing.
+    if deciding && !two_thirds(in_favour, members) {
         return Err(match lang {
             Lang::Zh => format!(
                 "{members} 名组成人员须至少 {} 人赞成（全体组成人员的三分之二），现为 {in_favour} 人：不能作出决定",
@@ -380,6 +391,7 @@ pub(super) fn review(
             f.choices.clear();
             f.corrected.clear();
             f.dissent.clear();
+            f.held.clear();
         }
         if let Err(e) = &checked
             && may
@@ -389,7 +401,7 @@ pub(super) fn review(
         }
     });
     ui.separator();
-    weekly_sheet(ui, lang, v, week);
+    ui.heading(lang.t("周评议表", "Weekly sheet"));
     ui.horizontal(|ui| {
         for (format, zh, en) in [
             (
@@ -418,13 +430,13 @@ pub(super) fn review(
             }
         }
     });
+    weekly_sheet(ui, lang, v, week);
     req
 }
 
 /// The weekly sheet: per inmate the week's labor days and rate, and each
 /// entry of the week with its state (RULES.md, weekly review).
 fn weekly_sheet(ui: &mut egui::Ui, lang: Lang, v: &DistrictView, week: Week) {
-    ui.heading(lang.t("周评议表", "Weekly sheet"));
     let Some((_, sheet)) = v.weeks.iter().find(|(w, _)| *w == week) else {
         ui.label(lang.t(
             "这一周不在本月：请到该周所在月份查看",
@@ -847,6 +859,14 @@ pub(super) fn applications(
                 .trim()
                 .parse()
                 .map_err(|_| lang.t("罪犯编号不对", "Not an inmate number").to_string())?;
+            if !v.report.body.inmates.iter().any(|i| i.inmate_no == inmate) {
+                return Err(lang
+                    .t(
+                        "本月报告中没有这名罪犯",
+                        "No such inmate in the month's report",
+                    )
+                    .to_string());
+            }
             let state = f.ack_state.ok_or_else(|| {
                 lang.t("请选择签收情况", "Pick what the inmate did")
                     .to_string()
@@ -972,6 +992,22 @@ fn application_form(
 ) -> Option<Request> {
     ui.strong(lang.t("记录申请", "Record an application"));
     let mut req = None;
+    // What was picked for another inmate is not this one's.
+    let typed = f.inmate.trim().to_string();
+    if f.entry.as_ref().is_some_and(|id| {
+        !v.entries
+            .iter()
+            .any(|e| e.line.id == *id && e.inmate_no.as_str() == typed)
+    }) {
+        f.entry = None;
+    }
+    if f.follows.as_ref().is_some_and(|id| {
+        !v.applications
+            .iter()
+            .any(|a| a.id == *id && a.application.inmate.as_str() == typed)
+    }) {
+        f.follows = None;
+    }
     egui::Grid::new("application-form")
         .num_columns(2)
         .show(ui, |ui| {
@@ -1070,6 +1106,9 @@ fn application_form(
             });
             f.reason.clear();
             f.figure.clear();
+            f.received.clear();
+            f.entry = None;
+            f.follows = None;
         }
         if let Err(e) = &checked
             && !f.inmate.trim().is_empty()

@@ -138,6 +138,16 @@ fn adjust_form(
     if save { checked.ok() } else { None }
 }
 
+impl AdjustForm {
+    /// After a save, and for another inmate, the next entry starts plain: a
+    /// tick left on would make an ordinary entry a special bonus, or keep
+    /// it off the posted sheet.
+    pub(super) fn clear_marks(&mut self) {
+        self.special = false;
+        self.no_post = false;
+    }
+}
+
 /// The report; clicking a figure asks for the inmate's audit trail. Where
 /// the officer writes the district's records, an inmate's figures come with
 /// the 加扣分 form.

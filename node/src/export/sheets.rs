@@ -31,6 +31,9 @@ pub struct Sheet {
     pub subtitle: String,
     /// The date the workbook says it was created (the period's first day).
     pub created: crdt_schema::Date,
+    /// The workbook's column widths (characters), chosen so a page fits
+    /// A4 portrait at the print scale.
+    pub widths: Vec<u16>,
     pub pages: Vec<Page>,
 }
 
@@ -195,6 +198,7 @@ pub fn weekly_sheet(
             district_name(registry, district)
         ),
         created: week.monday(),
+        widths: vec![12, 10, 8, 10, 62],
         pages: vec![Page {
             heading: String::new(),
             facts,
@@ -390,6 +394,7 @@ pub fn monthly_sheets(
             report.digest
         ),
         created: report.month.first(),
+        widths: vec![18, 11, 8, 8, 22, 9, 26, 9],
         pages,
     }
 }
@@ -491,9 +496,38 @@ pub fn to_html(s: &Sheet) -> String {
 /// Pages per worksheet: Excel keeps at most 1023 manual page breaks in one.
 const PAGES_PER_WORKSHEET: usize = 1000;
 
+/// Excel's limit on the characters of one cell.
+const MAX_CELL_CHARS: usize = 32_767;
+
+/// A cell's text within Excel's limit (a week of a great many entries would
+/// exceed it): cut, and said so.
+fn cell_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().count() <= MAX_CELL_CHARS {
+        return s.into();
+    }
+    let mut cut: String = s.chars().take(MAX_CELL_CHARS - 16).collect();
+    cut.push_str("…（余下见 HTML 版）");
+    cut.into()
+}
+
+/// How wide text prints, in character widths: CJK characters take two.
+fn print_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| if u32::from(c) >= 0x2E80 { 2 } else { 1 })
+        .sum()
+}
+
+/// The height (points) of a merged row holding `text` across `width`
+/// characters: merged cells are never fitted to their text by Excel.
+fn merged_height(text: &str, width: usize) -> f64 {
+    let lines = print_width(text).div_ceil(width.max(1)).clamp(1, 20);
+    15.0 * lines as f64
+}
+
 /// The sheet as a workbook: its pages one under another on a worksheet (a
-/// new worksheet every 1000 pages), a page break before each, A4 portrait,
-/// one page wide.
+/// new worksheet every 1000 pages), a page break before each, A4 portrait
+/// at a fixed scale — not fitted to a page width, which makes Excel ignore
+/// the page breaks and run the inmates' pages into each other.
 pub fn to_xlsx(s: &Sheet) -> Result<Vec<u8>, ExportError> {
     let mut wb = Workbook::new();
     let created =
@@ -538,12 +572,19 @@ pub fn to_xlsx(s: &Sheet) -> Result<Vec<u8>, ExportError> {
             format!("表{}", n + 1)
         })?;
         ws.set_paper_size(super::xlsx::A4);
-        ws.set_print_fit_to_pages(1, 0);
+        ws.set_portrait();
+        ws.set_print_scale(80);
         ws.set_print_center_horizontally(true);
         ws.set_footer("&C第 &P 页 / 共 &N 页  Page &P of &N");
         for c in 0..=last {
-            ws.set_column_width(c, if c == 4 || c == 6 { 30 } else { 14 })?;
+            let w = s.widths.get(usize::from(c)).copied().unwrap_or(14);
+            ws.set_column_width(c, w)?;
         }
+        let total: usize = (0..=last)
+            .map(|c| usize::from(s.widths.get(usize::from(c)).copied().unwrap_or(14)))
+            .sum();
+        let rest = total.saturating_sub(usize::from(s.widths.first().copied().unwrap_or(14)));
+        let wrap = Format::new().set_text_wrap();
         let mut r: RowNum = 0;
         let mut breaks = Vec::new();
         for p in pages {
@@ -552,7 +593,8 @@ pub fn to_xlsx(s: &Sheet) -> Result<Vec<u8>, ExportError> {
             }
             ws.merge_range(r, 0, r, last, &s.title, &title)?;
             r += 1;
-            ws.merge_range(r, 0, r, last, &s.subtitle, &Format::new().set_text_wrap())?;
+            ws.merge_range(r, 0, r, last, &s.subtitle, &wrap)?;
+            ws.set_row_height(r, merged_height(&s.subtitle, total))?;
             r += 1;
             if !p.heading.is_empty() {
                 ws.write_string_with_format(r, 0, &p.heading, &bold)?;
@@ -560,7 +602,8 @@ pub fn to_xlsx(s: &Sheet) -> Result<Vec<u8>, ExportError> {
             }
             for (k, v) in &p.facts {
                 ws.write_string_with_format(r, 0, k, &bold)?;
-                ws.merge_range(r, 1, r, last, v, &Format::new())?;
+                ws.merge_range(r, 1, r, last, &cell_text(v), &wrap)?;
+                ws.set_row_height(r, merged_height(v, rest))?;
                 r += 1;
             }
             for t in &p.tables {
@@ -580,7 +623,9 @@ pub fn to_xlsx(s: &Sheet) -> Result<Vec<u8>, ExportError> {
                     for (c, v) in row.iter().enumerate() {
                         let c = c as ColNum;
                         match v {
-                            Cell::Text(text) => ws.write_string_with_format(r, c, text, &cell)?,
+                            Cell::Text(text) => {
+                                ws.write_string_with_format(r, c, cell_text(text), &cell)?
+                            }
                             Cell::Int(i) => super::xlsx::write_int(ws, r, c, *i, &int, &cell)?,
                             Cell::Points(cp) => {
                                 super::xlsx::write_points(ws, r, c, *cp, &points, &cell)?

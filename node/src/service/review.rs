@@ -16,6 +16,9 @@ use crate::export::Format;
 use crate::export::sheets::{self, Sheet};
 use crate::session::{Committed, Identity};
 
+/// The weekly sheets' rows of a month, week by week.
+pub type WeekRows = Vec<(Week, Vec<crdt_schema::WeekRow>)>;
+
 /// One entry of a district's month document, as the score treats it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EntryRow {
@@ -111,13 +114,8 @@ impl Service {
         // Entries of the document count in whichever report scores the
         // inmate's month: every district's of the month that reads it.
         let mut rows = Vec::new();
-        for d in registry.districts.keys() {
-            if d != district && !registry.sources_of(d, month).contains(district) {
-                continue;
-            }
-            let (facts, others) = self.month_sources(&registry, d, month, &mut issues)?;
-            let sources = Sources::new(&registry, &facts, &others)?;
-            for e in explain_month(&registry, &sources)? {
+        for (d, explained) in self.readers_explained(&registry, district, month, &mut issues)? {
+            for e in explained {
                 for line in e.adjustments {
                     if line.district == *district {
                         rows.push(EntryRow {
@@ -146,6 +144,53 @@ impl Service {
         });
         Ok(Read {
             value: rows,
+            issues,
+        })
+    }
+
+    /// The explanations of every report of `month` that reads `district`'s
+    /// document (its own, and those of districts an inmate moved to), by
+    /// reporting district (under the caller's lock).
+    fn readers_explained(
+        &self,
+        registry: &crdt_schema::RegistryFacts,
+        district: &DistrictId,
+        month: Month,
+        issues: &mut Vec<String>,
+    ) -> Result<Vec<(DistrictId, Vec<crdt_schema::InmateExplanation>)>> {
+        let mut out = Vec::new();
+        for d in registry.districts.keys() {
+            if d != district && !registry.sources_of(d, month).contains(district) {
+                continue;
+            }
+            let (facts, others) = self.month_sources(registry, d, month, issues)?;
+            let sources = Sources::new(registry, &facts, &others)?;
+            out.push((d.clone(), explain_month(registry, &sources)?));
+        }
+        Ok(out)
+    }
+
+    /// The weekly sheet's rows of every week touching `month`, for
+    /// `district`'s group: this month's days and entries of each (a week
+    /// across two months has the rest in the other month's).
+    pub fn weeks_of(&self, district: &DistrictId, month: Month) -> Result<Read<WeekRows>> {
+        let _lock = self.store.lock_shared()?;
+        let mut issues = Vec::new();
+        let registry = self.registry(&mut issues)?;
+        known_district(&registry, district)?;
+        let explained: Vec<crdt_schema::InmateExplanation> = self
+            .readers_explained(&registry, district, month, &mut issues)?
+            .into_iter()
+            .flat_map(|(_, e)| e)
+            .collect();
+        let mut weeks = Vec::new();
+        let mut week = Week::of(month.first());
+        while let Some(w) = week.filter(|w| w.monday() <= month.last()) {
+            weeks.push((w, crdt_schema::week_sheet(&explained, w, district)));
+            week = w.next();
+        }
+        Ok(Read {
+            value: weeks,
             issues,
         })
     }
@@ -491,6 +536,26 @@ impl Service {
                     month,
                 });
             }
+            // The sheet is the report's: recorded where the month is scored,
+            // or it would be signed and never shown.
+            match registry.custody(inmate, month).reporting() {
+                Some(to) if to != district => {
+                    return Err(ServiceError::ScoredElsewhere {
+                        inmate: inmate.clone(),
+                        district: district.clone(),
+                        month,
+                        to: to.clone(),
+                    });
+                }
+                None => {
+                    return Err(ServiceError::UnknownInmate {
+                        inmate: inmate.clone(),
+                        district: district.clone(),
+                        month,
+                    });
+                }
+                Some(_) => {}
+            }
             s.write_month(district, month, |w| w.put_acknowledgement(inmate, ack))?;
             Ok(())
         })?;
@@ -559,9 +624,15 @@ impl Service {
         // document (each with its own entries' decisions): shown as one.
         let mut reviews: BTreeMap<(Date, u32, u32, u32, String), Review> = BTreeMap::new();
         for m in months {
-            let (facts, others) = self.month_sources(&registry, district, m, &mut issues)?;
-            let sources = Sources::new(&registry, &facts, &others)?;
-            explained.extend(explain_month(&registry, &sources)?);
+            for (_, e) in self.readers_explained(&registry, district, m, &mut issues)? {
+                explained.extend(e);
+            }
+            let loaded = self
+                .store
+                .load(&DocId::month(district.clone(), m))?
+                .typed(MonthDoc::from_document)?;
+            issues.extend(loaded.issues.iter().cloned());
+            let facts = loaded.doc.facts();
             for r in facts.reviews.values().filter(|r| r.value.week == week) {
                 let r = &r.value;
                 let key = (r.held, r.members, r.present, r.in_favour, r.dissent.clone());
@@ -571,7 +642,7 @@ impl Service {
                     .or_insert_with(|| r.clone());
             }
         }
-        let rows = crdt_schema::week_sheet(&explained, week);
+        let rows = crdt_schema::week_sheet(&explained, week, district);
         let reviews: Vec<Review> = reviews.into_values().collect();
         Ok(Read {
             value: sheets::weekly_sheet(&registry, district, week, &rows, &reviews),
