@@ -151,6 +151,34 @@ fn trail(
     out
 }
 
+/// Who wrote the acknowledgement of each inmate's monthly sheet (the
+/// current value's change, as its signature and certificate say): the
+/// recording officer the 月评表 names.
+pub fn acknowledged_by(
+    month_doc: &DocId,
+    month: &Automerge,
+    signatures: &BTreeMap<ChangeHash, Signature>,
+    trust: &Trust,
+) -> BTreeMap<InmateNo, Write> {
+    let DocId::Month { month: m, .. } = month_doc else {
+        return BTreeMap::new();
+    };
+    let is_ack = |key: &str| matches!(MonthKey::parse(key, *m), Ok(MonthKey::Acknowledgement(_)));
+    trail(month_doc, month, signatures, trust, &is_ack)
+        .into_iter()
+        .filter_map(|(key, writes)| {
+            let Ok(MonthKey::Acknowledgement(no)) = MonthKey::parse(&key, *m) else {
+                return None;
+            };
+            writes
+                .into_iter()
+                .filter(|w| w.current)
+                .next_back()
+                .map(|w| (no, w))
+        })
+        .collect()
+}
+
 /// The audit trail of `inmate` in a district-month: the inmate's own records,
 /// the team counts they share in, and their roster entry.
 #[allow(clippy::too_many_arguments)]

@@ -2027,6 +2027,19 @@ fn applications_for_recheck_and_review_are_answered_with_deadlines_in_working_da
         "{a}"
     );
 
+    // 1001 refuses to sign the sheet; J001 records it.
+    run(with(
+        &j1,
+        &[
+            "acknowledge",
+            "--inmate",
+            "1001",
+            "--state",
+            "refused",
+            "--date",
+            "2026-04-16",
+        ],
+    ));
     // The monthly sheets (月评表): one page per inmate of D01's report
     // (1001, 1002, 1003), each with its figures, entries with their
     // decisions, the posting and the inmate's applications and answers.
@@ -2068,6 +2081,10 @@ fn applications_for_recheck_and_review_are_answered_with_deadlines_in_working_da
     assert!(
         page.contains("罪犯签名"),
         "a line for the inmate's signature"
+    );
+    assert!(
+        page.contains("<dt>签收 Acknowledged</dt><dd>拒签 2026-04-16，记录民警 J001 王警官</dd>"),
+        "the acknowledgement with its recording officer: {page}"
     );
     // The same pages as a workbook: the facts as their text, a page break
     // before each inmate's page, and not fitted to a page width (which would

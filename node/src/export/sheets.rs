@@ -216,6 +216,7 @@ pub fn monthly_sheets(
     report: &Report,
     explained: &[InmateExplanation],
     applications: &[ApplicationRow],
+    recorded_by: &std::collections::BTreeMap<crdt_schema::InmateNo, String>,
 ) -> Sheet {
     let posting = match &report.posting {
         Some(p) => format!(
@@ -272,13 +273,17 @@ pub fn monthly_sheets(
                 "签收 Acknowledged".into(),
                 match report.acknowledgements.get(no) {
                     Some(a) => format!(
-                        "{} {}",
+                        "{} {}{}",
                         match a.state {
                             crdt_schema::AckState::Signed => "签字",
                             crdt_schema::AckState::Refused => "拒签",
                             crdt_schema::AckState::NotAvailable => "无法签字",
                         },
-                        a.date
+                        a.date,
+                        recorded_by
+                            .get(no)
+                            .map(|who| format!("，记录民警 {who}"))
+                            .unwrap_or_default()
                     ),
                     None => "未记录 not recorded".into(),
                 },

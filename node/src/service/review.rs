@@ -662,8 +662,40 @@ impl Service {
         let report = crdt_schema::score_month(&registry, &sources)?;
         let explained = explain_month(&registry, &sources)?;
         let applications = application_rows(&registry, &facts, month);
+        // Who recorded each acknowledgement: its change's signer.
+        let registry_doc = self
+            .store
+            .load(&DocId::Registry)?
+            .typed(crdt_schema::RegistryDoc::from_document)?;
+        let id = DocId::month(district.clone(), month);
+        let loaded = self.store.load(&id)?.typed(MonthDoc::from_document)?;
+        let trust = crate::validate::Trust::from_registry(
+            self.store.authority()?,
+            registry_doc.doc.document().automerge(),
+        );
+        let recorded_by: BTreeMap<InmateNo, String> = crate::audit::acknowledged_by(
+            &id,
+            loaded.doc.document().automerge(),
+            &loaded.signatures,
+            &trust,
+        )
+        .into_iter()
+        .map(|(no, w)| {
+            let who = match (w.officer_no, w.name) {
+                (Some(n), Some(name)) => format!("{n} {name}"),
+                _ => format!("{}…", w.author.get(..16).unwrap_or(&w.author)),
+            };
+            (no, who)
+        })
+        .collect();
         Ok(Read {
-            value: sheets::monthly_sheets(&registry, &report, &explained, &applications),
+            value: sheets::monthly_sheets(
+                &registry,
+                &report,
+                &explained,
+                &applications,
+                &recorded_by,
+            ),
             issues,
         })
     }
