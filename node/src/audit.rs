@@ -170,11 +170,7 @@ pub fn acknowledged_by(
             let Ok(MonthKey::Acknowledgement(no)) = MonthKey::parse(&key, *m) else {
                 return None;
             };
-            writes
-                .into_iter()
-                .filter(|w| w.current)
-                .next_back()
-                .map(|w| (no, w))
+            writes.into_iter().rfind(|w| w.current).map(|w| (no, w))
         })
         .collect()
 }
