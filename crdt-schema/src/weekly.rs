@@ -8,11 +8,11 @@
 //! taken from the month it belongs to, so the sheet's figures are the
 //! report's figures, never a second computation of them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::calendar::Week;
+use crate::calendar::{Date, Week};
 use crate::ids::{DistrictId, InmateNo};
 use crate::records::DayType;
 use crate::scoring::{AdjustmentLine, EntryStatus, InmateExplanation};
@@ -52,6 +52,9 @@ pub fn week_sheet<'a>(
     district: &DistrictId,
 ) -> Vec<WeekRow> {
     let mut rows: BTreeMap<InmateNo, WeekRow> = BTreeMap::new();
+    // An inmate explained by two reports (a record written where it does
+    // not count) has each day and entry once.
+    let mut days_seen: BTreeSet<(InmateNo, Date)> = BTreeSet::new();
     for e in explained {
         let no = &e.result.inmate_no;
         let row = rows.entry(no.clone()).or_insert_with(|| WeekRow {
@@ -67,6 +70,9 @@ pub fn week_sheet<'a>(
             .iter()
             .filter(|d| week.contains(d.date) && d.district.as_ref() == Some(district))
         {
+            if !days_seen.insert((no.clone(), d.date)) {
+                continue;
+            }
             // As the report counts labor days: a labor day with its factor.
             if d.factor_bp.is_some() && d.day_type.is_some_and(DayType::is_labor_day) {
                 row.labor_days += 1;
@@ -96,6 +102,11 @@ pub fn week_sheet<'a>(
                 let q = i128::from(r.earned_ms) * 10_000 / i128::from(r.req_ms);
                 Bp(i64::try_from(q).unwrap_or(i64::MAX))
             });
+            // One entry once: where it counts rather than where it does not.
+            r.entries
+                .sort_by_key(|a| a.status == EntryStatus::NotCounted);
+            let mut seen = BTreeSet::new();
+            r.entries.retain(|a| seen.insert(a.id.clone()));
             r.entries
                 .sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
             r

@@ -146,13 +146,14 @@ impl Worker {
         let versions = versions_of(&districts);
         let mut view = read_view(&store, district, date)?;
         drop(_lock);
-        // The procedure's reads are the service's, as `tally entries` and
-        // `tally applications` make them (each takes its own lock; a change
-        // in between only makes the next reload read again).
+        // The procedure's reads are the service's, as `tally entries`,
+        // `tally applications` and `tally weekly` make them (under a lock of
+        // their own; a change in between only makes the next load read again).
         let service = node::service::Service::open(&self.data)?;
-        view.entries = service.entries(district, date.month())?.value;
-        view.applications = service.applications(district, date.month())?.value;
-        view.weeks = service.weeks_of(district, date.month())?.value;
+        let procedure = service.month_procedure(district, date.month())?.value;
+        view.entries = procedure.entries;
+        view.applications = procedure.applications;
+        view.weeks = procedure.weeks;
         self.view_cache = Some(ViewCache {
             versions,
             districts,

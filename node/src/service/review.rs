@@ -19,6 +19,71 @@ use crate::session::{Committed, Identity};
 /// The weekly sheets' rows of a month, week by week.
 pub type WeekRows = Vec<(Week, Vec<crdt_schema::WeekRow>)>;
 
+/// A district-month's procedure as its screens show it.
+#[derive(Debug, Clone)]
+pub struct MonthProcedure {
+    pub entries: Vec<EntryRow>,
+    pub applications: Vec<ApplicationRow>,
+    pub weeks: WeekRows,
+}
+
+/// The explanations of every report reading a district's document, by
+/// reporting district.
+type Readers = Vec<(DistrictId, Vec<crdt_schema::InmateExplanation>)>;
+
+/// Every entry written in `district`'s document, as the report that scores
+/// its inmate's month treats it, in date then id order.
+fn entry_rows(readers: &Readers, district: &DistrictId) -> Vec<EntryRow> {
+    // Entries of the document count in whichever report scores the
+    // inmate's month: every district's of the month that reads it.
+    let mut rows = Vec::new();
+    for (d, explained) in readers {
+        for e in explained {
+            for line in &e.adjustments {
+                if line.district == *district {
+                    rows.push(EntryRow {
+                        inmate_no: e.result.inmate_no.clone(),
+                        scored_by: d.clone(),
+                        line: line.clone(),
+                    });
+                }
+            }
+        }
+    }
+    // One fact once (an entry explained by two reports: the one that counts it).
+    let mut by_key: BTreeMap<(InmateNo, String), EntryRow> = BTreeMap::new();
+    for row in rows {
+        let key = (row.inmate_no.clone(), row.line.id.to_string());
+        let keep_old = by_key
+            .get(&key)
+            .is_some_and(|old| old.line.status != crdt_schema::EntryStatus::NotCounted);
+        if !keep_old {
+            by_key.insert(key, row);
+        }
+    }
+    let mut rows: Vec<EntryRow> = by_key.into_values().collect();
+    rows.sort_by(|a, b| {
+        (a.line.date, &a.line.id, &a.inmate_no).cmp(&(b.line.date, &b.line.id, &b.inmate_no))
+    });
+    rows
+}
+
+/// The weekly rows of every week touching `month`, this month's part.
+fn week_rows(readers: &Readers, district: &DistrictId, month: Month) -> WeekRows {
+    let explained: Vec<&crdt_schema::InmateExplanation> =
+        readers.iter().flat_map(|(_, e)| e.iter()).collect();
+    let mut weeks = Vec::new();
+    let mut week = Week::of(month.first());
+    while let Some(w) = week.filter(|w| w.monday() <= month.last()) {
+        weeks.push((
+            w,
+            crdt_schema::week_sheet(explained.iter().copied(), w, district),
+        ));
+        week = w.next();
+    }
+    weeks
+}
+
 /// One entry of a district's month document, as the score treats it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct EntryRow {
@@ -111,37 +176,8 @@ impl Service {
         let mut issues = Vec::new();
         let registry = self.registry(&mut issues)?;
         known_district(&registry, district)?;
-        // Entries of the document count in whichever report scores the
-        // inmate's month: every district's of the month that reads it.
-        let mut rows = Vec::new();
-        for (d, explained) in self.readers_explained(&registry, district, month, &mut issues)? {
-            for e in explained {
-                for line in e.adjustments {
-                    if line.district == *district {
-                        rows.push(EntryRow {
-                            inmate_no: e.result.inmate_no.clone(),
-                            scored_by: d.clone(),
-                            line,
-                        });
-                    }
-                }
-            }
-        }
-        // One fact once (an entry explained by two reports: the one that counts it).
-        let mut by_key: BTreeMap<(InmateNo, String), EntryRow> = BTreeMap::new();
-        for row in rows {
-            let key = (row.inmate_no.clone(), row.line.id.to_string());
-            let keep_old = by_key
-                .get(&key)
-                .is_some_and(|old| old.line.status != crdt_schema::EntryStatus::NotCounted);
-            if !keep_old {
-                by_key.insert(key, row);
-            }
-        }
-        let mut rows: Vec<EntryRow> = by_key.into_values().collect();
-        rows.sort_by(|a, b| {
-            (a.line.date, &a.line.id, &a.inmate_no).cmp(&(b.line.date, &b.line.id, &b.inmate_no))
-        });
+        let readers = self.readers_explained(&registry, district, month, &mut issues)?;
+        let rows = entry_rows(&readers, district);
         Ok(Read {
             value: rows,
             issues,
@@ -157,7 +193,7 @@ impl Service {
         district: &DistrictId,
         month: Month,
         issues: &mut Vec<String>,
-    ) -> Result<Vec<(DistrictId, Vec<crdt_schema::InmateExplanation>)>> {
+    ) -> Result<Readers> {
         let mut out = Vec::new();
         for d in registry.districts.keys() {
             if d != district && !registry.sources_of(d, month).contains(district) {
@@ -170,27 +206,30 @@ impl Service {
         Ok(out)
     }
 
-    /// The weekly sheet's rows of every week touching `month`, for
-    /// `district`'s group: this month's days and entries of each (a week
-    /// across two months has the rest in the other month's).
-    pub fn weeks_of(&self, district: &DistrictId, month: Month) -> Result<Read<WeekRows>> {
+    /// What the procedure's screens show of a district-month, read once:
+    /// its entries (as [`Service::entries`]), applications (as
+    /// [`Service::applications`]) and weekly rows (this month's part of [`Service::weekly_sheet`]).
+    pub fn month_procedure(
+        &self,
+        district: &DistrictId,
+        month: Month,
+    ) -> Result<Read<MonthProcedure>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
         let registry = self.registry(&mut issues)?;
         known_district(&registry, district)?;
-        let explained: Vec<crdt_schema::InmateExplanation> = self
-            .readers_explained(&registry, district, month, &mut issues)?
-            .into_iter()
-            .flat_map(|(_, e)| e)
-            .collect();
-        let mut weeks = Vec::new();
-        let mut week = Week::of(month.first());
-        while let Some(w) = week.filter(|w| w.monday() <= month.last()) {
-            weeks.push((w, crdt_schema::week_sheet(&explained, w, district)));
-            week = w.next();
-        }
+        let readers = self.readers_explained(&registry, district, month, &mut issues)?;
+        let loaded = self
+            .store
+            .load(&DocId::month(district.clone(), month))?
+            .typed(MonthDoc::from_document)?;
+        issues.extend(loaded.issues.iter().cloned());
         Ok(Read {
-            value: weeks,
+            value: MonthProcedure {
+                entries: entry_rows(&readers, district),
+                applications: application_rows(&registry, &loaded.doc.facts(), month),
+                weeks: week_rows(&readers, district, month),
+            },
             issues,
         })
     }
