@@ -2,25 +2,26 @@
 //!
 //! The UI never touches disk or keys: it sends a [`Request`] and, on a later
 //! frame, takes the [`Reply`]; the worker wakes the UI (`request_repaint`)
-//! when a reply is ready. Every use case it shares with the CLI (unlock,
-//! audit, catalogue, import, export, approve, seal, resolve, roster and
-//! catalogue edits) is `node::service`'s, called the same way, so the app
-//! can do nothing the CLI could not; errors travel as values ([`Failure`])
-//! and `ui::words` says them in the screen's language.
+//! when a reply is ready. Every use case (unlock, the day's save, audit,
+//! catalogue, import, export, approve, seal, resolve, roster and catalogue
+//! edits, the month's procedure and its sheets) is `node::service`'s, called
+//! as the CLI calls it, so the app can do nothing the service does not
+//! check; the one read only the app makes is `view`'s. Errors travel as
+//! values ([`Failure`]) and `ui::words` says them in the screen's language.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crdt_schema::{
-    Acknowledgement, Adjustment, Answer, Application, Attendance, Date, DistrictId, Inmate,
-    InmateNo, Month, ProcedureId, ProcedureVersion, ReportDigest, RuleSet, Week,
+    Acknowledgement, Adjustment, Answer, Application, Date, DistrictId, Inmate, InmateNo, Month,
+    ProcedureId, ProcedureVersion, ReportDigest, RuleSet, Week,
 };
 use node::audit::AuditTrail;
 use node::close::Approved;
 use node::export::Format;
 use node::import::Kind;
 use node::service::{ImportFile, ImportStep, Service, ServiceError};
-use node::session::{Identity, WriteSession};
+use node::session::Identity;
 use node::store::Store;
 use node::validate::date_of;
 
@@ -67,19 +68,9 @@ pub struct Progress {
     pub total: u64,
 }
 
-/// One inmate's edit of the day in the entry grid: only what the officer
-/// changed, so a save never writes back a value someone else has changed
-/// since.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Edit {
-    pub inmate_no: InmateNo,
-    /// The day's attendance, when changed.
-    pub attendance: Option<Attendance>,
-    /// The day's count on a procedure, when changed.
-    pub count: Option<(ProcedureId, u64)>,
-    /// Counts to remove: cleared, or moved to another procedure.
-    pub delete_counts: Vec<ProcedureId>,
-}
+/// One inmate's edit of the day in the entry grid (the service's
+/// [`node::service::DayEdit`]).
+pub type Edit = node::service::DayEdit;
 
 #[derive(Debug)]
 pub enum Request {
@@ -416,43 +407,9 @@ impl Worker {
                 district,
                 date,
                 edits,
-            } => self.write(&format!("{district} {date}"), |s| {
-                // A day's records belong to the district holding the inmate
-                // that day (a transfer may have synced in since the grid
-                // was drawn): refused rather than written where they would
-                // not count.
-                let registry = s.registry().facts();
-                // Clearing a count left there stays possible.
-                for e in edits
-                    .iter()
-                    .filter(|e| e.attendance.is_some() || e.count.is_some())
-                {
-                    if let Some(held) = registry.district_on(&e.inmate_no, date)
-                        && *held != district
-                    {
-                        return Err(ServiceError::HeldElsewhere {
-                            inmate: e.inmate_no.clone(),
-                            date,
-                            district: district.clone(),
-                            held: held.clone(),
-                        });
-                    }
-                }
-                s.write_month(&district, date.month(), |w| {
-                    for e in &edits {
-                        if let Some(a) = &e.attendance {
-                            w.put_attendance(&e.inmate_no, date, a)?;
-                        }
-                        for p in &e.delete_counts {
-                            w.delete_count(&e.inmate_no, date, p)?;
-                        }
-                        if let Some((p, q)) = &e.count {
-                            w.put_count(&e.inmate_no, date, p, *q)?;
-                        }
-                    }
-                    Ok(())
-                })?;
-                Ok(())
+            } => self.saved(|svc, who, now| {
+                svc.save_day(who, now, &district, date, &edits)
+                    .map(|c| c.changes)
             }),
             Request::Audit {
                 district,
@@ -696,18 +653,6 @@ impl Worker {
             Ok(changes) => Reply::Saved { changes },
             Err(e) => Reply::SaveFailed(e),
         }
-    }
-
-    /// Runs `f` in a write session as the logged-in officer and commits.
-    fn write(
-        &self,
-        note: &str,
-        f: impl FnOnce(&mut WriteSession<'_>) -> Result<(), ServiceError>,
-    ) -> Reply {
-        self.saved(|svc, id, now| {
-            svc.write(id, now, format!("app: {note}"), f)
-                .map(|r| r.value.1.changes)
-        })
     }
 
     fn store(&self) -> anyhow::Result<Store> {

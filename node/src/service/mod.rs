@@ -811,6 +811,72 @@ impl Service {
     }
 }
 
+/// One inmate's edit of a day, as an officer makes it in the entry grid:
+/// only what was changed, so a save never writes back a value someone else
+/// has changed since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayEdit {
+    pub inmate_no: InmateNo,
+    /// The day's attendance, when changed.
+    pub attendance: Option<crdt_schema::Attendance>,
+    /// The day's count on a procedure, when changed.
+    pub count: Option<(crdt_schema::ProcedureId, u64)>,
+    /// Counts to remove: cleared, or moved to another procedure.
+    pub delete_counts: Vec<crdt_schema::ProcedureId>,
+}
+
+impl Service {
+    /// An officer saves a day of the district's entry grid: every edit in
+    /// one signed change. A day's records belong to the district holding
+    /// the inmate that day (a transfer may have arrived since the grid was
+    /// drawn): refused rather than written where they would not count;
+    /// clearing a count left there stays possible.
+    pub fn save_day(
+        &self,
+        who: &Identity,
+        time: i64,
+        district: &DistrictId,
+        date: Date,
+        edits: &[DayEdit],
+    ) -> Result<Committed> {
+        let done = self.write(who, time, format!("{district} {date}"), |s| {
+            let registry = s.registry().facts();
+            known_district(&registry, district)?;
+            for e in edits
+                .iter()
+                .filter(|e| e.attendance.is_some() || e.count.is_some())
+            {
+                if let Some(held) = registry.district_on(&e.inmate_no, date)
+                    && held != district
+                {
+                    return Err(ServiceError::HeldElsewhere {
+                        inmate: e.inmate_no.clone(),
+                        date,
+                        district: district.clone(),
+                        held: held.clone(),
+                    });
+                }
+            }
+            s.write_month(district, date.month(), |w| {
+                for e in edits {
+                    if let Some(a) = &e.attendance {
+                        w.put_attendance(&e.inmate_no, date, a)?;
+                    }
+                    for p in &e.delete_counts {
+                        w.delete_count(&e.inmate_no, date, p)?;
+                    }
+                    if let Some((p, q)) = &e.count {
+                        w.put_count(&e.inmate_no, date, p, *q)?;
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })?;
+        Ok(done.value.1)
+    }
+}
+
 impl Service {
     /// A district-month's facts and those of the other documents its report
     /// reads (transfers), with what loading them found in `issues`. The
