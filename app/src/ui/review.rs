@@ -61,6 +61,25 @@ fn ack_label(lang: Lang, a: AckState) -> &'static str {
     }
 }
 
+/// An XLSX and a printable-HTML export button, labelled (zh, en) each;
+/// the format clicked and its file extension.
+fn export_buttons(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    [xlsx, html]: [(&'static str, &'static str); 2],
+) -> Option<(Format, &'static str)> {
+    let mut out = None;
+    ui.horizontal(|ui| {
+        if ui.button(lang.t(xlsx.0, xlsx.1)).clicked() {
+            out = Some((Format::Xlsx, "xlsx"));
+        }
+        if ui.button(lang.t(html.0, html.1)).clicked() {
+            out = Some((Format::Html, "html"));
+        }
+    });
+    out
+}
+
 /// A date typed in a form: empty is `default`.
 fn date_or(text: &str, default: Date, lang: Lang) -> Result<Date, String> {
     let t = text.trim();
@@ -402,34 +421,21 @@ pub(super) fn review(
     });
     ui.separator();
     ui.heading(lang.t("周评议表", "Weekly sheet"));
-    ui.horizontal(|ui| {
-        for (format, zh, en) in [
-            (
-                Format::Xlsx,
-                "导出周评议表（XLSX）",
-                "Export the weekly sheet (XLSX)",
-            ),
-            (
-                Format::Html,
-                "导出周评议表（打印 HTML）",
-                "Export the weekly sheet (HTML to print)",
-            ),
-        ] {
-            if ui.button(lang.t(zh, en)).clicked() {
-                let ext = if format == Format::Xlsx {
-                    "xlsx"
-                } else {
-                    "html"
-                };
-                req = Some(Request::ExportWeekly {
-                    district: v.district.clone(),
-                    week,
-                    format,
-                    path: format!("{}-{week}-weekly.{ext}", v.district).into(),
-                });
-            }
-        }
-    });
+    let labels = [
+        ("导出周评议表（XLSX）", "Export the weekly sheet (XLSX)"),
+        (
+            "导出周评议表（打印 HTML）",
+            "Export the weekly sheet (HTML to print)",
+        ),
+    ];
+    if let Some((format, ext)) = export_buttons(ui, lang, labels) {
+        req = Some(Request::ExportWeekly {
+            district: v.district.clone(),
+            week,
+            format,
+            path: format!("{}-{week}-weekly.{ext}", v.district).into(),
+        });
+    }
     weekly_sheet(ui, lang, v, week);
     req
 }
@@ -816,34 +822,24 @@ pub(super) fn applications(
     }
     ui.separator();
     ui.heading(lang.t("月评表签收", "Monthly sheet acknowledgements"));
-    ui.horizontal(|ui| {
-        for (format, zh, en) in [
-            (
-                Format::Xlsx,
-                "导出月评表（XLSX，每人一页）",
-                "Export the monthly sheets (XLSX, a page each)",
-            ),
-            (
-                Format::Html,
-                "导出月评表（打印 HTML）",
-                "Export the monthly sheets (HTML to print)",
-            ),
-        ] {
-            if ui.button(lang.t(zh, en)).clicked() {
-                let ext = if format == Format::Xlsx {
-                    "xlsx"
-                } else {
-                    "html"
-                };
-                req = Some(Request::ExportSheets {
-                    district: v.district.clone(),
-                    month: v.month,
-                    format,
-                    path: format!("{}-{}-monthly-sheets.{ext}", v.district, v.month).into(),
-                });
-            }
-        }
-    });
+    let labels = [
+        (
+            "导出月评表（XLSX，每人一页）",
+            "Export the monthly sheets (XLSX, a page each)",
+        ),
+        (
+            "导出月评表（打印 HTML）",
+            "Export the monthly sheets (HTML to print)",
+        ),
+    ];
+    if let Some((format, ext)) = export_buttons(ui, lang, labels) {
+        req = Some(Request::ExportSheets {
+            district: v.district.clone(),
+            month: v.month,
+            format,
+            path: format!("{}-{}-monthly-sheets.{ext}", v.district, v.month).into(),
+        });
+    }
     for (no, ack) in &v.report.acknowledgements {
         ui.label(format!(
             "{no} {} {} {}",

@@ -878,6 +878,22 @@ impl Service {
 }
 
 impl Service {
+    /// A district-month's document, with what loading it found in `issues`
+    /// (under the caller's lock).
+    pub(crate) fn load_month(
+        &self,
+        district: &DistrictId,
+        month: Month,
+        issues: &mut Vec<String>,
+    ) -> Result<crate::store::Loaded<MonthDoc>> {
+        let loaded = self
+            .store
+            .load(&DocId::month(district.clone(), month))?
+            .typed(MonthDoc::from_document)?;
+        issues.extend(loaded.issues.iter().cloned());
+        Ok(loaded)
+    }
+
     /// A district-month's facts and those of the other documents its report
     /// reads (transfers), with what loading them found in `issues`. The
     /// caller holds the store's lock.
@@ -888,12 +904,7 @@ impl Service {
         month: Month,
         issues: &mut Vec<String>,
     ) -> Result<(crdt_schema::MonthFacts, Vec<crdt_schema::MonthFacts>)> {
-        let loaded = self
-            .store
-            .load(&DocId::month(district.clone(), month))?
-            .typed(MonthDoc::from_document)?;
-        issues.extend(loaded.issues.iter().cloned());
-        let facts = loaded.doc.facts();
+        let facts = self.load_month(district, month, issues)?.doc.facts();
         let (others, found) = read::other_sources(&self.store, registry, &facts)?;
         issues.extend(found);
         Ok((facts, others))

@@ -219,11 +219,7 @@ impl Service {
         let registry = self.registry(&mut issues)?;
         known_district(&registry, district)?;
         let readers = self.readers_explained(&registry, district, month, &mut issues)?;
-        let loaded = self
-            .store
-            .load(&DocId::month(district.clone(), month))?
-            .typed(MonthDoc::from_document)?;
-        issues.extend(loaded.issues.iter().cloned());
+        let loaded = self.load_month(district, month, &mut issues)?;
         Ok(Read {
             value: MonthProcedure {
                 entries: entry_rows(&readers, district),
@@ -521,11 +517,7 @@ impl Service {
         let mut issues = Vec::new();
         let registry = self.registry(&mut issues)?;
         known_district(&registry, district)?;
-        let loaded = self
-            .store
-            .load(&DocId::month(district.clone(), month))?
-            .typed(MonthDoc::from_document)?;
-        issues.extend(loaded.issues.iter().cloned());
+        let loaded = self.load_month(district, month, &mut issues)?;
         let facts = loaded.doc.facts();
         Ok(Read {
             value: application_rows(&registry, &facts, month),
@@ -666,11 +658,7 @@ impl Service {
             for (_, e) in self.readers_explained(&registry, district, m, &mut issues)? {
                 explained.extend(e);
             }
-            let loaded = self
-                .store
-                .load(&DocId::month(district.clone(), m))?
-                .typed(MonthDoc::from_document)?;
-            issues.extend(loaded.issues.iter().cloned());
+            let loaded = self.load_month(district, m, &mut issues)?;
             let facts = loaded.doc.facts();
             for r in facts.reviews.values().filter(|r| r.value.week == week) {
                 let r = &r.value;
