@@ -9,7 +9,7 @@ mod common;
 use common::{PASS, click_button, demo, fill, harness_60fps, key_of, log_in, notice, settle, tab};
 use eframe::egui::{self, Event, ImeEvent};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use keys::Role;
 
 use app::TallyApp;
@@ -124,6 +124,17 @@ fn the_reason_of_a_deduction_is_composed_and_signed() {
     assert!(
         h.query_all_by_label_contains("违反操作规程").count() >= 1,
         "the audit trail shows the reason"
+    );
+    // Saved, the form starts empty: clicking again cannot sign the same
+    // fact twice.
+    h.run_steps(2);
+    assert_eq!(h.get_by_label("分值").value().as_deref(), Some(""));
+    assert_eq!(h.get_by_label("事由").value().as_deref(), Some(""));
+    assert!(
+        h.get_by_label("签名保存加扣分")
+            .accesskit_node()
+            .is_disabled(),
+        "nothing to save"
     );
 }
 

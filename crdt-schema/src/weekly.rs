@@ -32,7 +32,10 @@ pub struct WeekRow {
     /// `earned_ms × 10000 / req_ms`, truncated as every rate is; `None`
     /// when nothing was required of the inmate that week.
     pub rate: Option<Bp>,
-    /// The entries dated in the week, in date then id order.
+    /// The entries dated in the week, and those of earlier weeks of the
+    /// month still awaiting review or decided at this week's review, in
+    /// date then id order. Their states are as they stand now: a sheet
+    /// printed later shows later decisions.
     pub entries: Vec<AdjustmentLine>,
 }
 

@@ -100,6 +100,8 @@ fn small_changes_bundle(n: usize) -> (Vec<u8>, keys::PublicKey) {
         ),
         registry,
         months: [(doc, month)].into_iter().collect(),
+        statement: None,
+        content_digest: [0; 32],
     };
     (b.encode(), authority.public())
 }
@@ -110,9 +112,16 @@ fn demo_month_bundle() -> (tempfile::TempDir, Vec<u8>, keys::PublicKey) {
     let month = Month::new(2026, 10).expect("month");
     let reg = store.load(&DocId::Registry).expect("registry");
     let mut bundle = Bundle {
-        header: Bundle::new_header("基准监狱", month, None, &store.config().authority),
+        header: Bundle::new_header(
+            &store.config().prison,
+            month,
+            None,
+            &store.config().authority,
+        ),
         registry: verify::signed_changes(reg.doc.automerge(), &reg.signatures).expect("signed"),
         months: Default::default(),
+        statement: None,
+        content_digest: [0; 32],
     };
     for id in ids {
         let l = store.load(&id).expect("month");

@@ -170,7 +170,18 @@ pub fn acknowledged_by(
             let Ok(MonthKey::Acknowledgement(no)) = MonthKey::parse(&key, *m) else {
                 return None;
             };
-            writes.into_iter().rfind(|w| w.current).map(|w| (no, w))
+            // The write of the value the report shows (Automerge's winner
+            // among concurrent ones), and only if its signature holds.
+            let winner = month
+                .get(ROOT, key.as_str())
+                .ok()
+                .flatten()
+                .and_then(|(_, id)| month.hash_for_opid(&id))
+                .map(|h| h.to_string())?;
+            writes
+                .into_iter()
+                .find(|w| w.change == winner && w.signature == SignatureStatus::Valid)
+                .map(|w| (no, w))
         })
         .collect()
 }

@@ -9,6 +9,15 @@
 //! short or spliced is detected even at a record boundary. The CRCs and the
 //! end digest only detect damage; authenticity comes from the signatures
 //! inside, checked against an authority key the verifier supplies.
+//!
+//! Before the end record comes the exporter's [`Statement`]: the documents,
+//! their heads and change counts, the time, the exporting device, and the
+//! SHA-256 of every byte before it, signed with the device's key (the key
+//! the authority enrolled it by). Each change is signed by its author, but
+//! only the statement says what the exporter chose to carry: a bundle that
+//! leaves a change out is then the exporter's signed word that it had no
+//! more, evidence against the device that signed it. A bundle from a tally
+//! before statements has none, and `verify` says so.
 
 use std::collections::BTreeMap;
 
@@ -24,7 +33,11 @@ const FORMAT: &str = "tally-bundle/1";
 const KIND_HEADER: u8 = 0;
 const KIND_REGISTRY: u8 = 1;
 const KIND_MONTH: u8 = 2;
+const KIND_STATEMENT: u8 = 3;
 const KIND_END: u8 = 9;
+const STATEMENT_FORMAT: &str = "tally-bundle-statement/1";
+/// The signature domain of a statement (see `keys::signing_message`).
+const STATEMENT_PURPOSE: &str = "bundle-statement";
 
 /// Largest bundle `decode` accepts (a 10,000-inmate month is a few MB).
 pub const MAX_BUNDLE_BYTES: usize = 2 * 1024 * 1024 * 1024;
@@ -46,6 +59,101 @@ pub struct Bundle {
     pub header: Header,
     pub registry: Vec<SignedChange>,
     pub months: BTreeMap<DocId, Vec<SignedChange>>,
+    /// The exporter's signed statement, if the bundle has one.
+    pub statement: Option<SignedStatement>,
+    /// SHA-256 of the bytes before the statement record (or before the end
+    /// record, without one), as read: what a statement must name to cover
+    /// the bundle. Set by [`Bundle::decode`]; ignored by the encoders.
+    pub content_digest: [u8; 32],
+}
+
+/// What the exporter states it put in the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    pub format: String,
+    /// Hex SHA-256 of every byte of the bundle before the statement.
+    pub content: String,
+    /// Every document carried: its name, change count and heads.
+    pub documents: Vec<StatedDocument>,
+    /// Seconds since the epoch, by the exporting device's clock.
+    pub exported_at: i64,
+    /// Hex public key of the exporting device.
+    pub device: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatedDocument {
+    pub document: String,
+    pub changes: u64,
+    /// Hex hashes of the changes no other carried change depends on.
+    pub heads: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedStatement {
+    pub statement: Statement,
+    /// Hex Ed25519 signature by `statement.device` over the statement's JSON.
+    pub signature: String,
+}
+
+impl SignedStatement {
+    /// Whether the signature is the stated device's over the statement
+    /// (strict verification).
+    pub fn verifies(&self) -> Result<keys::PublicKey, String> {
+        let key = hex::decode(&self.statement.device)
+            .ok()
+            .and_then(|b| keys::PublicKey::from_slice(&b).ok())
+            .ok_or_else(|| format!("device key `{}` is not a public key", self.statement.device))?;
+        let sig = hex::decode(&self.signature)
+            .ok()
+            .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
+            .map(keys::Signature::from_bytes)
+            .ok_or_else(|| "the signature is not 64 bytes of hex".to_string())?;
+        let body = serde_json::to_vec(&self.statement).map_err(|e| e.to_string())?;
+        key.verify(STATEMENT_PURPOSE, &[&body], &sig)
+            .map(|()| key)
+            .map_err(|_| "the signature does not verify".to_string())
+    }
+}
+
+/// What a bundle carries, document by document (the registry first), as a
+/// statement states it.
+pub fn carried(
+    registry: &[SignedChange],
+    months: &BTreeMap<DocId, Vec<SignedChange>>,
+) -> Vec<StatedDocument> {
+    let mut documents = vec![StatedDocument {
+        document: DocId::Registry.to_string(),
+        changes: registry.len() as u64,
+        heads: heads_of(registry),
+    }];
+    for (doc, changes) in months {
+        documents.push(StatedDocument {
+            document: doc.to_string(),
+            changes: changes.len() as u64,
+            heads: heads_of(changes),
+        });
+    }
+    documents
+}
+
+/// The heads of a document's carried changes: those no other depends on.
+fn heads_of(changes: &[SignedChange]) -> Vec<String> {
+    let deps: std::collections::BTreeSet<_> = changes
+        .iter()
+        .flat_map(|c| c.change.deps().iter().copied())
+        .collect();
+    let mut heads: Vec<String> = changes
+        .iter()
+        .map(|c| c.change.hash())
+        .filter(|h| !deps.contains(h))
+        .map(|h| h.to_string())
+        .collect();
+    heads.sort();
+    heads
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,7 +171,60 @@ pub enum BundleError {
 }
 
 impl Bundle {
+    /// The bundle's bytes, with its statement as it stands (a decoded one
+    /// re-encoded; one that no longer covers the contents is then seen by
+    /// `verify`).
     pub fn encode(&self) -> Vec<u8> {
+        let (mut out, records) = self.encode_contents();
+        let mut records = records;
+        if let Some(st) = &self.statement {
+            let mut p = vec![KIND_STATEMENT];
+            p.extend_from_slice(
+                serde_json::to_string(st)
+                    .expect("statement serializes")
+                    .as_bytes(),
+            );
+            frame::encode(&p, &mut out);
+            records += 1;
+        }
+        Self::finish(out, records)
+    }
+
+    /// The bundle's bytes with a statement of what it carries, signed by
+    /// `device` at `time`: what `tally export` writes.
+    pub fn encode_signed(&mut self, device: &keys::SecretKey, time: i64) -> Vec<u8> {
+        let (out, _) = self.encode_contents();
+        let content: [u8; 32] = Sha256::digest(&out).into();
+        let documents = carried(&self.registry, &self.months);
+        let statement = Statement {
+            format: STATEMENT_FORMAT.into(),
+            content: hex::encode(content),
+            documents,
+            exported_at: time,
+            device: hex::encode(device.public().as_bytes()),
+        };
+        let body = serde_json::to_vec(&statement).expect("statement serializes");
+        let signature = device.sign(STATEMENT_PURPOSE, &[&body]);
+        self.statement = Some(SignedStatement {
+            statement,
+            signature: hex::encode(signature.to_bytes()),
+        });
+        self.content_digest = content;
+        self.encode()
+    }
+
+    /// The end record after `out`, which holds `records` records.
+    fn finish(mut out: Vec<u8>, records: u64) -> Vec<u8> {
+        let digest: [u8; 32] = Sha256::digest(&out).into();
+        let mut end = vec![KIND_END];
+        end.extend_from_slice(&records.to_le_bytes());
+        end.extend_from_slice(&digest);
+        frame::encode(&end, &mut out);
+        out
+    }
+
+    /// The magic, header, registry and month records, and their count.
+    fn encode_contents(&self) -> (Vec<u8>, u64) {
         let mut out = MAGIC.to_vec();
         let mut records = 0u64;
         let mut push = |out: &mut Vec<u8>, payload: Vec<u8>| {
@@ -92,12 +253,7 @@ impl Bundle {
                 push(&mut out, p);
             }
         }
-        let digest: [u8; 32] = Sha256::digest(&out).into();
-        let mut end = vec![KIND_END];
-        end.extend_from_slice(&records.to_le_bytes());
-        end.extend_from_slice(&digest);
-        frame::encode(&end, &mut out);
-        out
+        (out, records)
     }
 
     /// Reads a bundle; any damage is an error naming where. Never panics.
@@ -157,7 +313,15 @@ impl Bundle {
             }
             _ => return Err(BundleError::Truncated("no end record".into())),
         }
+        // What a statement covers: the bytes before its frame (8 bytes of
+        // length and CRC before the payload), or before the end record.
+        let content_end = records
+            .last()
+            .filter(|r| bytes[(*r).clone()].first() == Some(&KIND_STATEMENT))
+            .map_or(end_at, |r| r.start - 8);
+        let content_digest: [u8; 32] = Sha256::digest(&bytes[..content_end]).into();
         let records: Vec<&[u8]> = records.iter().map(|r| &bytes[r.clone()]).collect();
+        let last = records.len().saturating_sub(1);
         let mut it = records.iter().enumerate();
         let header = match it.next() {
             Some((_, r)) if r.first() == Some(&KIND_HEADER) => {
@@ -180,6 +344,8 @@ impl Bundle {
             header,
             registry: Vec::new(),
             months: BTreeMap::new(),
+            statement: None,
+            content_digest,
         };
         for (i, r) in it {
             let bad = |what: String| BundleError::Corrupt(format!("record {i}: {what}"));
@@ -207,6 +373,16 @@ impl Bundle {
                     let sc =
                         SignedChange::decode(&rest[2 + len..]).map_err(|e| bad(e.to_string()))?;
                     bundle.months.entry(doc).or_default().push(sc);
+                }
+                // The statement comes last, after everything it covers.
+                Some((&KIND_STATEMENT, rest)) if i == last => {
+                    bundle.statement = Some(
+                        serde_json::from_slice(rest)
+                            .map_err(|e| bad(format!("the exporter's statement: {e}")))?,
+                    );
+                }
+                Some((&KIND_STATEMENT, _)) => {
+                    return Err(bad("a statement before the end of the contents".into()));
                 }
                 _ => return Err(bad("unknown record kind".into())),
             }

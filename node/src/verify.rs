@@ -102,6 +102,63 @@ pub struct VerifyReport {
     pub problems: Vec<String>,
     /// Things worth knowing that are not failures (unsealed month …).
     pub notes: Vec<String>,
+    /// The device whose signed statement says what the bundle carries
+    /// (its enrolment label and key), when it has one that verifies.
+    pub exported_by: Option<String>,
+}
+
+/// Checks the exporter's statement: signed by the device it names, covering
+/// exactly the bytes before it and stating what the bundle carries; the
+/// device enrolled by the authority. Returns who exported the bundle.
+fn exporter(
+    statement: Option<&crate::bundle::SignedStatement>,
+    content_digest: &[u8; 32],
+    carried: &[crate::bundle::StatedDocument],
+    trust: &Trust,
+    problems: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    let Some(st) = statement else {
+        notes.push(
+            "the bundle carries no signed statement of what it holds (exported by a tally before statements): what it may leave out cannot be attributed to its exporter"
+                .into(),
+        );
+        return None;
+    };
+    let key = match st.verifies() {
+        Ok(k) => k,
+        Err(e) => {
+            problems.push(format!("the exporter's statement: {e}"));
+            return None;
+        }
+    };
+    if st.statement.content != hex::encode(content_digest) {
+        problems.push(
+            "the exporter's signed statement does not cover this bundle's contents: records were added, removed or changed after it was signed"
+                .into(),
+        );
+        return None;
+    }
+    if st.statement.documents != carried {
+        problems.push(
+            "the exporter's signed statement names other documents, heads or change counts than the bundle carries"
+                .into(),
+        );
+        return None;
+    }
+    let short = &st.statement.device[..16.min(st.statement.device.len())];
+    let when = crate::validate::date_of(st.statement.exported_at)
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| st.statement.exported_at.to_string());
+    match trust.devices().find(|d| d.body.endpoint_id == key) {
+        Some(d) => Some(format!("{} ({short}…) on {when}", d.body.label)),
+        None => {
+            notes.push(format!(
+                "the statement is signed by device {short}…, which the authority has not enrolled: it binds that key, not a known device"
+            ));
+            Some(format!("unenrolled device {short}… on {when}"))
+        }
+    }
 }
 
 struct Tally {
@@ -159,6 +216,7 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         signers: Vec::new(),
         problems: Vec::new(),
         notes: Vec::new(),
+        exported_by: None,
     };
     let bundle = match Bundle::decode(bytes) {
         Ok(b) => b,
@@ -167,7 +225,6 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
             return report;
         }
     };
-    report.prison = bundle.header.prison.clone();
     if bundle.header.authority != authority.to_string() {
         report.notes.push(format!(
             "the exporter trusted authority {}…, not the one given",
@@ -187,7 +244,10 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         header,
         registry: registry_changes,
         months,
+        statement,
+        content_digest,
     } = bundle;
+    let carried = crate::bundle::carried(&registry_changes, &months);
     let no_months = months.is_empty();
     let had_registry = !registry_changes.is_empty();
     for sc in registry_changes {
@@ -218,6 +278,31 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         }
     };
     let facts = registry.facts();
+    // What is shown as verified comes from signed records only: the
+    // prison's name is the registry's, not the bundle's unsigned header.
+    match &facts.prison {
+        Some(name) => {
+            report.prison = name.clone();
+            if *name != header.prison {
+                tally.problems.push(format!(
+                    "the bundle's header names the prison `{}`, its signed registry `{name}`: the header was edited",
+                    header.prison
+                ));
+            }
+        }
+        None => report.notes.push(format!(
+            "the registry names no prison; the header's `{}` is not signed, so none is shown",
+            header.prison
+        )),
+    }
+    report.exported_by = exporter(
+        statement.as_ref(),
+        &content_digest,
+        &carried,
+        &trust,
+        &mut tally.problems,
+        &mut report.notes,
+    );
 
     // Each month document is rebuilt on its own (they are independent given
     // the registry), then each report is recomputed from its document and
@@ -668,7 +753,23 @@ fn check_report(
                 // Only under the registry the seal was written against: a
                 // rule set published since (another calendar, decision
                 // levels) must not turn an honest seal into a problem.
-                if registry_then.is_none() {
+                let names_registry = m
+                    .document()
+                    .automerge()
+                    .get_change_meta_by_hash(&seal.change)
+                    .and_then(|meta| ChangeNote::of(meta.message.as_deref()).ok())
+                    .and_then(|note| note.registry_heads().ok())
+                    .is_some_and(|heads| !heads.is_empty());
+                let has_wait = sealed_registry
+                    .rule_set_for(month)
+                    .is_some_and(|r| r.decision_levels);
+                if !names_registry && has_wait {
+                    // Every seal tally writes names the registry it was
+                    // written against: one that does not cannot show it waited.
+                    out.problems.push(format!(
+                        "{doc_id}: the seal names no registry state, so whether it waited for the posting and the answers cannot be confirmed"
+                    ));
+                } else if registry_then.is_none() {
                     out.notes.push(format!(
                         "{doc_id}: whether the seal waited for the posting and the answers is not checked (the registry as it stood then is not in the bundle)"
                     ));

@@ -434,6 +434,9 @@ fn with_extra_month_change(
     f: impl FnOnce(&mut crdt_schema::MonthWriter<'_, '_>) -> Result<(), crdt_schema::SchemaError>,
 ) -> VerifyReport {
     let mut bundle = Bundle::decode(&p.bundle).unwrap();
+    // Edited below for another check: as a forger would, without the
+    // exporter's statement (which would no longer cover it).
+    bundle.statement = None;
     // Build on the bundle's month history so the change's dependencies are there.
     let mut am = crdt_schema::automerge::Automerge::new();
     if let Some(changes) = bundle.months.get(doc) {
@@ -503,6 +506,9 @@ fn unknown_officers_and_out_of_district_writes_in_a_bundle_are_named() {
     let admin =
         identity::unlock_officer(&identity::admin_key_path(p.dir.path()), PASSPHRASE).unwrap();
     let mut bundle = Bundle::decode(&p.bundle).unwrap();
+    // Edited below for another check: as a forger would, without the
+    // exporter's statement (which would no longer cover it).
+    bundle.statement = None;
     let mut reg_am = crdt_schema::automerge::Automerge::new();
     reg_am
         .apply_changes(bundle.registry.iter().map(|c| c.change.clone()))
@@ -650,6 +656,9 @@ fn merging_a_bundle_stores_what_verifies_and_keeps_the_rest() {
     // The honest bundle plus a change by a key the authority never certified.
     let d01 = DocId::month("D01".parse().unwrap(), "2026-03".parse().unwrap());
     let mut bundle = Bundle::decode(&p.bundle).unwrap();
+    // Edited below for another check: as a forger would, without the
+    // exporter's statement (which would no longer cover it).
+    bundle.statement = None;
     let mut am = crdt_schema::automerge::Automerge::new();
     am.apply_changes(bundle.months[&d01].iter().map(|c| c.change.clone()))
         .unwrap();
@@ -711,5 +720,88 @@ fn merging_a_bundle_stores_what_verifies_and_keeps_the_rest() {
         kept[0].0.starts_with("pending: no certificate known"),
         "{:?}",
         kept[0].0
+    );
+}
+
+#[test]
+fn the_exporters_signed_statement_names_the_device_and_binds_what_it_carried() {
+    let p = prison();
+    let d = p.dir.path();
+    // This data directory's device, enrolled by the authority as the
+    // records office's PC, then the export again: signed by that device.
+    let out = tally(d, &["node", "id"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+        .expect("an endpoint id")
+        .to_string();
+    let out = tally(d, &["device", "enroll", &id, "--label", "狱政科PC"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signed = bundle_of(d);
+    let r = check(&signed, &p.authority);
+    assert!(r.ok, "{:?}", r.problems);
+    let by = r.exported_by.clone().expect("a signed statement");
+    assert!(
+        by.starts_with("狱政科PC (") && by.contains(&id[..16]),
+        "{by}"
+    );
+    // The prison shown is the signed registry's.
+    assert_eq!(r.prison, "测试监狱");
+
+    // A change left out after signing, the bundle re-framed (its end record
+    // recomputed): the statement no longer covers it.
+    let mut b = Bundle::decode(&signed).unwrap();
+    let month = b.months.values_mut().next().unwrap();
+    month.pop();
+    let r = check(&b.encode(), &p.authority);
+    assert!(!r.ok);
+    assert!(
+        r.problems
+            .iter()
+            .any(|x| x.contains("does not cover this bundle's contents")),
+        "{:?}",
+        r.problems
+    );
+    // The same, re-signed by a key of the forger's own: valid, but of no
+    // enrolled device — and the omission is that key's signed word.
+    let forger = keys::SecretKey::generate().unwrap();
+    let r = check(&b.encode_signed(&forger, now()), &p.authority);
+    assert!(
+        r.notes.iter().any(|n| n.contains("has not enrolled")),
+        "{:?}",
+        r.notes
+    );
+    assert!(r.exported_by.unwrap().starts_with("unenrolled device"));
+    // Stripped of its statement: verifies, and says nothing is attributable.
+    b.statement = None;
+    let r = check(&b.encode(), &p.authority);
+    assert!(r.exported_by.is_none());
+    assert!(
+        r.notes.iter().any(|n| n.contains("no signed statement")),
+        "{:?}",
+        r.notes
+    );
+    // An edited header's prison name is named, not shown as verified.
+    let mut b = Bundle::decode(&signed).unwrap();
+    b.statement = None;
+    b.header.prison = "另一监狱".into();
+    let r = check(&b.encode(), &p.authority);
+    assert!(!r.ok);
+    assert_eq!(r.prison, "测试监狱");
+    assert!(
+        r.problems
+            .iter()
+            .any(|x| x.contains("the header was edited")),
+        "{:?}",
+        r.problems
     );
 }

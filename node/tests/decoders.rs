@@ -86,6 +86,8 @@ fn valid_bundle() -> (Vec<u8>, PublicKey) {
         ),
         registry,
         months: [(doc, month)].into_iter().collect(),
+        statement: None,
+        content_digest: [0; 32],
     };
     (bundle.encode(), authority.public())
 }

@@ -108,7 +108,7 @@ impl TallyApp {
                 }
                 Reply::Saved { changes } => {
                     if let Screen::Main(m) = &mut self.screen {
-                        m.adjust.clear_marks();
+                        m.adjust.replied(true);
                         // What awaits the prison group may have changed.
                         m.approvals.queue_asked = None;
                         // An open audit trail shows the new change too.
@@ -269,6 +269,7 @@ impl TallyApp {
                 }
                 Reply::SaveFailed(e) => {
                     if let Screen::Main(m) = &mut self.screen {
+                        m.adjust.replied(false);
                         m.notice = Some((true, super::words::failure(lang, &e, true)));
                     }
                 }
@@ -279,7 +280,9 @@ impl TallyApp {
                 }
                 Reply::Audit(t) => {
                     if let Screen::Main(m) = &mut self.screen {
-                        if m.audit.as_ref().is_some_and(|a| a.inmate_no != t.inmate_no) {
+                        // Another inmate (or the first since the district or
+                        // month changed): its entry starts plain.
+                        if m.audit.as_ref().is_none_or(|a| a.inmate_no != t.inmate_no) {
                             m.adjust.clear_marks();
                         }
                         m.audit = Some(*t);

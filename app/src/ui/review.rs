@@ -247,11 +247,14 @@ pub(super) fn review(
     f: &mut ReviewForm,
     today: Date,
 ) -> Option<Request> {
-    let may = officer.may_in(&v.district, v.month, RecordClass::Review);
     let Some(week) = f.week(v) else {
         ui.label(lang.t("没有这一周", "No such week"));
         return None;
     };
+    // A week of another month is reviewed from that month's view (its
+    // entries are in that month's document).
+    let in_month = week.monday().month() == v.month || week.sunday().month() == v.month;
+    let may = in_month && officer.may_in(&v.district, v.month, RecordClass::Review);
     let (y, w) = week.iso();
     let sunday = week.dates().last().unwrap_or(week.monday());
     ui.horizontal(|ui| {

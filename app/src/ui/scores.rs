@@ -29,6 +29,8 @@ pub(super) struct AdjustForm {
     special: bool,
     /// 不宜公示: left off the posted sheet, counted all the same.
     no_post: bool,
+    /// The form's entry was sent and awaits its reply.
+    sent: bool,
 }
 
 /// What the form would write, or why it cannot yet.
@@ -139,9 +141,21 @@ fn adjust_form(
 }
 
 impl AdjustForm {
-    /// After a save, and for another inmate, the next entry starts plain: a
-    /// tick left on would make an ordinary entry a special bonus, or keep
-    /// it off the posted sheet.
+    /// The form's reply came: saved, the next entry starts empty (the same
+    /// fact clicked twice would be two entries, and a tick left on would
+    /// make the next an ordinary entry's special bonus or keep it off the
+    /// posted sheet); refused, it keeps what was typed.
+    pub(super) fn replied(&mut self, saved: bool) {
+        if self.sent && saved {
+            *self = AdjustForm {
+                date: std::mem::take(&mut self.date),
+                ..AdjustForm::default()
+            };
+        }
+        self.sent = false;
+    }
+
+    /// For another inmate, the entry starts plain.
     pub(super) fn clear_marks(&mut self) {
         self.special = false;
         self.no_post = false;
@@ -243,6 +257,7 @@ pub(super) fn scores(
                     }
                     entries_of(ui, lang, v, &t.inmate_no);
                     if may_write && let Some(r) = adjust_form(ui, lang, v, &t.inmate_no, form) {
+                        form.sent = true;
                         req = Some(r);
                     }
                     ui.separator();

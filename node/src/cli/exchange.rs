@@ -45,6 +45,8 @@ pub(super) fn export(
         registry: verify::signed_changes(registry.doc.document().automerge(), &registry.signatures)
             .map_err(|e| anyhow::anyhow!("registry: {e}"))?,
         months: Default::default(),
+        statement: None,
+        content_digest: [0; 32],
     };
     let mut changes = bundle.registry.len();
     // Each report reads the documents of the districts that held its
@@ -70,7 +72,23 @@ pub(super) fn export(
     if bundle.months.is_empty() {
         bail!("no records for {month} to export");
     }
-    let bytes = bundle.encode();
+    // Signed by this device's key: the statement of what it exported. (The
+    // endpoint's key is an Ed25519 seed like every key of tally's: the one
+    // the authority enrolled the device by.) Where this user cannot read it
+    // (the service's own key, owner-only), the bundle goes out unsigned,
+    // and says so here as `verify` will there.
+    let bytes = match crate::net::config::node_key(&ctx.data) {
+        Ok(key) => {
+            let seed = zeroize::Zeroizing::new(key.to_bytes());
+            bundle.encode_signed(&keys::SecretKey::from_seed(&seed), super::now())
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: the bundle's statement is not signed ({e}): run the export as the user the tally service runs as, so the procuratorate can attribute what it carries"
+            );
+            bundle.encode()
+        }
+    };
     crate::store::write_atomic(out, &bytes)?;
     println!(
         "{}: {} signed changes of {} document(s), {} bytes",

@@ -386,6 +386,10 @@ pub fn verification(out: &mut impl Write, r: &crate::verify::VerifyReport) -> io
         writeln!(out, "核验未通过 NOT VERIFIED — {}", r.prison)?;
     }
     writeln!(out, "监狱公钥 authority: {}", r.authority)?;
+    match &r.exported_by {
+        Some(who) => writeln!(out, "导出设备 exported and signed by: {who}")?,
+        None => writeln!(out, "导出设备 exported by: 未签名 no signed statement")?,
+    }
     writeln!(
         out,
         "名册与规则变更 registry changes verified: {}",

@@ -399,7 +399,7 @@ pub fn monthly_sheets(
             report.digest
         ),
         created: report.month.first(),
-        widths: vec![18, 11, 8, 8, 22, 9, 26, 9],
+        widths: vec![24, 11, 8, 8, 20, 9, 24, 9],
         pages,
     }
 }
@@ -501,17 +501,29 @@ pub fn to_html(s: &Sheet) -> String {
 /// Pages per worksheet: Excel keeps at most 1023 manual page breaks in one.
 const PAGES_PER_WORKSHEET: usize = 1000;
 
-/// Excel's limit on the characters of one cell.
-const MAX_CELL_CHARS: usize = 32_767;
+/// Excel's limit on one cell's text, in UTF-16 code units (how the XLSX
+/// writer counts: a character outside the BMP, as some rare name
+/// characters are, counts two).
+const MAX_CELL_UNITS: usize = 32_767;
 
 /// A cell's text within Excel's limit (a week of a great many entries would
-/// exceed it): cut, and said so.
+/// exceed it): cut on a character boundary, and said so.
 fn cell_text(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().count() <= MAX_CELL_CHARS {
+    if s.encode_utf16().count() <= MAX_CELL_UNITS {
         return s.into();
     }
-    let mut cut: String = s.chars().take(MAX_CELL_CHARS - 16).collect();
-    cut.push_str("…（余下见 HTML 版）");
+    const MORE: &str = "…（余下见 HTML 版）";
+    let budget = MAX_CELL_UNITS - MORE.encode_utf16().count();
+    let mut units = 0;
+    let mut cut = String::new();
+    for c in s.chars() {
+        units += c.len_utf16();
+        if units > budget {
+            break;
+        }
+        cut.push(c);
+    }
+    cut.push_str(MORE);
     cut.into()
 }
 
@@ -523,10 +535,14 @@ fn print_width(s: &str) -> usize {
 }
 
 /// The height (points) of a merged row holding `text` across `width`
-/// characters: merged cells are never fitted to their text by Excel.
+/// characters: merged cells are never fitted to their text by Excel. Each
+/// line of the text wraps on its own; at most Excel's 409 points.
 fn merged_height(text: &str, width: usize) -> f64 {
-    let lines = print_width(text).div_ceil(width.max(1)).clamp(1, 20);
-    15.0 * lines as f64
+    let lines: usize = text
+        .split('\n')
+        .map(|l| print_width(l).div_ceil(width.max(1)).max(1))
+        .sum();
+    (15.0 * lines as f64).min(409.0)
 }
 
 /// The sheet as a workbook: its pages one under another on a worksheet (a
@@ -578,7 +594,7 @@ pub fn to_xlsx(s: &Sheet) -> Result<Vec<u8>, ExportError> {
         })?;
         ws.set_paper_size(super::xlsx::A4);
         ws.set_portrait();
-        ws.set_print_scale(80);
+        ws.set_print_scale(75);
         ws.set_print_center_horizontally(true);
         ws.set_footer("&C第 &P 页 / 共 &N 页  Page &P of &N");
         for c in 0..=last {
@@ -656,4 +672,40 @@ pub fn to_xlsx(s: &Sheet) -> Result<Vec<u8>, ExportError> {
         }
     }
     Ok(wb.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_text_stays_within_excels_limit_in_utf16_units() {
+        assert_eq!(cell_text("张镕 2026-04-16"), "张镕 2026-04-16");
+        // 20 000 characters outside the BMP are 40 000 UTF-16 units: cut to
+        // at most 32 767 on a character boundary, and said so.
+        let long = "𠀀".repeat(20_000);
+        let cut = cell_text(&long);
+        assert!(cut.encode_utf16().count() <= MAX_CELL_UNITS);
+        assert!(cut.ends_with("…（余下见 HTML 版）"));
+        assert!(
+            cut.trim_end_matches("…（余下见 HTML 版）")
+                .chars()
+                .all(|c| c == '𠀀')
+        );
+        // Exactly at the limit: kept whole.
+        let at = "a".repeat(MAX_CELL_UNITS);
+        assert_eq!(cell_text(&at).len(), MAX_CELL_UNITS);
+    }
+
+    #[test]
+    fn a_merged_rows_height_counts_each_line_and_stops_at_excels_limit() {
+        // 2 lines of 10 CJK characters (20 widths) in 20 widths: 2 lines.
+        assert_eq!(
+            merged_height("一二三四五六七八九十\n一二三四五六七八九十", 20),
+            30.0
+        );
+        // One line of 30 widths in 20: 2 lines.
+        assert_eq!(merged_height(&"a".repeat(30), 20), 30.0);
+        assert_eq!(merged_height(&"a\n".repeat(100), 20), 409.0);
+    }
 }

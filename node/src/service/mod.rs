@@ -839,7 +839,7 @@ impl Service {
         date: Date,
         edits: &[DayEdit],
     ) -> Result<Committed> {
-        let done = self.write(who, time, format!("{district} {date}"), |s| {
+        let done = self.write(who, time, format!("day {district} {date}"), |s| {
             let registry = s.registry().facts();
             known_district(&registry, district)?;
             for e in edits
