@@ -103,10 +103,21 @@ impl SignedStatement {
     /// Whether the signature is the stated device's over the statement
     /// (strict verification).
     pub fn verifies(&self) -> Result<keys::PublicKey, String> {
+        if self.statement.format != STATEMENT_FORMAT {
+            return Err(format!(
+                "format `{}`, expected {STATEMENT_FORMAT}",
+                self.statement.format.chars().take(40).collect::<String>()
+            ));
+        }
         let key = hex::decode(&self.statement.device)
             .ok()
             .and_then(|b| keys::PublicKey::from_slice(&b).ok())
-            .ok_or_else(|| format!("device key `{}` is not a public key", self.statement.device))?;
+            .ok_or_else(|| {
+                format!(
+                    "device key `{}` is not a public key",
+                    self.statement.device.chars().take(64).collect::<String>()
+                )
+            })?;
         let sig = hex::decode(&self.signature)
             .ok()
             .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())

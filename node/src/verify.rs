@@ -120,7 +120,7 @@ fn exporter(
 ) -> Option<String> {
     let Some(st) = statement else {
         notes.push(
-            "the bundle carries no signed statement of what it holds (exported by a tally before statements): what it may leave out cannot be attributed to its exporter"
+            "the bundle carries no signed statement of what it holds (exported by a tally before statements, by a user who could not read the device key, or stripped since): what it may leave out cannot be attributed to its exporter"
                 .into(),
         );
         return None;

@@ -781,6 +781,24 @@ fn the_exporters_signed_statement_names_the_device_and_binds_what_it_carried() {
         r.notes
     );
     assert!(r.exported_by.unwrap().starts_with("unenrolled device"));
+    // A statement whose signature is altered does not verify.
+    let mut b2 = Bundle::decode(&signed).unwrap();
+    let st = b2.statement.as_mut().unwrap();
+    let flipped = if st.signature.starts_with('0') {
+        "1"
+    } else {
+        "0"
+    };
+    st.signature.replace_range(..1, flipped);
+    let r = check(&b2.encode(), &p.authority);
+    assert!(!r.ok);
+    assert!(
+        r.problems
+            .iter()
+            .any(|x| x.contains("the signature does not verify")),
+        "{:?}",
+        r.problems
+    );
     // Stripped of its statement: verifies, and says nothing is attributable.
     b.statement = None;
     let r = check(&b.encode(), &p.authority);

@@ -77,7 +77,7 @@ fn valid_bundle() -> (Vec<u8>, PublicKey) {
             .unwrap();
         month.push(SignedChange::sign(&admin, &doc, c.unwrap()));
     }
-    let bundle = Bundle {
+    let mut bundle = Bundle {
         header: Bundle::new_header(
             "测试监狱",
             "2026-03".parse().unwrap(),
@@ -89,7 +89,13 @@ fn valid_bundle() -> (Vec<u8>, PublicKey) {
         statement: None,
         content_digest: [0; 32],
     };
-    (bundle.encode(), authority.public())
+    // Signed by a device key, so damage to the statement and to what it
+    // covers is fuzzed too.
+    let device = keys::SecretKey::from_seed(&[9; 32]);
+    (
+        bundle.encode_signed(&device, 1_772_500_000),
+        authority.public(),
+    )
 }
 
 proptest! {

@@ -35,9 +35,14 @@ pub(super) fn export(
         }
         None => facts.districts.keys().cloned().collect(),
     };
+    // The prison as the signed registry names it (what `verify` shows).
+    let prison = facts
+        .prison
+        .clone()
+        .unwrap_or_else(|| store.config().prison.clone());
     let mut bundle = Bundle {
         header: Bundle::new_header(
-            &store.config().prison,
+            &prison,
             month,
             district.map(|d| d.as_str()),
             &store.config().authority,
@@ -77,10 +82,18 @@ pub(super) fn export(
     // the authority enrolled the device by.) Where this user cannot read it
     // (the service's own key, owner-only), the bundle goes out unsigned,
     // and says so here as `verify` will there.
-    let bytes = match crate::net::config::node_key(&ctx.data) {
-        Ok(key) => {
+    // The key is never made here: made by this user, the service (another
+    // user) could not read its own key.
+    let bytes = match crate::net::config::node_key_if_made(&ctx.data) {
+        Ok(Some(key)) => {
             let seed = zeroize::Zeroizing::new(key.to_bytes());
             bundle.encode_signed(&keys::SecretKey::from_seed(&seed), super::now())
+        }
+        Ok(None) => {
+            eprintln!(
+                "warning: the bundle's statement is not signed: this node has no device key yet (`tally node id` or the service makes it, and the authority enrolls it)"
+            );
+            bundle.encode()
         }
         Err(e) => {
             eprintln!(

@@ -388,7 +388,10 @@ pub fn verification(out: &mut impl Write, r: &crate::verify::VerifyReport) -> io
     writeln!(out, "监狱公钥 authority: {}", r.authority)?;
     match &r.exported_by {
         Some(who) => writeln!(out, "导出设备 exported and signed by: {who}")?,
-        None => writeln!(out, "导出设备 exported by: 未签名 no signed statement")?,
+        None => writeln!(
+            out,
+            "导出设备 exported by: 无有效签名声明 no valid signed statement (see the notes and problems)"
+        )?,
     }
     writeln!(
         out,

@@ -46,7 +46,9 @@ const CST_OFFSET_SECS: i64 = 8 * 3600;
 
 /// The civil date (in China Standard Time) of a Unix time.
 pub fn date_of(unix: i64) -> Option<Date> {
-    Date::from_ordinal((unix + CST_OFFSET_SECS).div_euclid(86_400))
+    // A stated time is the author's word: one at the edge of i64 has no date
+    // (and must not overflow where overflow checks are on).
+    Date::from_ordinal(unix.checked_add(CST_OFFSET_SECS)?.div_euclid(86_400))
 }
 
 /// Why a change was refused. The text is part of what every node reports.
