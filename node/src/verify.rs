@@ -105,11 +105,28 @@ pub struct VerifyReport {
     /// The device whose signed statement says what the bundle carries
     /// (its enrolment label and key), when it has one that verifies.
     pub exported_by: Option<String>,
+    /// Whether that device is one the authority enrolled.
+    pub exporter_enrolled: bool,
+}
+
+impl VerifyReport {
+    /// For a verifier who accepts only bundles an enrolled device signed
+    /// (`tally verify --require-statement`): anything else fails, said why.
+    pub fn require_statement(&mut self) {
+        if !self.exporter_enrolled {
+            self.ok = false;
+            self.problems.push(
+                "no statement signed by an enrolled device, and one is required (--require-statement): ask the exporter for a bundle its enrolled PC signs"
+                    .into(),
+            );
+        }
+    }
 }
 
 /// Checks the exporter's statement: signed by the device it names, covering
 /// exactly the bytes before it and stating what the bundle carries; the
-/// device enrolled by the authority. Returns who exported the bundle.
+/// device enrolled by the authority. Returns who exported the bundle, and
+/// whether the authority enrolled that device.
 fn exporter(
     statement: Option<&crate::bundle::SignedStatement>,
     content_digest: &[u8; 32],
@@ -117,19 +134,19 @@ fn exporter(
     trust: &Trust,
     problems: &mut Vec<String>,
     notes: &mut Vec<String>,
-) -> Option<String> {
+) -> (Option<String>, bool) {
     let Some(st) = statement else {
         notes.push(
             "the bundle carries no signed statement of what it holds (exported by a tally before statements, by a user who could not read the device key, or stripped since): what it may leave out cannot be attributed to its exporter"
                 .into(),
         );
-        return None;
+        return (None, false);
     };
     let key = match st.verifies() {
         Ok(k) => k,
         Err(e) => {
             problems.push(format!("the exporter's statement: {e}"));
-            return None;
+            return (None, false);
         }
     };
     if st.statement.content != hex::encode(content_digest) {
@@ -137,26 +154,26 @@ fn exporter(
             "the exporter's signed statement does not cover this bundle's contents: records were added, removed or changed after it was signed"
                 .into(),
         );
-        return None;
+        return (None, false);
     }
     if st.statement.documents != carried {
         problems.push(
             "the exporter's signed statement names other documents, heads or change counts than the bundle carries"
                 .into(),
         );
-        return None;
+        return (None, false);
     }
     let short = &st.statement.device[..16.min(st.statement.device.len())];
     let when = crate::validate::date_of(st.statement.exported_at)
         .map(|d| d.to_string())
         .unwrap_or_else(|| st.statement.exported_at.to_string());
     match trust.devices().find(|d| d.body.endpoint_id == key) {
-        Some(d) => Some(format!("{} ({short}…) on {when}", d.body.label)),
+        Some(d) => (Some(format!("{} ({short}…) on {when}", d.body.label)), true),
         None => {
             notes.push(format!(
                 "the statement is signed by device {short}…, which the authority has not enrolled: it binds that key, not a known device"
             ));
-            Some(format!("unenrolled device {short}… on {when}"))
+            (Some(format!("unenrolled device {short}… on {when}")), false)
         }
     }
 }
@@ -217,6 +234,7 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         problems: Vec::new(),
         notes: Vec::new(),
         exported_by: None,
+        exporter_enrolled: false,
     };
     let bundle = match Bundle::decode(bytes) {
         Ok(b) => b,
@@ -295,7 +313,7 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
             header.prison
         )),
     }
-    report.exported_by = exporter(
+    (report.exported_by, report.exporter_enrolled) = exporter(
         statement.as_ref(),
         &content_digest,
         &carried,

@@ -808,6 +808,40 @@ fn the_exporters_signed_statement_names_the_device_and_binds_what_it_carried() {
         "{:?}",
         r.notes
     );
+    // A verifier insisting on a signed statement: the enrolled PC's bundle
+    // passes; the first export, made before this node had a device key,
+    // carries none and fails, saying why.
+    let pubf = identity::authority_pub_path(d);
+    let verify_cli = |file: &Path| {
+        Command::new(TALLY)
+            .args([
+                "verify",
+                "--require-statement",
+                "--authority",
+                pubf.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let signed_file = d.join("signed.bundle");
+    std::fs::write(&signed_file, &signed).unwrap();
+    let out = verify_cli(&signed_file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let unsigned_file = d.join("unsigned.bundle");
+    std::fs::write(&unsigned_file, &p.bundle).unwrap();
+    assert!(Bundle::decode(&p.bundle).unwrap().statement.is_none());
+    let out = verify_cli(&unsigned_file);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("one is required (--require-statement)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // An edited header's prison name is named, not shown as verified.
     let mut b = Bundle::decode(&signed).unwrap();
     b.statement = None;

@@ -143,11 +143,19 @@ pub(super) fn merge(ctx: &Ctx, bundle: &Path, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn verify(authority: &Path, bundle: &Path, json: bool) -> Result<ExitCode> {
+pub(super) fn verify(
+    authority: &Path,
+    bundle: &Path,
+    json: bool,
+    require_statement: bool,
+) -> Result<ExitCode> {
     let key = identity::read_authority_pub(authority)?.public_key;
     let bytes =
         crate::input::read_bounded(bundle, crate::bundle::MAX_BUNDLE_BYTES as u64, "bundle")?;
-    let report = verify::verify(&bytes, &key);
+    let mut report = verify::verify(&bytes, &key);
+    if require_statement {
+        report.require_statement();
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
         serde_json::to_writer(&mut out, &report)?;

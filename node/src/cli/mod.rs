@@ -406,6 +406,11 @@ enum Command {
         bundle: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Fail unless the bundle's statement of what it carries is signed
+        /// by a device the authority enrolled (an unsigned or stripped one
+        /// is otherwise a note).
+        #[arg(long)]
+        require_statement: bool,
     },
 }
 
@@ -818,7 +823,8 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             authority,
             bundle,
             json,
-        } => exchange::verify(&authority, &bundle, json),
+            require_statement,
+        } => exchange::verify(&authority, &bundle, json, require_statement),
     }
 }
 
