@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crdt_schema::{
-    AdjustmentLine, Date, Decision, DistrictId, DocId, InmateNo, Month, MonthDoc, MonthFacts,
-    Outcome, Review, Sources, Week, explain_month,
+    AdjustmentLine, Date, Decision, DistrictId, DocId, InmateNo, Month, MonthFacts, Outcome,
+    Review, Sources, Week, explain_month,
 };
 
 use std::path::Path;
@@ -535,9 +535,7 @@ impl Service {
         let registry = self.registry(&mut issues)?;
         known_district(&registry, district)?;
         let (facts, others) = self.month_sources(&registry, district, month, &mut issues)?;
-        let sources = Sources::new(&registry, &facts, &others)?;
-        let report = crdt_schema::score_month(&registry, &sources)?;
-        let explained = explain_month(&registry, &sources)?;
+        let (report, explained) = report_and_explained(&registry, &facts, &others)?;
         Ok(Read {
             value: crate::export::html::posted_sheet(&registry, &report, &explained).into_bytes(),
             issues,
@@ -592,6 +590,20 @@ impl Service {
         })?;
         Ok(done.value.1)
     }
+}
+
+/// A district-month's report and every inmate's explanation, from one set
+/// of sources.
+fn report_and_explained(
+    registry: &crdt_schema::RegistryFacts,
+    facts: &MonthFacts,
+    others: &[MonthFacts],
+) -> Result<(crdt_schema::Report, Vec<crdt_schema::InmateExplanation>)> {
+    let sources = Sources::new(registry, facts, others)?;
+    Ok((
+        crdt_schema::score_month(registry, &sources)?,
+        explain_month(registry, &sources)?,
+    ))
 }
 
 /// The applications of a month document with their answers and deadlines
@@ -682,23 +694,22 @@ impl Service {
     pub fn monthly_sheets(&self, district: &DistrictId, month: Month) -> Result<Read<Sheet>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        // The documents themselves, read once: the acknowledgements' signers
+        // come from their changes.
+        let (registry_doc, found) = crate::read::registry(&self.store)?;
+        issues.extend(found);
+        let registry = registry_doc.facts();
         known_district(&registry, district)?;
-        let (facts, others) = self.month_sources(&registry, district, month, &mut issues)?;
-        let sources = Sources::new(&registry, &facts, &others)?;
-        let report = crdt_schema::score_month(&registry, &sources)?;
-        let explained = explain_month(&registry, &sources)?;
+        let loaded = self.load_month(district, month, &mut issues)?;
+        let facts = loaded.doc.facts();
+        let (others, found) = crate::read::other_sources(&self.store, &registry, &facts)?;
+        issues.extend(found);
+        let (report, explained) = report_and_explained(&registry, &facts, &others)?;
         let applications = application_rows(&registry, &facts, month);
-        // Who recorded each acknowledgement: its change's signer.
-        let registry_doc = self
-            .store
-            .load(&DocId::Registry)?
-            .typed(crdt_schema::RegistryDoc::from_document)?;
         let id = DocId::month(district.clone(), month);
-        let loaded = self.store.load(&id)?.typed(MonthDoc::from_document)?;
         let trust = crate::validate::Trust::from_registry(
             self.store.authority()?,
-            registry_doc.doc.document().automerge(),
+            registry_doc.document().automerge(),
         );
         let recorded_by: BTreeMap<InmateNo, String> = crate::audit::acknowledged_by(
             &id,
