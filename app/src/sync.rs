@@ -28,14 +28,36 @@ pub struct SyncStatus {
     pub heads: BTreeMap<DocId, Vec<String>>,
     /// Bumped whenever the replica's heads change (the UI reloads then).
     pub generation: u64,
-    /// Why the node is not running, if it is not.
-    pub error: Option<String>,
+    /// Why the node is not running, if it is not (said by `ui::words::sync_failure`).
+    pub error: Option<SyncFailure>,
     /// Sync is done by another process on this data directory (the
     /// service): its pid, when known. The figures above are from its status file.
     pub by_service: Option<Option<u32>>,
     /// The month-end link to the scoring database, where this node (or the
     /// service) has `[link]` in node.toml.
     pub link: Option<node::net::LinkStatus>,
+}
+
+/// Why the embedded node is not running: error values, put into words by
+/// the screen in the officer's language.
+#[derive(Debug, Clone)]
+pub enum SyncFailure {
+    /// The async runtime could not be made (out of threads or memory).
+    Runtime(Arc<std::io::Error>),
+    /// `DATA/node.toml` could not be read or is not valid.
+    Config(Arc<node::store::StoreError>),
+    /// The node did not start.
+    Start(Arc<node::net::StartError>),
+}
+
+impl std::fmt::Display for SyncFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyncFailure::Runtime(e) => write!(f, "starting the sync runtime: {e}"),
+            SyncFailure::Config(e) => write!(f, "{e}"),
+            SyncFailure::Start(e) => write!(f, "{e}"),
+        }
+    }
 }
 
 /// The embedded node; stops when dropped.
@@ -60,7 +82,7 @@ impl SyncNode {
         let thread = std::thread::Builder::new()
             .name("tally-sync".into())
             .spawn(move || {
-                let fail = |e: String| {
+                let fail = |e: SyncFailure| {
                     if let Ok(mut s) = st.lock() {
                         s.error = Some(e);
                     }
@@ -71,7 +93,7 @@ impl SyncNode {
                     .build()
                 {
                     Ok(rt) => rt,
-                    Err(e) => return fail(format!("starting the sync runtime: {e}")),
+                    Err(e) => return fail(SyncFailure::Runtime(Arc::new(e))),
                 };
                 rt.block_on(async {
                     let mut node: Option<Node> = None;
@@ -104,8 +126,12 @@ impl SyncNode {
                                     Err(e) => {
                                         // Lost a race with a starting service: the next
                                         // round reads its status instead.
-                                        if e.downcast_ref::<node::net::AlreadyRunning>().is_none() {
-                                            fail(format!("{e:#}"));
+                                        if !matches!(
+                                            e,
+                                            SyncFailure::Start(ref s)
+                                                if matches!(**s, node::net::StartError::AlreadyRunning(_))
+                                        ) {
+                                            fail(e);
                                             wake();
                                             next_try = tokio::time::Instant::now()
                                                 + Duration::from_secs(30);
@@ -145,11 +171,11 @@ impl SyncNode {
 }
 
 /// Starts this app's own node: `options`, else the data directory's `node.toml`.
-async fn start(data: &std::path::Path, options: Option<NodeOptions>) -> anyhow::Result<Node> {
+async fn start(data: &std::path::Path, options: Option<NodeOptions>) -> Result<Node, SyncFailure> {
     let opts = match options {
         Some(o) => o,
         None => {
-            let c = NodeConfig::read(data)?;
+            let c = NodeConfig::read(data).map_err(|e| SyncFailure::Config(Arc::new(e)))?;
             NodeOptions {
                 listen: c.listen,
                 peers: c.peers,
@@ -158,7 +184,9 @@ async fn start(data: &std::path::Path, options: Option<NodeOptions>) -> anyhow::
             }
         }
     };
-    Node::start(data, opts).await
+    Node::start(data, opts)
+        .await
+        .map_err(|e| SyncFailure::Start(Arc::new(e)))
 }
 
 /// Takes the link's state; says whether it changed.

@@ -5,8 +5,7 @@
 use crate::keyfile::KeyFileIo;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use keys::{KeyFile, KeyKind, PublicKey, SecretKey};
+use keys::{KeyFile, KeyFileError, KeyKind, PublicKey, SecretKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -27,29 +26,66 @@ pub fn admin_key_path(data: &Path) -> PathBuf {
     data.join("admin.key")
 }
 
+/// Why a passphrase, the authority's key or its public key file could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyAccessError {
+    #[error("reading the passphrase for {what} (or set {PASSPHRASE_ENV}): {source}")]
+    Prompt {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the two passphrases differ")]
+    PassphrasesDiffer,
+    #[error("{}: not an authority public key file: {reason}", path.display())]
+    NotAuthorityPub { path: PathBuf, reason: String },
+    #[error("{}: format `{found}`, expected {AUTHORITY_PUB_FORMAT}", path.display())]
+    AuthorityPubFormat { path: PathBuf, found: String },
+    #[error(
+        "this replica holds no authority key ({}); certificates are issued where it is kept: {source}",
+        path.display()
+    )]
+    NoAuthorityKey {
+        path: PathBuf,
+        #[source]
+        source: KeyFileError,
+    },
+    #[error("{} is not an authority key file", path.display())]
+    NotAuthorityKey { path: PathBuf },
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+fn prompt(what: &str, asked: String) -> Result<Zeroizing<String>, KeyAccessError> {
+    rpassword::prompt_password(asked)
+        .map(Zeroizing::new)
+        .map_err(|source| KeyAccessError::Prompt {
+            what: what.to_string(),
+            source,
+        })
+}
+
 /// The passphrase for `what`: `TALLY_PASSPHRASE` if set, else asked for.
-pub fn passphrase(what: &str) -> Result<Zeroizing<String>> {
+pub fn passphrase(what: &str) -> Result<Zeroizing<String>, KeyAccessError> {
     if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
         return Ok(Zeroizing::new(p));
     }
-    let p = rpassword::prompt_password(format!("passphrase for {what}: "))
-        .with_context(|| format!("reading the passphrase for {what} (or set {PASSPHRASE_ENV})"))?;
-    Ok(Zeroizing::new(p))
+    prompt(what, format!("passphrase for {what}: "))
 }
 
 /// A passphrase for a new key: `TALLY_PASSPHRASE` if set, else asked twice.
-pub fn new_passphrase(what: &str) -> Result<Zeroizing<String>> {
+pub fn new_passphrase(what: &str) -> Result<Zeroizing<String>, KeyAccessError> {
     if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
         return Ok(Zeroizing::new(p));
     }
-    let a = Zeroizing::new(
-        rpassword::prompt_password(format!("new passphrase for {what}: "))
-            .with_context(|| format!("reading a passphrase (or set {PASSPHRASE_ENV})"))?,
-    );
-    let b =
-        Zeroizing::new(rpassword::prompt_password("again: ").context("reading the passphrase")?);
+    let a = prompt(what, format!("new passphrase for {what}: "))?;
+    let b = prompt(what, "again: ".to_string())?;
     if a != b {
-        bail!("the two passphrases differ");
+        return Err(KeyAccessError::PassphrasesDiffer);
     }
     Ok(a)
 }
@@ -66,29 +102,34 @@ pub struct AuthorityPub {
 
 const AUTHORITY_PUB_FORMAT: &str = "tally-authority/1";
 
-pub fn write_authority_pub(path: &Path, prison: &str, key: &PublicKey) -> Result<()> {
+pub fn write_authority_pub(
+    path: &Path,
+    prison: &str,
+    key: &PublicKey,
+) -> Result<(), KeyAccessError> {
     let f = AuthorityPub {
         format: AUTHORITY_PUB_FORMAT.into(),
         prison: prison.into(),
         public_key: *key,
     };
-    let text = serde_json::to_string_pretty(&f)?;
+    let text = serde_json::to_string_pretty(&f).expect("strings and a key always serialize");
     crate::store::write_atomic(path, text.as_bytes())?;
     Ok(())
 }
 
-pub fn read_authority_pub(path: &Path) -> Result<AuthorityPub> {
+pub fn read_authority_pub(path: &Path) -> Result<AuthorityPub, KeyAccessError> {
     let bytes = crate::input::read_bounded(path, crate::input::MAX_KEY_BYTES, "public-key file")?;
-    let text = String::from_utf8(bytes)
-        .with_context(|| format!("{}: not an authority public key file", path.display()))?;
-    let f: AuthorityPub = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not an authority public key file", path.display()))?;
+    let not = |reason: String| KeyAccessError::NotAuthorityPub {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = String::from_utf8(bytes).map_err(|e| not(e.to_string()))?;
+    let f: AuthorityPub = serde_json::from_str(&text).map_err(|e| not(e.to_string()))?;
     if f.format != AUTHORITY_PUB_FORMAT {
-        bail!(
-            "{}: format `{}`, expected {AUTHORITY_PUB_FORMAT}",
-            path.display(),
-            f.format
-        );
+        return Err(KeyAccessError::AuthorityPubFormat {
+            path: path.to_path_buf(),
+            found: f.format,
+        });
     }
     Ok(f)
 }
@@ -143,16 +184,14 @@ pub fn unlock_officer(path: &Path, passphrase: &str) -> Result<Identity, UnlockE
 }
 
 /// Unlocks the authority key of a data directory.
-pub fn unlock_authority(data: &Path, passphrase: &str) -> Result<SecretKey> {
+pub fn unlock_authority(data: &Path, passphrase: &str) -> Result<SecretKey, KeyAccessError> {
     let path = authority_key_path(data);
-    let file = KeyFile::read(&path).with_context(|| {
-        format!(
-            "this replica holds no authority key ({}); certificates are issued where it is kept",
-            path.display()
-        )
+    let file = KeyFile::read(&path).map_err(|source| KeyAccessError::NoAuthorityKey {
+        path: path.clone(),
+        source,
     })?;
     if file.kind != KeyKind::Authority {
-        bail!("{} is not an authority key file", path.display());
+        return Err(KeyAccessError::NotAuthorityKey { path });
     }
     Ok(file.unlock(passphrase, &path)?)
 }

@@ -74,7 +74,7 @@ pub fn merge(store: &Store, bundle: Bundle) -> Result<MergeReport, MergeError> {
         for (hash, reason) in a.quarantined {
             report
                 .quarantined
-                .push((doc.to_string(), hash.to_string(), reason));
+                .push((doc.to_string(), hash.to_string(), reason.to_string()));
         }
         report.pending = a.pending;
     }

@@ -4,13 +4,45 @@
 use crate::keyfile::KeyFileIo;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
 use crdt_schema::{Date, DistrictId, KeyHex, Month, RegistryKey, RuleSet};
-use keys::{CertBody, Certificate, KdfParams, KeyFile, KeyKind, PublicKey, Role, SecretKey};
+use keys::{
+    CertBody, CertError, Certificate, KdfParams, KeyError, KeyFile, KeyFileError, KeyKind,
+    PublicKey, Role, SecretKey,
+};
 
-use crate::identity;
-use crate::session::{Identity, WriteSession};
-use crate::store::Store;
+use crate::identity::{self, KeyAccessError};
+use crate::session::{Identity, WriteError, WriteSession};
+use crate::store::{Store, StoreError};
+
+/// Why a prison could not be created; nothing of the registry is written
+/// unless every step before it succeeded.
+#[derive(Debug, thiserror::Error)]
+pub enum PrisonError {
+    #[error("prison name: {0}")]
+    Name(#[from] crdt_schema::records::RecordError),
+    #[error("{} is already a tally data directory", .0.display())]
+    AlreadyInitialized(std::path::PathBuf),
+    #[error("{today} plus ten years is past the calendar tally reads")]
+    DateOutOfRange { today: Date },
+    #[error("making a key: {0}")]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Cert(#[from] CertError),
+    #[error("creating {}: {source}", path.display())]
+    CreateDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error(transparent)]
+    KeyAccess(#[from] KeyAccessError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
 
 /// The authority signs a certificate for `key`.
 #[allow(clippy::too_many_arguments)]
@@ -23,8 +55,8 @@ pub fn issue_cert(
     role: Role,
     from: Date,
     to: Date,
-) -> Result<Certificate> {
-    Ok(Certificate::issue(
+) -> Result<Certificate, CertError> {
+    Certificate::issue(
         authority,
         CertBody {
             officer_no: no.into(),
@@ -35,7 +67,7 @@ pub fn issue_cert(
             valid_from: from,
             valid_to: to,
         },
-    )?)
+    )
 }
 
 /// The record path of a key's trust records.
@@ -53,14 +85,15 @@ pub fn init_prison(
     passphrase: &str,
     today: Date,
     now: i64,
-) -> Result<()> {
+) -> Result<(), PrisonError> {
     crdt_schema::records::check_text("prison name", prison)?;
     if data.join("tally.toml").exists() {
-        bail!("{} is already a tally data directory", data.display());
+        return Err(PrisonError::AlreadyInitialized(data.to_path_buf()));
     }
     let authority = SecretKey::generate()?;
     let admin_key = SecretKey::generate()?;
-    let until = Date::from_ordinal(today.ordinal() + 3652).context("date out of range")?;
+    let until =
+        Date::from_ordinal(today.ordinal() + 3652).ok_or(PrisonError::DateOutOfRange { today })?;
     let cert = issue_cert(
         &authority,
         &admin_key,
@@ -71,7 +104,10 @@ pub fn init_prison(
         today,
         until,
     )?;
-    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    std::fs::create_dir_all(data).map_err(|source| PrisonError::CreateDir {
+        path: data.to_path_buf(),
+        source,
+    })?;
     KeyFile::seal(
         &authority,
         KeyKind::Authority,

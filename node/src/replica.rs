@@ -10,13 +10,13 @@ use crdt_schema::DocId;
 use crdt_schema::automerge::ChangeHash;
 
 pub use replica_core::replica::{
-    AdmitError, Admitted, Core, Held, InMemory, MAX_PENDING, Persist, PersistResult, WaitOn,
+    AdmitError, Admitted, Core, Held, InMemory, Kept, MAX_PENDING, Persist, PersistResult, WaitOn,
     Waiting,
 };
 
-use crate::store::{LogState, PENDING_PREFIX, Store, StoreError};
+use crate::store::{LogState, Store, StoreError};
 use crate::sync::Incoming;
-use crate::validate::SignedChange;
+use crate::validate::{Refusal, SignedChange, Wait};
 
 /// A replica backed by its data directory.
 pub struct Replica {
@@ -62,9 +62,9 @@ impl Persist for Stored<'_> {
             .map_err(boxed)
     }
 
-    fn refused(&mut self, doc: &DocId, change: &SignedChange, reason: &str) -> PersistResult {
+    fn refused(&mut self, doc: &DocId, change: &SignedChange, why: &Refusal) -> PersistResult {
         self.store
-            .quarantine(doc, change, reason)
+            .quarantine(doc, change, &Kept::Refused(why.clone()))
             .map(|_| ())
             .map_err(boxed)
     }
@@ -73,9 +73,9 @@ impl Persist for Stored<'_> {
         self.store.resolve_pending(doc, hashes).map_err(boxed)
     }
 
-    fn pending(&mut self, doc: &DocId, change: &SignedChange, reason: &str) -> PersistResult {
+    fn pending(&mut self, doc: &DocId, change: &SignedChange, why: &Wait) -> PersistResult {
         self.store
-            .quarantine(doc, change, &format!("{PENDING_PREFIX}{reason}"))
+            .quarantine(doc, change, &Kept::Pending(why.clone()))
             .map(|_| ())
             .map_err(boxed)
     }
@@ -107,29 +107,11 @@ impl Replica {
                 core.insert(Held::new(doc, signatures));
             }
         }
-        for id in core.doc_ids() {
-            // The last record of a change counts: pending, then refused.
-            for (reason, sc) in store.quarantined(&id)? {
-                let hash = sc.hash();
-                if reason.starts_with(PENDING_PREFIX) {
-                    if !core.quarantine.contains_key(&hash) {
-                        core.pending.entry(id.clone()).or_default().insert(
-                            hash,
-                            Waiting {
-                                change: sc,
-                                on: WaitOn::Unknown,
-                            },
-                        );
-                    }
-                } else {
-                    if let Some(pool) = core.pending.get_mut(&id) {
-                        pool.remove(&hash);
-                    }
-                    core.quarantine.insert(hash, reason);
-                }
-            }
+        // Every quarantine, also of a month none of whose changes got in yet.
+        for id in store.quarantine_ids()? {
+            let kept = store.quarantined(&id)?;
+            core.restore(&id, kept);
         }
-        core.pending.retain(|_, pool| !pool.is_empty());
         Ok(Replica { core, store, logs })
     }
 

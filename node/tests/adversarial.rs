@@ -717,8 +717,11 @@ fn merging_a_bundle_stores_what_verifies_and_keeps_the_rest() {
     let kept = store.quarantined(&d01).unwrap();
     assert_eq!(kept.len(), 1);
     assert!(
-        kept[0].0.starts_with("pending: no certificate known"),
-        "{:?}",
+        matches!(
+            kept[0].0,
+            node::replica::Kept::Pending(node::validate::Wait::Certificate(_))
+        ),
+        "kept as waiting for its author's certificate: {:?}",
         kept[0].0
     );
 }

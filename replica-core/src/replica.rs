@@ -17,7 +17,7 @@ use keys::{PublicKey, Signature};
 
 use crate::sync::{Docs, Incoming};
 use crate::validate::trust::Checked;
-use crate::validate::{ActorSeqs, SignedChange, Trust, Validator, Wait};
+use crate::validate::{ActorSeqs, Refusal, SignedChange, Trust, Validator, Wait};
 
 /// A document as a replica holds it: its changes and each one's signature.
 #[derive(Debug)]
@@ -72,8 +72,8 @@ pub const MAX_PENDING: usize = 10_000;
 pub struct Admitted {
     pub accepted: usize,
     pub already: usize,
-    /// Refused: change hash and reason.
-    pub quarantined: Vec<(ChangeHash, String)>,
+    /// Refused: change hash and why.
+    pub quarantined: Vec<(ChangeHash, Refusal)>,
     /// Left pending (or dropped past [`MAX_PENDING`]).
     pub pending: usize,
 }
@@ -92,8 +92,8 @@ pub trait Persist {
         let _ = (doc, held);
         Ok(())
     }
-    /// Keeps a refused change with its reason.
-    fn refused(&mut self, doc: &DocId, change: &SignedChange, reason: &str) -> PersistResult;
+    /// Keeps a refused change with why it was refused.
+    fn refused(&mut self, doc: &DocId, change: &SignedChange, why: &Refusal) -> PersistResult;
     /// Changes kept as pending (by [`Persist::pending`]) that have now been
     /// accepted: storage need not keep them for a restart any longer.
     fn resolved(&mut self, doc: &DocId, hashes: &[ChangeHash]) -> PersistResult {
@@ -101,7 +101,26 @@ pub trait Persist {
         Ok(())
     }
     /// Keeps a change that cannot be judged yet, so a restart does not lose it.
-    fn pending(&mut self, doc: &DocId, change: &SignedChange, reason: &str) -> PersistResult;
+    fn pending(&mut self, doc: &DocId, change: &SignedChange, why: &Wait) -> PersistResult;
+}
+
+/// Why a change is kept outside its document: what a replica's quarantine
+/// holds for each change, and what a restart reads back ([`Core::restore`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Kept {
+    /// Refused, for good.
+    Refused(Refusal),
+    /// Not judged yet: waits for what the [`Wait`] names.
+    Pending(Wait),
+}
+
+impl std::fmt::Display for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Kept::Refused(r) => write!(f, "{r}"),
+            Kept::Pending(w) => write!(f, "pending: {w}"),
+        }
+    }
 }
 
 /// No storage: for simulations and tests.
@@ -114,10 +133,10 @@ impl Persist for InMemory {
     fn accepted(&mut self, _: &DocId, _: &[SignedChange]) -> PersistResult {
         Ok(())
     }
-    fn refused(&mut self, _: &DocId, _: &SignedChange, _: &str) -> PersistResult {
+    fn refused(&mut self, _: &DocId, _: &SignedChange, _: &Refusal) -> PersistResult {
         Ok(())
     }
-    fn pending(&mut self, _: &DocId, _: &SignedChange, _: &str) -> PersistResult {
+    fn pending(&mut self, _: &DocId, _: &SignedChange, _: &Wait) -> PersistResult {
         Ok(())
     }
 }
@@ -136,10 +155,10 @@ pub enum WaitOn {
 
 impl From<&Wait> for WaitOn {
     fn from(w: &Wait) -> WaitOn {
-        if w.on_registry() {
-            WaitOn::Registry
-        } else {
-            WaitOn::Changes
+        match w {
+            Wait::Changes(_) => WaitOn::Changes,
+            Wait::RegistryChange(_) | Wait::Certificate(_) => WaitOn::Registry,
+            Wait::Recorded(_) => WaitOn::Unknown,
         }
     }
 }
@@ -185,12 +204,12 @@ pub struct Core {
     checked: Checked,
     /// The registry heads when changes pending on the registry were last retried.
     retried_at: Vec<ChangeHash>,
-    /// Refused changes with their reason, never applied.
-    pub quarantine: BTreeMap<ChangeHash, String>,
+    /// Refused changes with why, never applied.
+    quarantine: BTreeMap<ChangeHash, Refusal>,
     /// Changes that cannot be judged yet (a dependency, a certificate or the
     /// registry state they were written against has not arrived), judged
     /// again when what they wait for can have arrived.
-    pub pending: BTreeMap<DocId, BTreeMap<ChangeHash, Waiting>>,
+    pending: BTreeMap<DocId, BTreeMap<ChangeHash, Waiting>>,
 }
 
 impl Core {
@@ -232,6 +251,67 @@ impl Core {
 
     fn registry_heads(&self) -> Vec<ChangeHash> {
         self.docs[&DocId::Registry].doc.heads()
+    }
+
+    /// What storage kept of a document's changes outside it, in the order
+    /// kept: the last record of a change counts (pending, then refused), and
+    /// a change refused stays refused. What a restart reads back.
+    pub fn restore(&mut self, doc: &DocId, kept: impl IntoIterator<Item = (Kept, SignedChange)>) {
+        for (why, sc) in kept {
+            let hash = sc.hash();
+            match why {
+                // Retried on anything: what it waited for may have been
+                // stored (by another process) while this replica was down.
+                Kept::Pending(_) => {
+                    if !self.quarantine.contains_key(&hash) {
+                        self.pending.entry(doc.clone()).or_default().insert(
+                            hash,
+                            Waiting {
+                                on: WaitOn::Unknown,
+                                change: sc,
+                            },
+                        );
+                    }
+                }
+                Kept::Refused(r) => {
+                    if let Some(pool) = self.pending.get_mut(doc) {
+                        pool.remove(&hash);
+                    }
+                    self.quarantine.insert(hash, r);
+                }
+            }
+        }
+        self.pending.retain(|_, pool| !pool.is_empty());
+    }
+
+    /// The changes refused, and why.
+    pub fn quarantine(&self) -> &BTreeMap<ChangeHash, Refusal> {
+        &self.quarantine
+    }
+
+    /// Whether a change was refused here.
+    pub fn refused(&self, hash: &ChangeHash) -> Option<&Refusal> {
+        self.quarantine.get(hash)
+    }
+
+    /// The changes waiting to be judged, by document.
+    pub fn pending(&self) -> &BTreeMap<DocId, BTreeMap<ChangeHash, Waiting>> {
+        &self.pending
+    }
+
+    /// The changes of a document waiting to be judged.
+    pub fn pending_of(&self, doc: &DocId) -> Option<&BTreeMap<ChangeHash, Waiting>> {
+        self.pending.get(doc)
+    }
+
+    /// Whether a change of `doc` waits to be judged.
+    pub fn is_pending(&self, doc: &DocId, hash: &ChangeHash) -> bool {
+        self.pending.get(doc).is_some_and(|p| p.contains_key(hash))
+    }
+
+    /// How many changes wait to be judged, in every document.
+    pub fn pending_count(&self) -> usize {
+        self.pending.values().map(BTreeMap::len).sum()
     }
 
     pub fn trust(&self) -> &Trust {
@@ -310,7 +390,7 @@ impl Core {
                 self.admit_doc(&d, Vec::new(), Retry::Registry, persist, &mut out)?;
             }
         }
-        out.pending = self.pending.values().map(BTreeMap::len).sum();
+        out.pending = self.pending_count();
         Ok(out)
     }
 
@@ -426,13 +506,10 @@ impl Core {
                     .resolved(doc, &resolved)
                     .map_err(AdmitError::Persist)?;
             }
-            for (sc, r) in &a.refused {
-                let reason = r.to_string();
-                persist
-                    .refused(doc, sc, &reason)
-                    .map_err(AdmitError::Persist)?;
-                self.quarantine.insert(sc.hash(), reason.clone());
-                out.quarantined.push((sc.hash(), reason));
+            for (sc, r) in a.refused {
+                persist.refused(doc, &sc, &r).map_err(AdmitError::Persist)?;
+                self.quarantine.insert(sc.hash(), r.clone());
+                out.quarantined.push((sc.hash(), r));
             }
             let pool = self.pending.entry(doc.clone()).or_default();
             for (sc, why) in a.pending {
@@ -440,7 +517,7 @@ impl Core {
                     // Kept on disk once, when it first had to wait.
                     if !retried.contains(&sc.hash()) {
                         persist
-                            .pending(doc, &sc, &why.to_string())
+                            .pending(doc, &sc, &why)
                             .map_err(AdmitError::Persist)?;
                     }
                     pool.insert(

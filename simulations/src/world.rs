@@ -19,7 +19,7 @@ use std::sync::Arc;
 use node::replica::{Core, Replica};
 use node::store::{Disk, Store};
 use node::sync::{Docs, Incoming, PeerSync, Wire};
-use node::validate::SignedChange;
+use node::validate::{Refusal, SignedChange};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use replica_core::driver::{self, Admit, StepError};
@@ -891,7 +891,7 @@ impl World {
         let pending_before: Vec<(DocId, ChangeHash)> = self.nodes[node]
             .replica
             .core
-            .pending
+            .pending()
             .iter()
             .flat_map(|(d, pool)| pool.keys().map(move |h| (d.clone(), *h)))
             .collect();
@@ -939,8 +939,8 @@ impl World {
         }
         let core = &self.nodes[node].replica.core;
         let dropped = pending_before.into_iter().find(|(d, h)| {
-            !(core.pending.get(d).is_some_and(|p| p.contains_key(h))
-                || core.quarantine.contains_key(h)
+            !(core.is_pending(d, h)
+                || core.refused(h).is_some()
                 || Docs::signature(core, d, h).is_some())
         });
         if let Some((d, h)) = dropped {
@@ -1249,12 +1249,11 @@ impl World {
                     let at = match self.nodes[n]
                         .replica
                         .core
-                        .pending
-                        .get(doc)
+                        .pending_of(doc)
                         .and_then(|p| p.get(*h))
                     {
                         Some(w) => format!(" (pending there, on {:?})", w.on),
-                        None if self.nodes[n].replica.core.quarantine.contains_key(*h) => {
+                        None if self.nodes[n].replica.core.refused(h).is_some() => {
                             " (refused there)".to_string()
                         }
                         None => String::new(),
@@ -1397,9 +1396,9 @@ impl World {
             }
         }
         // 4. The same reason for the same refused change on every node.
-        let mut reasons: BTreeMap<ChangeHash, (usize, String)> = BTreeMap::new();
+        let mut reasons: BTreeMap<ChangeHash, (usize, Refusal)> = BTreeMap::new();
         for &n in &honest {
-            for (h, r) in &self.nodes[n].replica.core.quarantine {
+            for (h, r) in self.nodes[n].replica.core.quarantine() {
                 match reasons.get(h) {
                     Some((m, other)) if other != r => {
                         let hs = h.to_string();

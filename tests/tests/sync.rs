@@ -270,7 +270,9 @@ async fn a_hostile_enrolled_peer_gets_its_forgeries_quarantined() {
     assert!(
         q.iter()
             .any(|(reason, sc)| sc.hash() == out_of_district.hash()
-                && reason.contains("officer J202 (officer of D02) may not write")),
+                && reason
+                    .to_string()
+                    .contains("officer J202 (officer of D02) may not write")),
         "{:?}",
         q.iter().map(|(r, _)| r).collect::<Vec<_>>()
     );
@@ -372,9 +374,9 @@ async fn a_second_node_on_one_data_directory_is_refused_naming_the_first() {
     let Err(err) = second else {
         panic!("a second node started")
     };
-    let running = err
-        .downcast_ref::<node::net::AlreadyRunning>()
-        .expect("says another node runs");
+    let node::net::StartError::AlreadyRunning(running) = err else {
+        panic!("says another node runs: {err}")
+    };
     assert_eq!(running.pid, Some(std::process::id()));
     assert!(node::net::running_elsewhere(&prison.records).is_some());
     first.shutdown().await;
@@ -448,13 +450,13 @@ fn a_change_that_arrived_early_is_dropped_from_the_quarantine_once_accepted() {
         })
         .unwrap();
     assert_eq!(replica.core.heads()[&month], origin.core.heads()[&month]);
-    assert!(replica.core.pending.is_empty());
+    assert_eq!(replica.core.pending_count(), 0);
     assert!(
         store.quarantined(&month).unwrap().is_empty(),
         "accepted, so no longer quarantined"
     );
     drop(replica);
     let again = node::replica::Replica::open(Store::open(&b).unwrap()).unwrap();
-    assert!(again.core.pending.is_empty(), "nothing restored as pending");
+    assert_eq!(again.core.pending_count(), 0, "nothing restored as pending");
     assert_eq!(again.core.heads()[&month], origin.core.heads()[&month]);
 }

@@ -32,8 +32,9 @@ pub(super) fn sync_screen(ui: &mut egui::Ui, lang: Lang, sync: Option<&SyncStatu
         ui.colored_label(
             SHORT,
             format!(
-                "{} {e}",
-                lang.t("同步节点未运行：", "Sync node not running:")
+                "{} {}",
+                lang.t("同步节点未运行：", "Sync node not running:"),
+                super::words::sync_failure(lang, e)
             ),
         );
         return;

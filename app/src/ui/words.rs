@@ -12,6 +12,7 @@ use node::session::WriteError;
 
 use super::Lang;
 use crate::backend::Failure;
+use crate::sync::SyncFailure;
 
 /// What a failed request means, in `lang`. `wrote`: the request was a write
 /// (nothing of it was stored, which is said first).
@@ -306,6 +307,100 @@ fn unlock(lang: Lang, e: &UnlockError) -> Option<String> {
     Some(s)
 }
 
+/// Why the embedded sync node is not running, in `lang`: what an officer
+/// (or the IT officer beside them) can act on first, the library's words
+/// after it as the detail.
+pub fn sync_failure(lang: Lang, e: &SyncFailure) -> String {
+    use node::net::StartError;
+    use node::store::StoreError;
+    let zh = lang == Lang::Zh;
+    let (said, detail): (&str, String) = match e {
+        SyncFailure::Runtime(e) => (
+            if zh {
+                "无法启动同步线程"
+            } else {
+                "cannot start the sync threads"
+            },
+            e.to_string(),
+        ),
+        SyncFailure::Config(e) => match &**e {
+            StoreError::BadConfig { path, reason } => (
+                if zh {
+                    "同步配置文件有误"
+                } else {
+                    "the sync configuration is not valid"
+                },
+                format!("{}: {reason}", path.display()),
+            ),
+            other => (
+                if zh {
+                    "无法读取同步配置文件"
+                } else {
+                    "cannot read the sync configuration"
+                },
+                other.to_string(),
+            ),
+        },
+        SyncFailure::Start(e) => match &**e {
+            StartError::AlreadyRunning(a) => (
+                if zh {
+                    "本数据目录已有同步节点在运行（服务或另一程序）"
+                } else {
+                    "a sync node already runs on this data directory (the service or another program)"
+                },
+                a.pid.map(|p| format!("pid {p}")).unwrap_or_default(),
+            ),
+            StartError::Bind(b) => (
+                if zh {
+                    "无法打开网络端口（可能已被占用，或被防火墙禁止）"
+                } else {
+                    "cannot open the network port (in use, or not allowed)"
+                },
+                b.to_string(),
+            ),
+            StartError::Address(a) => (
+                if zh {
+                    "同步配置中的监听地址无效（node.toml 的 listen）"
+                } else {
+                    "the listen address in node.toml is not valid"
+                },
+                a.to_string(),
+            ),
+            StartError::Lock { path, source } => (
+                if zh {
+                    "无法锁定数据目录"
+                } else {
+                    "cannot lock the data directory"
+                },
+                format!("{}: {source}", path.display()),
+            ),
+            StartError::Store(s) => (
+                if zh {
+                    "无法读取本机数据"
+                } else {
+                    "cannot read this PC's data"
+                },
+                s.to_string(),
+            ),
+            StartError::Load(j) => (
+                if zh {
+                    "读取本机数据时出错"
+                } else {
+                    "loading this PC's data failed"
+                },
+                j.to_string(),
+            ),
+        },
+    };
+    if detail.is_empty() {
+        said.to_string()
+    } else if zh {
+        format!("{said}（{detail}）")
+    } else {
+        format!("{said} ({detail})")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +437,28 @@ mod tests {
         assert_eq!(
             failure(Lang::Zh, &f, false),
             "inmate 1001 has no roster entry or records in D01 2026-10"
+        );
+    }
+
+    #[test]
+    fn a_node_that_did_not_start_is_said_in_the_officers_language() {
+        let running = SyncFailure::Start(std::sync::Arc::new(
+            node::net::StartError::AlreadyRunning(node::net::AlreadyRunning {
+                data: PathBuf::from("/var/lib/tally"),
+                pid: Some(812),
+            }),
+        ));
+        assert_eq!(
+            sync_failure(Lang::Zh, &running),
+            "本数据目录已有同步节点在运行（服务或另一程序）（pid 812）"
+        );
+        let config = SyncFailure::Config(std::sync::Arc::new(node::store::StoreError::BadConfig {
+            path: PathBuf::from("node.toml"),
+            reason: "unknown field `peer`".into(),
+        }));
+        assert_eq!(
+            sync_failure(Lang::En, &config),
+            "the sync configuration is not valid (node.toml: unknown field `peer`)"
         );
     }
 }

@@ -31,7 +31,7 @@ pub use config::{LinkSettings, NodeConfig, PeerAddr, node_key, node_key_if_made}
 pub use linker::{LinkStatus, LinkedMonth};
 
 use crate::replica::Replica;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The protocol's ALPN.
 pub const ALPN: &[u8] = b"tally/sync/1";
@@ -251,16 +251,46 @@ pub struct AlreadyRunning {
     pub pid: Option<u32>,
 }
 
+/// Why a node did not start: each a value the app says in its language.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    AlreadyRunning(#[from] AlreadyRunning),
+    /// The node lock file could not be opened or locked.
+    #[error("{}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The data directory, the device key or the replica could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The address to listen on is not one (node.toml's `listen`).
+    #[error("listen address: {0}")]
+    Address(#[from] iroh::endpoint::InvalidSocketAddr),
+    /// The network endpoint could not be opened (the port in use, say).
+    #[error("opening the network endpoint: {0}")]
+    Bind(#[from] iroh::endpoint::BindError),
+    /// Loading the replica stopped before it finished (a panic in it).
+    #[error("loading the replica: {0}")]
+    Load(#[from] tokio::task::JoinError),
+}
+
 impl NodeLock {
     /// Takes the data directory's node lock, or says who holds it.
-    pub fn acquire(data: &Path) -> anyhow::Result<NodeLock> {
+    pub fn acquire(data: &Path) -> Result<NodeLock, StartError> {
         let path = lock_path(data);
+        let failed = |source| StartError::Lock {
+            path: path.clone(),
+            source,
+        };
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            .map_err(failed)?;
         match file.try_lock() {
             Ok(()) => Ok(NodeLock(file)),
             Err(std::fs::TryLockError::WouldBlock) => Err(AlreadyRunning {
@@ -268,7 +298,7 @@ impl NodeLock {
                 pid: read_status(data).map(|s| s.pid),
             }
             .into()),
-            Err(std::fs::TryLockError::Error(e)) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+            Err(std::fs::TryLockError::Error(e)) => Err(failed(e)),
         }
     }
 }
@@ -277,8 +307,9 @@ impl NodeLock {
 /// `data` now: `Some` with what its status file says, when it does.
 pub fn running_elsewhere(data: &Path) -> Option<AlreadyRunning> {
     match NodeLock::acquire(data) {
+        Err(StartError::AlreadyRunning(a)) => Some(a),
         Ok(_released_at_once) => None,
-        Err(e) => e.downcast::<AlreadyRunning>().ok(),
+        Err(_) => None,
     }
 }
 
@@ -310,7 +341,7 @@ pub struct StatusFile {
 
 impl Node {
     /// Opens the replica of `data` and starts serving and syncing.
-    pub async fn start(data: &Path, opts: NodeOptions) -> anyhow::Result<Node> {
+    pub async fn start(data: &Path, opts: NodeOptions) -> Result<Node, StartError> {
         let store = Store::open(data)?;
         let lock = NodeLock::acquire(data)?;
         let key = node_key(data)?;

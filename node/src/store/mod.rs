@@ -36,7 +36,8 @@ use crdt_schema::automerge::{Automerge, ChangeHash};
 use crdt_schema::{DistrictId, DocId, Document, Month, SchemaError};
 use keys::{PublicKey, Signature};
 
-use crate::validate::SignedChange;
+use crate::validate::{Refusal, SignedChange, Wait};
+pub use replica_core::replica::Kept;
 use serde::{Deserialize, Serialize};
 
 /// Version of the data-directory layout.
@@ -55,8 +56,16 @@ const COMPACT_LOG_FLOOR: u64 = 16 * 1024;
 
 /// Kinds of log records: a signed change (`signature | change`).
 const RECORD_SIGNED: u8 = 2;
-/// A refused change in a quarantine log: `reason length (u16 LE) | reason | signature | change`.
+/// A refused change in a quarantine log as versions before typed reasons
+/// wrote it: `reason length (u16 LE) | reason | signature | change` (a
+/// pending one's reason starts with [`PENDING_PREFIX`]). Still read; no
+/// longer written.
 const RECORD_REFUSED: u8 = 3;
+/// A change kept in a quarantine log, refused or pending, with why:
+/// `length (u32 LE) | postcard of Kept | signature | change`.
+const RECORD_KEPT: u8 = 5;
+/// Most bytes of a stored reason read back (a reason is a few hundred).
+const MAX_KEPT_BYTES: usize = 64 * 1024;
 /// In a quarantine log: a change kept as pending was accepted since (its
 /// 32-byte hash). Older versions skip the record; the change is in the
 /// document, so they only keep it pending for nothing.
@@ -266,9 +275,9 @@ type Intent = BTreeMap<DocId, (u64, bool)>;
 pub const INTENT_FILE: &str = "write.intent";
 const INTENT_MAGIC: &str = "tally write intent 1";
 
-/// How a change kept because it cannot be judged yet is marked in the
-/// quarantine file (its reason starts with this).
-pub const PENDING_PREFIX: &str = "pending: ";
+/// How versions before typed reasons marked a change kept because it could
+/// not be judged yet (its reason started with this).
+const PENDING_PREFIX: &str = "pending: ";
 
 /// Per document, what the quarantine file holds: read once, so keeping a
 /// flood of changes is not quadratic.
@@ -639,6 +648,22 @@ impl Store {
 
     /// Every district-month document stored, in order.
     pub fn month_ids(&self) -> Result<Vec<DocId>, StoreError> {
+        self.months_with(&[".snap", ".log"])
+    }
+
+    /// The documents with a quarantine file: a month none of whose changes
+    /// was accepted yet (all pending on a registry still syncing) has no
+    /// log, only this.
+    pub fn quarantine_ids(&self) -> Result<Vec<DocId>, StoreError> {
+        let mut out = self.months_with(&[".quarantine"])?;
+        if self.len_of(&self.quarantine_path(&DocId::Registry)) > 0 {
+            out.insert(0, DocId::Registry);
+        }
+        Ok(out)
+    }
+
+    /// The month documents with a file of one of these suffixes.
+    fn months_with(&self, suffixes: &[&str]) -> Result<Vec<DocId>, StoreError> {
         let dir = self.root.join("docs").join("month");
         let mut out = Vec::new();
         let Some(districts) = self.disk.list(&dir).map_err(io(&dir))? else {
@@ -655,9 +680,7 @@ impl Store {
                 .map_err(io(&ddir))?
                 .unwrap_or_default()
             {
-                let stem = name
-                    .strip_suffix(".snap")
-                    .or_else(|| name.strip_suffix(".log"));
+                let stem = suffixes.iter().find_map(|s| name.strip_suffix(s));
                 if let Some(month) = stem.and_then(|s| s.parse::<Month>().ok()) {
                     out.push(DocId::month(district.clone(), month));
                 }
@@ -950,17 +973,17 @@ impl Store {
         self.doc_base(id).with_extension("quarantine")
     }
 
-    /// Keeps a refused change with its reason: never applied, never lost.
-    /// A change already quarantined is not stored twice; a change kept as
-    /// pending (reason starting with [`PENDING_PREFIX`]) and refused later
-    /// gets its refusal recorded after it, and the last record is what counts.
+    /// Keeps a refused or pending change with why: never applied, never
+    /// lost. A change already quarantined is not stored twice; a change kept
+    /// as pending and refused later gets its refusal recorded after it, and
+    /// the last record is what counts.
     pub fn quarantine(
         &self,
         id: &DocId,
         change: &SignedChange,
-        reason: &str,
+        why: &Kept,
     ) -> Result<bool, StoreError> {
-        let pending = reason.starts_with(PENDING_PREFIX);
+        let pending = matches!(why, Kept::Pending(_));
         let hash = change.hash();
         let path = self.quarantine_path(id);
         let mut index = self
@@ -977,11 +1000,7 @@ impl Store {
         if q.valid_len == 0 {
             buf.extend_from_slice(frame::LOG_MAGIC);
         }
-        let reason = &reason.as_bytes()[..reason.len().min(u16::MAX as usize)];
-        let mut payload = vec![RECORD_REFUSED];
-        payload.extend_from_slice(&(reason.len() as u16).to_le_bytes());
-        payload.extend_from_slice(reason);
-        payload.extend_from_slice(&change.encode());
+        let payload = kept_record(why, change);
         frame::encode(&payload, &mut buf);
         self.append_at(&path, q.valid_len, &buf)?;
         q.valid_len += buf.len() as u64;
@@ -990,9 +1009,9 @@ impl Store {
         Ok(true)
     }
 
-    /// The refused changes of a document with their reasons (and those kept
-    /// as pending that were not accepted since).
-    pub fn quarantined(&self, id: &DocId) -> Result<Vec<(String, SignedChange)>, StoreError> {
+    /// The refused changes of a document with why (and those kept as
+    /// pending that were not accepted since), in the order kept.
+    pub fn quarantined(&self, id: &DocId) -> Result<Vec<(Kept, SignedChange)>, StoreError> {
         let bytes = self
             .read_optional(&self.quarantine_path(id))?
             .unwrap_or_default();
@@ -1076,7 +1095,7 @@ fn load_quarantine_index(
     let (live, ranges) = live_quarantine(&bytes, &scan);
     let known = live
         .iter()
-        .map(|(r, q)| (q.hash(), r.starts_with(PENDING_PREFIX)))
+        .map(|(why, q)| (q.hash(), matches!(why, Kept::Pending(_))))
         .collect();
     index.insert(
         id.clone(),
@@ -1091,12 +1110,12 @@ fn load_quarantine_index(
     Ok(())
 }
 
-/// The quarantine's records that still count — reason and change — and
+/// The quarantine's records that still count — why and change — and
 /// their payload ranges: refused changes, and pending ones not accepted since.
 fn live_quarantine(
     bytes: &[u8],
     scan: &frame::Scan,
-) -> (Vec<(String, SignedChange)>, Vec<std::ops::Range<usize>>) {
+) -> (Vec<(Kept, SignedChange)>, Vec<std::ops::Range<usize>>) {
     let accepted: BTreeSet<[u8; 32]> = scan
         .records
         .iter()
@@ -1108,28 +1127,83 @@ fn live_quarantine(
     let mut live = Vec::new();
     let mut ranges = Vec::new();
     for range in &scan.records {
-        if let Some((reason, sc)) = quarantine_record(&bytes[range.clone()])
-            && !(reason.starts_with(PENDING_PREFIX) && accepted.contains(&sc.hash().0))
+        if let Some((why, sc)) = quarantine_record(&bytes[range.clone()])
+            && !(matches!(why, Kept::Pending(_)) && accepted.contains(&sc.hash().0))
         {
-            live.push((reason, sc));
+            live.push((why, sc));
             ranges.push(range.clone());
         }
     }
     (live, ranges)
 }
 
-/// A refused (or pending) change's record: reason and change.
-fn quarantine_record(payload: &[u8]) -> Option<(String, SignedChange)> {
-    let (&kind, rest) = payload.split_first()?;
-    if kind != RECORD_REFUSED {
-        return None;
+/// The payload of a quarantine record of `change`, kept for `why`.
+fn kept_record(why: &Kept, change: &SignedChange) -> Vec<u8> {
+    let encoded = |k: &Kept| postcard::to_allocvec(k).expect("a reason always serializes");
+    let mut bytes = encoded(why);
+    if bytes.len() > MAX_KEPT_BYTES {
+        // A reason is a few hundred bytes; one past the bound (a change
+        // naming thousands of missing dependencies) is kept as the start of
+        // its text, still pending or refused as it was.
+        let text = match why {
+            Kept::Pending(w) => w.to_string(),
+            Kept::Refused(r) => r.to_string(),
+        };
+        let mut cut = MAX_KEPT_BYTES / 2;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let text = format!("{} …", &text[..cut]);
+        bytes = encoded(&match why {
+            Kept::Pending(_) => Kept::Pending(Wait::Recorded(text)),
+            Kept::Refused(_) => Kept::Refused(Refusal::Recorded { reason: text }),
+        });
     }
-    let len = rest
-        .get(..2)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)?;
-    let reason = rest.get(2..2 + len)?;
-    let sc = SignedChange::decode(rest.get(2 + len..)?).ok()?;
-    Some((String::from_utf8_lossy(reason).into_owned(), sc))
+    let mut payload = vec![RECORD_KEPT];
+    payload.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    payload.extend_from_slice(&bytes);
+    payload.extend_from_slice(&change.encode());
+    payload
+}
+
+/// A refused (or pending) change's record: why, and the change. Records
+/// of earlier versions keep only the reason's text; a typed reason this
+/// version cannot read (a newer version's) is kept as its refusal, unread.
+fn quarantine_record(payload: &[u8]) -> Option<(Kept, SignedChange)> {
+    let (&kind, rest) = payload.split_first()?;
+    match kind {
+        RECORD_KEPT => {
+            let len = rest
+                .get(..4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)?;
+            if len > MAX_KEPT_BYTES {
+                return None;
+            }
+            let why = rest.get(4..4 + len)?;
+            let sc = SignedChange::decode(rest.get(4 + len..)?).ok()?;
+            let why = postcard::from_bytes(why).unwrap_or_else(|_| {
+                Kept::Refused(Refusal::Recorded {
+                    reason: "refused (its reason is stored in a form this version of tally \
+                             does not read)"
+                        .into(),
+                })
+            });
+            Some((why, sc))
+        }
+        RECORD_REFUSED => {
+            let len = rest
+                .get(..2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)?;
+            let reason = String::from_utf8_lossy(rest.get(2..2 + len)?).into_owned();
+            let sc = SignedChange::decode(rest.get(2 + len..)?).ok()?;
+            let why = match reason.strip_prefix(PENDING_PREFIX) {
+                Some(wait) => Kept::Pending(Wait::Recorded(wait.to_string())),
+                None => Kept::Refused(Refusal::Recorded { reason }),
+            };
+            Some((why, sc))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

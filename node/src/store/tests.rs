@@ -22,6 +22,18 @@ fn meta() -> ChangeMeta {
     }
 }
 
+fn bad_signature() -> Kept {
+    Kept::Refused(Refusal::BadSignature)
+}
+
+fn no_author() -> Kept {
+    Kept::Refused(Refusal::NoAuthor)
+}
+
+fn waiting() -> Kept {
+    Kept::Pending(Wait::Changes(vec!["0123456789ab".into()]))
+}
+
 fn month_id() -> DocId {
     DocId::month("D01".parse().unwrap(), "2026-03".parse().unwrap())
 }
@@ -130,13 +142,17 @@ fn quarantined_changes_are_kept_with_their_reason_once() {
     let sc = SignedChange::sign(&key(), &month_id(), c.unwrap());
     assert!(
         store
-            .quarantine(&month_id(), &sc, "officer X may not write")
+            .quarantine(&month_id(), &sc, &bad_signature())
             .unwrap()
     );
-    assert!(!store.quarantine(&month_id(), &sc, "again").unwrap());
+    assert!(!store.quarantine(&month_id(), &sc, &no_author()).unwrap());
     let q = store.quarantined(&month_id()).unwrap();
     assert_eq!(q.len(), 1);
-    assert_eq!(q[0].0, "officer X may not write");
+    assert_eq!(
+        q[0].0,
+        bad_signature(),
+        "the reason read back is the one kept"
+    );
     assert_eq!(q[0].1.hash(), sc.hash());
     // Quarantine never enters the document.
     assert_eq!(days_recorded(&load(&store)), 0);
@@ -239,7 +255,7 @@ fn pending_change(no: &str) -> SignedChange {
 fn a_crash_mid_append_to_the_quarantine_loses_no_pending_change() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::init(dir.path(), "测试", &authority()).unwrap();
-    let reason = format!("{PENDING_PREFIX}missing earlier changes");
+    let reason = waiting();
     let (p1, p2, p3) = (
         pending_change("1001"),
         pending_change("1002"),
@@ -274,6 +290,18 @@ fn a_crash_mid_append_to_the_quarantine_loses_no_pending_change() {
     );
     // And the restart's index knows what is there: nothing is kept twice.
     assert!(!store.quarantine(&month_id(), &p1, &reason).unwrap());
+    // The node's start-up restores every one as pending, though the month
+    // has no log yet (none of its changes got in: they wait on the registry).
+    assert!(store.month_ids().unwrap().is_empty());
+    let replica = crate::replica::Replica::open(store).unwrap();
+    let restored: Vec<ChangeHash> = replica
+        .core
+        .pending_of(&month_id())
+        .map(|pool| pool.keys().copied().collect())
+        .unwrap_or_default();
+    let mut want = vec![p1.hash(), p2.hash(), p3.hash()];
+    want.sort();
+    assert_eq!(restored, want, "every pending change restored on restart");
 }
 
 #[test]
@@ -281,7 +309,7 @@ fn another_process_appending_to_the_quarantine_is_seen_not_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Store::init(dir.path(), "测试", &authority()).unwrap();
     let cli = Store::open(dir.path()).unwrap();
-    let reason = format!("{PENDING_PREFIX}x");
+    let reason = waiting();
     let (p1, p2, p3) = (
         pending_change("1001"),
         pending_change("1002"),
@@ -298,7 +326,7 @@ fn another_process_appending_to_the_quarantine_is_seen_not_overwritten() {
 fn pending_changes_accepted_since_leave_the_quarantine() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::init(dir.path(), "测试", &authority()).unwrap();
-    let pending = format!("{PENDING_PREFIX}missing earlier changes");
+    let pending = waiting();
     let changes: Vec<SignedChange> = (0..100)
         .map(|i| pending_change(&format!("{}", 2000 + i)))
         .collect();
@@ -307,7 +335,7 @@ fn pending_changes_accepted_since_leave_the_quarantine() {
     }
     let refused = pending_change("1999");
     store
-        .quarantine(&month_id(), &refused, "officer X may not write")
+        .quarantine(&month_id(), &refused, &bad_signature())
         .unwrap();
     let path = store.quarantine_path(&month_id());
     let full = fs::metadata(&path).unwrap().len();
@@ -408,4 +436,90 @@ fn a_log_torn_in_its_first_write_is_started_again_not_refused_as_foreign() {
     let sc = SignedChange::sign(&key(), &month_id(), c.unwrap());
     let e = store.append(&mut l, &[sc]).unwrap_err();
     assert!(e.to_string().contains("not tally's"), "{e}");
+}
+
+/// A quarantine record as versions before typed reasons wrote it.
+fn text_record(reason: &str, change: &SignedChange) -> Vec<u8> {
+    let mut payload = vec![RECORD_REFUSED];
+    payload.extend_from_slice(&(reason.len() as u16).to_le_bytes());
+    payload.extend_from_slice(reason.as_bytes());
+    payload.extend_from_slice(&change.encode());
+    let mut out = Vec::new();
+    frame::encode(&payload, &mut out);
+    out
+}
+
+#[test]
+fn a_quarantine_written_before_typed_reasons_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let (old_pending, old_refused, new) = (
+        pending_change("1001"),
+        pending_change("1002"),
+        pending_change("1003"),
+    );
+    // The file an earlier version left: one change pending, one refused.
+    let mut bytes = frame::LOG_MAGIC.to_vec();
+    bytes.extend(text_record(
+        "pending: missing earlier changes 0123",
+        &old_pending,
+    ));
+    bytes.extend(text_record(
+        "officer J009 (officer of D02) may not write",
+        &old_refused,
+    ));
+    let path = store.quarantine_path(&month_id());
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, &bytes).unwrap();
+    // This version appends its typed record after them.
+    assert!(store.quarantine(&month_id(), &new, &waiting()).unwrap());
+    let store = Store::open(dir.path()).unwrap();
+    let kept = store.quarantined(&month_id()).unwrap();
+    let kept: Vec<(Kept, ChangeHash)> = kept.into_iter().map(|(k, c)| (k, c.hash())).collect();
+    assert_eq!(
+        kept,
+        [
+            (
+                Kept::Pending(Wait::Recorded("missing earlier changes 0123".into())),
+                old_pending.hash()
+            ),
+            (
+                Kept::Refused(Refusal::Recorded {
+                    reason: "officer J009 (officer of D02) may not write".into()
+                }),
+                old_refused.hash()
+            ),
+            (waiting(), new.hash()),
+        ]
+    );
+    // Nothing is kept twice, old records included; the earlier pending one
+    // can still be refused after it.
+    assert!(
+        !store
+            .quarantine(&month_id(), &old_refused, &no_author())
+            .unwrap()
+    );
+    assert!(
+        store
+            .quarantine(&month_id(), &old_pending, &no_author())
+            .unwrap()
+    );
+}
+
+#[test]
+fn a_reason_past_its_bound_is_kept_cut_and_still_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    // A change naming 20,000 missing dependencies (a hostile peer's).
+    let long = Kept::Pending(Wait::Changes(vec!["0123456789ab".into(); 20_000]));
+    let c = pending_change("1001");
+    assert!(store.quarantine(&month_id(), &c, &long).unwrap());
+    let kept = store.quarantined(&month_id()).unwrap();
+    match &kept[0].0 {
+        Kept::Pending(Wait::Recorded(text)) => {
+            assert!(text.len() <= MAX_KEPT_BYTES / 2 + 4, "{}", text.len());
+            assert!(text.starts_with("missing earlier changes 0123456789ab, "));
+        }
+        other => panic!("expected a pending change, cut: {other:?}"),
+    }
 }

@@ -52,7 +52,10 @@ pub fn date_of(unix: i64) -> Option<Date> {
 }
 
 /// Why a change was refused. The text is part of what every node reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Stored as it is in a replica's quarantine (postcard: a variant is its
+/// index), so variants are only ever added at the end.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Refusal {
     NoAuthor,
     BadAuthorKey(String),
@@ -89,6 +92,12 @@ pub enum Refusal {
     /// (and kept in quarantine) rather than stalling every sync.
     SeqReused {
         seq: u64,
+    },
+    /// A refusal stored by a version of tally that kept only its text (or by
+    /// a newer version, in a form this one does not read): its words, as
+    /// stored. Never the outcome of judging.
+    Recorded {
+        reason: String,
     },
 }
 
@@ -191,6 +200,7 @@ impl fmt::Display for Refusal {
                 )
             }
             Refusal::BadTrustRecord { key, reason } => write!(f, "trust record {key}: {reason}"),
+            Refusal::Recorded { reason } => f.write_str(reason),
         }
     }
 }
@@ -212,7 +222,10 @@ pub enum Verdict {
 /// What a change that cannot be judged yet is waiting for. Callers retry it
 /// only when that can have arrived: [`Wait::Changes`] when its document gains
 /// changes, the others when the registry does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Stored in a replica's quarantine as it is (postcard), so variants are
+/// only ever added at the end.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Wait {
     /// Earlier changes of its own document (short hashes).
     Changes(Vec<String>),
@@ -220,12 +233,16 @@ pub enum Wait {
     RegistryChange(String),
     /// A certificate for its author's key (short key).
     Certificate(String),
+    /// A wait stored by a version of tally that kept only its text: its
+    /// words, as stored. What can end it is not known, so it is retried on
+    /// anything. Never the outcome of judging.
+    Recorded(String),
 }
 
 impl Wait {
     /// Whether only a registry change can end the wait.
     pub fn on_registry(&self) -> bool {
-        !matches!(self, Wait::Changes(_))
+        matches!(self, Wait::RegistryChange(_) | Wait::Certificate(_))
     }
 }
 
@@ -237,6 +254,7 @@ impl fmt::Display for Wait {
                 write!(f, "written against registry change {h} not yet here")
             }
             Wait::Certificate(k) => write!(f, "no certificate known for key {k}"),
+            Wait::Recorded(w) => f.write_str(w),
         }
     }
 }
