@@ -7,12 +7,13 @@ use std::process::Command;
 
 use crdt_schema::{ChangeMeta, DocId, MonthDoc, Seal};
 use keys::{PublicKey, SecretKey};
-use node::bundle::Bundle;
+use node::bundle::{Bundle, BundleError};
+use node::close::NotDone;
 use node::identity;
 use node::session::WriteSession;
 use node::store::Store;
-use node::validate::SignedChange;
-use node::verify::{self, VerifyReport};
+use node::validate::{Refusal, SignedChange, Wait};
+use node::verify::{self, Note, Problem, VerifyReport};
 use sha2::{Digest as _, Sha256};
 
 const TALLY: &str = env!("CARGO_BIN_EXE_tally");
@@ -149,9 +150,9 @@ fn a_seal_before_the_posting_is_a_problem_unless_it_says_it_was_forced() {
     let r = check(&bundle_of(d), &authority_of(d));
     assert!(r.ok, "{:?}", r.problems);
     assert!(
-        r.notes
-            .iter()
-            .any(|n| n.contains("forced") && n.contains("has not been posted")),
+        r.notes.iter().any(
+            |n| matches!(n, Note::Forced { forced, .. } if forced.contains("has not been posted"))
+        ),
         "{:?}",
         r.notes
     );
@@ -190,17 +191,18 @@ fn a_seal_before_the_posting_is_a_problem_unless_it_says_it_was_forced() {
     let r = check(&bundle_of(d), &authority_of(d));
     assert!(!r.ok);
     assert!(
-        r.problems
-            .iter()
-            .any(|p| p.contains("before the procedure was done")
-                && p.contains("has not been posted")
-                && p.contains("does not say it was forced")),
+        r.problems.iter().any(|p| matches!(
+            p,
+            Problem::SealedEarly { not_done, .. } if not_done == &[NotDone::NotPosted]
+        )),
         "{:?}",
         r.problems
     );
     // The records themselves match the seal: only the wait is wrong.
     assert!(
-        !r.problems.iter().any(|p| p.contains("seal mismatch")),
+        !r.problems
+            .iter()
+            .any(|p| matches!(p, Problem::SealMismatch { .. })),
         "{:?}",
         r.problems
     );
@@ -270,9 +272,7 @@ fn a_bundle_from_another_authority_is_refused() {
     let r = check(&p.bundle, &other);
     assert!(!r.ok);
     assert!(
-        r.problems
-            .iter()
-            .any(|x| x.contains("from another authority")),
+        r.problems.contains(&Problem::ForeignAuthority),
         "{:?}",
         r.problems
     );
@@ -403,7 +403,11 @@ fn a_bundle_cut_short_anywhere_is_detected() {
         assert!(!r.ok, "cut at {cut}");
     }
     let r = check(&p.bundle[..p.bundle.len() - 1], &p.authority);
-    assert!(r.problems[0].contains("truncated"), "{:?}", r.problems);
+    assert!(
+        matches!(r.problems[0], Problem::Bundle(BundleError::Truncated(_))),
+        "{:?}",
+        r.problems
+    );
 }
 
 #[test]
@@ -417,6 +421,13 @@ fn bytes_after_a_bundle_are_named_as_such_not_as_truncation() {
         assert!(!r.ok);
         assert_eq!(
             r.problems[0],
+            Problem::Bundle(BundleError::Trailing {
+                at: n,
+                len: extra.len()
+            })
+        );
+        assert_eq!(
+            r.problems[0].to_string(),
             format!(
                 "{} bytes after the bundle's end record (at byte {n}): the file was added to, or is two files joined",
                 extra.len()
@@ -481,9 +492,13 @@ fn unknown_officers_and_out_of_district_writes_in_a_bundle_are_named() {
     });
     assert!(!r.ok);
     assert!(
-        r.problems
-            .iter()
-            .any(|x| x.contains("no certificate known")),
+        r.problems.iter().any(|x| matches!(
+            x,
+            Problem::Unverifiable {
+                wait: Wait::Certificate(_),
+                ..
+            }
+        )),
         "{:?}",
         r.problems
     );
@@ -553,7 +568,10 @@ fn unknown_officers_and_out_of_district_writes_in_a_bundle_are_named() {
     });
     assert!(!r.ok);
     assert!(
-        r.problems.iter().any(|x| x.contains(
+        r.problems.iter().any(|x| matches!(
+            x,
+            Problem::Refused { refusal: Refusal::NotAllowed { officer, .. }, .. } if officer == "J002"
+        ) && x.to_string().contains(
             "officer J002 (officer of D02) may not write `cnt/1001/02/P1` in month/D01/2026-03"
         )),
         "{:?}",
@@ -606,7 +624,9 @@ fn a_seal_that_does_not_match_the_records_is_a_mismatch() {
     let r = check(&std::fs::read(&out).unwrap(), &p.authority);
     assert!(!r.ok);
     assert!(
-        r.problems.iter().any(|x| x.contains("seal mismatch")),
+        r.problems
+            .iter()
+            .any(|x| matches!(x, Problem::SealMismatch { .. })),
         "{:?}",
         r.problems
     );
@@ -640,7 +660,11 @@ fn amendments_after_the_seal_verify_but_are_reported() {
     let seal = r.months[0].seal.as_ref().unwrap();
     assert!(seal.matches, "the seal still matches the state it sealed");
     assert_eq!(seal.amended, 1);
-    assert!(r.notes.iter().any(|n| n.contains("amended after the seal")));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| matches!(n, Note::Amended { inmates: 1, .. }))
+    );
 }
 
 #[test]
@@ -768,9 +792,7 @@ fn the_exporters_signed_statement_names_the_device_and_binds_what_it_carried() {
     let r = check(&b.encode(), &p.authority);
     assert!(!r.ok);
     assert!(
-        r.problems
-            .iter()
-            .any(|x| x.contains("does not cover this bundle's contents")),
+        r.problems.contains(&Problem::StatementContent),
         "{:?}",
         r.problems
     );
@@ -779,7 +801,9 @@ fn the_exporters_signed_statement_names_the_device_and_binds_what_it_carried() {
     let forger = keys::SecretKey::generate().unwrap();
     let r = check(&b.encode_signed(&forger, now()), &p.authority);
     assert!(
-        r.notes.iter().any(|n| n.contains("has not enrolled")),
+        r.notes
+            .iter()
+            .any(|n| matches!(n, Note::UnenrolledExporter { .. })),
         "{:?}",
         r.notes
     );
@@ -796,9 +820,9 @@ fn the_exporters_signed_statement_names_the_device_and_binds_what_it_carried() {
     let r = check(&b2.encode(), &p.authority);
     assert!(!r.ok);
     assert!(
-        r.problems
-            .iter()
-            .any(|x| x.contains("the signature does not verify")),
+        r.problems.iter().any(
+            |x| matches!(x, Problem::Statement(e) if e.contains("the signature does not verify"))
+        ),
         "{:?}",
         r.problems
     );
@@ -806,11 +830,7 @@ fn the_exporters_signed_statement_names_the_device_and_binds_what_it_carried() {
     b.statement = None;
     let r = check(&b.encode(), &p.authority);
     assert!(r.exported_by.is_none());
-    assert!(
-        r.notes.iter().any(|n| n.contains("no signed statement")),
-        "{:?}",
-        r.notes
-    );
+    assert!(r.notes.contains(&Note::NoStatement), "{:?}", r.notes);
     // A verifier insisting on a signed statement: the enrolled PC's bundle
     // passes; the first export, made before this node had a device key,
     // carries none and fails, saying why.
@@ -853,9 +873,10 @@ fn the_exporters_signed_statement_names_the_device_and_binds_what_it_carried() {
     assert!(!r.ok);
     assert_eq!(r.prison, "测试监狱");
     assert!(
-        r.problems
-            .iter()
-            .any(|x| x.contains("the header was edited")),
+        r.problems.contains(&Problem::HeaderPrison {
+            header: "另一监狱".into(),
+            registry: "测试监狱".into()
+        }),
         "{:?}",
         r.problems
     );

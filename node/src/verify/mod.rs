@@ -16,6 +16,9 @@ use serde::Serialize;
 use crate::bundle::Bundle;
 use crate::validate::{SignedChange, Trust, Validator, Verdict};
 
+pub mod finding;
+pub use finding::{Note, Problem};
+
 /// One signer's share of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Signer {
@@ -99,9 +102,9 @@ pub struct VerifyReport {
     pub months: Vec<MonthCheck>,
     pub signers: Vec<Signer>,
     /// Everything that failed, each with its precise reason.
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
     /// Things worth knowing that are not failures (unsealed month …).
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// The device whose signed statement says what the bundle carries
     /// (its enrolment label and key), when it has one that verifies.
     pub exported_by: Option<String>,
@@ -115,10 +118,7 @@ impl VerifyReport {
     pub fn require_statement(&mut self) {
         if !self.exporter_enrolled {
             self.ok = false;
-            self.problems.push(
-                "no statement signed by an enrolled device, and one is required (--require-statement): ask the exporter for a bundle its enrolled PC signs"
-                    .into(),
-            );
+            self.problems.push(Problem::StatementRequired);
         }
     }
 }
@@ -132,35 +132,26 @@ fn exporter(
     content_digest: &[u8; 32],
     carried: &[crate::bundle::StatedDocument],
     trust: &Trust,
-    problems: &mut Vec<String>,
-    notes: &mut Vec<String>,
+    problems: &mut Vec<Problem>,
+    notes: &mut Vec<Note>,
 ) -> (Option<String>, bool) {
     let Some(st) = statement else {
-        notes.push(
-            "the bundle carries no signed statement of what it holds (exported by a tally before statements, by a user who could not read the device key, or stripped since): what it may leave out cannot be attributed to its exporter"
-                .into(),
-        );
+        notes.push(Note::NoStatement);
         return (None, false);
     };
     let key = match st.verifies() {
         Ok(k) => k,
         Err(e) => {
-            problems.push(format!("the exporter's statement: {e}"));
+            problems.push(Problem::Statement(e.to_string()));
             return (None, false);
         }
     };
     if st.statement.content != hex::encode(content_digest) {
-        problems.push(
-            "the exporter's signed statement does not cover this bundle's contents: records were added, removed or changed after it was signed"
-                .into(),
-        );
+        problems.push(Problem::StatementContent);
         return (None, false);
     }
     if st.statement.documents != carried {
-        problems.push(
-            "the exporter's signed statement names other documents, heads or change counts than the bundle carries"
-                .into(),
-        );
+        problems.push(Problem::StatementDocuments);
         return (None, false);
     }
     let short = &st.statement.device[..16.min(st.statement.device.len())];
@@ -170,9 +161,9 @@ fn exporter(
     match trust.devices().find(|d| d.body.endpoint_id == key) {
         Some(d) => (Some(format!("{} ({short}…) on {when}", d.body.label)), true),
         None => {
-            notes.push(format!(
-                "the statement is signed by device {short}…, which the authority has not enrolled: it binds that key, not a known device"
-            ));
+            notes.push(Note::UnenrolledExporter {
+                device: short.to_string(),
+            });
             (Some(format!("unenrolled device {short}… on {when}")), false)
         }
     }
@@ -180,7 +171,7 @@ fn exporter(
 
 struct Tally {
     signers: BTreeMap<PublicKey, Signer>,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
 }
 
 impl Tally {
@@ -199,7 +190,7 @@ impl Tally {
     }
 
     fn judged(&mut self, doc: &DocId, sc: &SignedChange, verdict: &Verdict) -> bool {
-        let short = &sc.hash().to_string()[..12];
+        let change = Problem::short(&sc.hash());
         match verdict {
             Verdict::Accept {
                 officer,
@@ -209,12 +200,19 @@ impl Tally {
                 true
             }
             Verdict::Refuse(r) => {
-                self.problems.push(format!("{doc}: change {short}: {r}"));
+                self.problems.push(Problem::Refused {
+                    doc: doc.clone(),
+                    change,
+                    refusal: r.clone(),
+                });
                 false
             }
             Verdict::Pending(p) => {
-                self.problems
-                    .push(format!("{doc}: change {short}: cannot be verified: {p}"));
+                self.problems.push(Problem::Unverifiable {
+                    doc: doc.clone(),
+                    change,
+                    wait: p.clone(),
+                });
                 false
             }
         }
@@ -239,15 +237,14 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
     let bundle = match Bundle::decode(bytes) {
         Ok(b) => b,
         Err(e) => {
-            report.problems.push(e.to_string());
+            report.problems.push(Problem::Bundle(e));
             return report;
         }
     };
     if bundle.header.authority != authority.to_string() {
-        report.notes.push(format!(
-            "the exporter trusted authority {}…, not the one given",
-            bundle.header.authority.chars().take(16).collect::<String>()
-        ));
+        report.notes.push(Note::OtherAuthority {
+            header: bundle.header.authority.clone(),
+        });
     }
     let mut tally = Tally {
         signers: BTreeMap::new(),
@@ -272,7 +269,10 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         let verdict = Validator::new(&trust, &registry).judge(&DocId::Registry, &registry, &sc);
         if tally.judged(&DocId::Registry, &sc, &verdict) {
             if let Err(e) = registry.apply_changes([sc.change]) {
-                tally.problems.push(format!("registry: {e}"));
+                tally.problems.push(Problem::Document {
+                    doc: DocId::Registry,
+                    reason: e.to_string(),
+                });
                 continue;
             }
             report.registry_changes += 1;
@@ -280,17 +280,17 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         }
     }
     if had_registry && trust.officers().next().is_none() {
-        tally.problems.push(
-            "no certificate in the bundle verifies under the given authority key: the bundle is from another authority"
-                .into(),
-        );
+        tally.problems.push(Problem::ForeignAuthority);
     }
     let registry = match Document::from_automerge(DocId::Registry, registry)
         .and_then(RegistryDoc::from_document)
     {
         Ok(r) => r,
         Err(e) => {
-            tally.problems.push(format!("registry: {e}"));
+            tally.problems.push(Problem::Document {
+                doc: DocId::Registry,
+                reason: e.to_string(),
+            });
             report.problems = tally.problems;
             return report;
         }
@@ -302,16 +302,15 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         Some(name) => {
             report.prison = name.clone();
             if *name != header.prison {
-                tally.problems.push(format!(
-                    "the bundle's header names the prison `{}`, its signed registry `{name}`: the header was edited",
-                    header.prison
-                ));
+                tally.problems.push(Problem::HeaderPrison {
+                    header: header.prison.clone(),
+                    registry: name.clone(),
+                });
             }
         }
-        None => report.notes.push(format!(
-            "the registry names no prison; the header's `{}` is not signed, so none is shown",
-            header.prison
-        )),
+        None => report.notes.push(Note::NoPrisonName {
+            header: header.prison.clone(),
+        }),
     }
     (report.exported_by, report.exporter_enrolled) = exporter(
         statement.as_ref(),
@@ -338,9 +337,7 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         None => None,
         Some(Ok(d)) => Some(DocId::month(d, header.month)),
         Some(Err(e)) => {
-            tally
-                .problems
-                .push(format!("the bundle names district {e}"));
+            tally.problems.push(Problem::HeaderDistrict(e.to_string()));
             None
         }
     };
@@ -351,18 +348,16 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
             return false;
         };
         if !facts.districts.contains_key(district) {
-            tally.problems.push(format!(
-                "the bundle names district {district}, which the registry does not have"
-            ));
+            tally
+                .problems
+                .push(Problem::UnknownDistrict(district.clone()));
             return false;
         }
         let carried = rebuilt
             .iter()
             .any(|r| matches!(&r.id, DocId::Month { month: m, .. } if m == month));
         if !carried {
-            tally.problems.push(format!(
-                "the bundle names month {month} but carries no document of it"
-            ));
+            tally.problems.push(Problem::MonthNotCarried(*month));
             return false;
         }
         true
@@ -371,9 +366,7 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         && !rebuilt.iter().any(|r| &r.id == id)
         && let DocId::Month { district, month } = id
     {
-        report.notes.push(format!(
-            "{id}: not in the bundle (no changes were recorded there): scored as empty"
-        ));
+        report.notes.push(Note::ScoredEmpty { doc: id.clone() });
         rebuilt.push(Rebuilt::empty(district.clone(), *month));
         rebuilt.sort_by(|a, b| a.id.cmp(&b.id));
     }
@@ -410,16 +403,14 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         report.months.extend(m.check);
     }
     if no_months {
-        tally
-            .problems
-            .push("the bundle holds no month document".into());
+        tally.problems.push(Problem::NoMonth);
     }
     for s in tally.signers.values() {
         if s.concurrent_with_revocation > 0 {
-            report.notes.push(format!(
-                "{} changes by officer {} were made concurrently with the revocation of their key",
-                s.concurrent_with_revocation, s.officer_no
-            ));
+            report.notes.push(Note::ConcurrentRevocation {
+                officer: s.officer_no.clone(),
+                changes: s.concurrent_with_revocation,
+            });
         }
     }
     report.signers = tally.signers.into_values().collect();
@@ -449,7 +440,7 @@ struct Rebuilt {
     /// The certificate behind each accepted change, and whether it was made
     /// concurrently with a revocation.
     signers: Vec<(Box<keys::Certificate>, bool)>,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
 }
 
 impl Rebuilt {
@@ -468,8 +459,8 @@ impl Rebuilt {
 /// What recomputing one district-month's report found.
 struct MonthOutcome {
     check: Option<MonthCheck>,
-    problems: Vec<String>,
-    notes: Vec<String>,
+    problems: Vec<Problem>,
+    notes: Vec<Note>,
 }
 
 /// Rebuilds one month document from `changes` under the verified registry.
@@ -502,16 +493,18 @@ fn rebuild_month(
         .map(|a| (a.officer.clone(), a.concurrent_revocation))
         .collect();
     for (sc, r) in &admission.refused {
-        out.problems.push(format!(
-            "{doc_id}: change {}: {r}",
-            &sc.hash().to_string()[..12]
-        ));
+        out.problems.push(Problem::Refused {
+            doc: doc_id.clone(),
+            change: Problem::short(&sc.hash()),
+            refusal: r.clone(),
+        });
     }
     for (sc, p) in &admission.pending {
-        out.problems.push(format!(
-            "{doc_id}: change {}: cannot be verified: {p}",
-            &sc.hash().to_string()[..12]
-        ));
+        out.problems.push(Problem::Unverifiable {
+            doc: doc_id.clone(),
+            change: Problem::short(&sc.hash()),
+            wait: p.clone(),
+        });
     }
     let mut am = Automerge::new();
     let batch: Vec<_> = admission
@@ -520,12 +513,18 @@ fn rebuild_month(
         .map(|a| a.change.change)
         .collect();
     if let Err(e) = am.apply_changes(batch) {
-        out.problems.push(format!("{doc_id}: {e}"));
+        out.problems.push(Problem::Document {
+            doc: doc_id.clone(),
+            reason: e.to_string(),
+        });
     }
     if matches!(doc_id, DocId::Month { .. }) {
         match Document::from_automerge(doc_id.clone(), am).and_then(MonthDoc::from_document) {
             Ok(m) => out.doc = Some(m),
-            Err(e) => out.problems.push(format!("{doc_id}: {e}")),
+            Err(e) => out.problems.push(Problem::Document {
+                doc: doc_id.clone(),
+                reason: e.to_string(),
+            }),
         }
     }
     out
@@ -578,32 +577,30 @@ fn check_report(
             // In a one-district bundle, a source's own sources need not be
             // there: that report is not the bundle's, and is not recomputed.
             None if source_only => {
-                out.notes.push(format!(
-                    "{doc_id} is in this one-district bundle as a source of its district's report; its own report reads {d}'s document, which the bundle does not carry: not recomputed"
-                ));
+                out.notes.push(Note::SourceNotRecomputed {
+                    doc: doc_id.clone(),
+                    source: d.clone(),
+                });
                 return out;
             }
             // Not carried: no changes were recorded there, or the bundle is
             // incomplete. Read as empty and said; a seal that read changes
             // there does not match.
             None => {
-                out.notes.push(format!(
-                    "{doc_id}: its report reads {d}'s document (an inmate transferred in), which is not in the bundle: read as empty"
-                ));
+                out.notes.push(Note::SourceMissing {
+                    doc: doc_id.clone(),
+                    source: d.clone(),
+                });
                 let empty = MonthDoc::new(d.clone(), month);
                 others.push(empty.facts_for(&mf));
             }
         }
     }
     if !others.is_empty() {
-        out.notes.push(format!(
-            "{doc_id}: the report reads the documents of {} (inmates transferred in)",
-            others
-                .iter()
-                .map(|f| f.district.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        out.notes.push(Note::ReadsSources {
+            doc: doc_id.clone(),
+            sources: others.iter().map(|f| f.district.clone()).collect(),
+        });
     }
     let scored = crdt_schema::Sources::new(facts, &mf, &others).and_then(|sources| {
         let report = score_month(facts, &sources)?;
@@ -654,10 +651,12 @@ fn check_report(
                         .get(&d.inmate)
                         .is_some_and(|i| i.adjustments.contains_key(&d.entry));
                     if !here {
-                        out.notes.push(format!(
-                            "{doc_id}: the review of {} decides entry {} of {}, which this document does not hold: it decides nothing",
-                            rv.value.week, d.entry, d.inmate
-                        ));
+                        out.notes.push(Note::DecidesNothing {
+                            doc: doc_id.clone(),
+                            week: rv.value.week,
+                            entry: d.entry.to_string(),
+                            inmate: d.inmate.clone(),
+                        });
                     }
                 }
             }
@@ -708,9 +707,9 @@ fn check_report(
                     .and_then(|d| RegistryDoc::from_document(d).ok())
                     .map(|r| r.facts());
                 if registry_then.is_none() {
-                    out.notes.push(format!(
-                        "{doc_id}: the registry as it stood at the seal is not in the bundle; the sealed state is compared under the current registry"
-                    ));
+                    out.notes.push(Note::NoRegistryAtSeal {
+                        doc: doc_id.clone(),
+                    });
                 }
                 let sealed_registry = registry_then.as_ref().unwrap_or(facts);
                 let mut sealed_others = Vec::new();
@@ -729,9 +728,10 @@ fn check_report(
                         Some(sd) => sealed_others.push(sd.facts()),
                         None => {
                             others_found = false;
-                            out.notes.push(format!(
-                                "{doc_id}: {d}'s document as the seal read it is not in the bundle"
-                            ));
+                            out.notes.push(Note::SealSourceMissing {
+                                doc: doc_id.clone(),
+                                source: d.clone(),
+                            });
                         }
                     }
                 }
@@ -754,10 +754,10 @@ fn check_report(
                     })
                     .unwrap_or_else(|| hex::encode(&seal.author));
                 if !matches {
-                    out.problems.push(format!(
-                        "{doc_id}: seal mismatch: the report recomputed at the sealed state is not the digest {} the chief sealed",
-                        &seal.seal.digest[..16]
-                    ));
+                    out.problems.push(Problem::SealMismatch {
+                        doc: doc_id.clone(),
+                        sealed: seal.seal.digest.clone(),
+                    });
                 }
                 // The seal waits for the posting's end and every answer
                 // (RULES.md, month close), unless it says it was forced: the
@@ -784,38 +784,41 @@ fn check_report(
                 if !names_registry && has_wait {
                     // Every seal tally writes names the registry it was
                     // written against: one that does not cannot show it waited.
-                    out.problems.push(format!(
-                        "{doc_id}: the seal names no registry state, so whether it waited for the posting and the answers cannot be confirmed"
-                    ));
+                    out.problems.push(Problem::SealNamesNoRegistry {
+                        doc: doc_id.clone(),
+                    });
                 } else if registry_then.is_none() {
-                    out.notes.push(format!(
-                        "{doc_id}: whether the seal waited for the posting and the answers is not checked (the registry as it stood then is not in the bundle)"
-                    ));
+                    out.notes.push(Note::WaitNotChecked {
+                        doc: doc_id.clone(),
+                    });
                 } else if let (Some(on), Some(sd)) = (sealed_on, month_at(m, &[seal.change])) {
                     let waiting = crate::close::not_done(sealed_registry, &sd.facts(), month, on);
                     if seal.seal.forced.is_empty() && !waiting.is_empty() {
-                        out.problems.push(format!(
-                            "{doc_id}: sealed on {on} before the procedure was done ({}), and the seal does not say it was forced",
-                            crate::close::joined(&waiting)
-                        ));
+                        out.problems.push(Problem::SealedEarly {
+                            doc: doc_id.clone(),
+                            on,
+                            not_done: waiting,
+                        });
                     } else if !seal.seal.forced.is_empty() {
-                        out.notes.push(format!(
-                            "{doc_id}: sealed on {on} with the procedure not done, and says so (forced): {}",
-                            seal.seal.forced
-                        ));
+                        out.notes.push(Note::Forced {
+                            doc: doc_id.clone(),
+                            on,
+                            forced: seal.seal.forced.clone(),
+                        });
                     }
                 }
                 let amended = r.seal.as_ref().map_or(0, |s| s.amended);
                 if amended > 0 {
-                    out.notes.push(format!(
-                        "{doc_id}: {amended} inmate(s) amended after the seal (flagged amended_after_seal)"
-                    ));
+                    out.notes.push(Note::Amended {
+                        doc: doc_id.clone(),
+                        inmates: amended,
+                    });
                 }
                 let current = r.digest.0 == seal.seal.digest;
                 if !current && amended == 0 {
-                    out.notes.push(format!(
-                        "{doc_id}: the report no longer matches the seal though no record changed since: the registry (standard times, roster, rules) did"
-                    ));
+                    out.notes.push(Note::RegistryChanged {
+                        doc: doc_id.clone(),
+                    });
                 }
                 check.seal = Some(SealCheck {
                     by,
@@ -826,10 +829,15 @@ fn check_report(
                     registry_changed: !current && amended == 0,
                 });
             } else {
-                out.notes.push(format!("{doc_id}: not sealed"));
+                out.notes.push(Note::NotSealed {
+                    doc: doc_id.clone(),
+                });
             }
         }
-        Err(e) => out.problems.push(format!("{doc_id}: {e}")),
+        Err(e) => out.problems.push(Problem::Score {
+            doc: doc_id.clone(),
+            reason: e.to_string(),
+        }),
     }
     out.check = Some(check);
     out
