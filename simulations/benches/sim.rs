@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use simulations::world::{Config, Mode, Outcome, World};
+use simulations::world::{self, Config, Mode, Outcome};
 
 fn run(seed: u64, nodes: usize, mode: Mode) -> (Outcome, Duration) {
     let mut c = Config::new(seed, nodes);
@@ -19,7 +19,7 @@ fn run(seed: u64, nodes: usize, mode: Mode) -> (Outcome, Duration) {
     // no way to refuse anything).
     c.hostile = 0;
     let t = Instant::now();
-    let o = World::new(c).run();
+    let o = world::run(c);
     (o, t.elapsed())
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use simulations::world::{Bug, Config, Mode, Outcome, World};
+use simulations::world::{self, Bug, Config, Mode, Outcome};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -102,7 +102,7 @@ struct Run {
 
 fn timed(c: Config) -> (Outcome, Duration) {
     let t = Instant::now();
-    let o = World::new(c).run();
+    let o = world::run(c);
     (o, t.elapsed())
 }
 
@@ -178,7 +178,10 @@ fn run() -> Result<ExitCode> {
                         }
                     }
                     if let (Some(path), Some(trace)) = (&args.trace, &signed.0.trace)
-                        && let Err(e) = std::fs::write(path, trace.join("\n") + "\n")
+                        && let Err(e) = std::fs::write(
+                            path,
+                            trace.iter().map(|t| format!("{t}\n")).collect::<String>(),
+                        )
                     {
                         eprintln!("error: writing {}: {e}", path.display());
                     }
