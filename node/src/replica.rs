@@ -24,6 +24,9 @@ pub struct Replica {
     store: Store,
     /// Where each document's log stands (the core holds the documents).
     logs: BTreeMap<DocId, LogState>,
+    /// What opening found damaged and skipped (torn or corrupt records, a
+    /// damaged snapshot), as the log says it.
+    opened_with: Vec<String>,
 }
 
 /// Storage for [`Core::admit`]: the store, and the log state of each document.
@@ -96,23 +99,36 @@ impl Replica {
     pub fn open(store: Store) -> Result<Replica, StoreError> {
         let mut core = Core::new(store.authority()?);
         let mut logs = BTreeMap::new();
+        let mut opened_with = Vec::new();
         {
             let _lock = store.lock_shared()?;
             for id in std::iter::once(DocId::Registry).chain(store.month_ids()?) {
                 let (doc, signatures, issues, log) = store.load(&id)?.into_parts();
-                for issue in &issues {
-                    tracing::warn!("{issue}");
-                }
+                opened_with.extend(issues);
                 logs.insert(id, log);
                 core.insert(Held::new(doc, signatures));
             }
         }
         // Every quarantine, also of a month none of whose changes got in yet.
         for id in store.quarantine_ids()? {
-            let kept = store.quarantined(&id)?;
+            let (kept, issues) = store.quarantined_reporting(&id)?;
+            opened_with.extend(issues);
             core.restore(&id, kept);
         }
-        Ok(Replica { core, store, logs })
+        for issue in &opened_with {
+            tracing::warn!("{issue}");
+        }
+        Ok(Replica {
+            core,
+            store,
+            logs,
+            opened_with,
+        })
+    }
+
+    /// What opening found damaged and skipped (empty on a sound disk).
+    pub fn opened_with(&self) -> &[String] {
+        &self.opened_with
     }
 
     pub fn store(&self) -> &Store {

@@ -40,6 +40,16 @@ pub struct SimDisk {
     inner: Mutex<Inner>,
 }
 
+/// A bad block [`SimDisk::corrupt`] put on the disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    pub path: PathBuf,
+    pub offset: usize,
+    pub len: usize,
+    /// The file as it was before.
+    pub before: Vec<u8>,
+}
+
 /// What a crash did, for the trace.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Crash {
@@ -91,6 +101,42 @@ impl SimDisk {
         }
         d.last_append = None;
         out
+    }
+
+    /// A bad block: `1..=64` bytes of one document file (a log, a snapshot
+    /// or a quarantine, under `docs/`; not a damaged file kept aside), picked by seed, flipped where they
+    /// lie — acknowledged bytes, unlike a torn write's. `None` when there is
+    /// no such file yet.
+    pub fn corrupt(&self, rng: &mut ChaCha8Rng) -> Option<Damage> {
+        let mut d = self.lock();
+        let candidates: Vec<PathBuf> = d
+            .files
+            .iter()
+            .filter(|(p, f)| {
+                !f.data.is_empty()
+                    && p.components().any(|c| c.as_os_str() == "docs")
+                    && p.extension()
+                        .is_some_and(|e| e == "log" || e == "snap" || e == "quarantine")
+            })
+            .map(|(p, _)| p.clone())
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let path = candidates[rng.random_range(0..candidates.len())].clone();
+        let f = d.files.get_mut(&path).expect("listed above");
+        let before = f.data.clone();
+        let offset = rng.random_range(0..f.data.len());
+        let len = rng.random_range(1..=64usize).min(f.data.len() - offset);
+        for b in &mut f.data[offset..offset + len] {
+            *b ^= rng.random_range(1..=255u8);
+        }
+        Some(Damage {
+            path,
+            offset,
+            len,
+            before,
+        })
     }
 
     /// Bytes held, over all files.
@@ -244,5 +290,33 @@ mod tests {
         let c = d.crash(&mut rng, false);
         assert_eq!(c.lost, 12);
         assert_eq!(d.read(log).unwrap().unwrap(), b"");
+    }
+
+    #[test]
+    fn a_bad_block_flips_bytes_of_a_document_file_only() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let d = SimDisk::default();
+        assert_eq!(d.corrupt(&mut rng), None, "nothing to damage yet");
+        d.write_atomic(Path::new("/n/tally.toml"), b"config")
+            .unwrap();
+        let log = Path::new("/n/docs/a.log");
+        d.append_at(log, 0, &[0u8; 100]).unwrap();
+        for _ in 0..20 {
+            let before = d.read(log).unwrap().unwrap();
+            let dmg = d.corrupt(&mut rng).expect("a document file");
+            assert_eq!(dmg.path, log);
+            let after = d.read(log).unwrap().unwrap();
+            let changed: Vec<usize> = (0..100).filter(|&i| before[i] != after[i]).collect();
+            assert_eq!(changed.len(), dmg.len, "every byte of the block flipped");
+            assert!(
+                changed
+                    .iter()
+                    .all(|&i| (dmg.offset..dmg.offset + dmg.len).contains(&i))
+            );
+        }
+        assert_eq!(
+            d.read(Path::new("/n/tally.toml")).unwrap().unwrap(),
+            b"config"
+        );
     }
 }

@@ -21,8 +21,11 @@ pub enum FrameIssue {
     /// The file ends inside a record (an unacknowledged write cut short):
     /// `offset` is where the torn record starts, `len` how many bytes remain.
     TornTail { offset: u64, len: u64 },
-    /// A complete record whose checksum does not match: skipped.
+    /// Bytes that are no intact record, with intact records after them (a
+    /// bad block): skipped.
     Corrupt { offset: u64, len: u64 },
+    /// The header is damaged, but intact records follow: read.
+    DamagedHeader,
 }
 
 impl std::fmt::Display for FrameIssue {
@@ -37,6 +40,12 @@ impl std::fmt::Display for FrameIssue {
             }
             FrameIssue::Corrupt { offset, len } => {
                 write!(f, "corrupt record at byte {offset} ({len} bytes), skipped")
+            }
+            FrameIssue::DamagedHeader => {
+                write!(
+                    f,
+                    "damaged header (bad block?); the records after it are read"
+                )
             }
         }
     }
@@ -77,43 +86,92 @@ pub fn scan_with(bytes: &[u8], magic: &[u8]) -> Scan {
         return scan;
     }
     if bytes.len() < magic.len() || &bytes[..magic.len()] != magic {
-        scan.issues.push(FrameIssue::BadMagic);
+        // A header a bad block damaged, with records after it, is still
+        // this file's: its records are read (and the next append goes after
+        // them). Without a single intact record it is not tally's at all.
+        let rest = scan_records(bytes, magic.len());
+        if bytes.len() > magic.len() && !rest.records.is_empty() {
+            scan = rest;
+            scan.issues.insert(0, FrameIssue::DamagedHeader);
+        } else {
+            scan.issues.push(FrameIssue::BadMagic);
+        }
         return scan;
     }
-    let mut at = magic.len();
-    scan.valid_len = at as u64;
+    scan_records(bytes, magic.len())
+}
+
+/// Whether an intact record starts at `at`: its length fits and its
+/// checksum matches.
+fn record_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let rest = bytes.len().checked_sub(at)?;
+    if rest < 8 {
+        return None;
+    }
+    let len = u32_at(bytes, at) as usize;
+    if len > MAX_RECORD || rest - 8 < len {
+        return None;
+    }
+    (crc32fast::hash(&bytes[at + 8..at + 8 + len]) == u32_at(bytes, at + 4)).then_some(len)
+}
+
+/// The records from `start` on. A record whose checksum or length is wrong
+/// is skipped up to the next intact record (found by its own checksum), so a
+/// bad block costs the records it touches and no more; only when no intact
+/// record follows is the rest a torn tail, which the next append may cut.
+fn scan_records(bytes: &[u8], start: usize) -> Scan {
+    let mut scan = Scan {
+        valid_len: start as u64,
+        ..Scan::default()
+    };
+    let mut at = start;
     while at < bytes.len() {
-        let rest = bytes.len() - at;
-        let torn = FrameIssue::TornTail {
-            offset: at as u64,
-            len: rest as u64,
-        };
-        if rest < 8 {
-            scan.issues.push(torn);
-            break;
-        }
-        let len = u32_at(bytes, at) as usize;
-        let crc = u32_at(bytes, at + 4);
-        if len > MAX_RECORD || rest - 8 < len {
-            scan.issues.push(torn);
-            break;
-        }
-        let payload = &bytes[at + 8..at + 8 + len];
-        if crc32fast::hash(payload) == crc {
+        if let Some(len) = record_at(bytes, at) {
             scan.records.push(at + 8..at + 8 + len);
-        } else {
-            scan.issues.push(FrameIssue::Corrupt {
-                offset: at as u64,
-                len: (8 + len) as u64,
-            });
+            at += 8 + len;
+            scan.valid_len = at as u64;
+            continue;
         }
-        at += 8 + len;
-        scan.valid_len = at as u64;
+        // Not an intact record: the next one that is, if any. (A random
+        // length rarely fits what remains, so few checksums are computed.)
+        match (at + 1..bytes.len()).find(|&p| record_at(bytes, p).is_some()) {
+            Some(next) => {
+                scan.issues.push(FrameIssue::Corrupt {
+                    offset: at as u64,
+                    len: (next - at) as u64,
+                });
+                at = next;
+                scan.valid_len = at as u64;
+            }
+            None => {
+                // A whole record whose checksum fails, at the end: corrupt
+                // (acknowledged once, so kept and appended after); anything
+                // shorter than its length says is a write cut short.
+                let rest = bytes.len() - at;
+                let len = (rest >= 8).then(|| u32_at(bytes, at) as usize);
+                match len.filter(|&len| len <= MAX_RECORD && rest - 8 >= len) {
+                    Some(len) => {
+                        scan.issues.push(FrameIssue::Corrupt {
+                            offset: at as u64,
+                            len: (8 + len) as u64,
+                        });
+                        at += 8 + len;
+                        scan.valid_len = at as u64;
+                    }
+                    None => {
+                        scan.issues.push(FrameIssue::TornTail {
+                            offset: at as u64,
+                            len: rest as u64,
+                        });
+                        break;
+                    }
+                }
+            }
+        }
     }
     scan
 }
 
-/// A snapshot file: magic, CRC-32 of the body, body.
 pub fn encode_snapshot(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 12);
     out.extend_from_slice(SNAP_MAGIC);
@@ -184,6 +242,79 @@ mod tests {
         let got: Vec<&[u8]> = s.records.iter().map(|r| &bytes[r.clone()]).collect();
         assert_eq!(got, vec![&b"alpha"[..], b"gamma"]);
         assert!(matches!(s.issues.as_slice(), [FrameIssue::Corrupt { .. }]));
+    }
+
+    #[test]
+    fn a_bad_length_field_costs_its_record_not_every_record_after_it() {
+        let mut bytes = log(&[b"alpha", b"beta", b"gamma", b"delta"]);
+        // The length of "beta" made huge: it once read as a torn tail, and
+        // the next append (after the last intact record) overwrote "gamma"
+        // and "delta", acknowledged long before.
+        bytes[8 + 8 + 5 + 3] = 0x7f;
+        let s = scan(&bytes);
+        let got: Vec<&[u8]> = s.records.iter().map(|r| &bytes[r.clone()]).collect();
+        assert_eq!(got, vec![&b"alpha"[..], b"gamma", b"delta"]);
+        assert_eq!(
+            s.issues,
+            [FrameIssue::Corrupt {
+                offset: 8 + 8 + 5,
+                len: 8 + 4
+            }]
+        );
+        assert_eq!(s.valid_len, bytes.len() as u64, "appends go after delta");
+    }
+
+    #[test]
+    fn a_bad_block_anywhere_costs_only_the_records_it_touches() {
+        // Records of assorted lengths; a burst of 1 to 40 bytes flipped at
+        // every offset past the header: every record the burst does not
+        // touch is read, and appends never go before the last of them.
+        let payloads: Vec<Vec<u8>> = (0..12u8)
+            .map(|i| {
+                (0..(3 + 7 * i as usize % 29))
+                    .map(|j| i ^ j as u8)
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+        let clean = log(&refs);
+        let ranges = scan(&clean).records;
+        for burst in [1usize, 4, 9, 40] {
+            for at in LOG_MAGIC.len()..clean.len() {
+                let mut bytes = clean.clone();
+                let end = (at + burst).min(bytes.len());
+                for b in &mut bytes[at..end] {
+                    *b ^= 0xA5;
+                }
+                let s = scan(&bytes);
+                let got: Vec<&[u8]> = s.records.iter().map(|r| &bytes[r.clone()]).collect();
+                for (r, p) in ranges.iter().zip(&payloads) {
+                    // A record's frame starts 8 bytes before its payload.
+                    let touched = at < r.end && end > r.start - 8;
+                    if !touched {
+                        assert!(got.contains(&p.as_slice()), "burst {burst} at {at}");
+                    }
+                }
+                let last_intact = ranges
+                    .iter()
+                    .rev()
+                    .find(|r| !(at < r.end && end > r.start - 8))
+                    .map_or(0, |r| r.end as u64);
+                assert!(s.valid_len >= last_intact, "burst {burst} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_header_keeps_the_records_after_it() {
+        let mut bytes = log(&[b"alpha", b"beta"]);
+        bytes[2] ^= 0x10;
+        let s = scan(&bytes);
+        assert_eq!(s.records.len(), 2);
+        assert_eq!(s.issues, [FrameIssue::DamagedHeader]);
+        // Not a log at all: refused as foreign.
+        let s = scan(b"#!/bin/sh\necho hello\n");
+        assert_eq!(s.issues, [FrameIssue::BadMagic]);
     }
 
     #[test]

@@ -146,6 +146,15 @@ pub struct LogState {
     valid_len: u64,
     /// The log's header is not tally's: never append to (and so truncate) it.
     foreign: bool,
+    /// The log is a header and nothing else, and a bad block damaged the
+    /// header: no record is lost, so the next append keeps the file aside
+    /// and starts the log again (a bigger file with no intact record stays
+    /// foreign: it may be someone's, not a log at all).
+    damaged_header: bool,
+    /// The snapshot did not decode (a bad block): the document was read
+    /// from its log alone, and the next compaction keeps the damaged file
+    /// aside before writing a new one.
+    damaged_snapshot: bool,
 }
 
 impl<D> Loaded<D> {
@@ -265,6 +274,9 @@ impl Loaded<Document> {
 
 /// This data directory's writer id ([`Store::writer_id`]).
 pub const WRITER_ID_FILE: &str = "writer.id";
+
+/// A document's quarantine as read: why each change is kept, and the change.
+pub type Quarantined = Vec<(Kept, SignedChange)>;
 
 /// An intent record read back: per log, its length before the write and
 /// whether it existed.
@@ -699,16 +711,36 @@ impl Store {
         let log_path = self.log_path(id);
         let mut issues = Vec::new();
         let mut signatures = BTreeMap::new();
+        let mut damaged_snapshot = false;
         let am = match self.read_optional(&snap_path)? {
             Some(bytes) => {
-                let corrupt = |reason: String| StoreError::Corrupt {
-                    path: snap_path.clone(),
-                    reason,
-                };
-                let body = frame::decode_snapshot(&bytes).map_err(|r| corrupt(r.to_string()))?;
-                let (sigs, doc_bytes) = decode_signature_table(body).map_err(corrupt)?;
-                signatures = sigs;
-                Automerge::load(doc_bytes).map_err(|e| corrupt(e.to_string()))?
+                let decoded = frame::decode_snapshot(&bytes)
+                    .map_err(str::to_string)
+                    .and_then(decode_signature_table)
+                    .and_then(|(sigs, doc_bytes)| {
+                        Automerge::load(doc_bytes)
+                            .map(|am| (sigs, am))
+                            .map_err(|e| e.to_string())
+                    });
+                match decoded {
+                    Ok((sigs, am)) => {
+                        signatures = sigs;
+                        am
+                    }
+                    // A bad block in the snapshot costs what it held, here
+                    // only: the log is still read, peers send the rest
+                    // again, and the damaged file is kept, not overwritten.
+                    Err(reason) => {
+                        damaged_snapshot = true;
+                        issues.push(format!(
+                            "{}: {reason}: the snapshot is damaged; the document is read from its log, \
+                             what the snapshot held comes again from peers, and the file is kept aside \
+                             at the next compaction",
+                            snap_path.display()
+                        ));
+                        Automerge::new()
+                    }
+                }
             }
             None => Automerge::new(),
         };
@@ -725,8 +757,18 @@ impl Store {
             log.truncate(cap as usize);
         }
         let scan = frame::scan(&log);
+        let bad_magic = scan.issues.contains(&frame::FrameIssue::BadMagic)
+            && !frame::LOG_MAGIC.starts_with(&log);
+        let damaged_header = bad_magic && log.len() <= frame::LOG_MAGIC.len();
         for issue in &scan.issues {
-            issues.push(format!("{}: {issue}", log_path.display()));
+            if damaged_header {
+                issues.push(format!(
+                    "{}: damaged header of an empty log: kept aside and started again at the next write",
+                    log_path.display()
+                ));
+            } else {
+                issues.push(format!("{}: {issue}", log_path.display()));
+            }
         }
         let mut changes = Vec::with_capacity(scan.records.len());
         for (i, range) in scan.records.iter().enumerate() {
@@ -762,8 +804,9 @@ impl Store {
                 // A file shorter than its header was torn while being
                 // created (a crash in the first write): not foreign, the
                 // next append starts it again.
-                foreign: scan.issues.contains(&frame::FrameIssue::BadMagic)
-                    && !frame::LOG_MAGIC.starts_with(&log),
+                foreign: bad_magic && !damaged_header,
+                damaged_header,
+                damaged_snapshot,
             },
         })
     }
@@ -801,6 +844,11 @@ impl Store {
                 reason: "log header is not tally's; refusing to append (move the file aside)"
                     .into(),
             });
+        }
+        if log.damaged_header {
+            self.keep_damaged(&path)?;
+            log.damaged_header = false;
+            log.valid_len = 0;
         }
         let mut buf = Vec::new();
         if log.valid_len == 0 {
@@ -854,6 +902,9 @@ impl Store {
         log: &mut LogState,
     ) -> Result<(), StoreError> {
         let id = doc.id().clone();
+        if log.damaged_snapshot {
+            self.keep_damaged(&self.snap_path(&id))?;
+        }
         let body = encode_signature_table(signatures, &doc.save());
         let snap = frame::encode_snapshot(&body);
         self.write_atomic(&self.snap_path(&id), &snap)?;
@@ -871,8 +922,16 @@ impl Store {
                 0
             },
             foreign: false,
+            damaged_header: false,
+            damaged_snapshot: false,
         };
         Ok(())
+    }
+
+    /// Keeps a damaged file's bytes beside it before it is replaced
+    /// ([`keep_damaged_on`]).
+    fn keep_damaged(&self, path: &Path) -> Result<(), StoreError> {
+        keep_damaged_on(self.disk.as_ref(), path)
     }
 
     /// Brings a loaded document up to date with what other processes (a CLI
@@ -950,7 +1009,10 @@ impl Store {
                         offset: offset + shift,
                         len,
                     },
-                    frame::FrameIssue::BadMagic => frame::FrameIssue::BadMagic,
+                    ref
+                    other @ (frame::FrameIssue::BadMagic | frame::FrameIssue::DamagedHeader) => {
+                        other.clone()
+                    }
                 };
                 format!("{}: {moved}", log_path.display())
             })
@@ -1011,12 +1073,25 @@ impl Store {
 
     /// The refused changes of a document with why (and those kept as
     /// pending that were not accepted since), in the order kept.
-    pub fn quarantined(&self, id: &DocId) -> Result<Vec<(Kept, SignedChange)>, StoreError> {
-        let bytes = self
-            .read_optional(&self.quarantine_path(id))?
-            .unwrap_or_default();
+    pub fn quarantined(&self, id: &DocId) -> Result<Quarantined, StoreError> {
+        Ok(self.quarantined_reporting(id)?.0)
+    }
+
+    /// [`Store::quarantined`], and what was skipped reading it (a torn or
+    /// corrupt record), as [`Store::load`] reports it.
+    pub fn quarantined_reporting(
+        &self,
+        id: &DocId,
+    ) -> Result<(Quarantined, Vec<String>), StoreError> {
+        let path = self.quarantine_path(id);
+        let bytes = self.read_optional(&path)?.unwrap_or_default();
         let scan = frame::scan(&bytes);
-        Ok(live_quarantine(&bytes, &scan).0)
+        let issues = scan
+            .issues
+            .iter()
+            .map(|i| format!("{}: {i}", path.display()))
+            .collect();
+        Ok((live_quarantine(&bytes, &scan).0, issues))
     }
 
     /// Marks changes kept as pending that have been accepted since: they no
@@ -1071,6 +1146,28 @@ impl Store {
     }
 }
 
+/// Keeps a damaged file's bytes beside it (`NAME.damaged`, or
+/// `NAME.damaged.2` … when that is taken) before it is replaced: what a bad
+/// block left is evidence, never deleted by tally.
+fn keep_damaged_on(disk: &dyn Disk, path: &Path) -> Result<(), StoreError> {
+    let Some(bytes) = disk.read(path).map_err(io(path))? else {
+        return Ok(());
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let aside = (1..)
+        .map(|n| {
+            path.with_file_name(if n == 1 {
+                format!("{name}.damaged")
+            } else {
+                format!("{name}.damaged.{n}")
+            })
+        })
+        .find(|p| disk.stamp(p).is_none())
+        .expect("a free name");
+    tracing::warn!("{}: damaged, kept as {}", path.display(), aside.display());
+    disk.write_atomic(&aside, &bytes).map_err(io(&aside))
+}
+
 /// Reads a document's quarantine file into `index` unless this process
 /// holds it as it is on disk (`on_disk` bytes long).
 fn load_quarantine_index(
@@ -1083,9 +1180,19 @@ fn load_quarantine_index(
     if index.get(id).is_some_and(|q| q.file_len == on_disk) {
         return Ok(());
     }
-    let bytes = disk.read(path).map_err(io(path))?.unwrap_or_default();
-    let scan = frame::scan(&bytes);
-    if scan.issues.contains(&frame::FrameIssue::BadMagic) && !frame::LOG_MAGIC.starts_with(&bytes) {
+    let mut bytes = disk.read(path).map_err(io(path))?.unwrap_or_default();
+    let mut scan = frame::scan(&bytes);
+    let bad_magic =
+        scan.issues.contains(&frame::FrameIssue::BadMagic) && !frame::LOG_MAGIC.starts_with(&bytes);
+    if bad_magic && bytes.len() <= frame::LOG_MAGIC.len() {
+        // A header-only quarantine a bad block damaged: nothing in it to
+        // lose; kept aside, started again.
+        keep_damaged_on(disk, path)?;
+        disk.write_atomic(path, frame::LOG_MAGIC)
+            .map_err(io(path))?;
+        bytes = frame::LOG_MAGIC.to_vec();
+        scan = frame::scan(&bytes);
+    } else if bad_magic {
         return Err(StoreError::Corrupt {
             path: path.to_path_buf(),
             reason: "quarantine header is not tally's; refusing to append (move the file aside)"

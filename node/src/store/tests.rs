@@ -203,7 +203,7 @@ fn a_corrupt_record_costs_only_itself() {
 }
 
 #[test]
-fn a_corrupt_snapshot_is_an_error_naming_the_file() {
+fn a_corrupt_snapshot_is_reported_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::init(dir.path(), "测试", &authority()).unwrap();
     let mut l = load(&store);
@@ -214,10 +214,12 @@ fn a_corrupt_snapshot_is_an_error_naming_the_file() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 1;
     fs::write(&snap, &bytes).unwrap();
-    let err = store.load(&month_id()).unwrap_err().to_string();
+    let issues = store.load(&month_id()).unwrap().issues;
     assert!(
-        err.contains("2026-03.snap") && err.contains("checksum"),
-        "{err}"
+        issues
+            .iter()
+            .any(|i| i.contains("2026-03.snap") && i.contains("checksum")),
+        "{issues:?}"
     );
 }
 
@@ -522,4 +524,122 @@ fn a_reason_past_its_bound_is_kept_cut_and_still_pending() {
         }
         other => panic!("expected a pending change, cut: {other:?}"),
     }
+}
+
+#[test]
+fn a_damaged_snapshot_costs_what_it_held_until_peers_send_it_again_and_is_kept_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let mut l = load(&store);
+    write_days(&store, &mut l, 1..=3);
+    store.compact(&mut l).unwrap();
+    write_days(&store, &mut l, 4..=5);
+    let first_three: Vec<SignedChange> = l
+        .doc
+        .document()
+        .automerge()
+        .get_changes(&[])
+        .into_iter()
+        .take(3)
+        .map(|change| SignedChange {
+            signature: l.signatures[&change.hash()],
+            change,
+        })
+        .collect();
+    // A bad block in the snapshot.
+    let snap = dir.path().join("docs/month/D01/2026-03.snap");
+    let mut bytes = fs::read(&snap).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 16] {
+        *b ^= 0x5A;
+    }
+    fs::write(&snap, &bytes).unwrap();
+    // Loading still works (the daemon starts), and says what happened.
+    let mut damaged = load(&store);
+    assert!(
+        damaged
+            .issues
+            .iter()
+            .any(|i| i.contains("snapshot is damaged")),
+        "{:?}",
+        damaged.issues
+    );
+    // Days 4 and 5 are in the log, waiting for what they follow.
+    assert_eq!(days_recorded(&damaged), 0);
+    assert_eq!(
+        crdt_schema::automerge::ReadDoc::get_missing_deps(damaged.doc.document().automerge(), &[])
+            .len(),
+        1
+    );
+    let replica = crate::replica::Replica::open(Store::open(dir.path()).unwrap()).unwrap();
+    assert!(
+        replica
+            .opened_with()
+            .iter()
+            .any(|i| i.contains("snapshot is damaged"))
+    );
+    drop(replica);
+    // A peer sends days 1–3 again: everything is back, and the compaction
+    // that follows keeps the damaged file beside the new snapshot.
+    damaged
+        .doc
+        .document_mut()
+        .apply_changes(first_three.iter().map(|c| c.change.clone()).collect())
+        .unwrap();
+    store.append(&mut damaged, &first_three).unwrap();
+    assert_eq!(days_recorded(&load(&store)), 5);
+    store.compact(&mut damaged).unwrap();
+    let kept = dir.path().join("docs/month/D01/2026-03.snap.damaged");
+    assert_eq!(fs::read(&kept).unwrap(), bytes, "the damaged bytes, kept");
+    let again = load(&store);
+    assert_eq!(days_recorded(&again), 5);
+    assert!(again.issues.is_empty(), "{:?}", again.issues);
+}
+
+#[test]
+fn a_bad_length_field_in_a_log_never_lets_an_append_overwrite_what_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let mut l = load(&store);
+    write_days(&store, &mut l, 1..=1);
+    write_days(&store, &mut l, 2..=4);
+    // Day 1's record length made huge by a bad block.
+    let log = dir.path().join("docs/month/D01/2026-03.log");
+    let mut bytes = fs::read(&log).unwrap();
+    bytes[frame::LOG_MAGIC.len() + 3] = 0x70;
+    fs::write(&log, &bytes).unwrap();
+    let mut l = load(&store);
+    assert!(!l.issues.is_empty());
+    // Days 2–4 follow day 1's change: they wait for it, kept.
+    write_days(&store, &mut l, 5..=5);
+    let scan = frame::scan(&fs::read(&log).unwrap());
+    assert_eq!(
+        scan.records.len(),
+        4,
+        "days 2–5 intact (the append went after day 4, not over it)"
+    );
+}
+
+#[test]
+fn an_empty_log_whose_header_a_bad_block_hit_is_kept_aside_and_started_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let mut l = load(&store);
+    write_days(&store, &mut l, 1..=2);
+    store.compact(&mut l).unwrap();
+    let log = dir.path().join("docs/month/D01/2026-03.log");
+    assert_eq!(fs::read(&log).unwrap(), frame::LOG_MAGIC, "header only");
+    fs::write(&log, b"TAL\x01\x02G1").unwrap();
+    let mut l = load(&store);
+    assert!(!l.log_is_foreign(), "not refused for ever");
+    assert!(l.issues.iter().any(|i| i.contains("damaged header")));
+    write_days(&store, &mut l, 3..=3);
+    assert_eq!(days_recorded(&load(&store)), 3);
+    assert_eq!(
+        fs::read(dir.path().join("docs/month/D01/2026-03.log.damaged")).unwrap(),
+        b"TAL\x01\x02G1"
+    );
+    // A longer file that is no log at all stays refused: it may be someone's.
+    fs::write(&log, b"#!/bin/sh\necho not a log\n").unwrap();
+    assert!(load(&store).log_is_foreign());
 }

@@ -36,9 +36,13 @@ struct Args {
     /// Districts (default: nodes / 10, between 2 and 10).
     #[arg(long)]
     districts: Option<usize>,
-    /// Run without network faults.
+    /// Run without network faults (and so without crashes).
     #[arg(long)]
     no_faults: bool,
+    /// Crashes without bad blocks (by default one crash in two also flips a
+    /// block of a document file on the crashed node's disk).
+    #[arg(long)]
+    no_bad_blocks: bool,
     /// Also run unsigned Automerge sync on the same workload and compare.
     #[arg(long)]
     baseline: bool,
@@ -76,6 +80,7 @@ fn config(a: &Args, seed: u64, mode: Mode) -> Config {
     c.mode = mode;
     c.days = a.days;
     c.faults = !a.no_faults;
+    c.bad_blocks = !a.no_bad_blocks;
     if let Some(h) = a.hostile {
         c.hostile = h;
     }
@@ -205,8 +210,10 @@ fn run() -> Result<ExitCode> {
         args.days,
         if args.no_faults {
             "no faults"
+        } else if args.no_bad_blocks {
+            "faults on, no bad blocks"
         } else {
-            "faults on"
+            "faults and bad blocks on"
         },
         started.elapsed()
     );

@@ -6,17 +6,19 @@
 //! simulated disk ([`crash_and_reopen`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Arc;
 
 use crdt_schema::automerge::ChangeHash;
 use crdt_schema::{DocId, MonthDoc, RegistryDoc, score_month};
 use node::replica::Replica;
-use node::store::{Disk, Store};
-use node::validate::Refusal;
+use node::store::{Disk, Store, frame};
+use node::validate::{Refusal, SignedChange};
 use rand::RngExt;
 
-use super::protocol::node_root;
+use super::protocol::{TallyNode, node_root};
 use super::{Event, Protocol, Tally, World};
+use crate::disk::Damage;
 
 /// What a checker found: the detail, and whom and what it is about (the
 /// failure's trace is the events about them).
@@ -55,7 +57,7 @@ impl Invariant<Tally> for NoInvalidApplied {
     fn check(&self, w: &World<Tally>) -> Option<Violation> {
         for (doc, h) in &w.invalid {
             for n in w.honest() {
-                if w.nodes[n].holds(doc, h) {
+                if w.nodes[n].applied(doc, h) {
                     let short = &h.to_string()[..12];
                     let arrival = w
                         .trace
@@ -213,7 +215,7 @@ impl Invariant<Tally> for NoAcknowledgedLost {
         for &n in &honest {
             for (doc, h) in &w.acknowledged[n] {
                 for &m in &honest {
-                    if !w.nodes[m].holds(doc, h) {
+                    if !w.nodes[m].applied(doc, h) {
                         return Some(Violation {
                             detail: format!(
                                 "change {} acknowledged by node {n} is missing at node {m}",
@@ -285,10 +287,14 @@ impl Invariant<Tally> for BytesWithinBound {
 }
 
 /// A power cut at `node`: its disk keeps what was synced (a write under
-/// way torn, by seed), and the replica is rebuilt from it by
-/// `Replica::open`, as the daemon starts. Then two invariants: nothing it
-/// acknowledged is missing, and every change it held pending is still
-/// pending (or since accepted, or refused).
+/// way torn, by seed), sometimes with a bad block besides (acknowledged
+/// bytes of a document file flipped), and the replica is rebuilt from it by
+/// `Replica::open`, as the daemon starts. Then, as invariants: the replica
+/// opens; a bad block is reported; nothing it acknowledged is missing but
+/// what the bad block touched (and what follows from that in its document,
+/// waiting until peers send it again); every change it held pending is
+/// still pending, accepted or refused, unless the bad block hit its
+/// document's quarantine (peers send it again).
 pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
     let pending_before: Vec<(DocId, ChangeHash)> = w.nodes[node]
         .replica
@@ -299,6 +305,14 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
         .collect();
     let tear = w.rng.random_range(0..2u8) == 0;
     let crash = w.nodes[node].disk.crash(&mut w.rng, tear);
+    let damage = if w.cfg.bad_blocks && w.rng.random_range(0..2u8) == 0 {
+        w.nodes[node].disk.corrupt(&mut w.rng)
+    } else {
+        None
+    };
+    let touched = damage
+        .as_ref()
+        .map(|d| Touched::by(d, node, &w.nodes[node]));
     let disk = w.nodes[node].disk.clone() as Arc<dyn Disk>;
     let reopened = Store::open_on(disk, &node_root(node))
         .and_then(Replica::open)
@@ -323,12 +337,42 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
             torn: crash.torn,
         },
     );
+    if let Some(d) = &damage {
+        w.log(
+            node,
+            Event::BadBlock {
+                file: d.path.display().to_string(),
+                offset: d.offset,
+                len: d.len,
+            },
+        );
+        if w.nodes[node].replica.opened_with().is_empty() {
+            w.crash_failure = Some(w.fail_now(
+                "damage is detected and reported",
+                format!(
+                    "node {node}: {} bytes of {} at {} were flipped and opening reported nothing",
+                    d.len,
+                    d.path.display(),
+                    d.offset
+                ),
+                Some(node),
+                None,
+            ));
+            return;
+        }
+    }
+    let touched = touched.unwrap_or_default();
     let n = &w.nodes[node];
-    let lost = w.acknowledged[node]
+    let lost: Vec<(DocId, ChangeHash)> = w.acknowledged[node]
         .iter()
-        .find(|(d, h)| !n.holds(d, h))
-        .cloned();
-    if let Some((d, h)) = lost {
+        .filter(|(d, h)| !n.applied(d, h))
+        .cloned()
+        .collect();
+    // Gone: only what the block hit. Waiting for it: still on disk.
+    if let Some((d, h)) = lost
+        .iter()
+        .find(|(d, h)| !(touched.hit(d, h) || (touched.follows(d, h) && n.holds(d, h))))
+    {
         let mut f = w.fail_now(
             "nothing acknowledged is lost across a crash",
             format!(
@@ -336,17 +380,51 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
                 &h.to_string()[..12]
             ),
             Some(node),
-            Some(&h),
+            Some(h),
         );
         // And the crash that lost it.
         f.trace.extend(w.trace.last().cloned());
         w.crash_failure = Some(f);
         return;
     }
-    let core = &w.nodes[node].replica.core;
-    let dropped = pending_before
-        .into_iter()
-        .find(|(d, h)| !(core.is_pending(d, h) || core.refused(h).is_some() || n.holds(d, h)));
+    // What the bad block took comes back from peers at the next heal —
+    // unless no other node had it yet: then the disk lost it (and what
+    // follows from it can never apply), not tally.
+    let gone: BTreeSet<ChangeHash> = lost
+        .iter()
+        .filter(|(d, h)| {
+            touched.hit(d, h) && !(0..w.nodes.len()).any(|m| m != node && w.nodes[m].applied(d, h))
+        })
+        .map(|(_, h)| *h)
+        .collect();
+    if let Some(doc) = touched.doc.clone()
+        && !gone.is_empty()
+    {
+        let with_followers = touched.with_followers(&gone);
+        for h in with_followers {
+            let mut any = false;
+            for ack in &mut w.acknowledged {
+                any |= ack.remove(&(doc.clone(), h));
+            }
+            if any {
+                w.log(
+                    node,
+                    Event::LostToBadBlock {
+                        doc: doc.clone(),
+                        change: h,
+                    },
+                );
+            }
+        }
+    }
+    let n = &w.nodes[node];
+    let core = &n.replica.core;
+    let dropped = pending_before.into_iter().find(|(d, h)| {
+        !(core.is_pending(d, h)
+            || core.refused(h).is_some()
+            || n.holds(d, h)
+            || touched.quarantine_of.as_ref() == Some(d))
+    });
     if let Some((d, h)) = dropped {
         w.crash_failure = Some(w.fail_now(
             "pending changes survive restarts",
@@ -358,4 +436,118 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
             Some(&h),
         ));
     }
+}
+
+/// What a bad block can cost: the changes whose records it touched (gone
+/// from this disk), and those that follow from them in their document
+/// (still on disk, but waiting for them).
+#[derive(Debug, Default)]
+struct Touched {
+    doc: Option<DocId>,
+    /// The changes whose records the block hit.
+    changes: BTreeSet<ChangeHash>,
+    /// Those and every change that follows from one of them.
+    followers: BTreeSet<ChangeHash>,
+    /// The document's changes in causal order (for followers of a subset).
+    order: Vec<(ChangeHash, Vec<ChangeHash>)>,
+    /// The document whose quarantine it hit: its pending changes may go
+    /// (peers send them again).
+    quarantine_of: Option<DocId>,
+}
+
+impl Touched {
+    fn by(d: &Damage, node: usize, held: &TallyNode) -> Touched {
+        let mut t = Touched::default();
+        let Some((doc, ext)) = doc_of(&d.path, node) else {
+            return t;
+        };
+        let block = d.offset..d.offset + d.len;
+        let hit = |r: &std::ops::Range<usize>| block.start < r.end && block.end > r.start - 8;
+        match ext.as_str() {
+            "log" => {
+                let scan = frame::scan(&d.before);
+                for r in scan.records.iter().filter(|r| hit(r)) {
+                    if let Some((_, bytes)) = d.before[r.clone()].split_first()
+                        && let Ok(sc) = SignedChange::decode(bytes)
+                    {
+                        t.changes.insert(sc.hash());
+                    }
+                }
+                // The log's header: what it frames is read all the same.
+            }
+            // A snapshot holds everything of the document that is not in its log.
+            "snap" => {
+                let mut logged = BTreeSet::new();
+                let log = d.path.with_extension("log");
+                if let Ok(Some(bytes)) = held.disk.read(&log) {
+                    let scan = frame::scan(&bytes);
+                    for r in &scan.records {
+                        if let Some((_, b)) = bytes[r.clone()].split_first()
+                            && let Ok(sc) = SignedChange::decode(b)
+                        {
+                            logged.insert(sc.hash());
+                        }
+                    }
+                }
+                if let Some(doc) = held.replica.core.document(&doc) {
+                    t.changes.extend(
+                        doc.automerge()
+                            .get_changes(&[])
+                            .iter()
+                            .map(|c| c.hash())
+                            .filter(|h| !logged.contains(h)),
+                    );
+                }
+            }
+            "quarantine" => t.quarantine_of = Some(doc.clone()),
+            _ => {}
+        }
+        if let Some(am) = held.replica.core.document(&doc).map(|d| d.automerge()) {
+            t.order = am
+                .get_changes(&[])
+                .iter()
+                .map(|c| (c.hash(), c.deps().to_vec()))
+                .collect();
+        }
+        t.followers = t.with_followers(&t.changes);
+        t.doc = Some(doc);
+        t
+    }
+
+    /// `from` and every change of the document that follows from one of them.
+    fn with_followers(&self, from: &BTreeSet<ChangeHash>) -> BTreeSet<ChangeHash> {
+        let mut out = from.clone();
+        for (h, deps) in &self.order {
+            if deps.iter().any(|d| out.contains(d)) {
+                out.insert(*h);
+            }
+        }
+        out
+    }
+
+    /// The block hit this change's record: it may be gone from this disk.
+    fn hit(&self, doc: &DocId, h: &ChangeHash) -> bool {
+        self.doc.as_ref() == Some(doc) && self.changes.contains(h)
+    }
+
+    /// The change follows from one the block hit: it may wait, not go.
+    fn follows(&self, doc: &DocId, h: &ChangeHash) -> bool {
+        self.doc.as_ref() == Some(doc) && self.followers.contains(h)
+    }
+}
+
+/// The document and the kind of file (`log`, `snap`, `quarantine`) at a
+/// path of node `n`'s data directory (`docs/registry.EXT`,
+/// `docs/month/<district>/<YYYY-MM>.EXT`).
+fn doc_of(path: &Path, n: usize) -> Option<(DocId, String)> {
+    let rest = path.strip_prefix(node_root(n).join("docs")).ok()?;
+    let ext = rest.extension()?.to_str()?.to_string();
+    let stem = rest.with_extension("");
+    let parts: Vec<&str> = stem.iter().map(|c| c.to_str()).collect::<Option<_>>()?;
+    let doc = match parts.as_slice() {
+        ["registry"] => DocId::Registry,
+        ["month", district, month] => DocId::month(district.parse().ok()?, month.parse().ok()?),
+        _ => return None,
+    };
+    Some((doc, ext))
 }

@@ -60,6 +60,9 @@ pub struct Config {
     pub full_trace: bool,
     /// A bug planted on purpose, to show the invariants catch it.
     pub bug: Option<Bug>,
+    /// Some crashes come with a bad block (acknowledged bytes of a
+    /// document file flipped), by seed.
+    pub bad_blocks: bool,
 }
 
 /// Bugs the harness can plant, to prove a broken node is caught and named.
@@ -85,6 +88,7 @@ impl Config {
             degree: 2,
             full_trace: false,
             bug: None,
+            bad_blocks: true,
         }
     }
 }

@@ -99,6 +99,16 @@ impl TallyNode {
     pub fn holds(&self, doc: &DocId, h: &ChangeHash) -> bool {
         Docs::signature(&self.replica.core, doc, h).is_some()
     }
+
+    /// Whether the change is in the node's document: applied, not only
+    /// kept waiting for what it follows (after a bad block). What the
+    /// invariants ask.
+    pub fn applied(&self, doc: &DocId, h: &ChangeHash) -> bool {
+        self.replica
+            .core
+            .document(doc)
+            .is_some_and(|d| d.automerge().get_change_meta_by_hash(h).is_some())
+    }
 }
 
 /// Where node `n`'s data directory is on its simulated disk.

@@ -61,6 +61,15 @@ pub enum Event {
     /// A power cut: unsynced bytes lost, a write under way torn; reopened
     /// from the disk by the daemon's start-up.
     Crashed { lost: usize, torn: usize },
+    /// A bad block at the crash: bytes of a document file flipped.
+    BadBlock {
+        file: String,
+        offset: usize,
+        len: usize,
+    },
+    /// A change the bad block took that no other node had yet: lost with
+    /// the disk (not a fault of tally's), no longer expected anywhere.
+    LostToBadBlock { doc: DocId, change: ChangeHash },
     /// The records office revoked a node's officer.
     Revoked { node: usize, change: ChangeHash },
     /// Hostile: a change in another officer's name, signed with its own key.
@@ -100,7 +109,8 @@ impl Event {
             | Event::Forges { change, .. }
             | Event::OutOfDistrict { change, .. }
             | Event::Replays { change, .. }
-            | Event::RevokedWrites { change, .. } => std::slice::from_ref(change),
+            | Event::RevokedWrites { change, .. }
+            | Event::LostToBadBlock { change, .. } => std::slice::from_ref(change),
             Event::Accepted { changes, .. } | Event::AppliedUnchecked { changes, .. } => changes,
             _ => &[],
         }
@@ -183,6 +193,17 @@ impl fmt::Display for Event {
             Event::Crashed { lost, torn } => write!(
                 f,
                 "crashed ({lost} unsynced bytes lost, {torn} bytes of a write under way torn) and reopened from its disk"
+            ),
+            Event::BadBlock { file, offset, len } => {
+                write!(
+                    f,
+                    "bad block: {len} bytes of {file} at byte {offset} flipped"
+                )
+            }
+            Event::LostToBadBlock { doc, change } => write!(
+                f,
+                "lost {} of {doc} to the bad block (no other node had it yet)",
+                short(change)
             ),
             Event::Revoked { node, change } => {
                 write!(f, "revoked node {node}'s officer in {}", short(change))
