@@ -181,6 +181,7 @@ async fn start(data: &std::path::Path, options: Option<NodeOptions>) -> Result<N
                 peers: c.peers,
                 mdns: c.mdns,
                 link: c.link,
+                checkpoint_every: node::net::CHECKPOINT_EVERY,
             }
         }
     };

@@ -57,6 +57,7 @@ fn a_new_pc_syncs_through_the_app_and_its_saves_reach_the_records_office() {
             peers: vec![tests::addr_of(&records)],
             mdns: false,
             link: None,
+            checkpoint_every: node::net::CHECKPOINT_EVERY,
         }),
         ..Options::default()
     };
@@ -153,6 +154,7 @@ fn where_the_service_runs_the_app_starts_no_node_and_shows_the_services() {
             peers: Vec::new(),
             mdns: false,
             link: None,
+            checkpoint_every: node::net::CHECKPOINT_EVERY,
         }),
         ..Options::default()
     };

@@ -17,6 +17,7 @@ pub use replica_core::replica::{
 use crate::store::{LogState, Store, StoreError};
 use crate::sync::Incoming;
 use crate::validate::{Refusal, SignedChange, Wait};
+use replica_core::checkpoint::SignedCheckpoint;
 
 /// A replica backed by its data directory.
 pub struct Replica {
@@ -115,6 +116,12 @@ impl Replica {
             opened_with.extend(issues);
             core.restore(&id, kept);
         }
+        // The checkpoints kept, judged again under this registry (they are
+        // on disk already: nothing to store of them).
+        let (checkpoints, issues) = store.checkpoints()?;
+        opened_with.extend(issues);
+        core.admit_checkpoints(checkpoints);
+        core.take_new_checkpoints();
         for issue in &opened_with {
             tracing::warn!("{issue}");
         }
@@ -177,7 +184,54 @@ impl Replica {
             store: &self.store,
             logs: &mut self.logs,
         };
-        Ok(self.core.admit(incoming, &mut persist)?)
+        let a = self.core.admit(incoming, &mut persist)?;
+        // Registry changes may have enrolled devices whose checkpoints waited.
+        self.save_checkpoints()?;
+        Ok(a)
+    }
+
+    /// Takes the checkpoints a peer sent: keeps (and stores) those of
+    /// enrolled devices later than what is held. Returns how many.
+    pub fn admit_checkpoints(&mut self, cps: Vec<SignedCheckpoint>) -> Result<usize, ReplicaError> {
+        let kept = self.core.admit_checkpoints(cps).len();
+        if kept > 0 {
+            let _lock = self.store.lock_exclusive()?;
+            self.save_checkpoints()?;
+        }
+        Ok(kept)
+    }
+
+    /// This device's checkpoints of what changed since its last ones (at
+    /// most one per document every `every` seconds), stored. Returns how
+    /// many were made: none when the device is not enrolled.
+    pub fn sign_checkpoints(
+        &mut self,
+        key: &keys::SecretKey,
+        at: i64,
+        every: i64,
+    ) -> Result<usize, ReplicaError> {
+        let made = self.core.sign_checkpoints(key, at, every).len();
+        if made > 0 {
+            let _lock = self.store.lock_exclusive()?;
+            self.save_checkpoints()?;
+        }
+        Ok(made)
+    }
+
+    /// Stores the checkpoints the core kept since last time; once the file
+    /// holds mostly superseded ones, rewrites it with the latest only.
+    fn save_checkpoints(&mut self) -> Result<(), StoreError> {
+        let new = self.core.take_new_checkpoints();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let records = self.store.append_checkpoints(&new)?;
+        let live = self.core.checkpoints().len();
+        if records > 2 * live + 1024 {
+            self.store
+                .rewrite_checkpoints(self.core.checkpoints().iter())?;
+        }
+        Ok(())
     }
 }
 
@@ -190,5 +244,8 @@ impl replica_core::driver::Admit for Replica {
     }
     fn admit(&mut self, incoming: Incoming) -> Result<Admitted, ReplicaError> {
         Replica::admit(self, incoming)
+    }
+    fn checkpoints(&mut self, cps: Vec<SignedCheckpoint>) -> Result<usize, ReplicaError> {
+        Replica::admit_checkpoints(self, cps)
     }
 }

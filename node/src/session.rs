@@ -339,21 +339,9 @@ impl<'s> WriteSession<'s> {
         // Every write is made whole by an intent record — until it is
         // removed, a crash or a failure leaves it wholly absent (even one
         // record: its append can fail after the bytes reached the file).
-        // A log whose header is not tally's is refused first: a rollback
-        // must never cut into a file it did not write.
-        for id in pending.keys() {
-            if self.log_is_foreign(id) {
-                return Err(WriteError::NotWritten {
-                    source: StoreError::Corrupt {
-                        path: self.store.root().join("docs").join(id.to_string()),
-                        reason:
-                            "log header is not tally's; refusing to append (move the file aside)"
-                                .into(),
-                    },
-                    documents: 0,
-                });
-            }
-        }
+        // A log tally cannot read at all is kept aside whole (`.damaged`)
+        // before the append starts it again, so a rollback never cuts into
+        // bytes it did not write: they are kept.
         {
             let before: Vec<(DocId, u64)> = pending
                 .keys()
@@ -424,16 +412,6 @@ impl<'s> WriteSession<'s> {
         // A daemon on this data directory offers the changes to its peers at once.
         crate::net::notify(self.store.root());
         Ok(done)
-    }
-
-    fn log_is_foreign(&self, id: &DocId) -> bool {
-        match id {
-            DocId::Registry => self.registry.log_is_foreign(),
-            DocId::Month { district, month } => self
-                .months
-                .get(&(district.clone(), *month))
-                .is_some_and(|m| m.log_is_foreign()),
-        }
     }
 
     fn log_len(&self, id: &DocId) -> u64 {

@@ -9,6 +9,7 @@
 
 use crdt_schema::DocId;
 
+use crate::checkpoint::SignedCheckpoint;
 use crate::replica::{Admitted, Core};
 use crate::sync::{Incoming, PeerSync, ProtocolError, Wire, WireError};
 
@@ -21,6 +22,11 @@ pub trait Admit {
     fn core(&mut self) -> &mut Core;
     /// Admits the changes one message carried.
     fn admit(&mut self, incoming: Incoming) -> Result<Admitted, Self::Error>;
+    /// Takes the checkpoints one message carried; how many were kept (new,
+    /// valid, of enrolled devices). Kept in memory only by default.
+    fn checkpoints(&mut self, checkpoints: Vec<SignedCheckpoint>) -> Result<usize, Self::Error> {
+        Ok(self.core().admit_checkpoints(checkpoints).len())
+    }
 }
 
 /// What one step did.
@@ -30,12 +36,19 @@ pub struct Stepped {
     pub out: Vec<Wire>,
     /// The document that received changes, and what admitting them did.
     pub admitted: Option<(DocId, Admitted)>,
+    /// Checkpoints the message brought that the replica kept.
+    pub checkpoints: usize,
 }
 
 impl Stepped {
     /// Changes accepted in this step (the replica should offer them on).
     pub fn accepted(&self) -> usize {
         self.admitted.as_ref().map_or(0, |(_, a)| a.accepted)
+    }
+
+    /// Whether the replica gained anything to offer its other peers.
+    pub fn gained(&self) -> bool {
+        self.accepted() > 0 || self.checkpoints > 0
     }
 }
 
@@ -64,6 +77,7 @@ pub fn step<R: Admit>(
     message: Option<&[u8]>,
 ) -> Result<Stepped, StepError<R::Error>> {
     let mut admitted = None;
+    let mut checkpoints = 0;
     if let Some(bytes) = message {
         let wire = Wire::decode(bytes)?;
         if let Some(incoming) = sync.receive(wire)? {
@@ -71,9 +85,17 @@ pub fn step<R: Admit>(
             let a = replica.admit(incoming).map_err(StepError::Admit)?;
             admitted = Some((doc, a));
         }
+        let received = sync.take_checkpoints();
+        if !received.is_empty() {
+            checkpoints = replica.checkpoints(received).map_err(StepError::Admit)?;
+        }
     }
     let out = sync.poll(replica.core());
-    Ok(Stepped { out, admitted })
+    Ok(Stepped {
+        out,
+        admitted,
+        checkpoints,
+    })
 }
 
 /// A core with no storage behind it (tests, and simulations that keep

@@ -15,6 +15,7 @@ use crdt_schema::automerge::ChangeHash;
 use crdt_schema::{DocId, Document};
 use keys::{PublicKey, Signature};
 
+use crate::checkpoint::{Checkpoint, Checkpoints, SignedCheckpoint};
 use crate::sync::{Docs, Incoming};
 use crate::validate::trust::Checked;
 use crate::validate::{ActorSeqs, Refusal, SignedChange, Trust, Validator, Wait};
@@ -210,7 +211,19 @@ pub struct Core {
     /// registry state they were written against has not arrived), judged
     /// again when what they wait for can have arrived.
     pending: BTreeMap<DocId, BTreeMap<ChangeHash, Waiting>>,
+    /// The latest checkpoint of each enrolled device for each document.
+    checkpoints: Checkpoints,
+    /// Checkpoints whose signature verifies but whose device the registry
+    /// does not enroll yet (the registry may still be on its way): judged
+    /// again whenever the trust changes. In memory, bounded.
+    unconfirmed: BTreeMap<Vec<u8>, (PublicKey, SignedCheckpoint)>,
+    /// Checkpoints kept since [`Core::take_new_checkpoints`] last took
+    /// them: what storage has yet to keep.
+    new_checkpoints: Vec<SignedCheckpoint>,
 }
+
+/// Most checkpoints of devices not yet enrolled kept waiting for the registry.
+pub const MAX_UNCONFIRMED: usize = 10_000;
 
 impl Core {
     /// An empty replica trusting `authority`.
@@ -227,6 +240,9 @@ impl Core {
             retried_at: Vec::new(),
             quarantine: BTreeMap::new(),
             pending: BTreeMap::new(),
+            checkpoints: Checkpoints::default(),
+            unconfirmed: BTreeMap::new(),
+            new_checkpoints: Vec::new(),
         }
     }
 
@@ -246,6 +262,9 @@ impl Core {
         if heads != self.trust_heads {
             self.trust = Trust::from_registry_checked(self.authority, registry, &mut self.checked);
             self.trust_heads = heads;
+            // Devices enrolled since: their checkpoints count now.
+            let waiting = std::mem::take(&mut self.unconfirmed);
+            self.judge_checkpoints(waiting.into_values().collect());
         }
     }
 
@@ -282,6 +301,96 @@ impl Core {
             }
         }
         self.pending.retain(|_, pool| !pool.is_empty());
+    }
+
+    /// Takes checkpoints (a peer's, or read back from storage): those with
+    /// a valid signature of a device the registry enrolls, later than the
+    /// one held of that device and document. Returns those kept.
+    pub fn admit_checkpoints(
+        &mut self,
+        checkpoints: Vec<SignedCheckpoint>,
+    ) -> Vec<SignedCheckpoint> {
+        self.refresh_trust();
+        // Each signature is checked once, here; a checkpoint waiting for
+        // its device's enrolment is not checked again.
+        let verified = checkpoints
+            .into_iter()
+            .filter_map(|cp| cp.verify().ok().map(|device| (device, cp)))
+            .collect();
+        self.judge_checkpoints(verified)
+    }
+
+    /// Keeps the checkpoints of enrolled devices (later than what is held);
+    /// those of devices not enrolled yet wait.
+    fn judge_checkpoints(
+        &mut self,
+        checkpoints: Vec<(PublicKey, SignedCheckpoint)>,
+    ) -> Vec<SignedCheckpoint> {
+        let mut kept = Vec::new();
+        for (device, cp) in checkpoints {
+            if self.trust.is_enrolled(&device) {
+                if self
+                    .checkpoints
+                    .admit_verified(cp.clone(), &device, &self.trust)
+                {
+                    kept.push(cp);
+                }
+            } else if self.unconfirmed.len() < MAX_UNCONFIRMED {
+                self.unconfirmed
+                    .entry(cp.signature.clone())
+                    .or_insert((device, cp));
+            }
+        }
+        self.new_checkpoints.extend(kept.iter().cloned());
+        kept
+    }
+
+    /// The checkpoints kept since last asked: for storage to keep.
+    pub fn take_new_checkpoints(&mut self) -> Vec<SignedCheckpoint> {
+        std::mem::take(&mut self.new_checkpoints)
+    }
+
+    /// The checkpoints held.
+    pub fn checkpoints(&self) -> &Checkpoints {
+        &self.checkpoints
+    }
+
+    /// This device's checkpoints of what changed: for each document whose
+    /// heads differ from its last checkpoint here, one stated at `at` —
+    /// unless that last one is less than `every` seconds old (the next call
+    /// after that takes it). Nothing when the device is not enrolled (no
+    /// one would keep them). Returns those made.
+    pub fn sign_checkpoints(
+        &mut self,
+        key: &keys::SecretKey,
+        at: i64,
+        every: i64,
+    ) -> Vec<SignedCheckpoint> {
+        self.refresh_trust();
+        let device = key.public();
+        if !self.trust.is_enrolled(&device) {
+            return Vec::new();
+        }
+        let mut made = Vec::new();
+        for (id, held) in &self.docs {
+            let am = held.doc.automerge();
+            if am.is_empty() {
+                continue;
+            }
+            let heads = am.get_heads();
+            let mut sorted: Vec<[u8; 32]> = heads.iter().map(|h| h.0).collect();
+            sorted.sort();
+            if let Some(last) = self.checkpoints.latest(&device, id)
+                && (last.checkpoint.heads == sorted || at - last.checkpoint.at < every)
+            {
+                continue;
+            }
+            let changes = crdt_schema::automerge::ReadDoc::stats(am).num_changes;
+            made.push(Checkpoint::of(&device, id, &heads, changes, at).sign(key));
+        }
+        made.retain(|cp| self.checkpoints.admit(cp.clone(), &self.trust) == Ok(true));
+        self.new_checkpoints.extend(made.iter().cloned());
+        made
     }
 
     /// The changes refused, and why.
@@ -571,6 +680,14 @@ impl Docs for Core {
 
     fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature> {
         self.docs.get(id)?.signatures.get(hash).copied()
+    }
+
+    fn checkpoints_after(&self, seq: u64) -> (u64, Vec<Vec<u8>>) {
+        let (reached, cps) = self.checkpoints.after(seq);
+        (
+            reached,
+            cps.into_iter().map(SignedCheckpoint::encode).collect(),
+        )
     }
 
     fn missing_deps(&self, id: &DocId) -> BTreeSet<ChangeHash> {

@@ -185,6 +185,9 @@ pub async fn start_to(data: &Path, peers: Vec<PeerAddr>) -> Node {
             peers,
             mdns: false,
             link: None,
+            // A checkpoint a second (a minute in a prison), so tests see
+            // them travel without waiting.
+            checkpoint_every: std::time::Duration::from_secs(1),
         },
     )
     .await

@@ -368,6 +368,7 @@ async fn a_second_node_on_one_data_directory_is_refused_naming_the_first() {
             peers: Vec::new(),
             mdns: false,
             link: None,
+            checkpoint_every: node::net::CHECKPOINT_EVERY,
         },
     )
     .await;

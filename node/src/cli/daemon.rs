@@ -49,6 +49,7 @@ fn options(
         peers: all_peers,
         mdns: config.mdns && !no_mdns,
         link: config.link,
+        checkpoint_every: crate::net::CHECKPOINT_EVERY,
     })
 }
 

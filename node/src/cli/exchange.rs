@@ -13,13 +13,14 @@ use crate::bundle::Bundle;
 use crate::identity;
 use crate::verify;
 
-pub(super) fn export(
-    ctx: &Ctx,
+/// A bundle of `month` (one district's, with the documents its report
+/// reads, or every district's) from the store, unsigned; and how many
+/// changes it carries.
+fn bundle_of(
+    store: &crate::store::Store,
     district: Option<&DistrictId>,
     month: Month,
-    out: &Path,
-) -> Result<ExitCode> {
-    let store = ctx.store()?;
+) -> Result<(Bundle, usize)> {
     let _lock = store.lock_shared()?;
     let registry = store
         .load(&DocId::Registry)?
@@ -74,6 +75,17 @@ pub(super) fn export(
             bundle.months.insert(id, signed);
         }
     }
+    Ok((bundle, changes))
+}
+
+pub(super) fn export(
+    ctx: &Ctx,
+    district: Option<&DistrictId>,
+    month: Month,
+    out: &Path,
+) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let (mut bundle, changes) = bundle_of(&store, district, month)?;
     if bundle.months.is_empty() {
         bail!("no records for {month} to export");
     }
@@ -144,16 +156,64 @@ pub(super) fn merge(ctx: &Ctx, bundle: &Path, json: bool) -> Result<ExitCode> {
 }
 
 pub(super) fn verify(
-    authority: &Path,
-    bundle: &Path,
+    data: Option<&Path>,
+    authority: Option<&Path>,
+    bundle: Option<&Path>,
+    month: Option<Month>,
     json: bool,
     require_statement: bool,
 ) -> Result<ExitCode> {
-    let key = identity::read_authority_pub(authority)?.public_key;
-    let bytes =
-        crate::input::read_bounded(bundle, crate::bundle::MAX_BUNDLE_BYTES as u64, "bundle")?;
-    let mut report = verify::verify(&bytes, &key);
-    if require_statement {
+    // The verifier's own replica, if named: its authority, and what it
+    // collected on its own (checkpoints of every device it heard of).
+    let own = match data {
+        Some(dir) => {
+            let store = crate::store::Store::open(dir)?;
+            let replica = crate::replica::Replica::open(store.clone())?;
+            let core = &replica.core;
+            let witnesses = verify::Witnesses {
+                checkpoints: core.checkpoints().iter().cloned().collect(),
+                devices: core
+                    .trust()
+                    .devices()
+                    .map(|d| (*d.body.endpoint_id.as_bytes(), d.body.label.clone()))
+                    .collect(),
+                own: bundle.is_none(),
+            };
+            Some((store, witnesses))
+        }
+        None => None,
+    };
+    let key = match (authority, &own) {
+        (Some(file), own) => {
+            let key = identity::read_authority_pub(file)?.public_key;
+            if let Some((store, _)) = own
+                && store.authority()? != key
+            {
+                bail!(
+                    "{} is not the authority the replica {} trusts",
+                    file.display(),
+                    store.root().display()
+                );
+            }
+            key
+        }
+        (None, Some((store, _))) => store.authority()?,
+        (None, None) => bail!(
+            "give the authority's public key (--authority authority.pub), or a replica of your own (--data DIR)"
+        ),
+    };
+    let bytes = match (bundle, month, &own) {
+        (Some(b), _, _) => {
+            crate::input::read_bounded(b, crate::bundle::MAX_BUNDLE_BYTES as u64, "bundle")?
+        }
+        (None, Some(m), Some((store, _))) => bundle_of(store, None, m)?.0.encode(),
+        (None, _, Some(_)) => {
+            bail!("name a bundle to verify, or the month of this replica's own documents (--month)")
+        }
+        (None, _, None) => bail!("name a bundle to verify"),
+    };
+    let mut report = verify::verify_against(&bytes, &key, own.as_ref().map(|(_, w)| w));
+    if require_statement && bundle.is_some() {
         report.require_statement();
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

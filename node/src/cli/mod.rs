@@ -399,11 +399,21 @@ enum Command {
         #[command(subcommand)]
         command: DeviceCommand,
     },
-    /// Verify a bundle from scratch against an authority public key.
+    /// Verify a bundle from scratch against an authority public key. With
+    /// `--data DIR` (a replica of one's own: the procuratorate's), against
+    /// that replica's authority and the checkpoints it collected from every
+    /// node it synced with: a change a device had and the bundle leaves out
+    /// is named, with the exporter. With `--data DIR --month M` and no
+    /// bundle, that replica's own documents of the month.
     Verify {
+        /// The authority's public key file (authority.pub); not needed with
+        /// `--data`, whose replica pins it.
         #[arg(long)]
-        authority: PathBuf,
-        bundle: PathBuf,
+        authority: Option<PathBuf>,
+        bundle: Option<PathBuf>,
+        /// Without a bundle: the month of the replica's (`--data`) own documents to verify.
+        #[arg(long)]
+        month: Option<Month>,
         #[arg(long)]
         json: bool,
         /// Fail unless the bundle's statement of what it carries is signed
@@ -583,6 +593,8 @@ where
 }
 
 fn execute(cli: Cli) -> Result<ExitCode> {
+    // Whether a replica was named (verify then uses its checkpoints).
+    let data_given = cli.data.is_some();
     let data = cli.data.unwrap_or_else(platform::default_data_dir);
     // The packaged data directory is shared by the service and the officers.
     platform::share_new_files_with_group(&data);
@@ -822,9 +834,17 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Verify {
             authority,
             bundle,
+            month,
             json,
             require_statement,
-        } => exchange::verify(&authority, &bundle, json, require_statement),
+        } => exchange::verify(
+            data_given.then_some(ctx.data.as_path()),
+            authority.as_deref(),
+            bundle.as_deref(),
+            month,
+            json,
+            require_statement,
+        ),
     }
 }
 

@@ -453,6 +453,13 @@ pub fn verification(out: &mut impl Write, r: &crate::verify::VerifyReport) -> io
             s.changes
         )?;
     }
+    if let Some(w) = &r.witnessed {
+        writeln!(
+            out,
+            "见证 witnessed: 本机收集的 {} 个设备的 {} 份签名检查点 {} signed checkpoints of {} devices, collected by this replica: {} 处遗漏 omission(s), {} 份晚于导出 later than the export",
+            w.devices, w.checkpoints, w.checkpoints, w.devices, w.omissions, w.since_export
+        )?;
+    }
     for n in &r.notes {
         writeln!(out, "注意 note: {n}")?;
     }

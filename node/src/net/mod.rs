@@ -70,7 +70,17 @@ pub struct Shared {
     refusal_logged: Mutex<BTreeMap<[u8; 32], std::time::Instant>>,
     /// The month-end link's state, when node.toml has `[link]`.
     link: Mutex<Option<LinkStatus>>,
+    /// This device's key, which signs its checkpoints (the endpoint's key,
+    /// as the authority enrolled it).
+    device: keys::SecretKey,
+    /// Seconds between two checkpoints of one document by this device.
+    checkpoint_every: i64,
 }
+
+/// How often a node signs a new checkpoint of a document that changed: a
+/// checkpoint a minute at most, so a first sync of hundreds of changes
+/// makes one, not hundreds, and the latest state is signed within a minute.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
 
 /// How often the refusal of one device is logged.
 const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(600);
@@ -196,6 +206,9 @@ pub struct NodeOptions {
     pub mdns: bool,
     /// Link sealed months to the scoring database (node.toml's `[link]`).
     pub link: Option<LinkSettings>,
+    /// Least time between two of this device's checkpoints of a document
+    /// ([`CHECKPOINT_EVERY`]; tests shorten it).
+    pub checkpoint_every: Duration,
 }
 
 /// A running node.
@@ -345,6 +358,8 @@ impl Node {
         let store = Store::open(data)?;
         let lock = NodeLock::acquire(data)?;
         let key = node_key(data)?;
+        // The same Ed25519 seed signs this device's checkpoints.
+        let device = keys::SecretKey::from_seed(&zeroize::Zeroizing::new(key.to_bytes()));
         let replica = tokio::task::spawn_blocking(move || Replica::open(store)).await??;
         let late = Arc::new(SharedRef::default());
         let mut builder = Endpoint::builder(presets::Minimal)
@@ -370,6 +385,8 @@ impl Node {
             refusals: Default::default(),
             refusal_logged: Mutex::new(BTreeMap::new()),
             link: Mutex::new(None),
+            device,
+            checkpoint_every: opts.checkpoint_every.as_secs().max(1) as i64,
         });
         let _ = late.0.set(shared.clone());
         let router = Router::builder(endpoint.clone())
@@ -577,16 +594,29 @@ fn refresh_once(shared: &Shared) {
     let Ok(mut r) = shared.replica.lock() else {
         return;
     };
+    let mut offer = false;
     match r.refresh() {
         Ok(changed) if !changed.is_empty() => {
             if changed.contains(&DocId::Registry) {
                 shared.update_enrolled(&r);
             }
-            drop(r);
-            shared.changed.send_modify(|v| *v += 1);
+            offer = true;
         }
         Ok(_) => {}
         Err(e) => tracing::warn!("reading the store: {e}"),
+    }
+    // This device's checkpoints of what changed (once a document's last
+    // one is old enough), for its peers to carry on.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match r.sign_checkpoints(&shared.device, now, shared.checkpoint_every) {
+        Ok(n) => offer |= n > 0,
+        Err(e) => tracing::warn!("storing this device's checkpoints: {e}"),
+    }
+    drop(r);
+    if offer {
+        shared.changed.send_modify(|v| *v += 1);
     }
 }
 

@@ -227,8 +227,9 @@ async fn serve(
         .await
         .map_err(|_| PeerError::Shutdown)??;
         sync = s;
-        if stepped.accepted() > 0 {
-            // Others (and this connection) offer the new changes on.
+        if stepped.gained() {
+            // Others (and this connection) offer the new changes (and
+            // checkpoints) on.
             shared.changed.send_modify(|v| *v += 1);
         }
         for w in &stepped.out {

@@ -6,6 +6,7 @@
 //! DATA/lock                            advisory lock: shared to read, exclusive to write
 //! DATA/writer.id                       the device half of the actors written here
 //! DATA/write.intent                    only while a write of several records is under way
+//! DATA/checkpoints.log                 the devices' signed checkpoints this replica keeps
 //! DATA/docs/registry.snap|.log|.quarantine
 //! DATA/docs/month/<district>/<YYYY-MM>.snap|.log|.quarantine
 //! ```
@@ -21,6 +22,7 @@
 //! Loading reports torn or corrupt records and skips them; one bad document
 //! never stops the others from loading.
 
+mod checkpoints;
 pub mod disk;
 pub mod frame;
 
@@ -144,12 +146,11 @@ pub struct LogState {
     records: usize,
     /// Length up to the end of the last record that can be framed.
     valid_len: u64,
-    /// The log's header is not tally's: never append to (and so truncate) it.
-    foreign: bool,
-    /// The log is a header and nothing else, and a bad block damaged the
-    /// header: no record is lost, so the next append keeps the file aside
-    /// and starts the log again (a bigger file with no intact record stays
-    /// foreign: it may be someone's, not a log at all).
+    /// The log is not tally's, or a bad block took its header and every
+    /// record: nothing in it can be read, so the next append keeps the file
+    /// aside (`.damaged`, its bytes never lost) and starts the log again —
+    /// the document does not refuse writes for ever. (A damaged header with
+    /// intact records after it is read, and appended to.)
     damaged_header: bool,
     /// The snapshot did not decode (a bad block): the document was read
     /// from its log alone, and the next compaction keeps the damaged file
@@ -164,9 +165,10 @@ impl<D> Loaded<D> {
         self.log.valid_len
     }
 
-    /// The log's header is not tally's: nothing may be appended to it.
-    pub fn log_is_foreign(&self) -> bool {
-        self.log.foreign
+    /// The log could not be read at all (not tally's, or damaged whole):
+    /// the next append keeps it aside and starts it again.
+    pub fn log_is_set_aside(&self) -> bool {
+        self.log.damaged_header
     }
 }
 
@@ -316,6 +318,8 @@ pub struct Store {
     root: PathBuf,
     config: Config,
     quarantine_index: QuarantineIndex,
+    /// Where the checkpoints file stands, as this process last saw it.
+    checkpoint_log: Arc<Mutex<Option<checkpoints::LogEnd>>>,
     /// The filesystem: the machine's, or the simulator's.
     disk: Arc<dyn Disk>,
 }
@@ -374,6 +378,7 @@ impl Store {
             root: root.to_path_buf(),
             config,
             quarantine_index: QuarantineIndex::default(),
+            checkpoint_log: Arc::default(),
             disk,
         })
     }
@@ -410,6 +415,7 @@ impl Store {
             root: root.to_path_buf(),
             config,
             quarantine_index: QuarantineIndex::default(),
+            checkpoint_log: Arc::default(),
             disk,
         })
     }
@@ -757,13 +763,14 @@ impl Store {
             log.truncate(cap as usize);
         }
         let scan = frame::scan(&log);
-        let bad_magic = scan.issues.contains(&frame::FrameIssue::BadMagic)
+        // (A file shorter than its header was torn while being created, a
+        // crash in the first write: started again, nothing to keep.)
+        let damaged_header = scan.issues.contains(&frame::FrameIssue::BadMagic)
             && !frame::LOG_MAGIC.starts_with(&log);
-        let damaged_header = bad_magic && log.len() <= frame::LOG_MAGIC.len();
         for issue in &scan.issues {
             if damaged_header {
                 issues.push(format!(
-                    "{}: damaged header of an empty log: kept aside and started again at the next write",
+                    "{}: not a tally log, or damaged whole (no intact record): kept aside as .damaged and started again at the next write",
                     log_path.display()
                 ));
             } else {
@@ -804,7 +811,6 @@ impl Store {
                 // A file shorter than its header was torn while being
                 // created (a crash in the first write): not foreign, the
                 // next append starts it again.
-                foreign: bad_magic && !damaged_header,
                 damaged_header,
                 damaged_snapshot,
             },
@@ -838,13 +844,6 @@ impl Store {
             return Ok(());
         }
         let path = self.log_path(id);
-        if log.foreign {
-            return Err(StoreError::Corrupt {
-                path,
-                reason: "log header is not tally's; refusing to append (move the file aside)"
-                    .into(),
-            });
-        }
         if log.damaged_header {
             self.keep_damaged(&path)?;
             log.damaged_header = false;
@@ -921,7 +920,6 @@ impl Store {
             } else {
                 0
             },
-            foreign: false,
             damaged_header: false,
             damaged_snapshot: false,
         };
@@ -1184,20 +1182,14 @@ fn load_quarantine_index(
     let mut scan = frame::scan(&bytes);
     let bad_magic =
         scan.issues.contains(&frame::FrameIssue::BadMagic) && !frame::LOG_MAGIC.starts_with(&bytes);
-    if bad_magic && bytes.len() <= frame::LOG_MAGIC.len() {
-        // A header-only quarantine a bad block damaged: nothing in it to
-        // lose; kept aside, started again.
+    if bad_magic {
+        // Not a quarantine tally can read (not tally's, or damaged whole):
+        // kept aside, started again — its changes come again from peers.
         keep_damaged_on(disk, path)?;
         disk.write_atomic(path, frame::LOG_MAGIC)
             .map_err(io(path))?;
         bytes = frame::LOG_MAGIC.to_vec();
         scan = frame::scan(&bytes);
-    } else if bad_magic {
-        return Err(StoreError::Corrupt {
-            path: path.to_path_buf(),
-            reason: "quarantine header is not tally's; refusing to append (move the file aside)"
-                .into(),
-        });
     }
     let (live, ranges) = live_quarantine(&bytes, &scan);
     let known = live

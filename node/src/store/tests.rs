@@ -409,7 +409,7 @@ fn a_document_received_change_by_change_stays_near_its_snapshot_size() {
 }
 
 #[test]
-fn a_log_torn_in_its_first_write_is_started_again_not_refused_as_foreign() {
+fn a_log_torn_in_its_first_write_is_started_again_and_one_not_tallys_kept_aside() {
     // A crash in the first write of a new document's log can leave part of
     // the header; the log was then refused as "not tally's" for ever.
     // (Found by the simulator's crashes.)
@@ -422,7 +422,7 @@ fn a_log_torn_in_its_first_write_is_started_again_not_refused_as_foreign() {
     write_days(&store, &mut l, 1..=2);
     let again = load(&store);
     assert_eq!(days_recorded(&again), 2);
-    // A log that is not tally's at all is still refused.
+    // A log that is not tally's at all is kept aside whole, and started again.
     fs::write(&log, b"#!/bin/sh\nnot a log").unwrap();
     let mut l = load(&store);
     let (_, c) = l
@@ -436,8 +436,12 @@ fn a_log_torn_in_its_first_write_is_started_again_not_refused_as_foreign() {
         })
         .unwrap();
     let sc = SignedChange::sign(&key(), &month_id(), c.unwrap());
-    let e = store.append(&mut l, &[sc]).unwrap_err();
-    assert!(e.to_string().contains("not tally's"), "{e}");
+    store.append(&mut l, &[sc]).unwrap();
+    assert_eq!(
+        fs::read(log.with_file_name("2026-03.log.damaged")).unwrap(),
+        b"#!/bin/sh\nnot a log"
+    );
+    assert!(frame::scan(&fs::read(&log).unwrap()).issues.is_empty());
 }
 
 /// A quarantine record as versions before typed reasons wrote it.
@@ -621,7 +625,7 @@ fn a_bad_length_field_in_a_log_never_lets_an_append_overwrite_what_follows() {
 }
 
 #[test]
-fn an_empty_log_whose_header_a_bad_block_hit_is_kept_aside_and_started_again() {
+fn a_log_tally_cannot_read_at_all_is_kept_aside_and_started_again() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::init(dir.path(), "测试", &authority()).unwrap();
     let mut l = load(&store);
@@ -629,17 +633,30 @@ fn an_empty_log_whose_header_a_bad_block_hit_is_kept_aside_and_started_again() {
     store.compact(&mut l).unwrap();
     let log = dir.path().join("docs/month/D01/2026-03.log");
     assert_eq!(fs::read(&log).unwrap(), frame::LOG_MAGIC, "header only");
+    // A bad block on the empty log's header.
     fs::write(&log, b"TAL\x01\x02G1").unwrap();
     let mut l = load(&store);
-    assert!(!l.log_is_foreign(), "not refused for ever");
-    assert!(l.issues.iter().any(|i| i.contains("damaged header")));
+    assert!(l.log_is_set_aside(), "not refused for ever");
+    assert!(l.issues.iter().any(|i| i.contains("kept aside")));
     write_days(&store, &mut l, 3..=3);
     assert_eq!(days_recorded(&load(&store)), 3);
     assert_eq!(
         fs::read(dir.path().join("docs/month/D01/2026-03.log.damaged")).unwrap(),
         b"TAL\x01\x02G1"
     );
-    // A longer file that is no log at all stays refused: it may be someone's.
-    fs::write(&log, b"#!/bin/sh\necho not a log\n").unwrap();
-    assert!(load(&store).log_is_foreign());
+    // A file that is no log at all: its bytes are kept too, never cut.
+    let text = b"#!/bin/sh\necho not a log\n";
+    fs::write(&log, text).unwrap();
+    let mut l = load(&store);
+    assert!(l.log_is_set_aside());
+    write_days(&store, &mut l, 4..=4);
+    assert_eq!(
+        fs::read(dir.path().join("docs/month/D01/2026-03.log.damaged.2")).unwrap(),
+        text
+    );
+    assert_eq!(
+        days_recorded(&load(&store)),
+        3,
+        "days 1, 2 and 4: day 3 went with the file replaced"
+    );
 }

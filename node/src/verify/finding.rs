@@ -62,6 +62,21 @@ pub enum Problem {
     },
     /// The report could not be computed.
     Score { doc: DocId, reason: String },
+    /// A device's checkpoint, from before the export, names heads the
+    /// bundle's history lacks: changes it had that the exporter left out.
+    Omits {
+        doc: DocId,
+        /// The device, as its enrolment names it.
+        device: String,
+        /// The checkpoint's date.
+        on: String,
+        /// Heads of the checkpoint not in the bundle.
+        missing: u32,
+        /// Changes the device held then.
+        changes: u64,
+        /// Who exported the bundle, when a signed statement says.
+        exporter: Option<String>,
+    },
 }
 
 /// Something worth knowing that does not fail the bundle.
@@ -113,6 +128,22 @@ pub enum Note {
     NotSealed { doc: DocId },
     /// Changes made concurrently with the revocation of their key.
     ConcurrentRevocation { officer: String, changes: u32 },
+    /// A device's checkpoint taken after the export names heads the bundle
+    /// lacks: changed since the export (or left out; the bundle cannot say).
+    ChangedSinceExport {
+        doc: DocId,
+        device: String,
+        on: String,
+        missing: u32,
+    },
+    /// The verifier's own replica lacks heads a device's checkpoint names:
+    /// not received yet.
+    NotYetReceived {
+        doc: DocId,
+        device: String,
+        on: String,
+        missing: u32,
+    },
 }
 
 impl Problem {
@@ -173,6 +204,23 @@ impl fmt::Display for Problem {
                 f,
                 "{doc}: the seal names no registry state, so whether it waited for the posting and the answers cannot be confirmed"
             ),
+            Problem::Omits {
+                doc,
+                device,
+                on,
+                missing,
+                changes,
+                exporter,
+            } => {
+                write!(
+                    f,
+                    "{doc}: omits changes that {device} had on {on} (its signed checkpoint of {changes} change(s) names {missing} head(s) the bundle lacks)"
+                )?;
+                match exporter {
+                    Some(e) => write!(f, "; the bundle was exported and signed by {e}"),
+                    None => write!(f, "; the bundle's exporter signed no statement"),
+                }
+            }
             Problem::SealedEarly { doc, on, not_done } => write!(
                 f,
                 "{doc}: sealed on {on} before the procedure was done ({}), and the seal does not say it was forced",
@@ -256,6 +304,24 @@ impl fmt::Display for Note {
                 "{doc}: the report no longer matches the seal though no record changed since: the registry (standard times, roster, rules) did"
             ),
             Note::NotSealed { doc } => write!(f, "{doc}: not sealed"),
+            Note::ChangedSinceExport {
+                doc,
+                device,
+                on,
+                missing,
+            } => write!(
+                f,
+                "{doc}: {device} had {missing} head(s) the bundle lacks on {on}, after the export: changed since (a newer bundle would carry them)"
+            ),
+            Note::NotYetReceived {
+                doc,
+                device,
+                on,
+                missing,
+            } => write!(
+                f,
+                "{doc}: this replica lacks {missing} head(s) {device} had on {on}: not received yet (sync with it, or with a node that has them)"
+            ),
             Note::ConcurrentRevocation { officer, changes } => write!(
                 f,
                 "{changes} changes by officer {officer} were made concurrently with the revocation of their key"

@@ -110,6 +110,37 @@ pub struct VerifyReport {
     pub exported_by: Option<String>,
     /// Whether that device is one the authority enrolled.
     pub exporter_enrolled: bool,
+    /// What the verifier's own checkpoints said of the bundle, when it had
+    /// some (`tally verify --data DIR`).
+    pub witnessed: Option<WitnessCheck>,
+}
+
+/// What a verifier collected on its own, independently of the bundle: the
+/// checkpoints its replica kept (from every node it synced with, and those
+/// they relayed), and the devices its own registry enrolls.
+#[derive(Debug, Clone, Default)]
+pub struct Witnesses {
+    pub checkpoints: Vec<replica_core::checkpoint::SignedCheckpoint>,
+    /// Enrolled devices' keys and labels.
+    pub devices: BTreeMap<[u8; 32], String>,
+    /// What is verified is the verifier's own replica, not a bundle: what
+    /// it lacks of a checkpoint has not reached it yet (a note).
+    pub own: bool,
+}
+
+/// The bundle against the verifier's checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WitnessCheck {
+    /// Checkpoints of the documents the bundle is of.
+    pub checkpoints: u32,
+    /// Of how many devices.
+    pub devices: u32,
+    /// Checkpoints whose heads the bundle lacks and that predate its export
+    /// (each a problem: an omission).
+    pub omissions: u32,
+    /// Checkpoints whose heads the bundle lacks, taken after its export
+    /// (notes: changed since).
+    pub since_export: u32,
 }
 
 impl VerifyReport {
@@ -221,6 +252,19 @@ impl Tally {
 
 /// Verifies a bundle's bytes against `authority`.
 pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
+    verify_against(bytes, authority, None)
+}
+
+/// Verifies a bundle's bytes against `authority` and, given what the
+/// verifier collected on its own, against the checkpoints every enrolled
+/// device signed of what it held: a checkpoint of a document the bundle is
+/// of, whose heads the bundle's history lacks, is a change that device had
+/// on that date and the exporter left out.
+pub fn verify_against(
+    bytes: &[u8],
+    authority: &PublicKey,
+    witnesses: Option<&Witnesses>,
+) -> VerifyReport {
     let mut report = VerifyReport {
         ok: false,
         digest: None,
@@ -233,6 +277,7 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         notes: Vec::new(),
         exported_by: None,
         exporter_enrolled: false,
+        witnessed: None,
     };
     let bundle = match Bundle::decode(bytes) {
         Ok(b) => b,
@@ -263,6 +308,26 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         content_digest,
     } = bundle;
     let carried = crate::bundle::carried(&registry_changes, &months);
+    // Every change the bundle carries, by document: what a witness's
+    // checkpoint is held against.
+    let mut history: BTreeMap<
+        DocId,
+        std::collections::BTreeSet<crdt_schema::automerge::ChangeHash>,
+    > = BTreeMap::new();
+    history.insert(
+        DocId::Registry,
+        registry_changes.iter().map(SignedChange::hash).collect(),
+    );
+    for (doc, changes) in &months {
+        history.insert(
+            doc.clone(),
+            changes.iter().map(SignedChange::hash).collect(),
+        );
+    }
+    let exported_at = statement
+        .as_ref()
+        .filter(|st| st.verifies().is_ok())
+        .map(|st| st.statement.exported_at);
     let no_months = months.is_empty();
     let had_registry = !registry_changes.is_empty();
     for sc in registry_changes {
@@ -417,6 +482,17 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
     report
         .signers
         .sort_by(|a, b| a.officer_no.cmp(&b.officer_no));
+    if let Some(w) = witnesses {
+        report.witnessed = Some(witness(
+            w,
+            &history,
+            &header,
+            exported_at,
+            report.exported_by.as_deref(),
+            &mut tally.problems,
+            &mut report.notes,
+        ));
+    }
     report.problems = tally.problems;
     report.ok = report.problems.is_empty();
     report.digest = match &named {
@@ -429,6 +505,92 @@ pub fn verify(bytes: &[u8], authority: &PublicKey) -> VerifyReport {
         _ => None,
     };
     report
+}
+
+/// Holds the bundle against the witnesses' checkpoints of the documents it
+/// is of: the registry, and its month's documents (its district's, for a
+/// one-district bundle).
+fn witness(
+    w: &Witnesses,
+    history: &BTreeMap<DocId, std::collections::BTreeSet<crdt_schema::automerge::ChangeHash>>,
+    header: &crate::bundle::Header,
+    exported_at: Option<i64>,
+    exporter: Option<&str>,
+    problems: &mut Vec<Problem>,
+    notes: &mut Vec<Note>,
+) -> WitnessCheck {
+    let district = header
+        .district
+        .as_deref()
+        .and_then(|d| d.parse::<DistrictId>().ok());
+    let in_scope = |doc: &DocId| match doc {
+        DocId::Registry => true,
+        DocId::Month { district: d, month } => {
+            *month == header.month && district.as_ref().is_none_or(|x| x == d)
+        }
+    };
+    let mut check = WitnessCheck {
+        checkpoints: 0,
+        devices: 0,
+        omissions: 0,
+        since_export: 0,
+    };
+    let mut devices = std::collections::BTreeSet::new();
+    let empty = std::collections::BTreeSet::new();
+    for cp in &w.checkpoints {
+        let Some(label) = w.devices.get(&cp.checkpoint.device) else {
+            continue;
+        };
+        let Ok(doc) = cp.doc() else { continue };
+        if !in_scope(&doc) || cp.verify().is_err() {
+            continue;
+        }
+        check.checkpoints += 1;
+        devices.insert(cp.checkpoint.device);
+        let held = history.get(&doc).unwrap_or(&empty);
+        let missing = cp
+            .checkpoint
+            .head_hashes()
+            .iter()
+            .filter(|h| !held.contains(h))
+            .count() as u32;
+        if missing == 0 {
+            continue;
+        }
+        let device = format!("{label} ({}…)", &hex::encode(cp.checkpoint.device)[..16]);
+        let on = crate::validate::date_of(cp.checkpoint.at)
+            .map_or_else(|| cp.checkpoint.at.to_string(), |d| d.to_string());
+        match exported_at {
+            _ if w.own => notes.push(Note::NotYetReceived {
+                doc,
+                device,
+                on,
+                missing,
+            }),
+            Some(t) if cp.checkpoint.at > t => {
+                check.since_export += 1;
+                notes.push(Note::ChangedSinceExport {
+                    doc,
+                    device,
+                    on,
+                    missing,
+                });
+            }
+            _ => {
+                check.omissions += 1;
+                problems.push(Problem::Omits {
+                    doc,
+                    device,
+                    on,
+                    missing,
+                    changes: cp.checkpoint.changes,
+                    exporter: exporter.map(str::to_string),
+                });
+            }
+        }
+    }
+    check.devices = devices.len() as u32;
+    check
 }
 
 /// One month document rebuilt from a bundle's changes.

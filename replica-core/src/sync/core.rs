@@ -20,7 +20,8 @@ use crdt_schema::automerge::{Automerge, ChangeHash, ReadDoc};
 use crdt_schema::{DocId, Document};
 use keys::Signature;
 
-use super::wire::{DocHeads, MAX_CHANGE_BYTES, PROTOCOL_VERSION, Wire};
+use super::wire::{DocHeads, MAX_CHANGE_BYTES, MAX_CHECKPOINTS, PROTOCOL_VERSION, Wire};
+use crate::checkpoint::SignedCheckpoint;
 use crate::validate::SignedChange;
 
 /// What the protocol needs of the local replica.
@@ -37,6 +38,11 @@ pub trait Docs {
     /// gives a false positive, the peer sends a change's dependents but not
     /// the change, and only asking for it by hash recovers.
     fn missing_deps(&self, id: &DocId) -> BTreeSet<ChangeHash>;
+    /// The checkpoints taken after number `seq`, encoded, with the number
+    /// reached (see `checkpoint::Checkpoints::after`). None by default.
+    fn checkpoints_after(&self, seq: u64) -> (u64, Vec<Vec<u8>>) {
+        (seq, Vec::new())
+    }
 }
 
 /// Most hashes asked for by name in one message.
@@ -59,6 +65,8 @@ pub enum ProtocolError {
     UnsignedChanges(String),
     #[error("bad signed change for {doc}: {reason}")]
     BadChange { doc: String, reason: String },
+    #[error("bad checkpoint: {0}")]
+    BadCheckpoint(String),
 }
 
 /// Changes a peer sent for one document: to be validated, then applied.
@@ -102,6 +110,10 @@ pub struct PeerSync {
     /// Per document, the missing dependencies last asked of this peer.
     asked: BTreeMap<DocId, BTreeSet<ChangeHash>>,
     hello: bool,
+    /// Checkpoints received, for the caller to take ([`PeerSync::take_checkpoints`]).
+    checkpoints_in: Vec<SignedCheckpoint>,
+    /// The number the replica's checkpoints had reached when last sent here.
+    checkpoints_sent: u64,
     /// Bytes of signed changes one message may carry ([`MAX_CHANGE_BYTES`]
     /// unless a test sets a smaller one).
     budget: usize,
@@ -138,6 +150,8 @@ impl PeerSync {
             withheld: BTreeSet::new(),
             asked: BTreeMap::new(),
             hello: false,
+            checkpoints_in: Vec::new(),
+            checkpoints_sent: 0,
             budget: MAX_CHANGE_BYTES,
             sent_change_bytes: 0,
             received_change_bytes: 0,
@@ -280,7 +294,24 @@ impl PeerSync {
                     changes: signed,
                 }))
             }
+            Wire::Checkpoints(list) => {
+                if !self.hello {
+                    return Err(ProtocolError::NoHello);
+                }
+                for bytes in &list {
+                    let cp = SignedCheckpoint::decode(bytes)
+                        .map_err(|e| ProtocolError::BadCheckpoint(e.to_string()))?;
+                    self.checkpoints_in.push(cp);
+                }
+                Ok(None)
+            }
         }
+    }
+
+    /// The checkpoints received since last asked, for the replica to judge
+    /// and keep (signature, enrolled device, later than the one held).
+    pub fn take_checkpoints(&mut self) -> Vec<SignedCheckpoint> {
+        std::mem::take(&mut self.checkpoints_in)
     }
 
     /// Lets received protocol messages take effect (after their changes were
@@ -314,6 +345,25 @@ impl PeerSync {
             if let Some(w) = self.generate(docs, &id) {
                 out.push(w);
             }
+        }
+        // The checkpoints this connection has not carried yet, in messages
+        // within the bounds.
+        let (reached, cps) = docs.checkpoints_after(self.checkpoints_sent);
+        self.checkpoints_sent = reached;
+        let mut batch = Vec::new();
+        let mut bytes = 0usize;
+        for cp in cps {
+            if !batch.is_empty()
+                && (batch.len() == MAX_CHECKPOINTS || bytes + cp.len() > self.budget)
+            {
+                out.push(Wire::Checkpoints(std::mem::take(&mut batch)));
+                bytes = 0;
+            }
+            bytes += cp.len();
+            batch.push(cp);
+        }
+        if !batch.is_empty() {
+            out.push(Wire::Checkpoints(batch));
         }
         out
     }

@@ -351,7 +351,7 @@ fn forged_changes_are_quarantined_and_never_spread() {
     let mut hostile = fresh();
     hostile
         .receive(Wire::Hello {
-            version: 1,
+            version: super::wire::PROTOCOL_VERSION,
             docs: vec![],
         })
         .unwrap();
@@ -404,14 +404,29 @@ fn protocol_violations_end_the_connection_with_a_reason() {
         }),
         Err(ProtocolError::Version(99))
     ));
+    // A node of version 1 (before checkpoints) is refused, saying so.
+    assert_eq!(
+        p.receive(Wire::Hello {
+            version: 1,
+            docs: vec![]
+        })
+        .unwrap_err()
+        .to_string(),
+        "peer speaks protocol version 1, this node 2"
+    );
+    // Checkpoints before Hello, or undecodable ones, end the connection.
+    assert_eq!(
+        p.receive(Wire::Checkpoints(vec![])).unwrap_err(),
+        ProtocolError::NoHello
+    );
     p.receive(Wire::Hello {
-        version: 1,
+        version: super::wire::PROTOCOL_VERSION,
         docs: vec![],
     })
     .unwrap();
     assert_eq!(
         p.receive(Wire::Hello {
-            version: 1,
+            version: super::wire::PROTOCOL_VERSION,
             docs: vec![]
         })
         .unwrap_err(),
@@ -867,4 +882,86 @@ fn a_change_whose_storage_failed_is_accepted_when_it_comes_again() {
         )
         .unwrap();
     assert_eq!((r.accepted, r.quarantined.len()), (1, 0), "{r:?}");
+}
+
+#[test]
+fn checkpoints_travel_with_sync_and_are_relayed_to_nodes_that_never_met_the_signer() {
+    // Three replicas in a line, a — b — c: a district PC, the records
+    // office, the procuratorate. Only a and b's devices are enrolled.
+    let w = World::new();
+    let (da, db) = (
+        SecretKey::from_seed(&[21; 32]),
+        SecretKey::from_seed(&[22; 32]),
+    );
+    let stranger = SecretKey::from_seed(&[23; 32]);
+    let mut a = w.replica();
+    w.setup(&mut a);
+    w.registry(&mut a, |wr| {
+        for (k, label) in [(&da, "一监区PC"), (&db, "狱政科PC")] {
+            let cert = keys::DeviceCert::issue(
+                &w.authority,
+                keys::DeviceBody {
+                    endpoint_id: k.public(),
+                    label: label.into(),
+                    enrolled: "2026-01-01".parse().unwrap(),
+                },
+            )
+            .unwrap();
+            wr.put_trust(
+                &RegistryKey::Device(KeyHex::from_bytes(k.public().as_bytes())),
+                &cert.to_json(),
+            )?;
+        }
+        Ok(())
+    });
+    w.month(&mut a, attend(2, "1001"));
+    let signed = a.sign_checkpoints(&da, TIME, 60);
+    assert_eq!(signed.len(), 2, "the registry and D01's month");
+    // Nothing changed since: nothing new, however often asked.
+    assert!(a.sign_checkpoints(&da, TIME + 3600, 60).is_empty());
+    // A device nobody enrolled signs nothing anyone keeps.
+    assert!(a.sign_checkpoints(&stranger, TIME, 60).is_empty());
+    let mut b = w.replica();
+    let mut c = w.replica();
+    let (mut pab, mut pba) = (fresh(), fresh());
+    sync(&mut a, &mut pab, &mut b, &mut pba);
+    let mine = a
+        .checkpoints()
+        .latest(&da.public(), &d01())
+        .cloned()
+        .unwrap();
+    assert_eq!(b.checkpoints().latest(&da.public(), &d01()), Some(&mine));
+    // b relays a's checkpoint (and its own) to c, which never meets a.
+    b.sign_checkpoints(&db, TIME + 10, 60);
+    let (mut pbc, mut pcb) = (fresh(), fresh());
+    sync(&mut b, &mut pbc, &mut c, &mut pcb);
+    assert_eq!(c.checkpoints().latest(&da.public(), &d01()), Some(&mine));
+    assert!(c.checkpoints().latest(&db.public(), &d01()).is_some());
+    assert_eq!(c.checkpoints().len(), 4);
+    // A later write: a's next checkpoint waits a minute after its last,
+    // then names the new heads; b takes it over the open connection.
+    w.month(&mut a, attend(3, "1001"));
+    assert!(
+        a.sign_checkpoints(&da, TIME + 30, 60).is_empty(),
+        "too soon"
+    );
+    assert_eq!(a.sign_checkpoints(&da, TIME + 61, 60).len(), 1);
+    live(&mut a, &mut pab, &mut b, &mut pba);
+    let later = b.checkpoints().latest(&da.public(), &d01()).unwrap();
+    assert_eq!(later.checkpoint.heads, {
+        let mut h: Vec<[u8; 32]> = a
+            .document(&d01())
+            .unwrap()
+            .heads()
+            .iter()
+            .map(|h| h.0)
+            .collect();
+        h.sort();
+        h
+    });
+    assert_eq!(later.checkpoint.at, TIME + 61);
+    // A checkpoint altered on the way is dropped, not kept.
+    let mut forged = later.clone();
+    forged.checkpoint.changes += 5;
+    assert!(c.admit_checkpoints(vec![forged]).is_empty());
 }

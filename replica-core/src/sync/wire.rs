@@ -4,8 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the protocol; peers of another version are refused.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version of the protocol; peers of another version are refused. Version 2
+/// added [`Wire::Checkpoints`]: every node of a prison is upgraded together
+/// (a node of version 1 and one of version 2 refuse each other, saying so).
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest encoded message.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// Change bytes one message may carry (the rest follows in later messages).
@@ -16,6 +18,8 @@ pub const MAX_DOCS: usize = 100_000;
 pub const MAX_HEADS: usize = 4096;
 /// Most changes one message may carry.
 pub const MAX_CHANGES: usize = 100_000;
+/// Most checkpoints one message may carry.
+pub const MAX_CHECKPOINTS: usize = 10_000;
 
 /// The heads of one document, in an inventory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +42,10 @@ pub enum Wire {
         message: Vec<u8>,
         changes: Vec<Vec<u8>>,
     },
+    /// Signed checkpoints (`checkpoint::SignedCheckpoint`, encoded) the
+    /// sender holds and has not sent on this connection: its own and those
+    /// it relays.
+    Checkpoints(Vec<Vec<u8>>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,6 +81,11 @@ impl Wire {
             Wire::Sync { changes, .. } => {
                 if changes.len() > MAX_CHANGES {
                     return Err(WireError::Limit("changes in a message"));
+                }
+            }
+            Wire::Checkpoints(c) => {
+                if c.len() > MAX_CHECKPOINTS {
+                    return Err(WireError::Limit("checkpoints in a message"));
                 }
             }
         }

@@ -186,7 +186,8 @@ pub struct World<P: Protocol> {
     pub(crate) revocations: BTreeMap<usize, ChangeHash>,
     pub(crate) trace: Trace,
     pub(crate) rng: ChaCha8Rng,
-    /// An invariant a crash broke (checked as the node restarts).
+    /// An invariant broken as it happened (at a restart, or a replica
+    /// refusing to store): ends the run at once.
     pub(crate) crash_failure: Option<Failure>,
     pub stats: Stats,
 }
@@ -489,11 +490,17 @@ impl<P: Protocol> World<P> {
                 let (nt, d) = self.net.pop().expect("peeked");
                 self.now = self.now.max(nt);
                 self.deliver(d);
+                if let Some(f) = self.crash_failure.take() {
+                    return self.finish(Some(f));
+                }
             }
             self.now = self.now.max(t);
             if action == Action::Heal {
                 self.settle();
                 self.stats.heals += 1;
+                if let Some(f) = self.crash_failure.take() {
+                    return self.finish(Some(f));
+                }
                 if let Some(f) = self.check() {
                     return self.finish(Some(f));
                 }

@@ -173,13 +173,23 @@ impl Protocol for Tally {
 
     fn write(w: &mut World<Tally>, node: usize, doc: &DocId, sc: SignedChange) -> bool {
         let h = sc.hash();
-        let a = w.nodes[node]
-            .replica
-            .admit(Incoming {
-                doc: doc.clone(),
-                changes: vec![sc],
-            })
-            .expect("a simulated disk");
+        let a = match w.nodes[node].replica.admit(Incoming {
+            doc: doc.clone(),
+            changes: vec![sc],
+        }) {
+            Ok(a) => a,
+            Err(e) => {
+                if w.crash_failure.is_none() {
+                    w.crash_failure = Some(w.fail_now(
+                        "a replica takes changes after any crash",
+                        format!("node {node} could not store its own write in {doc}: {e}"),
+                        Some(node),
+                        None,
+                    ));
+                }
+                return false;
+            }
+        };
         if a.accepted > 0 {
             w.log(
                 node,
@@ -254,7 +264,7 @@ impl Protocol for Tally {
         w.nodes[to].sessions.insert(from, session);
         match stepped {
             Ok(s) => Ok(Delivered {
-                gained: s.accepted() > 0,
+                gained: s.gained(),
                 replies: s.out.into_iter().map(|m| m.encode()).collect(),
             }),
             Err(StepError::Admit(never)) => match never {},
@@ -306,7 +316,22 @@ fn admit_from(w: &mut World<Tally>, to: usize, from: usize, seq: u64, inc: Incom
     if w.cfg.bug == Some(Bug::UncheckedApply { node: to }) {
         return apply_unchecked(w, to, from, seq, inc);
     }
-    let a = w.nodes[to].replica.admit(inc).expect("a simulated disk");
+    let a = match w.nodes[to].replica.admit(inc) {
+        Ok(a) => a,
+        // A replica that cannot take changes any more (its store refuses
+        // after a crash) is a failure of tally's, named, not a panic.
+        Err(e) => {
+            if w.crash_failure.is_none() {
+                w.crash_failure = Some(w.fail_now(
+                    "a replica takes changes after any crash",
+                    format!("node {to} could not admit changes of {doc}: {e}"),
+                    Some(to),
+                    None,
+                ));
+            }
+            return Admitted::default();
+        }
+    };
     if honest && w.prison.behaviour[from].is_honest() {
         w.stats.change_bytes_received += size;
         let useful = hashes
