@@ -39,12 +39,24 @@ pub enum MergeError {
         ours.chars().take(16).collect::<String>()
     )]
     ForeignAuthority { bundle: String, ours: String },
+    #[error(
+        "the bundle was altered after its exporter signed it ({0}); nothing merged (ask the exporter for the file again, and tell the procuratorate)"
+    )]
+    Altered(String),
+    #[error(
+        "the bundle's header names the prison `{header}`, its signed registry `{registry}`: the header was edited; nothing merged"
+    )]
+    EditedHeader { header: String, registry: String },
 }
 
 /// Merges `bundle` into the replica of `store`: the registry first (its
-/// trust decides the rest), then each month document. A bundle none of
-/// whose certificates this replica's authority signed is refused whole
-/// (its every change would only sit in quarantine, "pending", for ever).
+/// trust decides the rest), then each month document. Refused whole: a
+/// bundle none of whose certificates this replica's authority signed (its
+/// every change would only sit in quarantine, "pending", for ever), one
+/// whose header names another prison than its signed registry, and one
+/// whose exporter's statement no longer binds what it carries — altered on
+/// the way, it is merged nowhere. Otherwise each change is judged as a
+/// peer's is: what verifies is stored, the rest kept in quarantine.
 pub fn merge(store: &Store, bundle: Bundle) -> Result<MergeReport, MergeError> {
     let authority = store.authority()?;
     if !bundle.registry.is_empty() {
@@ -57,6 +69,36 @@ pub fn merge(store: &Store, bundle: Bundle) -> Result<MergeReport, MergeError> {
                 bundle: bundle.header.authority.clone(),
                 ours: authority.to_string(),
             });
+        }
+        // A header naming another prison than the bundle's own signed
+        // registry was edited on the way.
+        if let Some(name) = crdt_schema::Document::from_automerge(DocId::Registry, registry)
+            .and_then(crdt_schema::RegistryDoc::from_document)
+            .ok()
+            .and_then(|r| r.facts().prison)
+            && name != bundle.header.prison
+        {
+            return Err(MergeError::EditedHeader {
+                header: bundle.header.prison.clone(),
+                registry: name,
+            });
+        }
+    }
+    // A statement that no longer binds what the bundle carries: the file
+    // was altered after it was signed (a bundle without one is merged, as
+    // older tallies exported them; `tally verify` says what that means).
+    if let Some(st) = &bundle.statement {
+        st.verifies().map_err(MergeError::Altered)?;
+        if st.statement.content != hex::encode(bundle.content_digest) {
+            return Err(MergeError::Altered(
+                "records were added, removed or changed after the statement".into(),
+            ));
+        }
+        if st.statement.documents != crate::bundle::carried(&bundle.registry, &bundle.months) {
+            return Err(MergeError::Altered(
+                "the statement names other documents, heads or change counts than the bundle carries"
+                    .into(),
+            ));
         }
     }
     let mut replica = Replica::open(store.clone())?;

@@ -19,6 +19,18 @@ use sha2::{Digest as _, Sha256};
 const TALLY: &str = env!("CARGO_BIN_EXE_tally");
 const PASSPHRASE: &str = "test passphrase";
 
+/// `tally` with these arguments, whatever its outcome.
+fn tally_any(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(TALLY)
+        .arg("--data")
+        .arg(dir)
+        .args(args)
+        .env("TALLY_PASSPHRASE", PASSPHRASE)
+        .env_remove("TALLY_DATA")
+        .output()
+        .expect("tally runs")
+}
+
 fn tally(dir: &Path, args: &[&str]) -> std::process::Output {
     let out = Command::new(TALLY)
         .arg("--data")
@@ -879,5 +891,248 @@ fn the_exporters_signed_statement_names_the_device_and_binds_what_it_carried() {
         }),
         "{:?}",
         r.problems
+    );
+}
+
+/// A fresh replica of the prison of `d` (trusting its authority).
+fn fresh_replica(d: &Path) -> tempfile::TempDir {
+    let replica = tempfile::tempdir().unwrap();
+    let pubf = identity::authority_pub_path(d);
+    let out = tally(
+        replica.path(),
+        &["init", "--authority", pubf.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    replica
+}
+
+/// `tally merge` of `bytes` into `replica`: success, and what it said.
+fn merge(replica: &Path, bytes: &[u8]) -> (bool, String) {
+    let file = replica.join("in.bundle");
+    std::fs::write(&file, bytes).unwrap();
+    let out = tally_any(replica, &["merge", file.to_str().unwrap()]);
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn tampered_bundles_are_named_precisely_and_merged_nowhere() {
+    let p = prison();
+    let d = p.dir.path();
+    // The records office's PC, enrolled: its exports carry a signed statement.
+    let out = tally(d, &["node", "id"]);
+    let id = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+        .expect("an endpoint id")
+        .to_string();
+    assert!(
+        tally(d, &["device", "enroll", &id, "--label", "狱政科PC"])
+            .status
+            .success()
+    );
+    let device = {
+        let k = node::net::node_key(d).unwrap();
+        keys::SecretKey::from_seed(&k.to_bytes())
+    };
+    // An amendment after the seal, then the honest, signed export.
+    let f = write(
+        d,
+        "more.csv",
+        "date,inmate_no,procedure,quantity\n2026-03-02,1001,P1,520\n",
+    );
+    assert!(
+        tally(d, &["import", "counts", f.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let honest = bundle_of(d);
+    assert!(check(&honest, &p.authority).ok);
+    let d01 = DocId::month("D01".parse().unwrap(), "2026-03".parse().unwrap());
+    let decoded = || Bundle::decode(&honest).unwrap();
+    let seal_change = {
+        let b = decoded();
+        // The seal is the change the amendment follows.
+        b.months[&d01][b.months[&d01].len() - 2].hash()
+    };
+
+    // 1. The change after the seal left out, the end record recomputed,
+    // the statement kept: it no longer covers the bundle.
+    let mut b = decoded();
+    let amendment = b.months.get_mut(&d01).unwrap().pop().unwrap();
+    let after_seal = b.encode();
+    let r = check(&after_seal, &p.authority);
+    assert!(
+        r.problems.contains(&Problem::StatementContent),
+        "{:?}",
+        r.problems
+    );
+    let fresh = fresh_replica(d);
+    let (merged, said) = merge(fresh.path(), &after_seal);
+    assert!(
+        !merged && said.contains("altered after its exporter signed it"),
+        "{said}"
+    );
+    assert!(
+        Store::open(fresh.path())
+            .unwrap()
+            .month_ids()
+            .unwrap()
+            .is_empty(),
+        "merged nowhere"
+    );
+
+    // 2. The same omission, the statement signed again by the exporter:
+    // alone it verifies — every change in it is genuine — but against a
+    // replica that kept the exporter's own checkpoint of the month, it is
+    // the omission, named with the device and the exporter.
+    let mut b = decoded();
+    b.months.get_mut(&d01).unwrap().pop();
+    let resigned = b.encode_signed(&device, now());
+    assert!(check(&resigned, &p.authority).ok);
+    let witness = fresh_replica(d);
+    assert!(merge(witness.path(), &honest).0);
+    {
+        let store = Store::open(d).unwrap();
+        let mut records = node::replica::Replica::open(store).unwrap();
+        assert!(records.sign_checkpoints(&device, now() - 60, 60).unwrap() >= 2);
+        let cps: Vec<_> = records.core.checkpoints().iter().cloned().collect();
+        let mut w = node::replica::Replica::open(Store::open(witness.path()).unwrap()).unwrap();
+        assert!(w.admit_checkpoints(cps).unwrap() >= 2);
+    }
+    let out = tally_any(
+        witness.path(),
+        &["verify", d.join("none").to_str().unwrap()],
+    );
+    assert!(!out.status.success(), "a missing file is an error");
+    let file = witness.path().join("resigned.bundle");
+    std::fs::write(&file, &resigned).unwrap();
+    let out = tally_any(
+        witness.path(),
+        &["verify", "--json", file.to_str().unwrap()],
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["ok"], false, "{r}");
+    let problems = r["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let text = problems[0].as_str().unwrap();
+    assert!(
+        text.starts_with("month/D01/2026-03: omits changes that 狱政科PC")
+            && text.contains("exported and signed by 狱政科PC"),
+        "{text}"
+    );
+    // Merged into a replica, it adds nothing false: every change is
+    // genuine, and the amendment comes with the next sync.
+    let fresh = fresh_replica(d);
+    assert!(merge(fresh.path(), &resigned).0);
+
+    // 3. A change before the seal left out, signed again: the seal cannot
+    // be verified (it follows what is missing), and so says verify; merged,
+    // nothing that depends on the gap enters the document.
+    let mut b = decoded();
+    let changes = b.months.get_mut(&d01).unwrap();
+    let gap = changes.remove(0);
+    let before_seal = b.encode_signed(&device, now());
+    let r = check(&before_seal, &p.authority);
+    assert!(!r.ok);
+    let mut names_gap = false;
+    let unverifiable: Vec<String> = r
+        .problems
+        .iter()
+        .filter_map(|x| match x {
+            Problem::Unverifiable {
+                change,
+                wait: Wait::Changes(missing),
+                ..
+            } => {
+                names_gap |= missing
+                    .iter()
+                    .any(|m| gap.hash().to_string().starts_with(m));
+                Some(change.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(names_gap, "the missing change named: {:?}", r.problems);
+    assert!(
+        unverifiable
+            .iter()
+            .any(|c| seal_change.to_string().starts_with(c.as_str())),
+        "the seal named as unverifiable: {:?}",
+        r.problems
+    );
+    let fresh = fresh_replica(d);
+    let (merged, said) = merge(fresh.path(), &before_seal);
+    assert!(merged, "{said}");
+    let store = Store::open(fresh.path()).unwrap();
+    let held = store.load(&d01).unwrap();
+    assert!(
+        held.doc
+            .automerge()
+            .get_change_meta_by_hash(&seal_change)
+            .is_none()
+            && held
+                .doc
+                .automerge()
+                .get_change_meta_by_hash(&amendment.hash())
+                .is_none(),
+        "the seal and what follows wait for the gap, outside the document"
+    );
+
+    // 4. The header edited to another prison: named, merged nowhere.
+    let mut b = decoded();
+    b.statement = None;
+    b.header.prison = "另一监狱".into();
+    let edited = b.encode();
+    let r = check(&edited, &p.authority);
+    assert!(r.problems.contains(&Problem::HeaderPrison {
+        header: "另一监狱".into(),
+        registry: "测试监狱".into()
+    }));
+    let fresh = fresh_replica(d);
+    let (merged, said) = merge(fresh.path(), &edited);
+    assert!(!merged && said.contains("the header was edited"), "{said}");
+    assert!(
+        Store::open(fresh.path())
+            .unwrap()
+            .month_ids()
+            .unwrap()
+            .is_empty()
+    );
+
+    // 5. From another prison's authority: named, merged nowhere.
+    let other = SecretKey::from_seed(&[42; 32]).public();
+    assert!(
+        check(&honest, &other)
+            .problems
+            .contains(&Problem::ForeignAuthority)
+    );
+    let stranger = tempfile::tempdir().unwrap();
+    assert!(
+        tally(stranger.path(), &["init", "--prison", "别的监狱"])
+            .status
+            .success()
+    );
+    let (merged, said) = merge(stranger.path(), &honest);
+    assert!(
+        !merged && said.contains("another prison authority"),
+        "{said}"
+    );
+    assert!(
+        Store::open(stranger.path())
+            .unwrap()
+            .month_ids()
+            .unwrap()
+            .is_empty()
     );
 }
