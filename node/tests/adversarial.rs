@@ -925,6 +925,21 @@ fn merge(replica: &Path, bytes: &[u8]) -> (bool, String) {
     )
 }
 
+/// Merging `bytes` into `replica` is refused whole, saying `says`, and
+/// stores no month.
+fn refused_whole(replica: &Path, bytes: &[u8], says: &str) {
+    let (merged, said) = merge(replica, bytes);
+    assert!(!merged && said.contains(says), "{said}");
+    assert!(
+        Store::open(replica)
+            .unwrap()
+            .month_ids()
+            .unwrap()
+            .is_empty(),
+        "merged nowhere"
+    );
+}
+
 #[test]
 fn tampered_bundles_are_named_precisely_and_merged_nowhere() {
     let p = prison();
@@ -977,19 +992,10 @@ fn tampered_bundles_are_named_precisely_and_merged_nowhere() {
         "{:?}",
         r.problems
     );
-    let fresh = fresh_replica(d);
-    let (merged, said) = merge(fresh.path(), &after_seal);
-    assert!(
-        !merged && said.contains("altered after its exporter signed it"),
-        "{said}"
-    );
-    assert!(
-        Store::open(fresh.path())
-            .unwrap()
-            .month_ids()
-            .unwrap()
-            .is_empty(),
-        "merged nowhere"
+    refused_whole(
+        fresh_replica(d).path(),
+        &after_seal,
+        "altered after its exporter signed it",
     );
 
     // 2. The same omission, the statement signed again by the exporter:
@@ -1099,16 +1105,7 @@ fn tampered_bundles_are_named_precisely_and_merged_nowhere() {
         header: "另一监狱".into(),
         registry: "测试监狱".into()
     }));
-    let fresh = fresh_replica(d);
-    let (merged, said) = merge(fresh.path(), &edited);
-    assert!(!merged && said.contains("the header was edited"), "{said}");
-    assert!(
-        Store::open(fresh.path())
-            .unwrap()
-            .month_ids()
-            .unwrap()
-            .is_empty()
-    );
+    refused_whole(fresh_replica(d).path(), &edited, "the header was edited");
 
     // 5. From another prison's authority: named, merged nowhere.
     let other = SecretKey::from_seed(&[42; 32]).public();
@@ -1123,16 +1120,5 @@ fn tampered_bundles_are_named_precisely_and_merged_nowhere() {
             .status
             .success()
     );
-    let (merged, said) = merge(stranger.path(), &honest);
-    assert!(
-        !merged && said.contains("another prison authority"),
-        "{said}"
-    );
-    assert!(
-        Store::open(stranger.path())
-            .unwrap()
-            .month_ids()
-            .unwrap()
-            .is_empty()
-    );
+    refused_whole(stranger.path(), &honest, "another prison authority");
 }

@@ -11,6 +11,18 @@ fn lines(trace: &[Traced]) -> String {
     trace.iter().map(|t| format!("{t}\n")).collect()
 }
 
+/// Panics with the broken invariant and its trace, if the run failed.
+fn passed(seed: u64, o: &world::Outcome) {
+    if let Some(f) = &o.failure {
+        panic!(
+            "seed {seed}: {}: {}\n{}",
+            f.invariant,
+            f.detail,
+            lines(&f.trace)
+        );
+    }
+}
+
 fn small(seed: u64) -> Config {
     let mut c = Config::new(seed, 12);
     c.days = 10;
@@ -21,14 +33,7 @@ fn small(seed: u64) -> Config {
 fn fixed_seeds_converge_with_every_invariant_holding() {
     for seed in 1..=3 {
         let o = world::run(small(seed));
-        if let Some(f) = &o.failure {
-            panic!(
-                "seed {seed}: {}: {}\n{}",
-                f.invariant,
-                f.detail,
-                lines(&f.trace)
-            );
-        }
+        passed(seed, &o);
         let st = &o.stats;
         // The run did what it is meant to exercise: officers wrote, peers
         // exchanged changes, hostile changes were refused, partitions healed.
@@ -45,14 +50,7 @@ fn default_size_runs_converge_for_a_whole_month() {
     // tally-sim's defaults: 20 nodes (2 hostile), 31 days, faults on.
     for seed in 1..=2 {
         let o = world::run(Config::new(seed, 20));
-        if let Some(f) = &o.failure {
-            panic!(
-                "seed {seed}: {}: {}\n{}",
-                f.invariant,
-                f.detail,
-                lines(&f.trace)
-            );
-        }
+        passed(seed, &o);
         assert!(o.stats.heals >= 3, "seed {seed}: {} heals", o.stats.heals);
     }
 }
@@ -170,14 +168,7 @@ fn bad_blocks_cost_only_what_they_touch_and_are_reported() {
         let mut c = Config::new(seed, 20);
         c.full_trace = true;
         let o = world::run(c);
-        if let Some(f) = &o.failure {
-            panic!(
-                "seed {seed}: {}: {}\n{}",
-                f.invariant,
-                f.detail,
-                lines(&f.trace)
-            );
-        }
+        passed(seed, &o);
         for t in o.trace.expect("asked for") {
             if let Event::BadBlock { file, .. } = t.event {
                 kinds.insert(file.rsplit('.').next().unwrap_or_default().to_string());
