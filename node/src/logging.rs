@@ -13,7 +13,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
 use tracing::callsite::Identifier;
 use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::Layer;
@@ -29,9 +28,18 @@ pub const BURST: u32 = 20;
 /// The window [`BURST`] counts in.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
+/// Why logging to files could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("log directory {}: {source}", path.display())]
+pub struct LogError {
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: tracing_appender::rolling::InitError,
+}
+
 /// Installs the global subscriber (`RUST_LOG` filters; default `info`,
 /// iroh's chatter at `warn`). Files are named `PREFIX.YYYY-MM-DD.log`.
-pub fn init(dir: Option<&Path>, prefix: &str) -> Result<()> {
+pub fn init(dir: Option<&Path>, prefix: &str) -> Result<(), LogError> {
     match dir {
         Some(dir) => {
             let files = tracing_appender::rolling::Builder::new()
@@ -40,7 +48,10 @@ pub fn init(dir: Option<&Path>, prefix: &str) -> Result<()> {
                 .filename_suffix("log")
                 .max_log_files(14)
                 .build(dir)
-                .with_context(|| format!("log directory {}", dir.display()))?;
+                .map_err(|source| LogError {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
             let _ = tracing_subscriber::registry()
                 .with(layer(files, false, Flood::new(BURST, WINDOW)))
                 .try_init();

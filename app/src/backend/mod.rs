@@ -28,7 +28,7 @@ use node::validate::date_of;
 mod view;
 
 pub use node::service::{Catalog, Officer, ProcedureLine};
-pub use view::{Conflict, ConflictValue, DistrictView, EntryRow};
+pub use view::{Conflict, ConflictValue, DistrictView, EntryRow, ViewError};
 
 use crate::browse::{self, Listing};
 use crate::clock::unix_now;
@@ -43,19 +43,19 @@ pub enum Failure {
     /// A bug in the backend: the request panicked (nothing half-written
     /// remains: every write is one session).
     Internal(String),
-    /// An app-only read or form (the district view, a conflict's value).
+    /// The district's view could not be read.
+    View {
+        district: DistrictId,
+        date: crdt_schema::Date,
+        error: std::sync::Arc<ViewError>,
+    },
+    /// An app-only form (a conflict's value) or a condition of this PC.
     Other(String),
 }
 
 impl From<ServiceError> for Failure {
     fn from(e: ServiceError) -> Failure {
         Failure::Service(e)
-    }
-}
-
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Failure {
-        Failure::Other(format!("{e:#}"))
     }
 }
 
@@ -401,7 +401,11 @@ impl Worker {
             },
             Request::Load { district, date } => match self.load(&district, date) {
                 Ok(v) => Reply::Loaded(Box::new(v)),
-                Err(e) => Reply::LoadFailed(Failure::Other(format!("{district} {date}: {e:#}"))),
+                Err(e) => Reply::LoadFailed(Failure::View {
+                    district,
+                    date,
+                    error: std::sync::Arc::new(e),
+                }),
             },
             Request::Save {
                 district,
@@ -655,8 +659,8 @@ impl Worker {
         }
     }
 
-    fn store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open(&self.data)?)
+    fn store(&self) -> Result<Store, node::store::StoreError> {
+        Store::open(&self.data)
     }
 
     /// Unlocks the key file and checks its certificate against the registry:

@@ -17,6 +17,27 @@ use node::validate::Trust;
 
 use super::Worker;
 
+/// Why a district's view could not be read: error values the screen says
+/// in the officer's language (`ui::words`).
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    /// The data directory or a document could not be read.
+    #[error(transparent)]
+    Store(#[from] node::store::StoreError),
+    /// Another district's document the report reads could not be read.
+    #[error(transparent)]
+    Read(#[from] node::read::ReadError),
+    /// The month could not be scored (a figure the rules cannot compute).
+    #[error(transparent)]
+    Score(#[from] crdt_schema::ScoreError),
+    /// The month's procedure could not be read.
+    #[error(transparent)]
+    Service(#[from] node::service::ServiceError),
+    /// What awaits approval could not be computed.
+    #[error(transparent)]
+    Close(#[from] node::close::CloseError),
+}
+
 /// One inmate's line of the daily entry grid, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryRow {
@@ -112,7 +133,7 @@ impl Worker {
         &mut self,
         district: &DistrictId,
         date: Date,
-    ) -> anyhow::Result<DistrictView> {
+    ) -> Result<DistrictView, ViewError> {
         let store = self.store()?;
         let _lock = store.lock_shared()?;
         let versions_of = |districts: &[DistrictId]| -> Vec<DocVersion> {
@@ -172,7 +193,7 @@ fn conflicts(
     id: &DocId,
     loaded: &node::store::Loaded<MonthDoc>,
     facts: &crdt_schema::MonthFacts,
-) -> anyhow::Result<Vec<Conflict>> {
+) -> Result<Vec<Conflict>, ViewError> {
     let in_conflict: Vec<&InmateNo> = facts
         .inmates
         .iter()
@@ -223,7 +244,7 @@ fn conflicts(
 }
 
 /// Reads and scores the district on `date` (under the caller's lock).
-fn read_view(store: &Store, district: &DistrictId, date: Date) -> anyhow::Result<DistrictView> {
+fn read_view(store: &Store, district: &DistrictId, date: Date) -> Result<DistrictView, ViewError> {
     let registry_doc = store
         .load(&DocId::Registry)?
         .typed(RegistryDoc::from_document)?;

@@ -24,6 +24,11 @@ pub fn failure(lang: Lang, f: &Failure, wrote: bool) -> String {
             Lang::Zh => format!("内部错误：{what}"),
             Lang::En => format!("internal error: {what}"),
         },
+        Failure::View {
+            district,
+            date,
+            error,
+        } => view(lang, district, *date, error),
         Failure::Other(detail) => {
             if wrote {
                 format!("{}: {detail}", lang.t("未写入任何内容", "nothing written"))
@@ -307,6 +312,61 @@ fn unlock(lang: Lang, e: &UnlockError) -> Option<String> {
     Some(s)
 }
 
+/// Why a district's day could not be shown, in `lang`: what the officer
+/// can act on first, the library's words after it.
+fn view(
+    lang: Lang,
+    district: &crdt_schema::DistrictId,
+    date: crdt_schema::Date,
+    e: &crate::backend::ViewError,
+) -> String {
+    use crate::backend::ViewError;
+    use node::store::StoreError;
+    let zh = lang == Lang::Zh;
+    let said = match e {
+        ViewError::Store(StoreError::NotInitialized(_)) => {
+            if zh {
+                "本机尚无数据（先导入或同步）"
+            } else {
+                "this PC holds no data yet (import or sync first)"
+            }
+        }
+        ViewError::Store(StoreError::Io { .. }) => {
+            if zh {
+                "无法读取本机数据文件"
+            } else {
+                "cannot read this PC's data files"
+            }
+        }
+        ViewError::Store(_) | ViewError::Read(_) => {
+            if zh {
+                "本机数据有误"
+            } else {
+                "this PC's data cannot be read"
+            }
+        }
+        ViewError::Score(_) | ViewError::Close(_) => {
+            if zh {
+                "本月无法计分"
+            } else {
+                "the month cannot be scored"
+            }
+        }
+        ViewError::Service(_) => {
+            if zh {
+                "无法读取本月的评议与公示"
+            } else {
+                "cannot read the month's procedure"
+            }
+        }
+    };
+    if zh {
+        format!("{district} {date}：{said}（{e}）")
+    } else {
+        format!("{district} {date}: {said} ({e})")
+    }
+}
+
 /// Why the embedded sync node is not running, in `lang`: what an officer
 /// (or the IT officer beside them) can act on first, the library's words
 /// after it as the detail.
@@ -437,6 +497,27 @@ mod tests {
         assert_eq!(
             failure(Lang::Zh, &f, false),
             "inmate 1001 has no roster entry or records in D01 2026-10"
+        );
+    }
+
+    #[test]
+    fn a_view_that_could_not_be_read_is_said_in_the_officers_language() {
+        let f = Failure::View {
+            district: "D01".parse().expect("district"),
+            date: "2026-10-20".parse().expect("date"),
+            error: std::sync::Arc::new(crate::backend::ViewError::Store(
+                node::store::StoreError::NotInitialized(PathBuf::from("/var/lib/tally")),
+            )),
+        };
+        let zh = failure(Lang::Zh, &f, false);
+        assert!(
+            zh.starts_with("D01 2026-10-20：本机尚无数据（先导入或同步）（"),
+            "{zh}"
+        );
+        let en = failure(Lang::En, &f, false);
+        assert!(
+            en.starts_with("D01 2026-10-20: this PC holds no data yet (import or sync first) ("),
+            "{en}"
         );
     }
 

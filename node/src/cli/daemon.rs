@@ -54,7 +54,7 @@ fn options(
 }
 
 fn init_logging(dir: Option<&Path>) -> Result<()> {
-    crate::logging::init(dir, "tally-node")
+    Ok(crate::logging::init(dir, "tally-node")?)
 }
 
 /// Runs the node on `data` until `stop` completes.
