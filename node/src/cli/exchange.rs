@@ -178,6 +178,20 @@ pub(super) fn verify(
                     .map(|d| (*d.body.endpoint_id.as_bytes(), d.body.label.clone()))
                     .collect(),
                 own: bundle.is_none(),
+                held: core
+                    .doc_ids()
+                    .into_iter()
+                    .filter_map(|id| {
+                        let hashes = core
+                            .document(&id)?
+                            .automerge()
+                            .get_changes_meta(&[])
+                            .into_iter()
+                            .map(|c| c.hash)
+                            .collect();
+                        Some((id, hashes))
+                    })
+                    .collect(),
             };
             Some((store, witnesses))
         }

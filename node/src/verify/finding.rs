@@ -72,6 +72,9 @@ pub enum Problem {
         on: String,
         /// Heads of the checkpoint not in the bundle.
         missing: u32,
+        /// Of those, the ones the verifier's own replica holds (signed
+        /// changes in hand, not only the device's word).
+        in_hand: u32,
         /// Changes the device held then.
         changes: u64,
         /// Who exported the bundle, when a signed statement says.
@@ -209,12 +212,13 @@ impl fmt::Display for Problem {
                 device,
                 on,
                 missing,
+                in_hand,
                 changes,
                 exporter,
             } => {
                 write!(
                     f,
-                    "{doc}: omits changes that {device} had on {on} (its signed checkpoint of {changes} change(s) names {missing} head(s) the bundle lacks)"
+                    "{doc}: omits changes that {device} had on {on} (its signed checkpoint of {changes} change(s) names {missing} head(s) the bundle lacks; this replica holds {in_hand} of them, signed)"
                 )?;
                 match exporter {
                     Some(e) => write!(f, "; the bundle was exported and signed by {e}"),

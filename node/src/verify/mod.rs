@@ -126,6 +126,10 @@ pub struct Witnesses {
     /// What is verified is the verifier's own replica, not a bundle: what
     /// it lacks of a checkpoint has not reached it yet (a note).
     pub own: bool,
+    /// The changes the verifier's own replica holds, by document: a head a
+    /// bundle lacks that is among them is an omission proven by a signed
+    /// change in hand, not only by a device's word.
+    pub held: BTreeMap<DocId, std::collections::BTreeSet<crdt_schema::automerge::ChangeHash>>,
 }
 
 /// The bundle against the verifier's checkpoints.
@@ -548,12 +552,18 @@ fn witness(
         check.checkpoints += 1;
         devices.insert(cp.checkpoint.device);
         let held = history.get(&doc).unwrap_or(&empty);
-        let missing = cp
+        let lacking: Vec<crdt_schema::automerge::ChangeHash> = cp
             .checkpoint
             .head_hashes()
-            .iter()
+            .into_iter()
             .filter(|h| !held.contains(h))
-            .count() as u32;
+            .collect();
+        let missing = lacking.len() as u32;
+        let in_hand = w
+            .held
+            .get(&doc)
+            .map_or(0, |here| lacking.iter().filter(|h| here.contains(h)).count())
+            as u32;
         if missing == 0 {
             continue;
         }
@@ -583,6 +593,7 @@ fn witness(
                     device,
                     on,
                     missing,
+                    in_hand,
                     changes: cp.checkpoint.changes,
                     exporter: exporter.map(str::to_string),
                 });
