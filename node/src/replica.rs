@@ -228,8 +228,14 @@ impl Replica {
         let records = self.store.append_checkpoints(&new)?;
         let live = self.core.checkpoints().len();
         if records > 2 * live + 1024 {
-            self.store
-                .rewrite_checkpoints(self.core.checkpoints().iter())?;
+            // The latest of each device and document, and those read back
+            // that still wait for their device's enrolment.
+            self.store.rewrite_checkpoints(
+                self.core
+                    .checkpoints()
+                    .iter()
+                    .chain(self.core.unconfirmed_checkpoints()),
+            )?;
         }
         Ok(())
     }

@@ -1023,12 +1023,39 @@ fn tampered_bundles_are_named_precisely_and_merged_nowhere() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["ok"], false, "{r}");
     let problems = r["problems"].as_array().unwrap();
-    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    // The exporter's own checkpoint had the amendment...
     let text = problems[0].as_str().unwrap();
     assert!(
         text.starts_with("month/D01/2026-03: omits changes that 狱政科PC")
+            && text.contains("the checkpoint is the exporting device's own: it had them")
             && text.contains("exported and signed by 狱政科PC"),
         "{text}"
+    );
+    // ...and the witness holds it, signed, stated before the export.
+    let text = problems[1].as_str().unwrap();
+    assert!(
+        text.starts_with("month/D01/2026-03: lacks 1 signed change(s) this replica holds"),
+        "{text}"
+    );
+    // Backdating the statement (to 2023) does not turn the checkpoint into
+    // "taken after the export": the bundle carries the seal, written after
+    // the checkpoint, so it was made after it.
+    let mut b = decoded();
+    b.months.get_mut(&d01).unwrap().pop();
+    let backdated = b.encode_signed(&device, 1_700_000_000);
+    std::fs::write(&file, &backdated).unwrap();
+    let out = tally_any(
+        witness.path(),
+        &["verify", "--json", file.to_str().unwrap()],
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["witnessed"]["since_export"], 0, "{r}");
+    assert!(
+        r["problems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("omits changes that 狱政科PC")),
+        "{r}"
     );
     // Merged into a replica, it adds nothing false: every change is
     // genuine, and the amendment comes with the next sync.

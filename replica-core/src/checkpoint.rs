@@ -23,16 +23,24 @@ use crdt_schema::automerge::ChangeHash;
 use keys::{PublicKey, SecretKey, Signature};
 use serde::{Deserialize, Serialize};
 
-use crate::sync::wire::MAX_HEADS;
 use crate::validate::Trust;
 
 /// The signature domain of a checkpoint (see `keys::signing_message`).
 pub const PURPOSE: &str = "tally-checkpoint/1";
-/// Largest encoded checkpoint: a document's heads are bounded by the wire's.
-pub const MAX_CHECKPOINT_BYTES: usize = 64 + 32 * MAX_HEADS + 256;
+/// Most heads a checkpoint names. A document's heads are its concurrent
+/// writes not yet merged by a later one: a handful. A document with more
+/// is not checkpointed (and a checkpoint naming more is refused), so one
+/// checkpoint stays a few kilobytes whatever a device signs.
+pub const MAX_CHECKPOINT_HEADS: usize = 256;
+/// Largest encoded checkpoint.
+pub const MAX_CHECKPOINT_BYTES: usize = 64 + 33 * MAX_CHECKPOINT_HEADS + 256;
 /// Most checkpoints a replica keeps (devices × documents): a prison of a
 /// hundred devices and a few years of months stays far below it.
 pub const MAX_KEPT: usize = 500_000;
+/// Most documents one device's checkpoints are kept for (ten districts,
+/// forty years of months, and then some): a device signing checkpoints of
+/// documents by the thousand fills its own share, not the replica.
+pub const MAX_PER_DEVICE: usize = 10_000;
 
 /// What a device held of one document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +134,7 @@ impl SignedCheckpoint {
         }
         let sc: SignedCheckpoint =
             postcard::from_bytes(bytes).map_err(|e| CheckpointError::Decode(e.to_string()))?;
-        if sc.checkpoint.heads.len() > MAX_HEADS {
+        if sc.checkpoint.heads.len() > MAX_CHECKPOINT_HEADS {
             return Err(CheckpointError::TooManyHeads(sc.checkpoint.heads.len()));
         }
         sc.doc()?;
@@ -158,6 +166,15 @@ impl SignedCheckpoint {
     fn rank(&self) -> (u64, i64, &[u8]) {
         (self.checkpoint.changes, self.checkpoint.at, &self.signature)
     }
+
+    /// What [`SignedCheckpoint::rank`] orders by, owned.
+    pub fn rank_key(&self) -> (u64, i64, Vec<u8>) {
+        (
+            self.checkpoint.changes,
+            self.checkpoint.at,
+            self.signature.clone(),
+        )
+    }
 }
 
 /// The checkpoints a replica keeps: the latest of each enrolled device for
@@ -169,6 +186,8 @@ pub struct Checkpoints {
     /// The same, by number.
     by_seq: BTreeMap<u64, ([u8; 32], DocId)>,
     next: u64,
+    /// Documents kept per device (its share, [`MAX_PER_DEVICE`]).
+    per_device: BTreeMap<[u8; 32], usize>,
 }
 
 impl Checkpoints {
@@ -176,18 +195,38 @@ impl Checkpoints {
     /// is enrolled under `trust`, and it is later than the one held of that
     /// device and document. Returns whether it was kept.
     pub fn admit(&mut self, sc: SignedCheckpoint, trust: &Trust) -> Result<bool, CheckpointError> {
-        let doc = sc.doc()?;
-        if sc.checkpoint.heads.len() > MAX_HEADS {
+        if sc.checkpoint.heads.len() > MAX_CHECKPOINT_HEADS {
             return Err(CheckpointError::TooManyHeads(sc.checkpoint.heads.len()));
         }
-        let key = (sc.checkpoint.device, doc);
-        if let Some((_, held)) = self.latest.get(&key)
-            && held.rank() >= sc.rank()
-        {
+        if !self.would_keep(&sc) {
             return Ok(false);
         }
+        let key = (sc.checkpoint.device, sc.doc()?);
         let device = sc.verify()?;
         Ok(self.keep(key, sc, &device, trust))
+    }
+
+    /// Whether a checkpoint would be kept, before its signature is checked
+    /// (cheap: a peer's repeats and older ones cost no verification): a
+    /// document, later than the one held of that device and document, and
+    /// room for it.
+    pub fn would_keep(&self, sc: &SignedCheckpoint) -> bool {
+        let Ok(doc) = sc.doc() else { return false };
+        if sc.checkpoint.heads.len() > MAX_CHECKPOINT_HEADS {
+            return false;
+        }
+        match self.latest.get(&(sc.checkpoint.device, doc)) {
+            Some((_, held)) => held.rank() < sc.rank(),
+            None => {
+                self.latest.len() < MAX_KEPT
+                    && self
+                        .per_device
+                        .get(&sc.checkpoint.device)
+                        .copied()
+                        .unwrap_or(0)
+                        < MAX_PER_DEVICE
+            }
+        }
     }
 
     /// [`Checkpoints::admit`] of a checkpoint whose signature `device`'s
@@ -218,8 +257,12 @@ impl Checkpoints {
         if !trust.is_enrolled(device) {
             return false;
         }
-        if !self.latest.contains_key(&key) && self.latest.len() >= MAX_KEPT {
-            return false;
+        if !self.latest.contains_key(&key) {
+            let mine = self.per_device.entry(key.0).or_default();
+            if self.latest.len() >= MAX_KEPT || *mine >= MAX_PER_DEVICE {
+                return false;
+            }
+            *mine += 1;
         }
         let seq = self.next;
         self.next += 1;
@@ -250,15 +293,19 @@ impl Checkpoints {
             .map(|(_, sc)| sc)
     }
 
-    /// Checkpoints taken after number `seq` (what a connection has not sent
-    /// yet), with the number reached.
-    pub fn after(&self, seq: u64) -> (u64, Vec<&SignedCheckpoint>) {
-        let out = self
-            .by_seq
+    /// Checkpoints taken from number `seq` on (what a connection has not
+    /// sent yet), at most `limit`, each with its number.
+    pub fn after(&self, seq: u64, limit: usize) -> Vec<(u64, &SignedCheckpoint)> {
+        self.by_seq
             .range(seq..)
-            .filter_map(|(_, k)| self.latest.get(k).map(|(_, sc)| sc))
-            .collect();
-        (self.next, out)
+            .take(limit)
+            .filter_map(|(n, k)| self.latest.get(k).map(|(_, sc)| (*n, sc)))
+            .collect()
+    }
+
+    /// The number the next checkpoint kept will have.
+    pub fn next_seq(&self) -> u64 {
+        self.next
     }
 
     pub fn len(&self) -> usize {
@@ -347,8 +394,59 @@ mod tests {
         assert_eq!(cps.len(), 1);
         assert_eq!(cps.latest(&device.public(), &doc), Some(&later));
         // What a connection that sent up to the first has not sent: the later one.
-        let (reached, new) = cps.after(1);
-        assert_eq!((reached, new), (2, vec![&later]));
-        assert_eq!(cps.after(2).1.len(), 0);
+        assert_eq!(cps.after(1, 10), vec![(1, &later)]);
+        assert_eq!(cps.next_seq(), 2);
+        assert!(cps.after(2, 10).is_empty());
+        // A checkpoint naming more heads than a document has is refused
+        // before its signature is even checked.
+        let wide = Checkpoint::of(
+            &device.public(),
+            &doc,
+            &vec![ChangeHash([9; 32]); MAX_CHECKPOINT_HEADS + 1],
+            9,
+            400,
+        )
+        .sign(&device);
+        assert!(!cps.would_keep(&wide));
+        assert!(SignedCheckpoint::decode(&wide.encode()).is_err());
+    }
+
+    #[test]
+    fn one_device_fills_its_own_share_not_the_replica() {
+        let authority = SecretKey::from_seed(&[1; 32]);
+        let (flooder, honest) = (
+            SecretKey::from_seed(&[7; 32]),
+            SecretKey::from_seed(&[8; 32]),
+        );
+        let mut am = Automerge::new();
+        let mut tx = am.transaction();
+        for (k, label) in [(&flooder, "a"), (&honest, "b")] {
+            let cert = keys::DeviceCert::issue(
+                &authority,
+                keys::DeviceBody {
+                    endpoint_id: k.public(),
+                    label: label.into(),
+                    enrolled: "2026-01-01".parse().unwrap(),
+                },
+            )
+            .unwrap();
+            tx.put(ROOT, format!("device/{}", k.public()), cert.to_json())
+                .unwrap();
+        }
+        tx.commit();
+        let trust = Trust::from_registry(authority.public(), &am);
+        let mut cps = Checkpoints::default();
+        // Checkpoints of districts no registry has, one per document.
+        let mut kept = 0;
+        for i in 0..MAX_PER_DEVICE + 5 {
+            let doc: DocId = format!("month/X{i}/2026-03").parse().unwrap();
+            let cp = Checkpoint::of(&flooder.public(), &doc, &[], 1, 1).sign(&flooder);
+            kept += usize::from(cps.admit(cp, &trust).unwrap());
+        }
+        assert_eq!(kept, MAX_PER_DEVICE);
+        // Another device's checkpoints are still kept.
+        let doc: DocId = "month/D01/2026-03".parse().unwrap();
+        let cp = Checkpoint::of(&honest.public(), &doc, &[], 1, 1).sign(&honest);
+        assert_eq!(cps.admit(cp, &trust), Ok(true));
     }
 }

@@ -15,7 +15,7 @@ use crdt_schema::automerge::ChangeHash;
 use crdt_schema::{DocId, Document};
 use keys::{PublicKey, Signature};
 
-use crate::checkpoint::{Checkpoint, Checkpoints, SignedCheckpoint};
+use crate::checkpoint::{Checkpoint, Checkpoints, MAX_CHECKPOINT_HEADS, SignedCheckpoint};
 use crate::sync::{Docs, Incoming};
 use crate::validate::trust::Checked;
 use crate::validate::{ActorSeqs, Refusal, SignedChange, Trust, Validator, Wait};
@@ -222,8 +222,9 @@ pub struct Core {
     new_checkpoints: Vec<SignedCheckpoint>,
 }
 
-/// Most checkpoints of devices not yet enrolled kept waiting for the registry.
-pub const MAX_UNCONFIRMED: usize = 10_000;
+/// Most checkpoints of devices not yet enrolled kept waiting for the
+/// registry (a few kilobytes each at the most).
+pub const MAX_UNCONFIRMED: usize = 1_000;
 
 impl Core {
     /// An empty replica trusting `authority`.
@@ -311,13 +312,33 @@ impl Core {
         checkpoints: Vec<SignedCheckpoint>,
     ) -> Vec<SignedCheckpoint> {
         self.refresh_trust();
-        // Each signature is checked once, here; a checkpoint waiting for
-        // its device's enrolment is not checked again.
-        let verified = checkpoints
-            .into_iter()
+        // Of several of one device and document, only the latest counts;
+        // repeats and older ones than held are dropped before any signature
+        // is checked. Each signature is checked once, here; a checkpoint
+        // waiting for its device's enrolment is not checked again.
+        let mut best: BTreeMap<([u8; 32], String), SignedCheckpoint> = BTreeMap::new();
+        for cp in checkpoints {
+            if !self.checkpoints.would_keep(&cp) {
+                continue;
+            }
+            let key = (cp.checkpoint.device, cp.checkpoint.doc.clone());
+            match best.get(&key) {
+                Some(b) if b.rank_key() >= cp.rank_key() => {}
+                _ => {
+                    best.insert(key, cp);
+                }
+            }
+        }
+        let verified = best
+            .into_values()
             .filter_map(|cp| cp.verify().ok().map(|device| (device, cp)))
             .collect();
         self.judge_checkpoints(verified)
+    }
+
+    /// Checkpoints of devices the registry does not enroll (yet), waiting.
+    pub fn unconfirmed_checkpoints(&self) -> impl Iterator<Item = &SignedCheckpoint> {
+        self.unconfirmed.values().map(|(_, cp)| cp)
     }
 
     /// Keeps the checkpoints of enrolled devices (later than what is held);
@@ -378,10 +399,16 @@ impl Core {
                 continue;
             }
             let heads = am.get_heads();
+            if heads.len() > MAX_CHECKPOINT_HEADS {
+                continue;
+            }
             let mut sorted: Vec<[u8; 32]> = heads.iter().map(|h| h.0).collect();
             sorted.sort();
+            // Not while the last is fresh — but a clock set back (the last
+            // is in the future) does not stop checkpoints for ever.
             if let Some(last) = self.checkpoints.latest(&device, id)
-                && (last.checkpoint.heads == sorted || at - last.checkpoint.at < every)
+                && (last.checkpoint.heads == sorted
+                    || (0..every).contains(&(at - last.checkpoint.at)))
             {
                 continue;
             }
@@ -682,12 +709,12 @@ impl Docs for Core {
         self.docs.get(id)?.signatures.get(hash).copied()
     }
 
-    fn checkpoints_after(&self, seq: u64) -> (u64, Vec<Vec<u8>>) {
-        let (reached, cps) = self.checkpoints.after(seq);
-        (
-            reached,
-            cps.into_iter().map(SignedCheckpoint::encode).collect(),
-        )
+    fn checkpoints_after(&self, seq: u64, limit: usize) -> Vec<(u64, SignedCheckpoint)> {
+        self.checkpoints
+            .after(seq, limit)
+            .into_iter()
+            .map(|(n, cp)| (n, cp.clone()))
+            .collect()
     }
 
     fn missing_deps(&self, id: &DocId) -> BTreeSet<ChangeHash> {

@@ -154,12 +154,20 @@ async fn a_procuratorate_replica_names_what_the_records_office_left_out_and_who_
         omission.contains("exported and signed by 狱政科PC"),
         "the exporter named: {omission}"
     );
-    assert!(text.contains("1 处遗漏 omission(s)"), "{text}");
+    // And the change itself, which this replica holds, signed, stated
+    // before the bundle was made.
+    assert!(
+        text.lines().any(|l| l.contains(&format!(
+            "{doc}: lacks 1 signed change(s) this replica holds"
+        ))),
+        "{text}"
+    );
+    assert!(text.contains("2 处遗漏 omission(s)"), "{text}");
     // The same in JSON, for tools.
     let out = tally(&pro, &["verify", "--json", lying.to_str().expect("utf-8")]);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(r["ok"], false);
-    assert_eq!(r["witnessed"]["omissions"], 1);
+    assert_eq!(r["witnessed"]["omissions"], 2);
     assert!(
         r["witnessed"]["devices"].as_u64().expect("devices") >= 1,
         "{r}"

@@ -187,7 +187,7 @@ pub(super) fn verify(
                             .automerge()
                             .get_changes_meta(&[])
                             .into_iter()
-                            .map(|c| c.hash)
+                            .map(|c| (c.hash, c.timestamp))
                             .collect();
                         Some((id, hashes))
                     })

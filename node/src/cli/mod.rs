@@ -400,7 +400,7 @@ enum Command {
         command: DeviceCommand,
     },
     /// Verify a bundle from scratch against an authority public key. With
-    /// `--data DIR` (a replica of one's own: the procuratorate's), against
+    /// `--data DIR` or `TALLY_DATA` (a replica of one's own: the procuratorate's), against
     /// that replica's authority and the checkpoints it collected from every
     /// node it synced with: a change a device had and the bundle leaves out
     /// is named, with the exporter. With `--data DIR --month M` and no

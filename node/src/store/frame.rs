@@ -12,6 +12,8 @@ pub const LOG_MAGIC: &[u8; 8] = b"TALLYLG1";
 pub const SNAP_MAGIC: &[u8; 8] = b"TALLYSN1";
 /// Largest record accepted; anything longer is a corrupt length field.
 pub const MAX_RECORD: usize = 256 * 1024 * 1024;
+/// Bytes one scan may checksum looking for intact records past bad ones.
+const RESYNC_BUDGET: usize = 64 * 1024 * 1024;
 
 /// Something wrong found while scanning a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +127,8 @@ fn scan_records(bytes: &[u8], start: usize) -> Scan {
         ..Scan::default()
     };
     let mut at = start;
+    // Bytes checksummed looking for the next intact record after a bad one.
+    let mut budget = RESYNC_BUDGET;
     while at < bytes.len() {
         if let Some(len) = record_at(bytes, at) {
             scan.records.push(at + 8..at + 8 + len);
@@ -133,8 +137,33 @@ fn scan_records(bytes: &[u8], start: usize) -> Scan {
             continue;
         }
         // Not an intact record: the next one that is, if any. (A random
-        // length rarely fits what remains, so few checksums are computed.)
-        match (at + 1..bytes.len()).find(|&p| record_at(bytes, p).is_some()) {
+        // length rarely fits what remains, so few checksums are computed;
+        // past a budget of checksummed bytes — a large file of garbage —
+        // the rest is taken as corrupt and kept, never cut.)
+        let mut next = None;
+        for p in at + 1..bytes.len() {
+            let fits = bytes.len() - p >= 8 && {
+                let len = u32_at(bytes, p) as usize;
+                len <= MAX_RECORD && bytes.len() - p - 8 >= len
+            };
+            if !fits {
+                continue;
+            }
+            budget = budget.saturating_sub(u32_at(bytes, p) as usize + 1);
+            if budget == 0 {
+                scan.issues.push(FrameIssue::Corrupt {
+                    offset: at as u64,
+                    len: (bytes.len() - at) as u64,
+                });
+                scan.valid_len = bytes.len() as u64;
+                return scan;
+            }
+            if record_at(bytes, p).is_some() {
+                next = Some(p);
+                break;
+            }
+        }
+        match next {
             Some(next) => {
                 scan.issues.push(FrameIssue::Corrupt {
                     offset: at as u64,
@@ -303,6 +332,23 @@ mod tests {
                 assert!(s.valid_len >= last_intact, "burst {burst} at {at}");
             }
         }
+    }
+
+    #[test]
+    fn a_large_file_of_garbage_is_scanned_in_bounded_work_and_never_cut() {
+        // 64 MiB of bytes whose every length field "fits": a search for the
+        // next record at each offset would checksum terabytes.
+        let mut bytes = log(&[b"alpha"]);
+        let mut garbage = vec![0u8; 64 * 1024 * 1024];
+        for (i, chunk) in garbage.chunks_mut(4).enumerate() {
+            chunk.copy_from_slice(&((i % 4096) as u32 + 1).to_le_bytes());
+        }
+        bytes.extend(garbage);
+        let started = std::time::Instant::now();
+        let s = scan(&bytes);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert_eq!(s.records.len(), 1);
+        assert_eq!(s.valid_len, bytes.len() as u64, "the garbage kept, not cut");
     }
 
     #[test]

@@ -152,6 +152,9 @@ pub struct LogState {
     /// the document does not refuse writes for ever. (A damaged header with
     /// intact records after it is read, and appended to.)
     damaged_header: bool,
+    /// The length of such a log when read: until it changes (a write sets
+    /// it aside), there is nothing new to read in it.
+    damaged_len: u64,
     /// The snapshot did not decode (a bad block): the document was read
     /// from its log alone, and the next compaction keeps the damaged file
     /// aside before writing a new one.
@@ -812,6 +815,7 @@ impl Store {
                 // created (a crash in the first write): not foreign, the
                 // next append starts it again.
                 damaged_header,
+                damaged_len: if damaged_header { log.len() as u64 } else { 0 },
                 damaged_snapshot,
             },
         })
@@ -921,6 +925,7 @@ impl Store {
                 0
             },
             damaged_header: false,
+            damaged_len: 0,
             damaged_snapshot: false,
         };
         Ok(())
@@ -967,7 +972,13 @@ impl Store {
                 issues: loaded.issues,
             })
         };
-        if self.stamp(&self.snap_path(&id)) != log.snapshot || log_len < log.valid_len {
+        let same_snapshot = self.stamp(&self.snap_path(&id)) == log.snapshot;
+        // A log read as damaged whole, not written since: nothing new (it
+        // would be read again, and reported, every second).
+        if same_snapshot && log.damaged_header && log_len == log.damaged_len {
+            return Ok(Refreshed::default());
+        }
+        if !same_snapshot || log_len < log.valid_len {
             return reload(doc, signatures, log);
         }
         if log_len == log.valid_len {
@@ -1280,12 +1291,17 @@ fn quarantine_record(payload: &[u8]) -> Option<(Kept, SignedChange)> {
             }
             let why = rest.get(4..4 + len)?;
             let sc = SignedChange::decode(rest.get(4 + len..)?).ok()?;
+            // A reason this version cannot read (a newer version's): its
+            // first byte still says refused (0) or pending (1), so a change
+            // kept waiting is not refused for good by an older tally.
             let why = postcard::from_bytes(why).unwrap_or_else(|_| {
-                Kept::Refused(Refusal::Recorded {
-                    reason: "refused (its reason is stored in a form this version of tally \
-                             does not read)"
-                        .into(),
-                })
+                let unread = "its reason is stored in a form this version of tally does not read";
+                match why.first() {
+                    Some(1) => Kept::Pending(Wait::Recorded(unread.into())),
+                    _ => Kept::Refused(Refusal::Recorded {
+                        reason: format!("refused ({unread})"),
+                    }),
+                }
             });
             Some((why, sc))
         }

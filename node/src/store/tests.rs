@@ -635,6 +635,12 @@ fn a_log_tally_cannot_read_at_all_is_kept_aside_and_started_again() {
     assert_eq!(fs::read(&log).unwrap(), frame::LOG_MAGIC, "header only");
     // A bad block on the empty log's header.
     fs::write(&log, b"TAL\x01\x02G1").unwrap();
+    // Read (and reported) once, not again at every refresh while nothing
+    // is written.
+    let mut raw = store.load(&month_id()).unwrap();
+    assert!(!raw.issues.is_empty());
+    let r = store.refresh(&mut raw).unwrap();
+    assert!(!r.changed && r.issues.is_empty(), "{:?}", r.issues);
     let mut l = load(&store);
     assert!(l.log_is_set_aside(), "not refused for ever");
     assert!(l.issues.iter().any(|i| i.contains("kept aside")));
@@ -658,5 +664,41 @@ fn a_log_tally_cannot_read_at_all_is_kept_aside_and_started_again() {
         days_recorded(&load(&store)),
         3,
         "days 1, 2 and 4: day 3 went with the file replaced"
+    );
+}
+
+#[test]
+fn a_reason_stored_by_a_newer_version_keeps_a_pending_change_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let (pending, refused) = (pending_change("1001"), pending_change("1002"));
+    let record = |variant: u8, c: &SignedChange| {
+        // A variant this version knows, then a wait it does not (a variant
+        // index past its last).
+        let why = [variant, 0x7f, 1, 2, 3];
+        let mut payload = vec![RECORD_KEPT];
+        payload.extend_from_slice(&(why.len() as u32).to_le_bytes());
+        payload.extend_from_slice(&why);
+        payload.extend_from_slice(&c.encode());
+        let mut out = Vec::new();
+        frame::encode(&payload, &mut out);
+        out
+    };
+    let mut bytes = frame::LOG_MAGIC.to_vec();
+    bytes.extend(record(1, &pending));
+    bytes.extend(record(0, &refused));
+    let path = store.quarantine_path(&month_id());
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, &bytes).unwrap();
+    let kept = store.quarantined(&month_id()).unwrap();
+    assert!(
+        matches!(kept[0].0, Kept::Pending(Wait::Recorded(_))),
+        "{:?}",
+        kept[0].0
+    );
+    assert!(
+        matches!(kept[1].0, Kept::Refused(Refusal::Recorded { .. })),
+        "{:?}",
+        kept[1].0
     );
 }

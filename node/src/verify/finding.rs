@@ -77,7 +77,19 @@ pub enum Problem {
         in_hand: u32,
         /// Changes the device held then.
         changes: u64,
+        /// The checkpoint is the exporting device's own: it had them.
+        by_exporter: bool,
         /// Who exported the bundle, when a signed statement says.
+        exporter: Option<String>,
+    },
+    /// The verifier's own replica holds changes of a document the bundle is
+    /// of, stated before the bundle was made, that the bundle lacks.
+    LacksHeld {
+        doc: DocId,
+        changes: u32,
+        /// The dates the first and last of them state.
+        first: String,
+        last: String,
         exporter: Option<String>,
     },
 }
@@ -214,16 +226,30 @@ impl fmt::Display for Problem {
                 missing,
                 in_hand,
                 changes,
+                by_exporter,
                 exporter,
             } => {
                 write!(
                     f,
                     "{doc}: omits changes that {device} had on {on} (its signed checkpoint of {changes} change(s) names {missing} head(s) the bundle lacks; this replica holds {in_hand} of them, signed)"
                 )?;
-                match exporter {
-                    Some(e) => write!(f, "; the bundle was exported and signed by {e}"),
-                    None => write!(f, "; the bundle's exporter signed no statement"),
+                if *by_exporter {
+                    f.write_str("; the checkpoint is the exporting device's own: it had them")?;
                 }
+                exported_by(f, exporter)
+            }
+            Problem::LacksHeld {
+                doc,
+                changes,
+                first,
+                last,
+                exporter,
+            } => {
+                write!(
+                    f,
+                    "{doc}: lacks {changes} signed change(s) this replica holds, stated {first} to {last}, before the bundle was made (left out, or not yet received by its exporter)"
+                )?;
+                exported_by(f, exporter)
             }
             Problem::SealedEarly { doc, on, not_done } => write!(
                 f,
@@ -231,6 +257,14 @@ impl fmt::Display for Problem {
                 crate::close::joined(not_done)
             ),
         }
+    }
+}
+
+/// Who a bundle's statement names as its exporter.
+fn exported_by(f: &mut fmt::Formatter<'_>, exporter: &Option<String>) -> fmt::Result {
+    match exporter {
+        Some(e) => write!(f, "; the bundle was exported and signed by {e}"),
+        None => write!(f, "; the bundle's exporter signed no statement"),
     }
 }
 

@@ -126,10 +126,10 @@ pub struct Witnesses {
     /// What is verified is the verifier's own replica, not a bundle: what
     /// it lacks of a checkpoint has not reached it yet (a note).
     pub own: bool,
-    /// The changes the verifier's own replica holds, by document: a head a
-    /// bundle lacks that is among them is an omission proven by a signed
-    /// change in hand, not only by a device's word.
-    pub held: BTreeMap<DocId, std::collections::BTreeSet<crdt_schema::automerge::ChangeHash>>,
+    /// The changes the verifier's own replica holds, by document, with the
+    /// time each states: a change a bundle lacks that is among them is an
+    /// omission proven by a signed change in hand, not only by a device's word.
+    pub held: BTreeMap<DocId, BTreeMap<crdt_schema::automerge::ChangeHash, i64>>,
 }
 
 /// The bundle against the verifier's checkpoints.
@@ -328,10 +328,23 @@ pub fn verify_against(
             changes.iter().map(SignedChange::hash).collect(),
         );
     }
-    let exported_at = statement
-        .as_ref()
-        .filter(|st| st.verifies().is_ok())
-        .map(|st| st.statement.exported_at);
+    // When the bundle was made, at the earliest: not before the statement
+    // says (a statement that verifies), nor before the latest change it
+    // carries was written — an exporter cannot backdate its statement to
+    // turn what it left out into "written after the export".
+    let stated = statement.as_ref().filter(|st| st.verifies().is_ok());
+    let exporter_key: Option<[u8; 32]> = stated
+        .and_then(|st| hex::decode(&st.statement.device).ok())
+        .and_then(|b| b.try_into().ok());
+    let latest_carried = registry_changes
+        .iter()
+        .chain(months.values().flatten())
+        .map(|c| c.change.timestamp())
+        .max();
+    let exported_at = match (stated.map(|st| st.statement.exported_at), latest_carried) {
+        (Some(s), Some(c)) => Some(s.max(c)),
+        (s, c) => s.or(c),
+    };
     let no_months = months.is_empty();
     let had_registry = !registry_changes.is_empty();
     for sc in registry_changes {
@@ -491,8 +504,11 @@ pub fn verify_against(
             w,
             &history,
             &header,
-            exported_at,
-            report.exported_by.as_deref(),
+            Export {
+                at: exported_at,
+                device: exporter_key,
+                by: report.exported_by.as_deref(),
+            },
             &mut tally.problems,
             &mut report.notes,
         ));
@@ -511,15 +527,27 @@ pub fn verify_against(
     report
 }
 
-/// Holds the bundle against the witnesses' checkpoints of the documents it
-/// is of: the registry, and its month's documents (its district's, for a
-/// one-district bundle).
+/// What is known of a bundle's export: when (at the earliest), by which
+/// device, and that device as its enrolment names it.
+struct Export<'a> {
+    at: Option<i64>,
+    device: Option<[u8; 32]>,
+    by: Option<&'a str>,
+}
+
+/// Holds the bundle against what the verifier collected on its own, for
+/// every document the bundle carries or its header says it is of (the
+/// registry, the month's documents — its district's, for a one-district
+/// bundle): each enrolled device's checkpoint from before the export whose
+/// heads the bundle lacks (`Omits`), and the changes the verifier's own
+/// replica holds, written before the export, that the bundle lacks
+/// (`LacksHeld`: this catches an omission a device's later checkpoint
+/// would leave only as a note).
 fn witness(
     w: &Witnesses,
     history: &BTreeMap<DocId, std::collections::BTreeSet<crdt_schema::automerge::ChangeHash>>,
     header: &crate::bundle::Header,
-    exported_at: Option<i64>,
-    exporter: Option<&str>,
+    export: Export<'_>,
     problems: &mut Vec<Problem>,
     notes: &mut Vec<Note>,
 ) -> WitnessCheck {
@@ -527,11 +555,14 @@ fn witness(
         .district
         .as_deref()
         .and_then(|d| d.parse::<DistrictId>().ok());
-    let in_scope = |doc: &DocId| match doc {
-        DocId::Registry => true,
-        DocId::Month { district: d, month } => {
-            *month == header.month && district.as_ref().is_none_or(|x| x == d)
-        }
+    let in_scope = |doc: &DocId| {
+        history.contains_key(doc)
+            || match doc {
+                DocId::Registry => true,
+                DocId::Month { district: d, month } => {
+                    *month == header.month && district.as_ref().is_none_or(|x| x == d)
+                }
+            }
     };
     let mut check = WitnessCheck {
         checkpoints: 0,
@@ -559,18 +590,16 @@ fn witness(
             .filter(|h| !held.contains(h))
             .collect();
         let missing = lacking.len() as u32;
-        let in_hand = w
-            .held
-            .get(&doc)
-            .map_or(0, |here| lacking.iter().filter(|h| here.contains(h)).count())
-            as u32;
         if missing == 0 {
             continue;
         }
+        let in_hand = w.held.get(&doc).map_or(0, |here| {
+            lacking.iter().filter(|h| here.contains_key(h)).count()
+        }) as u32;
         let device = format!("{label} ({}…)", &hex::encode(cp.checkpoint.device)[..16]);
         let on = crate::validate::date_of(cp.checkpoint.at)
             .map_or_else(|| cp.checkpoint.at.to_string(), |d| d.to_string());
-        match exported_at {
+        match export.at {
             _ if w.own => notes.push(Note::NotYetReceived {
                 doc,
                 device,
@@ -595,12 +624,43 @@ fn witness(
                     missing,
                     in_hand,
                     changes: cp.checkpoint.changes,
-                    exporter: exporter.map(str::to_string),
+                    by_exporter: export.device == Some(cp.checkpoint.device),
+                    exporter: export.by.map(str::to_string),
                 });
             }
         }
     }
     check.devices = devices.len() as u32;
+    // The changes this replica holds of those documents that the bundle
+    // lacks, written (as their authors state) before it was made.
+    if !w.own
+        && let Some(t) = export.at
+    {
+        for (doc, here) in &w.held {
+            if !in_scope(doc) {
+                continue;
+            }
+            let held = history.get(doc).unwrap_or(&empty);
+            let before: Vec<i64> = here
+                .iter()
+                .filter(|(h, at)| **at <= t && !held.contains(*h))
+                .map(|(_, at)| *at)
+                .collect();
+            if let (Some(first), Some(last)) = (before.iter().min(), before.iter().max()) {
+                check.omissions += 1;
+                let day = |t: i64| {
+                    crate::validate::date_of(t).map_or_else(|| t.to_string(), |d| d.to_string())
+                };
+                problems.push(Problem::LacksHeld {
+                    doc: doc.clone(),
+                    changes: before.len() as u32,
+                    first: day(*first),
+                    last: day(*last),
+                    exporter: export.by.map(str::to_string),
+                });
+            }
+        }
+    }
     check
 }
 

@@ -38,15 +38,21 @@ pub trait Docs {
     /// gives a false positive, the peer sends a change's dependents but not
     /// the change, and only asking for it by hash recovers.
     fn missing_deps(&self, id: &DocId) -> BTreeSet<ChangeHash>;
-    /// The checkpoints taken after number `seq`, encoded, with the number
-    /// reached (see `checkpoint::Checkpoints::after`). None by default.
-    fn checkpoints_after(&self, seq: u64) -> (u64, Vec<Vec<u8>>) {
-        (seq, Vec::new())
+    /// The checkpoints from number `seq` on, at most `limit`, each with its
+    /// number (see `checkpoint::Checkpoints::after`). None by default.
+    fn checkpoints_after(&self, seq: u64, limit: usize) -> Vec<(u64, SignedCheckpoint)> {
+        let _ = (seq, limit);
+        Vec::new()
     }
 }
 
 /// Most hashes asked for by name in one message.
 const MAX_NEED: usize = 1024;
+/// Signatures of a peer's checkpoints remembered per connection (not sent
+/// back to it).
+const MAX_HEARD: usize = 100_000;
+/// Checkpoint messages one poll sends at the most.
+const CHECKPOINT_MESSAGES_PER_POLL: usize = 4;
 
 /// Why a peer's message ends the connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,8 +118,11 @@ pub struct PeerSync {
     hello: bool,
     /// Checkpoints received, for the caller to take ([`PeerSync::take_checkpoints`]).
     checkpoints_in: Vec<SignedCheckpoint>,
-    /// The number the replica's checkpoints had reached when last sent here.
+    /// The number of the next of the replica's checkpoints to send here.
     checkpoints_sent: u64,
+    /// Signatures of the checkpoints this peer sent (not sent back to it),
+    /// bounded.
+    checkpoints_heard: BTreeSet<Vec<u8>>,
     /// Bytes of signed changes one message may carry ([`MAX_CHANGE_BYTES`]
     /// unless a test sets a smaller one).
     budget: usize,
@@ -152,6 +161,7 @@ impl PeerSync {
             hello: false,
             checkpoints_in: Vec::new(),
             checkpoints_sent: 0,
+            checkpoints_heard: BTreeSet::new(),
             budget: MAX_CHANGE_BYTES,
             sent_change_bytes: 0,
             received_change_bytes: 0,
@@ -301,6 +311,9 @@ impl PeerSync {
                 for bytes in &list {
                     let cp = SignedCheckpoint::decode(bytes)
                         .map_err(|e| ProtocolError::BadCheckpoint(e.to_string()))?;
+                    if self.checkpoints_heard.len() < MAX_HEARD {
+                        self.checkpoints_heard.insert(cp.signature.clone());
+                    }
                     self.checkpoints_in.push(cp);
                 }
                 Ok(None)
@@ -346,21 +359,32 @@ impl PeerSync {
                 out.push(w);
             }
         }
-        // The checkpoints this connection has not carried yet, in messages
-        // within the bounds.
-        let (reached, cps) = docs.checkpoints_after(self.checkpoints_sent);
-        self.checkpoints_sent = reached;
+        // The checkpoints this connection has not carried yet (but those
+        // this peer sent), in messages within the bounds; at most a few
+        // messages' worth a poll, the rest at the next.
         let mut batch = Vec::new();
         let mut bytes = 0usize;
-        for cp in cps {
+        let mut messages = 0;
+        let limit = MAX_CHECKPOINTS * CHECKPOINT_MESSAGES_PER_POLL;
+        for (n, cp) in docs.checkpoints_after(self.checkpoints_sent, limit) {
+            if self.checkpoints_heard.contains(&cp.signature) {
+                self.checkpoints_sent = n + 1;
+                continue;
+            }
+            let encoded = cp.encode();
             if !batch.is_empty()
-                && (batch.len() == MAX_CHECKPOINTS || bytes + cp.len() > self.budget)
+                && (batch.len() == MAX_CHECKPOINTS || bytes + encoded.len() > self.budget)
             {
                 out.push(Wire::Checkpoints(std::mem::take(&mut batch)));
                 bytes = 0;
+                messages += 1;
+                if messages == CHECKPOINT_MESSAGES_PER_POLL {
+                    break;
+                }
             }
-            bytes += cp.len();
-            batch.push(cp);
+            bytes += encoded.len();
+            batch.push(encoded);
+            self.checkpoints_sent = n + 1;
         }
         if !batch.is_empty() {
             out.push(Wire::Checkpoints(batch));

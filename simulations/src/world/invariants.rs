@@ -346,11 +346,17 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
                 len: d.len,
             },
         );
-        if w.nodes[node].replica.opened_with().is_empty() {
+        let file = d.path.display().to_string();
+        if !w.nodes[node]
+            .replica
+            .opened_with()
+            .iter()
+            .any(|i| i.contains(&file))
+        {
             w.crash_failure = Some(w.fail_now(
                 "damage is detected and reported",
                 format!(
-                    "node {node}: {} bytes of {} at {} were flipped and opening reported nothing",
+                    "node {node}: {} bytes of {} at {} were flipped and opening did not report that file",
                     d.len,
                     d.path.display(),
                     d.offset
