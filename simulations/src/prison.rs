@@ -5,7 +5,9 @@ use crdt_schema::{
     ChangeMeta, DistrictId, DocId, Document, Inmate, InmateNo, KeyHex, ProcedureId,
     ProcedureVersion, RegistryDoc, RegistryKey, RuleSet,
 };
-use keys::{CertBody, Certificate, Revocation, RevocationBody, Role, SecretKey};
+use keys::{
+    CertBody, Certificate, DeviceBody, DeviceCert, Revocation, RevocationBody, Role, SecretKey,
+};
 use node::validate::SignedChange;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -62,9 +64,13 @@ pub struct SimPrison {
     /// Per node: its officer (node 0, the records office, has the admin's).
     pub staff: Vec<Staff>,
     pub behaviour: Vec<Behaviour>,
-    /// The registry's first change (signed by the admin).
+    /// The registry's first change (signed by the admin): the prison, its
+    /// officers, districts, inmates, procedure, rule set, and every node's
+    /// device enrolled (so each signs checkpoints the others keep).
     pub genesis: SignedChange,
     pub registry: RegistryDoc,
+    /// Per node, the seed of its device key (what its checkpoints are signed with).
+    device_seeds: Vec<[u8; 32]>,
 }
 
 fn key_seed(seed: u64, what: &str, i: usize) -> [u8; 32] {
@@ -187,6 +193,22 @@ impl SimPrison {
                         std_ms: 60_000,
                     },
                 )?;
+                for n in 0..nodes {
+                    let device = key(seed, "device", n).public();
+                    let cert = DeviceCert::issue(
+                        &authority,
+                        DeviceBody {
+                            endpoint_id: device,
+                            label: format!("模拟设备{n}"),
+                            enrolled: from,
+                        },
+                    )
+                    .expect("device certificate");
+                    w.put_trust(
+                        &RegistryKey::Device(KeyHex::from_bytes(device.as_bytes())),
+                        &cert.to_json(),
+                    )?;
+                }
                 w.put_rule_set(&RuleSet::standard("2021-10".parse().expect("month")))
             })
             .expect("genesis");
@@ -199,7 +221,13 @@ impl SimPrison {
             behaviour,
             genesis,
             registry,
+            device_seeds: (0..nodes).map(|n| key_seed(seed, "device", n)).collect(),
         }
+    }
+
+    /// Node `n`'s device key.
+    pub fn device(&self, n: usize) -> SecretKey {
+        SecretKey::from_seed(&self.device_seeds[n])
     }
 
     /// The authority's revocation of node `n`'s officer.

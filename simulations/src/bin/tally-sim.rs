@@ -163,7 +163,7 @@ fn run() -> Result<ExitCode> {
                     let st = &o.stats;
                     let line = match &o.failure {
                         None => format!(
-                            "seed {seed:>4}: ok    {} writes, {} changes accepted from peers, {} quarantined, {} connections closed for protocol errors, {} heals, {} messages, {:.2} MB on the wire, change bytes {:.2}× the useful ones (bound {:.2}×), {t:.1?}",
+                            "seed {seed:>4}: ok    {} writes, {} changes accepted from peers, {} quarantined, {} connections closed for protocol errors, {} heals, {} messages, {:.2} MB on the wire, change bytes {:.2}× the useful ones (bound {:.2}×), {} checkpoints held everywhere ({} forged, kept nowhere), {t:.1?}",
                             st.writes,
                             st.accepted_from_peers,
                             st.quarantined,
@@ -173,6 +173,8 @@ fn run() -> Result<ExitCode> {
                             st.wire_bytes as f64 / 1e6,
                             st.change_bytes_received as f64 / st.change_bytes_useful.max(1) as f64,
                             st.change_bytes_bound as f64 / st.change_bytes_useful.max(1) as f64,
+                            st.checkpoints,
+                            st.forged_checkpoints,
                         ),
                         Some(f) => format!("seed {seed:>4}: FAILED {}: {}", f.invariant, f.detail),
                     };

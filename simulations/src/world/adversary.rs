@@ -4,12 +4,14 @@
 //! floods of changes nobody can judge. Every change they make that must
 //! never be applied is recorded in [`World::invalid`] for the checker.
 
+use crdt_schema::automerge::ChangeHash;
 use crdt_schema::automerge::sync::State;
 use crdt_schema::{DocId, Document, MonthWriter};
 use keys::SecretKey;
 use node::sync::Wire;
 use node::validate::SignedChange;
 use rand::RngExt;
+use replica_core::checkpoint::Checkpoint;
 
 use super::{Event, Tally, World, month, month_doc};
 use crate::prison::{Behaviour, PROCEDURE, inmate};
@@ -71,6 +73,22 @@ impl World<Tally> {
                 let Some(victim) = victim else { return };
                 let victim_key = self.prison.staff[victim].key_copy();
                 let own = self.prison.staff[node].key_copy();
+                // And a checkpoint in the victim's device's name, claiming
+                // heads nobody has, signed with this node's device key.
+                let forged = Checkpoint::of(
+                    &self.prison.device(victim).public(),
+                    &doc,
+                    &[ChangeHash([day as u8; 32])],
+                    1_000_000,
+                    self.stated(node),
+                )
+                .sign(&self.prison.device(node));
+                self.forged_checkpoints.insert(forged.signature.clone());
+                let wire = Wire::Checkpoints(vec![forged.encode()]);
+                let peers: Vec<usize> = self.nodes[node].sessions.keys().copied().collect();
+                for p in peers {
+                    self.send(node, p, wire.encode());
+                }
                 if let Some(mut sc) = self.make_change(node, &victim_key, &doc, put) {
                     sc = SignedChange::sign(&own, &doc, sc.change);
                     self.invalid.insert((doc.clone(), sc.hash()));

@@ -36,14 +36,96 @@ pub trait Invariant<P: Protocol>: Sync {
 
 /// tally's invariants, in the order they are checked: an invalid change
 /// applied is the cause when heads differ because of it, so it goes first.
-pub static TALLY: [&dyn Invariant<Tally>; 6] = [
+pub static TALLY: [&dyn Invariant<Tally>; 8] = [
     &NoInvalidApplied,
+    &NoForgedCheckpoint,
     &EqualHeads,
     &EqualDigests,
+    &EqualCheckpoints,
     &NoAcknowledgedLost,
     &SameRefusal,
     &BytesWithinBound,
 ];
+
+/// No checkpoint forged in another device's name is kept anywhere.
+pub struct NoForgedCheckpoint;
+
+impl Invariant<Tally> for NoForgedCheckpoint {
+    fn name(&self) -> &'static str {
+        "no forged checkpoint kept"
+    }
+    fn check(&self, w: &World<Tally>) -> Option<Violation> {
+        for n in w.honest() {
+            let core = &w.nodes[n].replica.core;
+            if let Some(cp) = core
+                .checkpoints()
+                .iter()
+                .find(|cp| w.forged_checkpoints.contains(&cp.signature))
+            {
+                return Some(Violation {
+                    detail: format!(
+                        "node {n} keeps a checkpoint of {} forged in device {}'s name",
+                        cp.checkpoint.doc,
+                        cp.checkpoint.device[..6]
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<String>()
+                    ),
+                    node: Some(n),
+                    change: None,
+                });
+            }
+        }
+        None
+    }
+}
+
+/// Every honest node holds the same checkpoints: each device's latest of
+/// each document, relayed to nodes that never met it.
+pub struct EqualCheckpoints;
+
+impl Invariant<Tally> for EqualCheckpoints {
+    fn name(&self) -> &'static str {
+        "equal checkpoints"
+    }
+    fn check(&self, w: &World<Tally>) -> Option<Violation> {
+        let held = |n: usize| -> BTreeSet<([u8; 32], String, Vec<u8>)> {
+            w.nodes[n]
+                .replica
+                .core
+                .checkpoints()
+                .iter()
+                .map(|cp| {
+                    (
+                        cp.checkpoint.device,
+                        cp.checkpoint.doc.clone(),
+                        cp.signature.clone(),
+                    )
+                })
+                .collect()
+        };
+        let honest = w.honest();
+        let first = honest[0];
+        let reference = held(first);
+        for &n in &honest[1..] {
+            let other = held(n);
+            if other != reference {
+                let only_first = reference.difference(&other).count();
+                let only_n = other.difference(&reference).count();
+                return Some(Violation {
+                    detail: format!(
+                        "node {n} and node {first} hold different checkpoints: {only_first} only at {first}, {only_n} only at {n} (of {} and {})",
+                        reference.len(),
+                        other.len()
+                    ),
+                    node: Some(n),
+                    change: None,
+                });
+            }
+        }
+        None
+    }
+}
 
 /// No change that must never be applied (a forgery, an out-of-district
 /// write, a replay, a flood, a revoked officer's write after the

@@ -120,6 +120,11 @@ pub struct Stats {
     /// most once, so a node receives at most (its links × what it lacked).
     pub change_bytes_bound: u64,
     pub heals: u32,
+    /// Checkpoints the records office held at the last heal (every honest
+    /// node holds the same), and checkpoints forged in another device's
+    /// name by hostile nodes (never kept).
+    pub checkpoints: u64,
+    pub forged_checkpoints: u64,
 }
 
 pub struct Outcome {
@@ -154,13 +159,38 @@ pub fn honest_restarts(cfg: Config) -> Vec<(usize, u64)> {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Action {
-    DailyWrite { node: usize, day: u64 },
-    Concurrent { node: usize, day: u64 },
-    Confirm { node: usize, day: u64 },
-    Hostile { node: usize, day: u64 },
-    Revoke { node: usize },
-    Reconnect { a: usize, b: usize },
-    Restart { node: usize, keep: bool },
+    DailyWrite {
+        node: usize,
+        day: u64,
+    },
+    Concurrent {
+        node: usize,
+        day: u64,
+    },
+    Confirm {
+        node: usize,
+        day: u64,
+    },
+    Hostile {
+        node: usize,
+        day: u64,
+    },
+    Revoke {
+        node: usize,
+    },
+    /// A node signs checkpoints of what changed (the daemon does it every
+    /// second, once a document's last one is a minute old).
+    Checkpoint {
+        node: usize,
+    },
+    Reconnect {
+        a: usize,
+        b: usize,
+    },
+    Restart {
+        node: usize,
+        keep: bool,
+    },
     Topology,
     Heal,
 }
@@ -182,6 +212,8 @@ pub struct World<P: Protocol> {
     healing: bool,
     /// Changes that must never be applied anywhere, with the document.
     pub(crate) invalid: BTreeSet<(DocId, ChangeHash)>,
+    /// Signatures of checkpoints forged in another device's name: never kept.
+    pub(crate) forged_checkpoints: BTreeSet<Vec<u8>>,
     /// Per revoked node, the registry change that revoked its officer.
     pub(crate) revocations: BTreeMap<usize, ChangeHash>,
     pub(crate) trace: Trace,
@@ -226,6 +258,7 @@ impl<P: Protocol> World<P> {
             broken: BTreeMap::new(),
             healing: false,
             invalid: BTreeSet::new(),
+            forged_checkpoints: BTreeSet::new(),
             revocations: BTreeMap::new(),
             trace: Trace::default(),
             rng,
@@ -294,6 +327,11 @@ impl<P: Protocol> World<P> {
             for n in 1..self.cfg.nodes {
                 if !self.prison.behaviour[n].is_honest() {
                     self.at(day * DAY + 12 * HOUR, Action::Hostile { node: n, day });
+                }
+            }
+            for n in 0..self.cfg.nodes {
+                if self.prison.behaviour[n].is_honest() {
+                    self.at(day * DAY + 23 * HOUR, Action::Checkpoint { node: n });
                 }
             }
         }
@@ -444,6 +482,7 @@ impl<P: Protocol> World<P> {
             Action::Confirm { node, day } => self.confirm(node, day),
             Action::Revoke { node } => self.revoke(node),
             Action::Hostile { node, day } => P::hostile(self, node, day),
+            Action::Checkpoint { node } => P::checkpoint(self, node),
             Action::Reconnect { a, b } => {
                 self.broken.remove(&link(a, b));
                 if self.should_be_up(a, b) {
@@ -498,6 +537,8 @@ impl<P: Protocol> World<P> {
             if action == Action::Heal {
                 self.settle();
                 self.stats.heals += 1;
+                self.stats.checkpoints = P::checkpoints_held(&self.nodes[0]) as u64;
+                self.stats.forged_checkpoints = self.forged_checkpoints.len() as u64;
                 if let Some(f) = self.crash_failure.take() {
                     return self.finish(Some(f));
                 }

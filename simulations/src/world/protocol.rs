@@ -78,6 +78,15 @@ pub trait Protocol: Sized + 'static {
     fn hostile(w: &mut World<Self>, node: usize, day: u64) {
         let _ = (w, node, day);
     }
+    /// The node signs checkpoints of what changed (none where there are none).
+    fn checkpoint(w: &mut World<Self>, node: usize) {
+        let _ = (w, node);
+    }
+    /// Checkpoints the node holds.
+    fn checkpoints_held(node: &Self::Node) -> usize {
+        let _ = node;
+        0
+    }
     /// The invariants checked after every heal, in order.
     fn invariants() -> Vec<&'static dyn Invariant<Self>>;
 }
@@ -291,6 +300,29 @@ impl Protocol for Tally {
         w.hostile(node, day);
     }
 
+    fn checkpoints_held(node: &TallyNode) -> usize {
+        node.replica.core.checkpoints().len()
+    }
+
+    fn checkpoint(w: &mut World<Tally>, node: usize) {
+        let device = w.prison.device(node);
+        let at = w.stated(node);
+        match w.nodes[node].replica.sign_checkpoints(&device, at, 0) {
+            Ok(0) => {}
+            Ok(_) => w.offer(node),
+            Err(e) => {
+                if w.crash_failure.is_none() {
+                    w.crash_failure = Some(w.fail_now(
+                        "a replica takes changes after any crash",
+                        format!("node {node} could not store its checkpoints: {e}"),
+                        Some(node),
+                        None,
+                    ));
+                }
+            }
+        }
+    }
+
     fn invariants() -> Vec<&'static dyn Invariant<Tally>> {
         invariants::TALLY.to_vec()
     }
@@ -434,6 +466,27 @@ impl Admit for Receiving<'_> {
     }
     fn admit(&mut self, incoming: Incoming) -> Result<Admitted, Self::Error> {
         Ok(admit_from(self.w, self.to, self.from, self.seq, incoming))
+    }
+    /// Kept, and stored, by the node's replica as the daemon's are.
+    fn checkpoints(
+        &mut self,
+        cps: Vec<replica_core::checkpoint::SignedCheckpoint>,
+    ) -> Result<usize, Self::Error> {
+        let (w, to) = (&mut *self.w, self.to);
+        Ok(match w.nodes[to].replica.admit_checkpoints(cps) {
+            Ok(n) => n,
+            Err(e) => {
+                if w.crash_failure.is_none() {
+                    w.crash_failure = Some(w.fail_now(
+                        "a replica takes changes after any crash",
+                        format!("node {to} could not store checkpoints: {e}"),
+                        Some(to),
+                        None,
+                    ));
+                }
+                0
+            }
+        })
     }
 }
 
