@@ -11,7 +11,8 @@ pub const COMMIT: &str = env!("TALLY_COMMIT");
 /// The target triple built for, e.g. `x86_64-pc-windows-gnu`.
 pub const TARGET: &str = env!("TALLY_TARGET");
 
-/// The sync protocol's ALPN as text: two nodes sync only when it is equal.
+/// The sync protocol's ALPN as text: two nodes connect only when it is
+/// equal, and sync only when their protocol versions are too.
 pub fn alpn() -> &'static str {
     std::str::from_utf8(crate::net::ALPN).unwrap_or("?")
 }
@@ -19,8 +20,9 @@ pub fn alpn() -> &'static str {
 /// The lines after the version: commit, target, sync protocol.
 pub fn details() -> String {
     format!(
-        "commit {COMMIT}\ntarget {TARGET}\nsync protocol (ALPN) {}",
-        alpn()
+        "commit {COMMIT}\ntarget {TARGET}\nsync protocol (ALPN) {}, version {}",
+        alpn(),
+        replica_core::sync::wire::PROTOCOL_VERSION
     )
 }
 
