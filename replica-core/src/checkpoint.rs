@@ -160,6 +160,16 @@ impl SignedCheckpoint {
         Ok(key)
     }
 
+    /// Whether the signature is that of `key`, checked once already (an
+    /// enrolled device's, decompressed once per replica rather than per
+    /// checkpoint: every node checks every device's checkpoints).
+    pub fn verify_prepared(&self, key: &keys::PreparedKey) -> Result<(), CheckpointError> {
+        let sig =
+            Signature::from_slice(&self.signature).map_err(|_| CheckpointError::BadSignature)?;
+        key.verify(PURPOSE, &[&self.checkpoint.body()], &sig)
+            .map_err(|_| CheckpointError::BadSignature)
+    }
+
     /// Which of two checkpoints of one device and document is the later: more
     /// changes held, then the later time (an honest device's document only
     /// grows), then the signature, so every replica keeps the same one.

@@ -214,17 +214,27 @@ pub struct Core {
     /// The latest checkpoint of each enrolled device for each document.
     checkpoints: Checkpoints,
     /// Checkpoints whose signature verifies but whose device the registry
-    /// does not enroll yet (the registry may still be on its way): judged
-    /// again whenever the trust changes. In memory, bounded.
-    unconfirmed: BTreeMap<Vec<u8>, (PublicKey, SignedCheckpoint)>,
+    /// does not enroll yet (the registry may still be on its way, or a bad
+    /// block took it): the latest of each device and document, judged again
+    /// whenever the trust changes. In memory, bounded in count and bytes.
+    unconfirmed: BTreeMap<([u8; 32], String), (PublicKey, SignedCheckpoint)>,
+    /// Bytes of `unconfirmed`'s checkpoints' heads.
+    unconfirmed_bytes: usize,
+    /// The enrolled devices' keys, decompressed once per registry state:
+    /// what their checkpoints are verified with.
+    device_keys: BTreeMap<[u8; 32], (PublicKey, keys::PreparedKey)>,
     /// Checkpoints kept since [`Core::take_new_checkpoints`] last took
     /// them: what storage has yet to keep.
     new_checkpoints: Vec<SignedCheckpoint>,
 }
 
 /// Most checkpoints of devices not yet enrolled kept waiting for the
-/// registry (a few kilobytes each at the most).
-pub const MAX_UNCONFIRMED: usize = 1_000;
+/// registry: a replica whose registry is behind (new, or a bad block took
+/// it) must hold every device's of every document meanwhile, or a peer that
+/// sent them once would not send them again.
+pub const MAX_UNCONFIRMED: usize = 200_000;
+/// Most bytes of heads those may name (a stranger's flood stops here).
+pub const MAX_UNCONFIRMED_BYTES: usize = 32 * 1024 * 1024;
 
 impl Core {
     /// An empty replica trusting `authority`.
@@ -243,6 +253,8 @@ impl Core {
             pending: BTreeMap::new(),
             checkpoints: Checkpoints::default(),
             unconfirmed: BTreeMap::new(),
+            unconfirmed_bytes: 0,
+            device_keys: BTreeMap::new(),
             new_checkpoints: Vec::new(),
         }
     }
@@ -263,8 +275,17 @@ impl Core {
         if heads != self.trust_heads {
             self.trust = Trust::from_registry_checked(self.authority, registry, &mut self.checked);
             self.trust_heads = heads;
+            self.device_keys = self
+                .trust
+                .devices()
+                .filter_map(|d| {
+                    let key = d.body.endpoint_id;
+                    key.prepare().ok().map(|p| (*key.as_bytes(), (key, p)))
+                })
+                .collect();
             // Devices enrolled since: their checkpoints count now.
             let waiting = std::mem::take(&mut self.unconfirmed);
+            self.unconfirmed_bytes = 0;
             self.judge_checkpoints(waiting.into_values().collect());
         }
     }
@@ -331,7 +352,12 @@ impl Core {
         }
         let verified = best
             .into_values()
-            .filter_map(|cp| cp.verify().ok().map(|device| (device, cp)))
+            .filter_map(|cp| match self.device_keys.get(&cp.checkpoint.device) {
+                Some((device, prepared)) => {
+                    cp.verify_prepared(prepared).ok().map(|()| (*device, cp))
+                }
+                None => cp.verify().ok().map(|device| (device, cp)),
+            })
             .collect();
         self.judge_checkpoints(verified)
     }
@@ -356,10 +382,24 @@ impl Core {
                 {
                     kept.push(cp);
                 }
-            } else if self.unconfirmed.len() < MAX_UNCONFIRMED {
-                self.unconfirmed
-                    .entry(cp.signature.clone())
-                    .or_insert((device, cp));
+            } else {
+                let key = (cp.checkpoint.device, cp.checkpoint.doc.clone());
+                let size = 32 * cp.checkpoint.heads.len();
+                match self.unconfirmed.get(&key) {
+                    Some((_, held)) if held.rank_key() >= cp.rank_key() => {}
+                    Some(_) => {
+                        let (_, old) = self.unconfirmed.insert(key, (device, cp)).expect("held");
+                        self.unconfirmed_bytes =
+                            self.unconfirmed_bytes + size - 32 * old.checkpoint.heads.len();
+                    }
+                    None if self.unconfirmed.len() < MAX_UNCONFIRMED
+                        && self.unconfirmed_bytes + size <= MAX_UNCONFIRMED_BYTES =>
+                    {
+                        self.unconfirmed_bytes += size;
+                        self.unconfirmed.insert(key, (device, cp));
+                    }
+                    None => {}
+                }
             }
         }
         self.new_checkpoints.extend(kept.iter().cloned());

@@ -965,3 +965,38 @@ fn checkpoints_travel_with_sync_and_are_relayed_to_nodes_that_never_met_the_sign
     forged.checkpoint.changes += 5;
     assert!(c.admit_checkpoints(vec![forged]).is_empty());
 }
+
+#[test]
+fn a_replica_that_lost_the_start_of_a_document_gets_it_back_from_a_peer_that_thinks_it_has_it() {
+    // b held D01 whole, synced with a, then lost the document's early
+    // changes (a bad block in its snapshot): what it still has of the
+    // document (its log) waits for them, outside the applied history. a
+    // kept its sync state with b, which says b has everything.
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    for day in 1..=12 {
+        w.month(&mut a, attend(day, "1001"));
+    }
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    assert_eq!(a.heads(), b.heads());
+    let saved_at_a = pa.saved();
+    // The damage: b's D01 keeps only its last four changes (queued, their
+    // dependencies gone), with their signatures, as the store reads a log
+    // whose snapshot is lost.
+    let all = b.signed_changes(&d01());
+    let mut doc = Document::new(d01());
+    let tail: Vec<SignedChange> = all[all.len() - 4..].to_vec();
+    doc.apply_changes(tail.iter().map(|c| c.change.clone()).collect())
+        .unwrap();
+    let signatures = tail.iter().map(|c| (c.hash(), c.signature)).collect();
+    b.insert(crate::replica::Held::new(doc, signatures));
+    assert_ne!(a.heads().get(&d01()), b.heads().get(&d01()));
+    // They meet again: a with its saved state, b with none.
+    let (mut pa, mut pb) = (PeerSync::new(&saved_at_a), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    assert_eq!(a.heads(), b.heads(), "b has its document back");
+    assert_eq!(b.pending_count(), 0);
+}

@@ -43,6 +43,10 @@ struct Args {
     /// block of a document file on the crashed node's disk).
     #[arg(long)]
     no_bad_blocks: bool,
+    /// No checkpoints signed (by default the records office and each
+    /// district's first PC sign theirs every evening).
+    #[arg(long)]
+    no_checkpoints: bool,
     /// Also run unsigned Automerge sync on the same workload and compare.
     #[arg(long)]
     baseline: bool,
@@ -81,6 +85,7 @@ fn config(a: &Args, seed: u64, mode: Mode) -> Config {
     c.days = a.days;
     c.faults = !a.no_faults;
     c.bad_blocks = !a.no_bad_blocks;
+    c.checkpoints = !a.no_checkpoints;
     if let Some(h) = a.hostile {
         c.hostile = h;
     }

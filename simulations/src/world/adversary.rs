@@ -75,19 +75,21 @@ impl World<Tally> {
                 let own = self.prison.staff[node].key_copy();
                 // And a checkpoint in the victim's device's name, claiming
                 // heads nobody has, signed with this node's device key.
-                let forged = Checkpoint::of(
-                    &self.prison.device(victim).public(),
-                    &doc,
-                    &[ChangeHash([day as u8; 32])],
-                    1_000_000,
-                    self.stated(node),
-                )
-                .sign(&self.prison.device(node));
-                self.forged_checkpoints.insert(forged.signature.clone());
-                let wire = Wire::Checkpoints(vec![forged.encode()]);
-                let peers: Vec<usize> = self.nodes[node].sessions.keys().copied().collect();
-                for p in peers {
-                    self.send(node, p, wire.encode());
+                if self.cfg.checkpoints {
+                    let forged = Checkpoint::of(
+                        &self.prison.device(victim).public(),
+                        &doc,
+                        &[ChangeHash([day as u8; 32])],
+                        1_000_000,
+                        self.stated(node),
+                    )
+                    .sign(&self.prison.device(node));
+                    self.forged_checkpoints.insert(forged.signature.clone());
+                    let wire = Wire::Checkpoints(vec![forged.encode()]);
+                    let peers: Vec<usize> = self.nodes[node].sessions.keys().copied().collect();
+                    for p in peers {
+                        self.send(node, p, wire.encode());
+                    }
                 }
                 if let Some(mut sc) = self.make_change(node, &victim_key, &doc, put) {
                     sc = SignedChange::sign(&own, &doc, sc.change);

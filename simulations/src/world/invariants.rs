@@ -112,9 +112,38 @@ impl Invariant<Tally> for EqualCheckpoints {
             if other != reference {
                 let only_first = reference.difference(&other).count();
                 let only_n = other.difference(&reference).count();
+                // The first document they differ on, as each holds it.
+                let example = reference
+                    .difference(&other)
+                    .next()
+                    .map(|(device, doc, _)| {
+                        let of = |m: usize| {
+                            w.nodes[m]
+                                .replica
+                                .core
+                                .checkpoints()
+                                .iter()
+                                .find(|cp| {
+                                    cp.checkpoint.device == *device && cp.checkpoint.doc == *doc
+                                })
+                                .map(|cp| {
+                                    format!(
+                                        "{} changes at {}",
+                                        cp.checkpoint.changes, cp.checkpoint.at
+                                    )
+                                })
+                                .unwrap_or_else(|| "none".into())
+                        };
+                        format!(
+                            "; of {doc}, node {first} holds {}, node {n} {}",
+                            of(first),
+                            of(n)
+                        )
+                    })
+                    .unwrap_or_default();
                 return Some(Violation {
                     detail: format!(
-                        "node {n} and node {first} hold different checkpoints: {only_first} only at {first}, {only_n} only at {n} (of {} and {})",
+                        "node {n} and node {first} hold different checkpoints: {only_first} only at {first}, {only_n} only at {n} (of {} and {}){example}",
                         reference.len(),
                         other.len()
                     ),
@@ -217,7 +246,31 @@ pub(crate) fn tally_difference(w: &World<Tally>, a: usize, b: usize, doc: &DocId
             .map(|h| {
                 let core = &w.nodes[n].replica.core;
                 let at = match core.pending_of(doc).and_then(|p| p.get(*h)) {
-                    Some(waiting) => format!(" (pending there, on {:?})", waiting.on),
+                    Some(waiting) => {
+                        let deps: Vec<String> = waiting
+                            .change
+                            .change
+                            .deps()
+                            .iter()
+                            .map(|d| {
+                                let applied = w.nodes[n].applied(doc, d);
+                                let signed = w.nodes[n].holds(doc, d);
+                                let pending = core.is_pending(doc, d);
+                                format!(
+                                    "{}:{}{}{}",
+                                    &d.to_string()[..8],
+                                    if applied { "A" } else { "" },
+                                    if signed { "S" } else { "" },
+                                    if pending { "P" } else { "" }
+                                )
+                            })
+                            .collect();
+                        format!(
+                            " (pending there, on {:?}, deps {})",
+                            waiting.on,
+                            deps.join(" ")
+                        )
+                    }
                     None if core.refused(h).is_some() => " (refused there)".to_string(),
                     None => String::new(),
                 };
@@ -456,11 +509,15 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
         .filter(|(d, h)| !n.applied(d, h))
         .cloned()
         .collect();
-    // Gone: only what the block hit. Waiting for it: still on disk.
-    if let Some((d, h)) = lost
-        .iter()
-        .find(|(d, h)| !(touched.hit(d, h) || (touched.follows(d, h) && n.holds(d, h))))
-    {
+    // Gone: only what the block hit. Waiting for it: still on disk. Or lost
+    // to an earlier bad block and not back from peers yet (they bring it
+    // by the next heal, when every node is checked for it).
+    let restoring = &w.restoring[node];
+    if let Some((d, h)) = lost.iter().find(|(d, h)| {
+        !(touched.hit(d, h)
+            || (touched.follows(d, h) && n.holds(d, h))
+            || restoring.contains(&(d.clone(), *h)))
+    }) {
         let mut f = w.fail_now(
             "nothing acknowledged is lost across a crash",
             format!(
@@ -485,6 +542,8 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
         })
         .map(|(_, h)| *h)
         .collect();
+    // What is still missing here is expected back from peers.
+    w.restoring[node] = lost.iter().cloned().collect();
     if let Some(doc) = touched.doc.clone()
         && !gone.is_empty()
     {
@@ -494,6 +553,7 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
             for ack in &mut w.acknowledged {
                 any |= ack.remove(&(doc.clone(), h));
             }
+            w.restoring[node].remove(&(doc.clone(), h));
             if any {
                 w.log(
                     node,
