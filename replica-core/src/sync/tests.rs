@@ -1000,3 +1000,73 @@ fn a_replica_that_lost_the_start_of_a_document_gets_it_back_from_a_peer_that_thi
     assert_eq!(a.heads(), b.heads(), "b has its document back");
     assert_eq!(b.pending_count(), 0);
 }
+
+/// Runs a connection on messages alone, as the daemon does between local
+/// changes: each side steps only when a message arrives (an offer comes
+/// only from what a step gained). Returns whether it fell silent.
+fn by_messages_alone(
+    a: &mut MemReplica,
+    pa: &mut PeerSync,
+    b: &mut MemReplica,
+    pb: &mut PeerSync,
+) -> bool {
+    let mut to_b = vec![pa.hello(a)];
+    let mut to_a = vec![pb.hello(b)];
+    for _ in 0..2000 {
+        if to_a.is_empty() && to_b.is_empty() {
+            return true;
+        }
+        for w in std::mem::take(&mut to_b) {
+            let s = step(pb, b, Some(&w.encode())).unwrap();
+            let gained = s.gained();
+            to_a.extend(s.out);
+            if gained {
+                to_a.extend(step(pb, b, None).unwrap().out);
+            }
+        }
+        for w in std::mem::take(&mut to_a) {
+            let s = step(pa, a, Some(&w.encode())).unwrap();
+            let gained = s.gained();
+            to_b.extend(s.out);
+            if gained {
+                to_b.extend(step(pa, a, None).unwrap().out);
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn a_long_lost_start_comes_back_on_messages_alone() {
+    // As above, with sixty changes lost before the four b kept, and no
+    // offers but those a step's gains make.
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    for day in 1..=28 {
+        w.month(&mut a, attend(day, "1001"));
+        w.month(&mut a, attend(day, "1002"));
+    }
+    w.month(&mut a, attend(29, "1001"));
+    w.month(&mut a, attend(30, "1001"));
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    let saved_at_a = pa.saved();
+    let all = b.signed_changes(&d01());
+    let mut doc = Document::new(d01());
+    let tail: Vec<SignedChange> = all[all.len() - 4..].to_vec();
+    doc.apply_changes(tail.iter().map(|c| c.change.clone()).collect())
+        .unwrap();
+    let signatures = tail.iter().map(|c| (c.hash(), c.signature)).collect();
+    b.insert(crate::replica::Held::new(doc, signatures));
+    // a writes on meanwhile: what b receives first waits on what it lost.
+    w.month(&mut a, attend(31, "1001"));
+    let (mut pa, mut pb) = (PeerSync::new(&saved_at_a), fresh());
+    assert!(
+        by_messages_alone(&mut a, &mut pa, &mut b, &mut pb),
+        "it falls silent"
+    );
+    assert_eq!(a.heads(), b.heads(), "b has its document back");
+    assert_eq!(b.pending_count(), 0);
+}
