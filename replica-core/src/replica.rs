@@ -206,7 +206,9 @@ pub struct Core {
     /// The registry heads when changes pending on the registry were last retried.
     retried_at: Vec<ChangeHash>,
     /// Refused changes with why, never applied.
-    quarantine: BTreeMap<ChangeHash, Refusal>,
+    /// By document: a change's refusal is its document's (a valid change
+    /// replayed into another is refused there, and must still enter its own).
+    quarantine: BTreeMap<(DocId, ChangeHash), Refusal>,
     /// Changes that cannot be judged yet (a dependency, a certificate or the
     /// registry state they were written against has not arrived), judged
     /// again when what they wait for can have arrived.
@@ -304,7 +306,7 @@ impl Core {
                 // Retried on anything: what it waited for may have been
                 // stored (by another process) while this replica was down.
                 Kept::Pending(_) => {
-                    if !self.quarantine.contains_key(&hash) {
+                    if !self.quarantine.contains_key(&(doc.clone(), hash)) {
                         self.pending.entry(doc.clone()).or_default().insert(
                             hash,
                             Waiting {
@@ -318,7 +320,7 @@ impl Core {
                     if let Some(pool) = self.pending.get_mut(doc) {
                         pool.remove(&hash);
                     }
-                    self.quarantine.insert(hash, r);
+                    self.quarantine.insert((doc.clone(), hash), r);
                 }
             }
         }
@@ -460,14 +462,14 @@ impl Core {
         made
     }
 
-    /// The changes refused, and why.
-    pub fn quarantine(&self) -> &BTreeMap<ChangeHash, Refusal> {
+    /// The changes refused, by document, and why.
+    pub fn quarantine(&self) -> &BTreeMap<(DocId, ChangeHash), Refusal> {
         &self.quarantine
     }
 
-    /// Whether a change was refused here.
-    pub fn refused(&self, hash: &ChangeHash) -> Option<&Refusal> {
-        self.quarantine.get(hash)
+    /// Whether a change was refused here as a change of `doc`.
+    pub fn refused(&self, doc: &DocId, hash: &ChangeHash) -> Option<&Refusal> {
+        self.quarantine.get(&(doc.clone(), *hash))
     }
 
     /// The changes waiting to be judged, by document.
@@ -581,7 +583,7 @@ impl Core {
         let mut batch: Vec<SignedChange> = changes
             .into_iter()
             .filter(|c| {
-                let seen = self.quarantine.contains_key(&c.hash());
+                let seen = self.quarantine.contains_key(&(doc.clone(), c.hash()));
                 out.already += usize::from(seen);
                 !seen
             })
@@ -684,7 +686,7 @@ impl Core {
             }
             for (sc, r) in a.refused {
                 persist.refused(doc, &sc, &r).map_err(AdmitError::Persist)?;
-                self.quarantine.insert(sc.hash(), r.clone());
+                self.quarantine.insert((doc.clone(), sc.hash()), r.clone());
                 out.quarantined.push((sc.hash(), r));
             }
             let pool = self.pending.entry(doc.clone()).or_default();
@@ -768,7 +770,7 @@ impl Docs for Core {
             .flat_map(|w| w.change.change.deps().iter().copied())
             .filter(|d| {
                 !pool.contains_key(d)
-                    && !self.quarantine.contains_key(d)
+                    && !self.quarantine.contains_key(&(id.clone(), *d))
                     && !held.is_some_and(|s| s.contains_key(d))
             })
             .collect()

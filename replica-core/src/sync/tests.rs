@@ -563,7 +563,10 @@ fn a_peer_holding_a_refused_change_does_not_keep_the_exchange_going() {
         .unwrap();
     loaded.signatures.insert(forged.hash(), forged.signature);
     let (_, _, messages) = sync(&mut honest, &mut fresh(), &mut hostile, &mut fresh());
-    assert_eq!(honest.refused(&forged.hash()), Some(&Refusal::BadSignature));
+    assert_eq!(
+        honest.refused(&d01(), &forged.hash()),
+        Some(&Refusal::BadSignature)
+    );
     assert_ne!(honest.heads(), hostile.heads(), "the heads can never match");
     // Hello each way, registry and month rounds, the forged change once, and
     // one repeated message on each side before both fall silent.
@@ -1069,4 +1072,48 @@ fn a_long_lost_start_comes_back_on_messages_alone() {
     );
     assert_eq!(a.heads(), b.heads(), "b has its document back");
     assert_eq!(b.pending_count(), 0);
+}
+
+#[test]
+fn a_change_replayed_into_another_document_first_still_enters_its_own() {
+    // A hostile peer replays a valid change of D01 into D02 before the
+    // change itself reaches b: refused there, it must not count as refused
+    // in D01 (the refusal was by change alone: b then took it for a repeat
+    // and never held it, nor anything written after it).
+    let w = World::new();
+    let mut a = w.replica();
+    w.setup(&mut a);
+    let c = w.month(&mut a, attend(1, "1001"));
+    let mut b = w.replica();
+    b.admit(
+        Incoming {
+            doc: DocId::Registry,
+            changes: a.signed_changes(&DocId::Registry),
+        },
+        &mut InMemory,
+    )
+    .unwrap();
+    let d02 = DocId::month("D02".parse().unwrap(), "2026-03".parse().unwrap());
+    let r = b
+        .admit(
+            Incoming {
+                doc: d02.clone(),
+                changes: vec![c.clone()],
+            },
+            &mut InMemory,
+        )
+        .unwrap();
+    assert_eq!(r.quarantined.len(), 1, "refused as D02's: {r:?}");
+    let r = b
+        .admit(
+            Incoming {
+                doc: d01(),
+                changes: vec![c.clone()],
+            },
+            &mut InMemory,
+        )
+        .unwrap();
+    assert_eq!(r.accepted, 1, "taken as D01's: {r:?}");
+    assert_eq!(b.heads().get(&d01()), a.heads().get(&d01()));
+    assert!(b.refused(&d02, &c.hash()).is_some() && b.refused(&d01(), &c.hash()).is_none());
 }

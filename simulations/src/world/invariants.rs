@@ -271,7 +271,7 @@ pub(crate) fn tally_difference(w: &World<Tally>, a: usize, b: usize, doc: &DocId
                             deps.join(" ")
                         )
                     }
-                    None if core.refused(h).is_some() => " (refused there)".to_string(),
+                    None if core.refused(doc, h).is_some() => " (refused there)".to_string(),
                     None => String::new(),
                 };
                 format!("{}{at}", &h.to_string()[..12])
@@ -375,10 +375,11 @@ impl Invariant<Tally> for SameRefusal {
         "same refusal everywhere"
     }
     fn check(&self, w: &World<Tally>) -> Option<Violation> {
-        let mut reasons: BTreeMap<ChangeHash, (usize, &Refusal)> = BTreeMap::new();
+        let mut reasons: BTreeMap<&(DocId, ChangeHash), (usize, &Refusal)> = BTreeMap::new();
         for n in w.honest() {
-            for (h, r) in w.nodes[n].replica.core.quarantine() {
-                match reasons.get(h) {
+            for (key, r) in w.nodes[n].replica.core.quarantine() {
+                let h = &key.1;
+                match reasons.get(key) {
                     Some((m, other)) if *other != r => {
                         return Some(Violation {
                             detail: format!(
@@ -391,7 +392,7 @@ impl Invariant<Tally> for SameRefusal {
                     }
                     Some(_) => {}
                     None => {
-                        reasons.insert(*h, (n, r));
+                        reasons.insert(key, (n, r));
                     }
                 }
             }
@@ -569,7 +570,7 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
     let core = &n.replica.core;
     let dropped = pending_before.into_iter().find(|(d, h)| {
         !(core.is_pending(d, h)
-            || core.refused(h).is_some()
+            || core.refused(d, h).is_some()
             || n.holds(d, h)
             || touched.quarantine_of.as_ref() == Some(d))
     });
