@@ -107,6 +107,16 @@ impl World {
         });
     }
 
+    /// A set-up replica whose D01 holds 1001's attendance on days 1..=`days`.
+    fn written(&self, days: u8) -> MemReplica {
+        let mut r = self.replica();
+        self.setup(&mut r);
+        for day in 1..=days {
+            self.month(&mut r, attend(day, "1001"));
+        }
+        r
+    }
+
     /// The officer writes into D01's March document of `r`.
     fn month(
         &self,
@@ -224,11 +234,7 @@ fn fresh() -> PeerSync {
 #[test]
 fn a_new_replica_gets_everything_and_converges() {
     let w = World::new();
-    let mut a = w.replica();
-    w.setup(&mut a);
-    for day in 1..=5 {
-        w.month(&mut a, attend(day, "1001"));
-    }
+    let mut a = w.written(5);
     let mut b = w.replica();
     let (ab, ba, _) = sync(&mut a, &mut fresh(), &mut b, &mut fresh());
     assert_eq!(a.heads(), b.heads());
@@ -271,11 +277,7 @@ fn concurrent_work_on_both_sides_converges() {
 #[test]
 fn after_a_week_apart_only_the_missing_changes_cross() {
     let w = World::new();
-    let mut a = w.replica();
-    w.setup(&mut a);
-    for day in 1..=20 {
-        w.month(&mut a, attend(day, "1001"));
-    }
+    let mut a = w.written(20);
     let mut b = w.replica();
     let (mut pa, mut pb) = (fresh(), fresh());
     sync(&mut a, &mut pa, &mut b, &mut pb);
@@ -976,32 +978,33 @@ fn a_replica_that_lost_the_start_of_a_document_gets_it_back_from_a_peer_that_thi
     // document (its log) waits for them, outside the applied history. a
     // kept its sync state with b, which says b has everything.
     let w = World::new();
-    let mut a = w.replica();
-    w.setup(&mut a);
-    for day in 1..=12 {
-        w.month(&mut a, attend(day, "1001"));
-    }
+    let mut a = w.written(12);
     let mut b = w.replica();
     let (mut pa, mut pb) = (fresh(), fresh());
     sync(&mut a, &mut pa, &mut b, &mut pb);
     assert_eq!(a.heads(), b.heads());
     let saved_at_a = pa.saved();
-    // The damage: b's D01 keeps only its last four changes (queued, their
-    // dependencies gone), with their signatures, as the store reads a log
-    // whose snapshot is lost.
-    let all = b.signed_changes(&d01());
-    let mut doc = Document::new(d01());
-    let tail: Vec<SignedChange> = all[all.len() - 4..].to_vec();
-    doc.apply_changes(tail.iter().map(|c| c.change.clone()).collect())
-        .unwrap();
-    let signatures = tail.iter().map(|c| (c.hash(), c.signature)).collect();
-    b.insert(crate::replica::Held::new(doc, signatures));
+    // The damage: b's D01 keeps only its last four changes.
+    keep_only_the_last(&mut b, 4);
     assert_ne!(a.heads().get(&d01()), b.heads().get(&d01()));
     // They meet again: a with its saved state, b with none.
     let (mut pa, mut pb) = (PeerSync::new(&saved_at_a), fresh());
     sync(&mut a, &mut pa, &mut b, &mut pb);
     assert_eq!(a.heads(), b.heads(), "b has its document back");
     assert_eq!(b.pending_count(), 0);
+}
+
+/// The damage a bad block in D01's snapshot does: `r` keeps only the
+/// document's last `n` changes (queued, their dependencies gone), with their
+/// signatures, as the store reads a log whose snapshot is lost.
+fn keep_only_the_last(r: &mut MemReplica, n: usize) {
+    let all = r.signed_changes(&d01());
+    let mut doc = Document::new(d01());
+    let tail: Vec<SignedChange> = all[all.len() - n..].to_vec();
+    doc.apply_changes(tail.iter().map(|c| c.change.clone()).collect())
+        .unwrap();
+    let signatures = tail.iter().map(|c| (c.hash(), c.signature)).collect();
+    r.insert(crate::replica::Held::new(doc, signatures));
 }
 
 /// Runs a connection on messages alone, as the daemon does between local
@@ -1056,13 +1059,7 @@ fn a_long_lost_start_comes_back_on_messages_alone() {
     let (mut pa, mut pb) = (fresh(), fresh());
     sync(&mut a, &mut pa, &mut b, &mut pb);
     let saved_at_a = pa.saved();
-    let all = b.signed_changes(&d01());
-    let mut doc = Document::new(d01());
-    let tail: Vec<SignedChange> = all[all.len() - 4..].to_vec();
-    doc.apply_changes(tail.iter().map(|c| c.change.clone()).collect())
-        .unwrap();
-    let signatures = tail.iter().map(|c| (c.hash(), c.signature)).collect();
-    b.insert(crate::replica::Held::new(doc, signatures));
+    keep_only_the_last(&mut b, 4);
     // a writes on meanwhile: what b receives first waits on what it lost.
     w.month(&mut a, attend(31, "1001"));
     let (mut pa, mut pb) = (PeerSync::new(&saved_at_a), fresh());
