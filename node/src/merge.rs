@@ -113,7 +113,7 @@ pub fn merge(store: &Store, bundle: Bundle) -> Result<MergeReport, MergeError> {
         if a.accepted > 0 {
             *report.accepted.entry(doc.to_string()).or_default() += a.accepted;
         }
-        for (hash, reason) in a.quarantined {
+        for (doc, hash, reason) in a.quarantined {
             report
                 .quarantined
                 .push((doc.to_string(), hash.to_string(), reason.to_string()));

@@ -226,7 +226,10 @@ impl Replica {
             return Ok(());
         }
         let records = self.store.append_checkpoints(&new)?;
-        let live = self.core.checkpoints().len();
+        // What a rewrite keeps: a file of more than twice that is mostly
+        // superseded (counting only the enrolled ones, a rewrite keeping
+        // many waiting would be followed by another at every save).
+        let live = self.core.checkpoints().len() + self.core.unconfirmed_len();
         if records > 2 * live + 1024 {
             // The latest of each device and document, and those read back
             // that still wait for their device's enrolment.

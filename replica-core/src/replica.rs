@@ -68,13 +68,24 @@ pub type PersistResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 /// pool without bound by sending changes nobody can judge.
 pub const MAX_PENDING: usize = 10_000;
 
+/// Most refusals kept (in memory and on disk) for one document: a peer
+/// replaying or forging changes into a document fills its share, not the
+/// disk. Past it a refusal is still judged and reported, and judged again
+/// if it comes again.
+pub const MAX_REFUSED: usize = 10_000;
+
 /// What admitting a batch of incoming changes did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Admitted {
     pub accepted: usize,
     pub already: usize,
-    /// Refused: change hash and why.
-    pub quarantined: Vec<(ChangeHash, Refusal)>,
+    /// Refused: the document it came in (a registry change can wake others'
+    /// waiting changes, and one change can be replayed into many), the
+    /// change, and why.
+    pub quarantined: Vec<(DocId, ChangeHash, Refusal)>,
+    /// Refusals past [`MAX_REFUSED`] of their document: judged and reported
+    /// here, neither kept nor stored.
+    pub unkept: usize,
     /// Left pending (or dropped past [`MAX_PENDING`]).
     pub pending: usize,
 }
@@ -235,8 +246,16 @@ pub struct Core {
 /// it) must hold every device's of every document meanwhile, or a peer that
 /// sent them once would not send them again.
 pub const MAX_UNCONFIRMED: usize = 200_000;
-/// Most bytes of heads those may name (a stranger's flood stops here).
+/// Most bytes those may take, counted by [`unconfirmed_size`] (a
+/// stranger's flood stops here).
 pub const MAX_UNCONFIRMED_BYTES: usize = 32 * 1024 * 1024;
+
+/// What a waiting checkpoint counts against [`MAX_UNCONFIRMED_BYTES`]: its
+/// heads, its document's name, and the rest of it (device, counts, time,
+/// signature), so that checkpoints naming nothing are not free.
+pub fn unconfirmed_size(cp: &SignedCheckpoint) -> usize {
+    32 * cp.checkpoint.heads.len() + cp.checkpoint.doc.len() + 160
+}
 
 impl Core {
     /// An empty replica trusting `authority`.
@@ -285,10 +304,23 @@ impl Core {
                     key.prepare().ok().map(|p| (*key.as_bytes(), (key, p)))
                 })
                 .collect();
-            // Devices enrolled since: their checkpoints count now.
-            let waiting = std::mem::take(&mut self.unconfirmed);
-            self.unconfirmed_bytes = 0;
-            self.judge_checkpoints(waiting.into_values().collect());
+            // Devices enrolled since: their checkpoints count now. Only
+            // theirs are judged again (a registry caught up one change at a
+            // time would otherwise re-judge every waiting one at each).
+            let now_enrolled: Vec<([u8; 32], String)> = self
+                .unconfirmed
+                .iter()
+                .filter(|(_, (device, _))| self.trust.is_enrolled(device))
+                .map(|(k, _)| k.clone())
+                .collect();
+            let mut waiting = Vec::with_capacity(now_enrolled.len());
+            for k in now_enrolled {
+                if let Some((device, cp)) = self.unconfirmed.remove(&k) {
+                    self.unconfirmed_bytes -= unconfirmed_size(&cp);
+                    waiting.push((device, cp));
+                }
+            }
+            self.judge_checkpoints(waiting);
         }
     }
 
@@ -369,6 +401,16 @@ impl Core {
         self.unconfirmed.values().map(|(_, cp)| cp)
     }
 
+    /// How many checkpoints wait for their device's enrolment.
+    pub fn unconfirmed_len(&self) -> usize {
+        self.unconfirmed.len()
+    }
+
+    /// What those count against [`MAX_UNCONFIRMED_BYTES`].
+    pub fn unconfirmed_bytes(&self) -> usize {
+        self.unconfirmed_bytes
+    }
+
     /// Keeps the checkpoints of enrolled devices (later than what is held);
     /// those of devices not enrolled yet wait.
     fn judge_checkpoints(
@@ -386,21 +428,18 @@ impl Core {
                 }
             } else {
                 let key = (cp.checkpoint.device, cp.checkpoint.doc.clone());
-                let size = 32 * cp.checkpoint.heads.len();
-                match self.unconfirmed.get(&key) {
-                    Some((_, held)) if held.rank_key() >= cp.rank_key() => {}
-                    Some(_) => {
-                        let (_, old) = self.unconfirmed.insert(key, (device, cp)).expect("held");
-                        self.unconfirmed_bytes =
-                            self.unconfirmed_bytes + size - 32 * old.checkpoint.heads.len();
-                    }
-                    None if self.unconfirmed.len() < MAX_UNCONFIRMED
-                        && self.unconfirmed_bytes + size <= MAX_UNCONFIRMED_BYTES =>
-                    {
-                        self.unconfirmed_bytes += size;
-                        self.unconfirmed.insert(key, (device, cp));
-                    }
-                    None => {}
+                let size = unconfirmed_size(&cp);
+                // What the bytes would be without the one it replaces: a
+                // later checkpoint naming more heads is held to the bound too.
+                let without = match self.unconfirmed.get(&key) {
+                    Some((_, held)) if held.rank_key() >= cp.rank_key() => continue,
+                    Some((_, held)) => self.unconfirmed_bytes - unconfirmed_size(held),
+                    None if self.unconfirmed.len() >= MAX_UNCONFIRMED => continue,
+                    None => self.unconfirmed_bytes,
+                };
+                if without + size <= MAX_UNCONFIRMED_BYTES {
+                    self.unconfirmed_bytes = without + size;
+                    self.unconfirmed.insert(key, (device, cp));
                 }
             }
         }
@@ -470,6 +509,13 @@ impl Core {
     /// Whether a change was refused here as a change of `doc`.
     pub fn refused(&self, doc: &DocId, hash: &ChangeHash) -> Option<&Refusal> {
         self.quarantine.get(&(doc.clone(), *hash))
+    }
+
+    /// How many refusals of `doc` are kept.
+    pub fn refused_in(&self, doc: &DocId) -> usize {
+        self.quarantine
+            .range((doc.clone(), ChangeHash([0; 32]))..=(doc.clone(), ChangeHash([0xff; 32])))
+            .count()
     }
 
     /// The changes waiting to be judged, by document.
@@ -684,10 +730,18 @@ impl Core {
                     .resolved(doc, &resolved)
                     .map_err(AdmitError::Persist)?;
             }
-            for (sc, r) in a.refused {
-                persist.refused(doc, &sc, &r).map_err(AdmitError::Persist)?;
-                self.quarantine.insert((doc.clone(), sc.hash()), r.clone());
-                out.quarantined.push((sc.hash(), r));
+            if !a.refused.is_empty() {
+                let mut kept = self.refused_in(doc);
+                for (sc, r) in a.refused {
+                    if kept < MAX_REFUSED {
+                        persist.refused(doc, &sc, &r).map_err(AdmitError::Persist)?;
+                        self.quarantine.insert((doc.clone(), sc.hash()), r.clone());
+                        kept += 1;
+                    } else {
+                        out.unkept += 1;
+                    }
+                    out.quarantined.push((doc.clone(), sc.hash(), r));
+                }
             }
             let pool = self.pending.entry(doc.clone()).or_default();
             for (sc, why) in a.pending {

@@ -212,8 +212,18 @@ async fn serve(
             let mut r = shared2.replica.lock().map_err(|_| PeerError::Shutdown)?;
             let stepped = driver::step(&mut sync, &mut *r, incoming.as_deref())?;
             if let Some((doc, a)) = &stepped.admitted {
-                for (hash, reason) in &a.quarantined {
-                    tracing::warn!("quarantined change {}: {reason}", &hash.to_string()[..12]);
+                for (doc, hash, reason) in &a.quarantined {
+                    tracing::warn!(
+                        "quarantined change {} of {doc}: {reason}",
+                        &hash.to_string()[..12]
+                    );
+                }
+                if a.unkept > 0 {
+                    tracing::warn!(
+                        "{} refused change(s) not kept: their document holds {} refusals already",
+                        a.unkept,
+                        replica_core::replica::MAX_REFUSED
+                    );
                 }
                 if *doc == DocId::Registry && a.accepted > 0 {
                     shared2.update_enrolled(&r);

@@ -361,7 +361,7 @@ fn forged_changes_are_quarantined_and_never_spread() {
     let r = b.admit(inc, &mut InMemory).unwrap();
     assert_eq!(r.accepted, 0);
     assert_eq!(r.quarantined.len(), 1);
-    assert_eq!(r.quarantined[0].1, Refusal::BadSignature, "{r:?}");
+    assert_eq!(r.quarantined[0].2, Refusal::BadSignature, "{r:?}");
     // The forged change is not in b, so syncing b and a never carries it.
     let before = a.heads();
     let (mut pa, mut pb) = (PeerSync::new(&pa.saved()), PeerSync::new(&pb.saved()));
@@ -796,7 +796,7 @@ fn two_copies_writing_as_one_device_are_refused_not_stalled() {
     assert_eq!(r.accepted, 1, "{r:?}");
     assert_eq!(r.quarantined.len(), 1, "{r:?}");
     assert_eq!(
-        r.quarantined[0].1,
+        r.quarantined[0].2,
         Refusal::SeqReused { seq: 1 },
         "{:?}",
         r.quarantined
@@ -1113,4 +1113,136 @@ fn a_change_replayed_into_another_document_first_still_enters_its_own() {
     assert_eq!(r.accepted, 1, "taken as D01's: {r:?}");
     assert_eq!(b.heads().get(&d01()), a.heads().get(&d01()));
     assert!(b.refused(&d02, &c.hash()).is_some() && b.refused(&d01(), &c.hash()).is_none());
+}
+
+#[test]
+fn checkpoints_waiting_for_enrolment_stay_within_their_bytes_even_when_replaced() {
+    // A stranger (no device certificate) sends checkpoints of 5,000
+    // documents naming no heads, then later ones of the same documents
+    // naming 256 heads each: a replacement is held to the byte bound too.
+    use crate::checkpoint::Checkpoint;
+    use crate::replica::{MAX_UNCONFIRMED_BYTES, unconfirmed_size};
+    let w = World::new();
+    let mut r = w.written(1);
+    let stranger = SecretKey::from_seed(&[31; 32]);
+    let docs: Vec<DocId> = (0..5_000u32)
+        .map(|i| {
+            let district = format!("D{:02}", i % 50);
+            let month = format!("{}-{:02}", 2000 + i / 600, 1 + (i / 50) % 12);
+            DocId::month(district.parse().unwrap(), month.parse().unwrap())
+        })
+        .collect();
+    let heads: Vec<crdt_schema::automerge::ChangeHash> = (0..=255u8)
+        .map(|b| crdt_schema::automerge::ChangeHash([b; 32]))
+        .collect();
+    let sign = |doc: &DocId, heads: &[crdt_schema::automerge::ChangeHash], changes: u64| {
+        Checkpoint::of(&stranger.public(), doc, heads, changes, TIME).sign(&stranger)
+    };
+    let empty: Vec<_> = docs.iter().map(|d| sign(d, &[], 0)).collect();
+    // Every name is 17 bytes: 177 bytes a checkpoint naming no heads.
+    let small = unconfirmed_size(&empty[0]);
+    assert_eq!(small, 17 + 160);
+    assert!(r.admit_checkpoints(empty).is_empty(), "none is enrolled");
+    assert_eq!(r.unconfirmed_len(), 5_000);
+    assert_eq!(r.unconfirmed_bytes(), 5_000 * 177);
+    let full: Vec<_> = docs.iter().map(|d| sign(d, &heads, 1)).collect();
+    assert_eq!(unconfirmed_size(&full[0]), 32 * 256 + 177);
+    r.admit_checkpoints(full);
+    // Each replacement adds 32 × 256 = 8,192 bytes: (33,554,432 − 885,000)
+    // ÷ 8,192 = 3,987 fit, the rest keep their smaller checkpoint.
+    let replaced = r
+        .unconfirmed_checkpoints()
+        .filter(|c| c.checkpoint.heads.len() == 256)
+        .count();
+    assert_eq!(replaced, 3_987);
+    assert_eq!(r.unconfirmed_len(), 5_000);
+    assert_eq!(r.unconfirmed_bytes(), 885_000 + 3_987 * 8_192);
+    assert!(r.unconfirmed_bytes() <= MAX_UNCONFIRMED_BYTES);
+}
+
+#[test]
+fn a_document_keeps_at_most_max_refused_refusals() {
+    // A hostile peer forges 10,001 changes in the officer's name into D01:
+    // each is refused and reported, 10,000 are kept, the last is not.
+    use crate::replica::MAX_REFUSED;
+    let w = World::new();
+    let mut b = w.written(1);
+    let stranger = SecretKey::from_seed(&[9; 32]);
+    let registry = b.document(&DocId::Registry).unwrap().heads();
+    // Each on b's document as it is (a chain would wait on its refused
+    // first link instead of being judged).
+    let forged: Vec<SignedChange> = (0..=MAX_REFUSED)
+        .map(|i| {
+            let mut doc = MonthDoc::from_document(b.document(&d01()).unwrap().fork()).unwrap();
+            // Days 2–28 of inmates from 1001 on: never day 1 of 1001, which
+            // b holds already (writing it again changes nothing).
+            let inmate = (1001 + i / 27).to_string();
+            let (_, c) = doc
+                .write(
+                    &meta(&w.officer, registry.clone()),
+                    attend(2 + (i % 27) as u8, &inmate),
+                )
+                .unwrap();
+            SignedChange::sign(&stranger, &d01(), c.unwrap())
+        })
+        .collect();
+    let last = forged[MAX_REFUSED].hash();
+    let r = b
+        .admit(
+            Incoming {
+                doc: d01(),
+                changes: forged,
+            },
+            &mut InMemory,
+        )
+        .unwrap();
+    assert_eq!(r.quarantined.len(), MAX_REFUSED + 1, "every one reported");
+    assert_eq!(r.unkept, 1);
+    assert_eq!(b.refused_in(&d01()), MAX_REFUSED);
+    assert!(b.refused(&d01(), &last).is_none(), "the last not kept");
+    // Another document's share is its own.
+    assert_eq!(b.refused_in(&DocId::Registry), 0);
+}
+
+#[test]
+fn a_checkpoint_waiting_for_its_device_counts_once_the_device_is_enrolled() {
+    let w = World::new();
+    let mut r = w.written(1);
+    let late = SecretKey::from_seed(&[32; 32]);
+    let other = SecretKey::from_seed(&[33; 32]);
+    let heads = r.document(&d01()).unwrap().heads();
+    let cps: Vec<_> = [&late, &other]
+        .iter()
+        .map(|k| crate::checkpoint::Checkpoint::of(&k.public(), &d01(), &heads, 1, TIME).sign(k))
+        .collect();
+    assert!(r.admit_checkpoints(cps).is_empty());
+    assert_eq!(r.unconfirmed_len(), 2);
+    let bytes = r.unconfirmed_bytes();
+    // A registry change that enrols nobody leaves both waiting.
+    w.registry(&mut r, |wr| {
+        wr.put_district(&"D02".parse().unwrap(), "二监区")
+            .map(|_| ())
+    });
+    assert_eq!(r.unconfirmed_len(), 2);
+    // Enrolling `late` lets its checkpoint in; `other`'s waits on.
+    w.registry(&mut r, |wr| {
+        let cert = keys::DeviceCert::issue(
+            &w.authority,
+            keys::DeviceBody {
+                endpoint_id: late.public(),
+                label: "二监区PC".into(),
+                enrolled: "2026-01-01".parse().unwrap(),
+            },
+        )
+        .unwrap();
+        wr.put_trust(
+            &RegistryKey::Device(KeyHex::from_bytes(late.public().as_bytes())),
+            &cert.to_json(),
+        )
+        .map(|_| ())
+    });
+    assert!(r.checkpoints().latest(&late.public(), &d01()).is_some());
+    assert!(r.checkpoints().latest(&other.public(), &d01()).is_none());
+    assert_eq!(r.unconfirmed_len(), 1);
+    assert_eq!(r.unconfirmed_bytes(), bytes / 2);
 }

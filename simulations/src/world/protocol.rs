@@ -378,13 +378,13 @@ fn admit_from(w: &mut World<Tally>, to: usize, from: usize, seq: u64, inc: Incom
         w.stats.accepted_from_peers += a.accepted as u64;
         w.stats.quarantined += a.quarantined.len() as u64;
     }
-    for (h, refusal) in &a.quarantined {
+    for (refused_in, h, refusal) in &a.quarantined {
         w.log(
             to,
             Event::Quarantined {
                 seq,
                 from,
-                doc: doc.clone(),
+                doc: refused_in.clone(),
                 change: *h,
                 refusal: refusal.clone(),
             },
