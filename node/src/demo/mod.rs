@@ -198,23 +198,27 @@ struct DemoInmate {
     profile: Profile,
     /// Index into `PROCS`.
     procedure: usize,
-    /// A transfer: from this date, in this district.
-    moved: Option<(Date, DistrictId)>,
+    /// Transfers, in date order: from each date, in that district.
+    moves: Vec<(Date, DistrictId)>,
 }
 
 impl DemoInmate {
     /// The district holding the inmate on `date` (custody aside).
     fn district_on(&self, date: Date) -> &DistrictId {
-        match &self.moved {
-            Some((from, to)) if date >= *from => to,
-            _ => &self.inmate.district,
-        }
+        self.moves
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= date)
+            .map_or(&self.inmate.district, |(_, to)| to)
     }
 }
 
-/// Day types of the calendar, before any individual absence.
+/// Day types of the calendar, before any individual absence: Sundays rest,
+/// Saturdays are study days, and New Year's Day, 1–3 May and 1–3 October
+/// are holidays.
 fn calendar_day(date: Date) -> DayType {
-    let holiday = date.month().month() == 10 && date.day() <= 3;
+    let (m, d) = (date.month().month(), date.day());
+    let holiday = (m == 10 && d <= 3) || (m == 5 && d <= 3) || (m == 1 && d == 1);
     match date.weekday() {
         _ if holiday => DayType::Rest,
         7 => DayType::Rest,
@@ -223,32 +227,62 @@ fn calendar_day(date: Date) -> DayType {
     }
 }
 
-/// Builds the whole demo. Pure and deterministic in `opts`.
-pub fn build(opts: DemoOptions) -> Demo {
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let month = opts.month;
-    let n_districts = opts.inmates.div_ceil(PER_DISTRICT).max(MIN_DISTRICTS);
-    let mut demo = Demo::default();
-    let reg = &mut demo.catalogue.registry;
+/// Each procedure's standard times by the date they are in force from
+/// (indexed as `PROCS`), in date order.
+#[derive(Debug, Clone)]
+struct Catalogue {
+    versions: Vec<Vec<(Date, u64)>>,
+}
 
-    // Catalogue: versions from two months back, revised on the 16th.
+impl Catalogue {
+    /// The standard time of procedure `p` in force on `date`.
+    fn std_ms(&self, p: usize, date: Date) -> u64 {
+        let versions = &self.versions[p];
+        versions
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= date)
+            .or(versions.first())
+            .map_or(PROCS[p].std_ms, |(_, ms)| *ms)
+    }
+
+    /// Writes version `ms` of procedure `p` from `from` (and remembers it).
+    fn revise(&mut self, ops: &mut Vec<RegistryOp>, p: usize, from: Date, ms: u64) {
+        let proc = &PROCS[p];
+        ops.push(RegistryOp::Procedure(
+            id(proc.id),
+            from,
+            ProcedureVersion {
+                product: id(proc.product),
+                name: proc.name.to_string(),
+                std_ms: ms,
+            },
+        ));
+        let versions = &mut self.versions[p];
+        versions.retain(|(d, _)| *d != from);
+        versions.push((from, ms));
+        versions.sort_by_key(|(d, _)| *d);
+    }
+}
+
+/// The labor section's catalogue from two months before `month`, its
+/// revision on the 16th of `month`, and the rule sets (the standard one
+/// from two months back, and from `month` one adding a ramp for new
+/// workers).
+fn catalogue(month: Month, reg: &mut Vec<RegistryOp>) -> Catalogue {
     let start = month.prev().and_then(Month::prev).unwrap_or(month).first();
     let revision = month.day(16).expect("every month has a 16th");
     reg.push(RegistryOp::Product(id("SHIRT"), "衬衫".into()));
     reg.push(RegistryOp::Product(id("GLOVE"), "劳保手套".into()));
-    for p in PROCS {
-        let version = |std_ms| ProcedureVersion {
-            product: id(p.product),
-            name: p.name.to_string(),
-            std_ms,
-        };
-        reg.push(RegistryOp::Procedure(id(p.id), start, version(p.std_ms)));
+    let mut catalogue = Catalogue {
+        versions: vec![Vec::new(); PROCS.len()],
+    };
+    for (k, p) in PROCS.iter().enumerate() {
+        catalogue.revise(reg, k, start, p.std_ms);
         if let Some(r) = p.revised_ms {
-            reg.push(RegistryOp::Procedure(id(p.id), revision, version(r)));
+            catalogue.revise(reg, k, revision, r);
         }
     }
-    // Rule sets: the standard one from two months back, and the labor
-    // section's revision from the demo month, adding a ramp for new workers.
     reg.push(RegistryOp::RuleSet(RuleSet::standard(start.month())));
     let mut rules = RuleSet::standard(month);
     rules.ramp = Some(Ramp {
@@ -256,26 +290,85 @@ pub fn build(opts: DemoOptions) -> Demo {
         grade_bp: 6000,
     });
     reg.push(RegistryOp::RuleSet(rules));
+    catalogue
+}
 
-    for d in 1..=n_districts {
-        let district: DistrictId = id(&format!("D{d:02}"));
-        demo.roster.registry.push(RegistryOp::District(
-            district.clone(),
-            format!("{}监区", zh_number(d)),
-        ));
-        demo.districts.push(district);
+/// The prison's districts (`D01`…), named in Chinese numerals.
+fn districts(inmates: u32, roster: &mut Vec<RegistryOp>) -> Vec<DistrictId> {
+    let n_districts = inmates.div_ceil(PER_DISTRICT).max(MIN_DISTRICTS);
+    (1..=n_districts)
+        .map(|d| {
+            let district: DistrictId = id(&format!("D{d:02}"));
+            roster.push(RegistryOp::District(
+                district.clone(),
+                format!("{}监区", zh_number(d)),
+            ));
+            district
+        })
+        .collect()
+}
+
+/// A name from the common surnames and one or two given characters.
+fn person_name(rng: &mut ChaCha8Rng) -> String {
+    let surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
+    let mut name = surname.to_string();
+    for _ in 0..rng.random_range(1..=2) {
+        name.push_str(GIVEN[rng.random_range(0..GIVEN.len())]);
     }
+    name
+}
 
-    // Roster.
+/// How a new inmate of `district` works, and on which procedure.
+fn work(rng: &mut ChaCha8Rng, district: &DistrictId) -> (Profile, usize) {
+    // Most inmates meet their quota every day (a quota is set so a
+    // trained worker can); about one in twelve over-fulfils steadily and
+    // earns a real bonus; about one in sixteen is short on some days.
+    let kind = rng.random_range(0..1000);
+    let profile = match kind {
+        0..=4 => Profile::Exempt,
+        5..=34 => Profile::NoQuota,
+        35..=114 => Profile::Worker {
+            skill: rng.random_range(1080..=1250),
+            steady_over: true,
+        },
+        115..=174 => Profile::Worker {
+            skill: rng.random_range(850..=980),
+            steady_over: false,
+        },
+        _ => Profile::Worker {
+            skill: rng.random_range(1000..=1008),
+            steady_over: true,
+        },
+    };
+    // The product's procedures, the last of which is counted per team;
+    // one in five inmates works on the team.
+    let (first, team) = if district_product_is_shirt(district) {
+        (0, 4)
+    } else {
+        (5, 8)
+    };
+    let procedure = if rng.random_range(0..5) == 0 {
+        team
+    } else {
+        rng.random_range(first..team)
+    };
+    (profile, procedure)
+}
+
+/// The roster as it stands at the start of `month`: `count` inmates spread
+/// over `districts`, a few admitted or released during the month.
+fn roster(
+    rng: &mut ChaCha8Rng,
+    month: Month,
+    count: u32,
+    districts: &[DistrictId],
+    ops: &mut Vec<RegistryOp>,
+) -> Vec<DemoInmate> {
+    let n_districts = districts.len() as u32;
     let mut inmates = Vec::new();
-    for i in 0..opts.inmates {
-        let district = demo.districts[(i * n_districts / opts.inmates.max(1)) as usize].clone();
-        let shirts = district_product_is_shirt(&district);
-        let surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
-        let mut name = surname.to_string();
-        for _ in 0..rng.random_range(1..=2) {
-            name.push_str(GIVEN[rng.random_range(0..GIVEN.len())]);
-        }
+    for i in 0..count {
+        let district = districts[(i * n_districts / count.max(1)) as usize].clone();
+        let name = person_name(rng);
         let roll = rng.random_range(0..1000);
         let (admitted, released) = match roll {
             0..=19 => (
@@ -293,34 +386,7 @@ pub fn build(opts: DemoOptions) -> Demo {
                 None,
             ),
         };
-        // Most inmates meet their quota every day (a quota is set so a
-        // trained worker can); about one in twelve over-fulfils steadily and
-        // earns a real bonus; about one in sixteen is short on some days.
-        let kind = rng.random_range(0..1000);
-        let profile = match kind {
-            0..=4 => Profile::Exempt,
-            5..=34 => Profile::NoQuota,
-            35..=114 => Profile::Worker {
-                skill: rng.random_range(1080..=1250),
-                steady_over: true,
-            },
-            115..=174 => Profile::Worker {
-                skill: rng.random_range(850..=980),
-                steady_over: false,
-            },
-            _ => Profile::Worker {
-                skill: rng.random_range(1000..=1008),
-                steady_over: true,
-            },
-        };
-        // The product's procedures, the last of which is counted per team;
-        // one in five inmates works on the team.
-        let (first, team) = if shirts { (0, 4) } else { (5, 8) };
-        let procedure = if rng.random_range(0..5) == 0 {
-            team
-        } else {
-            rng.random_range(first..team)
-        };
+        let (profile, procedure) = work(rng, &district);
         let no: InmateNo = id(&format!("52{:08}", i + 1));
         let inmate = Inmate {
             name,
@@ -328,17 +394,228 @@ pub fn build(opts: DemoOptions) -> Demo {
             admitted,
             released,
         };
-        demo.roster
-            .registry
-            .push(RegistryOp::Inmate(no.clone(), inmate.clone()));
+        ops.push(RegistryOp::Inmate(no.clone(), inmate.clone()));
         inmates.push(DemoInmate {
             no,
             inmate,
             profile,
             procedure,
-            moved: None,
+            moves: Vec::new(),
         });
     }
+    inmates
+}
+
+/// What shapes one day's records besides the inmates themselves.
+struct DayPlan<'a> {
+    month: Month,
+    catalogue: &'a Catalogue,
+    /// A district stopped by force majeure, and the day.
+    stoppage: (&'a DistrictId, Date),
+    /// An inmate (index) whose count an officer types on a rest day, and the day.
+    slip: Option<(usize, Date)>,
+    /// The day of the planted double counts (one in 97 inmates).
+    slip_day: Option<Date>,
+    /// Shifts which inmates are confined on the 10th–14th (by month).
+    confine_shift: usize,
+}
+
+/// Every district's records of `date`, as its officer would enter them.
+fn day_records(
+    rng: &mut ChaCha8Rng,
+    date: Date,
+    inmates: &[DemoInmate],
+    plan: &DayPlan<'_>,
+    sick_left: &mut BTreeMap<usize, u32>,
+) -> Plan {
+    let month = plan.month;
+    let mut day = Plan::default();
+    let base_type = calendar_day(date);
+    // Team production per district and team procedure.
+    let mut team: BTreeMap<(DistrictId, usize), u64> = BTreeMap::new();
+    for (k, di) in inmates.iter().enumerate() {
+        if !di.inmate.in_custody(date) {
+            continue;
+        }
+        let holder = di.district_on(date).clone();
+        let ops = day.months.entry((holder.clone(), month)).or_default();
+        let mut t = base_type;
+        if t == DayType::Work {
+            if holder == *plan.stoppage.0 && date == plan.stoppage.1 {
+                t = DayType::Stoppage;
+            } else if let Some(left) = sick_left.get_mut(&k) {
+                t = DayType::Sick;
+                *left -= 1;
+                if *left == 0 {
+                    sick_left.remove(&k);
+                }
+            } else if rng.random_range(0..1000) < 2 {
+                t = DayType::Sick;
+                let spell = rng.random_range(1..=3);
+                if spell > 1 {
+                    sick_left.insert(k, spell - 1);
+                }
+            } else if (k + plan.confine_shift) % 397 == 11 && (10..15).contains(&date.day()) {
+                t = DayType::Confined;
+            } else if rng.random_range(0..1000) < 1 {
+                t = DayType::Absent;
+            }
+        }
+        let (t, grade) = match di.profile {
+            Profile::Exempt => (DayType::Exempt, String::new()),
+            Profile::NoQuota if t == DayType::Work => {
+                let g = match rng.random_range(0..100) {
+                    0..=9 => "突出",
+                    10..=39 => "优秀",
+                    40..=97 => "良好",
+                    98 => "一般",
+                    _ => "缺勤",
+                };
+                (DayType::NoQuota, g.to_string())
+            }
+            _ => (t, String::new()),
+        };
+        // Now and then a half day (medical appointment, family visit).
+        let minutes: u64 = if t == DayType::Work && rng.random_range(0..100) < 2 {
+            240
+        } else {
+            480
+        };
+        let minutes_field = if minutes == 480 {
+            String::new()
+        } else {
+            minutes.to_string()
+        };
+        let a = Attendance::from_fields(t.as_str(), &minutes_field, &grade)
+            .expect("demo attendance is valid");
+        ops.push(MonthOp::Attendance(di.no.clone(), date, a));
+        if plan.slip == Some((k, date)) {
+            ops.push(MonthOp::Count(
+                di.no.clone(),
+                date,
+                id(PROCS[di.procedure].id),
+                120,
+            ));
+        }
+        let Profile::Worker { skill, steady_over } = di.profile else {
+            continue;
+        };
+        if t != DayType::Work {
+            continue;
+        }
+        let p = &PROCS[di.procedure];
+        let std_ms = plan.catalogue.std_ms(di.procedure, date);
+        // New workers are slower for their first week (and the ramp grade asks less).
+        let ramp = date.days_since(di.inmate.admitted) < 7;
+        let req_ms = minutes * 60_000 * if ramp { 6000 } else { 10_000 } / 10_000;
+        // The quota in whole units, rounded up: meeting it is r ≥ 100%.
+        let quota = req_ms.div_ceil(std_ms);
+        let noise: u64 = if steady_over {
+            rng.random_range(1000..=1006)
+        } else {
+            rng.random_range(920..=1080)
+        };
+        let mut q = quota * u64::from(skill) * noise / 1_000_000;
+        if steady_over {
+            q = q.max(quota);
+        }
+        // A rare data-entry slip: a count entered twice over (and, so
+        // every district has one to hold for review, one in 97 inmates
+        // on the first work day after the 7th).
+        let planted = k % 97 == 5 && Some(date) == plan.slip_day;
+        if rng.random_range(0..6000) == 0 || planted {
+            q = q * 22 / 10;
+        }
+        let proc_id: ProcedureId = id(p.id);
+        if p.team {
+            // A team works at one pace and shares its count by minutes:
+            // it keeps above every member's full quota (a new worker's
+            // share is a full one), else its steady members would fall
+            // short on the share of those who are slower.
+            let full = (minutes * 60_000).div_ceil(std_ms);
+            let q = q.max(full) * 1015 / 1000;
+            ops.push(MonthOp::Assignment(di.no.clone(), date, proc_id));
+            *team.entry((holder.clone(), di.procedure)).or_default() += q;
+        } else {
+            ops.push(MonthOp::Count(di.no.clone(), date, proc_id, q));
+        }
+    }
+    for ((district, p), q) in team {
+        day.months
+            .entry((district, month))
+            .or_default()
+            .push(MonthOp::TeamCount(date, id(PROCS[p].id), q));
+    }
+    day.rows = day.months.values().map(Vec::len).sum();
+    day
+}
+
+/// The month's bonuses and deductions: about one inmate in fourteen gets
+/// one, on one of their first work days in custody.
+fn adjustments(rng: &mut ChaCha8Rng, month: Month, inmates: &[DemoInmate]) -> Plan {
+    const DEDUCTIONS: &[(i64, &str)] = &[
+        (-100, "违反操作规程"),
+        (-300, "浪费原材料"),
+        (-500, "质量不合格"),
+        (-1000, "违反操作规程（情节较重）"),
+        (-1500, "损坏生产工具"),
+    ];
+    const BONUSES: &[(i64, &str)] = &[
+        (200, "小改小革"),
+        (300, "技术革新建议被采纳"),
+        (500, "抢修设备"),
+    ];
+    let mut plan = Plan::default();
+    for (k, di) in inmates.iter().enumerate() {
+        let roll = rng.random_range(0..100);
+        let pick = match roll {
+            0..=3 => Some(DEDUCTIONS[rng.random_range(0..DEDUCTIONS.len())]),
+            4..=6 => Some(BONUSES[rng.random_range(0..BONUSES.len())]),
+            _ => None,
+        };
+        let Some((points, reason)) = pick else {
+            continue;
+        };
+        let Some(date) = month
+            .dates()
+            .filter(|d| di.inmate.in_custody(*d) && calendar_day(*d) == DayType::Work)
+            .nth(rng.random_range(0..5))
+        else {
+            continue;
+        };
+        plan.months
+            .entry((di.district_on(date).clone(), month))
+            .or_default()
+            .push(MonthOp::Adjustment(
+                di.no.clone(),
+                Adjustment {
+                    date,
+                    points_cp: Cp(points),
+                    reason: reason.to_string(),
+                    evidence: format!("记录-{}-{:04}", di.district_on(date), k),
+                    special: false,
+                    no_post: false,
+                },
+            ));
+        plan.rows += 1;
+    }
+    plan
+}
+
+/// Builds the whole demo. Pure and deterministic in `opts`.
+pub fn build(opts: DemoOptions) -> Demo {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let month = opts.month;
+    let mut demo = Demo::default();
+    let catalogue = catalogue(month, &mut demo.catalogue.registry);
+    demo.districts = districts(opts.inmates, &mut demo.roster.registry);
+    let mut inmates = roster(
+        &mut rng,
+        month,
+        opts.inmates,
+        &demo.districts,
+        &mut demo.roster.registry,
+    );
 
     // A transfer (调监区): the first D01 inmate held all month who works an
     // own-count procedure moves to D02 on the 16th; D02 scores the month.
@@ -358,7 +635,7 @@ pub fn build(opts: DemoOptions) -> Demo {
             && !PROCS[di.procedure].team
     });
     if let Some(k) = mover {
-        inmates[k].moved = Some((moved_on, to.clone()));
+        inmates[k].moves.push((moved_on, to.clone()));
         demo.roster
             .registry
             .push(RegistryOp::Transfer(inmates[k].no.clone(), moved_on, to));
@@ -374,189 +651,30 @@ pub fn build(opts: DemoOptions) -> Demo {
             && !PROCS[di.procedure].team
     });
     let sunday = month.dates().find(|d| d.weekday() == 7);
-    let slip_day = month
-        .dates()
-        .find(|d| d.day() > 7 && calendar_day(*d) == DayType::Work);
+    let plan = DayPlan {
+        month,
+        catalogue: &catalogue,
+        stoppage: (
+            &demo.districts[2],
+            month
+                .dates()
+                .find(|d| d.day() >= 20 && calendar_day(*d) == DayType::Work)
+                .expect("a work day after the 20th"),
+        ),
+        slip: slip.zip(sunday),
+        slip_day: month
+            .dates()
+            .find(|d| d.day() > 7 && calendar_day(*d) == DayType::Work),
+        confine_shift: 0,
+    };
 
     // The month, day by day.
-    let stoppage_district = demo.districts[2].clone();
-    let stoppage_day = month
-        .dates()
-        .find(|d| d.day() >= 20 && calendar_day(*d) == DayType::Work)
-        .expect("a work day after the 20th");
     let mut sick_left: BTreeMap<usize, u32> = BTreeMap::new();
     for date in month.dates() {
-        let mut day = Plan::default();
-        let base_type = calendar_day(date);
-        // Team production per district and team procedure.
-        let mut team: BTreeMap<(DistrictId, usize), u64> = BTreeMap::new();
-        for (k, di) in inmates.iter().enumerate() {
-            if !di.inmate.in_custody(date) {
-                continue;
-            }
-            let holder = di.district_on(date).clone();
-            let ops = day.months.entry((holder.clone(), month)).or_default();
-            let mut t = base_type;
-            if t == DayType::Work {
-                if holder == stoppage_district && date == stoppage_day {
-                    t = DayType::Stoppage;
-                } else if let Some(left) = sick_left.get_mut(&k) {
-                    t = DayType::Sick;
-                    *left -= 1;
-                    if *left == 0 {
-                        sick_left.remove(&k);
-                    }
-                } else if rng.random_range(0..1000) < 2 {
-                    t = DayType::Sick;
-                    let spell = rng.random_range(1..=3);
-                    if spell > 1 {
-                        sick_left.insert(k, spell - 1);
-                    }
-                } else if k % 397 == 11 && (10..15).contains(&date.day()) {
-                    t = DayType::Confined;
-                } else if rng.random_range(0..1000) < 1 {
-                    t = DayType::Absent;
-                }
-            }
-            let (t, grade) = match di.profile {
-                Profile::Exempt => (DayType::Exempt, String::new()),
-                Profile::NoQuota if t == DayType::Work => {
-                    let g = match rng.random_range(0..100) {
-                        0..=9 => "突出",
-                        10..=39 => "优秀",
-                        40..=97 => "良好",
-                        98 => "一般",
-                        _ => "缺勤",
-                    };
-                    (DayType::NoQuota, g.to_string())
-                }
-                _ => (t, String::new()),
-            };
-            // Now and then a half day (medical appointment, family visit).
-            let minutes: u64 = if t == DayType::Work && rng.random_range(0..100) < 2 {
-                240
-            } else {
-                480
-            };
-            let minutes_field = if minutes == 480 {
-                String::new()
-            } else {
-                minutes.to_string()
-            };
-            let a = Attendance::from_fields(t.as_str(), &minutes_field, &grade)
-                .expect("demo attendance is valid");
-            ops.push(MonthOp::Attendance(di.no.clone(), date, a));
-            if slip == Some(k) && Some(date) == sunday {
-                ops.push(MonthOp::Count(
-                    di.no.clone(),
-                    date,
-                    id(PROCS[di.procedure].id),
-                    120,
-                ));
-            }
-            let Profile::Worker { skill, steady_over } = di.profile else {
-                continue;
-            };
-            if t != DayType::Work {
-                continue;
-            }
-            let p = &PROCS[di.procedure];
-            let std_ms = match p.revised_ms {
-                Some(r) if date >= revision => r,
-                _ => p.std_ms,
-            };
-            // New workers are slower for their first week (and the ramp grade asks less).
-            let ramp = date.days_since(di.inmate.admitted) < 7;
-            let req_ms = minutes * 60_000 * if ramp { 6000 } else { 10_000 } / 10_000;
-            // The quota in whole units, rounded up: meeting it is r ≥ 100%.
-            let quota = req_ms.div_ceil(std_ms);
-            let noise: u64 = if steady_over {
-                rng.random_range(1000..=1006)
-            } else {
-                rng.random_range(920..=1080)
-            };
-            let mut q = quota * u64::from(skill) * noise / 1_000_000;
-            if steady_over {
-                q = q.max(quota);
-            }
-            // A rare data-entry slip: a count entered twice over (and, so
-            // every district has one to hold for review, one in 97 inmates
-            // on the first work day after the 7th).
-            let planted = k % 97 == 5 && Some(date) == slip_day;
-            if rng.random_range(0..6000) == 0 || planted {
-                q = q * 22 / 10;
-            }
-            let proc_id: ProcedureId = id(p.id);
-            if p.team {
-                // A team works at one pace and shares its count by minutes:
-                // it keeps above every member's full quota (a new worker's
-                // share is a full one), else its steady members would fall
-                // short on the share of those who are slower.
-                let full = (minutes * 60_000).div_ceil(std_ms);
-                let q = q.max(full) * 1015 / 1000;
-                ops.push(MonthOp::Assignment(di.no.clone(), date, proc_id));
-                *team.entry((holder.clone(), di.procedure)).or_default() += q;
-            } else {
-                ops.push(MonthOp::Count(di.no.clone(), date, proc_id, q));
-            }
-        }
-        for ((district, p), q) in team {
-            day.months
-                .entry((district, month))
-                .or_default()
-                .push(MonthOp::TeamCount(date, id(PROCS[p].id), q));
-        }
-        day.rows = day.months.values().map(Vec::len).sum();
+        let day = day_records(&mut rng, date, &inmates, &plan, &mut sick_left);
         demo.days.push(day);
     }
-
-    // Bonuses and deductions.
-    const DEDUCTIONS: &[(i64, &str)] = &[
-        (-100, "违反操作规程"),
-        (-300, "浪费原材料"),
-        (-500, "质量不合格"),
-        (-1000, "违反操作规程（情节较重）"),
-        (-1500, "损坏生产工具"),
-    ];
-    const BONUSES: &[(i64, &str)] = &[
-        (200, "小改小革"),
-        (300, "技术革新建议被采纳"),
-        (500, "抢修设备"),
-    ];
-    for (k, di) in inmates.iter().enumerate() {
-        let roll = rng.random_range(0..100);
-        let pick = match roll {
-            0..=3 => Some(DEDUCTIONS[rng.random_range(0..DEDUCTIONS.len())]),
-            4..=6 => Some(BONUSES[rng.random_range(0..BONUSES.len())]),
-            _ => None,
-        };
-        let Some((points, reason)) = pick else {
-            continue;
-        };
-        let Some(date) = month
-            .dates()
-            .filter(|d| di.inmate.in_custody(*d) && calendar_day(*d) == DayType::Work)
-            .nth(rng.random_range(0..5))
-        else {
-            continue;
-        };
-        demo.adjustments
-            .months
-            .entry((di.district_on(date).clone(), month))
-            .or_default()
-            .push(MonthOp::Adjustment(
-                di.no.clone(),
-                Adjustment {
-                    date,
-                    points_cp: Cp(points),
-                    reason: reason.to_string(),
-                    evidence: format!("记录-{}-{:04}", di.district_on(date), k),
-                    special: false,
-                    no_post: false,
-                },
-            ));
-        demo.adjustments.rows += 1;
-    }
+    demo.adjustments = adjustments(&mut rng, month, &inmates);
     demo
 }
 
@@ -588,6 +706,18 @@ impl Staff {
     ) -> Result<Staff, CertError> {
         let from = Date::from_ordinal(opts.month.first().ordinal() - 365).expect("in range");
         let to = Date::from_ordinal(opts.month.last().ordinal() + 365).expect("in range");
+        Staff::issue_for(authority, districts, opts.seed, from, to)
+    }
+
+    /// Issues the staff's certificates, valid from `from` to `to`, their keys
+    /// derived from `seed`.
+    fn issue_for(
+        authority: &SecretKey,
+        districts: &[DistrictId],
+        seed: u64,
+        from: Date,
+        to: Date,
+    ) -> Result<Staff, CertError> {
         let person = |no: &str,
                       name: &str,
                       role: Role,
@@ -595,7 +725,7 @@ impl Staff {
          -> Result<Identity, CertError> {
             let mut h = Sha256::new();
             h.update(b"tally-demo-staff\0");
-            h.update(opts.seed.to_le_bytes());
+            h.update(seed.to_le_bytes());
             h.update(no.as_bytes());
             let key = SecretKey::from_seed(&h.finalize().into());
             let certificate = Certificate::issue(
@@ -733,15 +863,7 @@ fn write(
 ) -> Result<Committed, DemoError> {
     let month = opts.month;
     let mut s = WriteSession::begin(store, admin, now, "demo: enrol staff")?;
-    s.write_registry(|w| {
-        for who in staff.all() {
-            let key = crdt_schema::RegistryKey::Officer(crdt_schema::KeyHex::from_bytes(
-                who.public().as_bytes(),
-            ));
-            w.put_trust(&key, &who.certificate.to_json())?;
-        }
-        Ok(())
-    })?;
+    enrol(&mut s, staff)?;
     s.set_time(at(month.first(), 8) - 86_400);
     s.set_identity(&staff.records);
     s.set_message("demo: roster");
@@ -754,9 +876,49 @@ fn write(
         s.set_message(format!("demo: daily records {day}"));
         apply_by_district(&mut s, plan, &staff.officers)?;
     }
+    month_end(
+        &mut s,
+        staff,
+        &d.districts,
+        &d.adjustments,
+        month,
+        opts.seed,
+        &d.districts[..d.districts.len() - 1],
+    )?;
+    Ok(s.commit_compacted()?)
+}
+
+/// The admin enrols every member of the staff (their certificates into the
+/// registry's trust records).
+fn enrol(s: &mut WriteSession<'_>, staff: &Staff) -> Result<(), DemoError> {
+    s.write_registry(|w| {
+        for who in staff.all() {
+            let key = crdt_schema::RegistryKey::Officer(crdt_schema::KeyHex::from_bytes(
+                who.public().as_bytes(),
+            ));
+            w.put_trust(&key, &who.certificate.to_json())?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The month's end: the officers' bonuses and deductions, each chief's
+/// weekly reviews, the prison group's approvals, the postings (and the whole
+/// procedure in the first district), and the seals of `seal` once the
+/// postings have ended.
+fn month_end<'s>(
+    s: &mut WriteSession<'s>,
+    staff: &'s Staff,
+    districts: &[DistrictId],
+    adjustments: &Plan,
+    month: Month,
+    seed: u64,
+    seal: &[DistrictId],
+) -> Result<(), DemoError> {
     s.set_time(at(month.last(), 20));
     s.set_message("demo: bonuses and deductions");
-    apply_by_district(&mut s, &d.adjustments, &staff.officers)?;
+    apply_by_district(s, adjustments, &staff.officers)?;
 
     // The weekly reviews: each chief records the district group's decision
     // of every entry of each week (one correction and one return in the
@@ -767,7 +929,7 @@ fn write(
     let spot_max = registry
         .rule_set_for(month)
         .map_or(crdt_schema::SPOT_DEDUCT_MAX_CP, |r| r.spot_deduct_max_cp);
-    for (i, district) in d.districts.iter().enumerate() {
+    for (i, district) in districts.iter().enumerate() {
         let facts = s.month(district, month)?.facts();
         let reviews = weekly_reviews(&facts, spot_max, i == 0);
         s.set_identity(&staff.chiefs[district]);
@@ -780,17 +942,17 @@ fn write(
     }
 
     // Month end: the prison group approves part of what awaits it, and
-    // each chief seals.
+    // each chief posts.
     s.set_time(at(month.last(), 21));
     s.set_message("demo: month-end approvals");
-    for (i, district) in d.districts.iter().enumerate() {
+    for (i, district) in districts.iter().enumerate() {
         let facts = s.month(district, month)?.facts();
-        let others: Vec<MonthFacts> = crate::close::other_sources(&mut s, &registry, &facts)?
+        let others: Vec<MonthFacts> = crate::close::other_sources(s, &registry, &facts)?
             .into_iter()
             .map(|(f, _)| f)
             .collect();
         let sources = crdt_schema::Sources::new(&registry, &facts, &others)?;
-        let approvals = review(&registry, &sources, opts.seed)?;
+        let approvals = review(&registry, &sources, seed)?;
         s.set_identity(&staff.prison_group);
         s.write_month(district, month, |w| {
             for op in &approvals {
@@ -801,16 +963,15 @@ fn write(
             Ok(())
         })?;
         if i == 0 {
-            the_procedure(&mut s, staff, &registry, district, month)?;
+            the_procedure(s, staff, &registry, district, month)?;
         } else {
             // Every other district posts on the month's last day too.
             let report = {
                 let facts = s.month(district, month)?.facts();
-                let others: Vec<MonthFacts> =
-                    crate::close::other_sources(&mut s, &registry, &facts)?
-                        .into_iter()
-                        .map(|(f, _)| f)
-                        .collect();
+                let others: Vec<MonthFacts> = crate::close::other_sources(s, &registry, &facts)?
+                    .into_iter()
+                    .map(|(f, _)| f)
+                    .collect();
                 let sources = crdt_schema::Sources::new(&registry, &facts, &others)?;
                 score_month(&registry, &sources)?
             };
@@ -829,11 +990,11 @@ fn write(
     // answered: stated nine days after the month.
     s.set_time(at(month.last(), 10) + 9 * 86_400);
     s.set_message("demo: seals");
-    for district in &d.districts[..d.districts.len() - 1] {
+    for district in seal {
         s.set_identity(&staff.chiefs[district]);
-        crate::close::seal_month(&mut s, district, month)?;
+        crate::close::seal_month(s, district, month)?;
     }
-    Ok(s.commit_compacted()?)
+    Ok(())
 }
 
 /// The rest of the month's procedure in the first district: the chief
