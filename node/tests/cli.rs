@@ -367,6 +367,145 @@ fn the_demo_is_deterministic_by_seed() {
     assert_ne!(a, digests("8"));
 }
 
+/// `demo --months`: a year built in two runs is the year built in one, and
+/// the second run leaves the months already there as they were — their
+/// report digests, and their seals current and unamended (issue 13 item 6).
+#[test]
+fn a_demo_year_extended_keeps_its_earlier_months_and_seals() {
+    let months = |dir: &Path, range: &str| {
+        ok_err(
+            dir,
+            &["demo", "--months", range, "--inmates", "60", "--seed", "5"],
+        )
+        .1
+    };
+    // (district, digest, sealed, current, amended, registry_changed) of a month.
+    let state = |dir: &Path, month: &str| -> Vec<(String, String, bool, Value, Value, Value)> {
+        let all = json(dir, &["score", "--month", month, "--json"]);
+        all["districts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let seal = &r["seal"];
+                (
+                    r["district"].as_str().unwrap().to_string(),
+                    r["digest"].as_str().unwrap().to_string(),
+                    seal.is_object(),
+                    seal["current"].clone(),
+                    seal["amended"].clone(),
+                    seal["registry_changed"].clone(),
+                )
+            })
+            .collect()
+    };
+    let two = tempfile::tempdir().unwrap();
+    months(two.path(), "2026-01..2026-02");
+    let jan = state(two.path(), "2026-01");
+    let feb = state(two.path(), "2026-02");
+    assert_eq!(jan.len(), 6);
+    // Every January district sealed, current, unamended; in February, the
+    // last month of that run, all but the last.
+    for (d, _, sealed, current, amended, changed) in &jan {
+        assert!(sealed, "{d} 2026-01 sealed");
+        assert_eq!(
+            (current, amended, changed),
+            (
+                &serde_json::json!(true),
+                &serde_json::json!(0),
+                &serde_json::json!(false)
+            ),
+            "{d}"
+        );
+    }
+    assert_eq!(feb.iter().filter(|s| s.2).count(), 5);
+
+    let err = months(two.path(), "2026-01..2026-03");
+    assert!(err.contains("2026-01 already there"), "{err}");
+    assert!(err.contains("2026-02 already there"), "{err}");
+    assert_eq!(state(two.path(), "2026-01"), jan, "January left as it was");
+    assert_eq!(state(two.path(), "2026-02"), feb, "February left as it was");
+
+    // The same three months in one run give the same reports.
+    let one = tempfile::tempdir().unwrap();
+    months(one.path(), "2026-01..2026-03");
+    let digests = |s: Vec<(String, String, bool, Value, Value, Value)>| {
+        s.into_iter().map(|x| (x.0, x.1)).collect::<Vec<_>>()
+    };
+    for m in ["2026-01", "2026-02", "2026-03"] {
+        assert_eq!(
+            digests(state(one.path(), m)),
+            digests(state(two.path(), m)),
+            "{m}"
+        );
+    }
+
+    // A run that would not continue what is there is refused, naming why.
+    let out = tally(
+        two.path(),
+        &[
+            "demo",
+            "--months",
+            "2026-02..2026-04",
+            "--inmates",
+            "60",
+            "--seed",
+            "5",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds records from 2026-01"), "{err}");
+    let out = tally(
+        two.path(),
+        &[
+            "demo",
+            "--months",
+            "2026-01..2026-04",
+            "--inmates",
+            "60",
+            "--seed",
+            "6",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("was not built by `tally demo --months 2026-01..` with --inmates 60 --seed 6"),
+        "{err}"
+    );
+    let single = tempfile::tempdir().unwrap();
+    ok(
+        single.path(),
+        &["demo", "--inmates", "60", "--month", "2026-03"],
+    );
+    let out = tally(
+        single.path(),
+        &["demo", "--months", "2026-03..2026-05", "--inmates", "60"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("was not built by"), "{err}");
+    let roster = tempfile::tempdir().unwrap();
+    ok(roster.path(), &["init", "--prison", "花名册监狱"]);
+    for (kind, file) in &KINDS[..2] {
+        ok(
+            roster.path(),
+            &["import", kind, data_file(file).to_str().unwrap()],
+        );
+    }
+    let out = tally(
+        roster.path(),
+        &["demo", "--months", "2026-03..2026-05", "--inmates", "60"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already has a roster"), "{err}");
+    let out = tally(single.path(), &["demo", "--months", "2026-05..2026-04"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the last month is before the first"));
+}
+
 #[test]
 fn the_data_directory_comes_from_tally_data() {
     let dir = tempfile::tempdir().unwrap();

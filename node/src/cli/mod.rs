@@ -102,6 +102,12 @@ enum Command {
         inmates: u32,
         #[arg(long, default_value = "2026-10")]
         month: Month,
+        /// A consistent run of months, FIRST..LAST (e.g. 2026-01..2026-12):
+        /// the roster evolves, officers save a few rows at a time, every
+        /// month is reviewed, posted and sealed. Again with a later LAST, it
+        /// adds the months not yet there and leaves the others as they are.
+        #[arg(long, conflicts_with = "month")]
+        months: Option<crate::demo::year::MonthRange>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
@@ -626,7 +632,21 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         } => read::board(&ctx, &district, date, json),
         Command::Demo {
             inmates,
+            month: _,
+            months: Some(months),
+            seed,
+        } => setup::demo_year(
+            &ctx,
+            crate::demo::year::YearOptions {
+                months,
+                inmates,
+                seed,
+            },
+        ),
+        Command::Demo {
+            inmates,
             month,
+            months: None,
             seed,
         } => setup::demo(
             &ctx,

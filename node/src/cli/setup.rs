@@ -175,6 +175,60 @@ pub(super) fn demo(ctx: &Ctx, opts: DemoOptions) -> Result<ExitCode> {
     if opts.inmates == 0 {
         bail!("--inmates must be at least 1");
     }
+    let (pass, store) = demo_prison(ctx)?;
+    let admin = identity::unlock_officer(&identity::admin_key_path(&ctx.data), &pass)?;
+    let authority = identity::unlock_authority(&ctx.data, &pass)?;
+    let started = std::time::Instant::now();
+    let generated = demo::generate(&store, &admin, &authority, now(), opts)?;
+    eprintln!(
+        "demo: {} inmates in {} districts, {} — {} signed changes in {} documents ({:.1?})",
+        opts.inmates,
+        generated.districts.len(),
+        opts.month,
+        generated.committed.changes,
+        generated.committed.documents.len(),
+        started.elapsed()
+    );
+    demo_keys(ctx, &generated.staff, &generated.districts[0], &pass)?;
+    demo_summary(ctx, &store, &generated.districts, opts.month)
+}
+
+/// `tally demo --months FIRST..LAST`: a consistent run of months, each
+/// written whole or not at all, said as it goes.
+pub(super) fn demo_year(ctx: &Ctx, opts: demo::year::YearOptions) -> Result<ExitCode> {
+    if opts.inmates == 0 {
+        bail!("--inmates must be at least 1");
+    }
+    let (pass, store) = demo_prison(ctx)?;
+    let admin = identity::unlock_officer(&identity::admin_key_path(&ctx.data), &pass)?;
+    let authority = identity::unlock_authority(&ctx.data, &pass)?;
+    let started = std::time::Instant::now();
+    let generated = demo::year::generate_year(&store, &admin, &authority, now(), opts, |m| {
+        if m.skipped {
+            eprintln!("demo: {} already there, left as it is", m.month);
+        } else {
+            eprintln!(
+                "demo: {} — {} signed changes in {} documents ({:.1?})",
+                m.month, m.changes, m.documents, m.elapsed
+            );
+        }
+    })?;
+    eprintln!(
+        "demo: {} inmates in {} districts, {} — {} signed changes in {} documents ({:.1?})",
+        opts.inmates,
+        generated.districts.len(),
+        opts.months,
+        generated.changes,
+        generated.documents.len(),
+        started.elapsed()
+    );
+    demo_keys(ctx, &generated.staff, &generated.districts[0], &pass)?;
+    demo_summary(ctx, &store, &generated.districts, opts.months.last)
+}
+
+/// Creates the demo prison if the data directory has none; its passphrase
+/// and store.
+fn demo_prison(ctx: &Ctx) -> Result<(String, Store)> {
     let pass =
         std::env::var(identity::PASSPHRASE_ENV).unwrap_or_else(|_| DEMO_PASSPHRASE.to_string());
     if !ctx.data.join("tally.toml").exists() {
@@ -189,25 +243,13 @@ pub(super) fn demo(ctx: &Ctx, opts: DemoOptions) -> Result<ExitCode> {
             }
         );
     }
-    let store = ctx.store()?;
-    let admin = identity::unlock_officer(&identity::admin_key_path(&ctx.data), &pass)?;
-    let authority = identity::unlock_authority(&ctx.data, &pass)?;
-    let started = std::time::Instant::now();
-    let generated = demo::generate(&store, &admin, &authority, now(), opts)?;
-    eprintln!(
-        "demo: {} inmates in {} districts, {} — {} signed changes in {} documents ({:.1?})",
-        opts.inmates,
-        generated.districts.len(),
-        opts.month,
-        generated.committed.changes,
-        generated.committed.documents.len(),
-        started.elapsed()
-    );
-    // Key files of some of the demo staff, to try `--as`.
+    Ok((pass, ctx.store()?))
+}
+
+/// Key files of some of the demo staff, to try `--as`.
+fn demo_keys(ctx: &Ctx, staff: &demo::Staff, first: &DistrictId, pass: &str) -> Result<()> {
     let keys_dir = ctx.data.join("demo-keys");
     std::fs::create_dir_all(&keys_dir)?;
-    let first = &generated.districts[0];
-    let staff = &generated.staff;
     for who in [
         &staff.records,
         &staff.labor,
@@ -220,20 +262,31 @@ pub(super) fn demo(ctx: &Ctx, opts: DemoOptions) -> Result<ExitCode> {
             KeyFile::seal(
                 &who.key,
                 KeyKind::Officer,
-                &pass,
+                pass,
                 KdfParams::STANDARD,
                 Some(who.certificate.clone()),
             )?
             .write_new(&path)?;
         }
     }
-    let registry = read::registry(&store)?.0.facts();
-    let ids: Vec<DocId> = generated
-        .districts
+    Ok(())
+}
+
+/// The summary of `month`'s reports, and what to try next.
+fn demo_summary(
+    ctx: &Ctx,
+    store: &Store,
+    districts: &[DistrictId],
+    month: crdt_schema::Month,
+) -> Result<ExitCode> {
+    let first = &districts[0];
+    let keys_dir = ctx.data.join("demo-keys");
+    let registry = read::registry(store)?.0.facts();
+    let ids: Vec<DocId> = districts
         .iter()
-        .map(|x| DocId::month(x.clone(), opts.month))
+        .map(|x| DocId::month(x.clone(), month))
         .collect();
-    let reports: Vec<_> = read::score(&store, &registry, &ids)
+    let reports: Vec<_> = read::score(store, &registry, &ids)
         .into_iter()
         .map(|r| r.map(|s| s.report))
         .collect::<Result<_, _>>()?;
@@ -243,7 +296,7 @@ pub(super) fn demo(ctx: &Ctx, opts: DemoOptions) -> Result<ExitCode> {
         out,
         "\nnext: tally --data {} score --district {first} --month {}\n      officer keys to try --as: {}",
         ctx.data.display(),
-        opts.month,
+        month,
         keys_dir.display()
     )?;
     out.flush()?;

@@ -26,6 +26,8 @@ use crate::store::Store;
 use keys::{CertBody, CertError, Certificate, Role, SecretKey};
 use sha2::{Digest as _, Sha256};
 
+pub mod year;
+
 /// Options of `tally demo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DemoOptions {
@@ -799,6 +801,9 @@ pub enum DemoError {
     Cert(#[from] CertError),
     #[error(transparent)]
     Close(#[from] crate::close::CloseError),
+    /// `--months` on a data directory whose records it would not continue.
+    #[error("{0}")]
+    NotAContinuation(String),
 }
 
 /// Seconds since the epoch of `date` at `hour`:00 China Standard Time.
