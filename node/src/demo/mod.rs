@@ -220,7 +220,7 @@ impl DemoInmate {
 /// are holidays.
 fn calendar_day(date: Date) -> DayType {
     let (m, d) = (date.month().month(), date.day());
-    let holiday = (m == 10 && d <= 3) || (m == 5 && d <= 3) || (m == 1 && d == 1);
+    let holiday = ((m == 10 || m == 5) && d <= 3) || (m == 1 && d == 1);
     match date.weekday() {
         _ if holiday => DayType::Rest,
         7 => DayType::Rest,

@@ -320,7 +320,7 @@ impl Iterator for Year {
         // Every fourth month the labor section re-times the third procedure
         // of each product, a little slower each time.
         let mut catalogue_ops = Vec::new();
-        if k > 0 && k % 4 == 0 {
+        if k > 0 && k.is_multiple_of(4) {
             for p in [2, 7] {
                 let ms = PROCS[p].std_ms * (1000 + 15 * k as u64 / 4) / 1000;
                 self.standard_times
@@ -677,12 +677,11 @@ mod tests {
                 let mut typed: BTreeMap<(InmateNo, Date), u64> = BTreeMap::new();
                 for p in &d.saves {
                     for op in p.months.values().flatten() {
-                        if let MonthOp::Count(no, date, _, q) = op {
-                            if let Some(before) = typed.insert((no.clone(), *date), *q)
-                                && before != *q
-                            {
-                                corrected += 1;
-                            }
+                        if let MonthOp::Count(no, date, _, q) = op
+                            && let Some(before) = typed.insert((no.clone(), *date), *q)
+                            && before != *q
+                        {
+                            corrected += 1;
                         }
                     }
                 }

@@ -42,6 +42,10 @@ pub struct PeerStatus {
     pub connected: bool,
     /// When the current (or last) connection began (Unix seconds).
     pub since: u64,
+    /// Connections made with this peer since the node started: a first
+    /// sync that needed more than one shows here.
+    #[serde(default)]
+    pub connections: u64,
     /// When a message last arrived.
     pub last_message: u64,
     pub sent_change_bytes: u64,

@@ -166,6 +166,7 @@ async fn serve(
     shared.peer_status(peer, |s| {
         s.connected = true;
         s.since = now();
+        s.connections += 1;
         s.last_error = None;
     });
     let mut changed = shared.changed.subscribe();
