@@ -440,6 +440,38 @@ impl MonthDoc {
         MonthFacts::read(self.district.clone(), self.month, self.doc.automerge())
     }
 
+    /// The head sets of this document from which only seals follow: the
+    /// current heads, then those before each seal that ends its history
+    /// (at most 16). A change writing nothing but the month's seal changes no
+    /// record another district's report reads, so a reader whose seal
+    /// recorded any of these reads what it sealed without going back in
+    /// history ([`MonthFacts::as_read_by`]). The walk stops at a change that
+    /// writes anything else, and where the history forks.
+    pub fn heads_before_seals(&self) -> Vec<Vec<ChangeHash>> {
+        use automerge::legacy::{Key, ObjectId};
+        let am = self.doc.automerge();
+        let seal_key = MonthKey::Seal.to_string();
+        let mut out = vec![am.get_heads()];
+        while out.len() < 16 {
+            let [head] = out[out.len() - 1][..] else {
+                break;
+            };
+            let Some(change) = am.get_change_by_hash(&head) else {
+                break;
+            };
+            let only_seal = change.decode().operations.iter().all(|op| {
+                op.obj == ObjectId::Root
+                    && !op.insert
+                    && matches!(&op.key, Key::Map(k) if k.as_str() == seal_key)
+            });
+            if !only_seal || change.deps().is_empty() {
+                break;
+            }
+            out.push(change.deps().to_vec());
+        }
+        out
+    }
+
     /// This document's facts as another district's report reads them (an
     /// inmate held here this month is reported there): `amended` is the
     /// inmates changed since the heads that report's seal recorded for this
@@ -447,8 +479,24 @@ impl MonthDoc {
     /// as empty), none when that report is not sealed. Heads not in this document (not synced yet, or forged) leave
     /// every inmate of it amended: the sealed state cannot be shown to hold.
     pub fn facts_for(&self, reader: &MonthFacts) -> MonthFacts {
+        let current = MonthFacts::read_at(
+            self.district.clone(),
+            self.month,
+            self.doc.automerge(),
+            None,
+        );
+        self.facts_for_read(current, reader)
+    }
+
+    /// [`MonthDoc::facts_for`] from this document's facts as
+    /// [`MonthDoc::facts`] read them: a month's reports read each other's
+    /// documents, and each is then read once, not once per reader.
+    pub fn facts_for_read(&self, current: MonthFacts, reader: &MonthFacts) -> MonthFacts {
         let am = self.doc.automerge();
-        let mut f = MonthFacts::read_at(self.district.clone(), self.month, am, None);
+        if let Some(f) = current.as_read_by(&[&am.get_heads()], reader) {
+            return f;
+        }
+        let mut f = current;
         f.amended.clear();
         let Some(seal) = reader.seal.as_ref() else {
             return f;
@@ -573,6 +621,36 @@ fn confirmed_by_another(c: &Confirmation, signers: &[Vec<u8>], writers: &[Vec<u8
 }
 
 impl MonthFacts {
+    /// These facts (of a document at `heads`, as [`MonthDoc::facts`] read
+    /// them) as `reader`'s report reads them, when that needs nothing else
+    /// of the document: the reader is not sealed, or its seal recorded
+    /// exactly these heads for this document (nothing amended since). `None`
+    /// when the sealed state must be read from the document
+    /// ([`MonthDoc::facts_for`]).
+    ///
+    /// `same` are head sets of the document at which these facts were the
+    /// same in every record a reader compares: the current heads, and those
+    /// before its trailing seals ([`MonthDoc::heads_before_seals`]).
+    pub fn as_read_by(&self, same: &[&[ChangeHash]], reader: &MonthFacts) -> Option<MonthFacts> {
+        let unchanged = match reader.seal.as_ref() {
+            None => true,
+            Some(seal) => seal.seal.sources.get(&self.district).is_some_and(|sealed| {
+                same.iter().any(|heads| {
+                    sealed.len() == heads.len()
+                        && sealed
+                            .iter()
+                            .zip(heads.iter())
+                            .all(|(s, h)| s.parse::<ChangeHash>().is_ok_and(|s| s == *h))
+                })
+            }),
+        };
+        unchanged.then(|| {
+            let mut f = self.clone();
+            f.amended.clear();
+            f
+        })
+    }
+
     /// The answer to application `id`, from whoever answers its kind: the
     /// district group (`ans/`) a 复查, the prison group (`fans/`) a 复核.
     pub fn answer_of(&self, id: &ContentId, a: &Application) -> Option<&Answer> {

@@ -284,10 +284,33 @@ impl RegistryFacts {
 
     /// Who held `no` on each day of `month` (RULES.md, "Districts and transfers").
     pub fn custody(&self, no: &InmateNo, month: Month) -> Custody<'_> {
+        // As `district_on` day by day, with the inmate and their transfers
+        // looked up once (this runs for every inmate a report reads).
+        let inmate = self.inmates.get(no).map(|e| &e.value);
+        let moves = self.transfers.get(no);
         Custody {
             month,
-            days: month.dates().map(|d| self.district_on(no, d)).collect(),
+            days: month
+                .dates()
+                .map(|d| {
+                    let i = inmate.filter(|i| i.in_custody(d))?;
+                    let moved = moves
+                        .and_then(|t| t.range(..=d).next_back())
+                        .map(|(_, e)| &e.value);
+                    Some(moved.unwrap_or(&i.district))
+                })
+                .collect(),
         }
+    }
+
+    /// Whether `no` changes district during `month`: a transfer dated after
+    /// its first day (and not after its last). Otherwise one district holds
+    /// the inmate on every day of the month they are in custody.
+    fn moves_within(&self, no: &InmateNo, month: Month) -> bool {
+        self.transfers.get(no).is_some_and(|t| {
+            t.range(month.first()..=month.last())
+                .any(|(d, _)| *d > month.first())
+        })
     }
 
     /// Inmates held by `district` on at least one day of `month`.
@@ -301,8 +324,12 @@ impl RegistryFacts {
             let overlaps =
                 i.admitted <= month.last() && i.released.is_none_or(|r| r >= month.first());
             let held = overlaps
-                && if self.transfers.contains_key(no) {
+                && if self.moves_within(no, month) {
                     self.custody(no, month).districts().contains(district)
+                } else if self.transfers.contains_key(no) {
+                    // In custody on this day (the stay overlaps the month).
+                    let day = i.admitted.max(month.first());
+                    self.district_on(no, day) == Some(district)
                 } else {
                     &i.district == district
                 };
@@ -316,7 +343,12 @@ impl RegistryFacts {
     /// custody day).
     pub fn sources_of(&self, district: &DistrictId, month: Month) -> BTreeSet<DistrictId> {
         let mut out = BTreeSet::new();
-        for no in self.transfers.keys() {
+        // Only an inmate moved during the month is held by two districts.
+        for no in self
+            .transfers
+            .keys()
+            .filter(|no| self.moves_within(no, month))
+        {
             let c = self.custody(no, month);
             if c.reporting() == Some(district) {
                 out.extend(

@@ -1,6 +1,7 @@
 //! The read path: loading documents and scoring them, in parallel across
 //! district-months (each is independent), under the data directory's shared lock.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -88,19 +89,90 @@ pub fn score(
     registry: &RegistryFacts,
     ids: &[DocId],
 ) -> Vec<Result<Scored, ReadError>> {
+    // The reports of a month read each other's documents (transfers): every
+    // document is loaded and read once, on every core, then shared.
+    let mut needed: BTreeSet<DocId> = ids.iter().cloned().collect();
+    for id in ids {
+        if let DocId::Month { district, month } = id {
+            needed.extend(
+                registry
+                    .sources_of(district, *month)
+                    .into_iter()
+                    .map(|d| DocId::month(d, *month)),
+            );
+        }
+    }
+    let needed: Vec<DocId> = needed.into_iter().collect();
+    // Only the facts are kept (a month's documents whole would take
+    // hundreds of MB); a reader whose seal recorded other heads of a source
+    // reads that source again, from its document.
+    let read: BTreeMap<DocId, Result<Read, ReadError>> = needed
+        .iter()
+        .cloned()
+        .zip(parallel_map(&needed, |id| {
+            let loaded = store.load(id)?.typed(MonthDoc::from_document)?;
+            Ok(Read {
+                facts: loaded.doc.facts(),
+                before_seals: loaded.doc.heads_before_seals(),
+                issues: loaded.issues,
+            })
+        }))
+        .collect();
     parallel_map(ids, |id| {
-        let loaded = store.load(id)?.typed(MonthDoc::from_document)?;
-        let facts = loaded.doc.facts();
-        let (others, mut issues) = other_sources(store, registry, &facts)?;
-        let report = Sources::new(registry, &facts, &others)
+        let Some(Ok(own)) = read.get(id) else {
+            // Loaded again to say its error (errors are not shared).
+            return score_one(store, registry, id);
+        };
+        let facts = &own.facts;
+        let mut issues = own.issues.clone();
+        let mut others = Vec::new();
+        for d in registry.sources_of(&facts.district, facts.month) {
+            let other = DocId::month(d, facts.month);
+            let Some(Ok(r)) = read.get(&other) else {
+                return score_one(store, registry, id);
+            };
+            issues.extend(r.issues.iter().cloned());
+            let same: Vec<&[_]> = r.before_seals.iter().map(Vec::as_slice).collect();
+            match r.facts.as_read_by(&same, facts) {
+                Some(f) => others.push(f),
+                None => {
+                    let loaded = store.load(&other)?.typed(MonthDoc::from_document)?;
+                    others.push(loaded.doc.facts_for_read(r.facts.clone(), facts));
+                }
+            }
+        }
+        let report = Sources::new(registry, facts, &others)
             .and_then(|sources| score_month(registry, &sources))
             .map_err(|source| ReadError::Score {
                 doc: id.clone(),
                 source,
             })?;
-        issues.splice(0..0, loaded.issues);
         Ok(Scored { report, issues })
     })
+}
+
+/// A document's facts as read for [`score`].
+struct Read {
+    facts: MonthFacts,
+    /// [`MonthDoc::heads_before_seals`]: the current heads first.
+    before_seals: Vec<Vec<crdt_schema::automerge::ChangeHash>>,
+    issues: Vec<String>,
+}
+
+/// One district-month scored on its own: its document and those of its
+/// sources loaded for it alone.
+fn score_one(store: &Store, registry: &RegistryFacts, id: &DocId) -> Result<Scored, ReadError> {
+    let loaded = store.load(id)?.typed(MonthDoc::from_document)?;
+    let facts = loaded.doc.facts();
+    let (others, mut issues) = other_sources(store, registry, &facts)?;
+    let report = Sources::new(registry, &facts, &others)
+        .and_then(|sources| score_month(registry, &sources))
+        .map_err(|source| ReadError::Score {
+            doc: id.clone(),
+            source,
+        })?;
+    issues.splice(0..0, loaded.issues);
+    Ok(Scored { report, issues })
 }
 
 /// The other districts' month documents the report of `own` reads (each

@@ -129,3 +129,155 @@ fn the_default_demo_is_plausible_and_its_board_agrees_with_its_score() {
     // 1200 inmates over 31 days, less days out of custody.
     assert!(rows > 1200 * 29, "{rows} inmate-days compared");
 }
+
+/// Each report of the month as scored alone: its document and every source
+/// read for it (`MonthDoc::facts_for`), the way before `read::score` read
+/// each document once.
+fn scored_alone(store: &Store, month: Month) -> Vec<serde_json::Value> {
+    let registry = node::read::registry(store).expect("registry").0.facts();
+    registry
+        .districts
+        .keys()
+        .map(|d| {
+            let load = |d: &crdt_schema::DistrictId| {
+                store
+                    .load(&DocId::month(d.clone(), month))
+                    .expect("load")
+                    .typed(MonthDoc::from_document)
+                    .expect("month")
+                    .doc
+            };
+            let facts = load(d).facts();
+            let others: Vec<MonthFacts> = registry
+                .sources_of(d, month)
+                .iter()
+                .map(|s| load(s).facts_for(&facts))
+                .collect();
+            let sources = Sources::new(&registry, &facts, &others).expect("sources");
+            serde_json::to_value(score_month(&registry, &sources).expect("score")).expect("json")
+        })
+        .collect()
+}
+
+fn scored_at_once(store: &Store, month: Month) -> Vec<serde_json::Value> {
+    let registry = node::read::registry(store).expect("registry").0.facts();
+    let ids: Vec<DocId> = registry
+        .districts
+        .keys()
+        .map(|d| DocId::month(d.clone(), month))
+        .collect();
+    node::read::score(store, &registry, &ids)
+        .into_iter()
+        .map(|r| serde_json::to_value(r.expect("scored").report).expect("json"))
+        .collect()
+}
+
+/// `read::score` reads each of a month's documents once, and a sealed
+/// report's source through the heads its own later seals followed
+/// (`MonthDoc::heads_before_seals`): its reports are those scored one by
+/// one — after a source's seal-only change, and after one writing a seal
+/// and a record the sealed report reads in one change (not taken for a
+/// seal: the report shows the amendment).
+#[test]
+fn scoring_a_month_at_once_equals_scoring_each_district_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("utf-8 path").to_string();
+    node::cli::run_from(["tally", "--data", &data, "demo", "--inmates", "300"]).expect("demo");
+    let store = Store::open(dir.path()).expect("store");
+    let month: Month = "2026-10".parse().unwrap();
+    let (d01, d02) = (
+        "D01".parse::<crdt_schema::DistrictId>().unwrap(),
+        "D02".parse::<crdt_schema::DistrictId>().unwrap(),
+    );
+    let registry = node::read::registry(&store).expect("registry").0.facts();
+    assert!(
+        registry.sources_of(&d02, month).contains(&d01),
+        "the demo's mover makes D02's report read D01's document"
+    );
+    assert_eq!(scored_at_once(&store, month), scored_alone(&store, month));
+
+    // The demo's chiefs, their keys derived from its seed as the demo does.
+    let authority = node::identity::unlock_authority(dir.path(), "tally-demo").expect("authority");
+    let staff = node::demo::Staff::issue(
+        &authority,
+        &registry.districts.keys().cloned().collect::<Vec<_>>(),
+        node::demo::DemoOptions {
+            inmates: 300,
+            ..Default::default()
+        },
+    )
+    .expect("staff");
+    let d01_chief = &staff.chiefs[&d01];
+    let d02_chief = &staff.chiefs[&d02];
+    let at = 1_794_000_000; // 2026-11-06, after the postings ended
+    // D02 seals again (recording D01's heads now), then D01 does: D01's last
+    // change is a seal, and D02's seal recorded the heads before it.
+    for (who, d) in [(d02_chief, &d02), (d01_chief, &d01)] {
+        let mut s =
+            node::session::WriteSession::begin(&store, who, at, "re-seal").expect("session");
+        node::close::seal_month(&mut s, d, month).expect("seal");
+        s.commit().expect("commit");
+    }
+    let d01_doc = store
+        .load(&DocId::month(d01.clone(), month))
+        .unwrap()
+        .typed(MonthDoc::from_document)
+        .unwrap()
+        .doc;
+    assert!(
+        d01_doc.heads_before_seals().len() >= 2,
+        "D01 ends with seals"
+    );
+    let once = scored_at_once(&store, month);
+    assert_eq!(once, scored_alone(&store, month));
+    let d02_report = &once[1];
+    assert_eq!(
+        d02_report["seal"]["amended"],
+        serde_json::json!(0),
+        "{}",
+        d02_report["seal"]
+    );
+
+    // One change by D01's chief writing a seal and, for the mover, a day
+    // D02's report reads (before the move): an amendment D02 must show.
+    let mover = registry.transfers.keys().next().expect("the mover").clone();
+    let day: crdt_schema::Date = "2026-10-05".parse().unwrap();
+    let mut s = node::session::WriteSession::begin(&store, d01_chief, at + 60, "seal and a fix")
+        .expect("session");
+    let seal = s
+        .month(&d01, month)
+        .unwrap()
+        .facts()
+        .seal
+        .expect("sealed")
+        .seal;
+    s.write_month(&d01, month, |w| {
+        w.put_seal(&seal)?;
+        w.put_attendance(
+            &mover,
+            day,
+            &crdt_schema::Attendance::from_fields("sick", "", "").expect("attendance"),
+        )
+    })
+    .expect("write");
+    s.commit().expect("commit");
+    let d01_doc = store
+        .load(&DocId::month(d01.clone(), month))
+        .unwrap()
+        .typed(MonthDoc::from_document)
+        .unwrap()
+        .doc;
+    assert_eq!(
+        d01_doc.heads_before_seals().len(),
+        1,
+        "a seal with a record is not a seal alone"
+    );
+    let once = scored_at_once(&store, month);
+    assert_eq!(once, scored_alone(&store, month));
+    assert_eq!(
+        once[1]["seal"]["amended"],
+        serde_json::json!(1),
+        "{}",
+        once[1]["seal"]
+    );
+}
