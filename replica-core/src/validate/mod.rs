@@ -329,6 +329,9 @@ pub struct Validator<'a> {
     keys: BTreeMap<[u8; 32], Result<(PublicKey, PreparedKey), String>>,
     /// Registry anchors of change notes, parsed once per distinct note.
     notes: BTreeMap<String, Result<Vec<ChangeHash>, String>>,
+    /// Signatures of the batch being admitted, checked ahead on every core:
+    /// by change, the author key checked and whether it verified.
+    verified: BTreeMap<ChangeHash, ([u8; 32], bool)>,
 }
 
 /// One top-level operation of a change.
@@ -378,7 +381,88 @@ impl<'a> Validator<'a> {
             ancestry: Ancestry::default(),
             keys: BTreeMap::new(),
             notes: BTreeMap::new(),
+            verified: BTreeMap::new(),
         }
+    }
+
+    /// An author's key, decompressed and checked once.
+    fn key(&mut self, bytes: [u8; 32]) -> Result<(PublicKey, PreparedKey), String> {
+        self.keys
+            .entry(bytes)
+            .or_insert_with(|| {
+                let k = PublicKey::from_bytes(bytes).map_err(|e| e.to_string())?;
+                let p = k.prepare().map_err(|e| e.to_string())?;
+                Ok((k, p))
+            })
+            .clone()
+    }
+
+    /// Checks the signatures of a large `batch` on every core, before its
+    /// changes are judged one by one in order ([`Validator::admit`]): a
+    /// signature verifies or not whatever the order, so the verdicts are the
+    /// same, only sooner (a first sync verifies hundreds of thousands). Only
+    /// changes whose author the trust records certify are checked ahead (or
+    /// any author's, in the registry, whose changes may carry their own
+    /// certificate): a stranger's flood still costs a lookup each.
+    fn verify_ahead(&mut self, doc: &DocId, history: &dyn History, batch: &[SignedChange]) {
+        const AHEAD_FROM: usize = 64;
+        self.verified.clear();
+        if batch.len() < AHEAD_FROM {
+            return;
+        }
+        // An actor's later changes inherit the author its first one named.
+        let mut authors: BTreeMap<&crdt_schema::automerge::ActorId, Vec<u8>> = BTreeMap::new();
+        for sc in batch {
+            if let Some(a) = sc.change.author() {
+                authors.insert(sc.change.actor_id(), a.as_bytes().to_vec());
+            }
+        }
+        let mut work: Vec<(&SignedChange, [u8; 32], PreparedKey)> = Vec::new();
+        for sc in batch {
+            let actor = sc.change.actor_id();
+            let author = match sc.change.author() {
+                Some(a) => Some(a.as_bytes().to_vec()),
+                None => authors
+                    .get(actor)
+                    .cloned()
+                    .or_else(|| history.actor_author(actor)),
+            };
+            let Some(bytes) = author.and_then(|a| <[u8; 32]>::try_from(a.as_slice()).ok()) else {
+                continue;
+            };
+            let Ok((key, prepared)) = self.key(bytes) else {
+                continue;
+            };
+            if *doc != DocId::Registry && self.trust.certificates(&key).is_empty() {
+                continue;
+            }
+            work.push((sc, bytes, prepared));
+        }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        if work.len() < AHEAD_FROM || threads < 2 {
+            return;
+        }
+        let chunk = work.len().div_ceil(threads);
+        let done: Vec<Vec<(ChangeHash, ([u8; 32], bool))>> = std::thread::scope(|s| {
+            let handles: Vec<_> = work
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(sc, by, key)| (sc.hash(), (*by, sc.verify_prepared(doc, key))))
+                            .collect()
+                    })
+                })
+                .collect();
+            // A part that failed is simply verified again when judged.
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        self.verified = done.into_iter().flatten().collect();
     }
 
     /// Judges `sc` for `doc`. `target` is the document it would enter (to
@@ -415,16 +499,7 @@ impl<'a> Validator<'a> {
             .as_slice()
             .try_into()
             .map_err(|_| Refusal::BadAuthorKey(format!("{} bytes is not a key", author.len())))?;
-        let (author, prepared) = self
-            .keys
-            .entry(bytes)
-            .or_insert_with(|| {
-                let k = PublicKey::from_bytes(bytes).map_err(|e| e.to_string())?;
-                let p = k.prepare().map_err(|e| e.to_string())?;
-                Ok((k, p))
-            })
-            .clone()
-            .map_err(Refusal::BadAuthorKey)?;
+        let (author, prepared) = self.key(bytes).map_err(Refusal::BadAuthorKey)?;
         if !crdt_schema::doc::actor_matches_author(change.actor_id(), author.as_bytes()) {
             return Err(Refusal::ActorNotBound);
         }
@@ -452,8 +527,13 @@ impl<'a> Validator<'a> {
         if *doc != DocId::Registry && self.trust.certificates(&author).is_empty() {
             return Ok(Verdict::Pending(unknown_key(&author)));
         }
-        // 2. Signature over the document name and the change hash.
-        if !sc.verify_prepared(doc, &prepared) {
+        // 2. Signature over the document name and the change hash (checked
+        // ahead, on every core, for a large batch: `verify_ahead`).
+        let verified = match self.verified.get(&sc.hash()) {
+            Some((by, ok)) if *by == bytes => *ok,
+            _ => sc.verify_prepared(doc, &prepared),
+        };
+        if !verified {
             return Err(Refusal::BadSignature);
         }
         let expanded = change.decode();
@@ -596,6 +676,7 @@ impl Validator<'_> {
                 todo.push(sc);
             }
         }
+        self.verify_ahead(doc, &staged, &todo);
         loop {
             let mut progress = false;
             let mut still = Vec::new();
@@ -632,6 +713,7 @@ impl Validator<'_> {
             }
             todo = still.into_iter().map(|(sc, _)| sc).collect();
         }
+        self.verified.clear();
         out
     }
 }

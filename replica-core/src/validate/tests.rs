@@ -619,3 +619,60 @@ fn signed_change_decoding_never_panics_on_garbage() {
         }
     }
 }
+
+/// A batch of 100 (a chain by one officer: only the first change names its
+/// author) is judged with its signatures checked ahead on every core: the
+/// verdicts are those of judging one by one — one change signed by another
+/// officer is refused as forged, what depends on it waits, the rest enter.
+#[test]
+fn a_large_batch_checked_ahead_gets_the_same_verdicts() {
+    let w = World::new();
+    let doc = d01();
+    let DocId::Month { district, month } = &doc else {
+        panic!()
+    };
+    let mut m = MonthDoc::new(district.clone(), *month);
+    let mut batch = Vec::new();
+    for i in 0..100u8 {
+        let a = Attendance::from_fields("work", "", "").unwrap();
+        let no = format!("{}", 1000 + u32::from(i)).parse().unwrap();
+        let (_, c) = m
+            .write(&meta(&w.o1, w.heads()), |wr| {
+                wr.put_attendance(&no, month.first(), &a)
+            })
+            .unwrap();
+        // The 31st is signed by another officer of the prison.
+        let signer = if i == 30 { &w.o2 } else { &w.o1 };
+        batch.push(SignedChange::sign(signer, &doc, c.unwrap()));
+    }
+    let trust = w.trust();
+    let mut v = Validator::new(&trust, w.registry.document().automerge());
+    let got = v.admit(
+        &doc,
+        &Automerge::new(),
+        batch.clone(),
+        &mut ActorSeqs::default(),
+    );
+    assert_eq!(got.accepted.len(), 30, "the 30 before the forged one");
+    assert_eq!(got.refused.len(), 1);
+    assert_eq!(got.refused[0].0.hash(), batch[30].hash());
+    assert_eq!(got.refused[0].1, Refusal::BadSignature);
+    assert_eq!(
+        got.pending.len(),
+        69,
+        "what follows the forged one waits for it"
+    );
+    // One by one, each against the history before it: the same verdicts.
+    let mut history = Automerge::new();
+    for sc in &batch[..30] {
+        assert!(matches!(
+            w.judge(&doc, &history, sc),
+            Verdict::Accept { .. }
+        ));
+        history.apply_changes([sc.change.clone()]).unwrap();
+    }
+    assert_eq!(
+        w.judge(&doc, &history, &batch[30]),
+        Verdict::Refuse(Refusal::BadSignature)
+    );
+}
