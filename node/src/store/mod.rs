@@ -881,7 +881,13 @@ impl Store {
         log: &mut LogState,
     ) -> Result<bool, StoreError> {
         let snapshot = log.snapshot.map_or(0, |(len, _)| len);
-        if log.records > COMPACT_LOG_RECORDS
+        // The registry is folded whenever its log holds anything: every
+        // load and every score reads it, and Automerge applying even a few
+        // dozen changes to a 10,000-inmate roster costs more (tens of MB)
+        // than writing its snapshot; registry changes are few a day.
+        let registry = *doc.id() == DocId::Registry && log.records > 0;
+        if registry
+            || log.records > COMPACT_LOG_RECORDS
             || log.valid_len > COMPACT_LOG_BYTES
             || log.valid_len > COMPACT_LOG_FLOOR + snapshot / 4
         {

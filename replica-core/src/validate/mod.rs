@@ -331,8 +331,12 @@ pub struct Validator<'a> {
     notes: BTreeMap<String, Result<Vec<ChangeHash>, String>>,
     /// Signatures of the batch being admitted, checked ahead on every core:
     /// by change, the author key checked and whether it verified.
-    verified: BTreeMap<ChangeHash, ([u8; 32], bool)>,
+    verified: BTreeMap<ChangeHash, Checked>,
 }
+
+/// A signature checked ahead: the author key it was checked against, and
+/// whether it verified.
+type Checked = ([u8; 32], bool);
 
 /// One top-level operation of a change.
 struct Op<'a> {
@@ -445,7 +449,7 @@ impl<'a> Validator<'a> {
             return;
         }
         let chunk = work.len().div_ceil(threads);
-        let done: Vec<Vec<(ChangeHash, ([u8; 32], bool))>> = std::thread::scope(|s| {
+        let done: Vec<Vec<(ChangeHash, Checked)>> = std::thread::scope(|s| {
             let handles: Vec<_> = work
                 .chunks(chunk)
                 .map(|part| {
