@@ -130,6 +130,15 @@ fn the_default_demo_is_plausible_and_its_board_agrees_with_its_score() {
     assert!(rows > 1200 * 29, "{rows} inmate-days compared");
 }
 
+fn load_month(store: &Store, district: &crdt_schema::DistrictId, month: Month) -> MonthDoc {
+    store
+        .load(&DocId::month(district.clone(), month))
+        .expect("load")
+        .typed(MonthDoc::from_document)
+        .expect("month")
+        .doc
+}
+
 /// Each report of the month as scored alone: its document and every source
 /// read for it (`MonthDoc::facts_for`), the way before `read::score` read
 /// each document once.
@@ -139,14 +148,7 @@ fn scored_alone(store: &Store, month: Month) -> Vec<serde_json::Value> {
         .districts
         .keys()
         .map(|d| {
-            let load = |d: &crdt_schema::DistrictId| {
-                store
-                    .load(&DocId::month(d.clone(), month))
-                    .expect("load")
-                    .typed(MonthDoc::from_document)
-                    .expect("month")
-                    .doc
-            };
+            let load = |d: &crdt_schema::DistrictId| load_month(store, d, month);
             let facts = load(d).facts();
             let others: Vec<MonthFacts> = registry
                 .sources_of(d, month)
@@ -218,15 +220,18 @@ fn scoring_a_month_at_once_equals_scoring_each_district_alone() {
         node::close::seal_month(&mut s, d, month).expect("seal");
         s.commit().expect("commit");
     }
-    let d01_doc = store
-        .load(&DocId::month(d01.clone(), month))
-        .unwrap()
-        .typed(MonthDoc::from_document)
-        .unwrap()
-        .doc;
-    assert!(
-        d01_doc.heads_before_seals().len() >= 2,
-        "D01 ends with seals"
+    let d01_doc = load_month(&store, &d01, month);
+    let chain = d01_doc.heads_before_seals();
+    assert!(chain.len() >= 2, "D01 ends with seals");
+    let d02_seal = load_month(&store, &d02, month)
+        .facts()
+        .seal
+        .expect("D02 sealed")
+        .seal;
+    assert_eq!(
+        d02_seal.sources[&d01],
+        chain[1].iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+        "D02's seal recorded D01's heads before D01's last seal: read without going back"
     );
     let once = scored_at_once(&store, month);
     assert_eq!(once, scored_alone(&store, month));
@@ -261,12 +266,7 @@ fn scoring_a_month_at_once_equals_scoring_each_district_alone() {
     })
     .expect("write");
     s.commit().expect("commit");
-    let d01_doc = store
-        .load(&DocId::month(d01.clone(), month))
-        .unwrap()
-        .typed(MonthDoc::from_document)
-        .unwrap()
-        .doc;
+    let d01_doc = load_month(&store, &d01, month);
     assert_eq!(
         d01_doc.heads_before_seals().len(),
         1,

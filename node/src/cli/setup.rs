@@ -175,9 +175,12 @@ pub(super) fn demo(ctx: &Ctx, opts: DemoOptions) -> Result<ExitCode> {
     if opts.inmates == 0 {
         bail!("--inmates must be at least 1");
     }
-    let (pass, store) = demo_prison(ctx)?;
-    let admin = identity::unlock_officer(&identity::admin_key_path(&ctx.data), &pass)?;
-    let authority = identity::unlock_authority(&ctx.data, &pass)?;
+    let DemoPrison {
+        pass,
+        store,
+        admin,
+        authority,
+    } = demo_prison(ctx)?;
     let started = std::time::Instant::now();
     let generated = demo::generate(&store, &admin, &authority, now(), opts)?;
     eprintln!(
@@ -199,9 +202,12 @@ pub(super) fn demo_year(ctx: &Ctx, opts: demo::year::YearOptions) -> Result<Exit
     if opts.inmates == 0 {
         bail!("--inmates must be at least 1");
     }
-    let (pass, store) = demo_prison(ctx)?;
-    let admin = identity::unlock_officer(&identity::admin_key_path(&ctx.data), &pass)?;
-    let authority = identity::unlock_authority(&ctx.data, &pass)?;
+    let DemoPrison {
+        pass,
+        store,
+        admin,
+        authority,
+    } = demo_prison(ctx)?;
     let started = std::time::Instant::now();
     let generated = demo::year::generate_year(&store, &admin, &authority, now(), opts, |m| {
         if m.skipped {
@@ -226,9 +232,16 @@ pub(super) fn demo_year(ctx: &Ctx, opts: demo::year::YearOptions) -> Result<Exit
     demo_summary(ctx, &store, &generated.districts, opts.months.last)
 }
 
-/// Creates the demo prison if the data directory has none; its passphrase
-/// and store.
-fn demo_prison(ctx: &Ctx) -> Result<(String, Store)> {
+/// The demo prison opened: its passphrase, store, admin and authority.
+struct DemoPrison {
+    pass: String,
+    store: Store,
+    admin: crate::session::Identity,
+    authority: SecretKey,
+}
+
+/// Creates the demo prison if the data directory has none, and opens it.
+fn demo_prison(ctx: &Ctx) -> Result<DemoPrison> {
     let pass =
         std::env::var(identity::PASSPHRASE_ENV).unwrap_or_else(|_| DEMO_PASSPHRASE.to_string());
     if !ctx.data.join("tally.toml").exists() {
@@ -243,7 +256,15 @@ fn demo_prison(ctx: &Ctx) -> Result<(String, Store)> {
             }
         );
     }
-    Ok((pass, ctx.store()?))
+    let store = ctx.store()?;
+    let admin = identity::unlock_officer(&identity::admin_key_path(&ctx.data), &pass)?;
+    let authority = identity::unlock_authority(&ctx.data, &pass)?;
+    Ok(DemoPrison {
+        pass,
+        store,
+        admin,
+        authority,
+    })
 }
 
 /// Key files of some of the demo staff, to try `--as`.

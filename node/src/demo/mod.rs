@@ -422,6 +422,37 @@ struct DayPlan<'a> {
     confine_shift: usize,
 }
 
+impl<'a> DayPlan<'a> {
+    /// The month's plan: a stoppage in `stoppage` on its first work day from
+    /// the 20th, the planted double counts on the first work day after the
+    /// 7th, `slip`'s count typed on the first Sunday.
+    fn new(
+        month: Month,
+        catalogue: &'a Catalogue,
+        stoppage: &'a DistrictId,
+        slip: Option<usize>,
+        confine_shift: usize,
+    ) -> DayPlan<'a> {
+        let sunday = month.dates().find(|d| d.weekday() == 7);
+        DayPlan {
+            month,
+            catalogue,
+            stoppage: (
+                stoppage,
+                month
+                    .dates()
+                    .find(|d| d.day() >= 20 && calendar_day(*d) == DayType::Work)
+                    .expect("a work day after the 20th"),
+            ),
+            slip: slip.zip(sunday),
+            slip_day: month
+                .dates()
+                .find(|d| d.day() > 7 && calendar_day(*d) == DayType::Work),
+            confine_shift,
+        }
+    }
+}
+
 /// Every district's records of `date`, as its officer would enter them.
 fn day_records(
     rng: &mut ChaCha8Rng,
@@ -652,23 +683,7 @@ pub fn build(opts: DemoOptions) -> Demo {
             && matches!(di.profile, Profile::Worker { .. })
             && !PROCS[di.procedure].team
     });
-    let sunday = month.dates().find(|d| d.weekday() == 7);
-    let plan = DayPlan {
-        month,
-        catalogue: &catalogue,
-        stoppage: (
-            &demo.districts[2],
-            month
-                .dates()
-                .find(|d| d.day() >= 20 && calendar_day(*d) == DayType::Work)
-                .expect("a work day after the 20th"),
-        ),
-        slip: slip.zip(sunday),
-        slip_day: month
-            .dates()
-            .find(|d| d.day() > 7 && calendar_day(*d) == DayType::Work),
-        confine_shift: 0,
-    };
+    let plan = DayPlan::new(month, &catalogue, &demo.districts[2], slip, 0);
 
     // The month, day by day.
     let mut sick_left: BTreeMap<usize, u32> = BTreeMap::new();
@@ -952,10 +967,7 @@ fn month_end<'s>(
     s.set_message("demo: month-end approvals");
     for (i, district) in districts.iter().enumerate() {
         let facts = s.month(district, month)?.facts();
-        let others: Vec<MonthFacts> = crate::close::other_sources(s, &registry, &facts)?
-            .into_iter()
-            .map(|(f, _)| f)
-            .collect();
+        let others = other_facts(s, &registry, &facts)?;
         let sources = crdt_schema::Sources::new(&registry, &facts, &others)?;
         let approvals = review(&registry, &sources, seed)?;
         s.set_identity(&staff.prison_group);
@@ -973,10 +985,7 @@ fn month_end<'s>(
             // Every other district posts on the month's last day too.
             let report = {
                 let facts = s.month(district, month)?.facts();
-                let others: Vec<MonthFacts> = crate::close::other_sources(s, &registry, &facts)?
-                    .into_iter()
-                    .map(|(f, _)| f)
-                    .collect();
+                let others = other_facts(s, &registry, &facts)?;
                 let sources = crdt_schema::Sources::new(&registry, &facts, &others)?;
                 score_month(&registry, &sources)?
             };
@@ -1002,6 +1011,18 @@ fn month_end<'s>(
     Ok(())
 }
 
+/// The other districts' documents `facts`' report reads, as it reads them.
+fn other_facts(
+    s: &mut WriteSession<'_>,
+    registry: &RegistryFacts,
+    facts: &MonthFacts,
+) -> Result<Vec<MonthFacts>, DemoError> {
+    Ok(crate::close::other_sources(s, registry, facts)?
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect())
+}
+
 /// The rest of the month's procedure in the first district: the chief
 /// posts the report, an inmate applies for a 复查 of a decided entry (upheld
 /// by the group) and then a 复核 (the prison group corrects it to half), and
@@ -1018,10 +1039,7 @@ fn the_procedure<'a>(
     };
     let day = |d: Date, n: i64| Date::from_ordinal(d.ordinal() + n).expect("in range");
     let facts = s.month(district, month)?.facts();
-    let others: Vec<MonthFacts> = crate::close::other_sources(s, registry, &facts)?
-        .into_iter()
-        .map(|(f, _)| f)
-        .collect();
+    let others = other_facts(s, registry, &facts)?;
     let sources = crdt_schema::Sources::new(registry, &facts, &others)?;
     let report = score_month(registry, &sources)?;
     let explained = crdt_schema::explain_month(registry, &sources)?;

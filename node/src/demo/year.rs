@@ -19,14 +19,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use crdt_schema::{Date, DayType, DistrictId, DocId, Inmate, InmateNo, Month};
+use crdt_schema::{Date, DistrictId, DocId, Inmate, InmateNo, Month};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
 use super::{
     Catalogue, DayPlan, DemoError, DemoInmate, PROCS, Profile, Staff, adjustments,
-    apply_by_district, at, calendar_day, day_records, district_product_is_shirt, districts, enrol,
-    id, month_end, person_name, work,
+    apply_by_district, at, day_records, district_product_is_shirt, districts, enrol, id, month_end,
+    person_name, work,
 };
 use crate::ops::{self, MonthOp, Plan, RegistryOp};
 use crate::session::{Committed, Identity, WriteSession};
@@ -340,23 +340,13 @@ impl Iterator for Year {
                 && matches!(di.profile, Profile::Worker { .. })
                 && !PROCS[di.procedure].team
         });
-        let sunday = month.dates().find(|d| d.weekday() == 7);
-        let plan = DayPlan {
+        let plan = DayPlan::new(
             month,
-            catalogue: &self.standard_times,
-            stoppage: (
-                &self.districts[(k + 2) % n],
-                month
-                    .dates()
-                    .find(|d| d.day() >= 20 && calendar_day(*d) == DayType::Work)
-                    .expect("a work day after the 20th"),
-            ),
-            slip: slip.zip(sunday),
-            slip_day: month
-                .dates()
-                .find(|d| d.day() > 7 && calendar_day(*d) == DayType::Work),
-            confine_shift: k,
-        };
+            &self.standard_times,
+            &self.districts[(k + 2) % n],
+            slip,
+            k,
+        );
         let mut days = Vec::new();
         for date in month.dates() {
             let records = day_records(&mut rng, date, &self.inmates, &plan, &mut self.sick_left);
