@@ -421,10 +421,27 @@ fn a_demo_year_extended_keeps_its_earlier_months_and_seals() {
     assert_eq!(feb.iter().filter(|s| s.2).count(), 5);
 
     let err = months(two.path(), "2026-01..2026-03");
-    assert!(err.contains("2026-01 already there"), "{err}");
-    assert!(err.contains("2026-02 already there"), "{err}");
+    assert!(
+        err.contains("2026-01 already there, left as it is"),
+        "{err}"
+    );
+    assert!(
+        err.contains("2026-02 already there; 1 district(s) left open sealed now"),
+        "{err}"
+    );
     assert_eq!(state(two.path(), "2026-01"), jan, "January left as it was");
-    assert_eq!(state(two.path(), "2026-02"), feb, "February left as it was");
+    // February's reports as they were, its last district sealed now.
+    let feb_now = state(two.path(), "2026-02");
+    assert_eq!(
+        feb_now.iter().map(|s| &s.1).collect::<Vec<_>>(),
+        feb.iter().map(|s| &s.1).collect::<Vec<_>>()
+    );
+    assert_eq!(feb_now.iter().filter(|s| s.2).count(), 6);
+    assert_eq!(
+        &feb_now[..5],
+        &feb[..5],
+        "the seals made before, as they were"
+    );
 
     // The same three months in one run give the same reports.
     let one = tempfile::tempdir().unwrap();
@@ -437,6 +454,12 @@ fn a_demo_year_extended_keeps_its_earlier_months_and_seals() {
             digests(state(one.path(), m)),
             digests(state(two.path(), m)),
             "{m}"
+        );
+        let sealed = |dir: &Path| state(dir, m).iter().filter(|s| s.2).count();
+        assert_eq!(
+            sealed(one.path()),
+            sealed(two.path()),
+            "{m}: as many sealed"
         );
     }
 

@@ -210,7 +210,12 @@ pub(super) fn demo_year(ctx: &Ctx, opts: demo::year::YearOptions) -> Result<Exit
     } = demo_prison(ctx)?;
     let started = std::time::Instant::now();
     let generated = demo::year::generate_year(&store, &admin, &authority, now(), opts, |m| {
-        if m.skipped {
+        if m.skipped && m.changes > 0 {
+            eprintln!(
+                "demo: {} already there; {} district(s) left open sealed now",
+                m.month, m.changes
+            );
+        } else if m.skipped {
             eprintln!("demo: {} already there, left as it is", m.month);
         } else {
             eprintln!(

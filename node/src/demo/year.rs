@@ -75,6 +75,8 @@ pub enum MonthRangeError {
     Backwards(String),
     #[error("`{0}`: at most {MAX_MONTHS} months at once")]
     TooLong(String),
+    #[error("`{0}`: a demo year is between 1920 and 2900")]
+    Years(String),
 }
 
 impl FromStr for MonthRange {
@@ -101,6 +103,11 @@ impl FromStr for MonthRange {
         }
         if range.len() > MAX_MONTHS {
             return Err(MonthRangeError::TooLong(s.to_string()));
+        }
+        // Inmates admitted up to eleven years before the first month,
+        // certificates valid four years after it: well inside the calendar.
+        if range.first.year() < 1920 || range.last.year() > 2900 {
+            return Err(MonthRangeError::Years(s.to_string()));
         }
         Ok(range)
     }
@@ -376,7 +383,8 @@ impl Iterator for Year {
 #[derive(Debug, Clone)]
 pub struct MonthWritten {
     pub month: Month,
-    /// Already in the data directory: not written again.
+    /// Already in the data directory: not written again (but for the seals
+    /// an earlier run's last month left open: `changes`).
     pub skipped: bool,
     pub changes: usize,
     pub documents: usize,
@@ -439,8 +447,15 @@ pub fn generate_year(
         }
     }
     let mut year = Year::new(opts);
-    let from = Date::from_ordinal(first.first().ordinal() - 365).expect("in range");
-    let to = Date::from_ordinal(first.first().ordinal() + 3 * 365).expect("in range");
+    // Valid a year before the first month and a year past the longest run
+    // (the same certificates whatever LAST, so a later run re-enrols none).
+    let days = |n: i64| {
+        Date::from_ordinal(first.first().ordinal() + n).ok_or_else(|| {
+            DemoError::NotAContinuation(format!("{first}: too near the calendar's ends for a demo"))
+        })
+    };
+    let from = days(-365)?;
+    let to = days(31 * MAX_MONTHS as i64 + 365)?;
     let staff = Staff::issue_for(authority, &year.districts, opts.seed, from, to)?;
     let mut changes = 0;
     let mut documents = BTreeSet::new();
@@ -452,8 +467,9 @@ pub fn generate_year(
     // The prison before its first month: staff, roster, catalogue.
     let mut s = WriteSession::begin(store, admin, now, "demo: enrol staff")?;
     enrol(&mut s, &staff)?;
+    let ours = std::fs::read_to_string(&marker).is_ok_and(|found| found == made_by);
     if !present.contains(&first) {
-        if !s.registry().facts().inmates.is_empty() {
+        if !ours && !s.registry().facts().inmates.is_empty() {
             return Err(DemoError::NotAContinuation(format!(
                 "this data directory already has a roster but no records of {first}: a demo year starts a prison of its own (use a new data directory)"
             )));
@@ -476,10 +492,26 @@ pub fn generate_year(
         let started = std::time::Instant::now();
         let month = ym.month;
         if present.contains(&month) {
+            let mut sealed_now = 0;
+            // The last month of an earlier run left its last district open:
+            // sealed now, as a run to this LAST would have.
+            if month != last {
+                let mut s = WriteSession::begin(store, admin, now, "demo: seals")?;
+                s.set_time(at(month.last(), 10) + 9 * 86_400);
+                for district in &all {
+                    if s.month(district, month)?.facts().seal.is_none() {
+                        s.set_identity(&staff.chiefs[district]);
+                        crate::close::seal_month(&mut s, district, month)?;
+                    }
+                }
+                let c = s.commit()?;
+                sealed_now = c.changes;
+                add(c);
+            }
             progress(&MonthWritten {
                 month,
                 skipped: true,
-                changes: 0,
+                changes: sealed_now,
                 documents: 0,
                 elapsed: started.elapsed(),
             });
@@ -602,6 +634,10 @@ mod tests {
                 .map(MonthRange::len),
             Ok(36)
         );
+        assert!(matches!(
+            "1901-01..1901-02".parse::<MonthRange>(),
+            Err(MonthRangeError::Years(_))
+        ));
     }
 
     /// A longer range builds the same earlier months: month m depends only

@@ -330,13 +330,18 @@ pub struct Validator<'a> {
     /// Registry anchors of change notes, parsed once per distinct note.
     notes: BTreeMap<String, Result<Vec<ChangeHash>, String>>,
     /// Signatures of the batch being admitted, checked ahead on every core:
-    /// by change, the author key checked and whether it verified.
-    verified: BTreeMap<ChangeHash, Checked>,
+    /// by change and signature (copies of one change may carry different
+    /// signatures: a forger's and the author's), the author key checked and
+    /// whether it verified.
+    verified: BTreeMap<CopyOf, Checked>,
 }
 
 /// A signature checked ahead: the author key it was checked against, and
 /// whether it verified.
 type Checked = ([u8; 32], bool);
+
+/// One copy of a change: its hash and the signature it came with.
+type CopyOf = (ChangeHash, [u8; 64]);
 
 /// One top-level operation of a change.
 struct Op<'a> {
@@ -407,7 +412,11 @@ impl<'a> Validator<'a> {
     /// same, only sooner (a first sync verifies hundreds of thousands). Only
     /// changes whose author the trust records certify are checked ahead (or
     /// any author's, in the registry, whose changes may carry their own
-    /// certificate): a stranger's flood still costs a lookup each.
+    /// certificate): a stranger's flood still costs a lookup each. And only
+    /// changes that can be judged now — their dependencies in the document
+    /// or the batch, their registry anchor held — as judging checks a
+    /// signature only then: a change left waiting is not verified again at
+    /// every retry.
     fn verify_ahead(&mut self, doc: &DocId, history: &dyn History, batch: &[SignedChange]) {
         const AHEAD_FROM: usize = 64;
         self.verified.clear();
@@ -421,8 +430,30 @@ impl<'a> Validator<'a> {
                 authors.insert(sc.change.actor_id(), a.as_bytes().to_vec());
             }
         }
+        let in_batch: BTreeSet<ChangeHash> = batch.iter().map(SignedChange::hash).collect();
         let mut work: Vec<(&SignedChange, [u8; 32], PreparedKey)> = Vec::new();
         for sc in batch {
+            let judged_now = sc
+                .change
+                .deps()
+                .iter()
+                .all(|d| in_batch.contains(d) || history.contains(d));
+            if !judged_now {
+                continue;
+            }
+            let message = sc.change.message().unwrap_or("");
+            if !self.notes.contains_key(message) {
+                let parsed = ChangeNote::of(sc.change.message()).and_then(|n| n.registry_heads());
+                self.notes.insert(message.to_string(), parsed);
+            }
+            let anchored = self.notes[message].as_ref().is_ok_and(|anchor| {
+                anchor
+                    .iter()
+                    .all(|h| self.registry.get_change_meta_by_hash(h).is_some())
+            });
+            if !anchored {
+                continue;
+            }
             let actor = sc.change.actor_id();
             let author = match sc.change.author() {
                 Some(a) => Some(a.as_bytes().to_vec()),
@@ -449,13 +480,16 @@ impl<'a> Validator<'a> {
             return;
         }
         let chunk = work.len().div_ceil(threads);
-        let done: Vec<Vec<(ChangeHash, Checked)>> = std::thread::scope(|s| {
+        let done: Vec<Vec<(CopyOf, Checked)>> = std::thread::scope(|s| {
             let handles: Vec<_> = work
                 .chunks(chunk)
                 .map(|part| {
                     s.spawn(move || {
                         part.iter()
-                            .map(|(sc, by, key)| (sc.hash(), (*by, sc.verify_prepared(doc, key))))
+                            .map(|(sc, by, key)| {
+                                let checked = (*by, sc.verify_prepared(doc, key));
+                                ((sc.hash(), sc.signature.to_bytes()), checked)
+                            })
                             .collect()
                     })
                 })
@@ -533,7 +567,7 @@ impl<'a> Validator<'a> {
         }
         // 2. Signature over the document name and the change hash (checked
         // ahead, on every core, for a large batch: `verify_ahead`).
-        let verified = match self.verified.get(&sc.hash()) {
+        let verified = match self.verified.get(&(sc.hash(), sc.signature.to_bytes())) {
             Some((by, ok)) if *by == bytes => *ok,
             _ => sc.verify_prepared(doc, &prepared),
         };

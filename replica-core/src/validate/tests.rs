@@ -676,3 +676,51 @@ fn a_large_batch_checked_ahead_gets_the_same_verdicts() {
         Verdict::Refuse(Refusal::BadSignature)
     );
 }
+
+/// Copies of one change with different signatures in one batch (a forger
+/// relays a copy with its own): each copy is judged by its own signature,
+/// so the author's enters whichever comes last.
+#[test]
+fn a_forged_copy_in_a_large_batch_does_not_shadow_the_real_change() {
+    let w = World::new();
+    let doc = d01();
+    let DocId::Month { district, month } = &doc else {
+        panic!()
+    };
+    let mut m = MonthDoc::new(district.clone(), *month);
+    let mut batch = Vec::new();
+    for i in 0..100u8 {
+        let a = Attendance::from_fields("work", "", "").unwrap();
+        let no = format!("{}", 2000 + u32::from(i)).parse().unwrap();
+        let (_, c) = m
+            .write(&meta(&w.o1, w.heads()), |wr| {
+                wr.put_attendance(&no, month.first(), &a)
+            })
+            .unwrap();
+        batch.push(SignedChange::sign(&w.o1, &doc, c.unwrap()));
+    }
+    let forged = SignedChange::sign(&w.o2, &doc, batch[10].change.clone());
+    let trust = w.trust();
+    for order in [true, false] {
+        let mut b = batch.clone();
+        if order {
+            b.push(forged.clone());
+        } else {
+            b.insert(0, forged.clone());
+        }
+        let mut v = Validator::new(&trust, w.registry.document().automerge());
+        let got = v.admit(&doc, &Automerge::new(), b, &mut ActorSeqs::default());
+        assert_eq!(
+            got.accepted.len(),
+            100,
+            "every real change enters (forged copy last: {order})"
+        );
+        assert!(
+            got.refused.is_empty()
+                || got
+                    .refused
+                    .iter()
+                    .all(|(sc, _)| sc.signature == forged.signature)
+        );
+    }
+}
