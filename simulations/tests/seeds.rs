@@ -170,10 +170,12 @@ fn a_node_acknowledging_before_the_fsync_is_caught_at_its_restart() {
         "the trace shows the write: {:?}",
         f.trace
     );
+    // (or the bad block the crash brought, traced with it)
     assert!(
         f.trace
             .last()
-            .is_some_and(|t| t.node == node && matches!(t.event, Event::Crashed { .. })),
+            .is_some_and(|t| t.node == node
+                && matches!(t.event, Event::Crashed { .. } | Event::BadBlock { .. })),
         "and the crash that lost it: {:?}",
         f.trace
     );
