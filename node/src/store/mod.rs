@@ -50,8 +50,11 @@ const CONFIG_FILE: &str = "tally.toml";
 const COMPACT_LOG_BYTES: u64 = 4 * 1024 * 1024;
 /// A log with more records than this is folded into the snapshot.
 const COMPACT_LOG_RECORDS: usize = 256;
-/// The registry's log is folded at this many records (see `maybe_compact_parts`).
+/// The registry's log is folded at this many records, or past this many
+/// bytes (a first sync's registry comes in a few large records; see
+/// `maybe_compact_parts`).
 const COMPACT_REGISTRY_RECORDS: usize = 16;
+const COMPACT_REGISTRY_BYTES: u64 = 8 * 1024;
 /// A log longer than this plus a quarter of its snapshot is folded in too: a
 /// replica that receives a document change by change (a sync, a few rows
 /// per save) keeps it within 1.25× its snapshot plus this, as the origin
@@ -883,12 +886,13 @@ impl Store {
         log: &mut LogState,
     ) -> Result<bool, StoreError> {
         let snapshot = log.snapshot.map_or(0, |(len, _)| len);
-        // The registry is folded once its log holds a few records: every
-        // load and every score reads it, and Automerge applying a few dozen
-        // changes to a 10,000-inmate roster costs tens of MB each time; a
-        // first sync admits registry changes one by one, so folding at every
-        // record would write the whole registry hundreds of times.
-        let registry = *doc.id() == DocId::Registry && log.records >= COMPACT_REGISTRY_RECORDS;
+        // The registry is folded once its log holds a few records or a few
+        // KB: every load and every score reads it, and Automerge applying a
+        // few dozen changes to a 10,000-inmate roster costs tens of MB each
+        // time; a first sync admits registry changes one by one, so folding
+        // at every record would write the whole registry hundreds of times.
+        let registry = *doc.id() == DocId::Registry
+            && (log.records >= COMPACT_REGISTRY_RECORDS || log.valid_len > COMPACT_REGISTRY_BYTES);
         if registry
             || log.records > COMPACT_LOG_RECORDS
             || log.valid_len > COMPACT_LOG_BYTES
