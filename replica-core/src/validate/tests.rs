@@ -620,6 +620,34 @@ fn signed_change_decoding_never_panics_on_garbage() {
     }
 }
 
+impl World {
+    /// 100 attendance records of `doc` written one after another by `o1`
+    /// (a chain: only the first change names its author), each signed by
+    /// `signer(i)`.
+    fn chain_of_100<'k>(
+        &self,
+        doc: &DocId,
+        signer: impl Fn(u8) -> &'k SecretKey,
+    ) -> Vec<SignedChange> {
+        let DocId::Month { district, month } = doc else {
+            panic!()
+        };
+        let mut m = MonthDoc::new(district.clone(), *month);
+        (0..100u8)
+            .map(|i| {
+                let a = Attendance::from_fields("work", "", "").unwrap();
+                let no = format!("{}", 1000 + u32::from(i)).parse().unwrap();
+                let (_, c) = m
+                    .write(&meta(&self.o1, self.heads()), |wr| {
+                        wr.put_attendance(&no, month.first(), &a)
+                    })
+                    .unwrap();
+                SignedChange::sign(signer(i), doc, c.unwrap())
+            })
+            .collect()
+    }
+}
+
 /// A batch of 100 (a chain by one officer: only the first change names its
 /// author) is judged with its signatures checked ahead on every core: the
 /// verdicts are those of judging one by one — one change signed by another
@@ -628,23 +656,8 @@ fn signed_change_decoding_never_panics_on_garbage() {
 fn a_large_batch_checked_ahead_gets_the_same_verdicts() {
     let w = World::new();
     let doc = d01();
-    let DocId::Month { district, month } = &doc else {
-        panic!()
-    };
-    let mut m = MonthDoc::new(district.clone(), *month);
-    let mut batch = Vec::new();
-    for i in 0..100u8 {
-        let a = Attendance::from_fields("work", "", "").unwrap();
-        let no = format!("{}", 1000 + u32::from(i)).parse().unwrap();
-        let (_, c) = m
-            .write(&meta(&w.o1, w.heads()), |wr| {
-                wr.put_attendance(&no, month.first(), &a)
-            })
-            .unwrap();
-        // The 31st is signed by another officer of the prison.
-        let signer = if i == 30 { &w.o2 } else { &w.o1 };
-        batch.push(SignedChange::sign(signer, &doc, c.unwrap()));
-    }
+    // The 31st is signed by another officer of the prison.
+    let batch = w.chain_of_100(&doc, |i| if i == 30 { &w.o2 } else { &w.o1 });
     let trust = w.trust();
     let mut v = Validator::new(&trust, w.registry.document().automerge());
     let got = v.admit(
@@ -684,21 +697,7 @@ fn a_large_batch_checked_ahead_gets_the_same_verdicts() {
 fn a_forged_copy_in_a_large_batch_does_not_shadow_the_real_change() {
     let w = World::new();
     let doc = d01();
-    let DocId::Month { district, month } = &doc else {
-        panic!()
-    };
-    let mut m = MonthDoc::new(district.clone(), *month);
-    let mut batch = Vec::new();
-    for i in 0..100u8 {
-        let a = Attendance::from_fields("work", "", "").unwrap();
-        let no = format!("{}", 2000 + u32::from(i)).parse().unwrap();
-        let (_, c) = m
-            .write(&meta(&w.o1, w.heads()), |wr| {
-                wr.put_attendance(&no, month.first(), &a)
-            })
-            .unwrap();
-        batch.push(SignedChange::sign(&w.o1, &doc, c.unwrap()));
-    }
+    let batch = w.chain_of_100(&doc, |_| &w.o1);
     let forged = SignedChange::sign(&w.o2, &doc, batch[10].change.clone());
     let trust = w.trust();
     for order in [true, false] {
