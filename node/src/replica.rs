@@ -10,9 +10,11 @@ use crdt_schema::DocId;
 use crdt_schema::automerge::ChangeHash;
 
 pub use replica_core::replica::{
-    AdmitError, Admitted, Core, Held, InMemory, Kept, MAX_PENDING, Persist, PersistResult, WaitOn,
-    Waiting,
+    AdmitError, Admitted, Core, Held, InMemory, Kept, MAX_PENDING, Persist, PersistResult, Resting,
+    WaitOn, Waiting,
 };
+
+use crdt_schema::{Document, MonthDoc};
 
 use crate::store::{LogState, Store, StoreError};
 use crate::sync::Incoming;
@@ -28,6 +30,8 @@ pub struct Replica {
     /// What opening found damaged and skipped (torn or corrupt records, a
     /// damaged snapshot), as the log says it.
     opened_with: Vec<String>,
+    /// Which documents may rest.
+    rest: Rest,
 }
 
 /// Storage for [`Core::admit`]: the store, and the log state of each document.
@@ -38,6 +42,43 @@ struct Stored<'a> {
 
 fn boxed(e: StoreError) -> Box<dyn std::error::Error + Send + Sync> {
     Box::new(e)
+}
+
+/// Which documents a replica lets rest (held on disk only, see
+/// [`Resting`]) once nothing has touched them for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rest {
+    /// None: every document stays in memory (the simulations' replicas,
+    /// and one-shot commands).
+    Never,
+    /// Sealed months: closed, so changes to them are rare, and a year of
+    /// them held whole would take a district PC's memory. What the daemon
+    /// runs with.
+    Sealed,
+}
+
+impl Rest {
+    /// Whether `doc` may rest.
+    pub fn allows(self, id: &DocId, doc: &Document) -> bool {
+        match self {
+            Rest::Never => false,
+            Rest::Sealed => *id != DocId::Registry && MonthDoc::has_seal(doc),
+        }
+    }
+}
+
+/// A document read from storage whole, its log state kept for appends.
+fn wake_from(
+    store: &Store,
+    logs: &mut BTreeMap<DocId, LogState>,
+    id: &DocId,
+) -> Result<Held, StoreError> {
+    let (doc, signatures, issues, log) = store.load(id)?.into_parts();
+    for issue in &issues {
+        tracing::warn!("{issue}");
+    }
+    logs.insert(id.clone(), log);
+    Ok(Held::new(doc, signatures))
 }
 
 impl Persist for Stored<'_> {
@@ -83,6 +124,10 @@ impl Persist for Stored<'_> {
             .map(|_| ())
             .map_err(boxed)
     }
+
+    fn wake(&mut self, doc: &DocId) -> Result<Held, Box<dyn std::error::Error + Send + Sync>> {
+        wake_from(self.store, self.logs, doc).map_err(boxed)
+    }
 }
 
 /// Why a replica could not take changes.
@@ -96,30 +141,55 @@ pub enum ReplicaError {
 
 impl Replica {
     /// Loads the registry and every month document of the store, and the
-    /// changes kept pending for a restart.
+    /// changes kept pending for a restart; every document stays in memory.
     pub fn open(store: Store) -> Result<Replica, StoreError> {
+        Replica::open_resting(store, Rest::Never)
+    }
+
+    /// Loads the store as [`Replica::open`] does, letting the documents
+    /// `rest` allows rest from the start: each is read, its heads kept, and
+    /// dropped before the next ones are read, so a year of sealed months
+    /// never sits in memory at once.
+    pub fn open_resting(store: Store, rest: Rest) -> Result<Replica, StoreError> {
         let mut core = Core::new(store.authority()?);
         let mut logs = BTreeMap::new();
         let mut opened_with = Vec::new();
-        {
-            let _lock = store.lock_shared()?;
-            // Loaded on every core: a year's 400 documents take seconds.
-            let ids: Vec<DocId> = std::iter::once(DocId::Registry)
-                .chain(store.month_ids()?)
-                .collect();
-            let loaded = crate::read::parallel_map(&ids, |id| store.load(id));
-            for (id, loaded) in ids.into_iter().zip(loaded) {
-                let (doc, signatures, issues, log) = loaded?.into_parts();
-                opened_with.extend(issues);
-                logs.insert(id, log);
-                core.insert(Held::new(doc, signatures));
-            }
-        }
-        // Every quarantine, also of a month none of whose changes got in yet.
+        let _lock = store.lock_shared()?;
+        // Every quarantine first, also of a month none of whose changes got
+        // in yet: a document with changes pending is judged against, so it
+        // does not rest.
         for id in store.quarantine_ids()? {
             let (kept, issues) = store.quarantined_reporting(&id)?;
             opened_with.extend(issues);
             core.restore(&id, kept);
+        }
+        // Loaded on every core: a year's 400 documents take seconds.
+        let ids: Vec<DocId> = std::iter::once(DocId::Registry)
+            .chain(store.month_ids()?)
+            .collect();
+        let pending: std::collections::BTreeSet<DocId> = core.pending().keys().cloned().collect();
+        let loaded = crate::read::parallel_map(&ids, |id| {
+            store.load(id).map(|loaded| {
+                let (doc, signatures, issues, log) = loaded.into_parts();
+                let resting = (!pending.contains(id) && rest.allows(id, &doc))
+                    .then(|| Resting::of(&doc))
+                    .flatten();
+                match resting {
+                    Some(r) => (Err(r), issues, log),
+                    None => (Ok(Held::new(doc, signatures)), issues, log),
+                }
+            })
+        });
+        for (id, loaded) in ids.into_iter().zip(loaded) {
+            let (held, issues, log) = loaded?;
+            opened_with.extend(issues);
+            logs.insert(id.clone(), log);
+            match held {
+                Ok(held) => core.insert(held),
+                Err(resting) => {
+                    core.insert_resting(id, resting);
+                }
+            }
         }
         // The checkpoints kept, judged again under this registry (they are
         // on disk already: nothing to store of them).
@@ -130,12 +200,40 @@ impl Replica {
         for issue in &opened_with {
             tracing::warn!("{issue}");
         }
+        drop(_lock);
         Ok(Replica {
             core,
             store,
             logs,
             opened_with,
+            rest,
         })
+    }
+
+    /// Puts to rest the documents [`Rest`] allows that nothing woke or
+    /// changed since the last call: a month a peer woke rests again once
+    /// the exchange is over. Returns how many now rest.
+    pub fn rest_idle(&mut self) -> usize {
+        let rest = self.rest;
+        self.core.rest_untouched(|id, doc| rest.allows(id, doc))
+    }
+
+    /// Wakes resting documents: reads each back from storage whole.
+    pub fn wake(&mut self, ids: &[DocId]) -> Result<(), StoreError> {
+        let _lock = self.store.lock_shared()?;
+        for id in ids {
+            if self.core.is_resting(id) {
+                let held = wake_from(&self.store, &mut self.logs, id)?;
+                self.core.insert(held);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a month is sealed, read from memory (a resting month is
+    /// sealed: only sealed months rest).
+    pub fn is_sealed(&self, id: &DocId) -> bool {
+        self.core.is_resting(id) || self.core.document(id).is_some_and(MonthDoc::has_seal)
     }
 
     /// What opening found damaged and skipped (empty on a sound disk).
@@ -163,7 +261,20 @@ impl Replica {
             }
         }
         for id in self.core.doc_ids() {
-            let held = self.core.held_mut(&id).expect("listed above");
+            if self.core.is_resting(&id) {
+                // Written to by another process (an amendment of a sealed
+                // month): read back whole.
+                let log = self.logs.entry(id.clone()).or_default();
+                if self.store.stored_since(&id, log)? {
+                    let held = wake_from(&self.store, &mut self.logs, &id)?;
+                    self.core.insert(held);
+                    changed.push(id);
+                }
+                continue;
+            }
+            let Some(held) = self.core.held_mut(&id) else {
+                continue;
+            };
             let log = self.logs.entry(id.clone()).or_default();
             let r = self
                 .store
@@ -258,6 +369,9 @@ impl replica_core::driver::Admit for Replica {
     }
     fn admit(&mut self, incoming: Incoming) -> Result<Admitted, ReplicaError> {
         Replica::admit(self, incoming)
+    }
+    fn wake(&mut self, ids: &[DocId]) -> Result<(), ReplicaError> {
+        Ok(Replica::wake(self, ids)?)
     }
     fn checkpoints(&mut self, cps: Vec<SignedCheckpoint>) -> Result<usize, ReplicaError> {
         Replica::admit_checkpoints(self, cps)

@@ -27,6 +27,13 @@ pub trait Admit {
     fn checkpoints(&mut self, checkpoints: Vec<SignedCheckpoint>) -> Result<usize, Self::Error> {
         Ok(self.core().admit_checkpoints(checkpoints).len())
     }
+    /// Wakes resting documents a peer is not level with: reads each back
+    /// from storage whole into the core ([`Core::insert`]). Nothing rests
+    /// by default, so nothing to wake.
+    fn wake(&mut self, ids: &[DocId]) -> Result<(), Self::Error> {
+        let _ = ids;
+        Ok(())
+    }
 }
 
 /// What one step did.
@@ -70,7 +77,8 @@ pub fn start<R: Admit>(sync: &PeerSync, replica: &mut R) -> Wire {
 }
 
 /// One step: `message` is a frame received from the peer, or `None` to
-/// offer what changed locally.
+/// offer what changed locally. Documents at rest that the exchange needs
+/// whole are woken ([`Admit::wake`]) before they are answered.
 pub fn step<R: Admit>(
     sync: &mut PeerSync,
     replica: &mut R,
@@ -90,7 +98,13 @@ pub fn step<R: Admit>(
             checkpoints = replica.checkpoints(received).map_err(StepError::Admit)?;
         }
     }
-    let out = sync.poll(replica.core());
+    let mut out = sync.poll(replica.core());
+    // Resting documents the peer is not level with: woken, then answered.
+    let wake = sync.take_to_wake();
+    if !wake.is_empty() {
+        replica.wake(&wake).map_err(StepError::Admit)?;
+        out.extend(sync.poll(replica.core()));
+    }
     Ok(Stepped {
         out,
         admitted,

@@ -20,6 +20,85 @@ use crate::sync::{Docs, Incoming};
 use crate::validate::trust::Checked;
 use crate::validate::{ActorSeqs, Refusal, SignedChange, Trust, Validator, Wait};
 
+/// A document at rest: held on disk only, in memory no more than what a
+/// peer level with it is answered with (its heads) and what a checkpoint of
+/// it states (its number of changes). A year of sealed months held whole
+/// would take a node's memory past what a district PC has; resting, they
+/// take a few hundred bytes each, and are woken — read from storage — when a
+/// peer lacks some of their changes, brings new ones, or a write touches them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resting {
+    /// The document's heads, as Automerge orders them.
+    heads: Vec<ChangeHash>,
+    /// How many changes the document holds.
+    changes: usize,
+}
+
+impl Resting {
+    /// What a document leaves in memory when it rests; `None` for one with
+    /// no changes (nothing to rest).
+    pub fn of(doc: &Document) -> Option<Resting> {
+        let am = doc.automerge();
+        if am.is_empty() {
+            return None;
+        }
+        Some(Resting {
+            heads: am.get_heads(),
+            changes: crdt_schema::automerge::ReadDoc::stats(am).num_changes as usize,
+        })
+    }
+
+    pub fn heads(&self) -> &[ChangeHash] {
+        &self.heads
+    }
+}
+
+/// A document of a replica: awake in memory, or resting on disk.
+#[derive(Debug)]
+enum Slot {
+    /// Boxed: a held document is kilobytes before its contents.
+    Awake(Box<Held>),
+    Resting(Resting),
+}
+
+impl Slot {
+    fn awake(&self) -> Option<&Held> {
+        match self {
+            Slot::Awake(h) => Some(h),
+            Slot::Resting(_) => None,
+        }
+    }
+
+    fn awake_mut(&mut self) -> Option<&mut Held> {
+        match self {
+            Slot::Awake(h) => Some(h),
+            Slot::Resting(_) => None,
+        }
+    }
+
+    /// Its heads (empty for a document with no changes).
+    fn heads(&self) -> Vec<ChangeHash> {
+        match self {
+            Slot::Awake(h) => h.doc.heads(),
+            Slot::Resting(r) => r.heads.clone(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Slot::Awake(h) => h.doc.automerge().is_empty(),
+            Slot::Resting(_) => false,
+        }
+    }
+}
+
+/// The registry among a replica's documents: always there, always awake.
+fn registry_of(docs: &BTreeMap<DocId, Slot>) -> &Held {
+    docs.get(&DocId::Registry)
+        .and_then(Slot::awake)
+        .expect("the registry is inserted at start and never rests")
+}
+
 /// A document as a replica holds it: its changes and each one's signature.
 #[derive(Debug)]
 pub struct Held {
@@ -114,6 +193,12 @@ pub trait Persist {
     }
     /// Keeps a change that cannot be judged yet, so a restart does not lose it.
     fn pending(&mut self, doc: &DocId, change: &SignedChange, why: &Wait) -> PersistResult;
+    /// Reads a resting document back from storage, whole, for changes to
+    /// be judged against it. None rests where nothing is stored: by
+    /// default, an error.
+    fn wake(&mut self, doc: &DocId) -> Result<Held, Box<dyn std::error::Error + Send + Sync>> {
+        Err(format!("{doc} rests, and nothing here can read it back").into())
+    }
 }
 
 /// Why a change is kept outside its document: what a replica's quarantine
@@ -208,7 +293,10 @@ impl Retry {
 /// The documents of a replica and what it knows about them.
 pub struct Core {
     authority: PublicKey,
-    docs: BTreeMap<DocId, Held>,
+    docs: BTreeMap<DocId, Slot>,
+    /// Documents woken, inserted or changed since [`Core::rest_untouched`]
+    /// last ran: not put to rest at its next run.
+    touched: BTreeSet<DocId>,
     trust: Trust,
     /// The registry heads `trust` was read at.
     trust_heads: Vec<ChangeHash>,
@@ -265,7 +353,8 @@ impl Core {
         let trust = Trust::from_registry_checked(authority, registry.doc.automerge(), &mut checked);
         Core {
             authority,
-            docs: BTreeMap::from([(DocId::Registry, registry)]),
+            docs: BTreeMap::from([(DocId::Registry, Slot::Awake(Box::new(registry)))]),
+            touched: BTreeSet::new(),
             trust,
             trust_heads: Vec::new(),
             checked,
@@ -280,18 +369,92 @@ impl Core {
         }
     }
 
-    /// Adds a document as stored (trusted: it passed validation when stored).
+    /// Adds a document as stored (trusted: it passed validation when
+    /// stored), or wakes a resting one with what storage holds of it.
     pub fn insert(&mut self, held: Held) {
         let id = held.doc.id().clone();
-        self.docs.insert(id.clone(), held);
+        self.docs.insert(id.clone(), Slot::Awake(Box::new(held)));
         if id == DocId::Registry {
             self.refresh_trust();
+        } else {
+            self.touched.insert(id);
         }
+    }
+
+    /// Adds a document as stored, at rest: `resting` is what its stored
+    /// state reads as ([`Resting::of`]). Not the registry (every judgement
+    /// reads it), and not one with changes pending (they are judged against
+    /// it): those are inserted awake. Returns whether it rests.
+    pub fn insert_resting(&mut self, id: DocId, resting: Resting) -> bool {
+        if id == DocId::Registry
+            || self.pending.contains_key(&id)
+            || self.docs.get(&id).is_some_and(|s| s.awake().is_some())
+        {
+            return false;
+        }
+        self.docs.insert(id, Slot::Resting(resting));
+        true
+    }
+
+    /// Puts a document to rest: only its heads and its number of changes
+    /// stay in memory until something wakes it ([`Persist::wake`], or the
+    /// shell's [`Core::insert`] after [`PeerSync::take_to_wake`]). Not the
+    /// registry, not a document with changes pending, not one with no
+    /// changes. Returns whether it rests now.
+    ///
+    /// [`PeerSync::take_to_wake`]: crate::sync::PeerSync::take_to_wake
+    pub fn rest(&mut self, id: &DocId) -> bool {
+        if *id == DocId::Registry || self.pending.contains_key(id) {
+            return false;
+        }
+        let Some(Slot::Awake(held)) = self.docs.get(id) else {
+            return matches!(self.docs.get(id), Some(Slot::Resting(_)));
+        };
+        let Some(resting) = Resting::of(&held.doc) else {
+            return false;
+        };
+        self.docs.insert(id.clone(), Slot::Resting(resting));
+        true
+    }
+
+    /// Puts to rest the documents awake that `may_rest` allows and that
+    /// were not woken, inserted or changed since the last call (nor have
+    /// changes pending): what a shell calls now and then, so a document a
+    /// peer woke rests again once the exchange is over. Returns how many.
+    pub fn rest_untouched(&mut self, may_rest: impl Fn(&DocId, &Document) -> bool) -> usize {
+        let candidates: Vec<DocId> = self
+            .docs
+            .iter()
+            .filter(|(id, slot)| {
+                !self.touched.contains(*id) && slot.awake().is_some_and(|h| may_rest(id, &h.doc))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.touched.clear();
+        candidates.into_iter().filter(|id| self.rest(id)).count()
+    }
+
+    /// Whether a document rests (held on disk only).
+    pub fn is_resting(&self, id: &DocId) -> bool {
+        matches!(self.docs.get(id), Some(Slot::Resting(_)))
+    }
+
+    /// How many documents rest.
+    pub fn resting_count(&self) -> usize {
+        self.docs
+            .values()
+            .filter(|s| matches!(s, Slot::Resting(_)))
+            .count()
+    }
+
+    /// The registry (always awake).
+    fn registry(&self) -> &Held {
+        registry_of(&self.docs)
     }
 
     /// Reads the registry's trust again if the registry changed since.
     pub fn refresh_trust(&mut self) {
-        let registry = self.docs[&DocId::Registry].doc.automerge();
+        let registry = registry_of(&self.docs).doc.automerge();
         let heads = registry.get_heads();
         if heads != self.trust_heads {
             self.trust = Trust::from_registry_checked(self.authority, registry, &mut self.checked);
@@ -325,7 +488,7 @@ impl Core {
     }
 
     fn registry_heads(&self) -> Vec<ChangeHash> {
-        self.docs[&DocId::Registry].doc.heads()
+        self.registry().doc.heads()
     }
 
     /// What storage kept of a document's changes outside it, in the order
@@ -474,12 +637,18 @@ impl Core {
             return Vec::new();
         }
         let mut made = Vec::new();
-        for (id, held) in &self.docs {
-            let am = held.doc.automerge();
-            if am.is_empty() {
-                continue;
-            }
-            let heads = am.get_heads();
+        for (id, slot) in &self.docs {
+            let (heads, changes) = match slot {
+                Slot::Awake(held) => {
+                    let am = held.doc.automerge();
+                    if am.is_empty() {
+                        continue;
+                    }
+                    let changes = crdt_schema::automerge::ReadDoc::stats(am).num_changes;
+                    (am.get_heads(), changes)
+                }
+                Slot::Resting(r) => (r.heads.clone(), r.changes as u64),
+            };
             if heads.len() > MAX_CHECKPOINT_HEADS {
                 continue;
             }
@@ -493,7 +662,6 @@ impl Core {
             {
                 continue;
             }
-            let changes = crdt_schema::automerge::ReadDoc::stats(am).num_changes;
             made.push(Checkpoint::of(&device, id, &heads, changes, at).sign(key));
         }
         made.retain(|cp| self.checkpoints.admit(cp.clone(), &self.trust) == Ok(true));
@@ -542,12 +710,14 @@ impl Core {
         &self.trust
     }
 
+    /// A document awake in memory (`None` if not held, or resting).
     pub fn document(&self, id: &DocId) -> Option<&Document> {
-        self.docs.get(id).map(|l| &l.doc)
+        self.docs.get(id)?.awake().map(|l| &l.doc)
     }
 
+    /// A document awake in memory (`None` if not held, or resting).
     pub fn held_mut(&mut self, id: &DocId) -> Option<&mut Held> {
-        self.docs.get_mut(id)
+        self.docs.get_mut(id)?.awake_mut()
     }
 
     /// The documents held, by id.
@@ -567,18 +737,19 @@ impl Core {
             .collect()
     }
 
-    /// Heads of every document held.
+    /// Heads of every document held, awake or resting.
     pub fn heads(&self) -> BTreeMap<DocId, Vec<ChangeHash>> {
         self.docs
             .iter()
-            .filter(|(_, l)| !l.doc.automerge().is_empty())
-            .map(|(id, l)| (id.clone(), l.doc.heads()))
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(id, l)| (id.clone(), l.heads()))
             .collect()
     }
 
-    /// Every signed change of a document, in causal order.
+    /// Every signed change of a document awake, in causal order (none of
+    /// one resting: wake it first).
     pub fn signed_changes(&self, id: &DocId) -> Vec<SignedChange> {
-        let Some(l) = self.docs.get(id) else {
+        let Some(l) = self.docs.get(id).and_then(Slot::awake) else {
             return Vec::new();
         };
         l.doc
@@ -656,17 +827,22 @@ impl Core {
         if batch.is_empty() {
             return Ok(());
         }
+        if self.is_resting(doc) {
+            let held = persist.wake(doc).map_err(AdmitError::Persist)?;
+            self.docs.insert(doc.clone(), Slot::Awake(Box::new(held)));
+        }
+        self.touched.insert(doc.clone());
         self.docs
             .entry(doc.clone())
-            .or_insert_with(|| Held::fresh(doc.clone()));
-        if let Some(reg) = self.docs.get_mut(&DocId::Registry) {
+            .or_insert_with(|| Slot::Awake(Box::new(Held::fresh(doc.clone()))));
+        if let Some(reg) = self.held_mut(&DocId::Registry) {
             persist
                 .refresh(&DocId::Registry, reg)
                 .map_err(AdmitError::Persist)?;
         }
         if *doc != DocId::Registry {
             persist
-                .refresh(doc, self.docs.get_mut(doc).expect("inserted above"))
+                .refresh(doc, self.held_mut(doc).expect("awake above"))
                 .map_err(AdmitError::Persist)?;
         }
         self.refresh_trust();
@@ -681,10 +857,9 @@ impl Core {
             // target); put back only once what it noted is applied — after a
             // failed append or apply the document keeps none (it is read
             // again), or the changes noted would be refused as reused later.
-            let mut seqs =
-                std::mem::take(&mut self.docs.get_mut(doc).expect("inserted above").seqs);
-            let registry = self.docs[&DocId::Registry].doc.automerge();
-            let target = self.docs[doc].doc.automerge();
+            let mut seqs = std::mem::take(&mut self.held_mut(doc).expect("awake above").seqs);
+            let registry = self.registry().doc.automerge();
+            let target = self.document(doc).expect("awake above").automerge();
             let a = Validator::new(&self.trust, registry).admit(doc, target, batch, &mut seqs);
             out.already += a.already;
             out.accepted += a.accepted.len();
@@ -704,7 +879,11 @@ impl Core {
                     .filter(|h| retried.contains(h))
                     .collect(),
             };
-            let held = self.docs.get_mut(doc).expect("inserted above");
+            let held = self
+                .docs
+                .get_mut(doc)
+                .and_then(Slot::awake_mut)
+                .expect("awake above");
             if !signed.is_empty() {
                 persist
                     .accepted(doc, &signed)
@@ -788,21 +967,28 @@ impl Docs for Core {
     fn ids(&self) -> Vec<DocId> {
         self.docs
             .iter()
-            .filter(|(_, l)| !l.doc.automerge().is_empty())
+            .filter(|(_, l)| !l.is_empty())
             .map(|(id, _)| id.clone())
             .collect()
     }
 
-    fn doc_mut(&mut self, id: &DocId) -> &mut Document {
-        &mut self
-            .docs
+    fn doc_mut(&mut self, id: &DocId) -> Option<&mut Document> {
+        self.docs
             .entry(id.clone())
-            .or_insert_with(|| Held::fresh(id.clone()))
-            .doc
+            .or_insert_with(|| Slot::Awake(Box::new(Held::fresh(id.clone()))))
+            .awake_mut()
+            .map(|h| &mut h.doc)
+    }
+
+    fn resting(&self, id: &DocId) -> Option<&[ChangeHash]> {
+        match self.docs.get(id)? {
+            Slot::Resting(r) => Some(&r.heads),
+            Slot::Awake(_) => None,
+        }
     }
 
     fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature> {
-        self.docs.get(id)?.signatures.get(hash).copied()
+        self.docs.get(id)?.awake()?.signatures.get(hash).copied()
     }
 
     fn checkpoints_after(&self, seq: u64, limit: usize) -> Vec<(u64, SignedCheckpoint)> {
@@ -818,7 +1004,11 @@ impl Docs for Core {
             return BTreeSet::new();
         };
         // Every change held has its signature recorded: a cheap membership test.
-        let held = self.docs.get(id).map(|l| &l.signatures);
+        let held = self
+            .docs
+            .get(id)
+            .and_then(Slot::awake)
+            .map(|l| &l.signatures);
         pool.values()
             .filter(|w| w.on != WaitOn::Registry)
             .flat_map(|w| w.change.change.deps().iter().copied())

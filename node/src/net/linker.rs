@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crdt_schema::{DocId, Month, MonthDoc};
+use crdt_schema::{DocId, Month};
 use serde::{Deserialize, Serialize};
 
 use super::Shared;
@@ -212,7 +212,7 @@ fn pass(
                     .entry(*month)
                     .or_insert_with(|| vec![(DocId::Registry, registry.clone())])
                     .push((id.clone(), h.iter().map(|x| x.to_string()).collect()));
-                if r.core.document(id).is_some_and(MonthDoc::has_seal) {
+                if r.is_sealed(id) {
                     *sealed.entry(*month).or_default() += 1;
                 }
             }

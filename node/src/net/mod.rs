@@ -30,7 +30,7 @@ use tokio::sync::watch;
 pub use config::{LinkSettings, NodeConfig, PeerAddr, node_key, node_key_if_made};
 pub use linker::{LinkStatus, LinkedMonth};
 
-use crate::replica::Replica;
+use crate::replica::{Replica, Rest};
 use crate::store::{Store, StoreError};
 
 /// The protocol's ALPN.
@@ -364,7 +364,11 @@ impl Node {
         let key = node_key(data)?;
         // The same Ed25519 seed signs this device's checkpoints.
         let device = keys::SecretKey::from_seed(&zeroize::Zeroizing::new(key.to_bytes()));
-        let replica = tokio::task::spawn_blocking(move || Replica::open(store)).await??;
+        // Sealed months rest (held on disk, their heads in memory): a year
+        // of them held whole takes more than a district PC has to spare.
+        let replica =
+            tokio::task::spawn_blocking(move || Replica::open_resting(store, Rest::Sealed))
+                .await??;
         let late = Arc::new(SharedRef::default());
         let mut builder = Endpoint::builder(presets::Minimal)
             .secret_key(key)
@@ -408,6 +412,7 @@ impl Node {
             start_mdns(&shared, &endpoint, &mut tasks);
         }
         tasks.spawn(watch_store(shared.clone()));
+        tasks.spawn(rest_idle(shared.clone()));
         if let Some(settings) = &opts.link {
             // The link thread is woken on every change of the replica; it
             // ends when this task (its sender) is aborted at shutdown.
@@ -665,6 +670,29 @@ async fn watch_store(shared: Arc<Shared>) {
         }
         let s = shared.clone();
         let _ = tokio::task::spawn_blocking(move || refresh_once(&s)).await;
+    }
+}
+
+/// How often sealed months a peer or a write woke are put back to rest, if
+/// nothing touched them meanwhile (so a month rests one to two periods
+/// after its exchange is over).
+const REST_EVERY: Duration = Duration::from_secs(60);
+
+/// Puts woken sealed months back to rest, every [`REST_EVERY`].
+async fn rest_idle(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(REST_EVERY);
+    loop {
+        tick.tick().await;
+        let s = shared.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Ok(mut r) = s.replica.lock() {
+                let n = r.rest_idle();
+                if n > 0 {
+                    tracing::debug!(rested = n, "sealed months put back to rest");
+                }
+            }
+        })
+        .await;
     }
 }
 

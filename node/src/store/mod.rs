@@ -959,6 +959,21 @@ impl Store {
         self.refresh_parts(&mut loaded.doc, &mut loaded.signatures, &mut loaded.log)
     }
 
+    /// Whether a document's files hold anything its log state has not read:
+    /// what [`Store::refresh_parts`] would read, told without reading it
+    /// (for a document at rest, whose contents are not in memory).
+    pub fn stored_since(&self, id: &DocId, log: &LogState) -> Result<bool, StoreError> {
+        let mut log_len = self.len_of(&self.log_path(id));
+        if let Some(cap) = self.log_cap(id)? {
+            log_len = log_len.min(cap);
+        }
+        let same_snapshot = self.stamp(&self.snap_path(id)) == log.snapshot;
+        if same_snapshot && log.damaged_header && log_len == log.damaged_len {
+            return Ok(false);
+        }
+        Ok(!same_snapshot || log_len != log.valid_len)
+    }
+
     /// [`Store::refresh`] for a document held elsewhere.
     pub fn refresh_parts(
         &self,

@@ -28,8 +28,17 @@ use crate::validate::SignedChange;
 pub trait Docs {
     /// Every document held.
     fn ids(&self) -> Vec<DocId>;
-    /// A document (empty if not held yet).
-    fn doc_mut(&mut self, id: &DocId) -> &mut Document;
+    /// A document awake in memory (empty if not held yet); `None` while it
+    /// rests ([`Docs::resting`]).
+    fn doc_mut(&mut self, id: &DocId) -> Option<&mut Document>;
+    /// The heads of a document that rests: held on disk, not in memory. An
+    /// exchange with a peer level with it needs no more than those; for
+    /// anything else the protocol asks for it to be woken
+    /// ([`PeerSync::take_to_wake`]). None rests by default.
+    fn resting(&self, id: &DocId) -> Option<&[ChangeHash]> {
+        let _ = id;
+        None
+    }
     /// The stored signature of a change.
     fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature>;
     /// Changes the replica lacks that changes it holds pending depend on.
@@ -101,6 +110,8 @@ pub struct PeerSync {
     states: BTreeMap<DocId, sync::State>,
     /// Documents the peer announced (we sync those even if we lack them).
     announced: BTreeSet<DocId>,
+    /// The heads the peer's Hello gave for each document it announced.
+    hello_heads: BTreeMap<DocId, Vec<ChangeHash>>,
     /// Protocol messages received, to take effect once their changes are admitted.
     received: Vec<(DocId, sync::Message)>,
     /// Per document, the peer's last protocol message as received.
@@ -115,6 +126,9 @@ pub struct PeerSync {
     withheld: BTreeSet<DocId>,
     /// Per document, the missing dependencies last asked of this peer.
     asked: BTreeMap<DocId, BTreeSet<ChangeHash>>,
+    /// Resting documents the last poll needed awake (a peer not level with
+    /// them): their messages wait in `received`, and nothing was sent of them.
+    to_wake: BTreeSet<DocId>,
     hello: bool,
     /// Checkpoints received, for the caller to take ([`PeerSync::take_checkpoints`]).
     checkpoints_in: Vec<SignedCheckpoint>,
@@ -153,11 +167,13 @@ impl PeerSync {
         PeerSync {
             states,
             announced: BTreeSet::new(),
+            hello_heads: BTreeMap::new(),
             received: Vec::new(),
             last_heard: BTreeMap::new(),
             repeated: BTreeSet::new(),
             withheld: BTreeSet::new(),
             asked: BTreeMap::new(),
+            to_wake: BTreeSet::new(),
             hello: false,
             checkpoints_in: Vec::new(),
             checkpoints_sent: 0,
@@ -191,11 +207,32 @@ impl PeerSync {
             let Some(theirs) = &state.their_heads else {
                 continue;
             };
-            let doc = docs.doc_mut(id).automerge();
-            let mut ours = doc.get_heads();
             let mut theirs_sorted = theirs.clone();
-            ours.sort();
             theirs_sorted.sort();
+            if let Some(resting) = docs.resting(id) {
+                let mut ours = resting.to_vec();
+                ours.sort();
+                if ours != theirs_sorted {
+                    // Not level, and the document is on disk: what the peer
+                    // lacks is not counted, what it has that we lack is
+                    // bounded by its heads not among ours.
+                    let to_receive = theirs.iter().filter(|h| !ours.contains(h)).count();
+                    out.insert(
+                        id.clone(),
+                        Lag {
+                            to_send: None,
+                            to_receive,
+                        },
+                    );
+                }
+                continue;
+            }
+            let Some(doc) = docs.doc_mut(id) else {
+                continue;
+            };
+            let doc = doc.automerge();
+            let mut ours = doc.get_heads();
+            ours.sort();
             if ours == theirs_sorted {
                 continue;
             }
@@ -232,7 +269,7 @@ impl PeerSync {
             docs: ids
                 .into_iter()
                 .map(|id| {
-                    let heads = docs.doc_mut(&id).heads().into_iter().map(|h| h.0).collect();
+                    let heads = heads_of(docs, &id).into_iter().map(|h| h.0).collect();
                     DocHeads {
                         doc: id.to_string(),
                         heads,
@@ -256,7 +293,10 @@ impl PeerSync {
                 }
                 self.hello = true;
                 for d in docs {
-                    self.announced.insert(parse_doc(&d.doc)?);
+                    let id = parse_doc(&d.doc)?;
+                    self.hello_heads
+                        .insert(id.clone(), d.heads.iter().map(|h| ChangeHash(*h)).collect());
+                    self.announced.insert(id);
                 }
                 Ok(None)
             }
@@ -330,9 +370,25 @@ impl PeerSync {
     /// Lets received protocol messages take effect (after their changes were
     /// admitted), then produces what to send: for each document, the next
     /// round of the sync protocol with the signed changes the peer lacks.
+    ///
+    /// A resting document is answered from its heads while the peer is
+    /// level with it; otherwise its message waits and nothing is sent of
+    /// it: the caller wakes the documents [`PeerSync::take_to_wake`] names
+    /// and polls again ([`crate::driver::step`] does).
     pub fn poll(&mut self, docs: &mut dyn Docs) -> Vec<Wire> {
+        self.to_wake.clear();
         for (id, msg) in std::mem::take(&mut self.received) {
             let state = self.states.entry(id.clone()).or_default();
+            if let Some(resting) = docs.resting(&id) {
+                if !receive_level(state, &msg, resting) {
+                    self.to_wake.insert(id.clone());
+                    self.received.push((id, msg));
+                }
+                continue;
+            }
+            let Some(doc) = docs.doc_mut(&id) else {
+                continue;
+            };
             // Automerge reads empty heads as "the peer lost all its data" and
             // forgets what it sent. Within one connection a peer cannot lose
             // data: empty heads only mean our changes are still on the way
@@ -342,7 +398,7 @@ impl PeerSync {
                 .is_empty()
                 .then(|| (state.sent_hashes.clone(), state.last_sent_heads.clone()));
             // Cannot fail: the message carries no changes (checked on receipt).
-            let _ = docs.doc_mut(&id).receive_sync_message(state, msg);
+            let _ = doc.receive_sync_message(state, msg);
             if let Some((sent, last)) = kept {
                 state.sent_hashes = sent;
                 state.last_sent_heads = last;
@@ -355,6 +411,11 @@ impl PeerSync {
         ids.extend(self.announced.iter().cloned());
         let mut out = Vec::new();
         for id in ids {
+            // A message of its own waits for it to wake: nothing is sent
+            // before it is taken in.
+            if self.to_wake.contains(&id) {
+                continue;
+            }
             if let Some(w) = self.generate(docs, &id) {
                 out.push(w);
             }
@@ -392,13 +453,19 @@ impl PeerSync {
         out
     }
 
+    /// The resting documents the last [`PeerSync::poll`] could not answer
+    /// from their heads (the peer is not level with them): wake these and
+    /// poll again. Nothing of them was sent, and their messages wait.
+    pub fn take_to_wake(&mut self) -> Vec<DocId> {
+        std::mem::take(&mut self.to_wake).into_iter().collect()
+    }
+
     fn generate(&mut self, docs: &mut dyn Docs, id: &DocId) -> Option<Wire> {
         let state = self.states.entry(id.clone()).or_default();
-        let doc = docs.doc_mut(id);
         // Nothing heard from the peer since our last message and nothing new
         // here: Automerge would answer `None`, but only after building a Bloom
         // filter of the document — per peer, per document, on every poll.
-        let heads = doc.heads();
+        let heads = heads_of(docs, id);
         if state.have_responded && state.last_sent_heads == heads {
             // ... or nothing new here and the peer holds exactly what we hold:
             // Automerge would also answer `None`, after the same work.
@@ -414,7 +481,6 @@ impl PeerSync {
         // heads match. When the peer's message repeats its last one and ours
         // would too, stay silent until either side has something new.
         let missing = docs.missing_deps(id);
-        let doc = docs.doc_mut(id);
         let asked = self.asked.get(id).is_some_and(|a| missing.is_subset(a));
         if self.repeated.contains(id)
             && !self.withheld.contains(id)
@@ -428,6 +494,36 @@ impl PeerSync {
         // What the peer asked for by name goes first: its pending changes
         // wait on exactly these.
         let needed: BTreeSet<ChangeHash> = state.their_need.iter().flatten().copied().collect();
+        if let Some(resting) = docs.resting(id) {
+            // The peer's Hello named our heads: it holds everything we
+            // hold, so that is what we share — what Automerge would learn
+            // from its first message, known before it (the side that sent
+            // a document last may never have heard it arrive, and would
+            // otherwise wake it at every reconnection to say so). A peer
+            // whose Hello lied answers with other heads, and that wakes it.
+            if state.their_heads.is_none()
+                && !same_set(&state.shared_heads, resting)
+                && self
+                    .hello_heads
+                    .get(id)
+                    .is_some_and(|h| same_set(h, resting))
+            {
+                state.shared_heads = resting.to_vec();
+            }
+            return match generate_level(state, resting) {
+                Level::Silent => None,
+                Level::Send(msg) => Some(Wire::Sync {
+                    doc: id.to_string(),
+                    message: msg.encode(),
+                    changes: Vec::new(),
+                }),
+                Level::Wake => {
+                    self.to_wake.insert(id.clone());
+                    None
+                }
+            };
+        }
+        let doc = docs.doc_mut(id)?;
         // `None` leaves the dependencies unasked only when no answer from
         // this peer is possible: one is in flight (we ask on the reply) or
         // its heads equal ours (it lacks them as we do).
@@ -493,6 +589,123 @@ impl PeerSync {
             changes,
         })
     }
+}
+
+/// A document's heads, awake or resting (empty if not held).
+fn heads_of(docs: &mut dyn Docs, id: &DocId) -> Vec<ChangeHash> {
+    match docs.resting(id) {
+        Some(heads) => heads.to_vec(),
+        None => docs.doc_mut(id).map(|d| d.heads()).unwrap_or_default(),
+    }
+}
+
+/// Whether `hashes`, as a set, are exactly `heads`.
+fn same_set(hashes: &[ChangeHash], heads: &[ChangeHash]) -> bool {
+    let a: BTreeSet<&ChangeHash> = hashes.iter().collect();
+    let b: BTreeSet<&ChangeHash> = heads.iter().collect();
+    a == b
+}
+
+/// Takes a peer's message for a resting document whose heads are `heads`,
+/// when the peer is level with it: what Automerge's `receive_sync_message`
+/// does to `state` then, computed from the heads alone. The peer is level
+/// when its heads are ours, it needs nothing, and what it says it has is
+/// ours exactly (so nothing of ours is missing at its end). Returns false,
+/// leaving `state` as it was, otherwise: the document must be woken.
+pub(super) fn receive_level(
+    state: &mut sync::State,
+    msg: &sync::Message,
+    heads: &[ChangeHash],
+) -> bool {
+    let have: Vec<ChangeHash> = msg
+        .have
+        .iter()
+        .flat_map(|h| h.last_sync.iter().copied())
+        .collect();
+    let level = !heads.is_empty()
+        && msg.heads == heads
+        && msg.need.is_empty()
+        && msg.changes.is_empty()
+        && msg.flags.is_none()
+        && (msg.have.is_empty() || same_set(&have, heads));
+    if !level {
+        return false;
+    }
+    state.in_flight = false;
+    // Every change held is behind the peer's heads: none was sent unseen.
+    state.sent_hashes.clear();
+    // Its heads are ours.
+    state.last_sent_heads.clone_from(&msg.heads);
+    state.shared_heads.clone_from(&msg.heads);
+    state.their_have = Some(msg.have.clone());
+    state.their_heads = Some(msg.heads.clone());
+    state.their_need = Some(msg.need.clone());
+    true
+}
+
+/// What a resting document answers.
+#[derive(Debug)]
+pub(super) enum Level {
+    /// Nothing to say (Automerge's `None`).
+    Silent,
+    /// This message, with no changes: the peer lacks none.
+    Send(sync::Message),
+    /// The peer is not (known to be) level: the document must be woken.
+    Wake,
+}
+
+/// Automerge's `generate_sync_message` for a resting document whose heads
+/// are `heads`, computed from the heads alone — possible while everything
+/// the state records of the peer (its heads, what it said it has, what we
+/// last shared) is exactly those heads, so that nothing is to be sent, the
+/// Bloom filter of what we have since our last sync is empty, and nothing
+/// of ours is missing at its end. Anything else: [`Level::Wake`], `state`
+/// untouched. A test holds this to Automerge's own answer, message bytes
+/// and state.
+pub(super) fn generate_level(state: &mut sync::State, heads: &[ChangeHash]) -> Level {
+    let their_heads_ok = state
+        .their_heads
+        .as_ref()
+        .is_none_or(|h| h.iter().all(|x| heads.contains(x)));
+    let their_have_ok = state.their_have.as_ref().is_none_or(|have| {
+        let all: Vec<ChangeHash> = have
+            .iter()
+            .flat_map(|h| h.last_sync.iter().copied())
+            .collect();
+        have.is_empty() || same_set(&all, heads)
+    });
+    let computable = !heads.is_empty()
+        && their_heads_ok
+        && their_have_ok
+        && state.their_need.as_ref().is_none_or(Vec::is_empty)
+        && same_set(&state.shared_heads, heads)
+        && !state.read_only
+        && !state.peer_read_only
+        && !state.needs_reset
+        && state.their_capabilities.is_none();
+    if !computable {
+        return Level::Wake;
+    }
+    let heads_unchanged = state.last_sent_heads == heads;
+    let heads_equal = state.their_heads.as_deref() == Some(heads);
+    if heads_unchanged && state.have_responded && (heads_equal || state.in_flight) {
+        return Level::Silent;
+    }
+    state.have_responded = true;
+    state.last_sent_heads = heads.to_vec();
+    state.in_flight = true;
+    let bloom = sync::BloomFilter::from_hashes(std::iter::empty::<ChangeHash>());
+    Level::Send(sync::Message {
+        heads: heads.to_vec(),
+        need: Vec::new(),
+        have: vec![sync::Have {
+            last_sync: state.shared_heads.clone(),
+            bloom,
+        }],
+        changes: Vec::<Vec<u8>>::new().into(),
+        flags: None,
+        version: sync::MessageVersion::V1,
+    })
 }
 
 /// The changes of `hashes`, rebuilt from the document. Automerge rebuilds a

@@ -1246,3 +1246,301 @@ fn a_checkpoint_waiting_for_its_device_counts_once_the_device_is_enrolled() {
     assert_eq!(r.unconfirmed_len(), 1);
     assert_eq!(r.unconfirmed_bytes(), bytes / 2);
 }
+
+/// A core whose documents can rest: a copy of each document put to rest
+/// stands for what storage holds, read back when it is woken — and every
+/// wake is counted.
+struct Shelf {
+    core: MemReplica,
+    stored: BTreeMap<DocId, Document>,
+    signatures: BTreeMap<DocId, BTreeMap<ChangeHash, keys::Signature>>,
+    woken: Vec<DocId>,
+}
+
+use crate::driver::Admit;
+use crate::replica::{AdmitError, Admitted, Core, Held, Persist, PersistResult};
+use crdt_schema::automerge::ChangeHash;
+
+impl Shelf {
+    fn new(core: MemReplica) -> Shelf {
+        Shelf {
+            core,
+            stored: BTreeMap::new(),
+            signatures: BTreeMap::new(),
+            woken: Vec::new(),
+        }
+    }
+
+    /// Puts `id` to rest, keeping what "storage" holds of it.
+    fn rest(&mut self, id: &DocId) {
+        let held = self.core.held_mut(id).expect("awake");
+        self.stored.insert(id.clone(), held.doc.fork());
+        self.signatures.insert(id.clone(), held.signatures.clone());
+        assert!(self.core.rest(id), "{id} rests");
+    }
+
+    fn read_back(&mut self, id: &DocId) -> Held {
+        self.woken.push(id.clone());
+        Held::new(self.stored[id].fork(), self.signatures[id].clone())
+    }
+}
+
+/// What admitting into a shelf's core stores: nothing, but a resting
+/// document is read back.
+struct ShelfPersist<'a>(&'a mut Shelf);
+
+impl Persist for ShelfPersist<'_> {
+    fn refresh(&mut self, _: &DocId, _: &mut Held) -> PersistResult {
+        Ok(())
+    }
+    fn accepted(&mut self, _: &DocId, _: &[SignedChange]) -> PersistResult {
+        Ok(())
+    }
+    fn refused(&mut self, _: &DocId, _: &SignedChange, _: &Refusal) -> PersistResult {
+        Ok(())
+    }
+    fn pending(&mut self, _: &DocId, _: &SignedChange, _: &crate::validate::Wait) -> PersistResult {
+        Ok(())
+    }
+    fn wake(&mut self, doc: &DocId) -> Result<Held, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self.0.read_back(doc))
+    }
+}
+
+impl Admit for Shelf {
+    type Error = AdmitError;
+    fn core(&mut self) -> &mut Core {
+        &mut self.core
+    }
+    fn admit(&mut self, incoming: Incoming) -> Result<Admitted, AdmitError> {
+        let mut core = std::mem::replace(
+            &mut self.core,
+            MemReplica::new(SecretKey::from_seed(&[9; 32]).public()),
+        );
+        let r = core.admit(incoming, &mut ShelfPersist(self));
+        self.core = core;
+        r
+    }
+    fn wake(&mut self, ids: &[DocId]) -> Result<(), AdmitError> {
+        for id in ids {
+            let held = self.read_back(id);
+            self.core.insert(held);
+        }
+        Ok(())
+    }
+}
+
+/// Runs a connection between two shelves from their Hellos until neither
+/// has anything to say; returns the messages exchanged.
+fn shelf_sync(a: &mut Shelf, pa: &mut PeerSync, b: &mut Shelf, pb: &mut PeerSync) -> usize {
+    let to_b = vec![pa.hello(&mut a.core)];
+    let to_a = vec![pb.hello(&mut b.core)];
+    shelf_exchange(a, pa, b, pb, to_b, to_a)
+}
+
+fn shelf_exchange(
+    a: &mut Shelf,
+    pa: &mut PeerSync,
+    b: &mut Shelf,
+    pb: &mut PeerSync,
+    mut to_b: Vec<Wire>,
+    mut to_a: Vec<Wire>,
+) -> usize {
+    let mut messages = 0;
+    for _ in 0..200 {
+        if to_a.is_empty() && to_b.is_empty() {
+            return messages;
+        }
+        for w in std::mem::take(&mut to_b) {
+            messages += 1;
+            to_a.extend(step(pb, b, Some(&w.encode())).unwrap().out);
+        }
+        to_a.extend(step(pb, b, None).unwrap().out);
+        for w in std::mem::take(&mut to_a) {
+            messages += 1;
+            to_b.extend(step(pa, a, Some(&w.encode())).unwrap().out);
+        }
+        to_b.extend(step(pa, a, None).unwrap().out);
+    }
+    panic!("sync did not settle in 200 rounds");
+}
+
+#[test]
+fn a_peer_level_with_a_resting_document_is_answered_without_waking_it() {
+    let w = World::new();
+    let mut a = Shelf::new(w.written(5));
+    let mut b = Shelf::new(w.replica());
+    let (mut pa, mut pb) = (fresh(), fresh());
+    shelf_sync(&mut a, &mut pa, &mut b, &mut pb);
+    assert_eq!(a.core.heads(), b.core.heads());
+    // Both rest the month; they meet again, remembering each other.
+    a.rest(&d01());
+    b.rest(&d01());
+    let heads = a.core.heads();
+    let (mut pa, mut pb) = (PeerSync::new(&pa.saved()), PeerSync::new(&pb.saved()));
+    let messages = shelf_sync(&mut a, &mut pa, &mut b, &mut pb);
+    assert!(
+        a.woken.is_empty() && b.woken.is_empty(),
+        "{:?} {:?}",
+        a.woken,
+        b.woken
+    );
+    assert!(a.core.is_resting(&d01()) && b.core.is_resting(&d01()));
+    assert_eq!(a.core.heads(), heads);
+    assert_eq!(b.core.heads(), heads);
+    // Hellos, then one message each way per document, and no more: the
+    // exchange ends as it does between awake documents.
+    assert!(messages <= 6, "{messages} messages");
+    assert!(pa.lag(&mut a.core).is_empty() && pb.lag(&mut b.core).is_empty());
+    // And once level, another poll is silent.
+    assert!(step(&mut pa, &mut a, None).unwrap().out.is_empty());
+}
+
+#[test]
+fn a_resting_document_wakes_for_a_peer_that_brings_or_lacks_changes() {
+    let w = World::new();
+    let mut a = Shelf::new(w.written(5));
+    let mut b = Shelf::new(w.replica());
+    let (mut pa, mut pb) = (fresh(), fresh());
+    shelf_sync(&mut a, &mut pa, &mut b, &mut pb);
+    a.rest(&d01());
+    // Apart, b records day 6.
+    w.month(&mut b.core, attend(6, "1001"));
+    let (mut pa, mut pb) = (PeerSync::new(&pa.saved()), PeerSync::new(&pb.saved()));
+    shelf_sync(&mut a, &mut pa, &mut b, &mut pb);
+    assert_eq!(a.woken, vec![d01()], "woken once, for the new change");
+    assert!(!a.core.is_resting(&d01()));
+    assert_eq!(a.core.heads(), b.core.heads());
+    assert!(a.core.quarantine().is_empty() && a.core.pending_count() == 0);
+
+    // Resting again, it serves a replica that has nothing.
+    a.rest(&d01());
+    a.woken.clear();
+    let mut c = Shelf::new(w.replica());
+    shelf_sync(&mut a, &mut fresh(), &mut c, &mut fresh());
+    assert_eq!(a.woken, vec![d01()], "woken to be served");
+    assert_eq!(c.core.heads(), a.core.heads());
+
+    // A peer that names a head the resting side lacks wakes it too, and
+    // its change comes in through validation as any other.
+    a.rest(&d01());
+    a.woken.clear();
+    let (mut pa, mut pc) = (fresh(), fresh());
+    shelf_sync(&mut a, &mut pa, &mut c, &mut pc);
+    a.rest(&d01());
+    a.woken.clear();
+    w.month(&mut c.core, attend(7, "1001"));
+    let sent = step(&mut pc, &mut c, None).unwrap().out;
+    shelf_exchange(&mut a, &mut pa, &mut c, &mut pc, Vec::new(), sent);
+    assert_eq!(a.woken, vec![d01()]);
+    assert_eq!(a.core.heads(), c.core.heads());
+}
+
+#[test]
+fn a_change_for_a_resting_document_wakes_it_before_it_is_judged() {
+    let w = World::new();
+    let mut a = Shelf::new(w.written(3));
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a.core, &mut pa, &mut b, &mut pb);
+    a.rest(&d01());
+    let sc = w.month(&mut b, attend(4, "1002"));
+    let got = Admit::admit(
+        &mut a,
+        Incoming {
+            doc: d01(),
+            changes: vec![sc],
+        },
+    )
+    .unwrap();
+    assert_eq!(got.accepted, 1, "{got:?}");
+    assert_eq!(a.woken, vec![d01()]);
+    assert_eq!(a.core.heads(), b.heads());
+    // Touched: the next round of resting leaves it awake; the one after rests it.
+    assert_eq!(a.core.rest_untouched(|_, _| true), 0);
+    assert_eq!(a.core.rest_untouched(|_, _| true), 1);
+    assert!(a.core.is_resting(&d01()));
+    assert!(
+        !a.core.is_resting(&DocId::Registry),
+        "the registry never rests"
+    );
+}
+
+/// Automerge's own answers, side by side with those computed from a
+/// resting document's heads, through a whole reconnection of two replicas
+/// level with each other: the same messages, byte for byte, and the same
+/// sync state after every step.
+#[test]
+fn level_answers_from_heads_are_automerges_own() {
+    use crdt_schema::automerge::sync::{self, SyncDoc};
+    let w = World::new();
+    let mut a = w.written(4);
+    let mut b = w.replica();
+    let (mut pa, mut pb) = (fresh(), fresh());
+    sync(&mut a, &mut pa, &mut b, &mut pb);
+    let doc_a = a.document(&d01()).unwrap().automerge().clone();
+    let doc_b = b.document(&d01()).unwrap().automerge().clone();
+    let heads = doc_a.get_heads();
+    assert_eq!(heads, doc_b.get_heads());
+    let restored = |p: &PeerSync| sync::State::decode(&p.saved()[&d01()]).unwrap();
+    // The real side: both with their documents. The computed side: a with
+    // its heads only.
+    let (mut real_a, mut real_b) = (restored(&pa), restored(&pb));
+    // a sent the document and never heard it arrive; b's Hello names a's
+    // heads, so a shares them (what `PeerSync` does for a resting
+    // document before its first message).
+    assert!(real_a.shared_heads.is_empty() && real_b.shared_heads == heads);
+    real_a.shared_heads = heads.clone();
+    let mut computed_a = real_a.clone();
+    let (mut sent, mut received) = (0, 0);
+    for round in 0..4 {
+        let real = doc_a.generate_sync_message(&mut real_a);
+        let computed = match super::core::generate_level(&mut computed_a, &heads) {
+            super::core::Level::Silent => None,
+            super::core::Level::Send(m) => Some(m),
+            super::core::Level::Wake => panic!("round {round}: a level peer needs no waking"),
+        };
+        assert_eq!(
+            real.clone().map(|mut m| {
+                m.flags = None;
+                m.encode()
+            }),
+            computed.map(|m| m.encode()),
+            "round {round}: a's message"
+        );
+        assert_eq!(real_a, computed_a, "round {round}: a's state after sending");
+        let from_b = doc_b.generate_sync_message(&mut real_b);
+        sent += usize::from(real.is_some());
+        received += usize::from(from_b.is_some());
+        if let Some(m) = real {
+            doc_b.clone().receive_sync_message(&mut real_b, m).unwrap();
+        }
+        if let Some(mut m) = from_b {
+            // As the protocol takes it in: capabilities stripped.
+            m.flags = None;
+            doc_a
+                .clone()
+                .receive_sync_message(&mut real_a, m.clone())
+                .unwrap();
+            assert!(super::core::receive_level(&mut computed_a, &m, &heads));
+            assert_eq!(
+                real_a, computed_a,
+                "round {round}: a's state after receiving"
+            );
+        }
+    }
+    assert_eq!(real_a.their_heads.as_ref(), Some(&heads));
+    assert_eq!(
+        (sent, received),
+        (1, 1),
+        "one message each way, then silence"
+    );
+    // A peer a change behind is not level: the heads alone cannot answer it.
+    let mut behind = sync::State::new();
+    behind.shared_heads = heads.clone();
+    behind.their_heads = Some(vec![ChangeHash([7; 32])]);
+    assert!(matches!(
+        super::core::generate_level(&mut behind.clone(), &heads),
+        super::core::Level::Wake
+    ));
+}
