@@ -191,6 +191,8 @@ pub(super) fn status(ctx: &Ctx, json: bool) -> Result<ExitCode> {
                 "running": running,
                 "peers": status.as_ref().map(|s| s.peers.clone()).unwrap_or_default(),
                 "link": status.as_ref().filter(|_| running).and_then(|s| s.link.clone()),
+                "awake": status.as_ref().filter(|_| running).map(|s| s.awake),
+                "resting": status.as_ref().filter(|_| running).map(|s| s.resting),
                 "heads": heads,
             }),
         )?;
@@ -203,6 +205,11 @@ pub(super) fn status(ctx: &Ctx, json: bool) -> Result<ExitCode> {
         )?;
         if let Some(s) = status.filter(|_| running) {
             writeln!(out, "listening on {}", s.listening.join(", "))?;
+            writeln!(
+                out,
+                "documents: {} in memory, {} at rest (sealed months on disk until a peer or a write needs them)",
+                s.awake, s.resting
+            )?;
             if let Some(l) = &s.link {
                 link_status(&mut out, l)?;
             }

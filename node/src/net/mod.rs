@@ -354,6 +354,12 @@ pub struct StatusFile {
     /// The month-end link, when configured (absent in files of older nodes).
     #[serde(default)]
     pub link: Option<LinkStatus>,
+    /// Documents held in memory, and those at rest (sealed months held on
+    /// disk, their heads in memory): absent in files of older nodes.
+    #[serde(default)]
+    pub awake: usize,
+    #[serde(default)]
+    pub resting: usize,
 }
 
 impl Node {
@@ -701,15 +707,17 @@ async fn write_status(shared: Arc<Shared>, id: EndpointId, bound: Vec<SocketAddr
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let heads = shared
+        let (heads, resting) = shared
             .replica
             .lock()
             .map(|r| {
-                r.core
+                let heads: BTreeMap<String, Vec<String>> = r
+                    .core
                     .heads()
                     .into_iter()
                     .map(|(d, h)| (d.to_string(), h.iter().map(|x| x.to_string()).collect()))
-                    .collect()
+                    .collect();
+                (heads, r.core.resting_count())
             })
             .unwrap_or_default();
         let peers = shared
@@ -730,6 +738,8 @@ async fn write_status(shared: Arc<Shared>, id: EndpointId, bound: Vec<SocketAddr
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
             peers,
+            awake: heads.len().saturating_sub(resting),
+            resting,
             heads,
             link: shared.link.lock().ok().and_then(|l| l.clone()),
         };
