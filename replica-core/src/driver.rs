@@ -28,12 +28,10 @@ pub trait Admit {
         Ok(self.core().admit_checkpoints(checkpoints).len())
     }
     /// Wakes resting documents a peer is not level with: reads each back
-    /// from storage whole into the core ([`Core::insert`]). Nothing rests
-    /// by default, so nothing to wake.
-    fn wake(&mut self, ids: &[DocId]) -> Result<(), Self::Error> {
-        let _ = ids;
-        Ok(())
-    }
+    /// from storage whole into the core ([`Core::insert`]). No default: a
+    /// replica that could not wake what rests would leave those documents
+    /// unanswered for good.
+    fn wake(&mut self, ids: &[DocId]) -> Result<(), Self::Error>;
 }
 
 /// What one step did.
@@ -69,6 +67,10 @@ pub enum StepError<E> {
     Protocol(#[from] ProtocolError),
     #[error(transparent)]
     Admit(E),
+    /// The replica was asked to wake a resting document and did not: its
+    /// peer's messages for it cannot be answered.
+    #[error("{0} rests and was not woken")]
+    NotWoken(DocId),
 }
 
 /// The first message of a connection.
@@ -104,6 +106,9 @@ pub fn step<R: Admit>(
     if !wake.is_empty() {
         replica.wake(&wake).map_err(StepError::Admit)?;
         out.extend(sync.poll(replica.core()));
+        if let Some(id) = sync.take_to_wake().into_iter().next() {
+            return Err(StepError::NotWoken(id));
+        }
     }
     Ok(Stepped {
         out,
@@ -121,5 +126,15 @@ impl Admit for Core {
     }
     fn admit(&mut self, incoming: Incoming) -> Result<Admitted, Self::Error> {
         Core::admit(self, incoming, &mut crate::replica::InMemory)
+    }
+    /// Nothing stored to read back: a document put to rest here cannot
+    /// wake (rest documents only where storage holds them).
+    fn wake(&mut self, ids: &[DocId]) -> Result<(), Self::Error> {
+        match ids.first() {
+            None => Ok(()),
+            Some(id) => Err(crate::replica::AdmitError::Persist(
+                format!("{id} rests, and an in-memory core cannot read it back").into(),
+            )),
+        }
     }
 }

@@ -33,6 +33,8 @@ pub enum PeerError {
     Replica(#[from] crate::replica::ReplicaError),
     #[error("node shutting down")]
     Shutdown,
+    #[error("{0} rests and was not woken")]
+    NotWoken(crdt_schema::DocId),
 }
 
 impl From<StepError<ReplicaError>> for PeerError {
@@ -41,6 +43,7 @@ impl From<StepError<ReplicaError>> for PeerError {
             StepError::Wire(e) => PeerError::Wire(e),
             StepError::Protocol(e) => PeerError::Protocol(e),
             StepError::Admit(e) => PeerError::Replica(e),
+            StepError::NotWoken(id) => PeerError::NotWoken(id),
         }
     }
 }

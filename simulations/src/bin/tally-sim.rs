@@ -47,6 +47,10 @@ struct Args {
     /// district's first PC sign theirs every evening).
     #[arg(long)]
     no_checkpoints: bool,
+    /// No resting (by default every honest node puts its months to rest
+    /// each evening: the next write or exchange wakes them).
+    #[arg(long)]
+    no_rest: bool,
     /// Also run unsigned Automerge sync on the same workload and compare.
     #[arg(long)]
     baseline: bool,
@@ -86,6 +90,7 @@ fn config(a: &Args, seed: u64, mode: Mode) -> Config {
     c.faults = !a.no_faults;
     c.bad_blocks = !a.no_bad_blocks;
     c.checkpoints = !a.no_checkpoints;
+    c.rest = !a.no_rest;
     if let Some(h) = a.hostile {
         c.hostile = h;
     }

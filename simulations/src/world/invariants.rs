@@ -168,24 +168,40 @@ impl Invariant<Tally> for NoInvalidApplied {
     fn check(&self, w: &World<Tally>) -> Option<Violation> {
         for (doc, h) in &w.invalid {
             for n in w.honest() {
-                if w.nodes[n].applied(doc, h) {
-                    let short = &h.to_string()[..12];
-                    let arrival = w
-                        .trace
-                        .arrival(n, h)
-                        .map(|(seq, from)| format!(", taken from message {seq} from {from}"))
-                        .unwrap_or_default();
-                    return Some(Violation {
-                        detail: format!(
-                            "node {n} applied invalid change {short} in {doc}{arrival}"
-                        ),
-                        node: Some(n),
-                        change: Some(*h),
-                    });
+                if let Some(v) = NoInvalidApplied::violation(w, n, doc, h) {
+                    return Some(v);
                 }
             }
         }
         None
+    }
+}
+
+impl NoInvalidApplied {
+    /// The check on one node alone: what the simulation asks before the
+    /// node puts documents to rest, which drops what memory holds beyond
+    /// storage (the daemon never holds any; a node with a bug may).
+    pub(crate) fn at(w: &World<Tally>, n: usize) -> Option<Violation> {
+        w.invalid
+            .iter()
+            .find_map(|(doc, h)| NoInvalidApplied::violation(w, n, doc, h))
+    }
+
+    fn violation(w: &World<Tally>, n: usize, doc: &DocId, h: &ChangeHash) -> Option<Violation> {
+        if !w.nodes[n].applied(doc, h) {
+            return None;
+        }
+        let short = &h.to_string()[..12];
+        let arrival = w
+            .trace
+            .arrival(n, h)
+            .map(|(seq, from)| format!(", taken from message {seq} from {from}"))
+            .unwrap_or_default();
+        Some(Violation {
+            detail: format!("node {n} applied invalid change {short} in {doc}{arrival}"),
+            node: Some(n),
+            change: Some(*h),
+        })
     }
 }
 
@@ -432,6 +448,9 @@ impl Invariant<Tally> for BytesWithinBound {
 /// still pending, accepted or refused, unless the bad block hit its
 /// document's quarantine (peers send it again).
 pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
+    // Read while storage is whole: what the node held, resting or not, is
+    // what the bad block is judged against.
+    Tally::wake_all(w, node);
     let pending_before: Vec<(DocId, ChangeHash)> = w.nodes[node]
         .replica
         .core

@@ -65,6 +65,10 @@ pub struct Config {
     pub bad_blocks: bool,
     /// Signers sign checkpoints every evening (and a forger forges some).
     pub checkpoints: bool,
+    /// Every honest node puts its months to rest each evening (the daemon
+    /// rests only sealed months; here every month rests, so resting
+    /// documents meet every fault).
+    pub rest: bool,
 }
 
 /// Bugs the harness can plant, to prove a broken node is caught and named.
@@ -92,6 +96,7 @@ impl Config {
             bug: None,
             bad_blocks: true,
             checkpoints: true,
+            rest: true,
         }
     }
 }
@@ -184,6 +189,11 @@ pub(crate) enum Action {
     /// A node signs checkpoints of what changed (the daemon does it every
     /// second, once a document's last one is a minute old).
     Checkpoint {
+        node: usize,
+    },
+    /// A node puts its months to rest (the daemon rests sealed months a
+    /// minute after their last exchange).
+    Rest {
         node: usize,
     },
     Reconnect {
@@ -350,6 +360,13 @@ impl<P: Protocol> World<P> {
                     self.at(day * DAY + 23 * HOUR, Action::Checkpoint { node: n });
                 }
             }
+            if self.cfg.rest {
+                for n in 0..self.cfg.nodes {
+                    if self.prison.behaviour[n].is_honest() {
+                        self.at(day * DAY + 22 * HOUR, Action::Rest { node: n });
+                    }
+                }
+            }
         }
         let revoked: Vec<usize> = (1..self.cfg.nodes)
             .filter(|&n| self.prison.behaviour[n] == Behaviour::Revoked)
@@ -499,6 +516,7 @@ impl<P: Protocol> World<P> {
             Action::Revoke { node } => self.revoke(node),
             Action::Hostile { node, day } => P::hostile(self, node, day),
             Action::Checkpoint { node } => P::checkpoint(self, node),
+            Action::Rest { node } => P::rest(self, node),
             Action::Reconnect { a, b } => {
                 self.broken.remove(&link(a, b));
                 if self.should_be_up(a, b) {
@@ -552,6 +570,11 @@ impl<P: Protocol> World<P> {
             self.now = self.now.max(t);
             if action == Action::Heal {
                 self.settle();
+                // What each node's storage holds of its resting documents
+                // is what the invariants read: waking them reads it.
+                for n in 0..self.nodes.len() {
+                    P::wake_all(&mut self, n);
+                }
                 self.stats.heals += 1;
                 self.stats.checkpoints = P::checkpoints_held(&self.nodes[0]) as u64;
                 self.stats.forged_checkpoints = self.forged_checkpoints.len() as u64;

@@ -87,6 +87,15 @@ pub trait Protocol: Sized + 'static {
         let _ = node;
         0
     }
+    /// The node puts documents nothing touched lately to rest (none where
+    /// nothing rests).
+    fn rest(w: &mut World<Self>, node: usize) {
+        let _ = (w, node);
+    }
+    /// The node wakes every resting document (reads it back from storage).
+    fn wake_all(w: &mut World<Self>, node: usize) {
+        let _ = (w, node);
+    }
     /// The invariants checked after every heal, in order.
     fn invariants() -> Vec<&'static dyn Invariant<Self>>;
 }
@@ -165,7 +174,59 @@ impl Protocol for Tally {
     }
 
     fn document(node: &TallyNode, doc: &DocId) -> Option<Document> {
+        if node.replica.core.is_resting(doc) {
+            // As the app reads a month to write on it: from storage.
+            return node.replica.store().load(doc).ok().map(|l| l.doc);
+        }
         node.replica.core.document(doc).map(Document::fork)
+    }
+
+    fn rest(w: &mut World<Tally>, node: usize) {
+        // Resting drops what memory holds beyond storage: what a node with
+        // a bug applied there is judged first.
+        if let Some(v) = invariants::NoInvalidApplied::at(w, node) {
+            let f = w.fail_now(
+                invariants::NoInvalidApplied.name(),
+                v.detail,
+                v.node,
+                v.change.as_ref(),
+            );
+            w.crash_failure = Some(f);
+            return;
+        }
+        // Every month, touched or not (the daemon waits for a quiet
+        // minute; here every exchange after the evening meets a resting
+        // document, and every write wakes one).
+        let core = &mut w.nodes[node].replica.core;
+        let documents = core
+            .doc_ids()
+            .into_iter()
+            .filter(|id| *id != DocId::Registry && !core.is_resting(id) && core.rest(id))
+            .count();
+        if documents > 0 {
+            w.log(node, Event::Rested { documents });
+        }
+    }
+
+    fn wake_all(w: &mut World<Tally>, node: usize) {
+        let resting: Vec<DocId> = w.nodes[node]
+            .replica
+            .core
+            .doc_ids()
+            .into_iter()
+            .filter(|d| w.nodes[node].replica.core.is_resting(d))
+            .collect();
+        if resting.is_empty() {
+            return;
+        }
+        if let Err(e) = w.nodes[node].replica.wake(&resting) {
+            w.crash_failure = Some(w.fail_now(
+                "a resting document wakes",
+                format!("node {node}: {e}"),
+                Some(node),
+                None,
+            ));
+        }
     }
 
     fn registry_heads(node: &TallyNode) -> Vec<ChangeHash> {
@@ -242,9 +303,12 @@ impl Protocol for Tally {
     fn offer(node: &mut TallyNode) -> Vec<(usize, Vec<u8>)> {
         let mut out = Vec::new();
         for (&p, s) in node.sessions.iter_mut() {
-            match driver::step(s, &mut node.replica.core, None) {
+            // The replica itself: offering may wake a resting document.
+            match driver::step(s, &mut node.replica, None) {
                 Ok(stepped) => out.extend(stepped.out.into_iter().map(|m| (p, m.encode()))),
-                Err(e) => unreachable!("offering reads no message: {e}"),
+                Err(e) => {
+                    unreachable!("offering reads no message, and wakes from a sound disk: {e}")
+                }
             }
         }
         out
@@ -424,6 +488,10 @@ fn apply_unchecked(
         .collect();
     if !new.is_empty() {
         let n = &mut w.nodes[to];
+        // Read back first if it rests (the bug skips validation, not storage).
+        n.replica
+            .wake(std::slice::from_ref(&doc))
+            .expect("a sound simulated disk");
         Docs::doc_mut(&mut n.replica.core, &doc);
         let loaded = n.replica.core.held_mut(&doc).expect("created above");
         for c in &new {
@@ -466,6 +534,21 @@ impl Admit for Receiving<'_> {
     }
     fn admit(&mut self, incoming: Incoming) -> Result<Admitted, Self::Error> {
         Ok(admit_from(self.w, self.to, self.from, self.seq, incoming))
+    }
+    /// As the daemon's replica wakes them; a disk that cannot be read is
+    /// a failure of the run (the step then ends the connection: the
+    /// documents stay asleep).
+    fn wake(&mut self, ids: &[DocId]) -> Result<(), Self::Error> {
+        if let Err(e) = self.w.nodes[self.to].replica.wake(ids) {
+            let f = self.w.fail_now(
+                "a resting document wakes",
+                format!("node {}: {e}", self.to),
+                Some(self.to),
+                None,
+            );
+            self.w.crash_failure = Some(f);
+        }
+        Ok(())
     }
     /// Kept, and stored, by the node's replica as the daemon's are.
     fn checkpoints(

@@ -58,6 +58,8 @@ pub enum Event {
     ProtocolClosed { peer: usize, reason: String },
     /// The node restarts, keeping or losing its saved sync state.
     Restart { keep_sync_state: bool },
+    /// The node put documents nothing touched lately to rest.
+    Rested { documents: usize },
     /// A power cut: unsynced bytes lost, a write under way torn; reopened
     /// from the disk by the daemon's start-up.
     Crashed { lost: usize, torn: usize },
@@ -190,6 +192,9 @@ impl fmt::Display for Event {
                 "restart (sync state {})",
                 if *keep_sync_state { "kept" } else { "lost" }
             ),
+            Event::Rested { documents } => {
+                write!(f, "put {documents} untouched document(s) to rest")
+            }
             Event::Crashed { lost, torn } => write!(
                 f,
                 "crashed ({lost} unsynced bytes lost, {torn} bytes of a write under way torn) and reopened from its disk"
