@@ -16,7 +16,7 @@ pub use replica_core::replica::{
 
 use crdt_schema::{Document, MonthDoc};
 
-use crate::store::{LogState, Store, StoreError};
+use crate::store::{LogState, RestEntry, Store, StoreError};
 use crate::sync::Incoming;
 use crate::validate::{Refusal, SignedChange, Wait};
 use replica_core::checkpoint::SignedCheckpoint;
@@ -32,6 +32,9 @@ pub struct Replica {
     opened_with: Vec<String>,
     /// Which documents may rest.
     rest: Rest,
+    /// What the rest index on disk holds: each resting document's files
+    /// and heads, so the next start need not read it.
+    rest_index: BTreeMap<DocId, RestEntry>,
 }
 
 /// Storage for [`Core::admit`]: the store, and the log state of each document.
@@ -168,27 +171,66 @@ impl Replica {
             .chain(store.month_ids()?)
             .collect();
         let pending: std::collections::BTreeSet<DocId> = core.pending().keys().cloned().collect();
-        let loaded = crate::read::parallel_map(&ids, |id| {
-            store.load(id).map(|loaded| {
-                let (doc, signatures, issues, log) = loaded.into_parts();
-                let resting = (!pending.contains(id) && rest.allows(id, &doc))
-                    .then(|| Resting::of(&doc))
-                    .flatten();
-                match resting {
-                    Some(r) => (Err(r), issues, log),
-                    None => (Ok(Held::new(doc, signatures)), issues, log),
+        let index = match rest {
+            Rest::Never => BTreeMap::new(),
+            Rest::Sealed => store.rest_index(),
+        };
+        /// A document as opening found it.
+        enum Opened {
+            /// Whole in memory (boxed: a held document is kilobytes).
+            Awake(Box<Held>),
+            /// At rest, with its rest index entry (read, or made now).
+            Resting(Resting, Option<RestEntry>),
+        }
+        let opened = crate::read::parallel_map(&ids, |id| {
+            // Files unchanged since the document was put to rest: its
+            // heads are the index's, and it is not read.
+            if let Some(entry) = index.get(id).filter(|_| !pending.contains(id))
+                && let Some(resting) = entry.resting()
+                && let Some(log) = store.rest_matches(id, entry)?
+            {
+                return Ok((
+                    Opened::Resting(resting, Some(entry.clone())),
+                    Vec::new(),
+                    log,
+                ));
+            }
+            let (doc, signatures, issues, log) = store.load(id)?.into_parts();
+            let resting = (!pending.contains(id) && rest.allows(id, &doc))
+                .then(|| Resting::of(&doc))
+                .flatten();
+            Ok(match resting {
+                Some(r) => {
+                    let entry = store.rest_entry(id, &log, r.heads(), r.changes())?;
+                    (Opened::Resting(r, entry), issues, log)
                 }
+                None => (
+                    Opened::Awake(Box::new(Held::new(doc, signatures))),
+                    issues,
+                    log,
+                ),
             })
         });
-        for (id, loaded) in ids.into_iter().zip(loaded) {
-            let (held, issues, log) = loaded?;
+        let mut rest_index = BTreeMap::new();
+        for (id, opened) in ids.into_iter().zip(opened) {
+            let (opened, issues, log) = opened?;
             opened_with.extend(issues);
             logs.insert(id.clone(), log);
-            match held {
-                Ok(held) => core.insert(held),
-                Err(resting) => {
-                    core.insert_resting(id, resting);
+            match opened {
+                Opened::Awake(held) => core.insert(*held),
+                Opened::Resting(resting, entry) => {
+                    if core.insert_resting(id.clone(), resting)
+                        && let Some(entry) = entry
+                    {
+                        rest_index.insert(id, entry);
+                    }
                 }
+            }
+        }
+        if rest != Rest::Never && rest_index != index {
+            // A cache: a failure to write it costs the next start time only.
+            if let Err(e) = store.write_rest_index(&rest_index) {
+                tracing::warn!("the rest index: {e}");
             }
         }
         // The checkpoints kept, judged again under this registry (they are
@@ -207,6 +249,7 @@ impl Replica {
             logs,
             opened_with,
             rest,
+            rest_index,
         })
     }
 
@@ -215,17 +258,68 @@ impl Replica {
     /// the exchange is over. Returns how many now rest.
     pub fn rest_idle(&mut self) -> usize {
         let rest = self.rest;
-        self.core.rest_untouched(|id, doc| rest.allows(id, doc))
+        let before: std::collections::BTreeSet<DocId> = self
+            .core
+            .doc_ids()
+            .into_iter()
+            .filter(|id| self.core.is_resting(id))
+            .collect();
+        let n = self.core.rest_untouched(|id, doc| rest.allows(id, doc));
+        if n > 0 {
+            self.index_resting(&before);
+        }
+        n
     }
 
-    /// Wakes resting documents: reads each back from storage whole.
+    /// Brings the rest index up to date with the documents at rest: the
+    /// entries of those that rested throughout (`before`, and still), and a
+    /// new one for each put to rest since, whose files are as it was read.
+    fn index_resting(&mut self, before: &std::collections::BTreeSet<DocId>) {
+        let mut index = BTreeMap::new();
+        for id in self.core.doc_ids() {
+            let Some(resting) = self.core.resting_state(&id) else {
+                continue;
+            };
+            let entry = if before.contains(&id) {
+                self.rest_index.get(&id).cloned()
+            } else {
+                self.logs.get(&id).and_then(|log| {
+                    self.store
+                        .rest_entry(&id, log, resting.heads(), resting.changes())
+                        .ok()
+                        .flatten()
+                })
+            };
+            if let Some(e) = entry {
+                index.insert(id, e);
+            }
+        }
+        if index != self.rest_index {
+            match self.store.write_rest_index(&index) {
+                Ok(()) => self.rest_index = index,
+                Err(e) => tracing::warn!("the rest index: {e}"),
+            }
+        }
+    }
+
+    /// Wakes resting documents: reads each back from storage whole, on
+    /// every core (a new peer wakes a year of months at once).
     pub fn wake(&mut self, ids: &[DocId]) -> Result<(), StoreError> {
         let _lock = self.store.lock_shared()?;
-        for id in ids {
-            if self.core.is_resting(id) {
-                let held = wake_from(&self.store, &mut self.logs, id)?;
-                self.core.insert(held);
+        let resting: Vec<DocId> = ids
+            .iter()
+            .filter(|id| self.core.is_resting(id))
+            .cloned()
+            .collect();
+        let store = &self.store;
+        let loaded = crate::read::parallel_map(&resting, |id| store.load(id));
+        for (id, loaded) in resting.into_iter().zip(loaded) {
+            let (doc, signatures, issues, log) = loaded?.into_parts();
+            for issue in &issues {
+                tracing::warn!("{issue}");
             }
+            self.logs.insert(id, log);
+            self.core.insert(Held::new(doc, signatures));
         }
         Ok(())
     }

@@ -92,6 +92,16 @@ fn sealed_months_rest_are_served_stay_at_rest_with_a_level_peer_and_wake_for_ame
     assert!(!a.core.is_resting(&DocId::Registry));
     assert_eq!(a.core.resting_count(), 5);
     assert!(a.core.document(&sealed[0]).is_none(), "not in memory");
+    // The rest index lets the next start take them without reading them.
+    let index = Store::open(&origin).unwrap().rest_index();
+    assert_eq!(index.keys().cloned().collect::<Vec<_>>(), sealed);
+    for id in &sealed {
+        assert_eq!(
+            index[id].resting().as_ref(),
+            a.core.resting_state(id),
+            "{id}: the index holds what resting kept"
+        );
+    }
 
     // A new replica gets every month: the resting ones are woken to be served.
     let mut b = open(&copy);
@@ -138,6 +148,14 @@ fn sealed_months_rest_are_served_stay_at_rest_with_a_level_peer_and_wake_for_ame
     tally(&origin, &["import", "counts", fix.to_str().unwrap()]);
     let changed = a.refresh().unwrap();
     assert_eq!(changed, vec![month("D03")]);
+    // Its rest index entry no longer matches its files: a start reads it.
+    let reopened = open(&origin);
+    assert_eq!(reopened.core.heads(), a.core.heads());
+    assert!(
+        reopened.core.is_resting(&month("D03")),
+        "read, and sealed still"
+    );
+    drop(reopened);
     assert!(!a.core.is_resting(&month("D03")), "woken by the write");
     let offered = step(&mut pa, &mut a, None).unwrap().out;
     assert!(!offered.is_empty());
@@ -153,6 +171,13 @@ fn sealed_months_rest_are_served_stay_at_rest_with_a_level_peer_and_wake_for_ame
     assert_eq!(b.rest_idle(), 0);
     assert_eq!(b.rest_idle(), 1);
     assert!(b.core.is_resting(&month("D03")));
+    // Its rest index entry is the new one.
+    let index = Store::open(&copy).unwrap().rest_index();
+    assert_eq!(index.len(), 5);
+    assert_eq!(
+        index[&month("D03")].resting().as_ref(),
+        b.core.resting_state(&month("D03"))
+    );
 
     // What was stored while it rested is on disk: a fresh open reads the
     // same heads.

@@ -48,8 +48,20 @@ impl Resting {
         })
     }
 
+    /// What a document left in memory when it rested, as kept elsewhere
+    /// (the node's rest index): `heads` in Automerge's order. `None` for
+    /// no heads (a document with no changes does not rest).
+    pub fn new(heads: Vec<ChangeHash>, changes: usize) -> Option<Resting> {
+        (!heads.is_empty()).then_some(Resting { heads, changes })
+    }
+
     pub fn heads(&self) -> &[ChangeHash] {
         &self.heads
+    }
+
+    /// How many changes the document holds.
+    pub fn changes(&self) -> usize {
+        self.changes
     }
 }
 
@@ -437,6 +449,14 @@ impl Core {
     /// Whether a document rests (held on disk only).
     pub fn is_resting(&self, id: &DocId) -> bool {
         matches!(self.docs.get(id), Some(Slot::Resting(_)))
+    }
+
+    /// What a resting document left in memory.
+    pub fn resting_state(&self, id: &DocId) -> Option<&Resting> {
+        match self.docs.get(id)? {
+            Slot::Resting(r) => Some(r),
+            Slot::Awake(_) => None,
+        }
     }
 
     /// How many documents rest.

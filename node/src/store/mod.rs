@@ -25,6 +25,7 @@
 mod checkpoints;
 pub mod disk;
 pub mod frame;
+mod rest_index;
 
 use std::fs::File;
 
@@ -41,6 +42,8 @@ use keys::{PublicKey, Signature};
 use crate::validate::{Refusal, SignedChange, Wait};
 pub use replica_core::replica::Kept;
 use serde::{Deserialize, Serialize};
+
+pub use rest_index::RestEntry;
 
 /// Version of the data-directory layout.
 pub const FORMAT: u32 = 1;

@@ -702,3 +702,78 @@ fn a_reason_stored_by_a_newer_version_keeps_a_pending_change_pending() {
         kept[1].0
     );
 }
+
+#[test]
+fn a_rest_entry_matches_its_files_until_they_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let mut l = load(&store);
+    write_days(&store, &mut l, 1..=3);
+    store.compact(&mut l).unwrap();
+    write_days(&store, &mut l, 4..=5);
+    let read = store.load(&month_id()).unwrap();
+    let heads = read.doc.heads();
+    let entry = store
+        .rest_entry(&month_id(), &read.log, &heads, 5)
+        .unwrap()
+        .expect("whole files: an entry");
+    let resting = entry.resting().unwrap();
+    assert_eq!((resting.heads(), resting.changes()), (&heads[..], 5));
+    let log = store
+        .rest_matches(&month_id(), &entry)
+        .unwrap()
+        .expect("unchanged: a match");
+    assert!(!store.stored_since(&month_id(), &log).unwrap());
+    assert_eq!(log.valid_len, read.log.valid_len);
+
+    // The index round-trips; a damaged one reads as empty (a cache).
+    let index = BTreeMap::from([(month_id(), entry.clone())]);
+    store.write_rest_index(&index).unwrap();
+    assert_eq!(store.rest_index(), index);
+    let path = dir.path().join("rest.index");
+    let mut bytes = fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0xff;
+    fs::write(&path, &bytes).unwrap();
+    assert!(store.rest_index().is_empty());
+    fs::write(&path, b"TLYREST1").unwrap();
+    assert!(store.rest_index().is_empty());
+
+    // One more record: the entry no longer matches.
+    write_days(&store, &mut l, 6..=6);
+    assert!(store.rest_matches(&month_id(), &entry).unwrap().is_none());
+    // The same length, other bytes: no match either.
+    write_days(&store, &mut l, 7..=7);
+    let read = store.load(&month_id()).unwrap();
+    let entry = store
+        .rest_entry(&month_id(), &read.log, &read.doc.heads(), 7)
+        .unwrap()
+        .unwrap();
+    let log_path = store.log_path(&month_id());
+    let mut log = fs::read(&log_path).unwrap();
+    let last = log.len() - 1;
+    log[last] ^= 1;
+    let mtime = fs::metadata(&log_path).unwrap().modified().unwrap();
+    fs::write(&log_path, &log).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&log_path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert!(store.rest_matches(&month_id(), &entry).unwrap().is_none());
+
+    // Files not read whole (a torn tail) make no entry.
+    let mut torn = fs::read(&log_path).unwrap();
+    torn[last] ^= 1;
+    torn.extend_from_slice(&[1, 2, 3]);
+    fs::write(&log_path, &torn).unwrap();
+    let read = store.load(&month_id()).unwrap();
+    assert!(!read.issues.is_empty());
+    assert!(
+        store
+            .rest_entry(&month_id(), &read.log, &read.doc.heads(), 7)
+            .unwrap()
+            .is_none()
+    );
+}
