@@ -58,6 +58,9 @@ pub enum Rest {
     /// them held whole would take a district PC's memory. What the daemon
     /// runs with.
     Sealed,
+    /// Every month: what the simulations run with, so that resting
+    /// documents, the rest index and waking meet every fault they plant.
+    Months,
 }
 
 impl Rest {
@@ -66,6 +69,7 @@ impl Rest {
         match self {
             Rest::Never => false,
             Rest::Sealed => *id != DocId::Registry && MonthDoc::has_seal(doc),
+            Rest::Months => *id != DocId::Registry,
         }
     }
 }
@@ -173,7 +177,7 @@ impl Replica {
         let pending: std::collections::BTreeSet<DocId> = core.pending().keys().cloned().collect();
         let index = match rest {
             Rest::Never => BTreeMap::new(),
-            Rest::Sealed => store.rest_index(),
+            Rest::Sealed | Rest::Months => store.rest_index(),
         };
         /// A document as opening found it.
         enum Opened {
@@ -219,10 +223,15 @@ impl Replica {
             match opened {
                 Opened::Awake(held) => core.insert(*held),
                 Opened::Resting(resting, entry) => {
-                    if core.insert_resting(id.clone(), resting)
-                        && let Some(entry) = entry
-                    {
-                        rest_index.insert(id, entry);
+                    if core.insert_resting(id.clone(), resting) {
+                        if let Some(entry) = entry {
+                            rest_index.insert(id, entry);
+                        }
+                    } else {
+                        // Not to rest after all (cannot happen with the
+                        // filters above): held whole rather than lost.
+                        let held = wake_from(&store, &mut logs, &id)?;
+                        core.insert(held);
                     }
                 }
             }
@@ -265,6 +274,33 @@ impl Replica {
             .filter(|id| self.core.is_resting(id))
             .collect();
         let n = self.core.rest_untouched(|id, doc| rest.allows(id, doc));
+        if n > 0 {
+            self.index_resting(&before);
+        }
+        n
+    }
+
+    /// Puts every document [`Rest`] allows to rest now, touched or not
+    /// (the simulations' evening). Returns how many now rest.
+    pub fn rest_all(&mut self) -> usize {
+        let rest = self.rest;
+        let before: std::collections::BTreeSet<DocId> = self
+            .core
+            .doc_ids()
+            .into_iter()
+            .filter(|id| self.core.is_resting(id))
+            .collect();
+        let allowed: Vec<DocId> = self
+            .core
+            .doc_ids()
+            .into_iter()
+            .filter(|id| {
+                self.core
+                    .document(id)
+                    .is_some_and(|doc| rest.allows(id, doc))
+            })
+            .collect();
+        let n = allowed.iter().filter(|id| self.core.rest(id)).count();
         if n > 0 {
             self.index_resting(&before);
         }
@@ -376,8 +412,11 @@ impl Replica {
             for issue in &r.issues {
                 tracing::warn!("{issue}");
             }
-            if r.changed && !changed.contains(&id) {
-                changed.push(id);
+            if r.changed {
+                self.core.touch(&id);
+                if !changed.contains(&id) {
+                    changed.push(id);
+                }
             }
         }
         if changed.contains(&DocId::Registry) {

@@ -446,6 +446,14 @@ impl Core {
         candidates.into_iter().filter(|id| self.rest(id)).count()
     }
 
+    /// Marks a document as in use (changed from storage, or in an
+    /// exchange): the next [`Core::rest_untouched`] leaves it awake.
+    pub fn touch(&mut self, id: &DocId) {
+        if *id != DocId::Registry && self.docs.get(id).is_some_and(|s| s.awake().is_some()) {
+            self.touched.insert(id.clone());
+        }
+    }
+
     /// Whether a document rests (held on disk only).
     pub fn is_resting(&self, id: &DocId) -> bool {
         matches!(self.docs.get(id), Some(Slot::Resting(_)))
@@ -1005,6 +1013,10 @@ impl Docs for Core {
             Slot::Resting(r) => Some(&r.heads),
             Slot::Awake(_) => None,
         }
+    }
+
+    fn exchanged(&mut self, id: &DocId) {
+        self.touch(id);
     }
 
     fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature> {

@@ -167,6 +167,10 @@ pub struct LogState {
     /// from its log alone, and the next compaction keeps the damaged file
     /// aside before writing a new one.
     damaged_snapshot: bool,
+    /// The log file as last read or written here (length, modification
+    /// time), taken before reading it: a torn tail already read is not
+    /// news, any write since is ([`Store::stored_since`]).
+    log_stamp: Option<(u64, std::time::SystemTime)>,
 }
 
 impl<D> Loaded<D> {
@@ -766,6 +770,7 @@ impl Store {
                 doc: id.clone(),
                 source: Box::new(source),
             })?;
+        let log_stamp = self.stamp(&log_path);
         let mut log = self.read_optional(&log_path)?.unwrap_or_default();
         if let Some(cap) = self.log_cap(id)?
             && (log.len() as u64) > cap
@@ -825,6 +830,7 @@ impl Store {
                 damaged_header,
                 damaged_len: if damaged_header { log.len() as u64 } else { 0 },
                 damaged_snapshot,
+                log_stamp,
             },
         })
     }
@@ -873,6 +879,7 @@ impl Store {
         self.append_at(&path, log.valid_len, &buf)?;
         log.valid_len += buf.len() as u64;
         log.records += changes.len();
+        log.log_stamp = self.stamp(&path);
         Ok(())
     }
 
@@ -943,6 +950,7 @@ impl Store {
             damaged_header: false,
             damaged_len: 0,
             damaged_snapshot: false,
+            log_stamp: self.stamp(&log_path),
         };
         Ok(())
     }
@@ -974,7 +982,12 @@ impl Store {
         if same_snapshot && log.damaged_header && log_len == log.damaged_len {
             return Ok(false);
         }
-        Ok(!same_snapshot || log_len != log.valid_len)
+        // Not `log_len != valid_len`: a torn tail already read (a crash
+        // mid-append, cut off only by the next append) would then be news
+        // at every look, and a resting month woken every second.
+        Ok(!same_snapshot
+            || log_len < log.valid_len
+            || self.stamp(&self.log_path(id)) != log.log_stamp)
     }
 
     /// [`Store::refresh`] for a document held elsewhere.
@@ -1012,7 +1025,9 @@ impl Store {
         if !same_snapshot || log_len < log.valid_len {
             return reload(doc, signatures, log);
         }
+        let log_stamp = self.stamp(&log_path);
         if log_len == log.valid_len {
+            log.log_stamp = log_stamp;
             return Ok(Refreshed::default());
         }
         let mut bytes = self.read_optional(&log_path)?.unwrap_or_default();
@@ -1065,6 +1080,7 @@ impl Store {
             })?;
         log.records += scan.records.len();
         log.valid_len = (from + scan.valid_len as usize - frame::LOG_MAGIC.len()) as u64;
+        log.log_stamp = log_stamp;
         Ok(Refreshed {
             changed: n > 0,
             issues,

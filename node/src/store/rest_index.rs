@@ -177,8 +177,8 @@ impl Store {
         if stamp_parts(snapshot) != Some(entry.snapshot) || self.log_cap(id)?.is_some() {
             return Ok(None);
         }
-        let log_len = self.len_of(&self.log_path(id));
-        if log_len != entry.log_len {
+        let log_stamp = self.stamp(&self.log_path(id));
+        if log_stamp.map_or(0, |(len, _)| len) != entry.log_len {
             return Ok(None);
         }
         let (crc, log_len) = self.files_crc(id)?;
@@ -192,6 +192,7 @@ impl Store {
             damaged_header: false,
             damaged_len: 0,
             damaged_snapshot: false,
+            log_stamp,
         }))
     }
 }

@@ -777,3 +777,27 @@ fn a_rest_entry_matches_its_files_until_they_change() {
             .is_none()
     );
 }
+
+#[test]
+fn a_torn_tail_already_read_is_not_news_but_a_write_after_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::init(dir.path(), "测试", &authority()).unwrap();
+    let mut l = load(&store);
+    write_days(&store, &mut l, 1..=2);
+    // A crash mid-append: a torn record at the end of the log.
+    let log_path = store.log_path(&month_id());
+    let mut bytes = fs::read(&log_path).unwrap();
+    bytes.extend_from_slice(&[7, 0, 0, 0, 1, 2]);
+    fs::write(&log_path, &bytes).unwrap();
+    let read = store.load(&month_id()).unwrap();
+    assert!(!read.issues.is_empty(), "the torn tail is reported");
+    assert!(read.log.valid_len < bytes.len() as u64);
+    assert!(
+        !store.stored_since(&month_id(), &read.log).unwrap(),
+        "read already: nothing new"
+    );
+    // Another writer appends (cutting the torn tail off): news.
+    let mut other = load(&store);
+    write_days(&store, &mut other, 3..=3);
+    assert!(store.stored_since(&month_id(), &read.log).unwrap());
+}

@@ -39,6 +39,11 @@ pub trait Docs {
         let _ = id;
         None
     }
+    /// The protocol sent a message of this document, awake: an exchange
+    /// is under way, so it should not be put to rest yet. Nothing by default.
+    fn exchanged(&mut self, id: &DocId) {
+        let _ = id;
+    }
     /// The stored signature of a change.
     fn signature(&self, id: &DocId, hash: &ChangeHash) -> Option<Signature>;
     /// Changes the replica lacks that changes it holds pending depend on.
@@ -380,7 +385,9 @@ impl PeerSync {
         for (id, msg) in std::mem::take(&mut self.received) {
             let state = self.states.entry(id.clone()).or_default();
             if let Some(resting) = docs.resting(&id) {
-                if !receive_level(state, &msg, resting) {
+                // Once one message of a document waits, the later ones wait
+                // behind it: taken in out of order they would confuse its state.
+                if self.to_wake.contains(&id) || !receive_level(state, &msg, resting) {
                     self.to_wake.insert(id.clone());
                     self.received.push((id, msg));
                 }
@@ -581,6 +588,7 @@ impl PeerSync {
             state.sent_hashes.remove(&h);
         }
         self.sent_change_bytes += bytes as u64;
+        docs.exchanged(id);
         msg.changes = Vec::<Vec<u8>>::new().into();
         msg.flags = None;
         Some(Wire::Sync {

@@ -1544,3 +1544,18 @@ fn level_answers_from_heads_are_automerges_own() {
         super::core::Level::Wake
     ));
 }
+
+#[test]
+fn a_document_in_an_exchange_is_not_put_to_rest_until_the_exchange_is_over() {
+    let w = World::new();
+    let mut a = w.written(3);
+    // Written just now: touched; the first round leaves it awake.
+    assert_eq!(a.rest_untouched(|_, _| true), 0);
+    // Sending it to a new peer touches it again.
+    let mut b = w.replica();
+    sync(&mut a, &mut fresh(), &mut b, &mut fresh());
+    assert_eq!(a.rest_untouched(|_, _| true), 0, "in an exchange");
+    // Nothing since: it rests.
+    assert_eq!(a.rest_untouched(|_, _| true), 1);
+    assert!(a.is_resting(&d01()));
+}

@@ -469,8 +469,11 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
         .as_ref()
         .map(|d| Touched::by(d, node, &w.nodes[node]));
     let disk = w.nodes[node].disk.clone() as Arc<dyn Disk>;
+    // As the daemon starts: months at rest from the start, through the
+    // rest index where their files still match it.
+    let policy = super::protocol::rest_policy(&w.cfg, w.prison.behaviour[node].is_honest());
     let reopened = Store::open_on(disk, &node_root(node))
-        .and_then(Replica::open)
+        .and_then(|store| Replica::open_resting(store, policy))
         .map_err(|e| e.to_string());
     let replica = match reopened {
         Ok(r) => r,
@@ -522,6 +525,19 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
             return;
         }
     }
+    // What it reopened is read whole for the checks (what storage holds),
+    // and put back to rest after them: the node goes on as it started.
+    let resting_at_open: Vec<DocId> = w.nodes[node]
+        .replica
+        .core
+        .doc_ids()
+        .into_iter()
+        .filter(|d| w.nodes[node].replica.core.is_resting(d))
+        .collect();
+    Tally::wake_all(w, node);
+    if w.crash_failure.is_some() {
+        return;
+    }
     let touched = touched.unwrap_or_default();
     let n = &w.nodes[node];
     let lost: Vec<(DocId, ChangeHash)> = w.acknowledged[node]
@@ -558,7 +574,8 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
     let gone: BTreeSet<ChangeHash> = lost
         .iter()
         .filter(|(d, h)| {
-            touched.hit(d, h) && !(0..w.nodes.len()).any(|m| m != node && w.nodes[m].applied(d, h))
+            touched.hit(d, h)
+                && !(0..w.nodes.len()).any(|m| m != node && w.nodes[m].applied_or_stored(d, h))
         })
         .map(|(_, h)| *h)
         .collect();
@@ -603,6 +620,10 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
             Some(node),
             Some(&h),
         ));
+        return;
+    }
+    for d in &resting_at_open {
+        w.nodes[node].replica.core.rest(d);
     }
 }
 

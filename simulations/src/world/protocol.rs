@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crdt_schema::automerge::{Change, ChangeHash};
 use crdt_schema::{DocId, Document};
 use keys::SecretKey;
-use node::replica::{Core, Replica};
+use node::replica::{Core, Replica, Rest};
 use node::store::{Disk, Store};
 use node::sync::{Docs, Incoming, PeerSync};
 use node::validate::SignedChange;
@@ -118,9 +118,23 @@ impl TallyNode {
         Docs::signature(&self.replica.core, doc, h).is_some()
     }
 
+    /// Whether the change is in the node's document or, if that rests, in
+    /// what its storage holds of it.
+    pub fn applied_or_stored(&self, doc: &DocId, h: &ChangeHash) -> bool {
+        if self.replica.core.is_resting(doc) {
+            return self
+                .replica
+                .store()
+                .load(doc)
+                .is_ok_and(|l| l.doc.automerge().get_change_meta_by_hash(h).is_some());
+        }
+        self.applied(doc, h)
+    }
+
     /// Whether the change is in the node's document: applied, not only
     /// kept waiting for what it follows (after a bad block). What the
-    /// invariants ask.
+    /// invariants ask (of a resting document: not in memory, so no; the
+    /// checks that need storage wake it first).
     pub fn applied(&self, doc: &DocId, h: &ChangeHash) -> bool {
         self.replica
             .core
@@ -132,6 +146,16 @@ impl TallyNode {
 /// Where node `n`'s data directory is on its simulated disk.
 pub(crate) fn node_root(n: usize) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("/sim/node{n}"))
+}
+
+/// How a simulated node's replica rests: every month, unless `--no-rest`
+/// — honest nodes only (a hostile node's acts read its documents whole).
+pub(crate) fn rest_policy(cfg: &Config, honest: bool) -> Rest {
+    if cfg.rest && honest {
+        Rest::Months
+    } else {
+        Rest::Never
+    }
 }
 
 /// tally: signed changes, validated, through the daemon's driver step.
@@ -155,7 +179,11 @@ impl Protocol for Tally {
         )
         .expect("a simulated disk");
         TallyNode {
-            replica: Replica::open(store).expect("an empty replica"),
+            replica: Replica::open_resting(
+                store,
+                rest_policy(cfg, prison.behaviour[n].is_honest()),
+            )
+            .expect("an empty replica"),
             disk,
             sessions: BTreeMap::new(),
             saved: BTreeMap::new(),
@@ -196,13 +224,8 @@ impl Protocol for Tally {
         }
         // Every month, touched or not (the daemon waits for a quiet
         // minute; here every exchange after the evening meets a resting
-        // document, and every write wakes one).
-        let core = &mut w.nodes[node].replica.core;
-        let documents = core
-            .doc_ids()
-            .into_iter()
-            .filter(|id| *id != DocId::Registry && !core.is_resting(id) && core.rest(id))
-            .count();
+        // document, and every write wakes one), with the rest index.
+        let documents = w.nodes[node].replica.rest_all();
         if documents > 0 {
             w.log(node, Event::Rested { documents });
         }
