@@ -267,12 +267,8 @@ impl Replica {
     /// the exchange is over. Returns how many now rest.
     pub fn rest_idle(&mut self) -> usize {
         let rest = self.rest;
-        let before: std::collections::BTreeSet<DocId> = self
-            .core
-            .doc_ids()
-            .into_iter()
-            .filter(|id| self.core.is_resting(id))
-            .collect();
+        let before: std::collections::BTreeSet<DocId> =
+            self.core.resting_ids().into_iter().collect();
         let n = self.core.rest_untouched(|id, doc| rest.allows(id, doc));
         if n > 0 {
             self.index_resting(&before);
@@ -284,12 +280,8 @@ impl Replica {
     /// (the simulations' evening). Returns how many now rest.
     pub fn rest_all(&mut self) -> usize {
         let rest = self.rest;
-        let before: std::collections::BTreeSet<DocId> = self
-            .core
-            .doc_ids()
-            .into_iter()
-            .filter(|id| self.core.is_resting(id))
-            .collect();
+        let before: std::collections::BTreeSet<DocId> =
+            self.core.resting_ids().into_iter().collect();
         let allowed: Vec<DocId> = self
             .core
             .doc_ids()

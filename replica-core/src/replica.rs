@@ -467,6 +467,15 @@ impl Core {
         }
     }
 
+    /// The documents at rest.
+    pub fn resting_ids(&self) -> Vec<DocId> {
+        self.docs
+            .iter()
+            .filter(|(_, s)| matches!(s, Slot::Resting(_)))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// How many documents rest.
     pub fn resting_count(&self) -> usize {
         self.docs

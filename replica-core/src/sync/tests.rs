@@ -194,14 +194,18 @@ fn live(
     exchange(a, pa, b, pb, to_b, to_a)
 }
 
-fn exchange(
-    a: &mut MemReplica,
+fn exchange<A: Admit, B: Admit>(
+    a: &mut A,
     pa: &mut PeerSync,
-    b: &mut MemReplica,
+    b: &mut B,
     pb: &mut PeerSync,
     mut to_b: Vec<Wire>,
     mut to_a: Vec<Wire>,
-) -> (u64, u64, usize) {
+) -> (u64, u64, usize)
+where
+    A::Error: std::fmt::Debug,
+    B::Error: std::fmt::Debug,
+{
     let (sa, sb) = (pa.sent_change_bytes, pb.sent_change_bytes);
     let mut messages = 0;
     for _ in 0..200 {
@@ -1343,26 +1347,10 @@ fn shelf_exchange(
     pa: &mut PeerSync,
     b: &mut Shelf,
     pb: &mut PeerSync,
-    mut to_b: Vec<Wire>,
-    mut to_a: Vec<Wire>,
+    to_b: Vec<Wire>,
+    to_a: Vec<Wire>,
 ) -> usize {
-    let mut messages = 0;
-    for _ in 0..200 {
-        if to_a.is_empty() && to_b.is_empty() {
-            return messages;
-        }
-        for w in std::mem::take(&mut to_b) {
-            messages += 1;
-            to_a.extend(step(pb, b, Some(&w.encode())).unwrap().out);
-        }
-        to_a.extend(step(pb, b, None).unwrap().out);
-        for w in std::mem::take(&mut to_a) {
-            messages += 1;
-            to_b.extend(step(pa, a, Some(&w.encode())).unwrap().out);
-        }
-        to_b.extend(step(pa, a, None).unwrap().out);
-    }
-    panic!("sync did not settle in 200 rounds");
+    exchange(a, pa, b, pb, to_b, to_a).2
 }
 
 #[test]

@@ -527,13 +527,7 @@ pub(crate) fn crash_and_reopen(w: &mut World<Tally>, node: usize) {
     }
     // What it reopened is read whole for the checks (what storage holds),
     // and put back to rest after them: the node goes on as it started.
-    let resting_at_open: Vec<DocId> = w.nodes[node]
-        .replica
-        .core
-        .doc_ids()
-        .into_iter()
-        .filter(|d| w.nodes[node].replica.core.is_resting(d))
-        .collect();
+    let resting_at_open = w.nodes[node].replica.core.resting_ids();
     Tally::wake_all(w, node);
     if w.crash_failure.is_some() {
         return;

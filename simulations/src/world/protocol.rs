@@ -232,13 +232,7 @@ impl Protocol for Tally {
     }
 
     fn wake_all(w: &mut World<Tally>, node: usize) {
-        let resting: Vec<DocId> = w.nodes[node]
-            .replica
-            .core
-            .doc_ids()
-            .into_iter()
-            .filter(|d| w.nodes[node].replica.core.is_resting(d))
-            .collect();
+        let resting = w.nodes[node].replica.core.resting_ids();
         if resting.is_empty() {
             return;
         }
