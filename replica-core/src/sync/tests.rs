@@ -11,9 +11,12 @@ use keys::{CertBody, Certificate, Role, SecretKey};
 
 use super::wire::Wire;
 use super::{Incoming, Lag, PeerSync, ProtocolError};
-use crate::driver::{StepError, step};
-use crate::replica::{Core as MemReplica, InMemory};
+use crate::driver::{Admit, StepError, step};
+use crate::replica::{
+    AdmitError, Admitted, Core, Core as MemReplica, Held, InMemory, Persist, PersistResult,
+};
 use crate::validate::{Refusal, SignedChange};
+use crdt_schema::automerge::ChangeHash;
 
 const TIME: i64 = 1_772_500_000;
 
@@ -1260,10 +1263,6 @@ struct Shelf {
     signatures: BTreeMap<DocId, BTreeMap<ChangeHash, keys::Signature>>,
     woken: Vec<DocId>,
 }
-
-use crate::driver::Admit;
-use crate::replica::{AdmitError, Admitted, Core, Held, Persist, PersistResult};
-use crdt_schema::automerge::ChangeHash;
 
 impl Shelf {
     fn new(core: MemReplica) -> Shelf {
