@@ -974,20 +974,23 @@ impl Store {
     /// what [`Store::refresh_parts`] would read, told without reading it
     /// (for a document at rest, whose contents are not in memory).
     pub fn stored_since(&self, id: &DocId, log: &LogState) -> Result<bool, StoreError> {
-        let mut log_len = self.len_of(&self.log_path(id));
-        if let Some(cap) = self.log_cap(id)? {
-            log_len = log_len.min(cap);
+        if self.stamp(&self.snap_path(id)) != log.snapshot {
+            return Ok(true);
         }
-        let same_snapshot = self.stamp(&self.snap_path(id)) == log.snapshot;
-        if same_snapshot && log.damaged_header && log_len == log.damaged_len {
-            return Ok(false);
+        // The log's stamp as last read, not `len != valid_len`: a torn tail
+        // already read (a crash mid-append, cut off only by the next
+        // append) would then be news at every look, and a resting month
+        // woken every second. Any write since moves the stamp.
+        let log_stamp = self.stamp(&self.log_path(id));
+        if log.damaged_header {
+            // As `refresh_parts`: a log damaged whole is news only once it grows.
+            let mut len = log_stamp.map_or(0, |(len, _)| len);
+            if let Some(cap) = self.log_cap(id)? {
+                len = len.min(cap);
+            }
+            return Ok(len != log.damaged_len);
         }
-        // Not `log_len != valid_len`: a torn tail already read (a crash
-        // mid-append, cut off only by the next append) would then be news
-        // at every look, and a resting month woken every second.
-        Ok(!same_snapshot
-            || log_len < log.valid_len
-            || self.stamp(&self.log_path(id)) != log.log_stamp)
+        Ok(log_stamp != log.log_stamp)
     }
 
     /// [`Store::refresh`] for a document held elsewhere.
