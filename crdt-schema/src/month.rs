@@ -1,6 +1,7 @@
 //! The document of one district's month: attendance, procedure assignments,
 //! per-inmate and per-team counts, adjustments and approvals.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{Automerge, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, ValueRef};
@@ -493,7 +494,9 @@ impl MonthDoc {
     /// documents, and each is then read once, not once per reader.
     pub fn facts_for_read(&self, current: MonthFacts, reader: &MonthFacts) -> MonthFacts {
         let am = self.doc.automerge();
-        if let Some(f) = current.as_read_by(&[&am.get_heads()], reader) {
+        if current.as_read_by(&[&am.get_heads()], reader).is_some() {
+            let mut f = current;
+            f.amended.clear();
             return f;
         }
         let mut f = current;
@@ -631,7 +634,16 @@ impl MonthFacts {
     /// `same` are head sets of the document at which these facts were the
     /// same in every record a reader compares: the current heads, and those
     /// before its trailing seals ([`MonthDoc::heads_before_seals`]).
-    pub fn as_read_by(&self, same: &[&[ChangeHash]], reader: &MonthFacts) -> Option<MonthFacts> {
+    ///
+    /// Borrowed when these facts have no amendment of their own to clear:
+    /// every report of a month reads most other districts' documents, and a
+    /// copy of each for each reader made scoring a month quadratic in its
+    /// districts (a tenth of a year-old prison's scoring time).
+    pub fn as_read_by(
+        &self,
+        same: &[&[ChangeHash]],
+        reader: &MonthFacts,
+    ) -> Option<Cow<'_, MonthFacts>> {
         let unchanged = match reader.seal.as_ref() {
             None => true,
             Some(seal) => seal.seal.sources.get(&self.district).is_some_and(|sealed| {
@@ -645,9 +657,13 @@ impl MonthFacts {
             }),
         };
         unchanged.then(|| {
-            let mut f = self.clone();
-            f.amended.clear();
-            f
+            if self.amended.is_empty() {
+                Cow::Borrowed(self)
+            } else {
+                let mut f = self.clone();
+                f.amended.clear();
+                Cow::Owned(f)
+            }
         })
     }
 

@@ -1,6 +1,7 @@
 //! The read path: loading documents and scoring them, in parallel across
 //! district-months (each is independent), under the data directory's shared lock.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -137,11 +138,13 @@ pub fn score(
                 Some(f) => others.push(f),
                 None => {
                     let loaded = store.load(&other)?.typed(MonthDoc::from_document)?;
-                    others.push(loaded.doc.facts_for_read(r.facts.clone(), facts));
+                    others.push(Cow::Owned(
+                        loaded.doc.facts_for_read(r.facts.clone(), facts),
+                    ));
                 }
             }
         }
-        let report = Sources::new(registry, facts, &others)
+        let report = Sources::new(registry, facts, others.iter().map(|f| &**f))
             .and_then(|sources| score_month(registry, &sources))
             .map_err(|source| ReadError::Score {
                 doc: id.clone(),
