@@ -22,6 +22,63 @@ pub enum CalendarError {
     BadMonth(String),
     #[error("`{0}` is not an ISO week of the form YYYY-Www (e.g. 2026-W43)")]
     BadWeek(String),
+    #[error("`{0}` is not a year of the form YYYY")]
+    BadYear(String),
+}
+
+/// A calendar year, e.g. 2026: what a roster shard covers
+/// ([`crate::roster`]). Orders chronologically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Year(u16);
+
+impl Year {
+    pub fn new(year: u16) -> Option<Year> {
+        (MIN_YEAR..=MAX_YEAR).contains(&year).then_some(Year(year))
+    }
+
+    pub fn of(date: Date) -> Year {
+        Year(date.year)
+    }
+
+    pub fn of_month(month: Month) -> Year {
+        Year(month.year)
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+
+    pub fn contains(self, date: Date) -> bool {
+        date.year == self.0
+    }
+
+    /// January 1st.
+    pub fn first(self) -> Date {
+        Date {
+            year: self.0,
+            month: 1,
+            day: 1,
+        }
+    }
+}
+
+impl fmt::Display for Year {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}", self.0)
+    }
+}
+
+impl FromStr for Year {
+    type Err = CalendarError;
+
+    fn from_str(s: &str) -> Result<Year, CalendarError> {
+        let bad = || CalendarError::BadYear(s.to_string());
+        if s.len() != 4 {
+            return Err(bad());
+        }
+        let y = parse_digits(s).ok_or_else(bad)?;
+        Year::new(u16::try_from(y).map_err(|_| bad())?).ok_or_else(bad)
+    }
 }
 
 /// A calendar month, e.g. 2026-03. Orders chronologically.

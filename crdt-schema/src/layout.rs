@@ -18,7 +18,16 @@
 //!   device/<pubkey>  json           cft/<DD>/<proc>        team-count digest
 //!                                   seal                   json (chief's seal)
 //!                                   obj/<id>               json (procurator's objection)
+//!
+//! roster/<YYYY>   (the roster's facts dated in that year: crate::roster)
+//!   inmate/<no>                 json (admission: name, district, admitted)
+//!   release/<no>                "YYYY-MM-DD"
+//!   transfer/<no>/<YYYY-MM-DD>  district
 //! ```
+//!
+//! The registry's own `inmate/` and `transfer/` records are those of data
+//! directories from before the roster had shards: still read (under every
+//! shard), no longer written.
 //!
 //! Why flat: no nested object is ever created, so two replicas that start the
 //! same document independently can never create rival maps that hide each
@@ -29,7 +38,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::calendar::{Date, Month, Week};
+use crate::calendar::{Date, Month, Week, Year};
 use crate::ids::{CodeError, DistrictId, InmateNo, ProcedureId, ProductId};
 
 /// Version of this layout, stored at `meta/schema`.
@@ -56,11 +65,22 @@ impl KeyError {
     }
 }
 
-/// Which document: the prison's registry, or one district's month.
+/// Which document: the prison's registry, one year of its roster, or one
+/// district's month.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DocId {
     Registry,
-    Month { district: DistrictId, month: Month },
+    /// The roster's admissions, releases and transfers dated in one year
+    /// ([`crate::roster`]): the roster is sharded by year as records are by
+    /// month, so what a month or an import loads does not grow with the
+    /// prison's whole history.
+    Roster {
+        year: Year,
+    },
+    Month {
+        district: DistrictId,
+        month: Month,
+    },
 }
 
 impl DocId {
@@ -73,6 +93,7 @@ impl fmt::Display for DocId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DocId::Registry => f.write_str("registry"),
+            DocId::Roster { year } => write!(f, "roster/{year}"),
             DocId::Month { district, month } => write!(f, "month/{district}/{month}"),
         }
     }
@@ -86,6 +107,9 @@ impl FromStr for DocId {
         }
         let mut parts = s.split('/');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("roster"), Some(y), None, None) => Ok(DocId::Roster {
+                year: y.parse().map_err(|e| KeyError::bad(s, e))?,
+            }),
             (Some("month"), Some(d), Some(m), None) => Ok(DocId::Month {
                 district: d.parse().map_err(|e: CodeError| KeyError::bad(s, e))?,
                 month: m.parse().map_err(|e| KeyError::bad(s, e))?,
@@ -187,6 +211,63 @@ impl RegistryKey {
             ["device", k] => RegistryKey::Device(KeyHex::parse(k)?),
             _ => return Err(KeyError::Unknown(key.to_string())),
         })
+    }
+}
+
+/// A record path inside a roster shard (`roster/<YYYY>`). Each record is a
+/// fact dated in the shard's year: checked by [`RosterKey::parse`] for the
+/// keys and by the schema for the values, so a fact can live in one shard
+/// only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RosterKey {
+    Meta(String),
+    /// An admission: the inmate's name, first district and admission date.
+    Admission(InmateNo),
+    /// A release: the inmate's last day in custody.
+    Release(InmateNo),
+    /// A transfer (调监区): from this date the inmate is in the district the
+    /// record names (its first day there).
+    Transfer(InmateNo, Date),
+}
+
+impl fmt::Display for RosterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RosterKey::Meta(m) => write!(f, "meta/{m}"),
+            RosterKey::Admission(i) => write!(f, "inmate/{i}"),
+            RosterKey::Release(i) => write!(f, "release/{i}"),
+            RosterKey::Transfer(i, d) => write!(f, "transfer/{i}/{d}"),
+        }
+    }
+}
+
+impl RosterKey {
+    pub fn parse(key: &str, year: Year) -> Result<RosterKey, KeyError> {
+        let parts: Vec<&str> = key.split('/').collect();
+        Ok(match parts.as_slice() {
+            ["meta", m] if matches!(*m, "schema" | "doc") => RosterKey::Meta(m.to_string()),
+            ["inmate", i] => RosterKey::Admission(code(key, i)?),
+            ["release", i] => RosterKey::Release(code(key, i)?),
+            ["transfer", i, d] => {
+                let date: Date = d.parse().map_err(|e| KeyError::bad(key, e))?;
+                if !year.contains(date) {
+                    return Err(KeyError::bad(
+                        key,
+                        format!("a transfer of {year} is dated in {year}"),
+                    ));
+                }
+                RosterKey::Transfer(code(key, i)?, date)
+            }
+            _ => return Err(KeyError::Unknown(key.to_string())),
+        })
+    }
+
+    /// The inmate the record is about.
+    pub fn inmate(&self) -> Option<&InmateNo> {
+        match self {
+            RosterKey::Meta(_) => None,
+            RosterKey::Admission(i) | RosterKey::Release(i) | RosterKey::Transfer(i, _) => Some(i),
+        }
     }
 }
 
@@ -451,9 +532,34 @@ mod tests {
 
     #[test]
     fn doc_ids_round_trip() {
-        for s in ["registry", "month/D01/2026-03"] {
+        for s in ["registry", "month/D01/2026-03", "roster/2026"] {
             assert_eq!(s.parse::<DocId>().unwrap().to_string(), s);
         }
         assert!("month/../2026-03".parse::<DocId>().is_err());
+        for bad in [
+            "roster/26",
+            "roster/2026/01",
+            "roster/",
+            "roster/0999",
+            "roster/２０２６",
+        ] {
+            assert!(bad.parse::<DocId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roster_keys_round_trip_and_stay_in_their_year() {
+        let y: Year = "2026".parse().unwrap();
+        for s in [
+            "inmate/A1",
+            "release/A1",
+            "transfer/A1/2026-12-31",
+            "meta/doc",
+        ] {
+            assert_eq!(RosterKey::parse(s, y).unwrap().to_string(), s);
+        }
+        assert!(RosterKey::parse("transfer/A1/2027-01-01", y).is_err());
+        assert!(RosterKey::parse("meta/prison", y).is_err());
+        assert!(RosterKey::parse("district/D01", y).is_err());
     }
 }

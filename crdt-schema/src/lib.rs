@@ -4,6 +4,9 @@
 //!
 //! * [`RegistryDoc`] — one per prison: districts, the inmate roster, products,
 //!   procedures with standard-time versions, rule sets.
+//! * [`RosterDoc`] — one per year: the roster's admissions, releases and
+//!   transfers dated in it, laid over the registry by
+//!   [`RegistryFacts::with_roster`].
 //! * [`MonthDoc`] — one per district per month: attendance, assignments,
 //!   counts, team counts, adjustments, approvals.
 //! * [`Document::transact`] — the one place every write goes through; it returns
@@ -26,6 +29,7 @@ pub mod rates;
 pub mod records;
 pub mod registry;
 pub mod report;
+pub mod roster;
 pub mod ruleset;
 pub mod schema;
 pub mod scoring;
@@ -34,12 +38,13 @@ pub mod weekly;
 
 pub use automerge;
 pub use board::{Board, BoardRow, BoardUnit, board};
-pub use calendar::{CalendarError, Date, Month, Week};
+pub use calendar::{CalendarError, Date, Month, Week, Year};
 pub use doc::{ChangeMeta, ChangeNote, Document, SchemaError};
 pub use facts::{Entry, Problem};
 pub use ids::{CodeError, DistrictId, InmateNo, ProcedureId, ProductId};
 pub use layout::{
-    AdjustmentId, ApprovalTarget, ContentId, DocId, KeyHex, MonthKey, RegistryKey, SCHEMA_VERSION,
+    AdjustmentId, ApprovalTarget, ContentId, DocId, KeyHex, MonthKey, RegistryKey, RosterKey,
+    SCHEMA_VERSION,
 };
 pub use month::{
     InmateMonth, MonthDoc, MonthFacts, MonthWriter, SealState, adjustment_id, day_digest,
@@ -53,6 +58,7 @@ pub use registry::{Custody, RegistryDoc, RegistryFacts, RegistryWriter};
 pub use report::{
     Flag, InmateResult, Report, ReportBody, ReportDigest, SealStatus, TransferredOut,
 };
+pub use roster::{RosterDoc, RosterFacts, RosterWriter};
 pub use ruleset::{BaseBasis, Continuity, NoQuotaTable, Ramp, RuleSet, SPOT_DEDUCT_MAX_CP};
 pub use schema::{
     AckState, Acknowledgement, Answer, AnswerOutcome, Application, ApplicationKind, Decision,

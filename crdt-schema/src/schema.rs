@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use automerge::{ScalarValue, ValueRef};
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::{Date, Month};
+use crate::calendar::{Date, Month, Year};
 use crate::ids::{DistrictId, InmateNo};
 use crate::layout::{
     AdjustmentId, ContentId, DocId, KeyError, META_DOC, META_PRISON, META_SCHEMA, MonthKey,
-    RegistryKey, SCHEMA_VERSION,
+    RegistryKey, RosterKey, SCHEMA_VERSION,
 };
 use crate::month::adjustment_id;
 use crate::records::{
@@ -80,8 +80,13 @@ pub enum RecordClass {
     Meta,
     /// The prison's name.
     Prison,
-    /// Districts and the inmate roster.
+    /// Districts and the inmate roster (the registry's: districts, and
+    /// the roster of data directories from before its shards).
     Roster,
+    /// A roster shard's admissions, releases and transfers: deletable, as a
+    /// fact recorded in error is withdrawn (or moved to the shard of its
+    /// corrected date) by deleting it.
+    Custody,
     /// Products and procedures with their standard times.
     Catalogue,
     RuleSet,
@@ -117,7 +122,10 @@ impl RecordClass {
     pub fn deletable(self) -> bool {
         matches!(
             self,
-            RecordClass::Daily | RecordClass::Approval | RecordClass::GroupApproval
+            RecordClass::Daily
+                | RecordClass::Approval
+                | RecordClass::GroupApproval
+                | RecordClass::Custody
         )
     }
 }
@@ -585,6 +593,18 @@ pub enum RegistryValue {
     Trust(String),
 }
 
+/// A decoded roster-shard value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RosterValue {
+    Meta,
+    /// Name, first district and admission date (`released` always `None`:
+    /// a release is its own record, in the shard of its date).
+    Admission(Inmate),
+    Release(Date),
+    /// The district a transfer moves the inmate to.
+    Transfer(DistrictId),
+}
+
 /// A decoded month value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MonthValue {
@@ -627,6 +647,43 @@ fn meta(doc: &DocId, name: &str, v: Scalar<'_>) -> Result<(), String> {
             }
         }
         other => Err(format!("unknown meta field {other}")),
+    }
+}
+
+/// Decodes and checks a value of the roster shard of `year`: every fact in
+/// it is dated in that year.
+pub fn decode_roster(year: Year, key: &RosterKey, v: Scalar<'_>) -> Result<RosterValue, String> {
+    match key {
+        RosterKey::Meta(m) => meta(&DocId::Roster { year }, m, v).map(|_| RosterValue::Meta),
+        RosterKey::Admission(_) => {
+            let i: Inmate = json(v.str()?)?;
+            i.validate().map_err(|e| e.to_string())?;
+            if i.released.is_some() {
+                return Err("an admission names no release (a release is its own record)".into());
+            }
+            if !year.contains(i.admitted) {
+                return Err(format!(
+                    "an admission on {} belongs to the roster of {}",
+                    i.admitted,
+                    Year::of(i.admitted)
+                ));
+            }
+            Ok(RosterValue::Admission(i))
+        }
+        RosterKey::Release(_) => {
+            let d: Date = v.str()?.parse().map_err(|e| format!("{e}"))?;
+            if !year.contains(d) {
+                return Err(format!(
+                    "a release on {d} belongs to the roster of {}",
+                    Year::of(d)
+                ));
+            }
+            Ok(RosterValue::Release(d))
+        }
+        RosterKey::Transfer(..) => {
+            let d: DistrictId = v.str()?.parse().map_err(|e| format!("{e}"))?;
+            Ok(RosterValue::Transfer(d))
+        }
     }
 }
 
@@ -806,6 +863,12 @@ pub fn classify(doc: &DocId, key: &str) -> Result<RecordClass, KeyError> {
                 RecordClass::Trust
             }
         },
+        DocId::Roster { year } => match RosterKey::parse(key, *year)? {
+            RosterKey::Meta(_) => RecordClass::Meta,
+            RosterKey::Admission(_) | RosterKey::Release(_) | RosterKey::Transfer(..) => {
+                RecordClass::Custody
+            }
+        },
         DocId::Month { month, .. } => match MonthKey::parse(key, *month)? {
             MonthKey::Meta(_) => RecordClass::Meta,
             MonthKey::Attendance(..)
@@ -841,6 +904,10 @@ pub fn check_op(doc: &DocId, key: &str, value: Option<Scalar<'_>>) -> Result<Rec
                 let k = RegistryKey::parse(key).map_err(|e| e.to_string())?;
                 decode_registry(&k, v).map_err(|e| format!("`{key}`: {e}"))?;
             }
+            DocId::Roster { year } => {
+                let k = RosterKey::parse(key, *year).map_err(|e| e.to_string())?;
+                decode_roster(*year, &k, v).map_err(|e| format!("`{key}`: {e}"))?;
+            }
             DocId::Month { month, .. } => {
                 let k = MonthKey::parse(key, *month).map_err(|e| e.to_string())?;
                 decode_month(doc, &k, v).map_err(|e| format!("`{key}`: {e}"))?;
@@ -859,6 +926,34 @@ mod tests {
 
     fn month_doc() -> DocId {
         DocId::month("D01".parse().unwrap(), "2026-03".parse().unwrap())
+    }
+
+    #[test]
+    fn roster_values_are_dated_in_their_shard() {
+        let r = DocId::Roster {
+            year: "2026".parse().unwrap(),
+        };
+        let admission = r#"{"name":"甲","district":"D01","admitted":"2026-03-01","released":null}"#;
+        assert_eq!(
+            check_op(&r, "inmate/A1", Some(Scalar::Str(admission))),
+            Ok(RecordClass::Custody)
+        );
+        let earlier = admission.replace("2026-03-01", "2025-03-01");
+        assert!(check_op(&r, "inmate/A1", Some(Scalar::Str(&earlier))).is_err());
+        let released = admission.replace("null", r#""2026-04-01""#);
+        assert!(check_op(&r, "inmate/A1", Some(Scalar::Str(&released))).is_err());
+        assert_eq!(
+            check_op(&r, "release/A1", Some(Scalar::Str("2026-12-31"))),
+            Ok(RecordClass::Custody)
+        );
+        assert!(check_op(&r, "release/A1", Some(Scalar::Str("2027-01-01"))).is_err());
+        assert!(check_op(&r, "transfer/A1/2026-05-01", Some(Scalar::Str(""))).is_err());
+        assert_eq!(
+            check_op(&r, "transfer/A1/2026-05-01", None),
+            Ok(RecordClass::Custody)
+        );
+        assert!(check_op(&r, "meta/doc", Some(Scalar::Str("roster/2027"))).is_err());
+        assert!(check_op(&r, "district/D01", Some(Scalar::Str("一"))).is_err());
     }
 
     #[test]

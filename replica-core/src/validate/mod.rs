@@ -278,9 +278,11 @@ pub fn may_write(
     let own_month = matches!(doc, DocId::Month { district: d, .. } if Some(d) == district);
     match role {
         Role::Admin => true,
-        Role::Records => {
-            *doc == DocId::Registry && matches!(class, C::Meta | C::Prison | C::Roster | C::Trust)
-        }
+        Role::Records => match doc {
+            DocId::Registry => matches!(class, C::Meta | C::Prison | C::Roster | C::Trust),
+            DocId::Roster { .. } => matches!(class, C::Meta | C::Custody),
+            DocId::Month { .. } => false,
+        },
         Role::LaborSection => {
             *doc == DocId::Registry && matches!(class, C::Meta | C::Catalogue | C::RuleSet)
         }
@@ -613,7 +615,7 @@ impl<'a> Validator<'a> {
         for &recorded in self.trust.revocations(&author) {
             let known = match doc {
                 DocId::Registry => self.ancestry.reaches(target, change.deps(), &recorded),
-                DocId::Month { .. } => {
+                DocId::Roster { .. } | DocId::Month { .. } => {
                     self.ancestry
                         .reaches(self.registry as &dyn History, &anchor, &recorded)
                 }

@@ -73,6 +73,8 @@ struct World {
     e: SecretKey,
     /// The prison scoring working group's officer.
     g: SecretKey,
+    /// The records office's officer.
+    r: SecretKey,
 }
 
 fn trust_key(k: &SecretKey) -> RegistryKey {
@@ -124,10 +126,12 @@ impl World {
             "2020-12-31",
         );
         let (g, gc) = person(17, "G", Role::PrisonGroup, None, "2026-01-01", "2030-12-31");
+        let (r, rc) = person(18, "R", Role::Records, None, "2026-01-01", "2030-12-31");
         let mut registry = RegistryDoc::new();
         registry
             .write(&meta(&admin, vec![]), |w| {
                 for (k, c) in [
+                    (&r, &rc),
                     (&g, &gc),
                     (&admin, &admin_c),
                     (&o1, &o1c),
@@ -153,6 +157,7 @@ impl World {
             p,
             e,
             g,
+            r,
         }
     }
 
@@ -255,6 +260,49 @@ fn an_officer_of_one_district_cannot_write_anothers() {
         r.contains("officer O1 (officer of D01) may not write `att/1001/01` in month/D02/2026-03"),
         "{r}"
     );
+}
+
+#[test]
+fn the_roster_shards_are_the_records_offices_alone() {
+    let w = World::new();
+    let year: crdt_schema::Year = "2026".parse().unwrap();
+    let doc = DocId::Roster { year };
+    let admit = |key: &SecretKey| {
+        let mut r = crdt_schema::RosterDoc::new(year);
+        let (_, c) = r
+            .write(&meta(key, w.heads()), |wr| {
+                wr.admit(
+                    &"1001".parse().unwrap(),
+                    &crdt_schema::Inmate {
+                        name: "甲".into(),
+                        district: "D01".parse().unwrap(),
+                        admitted: "2026-03-02".parse().unwrap(),
+                        released: None,
+                    },
+                )
+            })
+            .unwrap();
+        SignedChange::sign(key, &doc, c.unwrap())
+    };
+    assert!(matches!(
+        w.judge(&doc, &Automerge::new(), &admit(&w.r)),
+        Verdict::Accept { .. }
+    ));
+    for (key, who) in [(&w.o1, "officer O1"), (&w.l, "officer L (labor_section)")] {
+        let r = refused(&w.judge(&doc, &Automerge::new(), &admit(key)));
+        assert!(
+            r.contains(who) && r.contains("may not write `inmate/1001` in roster/2026"),
+            "{r}"
+        );
+    }
+    // The records office writes no month.
+    let (target, sc) = w.attendance(&w.r, &d01());
+    assert!(refused(&w.judge(&d01(), &target, &sc)).contains("may not write"));
+    // Another year's shard: the signature names roster/2026.
+    let other = DocId::Roster {
+        year: "2027".parse().unwrap(),
+    };
+    assert!(refused(&w.judge(&other, &Automerge::new(), &admit(&w.r))).contains("forged"));
 }
 
 #[test]
