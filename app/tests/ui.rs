@@ -577,7 +577,9 @@ fn a_day_saved_for_an_inmate_another_district_holds_is_refused() {
     let dir = demo();
     // The demo moves one D01 inmate to D02 on the 16th.
     let store = node::store::Store::open(dir.path()).expect("store");
-    let registry = node::read::registry(&store).expect("registry").0.facts();
+    let registry = node::read::registry_facts(&store, None)
+        .expect("registry")
+        .0;
     let (moved, _) = registry
         .transfers
         .iter()

@@ -416,6 +416,7 @@ macro_rules! string_serde {
 string_serde!(Month);
 string_serde!(Date);
 string_serde!(Week);
+string_serde!(Year);
 
 #[cfg(test)]
 mod tests {

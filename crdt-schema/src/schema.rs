@@ -148,6 +148,12 @@ pub struct Seal {
     /// to one of them amends this month as one to its own document does.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sources: BTreeMap<DistrictId, Vec<String>>,
+    /// The heads of every roster shard the report read (those up to the
+    /// month's year), by year: the roster as the chief's report saw it. A
+    /// seal of a data directory from before the shards records none (its
+    /// roster is the registry's, at the heads its change's note names).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roster: BTreeMap<Year, Vec<String>>,
     /// [`RuleSet::digest`] of the rule set the month was sealed under: a
     /// rule set published over the month later amends every inmate of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

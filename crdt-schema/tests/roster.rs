@@ -86,7 +86,7 @@ fn facts(histories: &[History]) -> Vec<Fact> {
                 .filter(|(date, _)| *date <= last)
                 .collect();
             Fact {
-                no: InmateNo::new(&format!("N{i:03}")).unwrap(),
+                no: InmateNo::new(format!("N{i:03}")).unwrap(),
                 inmate: Inmate {
                     name: format!("犯{i}"),
                     district: district(h.district),

@@ -960,6 +960,7 @@ fn a_change_after_the_seal_is_an_amendment_until_resealed() {
             heads,
             digest,
             sources: Default::default(),
+            roster: Default::default(),
             rules: None,
             forced: String::new(),
         };

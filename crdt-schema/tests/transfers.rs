@@ -259,6 +259,7 @@ fn seal(pr: &mut Prison) {
         heads: heads(&pr.d02),
         digest: digest.0,
         sources: [(district("D01"), heads(&pr.d01))].into_iter().collect(),
+        roster: Default::default(),
         rules: None,
         forced: String::new(),
     };
@@ -455,6 +456,7 @@ fn a_transfer_recorded_after_the_seal_amends_the_receiving_month() {
             .collect(),
         digest: digest.0,
         sources: Default::default(),
+        roster: Default::default(),
         rules: None,
         forced: String::new(),
     };

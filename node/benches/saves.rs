@@ -36,7 +36,7 @@ use common::now;
 /// six districts), with its registry.
 fn demo_month() -> (RegistryFacts, MonthFacts) {
     let (_dir, store, _, ids) = common::demo_store(1800);
-    let registry = read::registry(&store).expect("registry").0.facts();
+    let registry = read::registry_facts(&store, None).expect("registry").0;
     let facts = store
         .load(&ids[0])
         .expect("load")

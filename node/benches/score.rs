@@ -26,7 +26,7 @@ fn demo_store(inmates: u32) -> (tempfile::TempDir, Store, Vec<DocId>) {
 fn bench(c: &mut Criterion) {
     // 1800 inmates → 6 districts of 300.
     let (_dir, store, ids) = demo_store(1800);
-    let registry = read::registry(&store).expect("registry").0.facts();
+    let registry = read::registry_facts(&store, None).expect("registry").0;
     let doc = store
         .load(&ids[0])
         .expect("load")
@@ -54,7 +54,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("from_disk", |b| {
         b.iter(|| {
-            let registry = read::registry(&store).expect("registry").0.facts();
+            let registry = read::registry_facts(&store, None).expect("registry").0;
             read::score(&store, &registry, black_box(&ids))
         })
     });

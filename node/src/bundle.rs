@@ -58,6 +58,8 @@ pub struct Header {
 pub struct Bundle {
     pub header: Header,
     pub registry: Vec<SignedChange>,
+    /// Every other document carried, by name: the district-months, and the
+    /// roster's shards their reports read (those up to the month's year).
     pub months: BTreeMap<DocId, Vec<SignedChange>>,
     /// The exporter's signed statement, if the bundle has one.
     pub statement: Option<SignedStatement>,

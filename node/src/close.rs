@@ -184,7 +184,7 @@ pub fn approve_inmate_if(
     seen: impl FnOnce(&[Approved]) -> bool,
 ) -> Result<Option<Vec<Approved>>, CloseError> {
     check_district(s, district)?;
-    let registry = s.registry().facts();
+    let registry = s.registry_facts_through(crdt_schema::Year::of_month(month))?;
     let facts = s.month(district, month)?.facts();
     let others: Vec<MonthFacts> = other_sources(s, &registry, &facts)?
         .into_iter()
@@ -237,7 +237,7 @@ pub fn seal_month_if(
     seen: impl FnOnce(&ReportDigest) -> bool,
 ) -> Result<Option<(ReportDigest, bool)>, CloseError> {
     check_district(s, district)?;
-    let registry = s.registry().facts();
+    let registry = s.registry_facts_through(crdt_schema::Year::of_month(month))?;
     let doc = s.month(district, month)?;
     let facts = doc.facts();
     let heads = doc
@@ -262,6 +262,7 @@ pub fn seal_month_if(
         });
     }
     let digest = digest_to_seal(&registry, &sources)?;
+    let roster = s.roster_heads_through(crdt_schema::Year::of_month(month))?;
     let seal = Seal {
         district: district.clone(),
         month,
@@ -271,6 +272,7 @@ pub fn seal_month_if(
             .into_iter()
             .map(|(f, heads)| (f.district, heads))
             .collect(),
+        roster,
         rules: registry.rule_set_for(month).map(|r| r.digest()),
         forced: joined(&reasons),
     };

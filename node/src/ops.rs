@@ -45,28 +45,43 @@ pub struct Plan {
 }
 
 /// Makes the writes of `plan` in `session`: one change for the
-/// registry, one per district-month. Returns how many records changed.
+/// registry, one per roster shard (inmates and transfers go to the shard of
+/// their dates: [`WriteSession::put_roster`]), one per district-month.
+/// Returns how many records changed.
 pub fn apply(session: &mut WriteSession<'_>, plan: &Plan) -> Result<usize, WriteError> {
     let mut changed = 0;
-    if !plan.registry.is_empty() {
+    let (roster, registry): (Vec<&RegistryOp>, Vec<&RegistryOp>) = plan
+        .registry
+        .iter()
+        .partition(|op| matches!(op, RegistryOp::Inmate(..) | RegistryOp::Transfer(..)));
+    if !registry.is_empty() {
         changed += session.write_registry(|w| {
             let mut n = 0;
-            for op in &plan.registry {
+            for op in &registry {
                 let wrote = match op {
                     RegistryOp::Prison(name) => w.set_prison(name)?,
                     RegistryOp::District(d, name) => w.put_district(d, name)?,
                     RegistryOp::Product(p, name) => w.put_product(p, name)?,
-                    RegistryOp::Inmate(no, i) => w.put_inmate(no, i)?,
-                    RegistryOp::Transfer(no, d, to) => w.put_transfer(no, *d, to)?,
                     RegistryOp::EnsureProduct(p) => w.ensure_product(p)?,
                     RegistryOp::Procedure(p, from, v) => w.put_procedure_version(p, *from, v)?,
                     RegistryOp::RuleSet(r) => w.put_rule_set(r)?,
+                    RegistryOp::Inmate(..) | RegistryOp::Transfer(..) => false,
                 };
                 n += usize::from(wrote);
             }
             Ok(n)
         })?;
     }
+    let mut inmates = Vec::new();
+    let mut transfers = Vec::new();
+    for op in roster {
+        match op {
+            RegistryOp::Inmate(no, i) => inmates.push((no.clone(), i.clone())),
+            RegistryOp::Transfer(no, d, to) => transfers.push((no.clone(), *d, to.clone())),
+            _ => {}
+        }
+    }
+    changed += session.put_roster(&inmates, &transfers)?;
     for ((district, month), ops) in &plan.months {
         changed += session.write_month(district, *month, |w| {
             let mut n = 0;

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crdt_schema::{
-    DocId, MonthDoc, MonthFacts, RegistryDoc, RegistryFacts, Report, ScoreError, Sources,
-    score_month,
+    DocId, MonthDoc, MonthFacts, RegistryDoc, RegistryFacts, Report, RosterDoc, RosterFacts,
+    ScoreError, Sources, Year, score_month,
 };
 
 use crate::store::{Store, StoreError};
@@ -31,6 +31,38 @@ pub fn registry(store: &Store) -> Result<(RegistryDoc, Vec<String>), ReadError> 
         .load(&DocId::Registry)?
         .typed(RegistryDoc::from_document)?;
     Ok((loaded.doc, loaded.issues))
+}
+
+/// The registry with the roster's shards laid over it
+/// ([`RegistryFacts::with_roster`]), each shard loaded and dropped in turn
+/// (only its facts kept): all of them, or those a month of `through`'s year
+/// reads. With any problems found loading them.
+pub fn registry_facts(
+    store: &Store,
+    through: Option<Year>,
+) -> Result<(RegistryFacts, Vec<String>), ReadError> {
+    let (registry, mut issues) = registry(store)?;
+    let shards = roster_facts(store, through, &mut issues)?;
+    Ok((registry.facts().with_roster(&shards), issues))
+}
+
+/// The facts of every roster shard stored (up to `through`), in year order.
+pub fn roster_facts(
+    store: &Store,
+    through: Option<Year>,
+    issues: &mut Vec<String>,
+) -> Result<Vec<RosterFacts>, ReadError> {
+    let mut out = Vec::new();
+    for id in store.roster_ids()? {
+        let DocId::Roster { year } = id else { continue };
+        if through.is_some_and(|t| year > t) {
+            continue;
+        }
+        let loaded = store.load(&id)?.typed(RosterDoc::from_document)?;
+        issues.extend(loaded.issues);
+        out.push(loaded.doc.facts());
+    }
+    Ok(out)
 }
 
 /// Runs `f` over `items` on up to `available_parallelism` threads, keeping

@@ -171,9 +171,7 @@ impl Replica {
             core.restore(&id, kept);
         }
         // Loaded on every core: a year's 400 documents take seconds.
-        let ids: Vec<DocId> = std::iter::once(DocId::Registry)
-            .chain(store.month_ids()?)
-            .collect();
+        let ids: Vec<DocId> = store.doc_ids()?;
         let pending: std::collections::BTreeSet<DocId> = core.pending().keys().cloned().collect();
         let index = match rest {
             Rest::Never => BTreeMap::new(),
@@ -371,7 +369,8 @@ impl Replica {
     pub fn refresh(&mut self) -> Result<Vec<DocId>, StoreError> {
         let _lock = self.store.lock_shared()?;
         let mut changed = Vec::new();
-        for id in self.store.month_ids()? {
+        let stored = self.store.doc_ids()?;
+        for id in stored.into_iter().filter(|id| *id != DocId::Registry) {
             if !self.core.contains(&id) {
                 let (doc, signatures, issues, log) = self.store.load(&id)?.into_parts();
                 for issue in &issues {

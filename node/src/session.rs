@@ -12,13 +12,23 @@
 use std::collections::BTreeMap;
 
 use crdt_schema::{
-    ChangeMeta, DistrictId, DocId, Month, MonthDoc, MonthWriter, RegistryDoc, RegistryWriter,
-    SchemaError,
+    ChangeMeta, Date, DistrictId, DocId, Inmate, InmateNo, Month, MonthDoc, MonthWriter,
+    RegistryDoc, RegistryFacts, RegistryWriter, RosterDoc, RosterFacts, RosterWriter, SchemaError,
+    Year,
 };
 use keys::{Certificate, PublicKey, SecretKey};
 
 use crate::store::{Loaded, Lock, Store, StoreError};
 use crate::validate::{Refusal, SignedChange, Trust, Validator, Verdict, Wait};
+
+/// One write of [`WriteSession::put_roster`] to a roster shard.
+enum RosterOp {
+    Admit(InmateNo, Inmate),
+    WithdrawAdmission(InmateNo),
+    Release(InmateNo, Date),
+    WithdrawRelease(InmateNo),
+    Transfer(InmateNo, Date, DistrictId),
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -107,6 +117,14 @@ pub struct WriteSession<'s> {
     message: String,
     trust: Trust,
     registry: Loaded<RegistryDoc>,
+    /// Roster shards loaded to be written.
+    rosters: BTreeMap<Year, Loaded<RosterDoc>>,
+    /// The facts of every stored roster shard, read once (each shard
+    /// loaded and dropped in turn) and kept up to date with this session's
+    /// writes.
+    roster_facts: Option<BTreeMap<Year, RosterFacts>>,
+    /// The heads of each shard read into `roster_facts`.
+    roster_heads: BTreeMap<Year, Vec<crdt_schema::automerge::ChangeHash>>,
     months: BTreeMap<(DistrictId, Month), Loaded<MonthDoc>>,
     pending: BTreeMap<DocId, Vec<SignedChange>>,
     poisoned: bool,
@@ -149,6 +167,9 @@ impl<'s> WriteSession<'s> {
             message: message.into(),
             trust,
             registry,
+            rosters: BTreeMap::new(),
+            roster_facts: None,
+            roster_heads: BTreeMap::new(),
             months: BTreeMap::new(),
             pending: BTreeMap::new(),
             poisoned: false,
@@ -163,6 +184,56 @@ impl<'s> WriteSession<'s> {
 
     pub fn trust(&self) -> &Trust {
         &self.trust
+    }
+
+    /// The facts of every roster shard stored (with this session's writes).
+    pub fn roster_facts(&mut self) -> Result<&BTreeMap<Year, RosterFacts>, WriteError> {
+        if self.roster_facts.is_none() {
+            let mut all = BTreeMap::new();
+            for id in self.store.roster_ids()? {
+                let DocId::Roster { year } = id else { continue };
+                let loaded = self.store.load(&id)?.typed(RosterDoc::from_document)?;
+                self.issues.extend(loaded.issues.iter().cloned());
+                all.insert(year, loaded.doc.facts());
+                self.roster_heads
+                    .insert(year, loaded.doc.document().heads());
+            }
+            for (year, loaded) in &self.rosters {
+                all.insert(*year, loaded.doc.facts());
+                self.roster_heads
+                    .insert(*year, loaded.doc.document().heads());
+            }
+            self.roster_facts = Some(all);
+        }
+        Ok(self.roster_facts.get_or_insert_default())
+    }
+
+    /// The registry with its roster as it stands now: every shard laid over
+    /// the registry's own ([`RegistryFacts::with_roster`]).
+    pub fn registry_facts(&mut self) -> Result<RegistryFacts, WriteError> {
+        let base = self.registry.doc.facts();
+        Ok(base.with_roster(self.roster_facts()?.values()))
+    }
+
+    /// The heads of every roster shard up to `year`, as hex, by year: what
+    /// a seal records of the roster its report read (`Seal::roster`).
+    pub fn roster_heads_through(
+        &mut self,
+        year: Year,
+    ) -> Result<BTreeMap<Year, Vec<String>>, WriteError> {
+        self.roster_facts()?;
+        Ok(self
+            .roster_heads
+            .range(..=year)
+            .map(|(y, h)| (*y, h.iter().map(|h| h.to_string()).collect()))
+            .collect())
+    }
+
+    /// The registry with the roster as a month of `year` reads it: the
+    /// shards up to that year.
+    pub fn registry_facts_through(&mut self, year: Year) -> Result<RegistryFacts, WriteError> {
+        let base = self.registry.doc.facts();
+        Ok(base.with_roster_through(self.roster_facts()?.values(), year))
     }
 
     pub fn identity(&self) -> &Identity {
@@ -209,6 +280,18 @@ impl<'s> WriteSession<'s> {
         Ok(self.months.get_mut(&key).expect("inserted above"))
     }
 
+    fn roster_entry(&mut self, year: Year) -> Result<&mut Loaded<RosterDoc>, WriteError> {
+        if !self.rosters.contains_key(&year) {
+            let loaded = self
+                .store
+                .load(&DocId::Roster { year })?
+                .typed(RosterDoc::from_document)?;
+            self.issues.extend(loaded.issues.iter().cloned());
+            self.rosters.insert(year, loaded);
+        }
+        Ok(self.rosters.get_mut(&year).expect("inserted above"))
+    }
+
     fn meta(&self, registry_heads: Vec<crdt_schema::automerge::ChangeHash>) -> ChangeMeta {
         ChangeMeta {
             author: self.identity.public().as_bytes().to_vec(),
@@ -229,6 +312,13 @@ impl<'s> WriteSession<'s> {
         let registry = self.registry.doc.document().automerge();
         let target = match &doc {
             DocId::Registry => registry,
+            DocId::Roster { year } => self
+                .rosters
+                .get(year)
+                .expect("written roster shard is loaded")
+                .doc
+                .document()
+                .automerge(),
             DocId::Month { district, month } => self
                 .months
                 .get(&(district.clone(), *month))
@@ -281,6 +371,151 @@ impl<'s> WriteSession<'s> {
                 })?;
         self.admit(DocId::Registry, change)?;
         Ok(out)
+    }
+
+    /// One signed change of typed writes to the roster shard of `year`,
+    /// anchored at the registry heads this session holds.
+    pub fn write_roster<T>(
+        &mut self,
+        year: Year,
+        f: impl FnOnce(&mut RosterWriter<'_, '_>) -> Result<T, SchemaError>,
+    ) -> Result<T, WriteError> {
+        if self.poisoned {
+            return Err(WriteError::Poisoned);
+        }
+        let meta = self.meta(self.registry.doc.document().heads());
+        let writer_id = self.writer_id;
+        let loaded = self.roster_entry(year)?;
+        let id = DocId::Roster { year };
+        loaded
+            .doc
+            .document_mut()
+            .set_actor_suffix(&meta.author, writer_id);
+        let (out, change) = loaded
+            .doc
+            .write(&meta, f)
+            .map_err(|source| WriteError::Schema {
+                doc: id.clone(),
+                source: Box::new(source),
+            })?;
+        let wrote = change.is_some();
+        self.admit(id, change)?;
+        if wrote && let Some(all) = self.roster_facts.as_mut() {
+            let doc = &self.rosters[&year].doc;
+            all.insert(year, doc.facts());
+            self.roster_heads.insert(year, doc.document().heads());
+        }
+        Ok(out)
+    }
+
+    /// Records inmates (admissions with their release) and transfers, each
+    /// fact in the document it belongs to: an inmate the registry itself
+    /// holds (a data directory from before the roster's shards) is
+    /// rewritten there, as before; any other inmate's admission goes to the
+    /// shard of its date, its release to the shard of the release's, and a
+    /// fact moved to another year by a corrected date is withdrawn from its
+    /// old shard. Transfers go to the shard of their date. One change per
+    /// document; a fact already recorded as given is not written again.
+    /// Returns how many records changed.
+    pub fn put_roster(
+        &mut self,
+        inmates: &[(InmateNo, Inmate)],
+        transfers: &[(InmateNo, Date, DistrictId)],
+    ) -> Result<usize, WriteError> {
+        if inmates.is_empty() && transfers.is_empty() {
+            return Ok(0);
+        }
+        let legacy = self.registry.doc.facts();
+        let shards = self.roster_facts()?;
+        let admitted_in = |no: &InmateNo| -> Option<Year> {
+            shards
+                .iter()
+                .rev()
+                .find(|(_, f)| f.admissions.contains_key(no))
+                .map(|(y, _)| *y)
+        };
+        let released_in = |no: &InmateNo| -> Option<(Year, Date)> {
+            shards
+                .iter()
+                .rev()
+                .find_map(|(y, f)| f.releases.get(no).map(|e| (*y, e.value)))
+        };
+        let mut in_registry: Vec<(InmateNo, Inmate)> = Vec::new();
+        let mut ops: BTreeMap<Year, Vec<RosterOp>> = BTreeMap::new();
+        for (no, inmate) in inmates {
+            let shard_admission = admitted_in(no);
+            if shard_admission.is_none() && legacy.inmates.contains_key(no) {
+                in_registry.push((no.clone(), inmate.clone()));
+                continue;
+            }
+            let year = Year::of(inmate.admitted);
+            let admission = Inmate {
+                released: None,
+                ..inmate.clone()
+            };
+            let same = shard_admission
+                .and_then(|y| shards[&y].admissions.get(no))
+                .is_some_and(|e| e.value == admission && !e.conflict);
+            if !same {
+                if let Some(old) = shard_admission.filter(|y| *y != year) {
+                    ops.entry(old)
+                        .or_default()
+                        .push(RosterOp::WithdrawAdmission(no.clone()));
+                }
+                ops.entry(year)
+                    .or_default()
+                    .push(RosterOp::Admit(no.clone(), admission));
+            }
+            let old_release = released_in(no);
+            match (old_release, inmate.released) {
+                (Some((_, was)), Some(now)) if was == now => {}
+                (old, now) => {
+                    if let Some((y, _)) = old.filter(|(y, _)| now.is_none_or(|d| Year::of(d) != *y))
+                    {
+                        ops.entry(y)
+                            .or_default()
+                            .push(RosterOp::WithdrawRelease(no.clone()));
+                    }
+                    if let Some(d) = now {
+                        ops.entry(Year::of(d))
+                            .or_default()
+                            .push(RosterOp::Release(no.clone(), d));
+                    }
+                }
+            }
+        }
+        for (no, date, to) in transfers {
+            ops.entry(Year::of(*date))
+                .or_default()
+                .push(RosterOp::Transfer(no.clone(), *date, to.clone()));
+        }
+        let mut changed = 0;
+        if !in_registry.is_empty() {
+            changed += self.write_registry(|w| {
+                let mut n = 0;
+                for (no, i) in &in_registry {
+                    n += usize::from(w.put_inmate(no, i)?);
+                }
+                Ok(n)
+            })?;
+        }
+        for (year, ops) in ops {
+            changed += self.write_roster(year, |w| {
+                let mut n = 0;
+                for op in &ops {
+                    let wrote = match op {
+                        RosterOp::Admit(no, i) => w.admit(no, i)?,
+                        RosterOp::WithdrawAdmission(no) => w.withdraw_admission(no)?,
+                        RosterOp::Release(no, d) => w.release(no, *d)?,
+                        RosterOp::WithdrawRelease(no) => w.withdraw_release(no)?,
+                        RosterOp::Transfer(no, d, to) => w.put_transfer(no, *d, to)?,
+                    };
+                    n += usize::from(wrote);
+                }
+                Ok(n)
+            })?;
+        }
+        Ok(changed)
     }
 
     /// One signed change of typed writes to a district-month document,
@@ -358,6 +593,13 @@ impl<'s> WriteSession<'s> {
         for (id, changes) in &pending {
             let result = crate::fault::before_append(appended).and_then(|()| match id {
                 DocId::Registry => self.store.append(&mut self.registry, changes),
+                DocId::Roster { year } => {
+                    let loaded = self
+                        .rosters
+                        .get_mut(year)
+                        .expect("a roster shard with changes was loaded");
+                    self.store.append(loaded, changes)
+                }
                 DocId::Month { district, month } => {
                     let loaded = self
                         .months
@@ -392,6 +634,17 @@ impl<'s> WriteSession<'s> {
             let r = match id {
                 DocId::Registry if compact_all => self.store.compact(&mut self.registry),
                 DocId::Registry => self.store.maybe_compact(&mut self.registry).map(|_| ()),
+                DocId::Roster { year } => {
+                    let loaded = self
+                        .rosters
+                        .get_mut(year)
+                        .expect("a roster shard with changes was loaded");
+                    if compact_all {
+                        self.store.compact(loaded)
+                    } else {
+                        self.store.maybe_compact(loaded).map(|_| ())
+                    }
+                }
                 DocId::Month { district, month } => {
                     let loaded = self
                         .months
@@ -417,6 +670,7 @@ impl<'s> WriteSession<'s> {
     fn log_len(&self, id: &DocId) -> u64 {
         match id {
             DocId::Registry => self.registry.log_len(),
+            DocId::Roster { year } => self.rosters.get(year).map_or(0, |r| r.log_len()),
             DocId::Month { district, month } => self
                 .months
                 .get(&(district.clone(), *month))

@@ -169,8 +169,11 @@ fn a_seal_before_the_posting_is_a_problem_unless_it_says_it_was_forced() {
     let store = Store::open(d).unwrap();
     let admin = identity::unlock_officer(&identity::admin_key_path(d), PASSPHRASE).unwrap();
     let mut s = WriteSession::begin(&store, &admin, now(), "early seal").unwrap();
-    let (district, month) = ("D01".parse().unwrap(), "2026-03".parse().unwrap());
-    let registry = s.registry().facts();
+    let (district, month): (crdt_schema::DistrictId, crdt_schema::Month) =
+        ("D01".parse().unwrap(), "2026-03".parse().unwrap());
+    let year = crdt_schema::Year::of_month(month);
+    let registry = s.registry_facts_through(year).unwrap();
+    let roster = s.roster_heads_through(year).unwrap();
     let doc = s.month(&district, month).unwrap();
     let heads = doc
         .document()
@@ -187,6 +190,7 @@ fn a_seal_before_the_posting_is_a_problem_unless_it_says_it_was_forced() {
         heads,
         digest: digest.0,
         sources: Default::default(),
+        roster,
         rules: registry.rule_set_for(month).map(|r| r.digest()),
         forced: String::new(),
     };
@@ -605,6 +609,7 @@ fn a_seal_that_does_not_match_the_records_is_a_mismatch() {
             .collect(),
         digest: "0".repeat(64),
         sources: Default::default(),
+        roster: Default::default(),
         rules: None,
         forced: String::new(),
     };
@@ -792,7 +797,11 @@ fn the_exporters_signed_statement_names_the_device_and_binds_what_it_carried() {
     // A change left out after signing, the bundle re-framed (its end record
     // recomputed): the statement no longer covers it.
     let mut b = Bundle::decode(&signed).unwrap();
-    let month = b.months.values_mut().next().unwrap();
+    let month = b
+        .months
+        .iter_mut()
+        .find_map(|(id, changes)| matches!(id, DocId::Month { .. }).then_some(changes))
+        .unwrap();
     month.pop();
     let r = check(&b.encode(), &p.authority);
     assert!(!r.ok);

@@ -19,7 +19,9 @@ fn the_default_demo_is_plausible_and_its_board_agrees_with_its_score() {
     assert_eq!(code, std::process::ExitCode::SUCCESS);
 
     let store = Store::open(dir.path()).expect("store");
-    let registry = node::read::registry(&store).expect("registry").0.facts();
+    let registry = node::read::registry_facts(&store, None)
+        .expect("registry")
+        .0;
     let month: Month = "2026-10".parse().unwrap();
     assert!(
         registry.rule_sets.len() >= 2,
@@ -143,7 +145,7 @@ fn load_month(store: &Store, district: &crdt_schema::DistrictId, month: Month) -
 /// read for it (`MonthDoc::facts_for`), the way before `read::score` read
 /// each document once.
 fn scored_alone(store: &Store, month: Month) -> Vec<serde_json::Value> {
-    let registry = node::read::registry(store).expect("registry").0.facts();
+    let registry = node::read::registry_facts(store, None).expect("registry").0;
     registry
         .districts
         .keys()
@@ -162,7 +164,7 @@ fn scored_alone(store: &Store, month: Month) -> Vec<serde_json::Value> {
 }
 
 fn scored_at_once(store: &Store, month: Month) -> Vec<serde_json::Value> {
-    let registry = node::read::registry(store).expect("registry").0.facts();
+    let registry = node::read::registry_facts(store, None).expect("registry").0;
     let ids: Vec<DocId> = registry
         .districts
         .keys()
@@ -191,7 +193,9 @@ fn scoring_a_month_at_once_equals_scoring_each_district_alone() {
         "D01".parse::<crdt_schema::DistrictId>().unwrap(),
         "D02".parse::<crdt_schema::DistrictId>().unwrap(),
     );
-    let registry = node::read::registry(&store).expect("registry").0.facts();
+    let registry = node::read::registry_facts(&store, None)
+        .expect("registry")
+        .0;
     assert!(
         registry.sources_of(&d02, month).contains(&d01),
         "the demo's mover makes D02's report read D01's document"

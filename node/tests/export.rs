@@ -484,7 +484,7 @@ fn small_prison_without_daily_records() -> tempfile::TempDir {
 
 fn registry_of(dir: &Path) -> RegistryFacts {
     let store = node::store::Store::open(dir).unwrap();
-    node::read::registry(&store).unwrap().0.facts()
+    node::read::registry_facts(&store, None).unwrap().0
 }
 
 /// `tests/data/attendance.csv` as a clerk's workbook: real date cells (one

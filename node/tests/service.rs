@@ -86,10 +86,9 @@ fn an_approval_of_what_changed_since_is_refused_and_writes_nothing() {
         .expect("scores")
         .value
         .reports[0];
-    let facts = node::read::registry(svc.store())
+    let facts = node::read::registry_facts(svc.store(), None)
         .expect("registry")
-        .0
-        .facts();
+        .0;
     let loaded = svc
         .store()
         .load(&DocId::month(district.clone(), month))

@@ -61,7 +61,9 @@ fn daily_save(
 
 fn inmates_of(data: &Path, district: &str) -> Vec<String> {
     let store = Store::open(data).expect("open");
-    let reg = node::read::registry(&store).expect("registry").0.facts();
+    let reg = node::read::registry_facts(&store, None)
+        .expect("registry")
+        .0;
     let d: crdt_schema::DistrictId = district.parse().expect("district");
     reg.inmates_of(&d, month())
         .map(|(no, _)| no.to_string())
@@ -155,8 +157,9 @@ async fn catch_up() {
     nb.shutdown().await;
     let before: BTreeMap<DocId, Vec<crdt_schema::automerge::ChangeHash>> = {
         let s = Store::open(&b).expect("open");
-        std::iter::once(DocId::Registry)
-            .chain(s.month_ids().expect("ids"))
+        s.doc_ids()
+            .expect("ids")
+            .into_iter()
             .map(|id| {
                 let h = s.load(&id).expect("load").doc.heads();
                 (id, h)
@@ -174,7 +177,7 @@ async fn catch_up() {
     records.poke();
     let s = Store::open(&prison.records).expect("open");
     let mut missing = 0u64;
-    for id in std::iter::once(DocId::Registry).chain(s.month_ids().expect("ids")) {
+    for id in s.doc_ids().expect("ids") {
         let l = s.load(&id).expect("load");
         let have = before.get(&id).cloned().unwrap_or_default();
         for c in l.doc.automerge().get_changes(&have) {

@@ -218,8 +218,10 @@ pub async fn converge(nodes: &[&Node], timeout: Duration) -> Option<Duration> {
 pub fn stored_heads(data: &Path) -> BTreeMap<DocId, Vec<String>> {
     let store = Store::open(data).expect("open");
     let _lock = store.lock_shared().expect("lock");
-    std::iter::once(DocId::Registry)
-        .chain(store.month_ids().expect("ids"))
+    store
+        .doc_ids()
+        .expect("ids")
+        .into_iter()
         .map(|id| {
             let heads = store
                 .load(&id)
@@ -252,7 +254,9 @@ pub async fn reach(nodes: &[&Node], data: &Path, timeout: Duration) -> Option<Du
 pub fn digests(data: &Path) -> Vec<String> {
     let store = Store::open(data).expect("open");
     let _lock = store.lock_shared().expect("lock");
-    let registry = node::read::registry(&store).expect("registry").0.facts();
+    let registry = node::read::registry_facts(&store, None)
+        .expect("registry")
+        .0;
     let ids: Vec<DocId> = registry
         .districts
         .keys()

@@ -136,8 +136,12 @@ impl Worker {
     ) -> Result<DistrictView, ViewError> {
         let store = self.store()?;
         let _lock = store.lock_shared()?;
+        // The roster's shards are stamped too (one appears when its year's
+        // first fact is recorded).
+        let rosters = store.roster_ids().unwrap_or_default();
         let versions_of = |districts: &[DistrictId]| -> Vec<DocVersion> {
             std::iter::once(store.version(&DocId::Registry))
+                .chain(rosters.iter().map(|id| store.version(id)))
                 .chain(
                     districts
                         .iter()
@@ -248,8 +252,13 @@ fn read_view(store: &Store, district: &DistrictId, date: Date) -> Result<Distric
     let registry_doc = store
         .load(&DocId::Registry)?
         .typed(RegistryDoc::from_document)?;
-    let registry = registry_doc.doc.facts();
     let month = date.month();
+    let shards = node::read::roster_facts(
+        store,
+        Some(crdt_schema::Year::of_month(month)),
+        &mut Vec::new(),
+    )?;
+    let registry = registry_doc.doc.facts().with_roster(&shards);
     let id = DocId::month(district.clone(), month);
     let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
     let facts = loaded.doc.facts();

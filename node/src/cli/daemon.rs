@@ -165,8 +165,9 @@ pub(super) fn status(ctx: &Ctx, json: bool) -> Result<ExitCode> {
     // Heads from the store itself, whether or not a daemon runs.
     let heads: std::collections::BTreeMap<String, Vec<String>> = {
         let _lock = store.lock_shared()?;
-        std::iter::once(crdt_schema::DocId::Registry)
-            .chain(store.month_ids()?)
+        store
+            .doc_ids()?
+            .into_iter()
             .map(|id| {
                 let l = store.load(&id)?;
                 Ok((

@@ -26,7 +26,14 @@ fn bundle_of(
         .load(&DocId::Registry)?
         .typed(RegistryDoc::from_document)?;
     present::issues(&registry.issues);
-    let facts = registry.doc.facts();
+    // The roster as the month's reports read it: the shards up to its year,
+    // each carried in the bundle (as `months` entries: the bundle names
+    // every document it carries).
+    let mut found = Vec::new();
+    let shards =
+        crate::read::roster_facts(store, Some(crdt_schema::Year::of_month(month)), &mut found)?;
+    present::issues(&found);
+    let facts = registry.doc.facts().with_roster(&shards);
     let districts: Vec<DistrictId> = match district {
         Some(d) => {
             if !facts.districts.contains_key(d) {
@@ -64,6 +71,18 @@ fn bundle_of(
         .flat_map(|d| facts.sources_of(d, month))
         .collect();
     districts.extend(sources);
+    for id in store.roster_ids()? {
+        if matches!(id, DocId::Roster { year } if year > crdt_schema::Year::of_month(month)) {
+            continue;
+        }
+        let loaded = store.load(&id)?;
+        let signed = verify::signed_changes(loaded.doc.automerge(), &loaded.signatures)
+            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+        changes += signed.len();
+        if !signed.is_empty() {
+            bundle.months.insert(id, signed);
+        }
+    }
     for d in districts {
         let id = DocId::month(d, month);
         let loaded = store.load(&id)?.typed(MonthDoc::from_document)?;
@@ -86,7 +105,11 @@ pub(super) fn export(
 ) -> Result<ExitCode> {
     let store = ctx.store()?;
     let (mut bundle, changes) = bundle_of(&store, district, month)?;
-    if bundle.months.is_empty() {
+    if !bundle
+        .months
+        .keys()
+        .any(|d| matches!(d, DocId::Month { .. }))
+    {
         bail!("no records for {month} to export");
     }
     // Signed by this device's key: the statement of what it exported. (The

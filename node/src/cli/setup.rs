@@ -307,7 +307,7 @@ fn demo_summary(
 ) -> Result<ExitCode> {
     let first = &districts[0];
     let keys_dir = ctx.data.join("demo-keys");
-    let registry = read::registry(store)?.0.facts();
+    let registry = read::registry_facts(store, Some(crdt_schema::Year::of_month(month)))?.0;
     let ids: Vec<DocId> = districts
         .iter()
         .map(|x| DocId::month(x.clone(), month))

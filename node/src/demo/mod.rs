@@ -945,7 +945,7 @@ fn month_end<'s>(
     // first district), held on the week's Friday (or the month's last day).
     s.set_time(at(month.last(), 20) + 1800);
     s.set_message("demo: weekly reviews");
-    let registry = s.registry().facts();
+    let registry = s.registry_facts()?;
     let spot_max = registry
         .rule_set_for(month)
         .map_or(crdt_schema::SPOT_DEDUCT_MAX_CP, |r| r.spot_deduct_max_cp);

@@ -419,7 +419,7 @@ pub fn generate_year(
         .into_iter()
         .filter_map(|id| match id {
             DocId::Month { month, .. } => Some(month),
-            DocId::Registry => None,
+            DocId::Registry | DocId::Roster { .. } => None,
         })
         .collect();
     if let Some(earliest) = present.first()
@@ -469,7 +469,7 @@ pub fn generate_year(
     enrol(&mut s, &staff)?;
     let ours = std::fs::read_to_string(&marker).is_ok_and(|found| found == made_by);
     if !present.contains(&first) {
-        if !ours && !s.registry().facts().inmates.is_empty() {
+        if !ours && !s.registry_facts()?.inmates.is_empty() {
             return Err(DemoError::NotAContinuation(format!(
                 "this data directory already has a roster but no records of {first}: a demo year starts a prison of its own (use a new data directory)"
             )));

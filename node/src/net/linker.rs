@@ -206,12 +206,34 @@ fn pass(
             .get(&DocId::Registry)
             .map(|h| h.iter().map(|x| x.to_string()).collect())
             .unwrap_or_default();
+        let hex = |h: &[crdt_schema::automerge::ChangeHash]| -> Vec<String> {
+            h.iter().map(|x| x.to_string()).collect()
+        };
+        // A month reads the roster's shards up to its year: a change to one
+        // of them moves the month as a change to the registry does.
+        let rosters: Vec<(crdt_schema::Year, (DocId, Vec<String>))> = heads
+            .iter()
+            .filter_map(|(id, h)| match id {
+                DocId::Roster { year } => Some((*year, (id.clone(), hex(h)))),
+                _ => None,
+            })
+            .collect();
         for (id, h) in &heads {
             if let DocId::Month { month, .. } = id {
                 months
                     .entry(*month)
-                    .or_insert_with(|| vec![(DocId::Registry, registry.clone())])
-                    .push((id.clone(), h.iter().map(|x| x.to_string()).collect()));
+                    .or_insert_with(|| {
+                        let year = crdt_schema::Year::of_month(*month);
+                        std::iter::once((DocId::Registry, registry.clone()))
+                            .chain(
+                                rosters
+                                    .iter()
+                                    .filter(|(y, _)| *y <= year)
+                                    .map(|(_, s)| s.clone()),
+                            )
+                            .collect()
+                    })
+                    .push((id.clone(), hex(h)));
                 if r.is_sealed(id) {
                     *sealed.entry(*month).or_default() += 1;
                 }

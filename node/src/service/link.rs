@@ -94,7 +94,7 @@ impl Service {
     ) -> Result<Read<LinkMonths>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(Some(month), &mut issues)?;
         let districts: Vec<DistrictId> = match district {
             Some(d) => {
                 known_district(&registry, d)?;

@@ -20,7 +20,7 @@ use crdt_schema::schema::RecordClass;
 use crdt_schema::{
     Adjustment, Board, Date, DistrictId, DocId, Inmate, InmateExplanation, InmateNo, Month,
     MonthDoc, ProcedureId, ProcedureVersion, ProductId, RegistryDoc, RegistryFacts, Report,
-    ReportDigest, ScoreError, Sources, explain_inmate,
+    ReportDigest, ScoreError, Sources, Year, explain_inmate,
 };
 use keys::Role;
 
@@ -355,10 +355,12 @@ impl Service {
         })
     }
 
-    fn registry(&self, issues: &mut Vec<String>) -> Result<RegistryFacts> {
-        let (registry, found) = read::registry(&self.store)?;
+    /// The registry with its roster: as a month of `month`'s year reads it
+    /// (the roster's shards up to that year), or as it stands now (`None`).
+    fn registry(&self, month: Option<Month>, issues: &mut Vec<String>) -> Result<RegistryFacts> {
+        let (registry, found) = read::registry_facts(&self.store, month.map(Year::of_month))?;
         issues.extend(found);
-        Ok(registry.facts())
+        Ok(registry)
     }
 
     /// The month's reports: of one district, or of every district in the
@@ -366,7 +368,7 @@ impl Service {
     pub fn score(&self, district: Option<&DistrictId>, month: Month) -> Result<Read<Scores>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(Some(month), &mut issues)?;
         let ids: Vec<DocId> = match district {
             Some(d) => {
                 known_district(&registry, d)?;
@@ -399,7 +401,7 @@ impl Service {
     ) -> Result<Read<(RegistryFacts, InmateExplanation)>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(Some(month), &mut issues)?;
         known_district(&registry, district)?;
         let (facts, others) = self.month_sources(&registry, district, month, &mut issues)?;
         let sources = Sources::new(&registry, &facts, &others)?;
@@ -430,7 +432,7 @@ impl Service {
     pub fn board(&self, district: &DistrictId, date: Date) -> Result<Read<(RegistryFacts, Board)>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(Some(date.month()), &mut issues)?;
         known_district(&registry, district)?;
         let loaded = self
             .store
@@ -457,7 +459,8 @@ impl Service {
             .load(&DocId::Registry)?
             .typed(RegistryDoc::from_document)?;
         let mut issues = registry.issues.clone();
-        let facts = registry.doc.facts();
+        let shards = read::roster_facts(&self.store, Some(Year::of_month(month)), &mut issues)?;
+        let facts = registry.doc.facts().with_roster(&shards);
         known_district(&facts, district)?;
         let id = DocId::month(district.clone(), month);
         let loaded = self.store.load(&id)?.typed(MonthDoc::from_document)?;
@@ -523,7 +526,7 @@ impl Service {
     pub fn catalog(&self) -> Result<Read<Catalog>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(None, &mut issues)?;
         let value = Catalog {
             districts: registry
                 .districts
@@ -607,7 +610,7 @@ impl Service {
         let bytes = input::read_bounded(path, input::MAX_TABLE_BYTES, "spreadsheet")?;
         let done = self.write(who, time, format!("import {label}"), |s| {
             progress(ImportStep::Checking { bytes: bytes.len() });
-            let registry = s.registry().facts();
+            let registry = s.registry_facts()?;
             let scope = who.certificate.body.district.as_ref();
             let (plan, sheet) =
                 import::plan_any_in(kind, label, &bytes, sheet, &registry, scope, force)
@@ -723,7 +726,7 @@ impl Service {
         inmate: &Inmate,
     ) -> Result<Committed> {
         let done = self.write(who, time, format!("inmate {no}"), |s| {
-            s.write_registry(|w| w.put_inmate(no, inmate))?;
+            s.put_roster(&[(no.clone(), inmate.clone())], &[])?;
             Ok(())
         })?;
         Ok(done.value.1)
@@ -742,12 +745,12 @@ impl Service {
     ) -> Result<Committed> {
         let months = self.store.month_ids()?;
         let done = self.write(who, time, format!("transfer {no} {date} {to}"), |s| {
-            let registry = s.registry().facts();
+            let registry = s.registry_facts()?;
             ops::check_transfer(&registry, no, date, to, force)
                 .map_err(ServiceError::BadTransfer)?;
             let moves = [(no.clone(), date, to.clone())];
             refuse_sealed_moves(s, &months, &registry, &moves, force)?;
-            s.write_registry(|w| w.put_transfer(no, date, to))?;
+            s.put_roster(&[], &[(no.clone(), date, to.clone())])?;
             Ok(())
         })?;
         Ok(done.value.1)
@@ -787,7 +790,7 @@ impl Service {
         adjustment: &Adjustment,
     ) -> Result<Committed> {
         let done = self.write(who, time, format!("adjustment {inmate}"), |s| {
-            let registry = s.registry().facts();
+            let registry = s.registry_facts()?;
             known_district(&registry, district)?;
             // An entry counts only in the document of the district holding
             // the inmate on its date (RULES.md, transfers): refused here
@@ -840,7 +843,7 @@ impl Service {
         edits: &[DayEdit],
     ) -> Result<Committed> {
         let done = self.write(who, time, format!("day {district} {date}"), |s| {
-            let registry = s.registry().facts();
+            let registry = s.registry_facts()?;
             known_district(&registry, district)?;
             for e in edits
                 .iter()
@@ -935,7 +938,7 @@ pub fn file_label(path: &Path) -> String {
 fn not_counted(s: &mut WriteSession<'_>, plan: &ops::Plan) -> Result<Vec<String>> {
     use crdt_schema::MonthKey;
     use std::collections::BTreeSet;
-    let registry = s.registry().facts();
+    let registry = s.registry_facts()?;
     let mut out = BTreeSet::new();
     for ((district, month), ops) in &plan.months {
         let mut inmates: BTreeSet<&InmateNo> = BTreeSet::new();

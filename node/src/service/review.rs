@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crdt_schema::{
     AdjustmentLine, Date, Decision, DistrictId, DocId, InmateNo, Month, MonthFacts, Outcome,
-    Review, Sources, Week, explain_month,
+    Review, Sources, Week, Year, explain_month,
 };
 
 use std::path::Path;
@@ -138,7 +138,7 @@ impl Service {
         first_day: Date,
     ) -> Result<Posted> {
         let done = self.write(who, time, format!("post {district} {month}"), |s| {
-            let registry = s.registry().facts();
+            let registry = s.registry_facts_through(Year::of_month(month))?;
             known_district(&registry, district)?;
             let facts = s.month(district, month)?.facts();
             let others: Vec<MonthFacts> = crate::close::other_sources(s, &registry, &facts)?
@@ -174,7 +174,7 @@ impl Service {
     pub fn entries(&self, district: &DistrictId, month: Month) -> Result<Read<Vec<EntryRow>>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(Some(month), &mut issues)?;
         known_district(&registry, district)?;
         let readers = self.readers_explained(&registry, district, month, &mut issues)?;
         let rows = entry_rows(&readers, district);
@@ -216,7 +216,7 @@ impl Service {
     ) -> Result<Read<MonthProcedure>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(Some(month), &mut issues)?;
         known_district(&registry, district)?;
         let readers = self.readers_explained(&registry, district, month, &mut issues)?;
         let loaded = self.load_month(district, month, &mut issues)?;
@@ -368,7 +368,7 @@ impl Service {
     ) -> Result<(crdt_schema::ContentId, Committed)> {
         let note = format!("application {district} {month} {}", application.inmate);
         let done = self.write(who, time, note, |s| {
-            let registry = s.registry().facts();
+            let registry = s.registry_facts_through(Year::of_month(month))?;
             known_district(&registry, district)?;
             // Recorded where the month is scored: the district holding the
             // inmate on its last custody day, whose document the report reads
@@ -515,7 +515,7 @@ impl Service {
     ) -> Result<Read<Vec<ApplicationRow>>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(Some(month), &mut issues)?;
         known_district(&registry, district)?;
         let loaded = self.load_month(district, month, &mut issues)?;
         let facts = loaded.doc.facts();
@@ -532,7 +532,7 @@ impl Service {
     pub fn posted_sheet(&self, district: &DistrictId, month: Month) -> Result<Read<Vec<u8>>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(Some(month), &mut issues)?;
         known_district(&registry, district)?;
         let (facts, others) = self.month_sources(&registry, district, month, &mut issues)?;
         let (report, explained) = report_and_explained(&registry, &facts, &others)?;
@@ -556,7 +556,7 @@ impl Service {
     ) -> Result<Committed> {
         let note = format!("acknowledgement {district} {month} {inmate}");
         let done = self.write(who, time, note, |s| {
-            let registry = s.registry().facts();
+            let registry = s.registry_facts_through(Year::of_month(month))?;
             known_district(&registry, district)?;
             if !registry.inmates.contains_key(inmate) {
                 return Err(ServiceError::UnknownInmate {
@@ -658,7 +658,7 @@ impl Service {
     pub fn weekly_sheet(&self, district: &DistrictId, week: Week) -> Result<Read<Sheet>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(Some(week.sunday().month()), &mut issues)?;
         known_district(&registry, district)?;
         let mut months: Vec<Month> = week.dates().map(|d| d.month()).collect();
         months.dedup();
@@ -667,7 +667,10 @@ impl Service {
         // document (each with its own entries' decisions): shown as one.
         let mut reviews: BTreeMap<(Date, u32, u32, u32, String), Review> = BTreeMap::new();
         for m in months {
-            for (_, e) in self.readers_explained(&registry, district, m, &mut issues)? {
+            // Each month as its own year's reports read the roster (a week
+            // can start in December and end in January).
+            let of_month = self.registry(Some(m), &mut issues)?;
+            for (_, e) in self.readers_explained(&of_month, district, m, &mut issues)? {
                 explained.extend(e);
             }
             let loaded = self.load_month(district, m, &mut issues)?;
@@ -698,7 +701,9 @@ impl Service {
         // come from their changes.
         let (registry_doc, found) = crate::read::registry(&self.store)?;
         issues.extend(found);
-        let registry = registry_doc.facts();
+        let shards =
+            crate::read::roster_facts(&self.store, Some(Year::of_month(month)), &mut issues)?;
+        let registry = registry_doc.facts().with_roster(&shards);
         known_district(&registry, district)?;
         let loaded = self.load_month(district, month, &mut issues)?;
         let facts = loaded.doc.facts();

@@ -311,7 +311,7 @@ impl Service {
     pub fn rules(&self) -> Result<Read<RuleVersions>> {
         let _lock = self.store.lock_shared()?;
         let mut issues = Vec::new();
-        let registry = self.registry(&mut issues)?;
+        let registry = self.registry(None, &mut issues)?;
         Ok(Read {
             value: RuleVersions {
                 versions: registry.rule_sets.into_values().map(|e| e.value).collect(),
@@ -330,7 +330,7 @@ impl Service {
         let months = self.store.month_ids()?;
         // A session reads under the exclusive lock and is dropped unwritten.
         let mut s = WriteSession::begin(&self.store, who, time, "rules preview")?;
-        let registry = s.registry().facts();
+        let registry = s.registry_facts()?;
         effects(&mut s, &months, &registry, rules)
     }
 
@@ -348,7 +348,7 @@ impl Service {
         let months = self.store.month_ids()?;
         let note = format!("rule set from {}", rules.effective_from);
         let done = self.write(who, time, note, |s| {
-            let registry = s.registry().facts();
+            let registry = s.registry_facts()?;
             let effects = effects(s, &months, &registry, rules)?;
             let sealed: Vec<RuleEffect> = effects.iter().filter(|e| e.sealed).cloned().collect();
             if !sealed.is_empty() && !force {

@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use crdt_schema::automerge::{Automerge, ChangeHash};
-use crdt_schema::{DistrictId, DocId, Document, Month, SchemaError};
+use crdt_schema::{DistrictId, DocId, Document, Month, SchemaError, Year};
 use keys::{PublicKey, Signature};
 
 use crate::validate::{Refusal, SignedChange, Wait};
@@ -210,6 +210,12 @@ impl Stored for Document {
 impl Stored for crdt_schema::RegistryDoc {
     fn document(&self) -> &Document {
         crdt_schema::RegistryDoc::document(self)
+    }
+}
+
+impl Stored for crdt_schema::RosterDoc {
+    fn document(&self) -> &Document {
+        crdt_schema::RosterDoc::document(self)
     }
 }
 
@@ -652,6 +658,7 @@ impl Store {
         let docs = self.root.join("docs");
         match id {
             DocId::Registry => docs.join("registry"),
+            DocId::Roster { year } => docs.join("roster").join(year.to_string()),
             DocId::Month { district, month } => docs
                 .join("month")
                 .join(district.as_str())
@@ -684,11 +691,42 @@ impl Store {
         self.months_with(&[".snap", ".log"])
     }
 
+    /// Every roster shard stored, in year order.
+    pub fn roster_ids(&self) -> Result<Vec<DocId>, StoreError> {
+        self.rosters_with(&[".snap", ".log"])
+    }
+
+    /// Every document stored: the registry (always: a document never
+    /// written is empty), the roster's shards, then the months, in the
+    /// order [`DocId`] sorts them.
+    pub fn doc_ids(&self) -> Result<Vec<DocId>, StoreError> {
+        let mut out = vec![DocId::Registry];
+        out.extend(self.roster_ids()?);
+        out.extend(self.month_ids()?);
+        Ok(out)
+    }
+
+    /// The roster shards with a file of one of these suffixes.
+    fn rosters_with(&self, suffixes: &[&str]) -> Result<Vec<DocId>, StoreError> {
+        let dir = self.root.join("docs").join("roster");
+        let mut out = Vec::new();
+        for (name, _) in self.disk.list(&dir).map_err(io(&dir))?.unwrap_or_default() {
+            let stem = suffixes.iter().find_map(|s| name.strip_suffix(s));
+            if let Some(year) = stem.and_then(|s| s.parse::<Year>().ok()) {
+                out.push(DocId::Roster { year });
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     /// The documents with a quarantine file: a month none of whose changes
     /// was accepted yet (all pending on a registry still syncing) has no
     /// log, only this.
     pub fn quarantine_ids(&self) -> Result<Vec<DocId>, StoreError> {
-        let mut out = self.months_with(&[".quarantine"])?;
+        let mut out = self.rosters_with(&[".quarantine"])?;
+        out.extend(self.months_with(&[".quarantine"])?);
         if self.len_of(&self.quarantine_path(&DocId::Registry)) > 0 {
             out.insert(0, DocId::Registry);
         }

@@ -345,7 +345,7 @@ pub fn verify_against(
         (Some(s), Some(c)) => Some(s.max(c)),
         (s, c) => s.or(c),
     };
-    let no_months = months.is_empty();
+    let no_months = !months.keys().any(|d| matches!(d, DocId::Month { .. }));
     let had_registry = !registry_changes.is_empty();
     for sc in registry_changes {
         let verdict = Validator::new(&trust, &registry).judge(&DocId::Registry, &registry, &sc);
@@ -412,6 +412,13 @@ pub fn verify_against(
     let mut rebuilt = crate::read::parallel_into(months, |(doc_id, changes)| {
         rebuild_month(&doc_id, changes, &trust, &registry)
     });
+    // The roster's shards the bundle carries, laid over the registry as
+    // the month's reports read them (those up to its year).
+    let shards: Vec<crdt_schema::RosterFacts> = rebuilt
+        .iter()
+        .filter_map(|r| r.roster.as_ref().map(crdt_schema::RosterDoc::facts))
+        .collect();
+    let facts = facts.with_roster_through(&shards, crdt_schema::Year::of_month(header.month));
     // A one-district bundle: that district's report is the one it is for.
     // Its document has no changes when nothing was recorded there (the
     // export carries only documents with changes): it is scored empty.
@@ -469,9 +476,20 @@ pub fn verify_against(
         _ => Vec::new(),
     };
     let scored: Vec<&Rebuilt> = rebuilt.iter().collect();
+    let rosters: BTreeMap<crdt_schema::Year, &crdt_schema::RosterDoc> = rebuilt
+        .iter()
+        .filter_map(|r| r.roster.as_ref().map(|d| (d.year(), d)))
+        .collect();
     let checked = crate::read::parallel_map(&scored, |r| {
         let source_only = sources_of_named.contains(&r.id);
-        check_report(r, &docs, &registry, &facts, &trust, source_only)
+        let read = Read {
+            docs: &docs,
+            rosters: &rosters,
+            registry: &registry,
+            facts: &facts,
+            trust: &trust,
+        };
+        check_report(r, &read, source_only)
     });
     for r in &rebuilt {
         for (officer, concurrent) in &r.signers {
@@ -559,6 +577,8 @@ fn witness(
         history.contains_key(doc)
             || match doc {
                 DocId::Registry => true,
+                // The roster a month of its year reads.
+                DocId::Roster { year } => *year <= crdt_schema::Year::of_month(header.month),
                 DocId::Month { district: d, month } => {
                     *month == header.month && district.as_ref().is_none_or(|x| x == d)
                 }
@@ -669,6 +689,8 @@ struct Rebuilt {
     id: DocId,
     /// `None` when the accepted changes do not form a month document.
     doc: Option<MonthDoc>,
+    /// A roster shard (`None` for a month document).
+    roster: Option<crdt_schema::RosterDoc>,
     accepted: u32,
     /// The certificate behind each accepted change, and whether it was made
     /// concurrently with a revocation.
@@ -682,6 +704,7 @@ impl Rebuilt {
         Rebuilt {
             id: DocId::month(district.clone(), month),
             doc: Some(MonthDoc::new(district, month)),
+            roster: None,
             accepted: 0,
             signers: Vec::new(),
             problems: Vec::new(),
@@ -706,6 +729,7 @@ fn rebuild_month(
     let mut out = Rebuilt {
         id: doc_id.clone(),
         doc: None,
+        roster: None,
         accepted: 0,
         signers: Vec::new(),
         problems: Vec::new(),
@@ -751,14 +775,28 @@ fn rebuild_month(
             reason: e.to_string(),
         });
     }
-    if matches!(doc_id, DocId::Month { .. }) {
-        match Document::from_automerge(doc_id.clone(), am).and_then(MonthDoc::from_document) {
-            Ok(m) => out.doc = Some(m),
-            Err(e) => out.problems.push(Problem::Document {
-                doc: doc_id.clone(),
-                reason: e.to_string(),
-            }),
+    match doc_id {
+        DocId::Month { .. } => {
+            match Document::from_automerge(doc_id.clone(), am).and_then(MonthDoc::from_document) {
+                Ok(m) => out.doc = Some(m),
+                Err(e) => out.problems.push(Problem::Document {
+                    doc: doc_id.clone(),
+                    reason: e.to_string(),
+                }),
+            }
         }
+        DocId::Roster { .. } => {
+            match Document::from_automerge(doc_id.clone(), am)
+                .and_then(crdt_schema::RosterDoc::from_document)
+            {
+                Ok(r) => out.roster = Some(r),
+                Err(e) => out.problems.push(Problem::Document {
+                    doc: doc_id.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        DocId::Registry => {}
     }
     out
 }
@@ -773,14 +811,24 @@ fn month_at(doc: &MonthDoc, heads: &[crdt_schema::automerge::ChangeHash]) -> Opt
 
 /// Recomputes one district-month's report, from its document and the other
 /// districts' documents it reads, and checks it against the chief's seal.
-fn check_report(
-    r: &Rebuilt,
-    docs: &BTreeMap<DocId, &MonthDoc>,
-    registry: &RegistryDoc,
-    facts: &crdt_schema::RegistryFacts,
-    trust: &Trust,
-    source_only: bool,
-) -> MonthOutcome {
+/// What every report's check reads: the rebuilt documents, the verified
+/// registry (with its roster) and trust.
+struct Read<'a> {
+    docs: &'a BTreeMap<DocId, &'a MonthDoc>,
+    rosters: &'a BTreeMap<crdt_schema::Year, &'a crdt_schema::RosterDoc>,
+    registry: &'a RegistryDoc,
+    facts: &'a crdt_schema::RegistryFacts,
+    trust: &'a Trust,
+}
+
+fn check_report(r: &Rebuilt, read: &Read<'_>, source_only: bool) -> MonthOutcome {
+    let Read {
+        docs,
+        rosters,
+        registry,
+        facts,
+        trust,
+    } = *read;
     let mut out = MonthOutcome {
         check: None,
         problems: Vec::new(),
@@ -938,7 +986,26 @@ fn check_report(
                     .and_then(|heads| registry.document().automerge().fork_at(&heads).ok())
                     .and_then(|am| Document::from_automerge(DocId::Registry, am).ok())
                     .and_then(|d| RegistryDoc::from_document(d).ok())
-                    .map(|r| r.facts());
+                    .map(|r| r.facts())
+                    .and_then(|f| {
+                        // The roster's shards at the heads the seal
+                        // recorded (none: the registry's own roster).
+                        let shards: Option<Vec<crdt_schema::RosterFacts>> = seal
+                            .seal
+                            .roster
+                            .iter()
+                            .map(|(year, heads)| {
+                                let parsed: Vec<crdt_schema::automerge::ChangeHash> = heads
+                                    .iter()
+                                    .map(|h| h.parse().ok())
+                                    .collect::<Option<_>>()?;
+                                let doc = rosters.get(year)?;
+                                let am = doc.document().automerge().fork_at(&parsed).ok()?;
+                                Some(crdt_schema::RosterFacts::read(*year, &am))
+                            })
+                            .collect();
+                        shards.map(|s| f.with_roster(&s))
+                    });
                 if registry_then.is_none() {
                     out.notes.push(Note::NoRegistryAtSeal {
                         doc: doc_id.clone(),
