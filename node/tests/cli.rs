@@ -995,7 +995,7 @@ fn version_names_the_commit_the_target_and_the_sync_protocol() {
     let target = format!("target {}-", std::env::consts::ARCH);
     assert!(lines.iter().any(|l| l.starts_with(&target)), "{text}");
     assert!(
-        lines.contains(&"sync protocol (ALPN) tally/sync/1, version 2"),
+        lines.contains(&"sync protocol (ALPN) tally/sync/1, version 3"),
         "{text}"
     );
 }

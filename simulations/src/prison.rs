@@ -3,7 +3,7 @@
 
 use crdt_schema::{
     ChangeMeta, DistrictId, DocId, Document, Inmate, InmateNo, KeyHex, ProcedureId,
-    ProcedureVersion, RegistryDoc, RegistryKey, RuleSet,
+    ProcedureVersion, RegistryDoc, RegistryKey, RosterDoc, RuleSet, Year,
 };
 use keys::{
     CertBody, Certificate, DeviceBody, DeviceCert, Revocation, RevocationBody, Role, SecretKey,
@@ -65,9 +65,12 @@ pub struct SimPrison {
     pub staff: Vec<Staff>,
     pub behaviour: Vec<Behaviour>,
     /// The registry's first change (signed by the admin): the prison, its
-    /// officers, districts, inmates, procedure, rule set, and every node's
-    /// device enrolled (so each signs checkpoints the others keep).
+    /// officers, districts, procedure, rule set, and every node's device
+    /// enrolled (so each signs checkpoints the others keep).
     pub genesis: SignedChange,
+    /// The roster's first change: every inmate's admission, in the shard of
+    /// its year (`roster/2020`), anchored at the genesis.
+    pub roster: (DocId, SignedChange),
     pub registry: RegistryDoc,
     /// Per node, the seed of its device key (what its checkpoints are signed with).
     device_seeds: Vec<[u8; 32]>,
@@ -172,17 +175,6 @@ impl SimPrison {
                 }
                 for (i, d) in districts.iter().enumerate() {
                     w.put_district(d, &format!("模拟{i}监区"))?;
-                    for j in 0..INMATES_PER_DISTRICT {
-                        w.put_inmate(
-                            &inmate(i, j),
-                            &Inmate {
-                                name: format!("模拟{i}-{j}"),
-                                district: d.clone(),
-                                admitted: "2020-01-01".parse().expect("date"),
-                                released: None,
-                            },
-                        )?;
-                    }
                 }
                 w.put_procedure_version(
                     &PROCEDURE.parse::<ProcedureId>().expect("procedure"),
@@ -213,6 +205,40 @@ impl SimPrison {
             })
             .expect("genesis");
         let genesis = SignedChange::sign(&admin, &DocId::Registry, change.expect("a change"));
+        let year = Year::new(2020).expect("year");
+        let roster_doc = DocId::Roster { year };
+        let mut shard = Document::new(roster_doc.clone());
+        shard.set_actor_suffix(admin.public().as_bytes(), rng.random());
+        let mut shard = RosterDoc::from_document(shard).expect("an empty shard");
+        let (_, change) = shard
+            .write(
+                &ChangeMeta {
+                    registry_heads: vec![genesis.hash()],
+                    message: "roster".into(),
+                    ..meta.clone()
+                },
+                |w| {
+                    for (i, d) in districts.iter().enumerate() {
+                        for j in 0..INMATES_PER_DISTRICT {
+                            w.admit(
+                                &inmate(i, j),
+                                &Inmate {
+                                    name: format!("模拟{i}-{j}"),
+                                    district: d.clone(),
+                                    admitted: "2020-01-01".parse().expect("date"),
+                                    released: None,
+                                },
+                            )?;
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .expect("the roster");
+        let roster = (
+            roster_doc.clone(),
+            SignedChange::sign(&admin, &roster_doc, change.expect("a change")),
+        );
         SimPrison {
             authority,
             admin,
@@ -220,6 +246,7 @@ impl SimPrison {
             staff,
             behaviour,
             genesis,
+            roster,
             registry,
             device_seeds: (0..nodes).map(|n| key_seed(seed, "device", n)).collect(),
         }

@@ -413,15 +413,15 @@ fn protocol_violations_end_the_connection_with_a_reason() {
         }),
         Err(ProtocolError::Version(99))
     ));
-    // A node of version 1 (before checkpoints) is refused, saying so.
+    // A node of version 2 (before the roster's shards) is refused, saying so.
     assert_eq!(
         p.receive(Wire::Hello {
-            version: 1,
+            version: 2,
             docs: vec![]
         })
         .unwrap_err()
         .to_string(),
-        "peer speaks protocol version 1, this node 2"
+        "peer speaks protocol version 2, this node 3"
     );
     // Checkpoints before Hello, or undecodable ones, end the connection.
     assert_eq!(

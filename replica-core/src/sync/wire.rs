@@ -5,9 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the protocol; peers of another version are refused. Version 2
-/// added [`Wire::Checkpoints`]: every node of a prison is upgraded together
-/// (a node of version 1 and one of version 2 refuse each other, saying so).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// added [`Wire::Checkpoints`]; version 3 the roster's year shards
+/// (`roster/<YYYY>`, documents a node of version 2 cannot name). Every node
+/// of a prison is upgraded together: nodes of two versions refuse each
+/// other, saying so.
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Largest encoded message.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// Change bytes one message may carry (the rest follows in later messages).

@@ -318,11 +318,23 @@ impl Invariant<Tally> for EqualDigests {
         let first = honest[0];
         let digests = |n: usize| -> BTreeMap<DocId, String> {
             let core = &w.nodes[n].replica.core;
+            // The roster's shards the node holds, laid over the registry.
+            let shards: Vec<crdt_schema::RosterFacts> = core
+                .heads()
+                .keys()
+                .filter(|d| matches!(d, DocId::Roster { .. }))
+                .map(|d| {
+                    crdt_schema::RosterDoc::from_document(core.document(d).expect("doc").fork())
+                        .expect("a roster shard")
+                        .facts()
+                })
+                .collect();
             let registry = RegistryDoc::from_document(
                 core.document(&DocId::Registry).expect("registry").fork(),
             )
             .expect("registry")
-            .facts();
+            .facts()
+            .with_roster(&shards);
             core.heads()
                 .keys()
                 .filter(|d| matches!(d, DocId::Month { .. }))

@@ -282,10 +282,13 @@ impl<P: Protocol> World<P> {
             crash_failure: None,
             stats: Stats::default(),
         };
-        // The records office starts with the registry.
+        // The records office starts with the registry and the roster.
         let genesis = w.prison.genesis.clone();
-        P::genesis(&mut w.nodes[0], &genesis);
+        P::genesis(&mut w.nodes[0], &DocId::Registry, &genesis);
         w.acknowledged[0].insert((DocId::Registry, genesis.hash()));
+        let (roster, first) = w.prison.roster.clone();
+        P::genesis(&mut w.nodes[0], &roster, &first);
+        w.acknowledged[0].insert((roster, first.hash()));
         w.plan();
         w
     }

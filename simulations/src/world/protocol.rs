@@ -38,8 +38,9 @@ pub trait Protocol: Sized + 'static {
     const DEFENDED: bool;
 
     fn node(cfg: &Config, n: usize, prison: &SimPrison) -> Self::Node;
-    /// The records office's first change (the registry's genesis).
-    fn genesis(node: &mut Self::Node, change: &SignedChange);
+    /// One of the records office's first changes (the registry's genesis,
+    /// then the roster's) of `doc`.
+    fn genesis(node: &mut Self::Node, doc: &DocId, change: &SignedChange);
     /// A document as the node holds it, to write on.
     fn document(node: &Self::Node, doc: &DocId) -> Option<Document>;
     /// The heads of the node's registry (what a change is written against).
@@ -190,11 +191,11 @@ impl Protocol for Tally {
         }
     }
 
-    fn genesis(node: &mut TallyNode, change: &SignedChange) {
+    fn genesis(node: &mut TallyNode, doc: &DocId, change: &SignedChange) {
         let a = node
             .replica
             .admit(Incoming {
-                doc: DocId::Registry,
+                doc: doc.clone(),
                 changes: vec![change.clone()],
             })
             .expect("a simulated disk");
@@ -602,9 +603,9 @@ impl Protocol for Baseline {
         PlainNode::default()
     }
 
-    fn genesis(node: &mut PlainNode, change: &SignedChange) {
+    fn genesis(node: &mut PlainNode, doc: &DocId, change: &SignedChange) {
         node.docs
-            .entry(DocId::Registry)
+            .entry(doc.clone())
             .or_default()
             .apply_changes([change.change.clone()])
             .expect("genesis applies");
