@@ -187,7 +187,8 @@ pub fn acknowledged_by(
 }
 
 /// The audit trail of `inmate` in a district-month: the inmate's own records,
-/// the team counts they share in, and their roster entry.
+/// the team counts they share in, and their roster entries (the registry's,
+/// and those of `rosters`: the shards up to the month's year).
 #[allow(clippy::too_many_arguments)]
 pub fn audit_inmate(
     month_doc: &DocId,
@@ -196,6 +197,7 @@ pub fn audit_inmate(
     facts: &MonthFacts,
     registry: &Automerge,
     registry_signatures: &BTreeMap<ChangeHash, Signature>,
+    rosters: &[RosterShard<'_>],
     trust: &Trust,
     inmate: &InmateNo,
 ) -> AuditTrail {
@@ -238,6 +240,25 @@ pub fn audit_inmate(
             writes,
         });
     }
+    // The inmate's admission, release and transfers in the roster's shards
+    // the month reads.
+    for shard in rosters {
+        let DocId::Roster { year } = shard.id else {
+            continue;
+        };
+        let theirs = |k: &str| {
+            crdt_schema::RosterKey::parse(k, year)
+                .ok()
+                .is_some_and(|k| k.inmate() == Some(inmate))
+        };
+        for (key, writes) in trail(&shard.id, shard.doc, shard.signatures, trust, &theirs) {
+            records.push(RecordTrail {
+                doc: shard.id.to_string(),
+                key,
+                writes,
+            });
+        }
+    }
     for (key, writes) in trail(month_doc, month, month_signatures, trust, &mine) {
         records.push(RecordTrail {
             doc: month_doc.to_string(),
@@ -251,4 +272,11 @@ pub fn audit_inmate(
         month: m.to_string(),
         records,
     }
+}
+
+/// A roster shard and its changes' signatures, for [`audit_inmate`].
+pub struct RosterShard<'a> {
+    pub id: DocId,
+    pub doc: &'a Automerge,
+    pub signatures: &'a BTreeMap<ChangeHash, Signature>,
 }

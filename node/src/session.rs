@@ -427,24 +427,26 @@ impl<'s> WriteSession<'s> {
         }
         let legacy = self.registry.doc.facts();
         let shards = self.roster_facts()?;
-        let admitted_in = |no: &InmateNo| -> Option<Year> {
+        // Every shard holding an admission (or a release) of an inmate: two
+        // writers may have moved one concurrently, and a write puts it back
+        // in one shard only.
+        let admitted_in = |no: &InmateNo| -> Vec<(Year, &crdt_schema::Entry<Inmate>)> {
             shards
                 .iter()
-                .rev()
-                .find(|(_, f)| f.admissions.contains_key(no))
-                .map(|(y, _)| *y)
+                .filter_map(|(y, f)| f.admissions.get(no).map(|e| (*y, e)))
+                .collect()
         };
-        let released_in = |no: &InmateNo| -> Option<(Year, Date)> {
+        let released_in = |no: &InmateNo| -> Vec<(Year, &crdt_schema::Entry<Date>)> {
             shards
                 .iter()
-                .rev()
-                .find_map(|(y, f)| f.releases.get(no).map(|e| (*y, e.value)))
+                .filter_map(|(y, f)| f.releases.get(no).map(|e| (*y, e)))
+                .collect()
         };
         let mut in_registry: Vec<(InmateNo, Inmate)> = Vec::new();
         let mut ops: BTreeMap<Year, Vec<RosterOp>> = BTreeMap::new();
         for (no, inmate) in inmates {
-            let shard_admission = admitted_in(no);
-            if shard_admission.is_none() && legacy.inmates.contains_key(no) {
+            let admissions = admitted_in(no);
+            if admissions.is_empty() && legacy.inmates.contains_key(no) {
                 in_registry.push((no.clone(), inmate.clone()));
                 continue;
             }
@@ -453,12 +455,12 @@ impl<'s> WriteSession<'s> {
                 released: None,
                 ..inmate.clone()
             };
-            let same = shard_admission
-                .and_then(|y| shards[&y].admissions.get(no))
-                .is_some_and(|e| e.value == admission && !e.conflict);
+            // As recorded: in its year's shard alone, not in conflict.
+            let same = matches!(admissions.as_slice(),
+                [(y, e)] if *y == year && e.value == admission && !e.conflict);
             if !same {
-                if let Some(old) = shard_admission.filter(|y| *y != year) {
-                    ops.entry(old)
+                for (old, _) in admissions.iter().filter(|(y, _)| *y != year) {
+                    ops.entry(*old)
                         .or_default()
                         .push(RosterOp::WithdrawAdmission(no.clone()));
                 }
@@ -466,21 +468,23 @@ impl<'s> WriteSession<'s> {
                     .or_default()
                     .push(RosterOp::Admit(no.clone(), admission));
             }
-            let old_release = released_in(no);
-            match (old_release, inmate.released) {
-                (Some((_, was)), Some(now)) if was == now => {}
-                (old, now) => {
-                    if let Some((y, _)) = old.filter(|(y, _)| now.is_none_or(|d| Year::of(d) != *y))
-                    {
-                        ops.entry(y)
-                            .or_default()
-                            .push(RosterOp::WithdrawRelease(no.clone()));
-                    }
-                    if let Some(d) = now {
-                        ops.entry(Year::of(d))
-                            .or_default()
-                            .push(RosterOp::Release(no.clone(), d));
-                    }
+            let releases = released_in(no);
+            let same = match inmate.released {
+                None => releases.is_empty(),
+                Some(d) => matches!(releases.as_slice(),
+                    [(y, e)] if *y == Year::of(d) && e.value == d && !e.conflict),
+            };
+            if !same {
+                let keep = inmate.released.map(Year::of);
+                for (old, _) in releases.iter().filter(|(y, _)| Some(*y) != keep) {
+                    ops.entry(*old)
+                        .or_default()
+                        .push(RosterOp::WithdrawRelease(no.clone()));
+                }
+                if let Some(d) = inmate.released {
+                    ops.entry(Year::of(d))
+                        .or_default()
+                        .push(RosterOp::Release(no.clone(), d));
                 }
             }
         }

@@ -70,6 +70,17 @@ fn shard(store: &Store, year: u16) -> RosterFacts {
         .facts()
 }
 
+/// The registry's own facts, without the shards.
+fn registry_alone(store: &Store) -> crdt_schema::RegistryFacts {
+    store
+        .load(&DocId::Registry)
+        .expect("registry")
+        .typed(RegistryDoc::from_document)
+        .expect("registry")
+        .doc
+        .facts()
+}
+
 fn no(s: &str) -> InmateNo {
     s.parse().expect("inmate no")
 }
@@ -98,13 +109,7 @@ fn each_fact_is_written_in_the_shard_of_its_date() {
         .collect();
     assert_eq!(ids, ["roster/2025", "roster/2026"]);
     // The registry itself holds no roster any more.
-    let registry = store
-        .load(&DocId::Registry)
-        .expect("registry")
-        .typed(RegistryDoc::from_document)
-        .expect("registry")
-        .doc
-        .facts();
+    let registry = registry_alone(&store);
     assert!(registry.inmates.is_empty() && registry.transfers.is_empty());
     let y2025 = shard(&store, 2025);
     assert_eq!(y2025.admissions.keys().collect::<Vec<_>>(), [&no("1001")]);
@@ -129,6 +134,43 @@ fn each_fact_is_written_in_the_shard_of_its_date() {
             .reporting()
             .map(|d| d.as_str()),
         Some("D02")
+    );
+
+    // The audit trail of a month names the roster records behind it, with
+    // who signed them.
+    let audit = tally(
+        d,
+        &[
+            "audit",
+            "--district",
+            "D01",
+            "--month",
+            "2026-03",
+            "--inmate",
+            "1002",
+            "--json",
+        ],
+    );
+    let trail: serde_json::Value = serde_json::from_str(&audit).expect("json");
+    let roster: Vec<(String, String)> = trail["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["doc"].as_str().is_some_and(|d| d.starts_with("roster/")))
+        .map(|r| {
+            (
+                r["doc"].as_str().unwrap_or("").to_string(),
+                r["key"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roster,
+        [
+            ("roster/2026".to_string(), "inmate/1002".to_string()),
+            ("roster/2026".to_string(), "release/1002".to_string())
+        ],
+        "{audit}"
     );
 
     // The same file again writes nothing.
@@ -232,13 +274,7 @@ fn a_data_directory_with_its_roster_in_the_registry_keeps_scoring_as_it_did() {
     let store = Store::open(d).expect("store");
     // The registry's own inmate is still written there; the new one, in
     // the shard of its admission.
-    let registry = store
-        .load(&DocId::Registry)
-        .expect("registry")
-        .typed(RegistryDoc::from_document)
-        .expect("registry")
-        .doc
-        .facts();
+    let registry = registry_alone(&store);
     assert_eq!(
         registry.inmates[&no("1002")]
             .value
@@ -304,4 +340,64 @@ fn a_bundle_carries_the_shards_its_month_reads_and_a_seal_names_their_heads() {
     let r = verify::verify(&stripped.encode(), &authority);
     assert!(!r.ok);
     assert!(!r.months[0].seal.as_ref().expect("sealed").matches);
+}
+
+#[test]
+fn an_admission_left_in_two_shards_is_put_back_in_one() {
+    // Two writers moved one inmate's admission concurrently: it stands in
+    // 2025's shard and in 2026's. Importing the inmate as admitted in 2026
+    // withdraws the 2025 copy (as it does a release left in two shards).
+    let dir = prison();
+    let d = dir.path();
+    let store = Store::open(d).expect("store");
+    let admin = identity::unlock_officer(&identity::admin_key_path(d), PASSPHRASE).expect("admin");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let inmate = |admitted: &str| Inmate {
+        name: "张一".into(),
+        district: "D01".parse().expect("district"),
+        admitted: admitted.parse().expect("date"),
+        released: None,
+    };
+    let mut s = WriteSession::begin(&store, &admin, now, "two shards").expect("session");
+    for (year, admitted, released) in [
+        (2025, "2025-12-20", "2025-12-31"),
+        (2026, "2026-01-05", "2026-06-30"),
+    ] {
+        let year = Year::new(year).expect("year");
+        s.write_roster(year, |w| {
+            w.admit(&no("1001"), &inmate(admitted))?;
+            w.release(&no("1001"), released.parse().expect("date"))
+        })
+        .expect("written");
+    }
+    s.commit().expect("committed");
+    let facts = node::read::registry_facts(&store, None).expect("facts").0;
+    assert!(
+        facts.inmates[&no("1001")].conflict,
+        "two admissions are marked"
+    );
+
+    import(
+        d,
+        "inmates",
+        "inmates.csv",
+        "inmate_no,name,district,admitted,released\n1001,张一,D01,2026-01-05,2026-06-30\n",
+    );
+    let store = Store::open(d).expect("store");
+    let (y2025, y2026) = (shard(&store, 2025), shard(&store, 2026));
+    assert!(y2025.admissions.is_empty() && y2025.releases.is_empty());
+    assert!(y2026.admissions.contains_key(&no("1001")) && y2026.releases.contains_key(&no("1001")));
+    let facts = node::read::registry_facts(&store, None).expect("facts").0;
+    assert!(!facts.inmates[&no("1001")].conflict);
+    // Imported again: nothing to write.
+    let again = import(
+        d,
+        "inmates",
+        "inmates.csv",
+        "inmate_no,name,district,admitted,released\n1001,张一,D01,2026-01-05,2026-06-30\n",
+    );
+    assert!(again.contains("0 records changed"), "{again}");
 }

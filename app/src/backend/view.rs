@@ -217,6 +217,8 @@ fn conflicts(
             facts,
             registry.doc.document().automerge(),
             &registry.signatures,
+            // Only the month's records can be in conflict here.
+            &[],
             &trust,
             no,
         );

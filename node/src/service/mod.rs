@@ -467,6 +467,22 @@ impl Service {
         issues.extend(loaded.issues.iter().cloned());
         let trust =
             Trust::from_registry(self.store.authority()?, registry.doc.document().automerge());
+        let mut shards = Vec::new();
+        for rid in self.store.roster_ids()? {
+            if matches!(rid, DocId::Roster { year } if year <= Year::of_month(month)) {
+                let l = self.store.load(&rid)?;
+                issues.extend(l.issues.iter().cloned());
+                shards.push((rid, l));
+            }
+        }
+        let rosters: Vec<audit::RosterShard<'_>> = shards
+            .iter()
+            .map(|(rid, l)| audit::RosterShard {
+                id: rid.clone(),
+                doc: l.doc.automerge(),
+                signatures: &l.signatures,
+            })
+            .collect();
         let trail = audit::audit_inmate(
             &id,
             loaded.doc.document().automerge(),
@@ -474,6 +490,7 @@ impl Service {
             &loaded.doc.facts(),
             registry.doc.document().automerge(),
             &registry.signatures,
+            &rosters,
             &trust,
             inmate,
         );
@@ -790,7 +807,7 @@ impl Service {
         adjustment: &Adjustment,
     ) -> Result<Committed> {
         let done = self.write(who, time, format!("adjustment {inmate}"), |s| {
-            let registry = s.registry_facts()?;
+            let registry = s.registry_facts_through(Year::of(adjustment.date))?;
             known_district(&registry, district)?;
             // An entry counts only in the document of the district holding
             // the inmate on its date (RULES.md, transfers): refused here
@@ -843,7 +860,7 @@ impl Service {
         edits: &[DayEdit],
     ) -> Result<Committed> {
         let done = self.write(who, time, format!("day {district} {date}"), |s| {
-            let registry = s.registry_facts()?;
+            let registry = s.registry_facts_through(Year::of(date))?;
             known_district(&registry, district)?;
             for e in edits
                 .iter()

@@ -127,6 +127,8 @@ pub enum Note {
     NoRegistryAtSeal { doc: DocId },
     /// A document as the seal read it is not carried.
     SealSourceMissing { doc: DocId, source: DistrictId },
+    /// A roster shard as the seal read it is not carried.
+    SealRosterMissing { doc: DocId, year: crdt_schema::Year },
     /// The seal's wait is not checked (no registry of the seal).
     WaitNotChecked { doc: DocId },
     /// Sealed with the procedure not done, and says so.
@@ -324,6 +326,10 @@ impl fmt::Display for Note {
             Note::SealSourceMissing { doc, source } => write!(
                 f,
                 "{doc}: {source}'s document as the seal read it is not in the bundle"
+            ),
+            Note::SealRosterMissing { doc, year } => write!(
+                f,
+                "{doc}: the roster of {year} as the seal read it is not in the bundle"
             ),
             Note::WaitNotChecked { doc } => write!(
                 f,

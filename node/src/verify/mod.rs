@@ -418,7 +418,10 @@ pub fn verify_against(
         .iter()
         .filter_map(|r| r.roster.as_ref().map(crdt_schema::RosterDoc::facts))
         .collect();
-    let facts = facts.with_roster_through(&shards, crdt_schema::Year::of_month(header.month));
+    let base = facts;
+    let facts = base
+        .clone()
+        .with_roster_through(&shards, crdt_schema::Year::of_month(header.month));
     // A one-district bundle: that district's report is the one it is for.
     // Its document has no changes when nothing was recorded there (the
     // export carries only documents with changes): it is scored empty.
@@ -486,7 +489,8 @@ pub fn verify_against(
             docs: &docs,
             rosters: &rosters,
             registry: &registry,
-            facts: &facts,
+            base: &base,
+            shards: &shards,
             trust: &trust,
         };
         check_report(r, &read, source_only)
@@ -817,7 +821,11 @@ struct Read<'a> {
     docs: &'a BTreeMap<DocId, &'a MonthDoc>,
     rosters: &'a BTreeMap<crdt_schema::Year, &'a crdt_schema::RosterDoc>,
     registry: &'a RegistryDoc,
-    facts: &'a crdt_schema::RegistryFacts,
+    /// The verified registry's own facts, and the roster's shards carried:
+    /// each report reads them as a month of its own year does (not by the
+    /// header's month, which nothing signs).
+    base: &'a crdt_schema::RegistryFacts,
+    shards: &'a [crdt_schema::RosterFacts],
     trust: &'a Trust,
 }
 
@@ -826,7 +834,8 @@ fn check_report(r: &Rebuilt, read: &Read<'_>, source_only: bool) -> MonthOutcome
         docs,
         rosters,
         registry,
-        facts,
+        base,
+        shards,
         trust,
     } = *read;
     let mut out = MonthOutcome {
@@ -839,6 +848,9 @@ fn check_report(r: &Rebuilt, read: &Read<'_>, source_only: bool) -> MonthOutcome
         return out;
     };
     let month = *month;
+    let facts = &base
+        .clone()
+        .with_roster_through(shards, crdt_schema::Year::of_month(month));
     let mut check = MonthCheck {
         district: district.to_string(),
         month: month.to_string(),
@@ -986,34 +998,41 @@ fn check_report(r: &Rebuilt, read: &Read<'_>, source_only: bool) -> MonthOutcome
                     .and_then(|heads| registry.document().automerge().fork_at(&heads).ok())
                     .and_then(|am| Document::from_automerge(DocId::Registry, am).ok())
                     .and_then(|d| RegistryDoc::from_document(d).ok())
-                    .map(|r| r.facts())
-                    .and_then(|f| {
-                        // The roster's shards at the heads the seal
-                        // recorded (none: the registry's own roster).
-                        let shards: Option<Vec<crdt_schema::RosterFacts>> = seal
-                            .seal
-                            .roster
-                            .iter()
-                            .map(|(year, heads)| {
-                                let parsed: Vec<crdt_schema::automerge::ChangeHash> = heads
-                                    .iter()
-                                    .map(|h| h.parse().ok())
-                                    .collect::<Option<_>>()?;
-                                let doc = rosters.get(year)?;
-                                let am = doc.document().automerge().fork_at(&parsed).ok()?;
-                                Some(crdt_schema::RosterFacts::read(*year, &am))
-                            })
-                            .collect();
-                        shards.map(|s| f.with_roster(&s))
-                    });
+                    .map(|r| r.facts());
                 if registry_then.is_none() {
                     out.notes.push(Note::NoRegistryAtSeal {
                         doc: doc_id.clone(),
                     });
                 }
+                // The roster's shards at the heads the seal recorded (none:
+                // the registry's own roster). One the bundle does not carry
+                // at those heads leaves the sealed report unrecomputable: no
+                // match, as for a missing source document — never the
+                // current roster instead.
+                let mut roster_then = Vec::new();
+                let mut others_found = true;
+                for (year, heads) in &seal.seal.roster {
+                    let at = heads
+                        .iter()
+                        .map(|h| h.parse().ok())
+                        .collect::<Option<Vec<crdt_schema::automerge::ChangeHash>>>()
+                        .zip(rosters.get(year))
+                        .and_then(|(h, doc)| doc.document().automerge().fork_at(&h).ok())
+                        .map(|am| crdt_schema::RosterFacts::read(*year, &am));
+                    match at {
+                        Some(f) => roster_then.push(f),
+                        None => {
+                            others_found = false;
+                            out.notes.push(Note::SealRosterMissing {
+                                doc: doc_id.clone(),
+                                year: *year,
+                            });
+                        }
+                    }
+                }
+                let registry_then = registry_then.map(|f| f.with_roster(&roster_then));
                 let sealed_registry = registry_then.as_ref().unwrap_or(facts);
                 let mut sealed_others = Vec::new();
-                let mut others_found = true;
                 for (d, heads) in &seal.seal.sources {
                     let parsed: Option<Vec<_>> = heads.iter().map(|h| h.parse().ok()).collect();
                     // Sealed empty: the document had no changes then.
