@@ -24,6 +24,8 @@ pub enum SchemaError {
     UnsignedChanges(DocId),
     #[error("`{0}` is not a district-month document")]
     NotAMonth(DocId),
+    #[error("`{0}` is not a roster shard")]
+    NotARoster(DocId),
     #[error("document {doc} has schema version {found}; this tally knows up to {SCHEMA_VERSION}")]
     NewerSchema { doc: DocId, found: i64 },
     #[error("date {date} is outside {doc}")]

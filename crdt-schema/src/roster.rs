@@ -128,12 +128,7 @@ impl RosterDoc {
     pub fn from_document(doc: Document) -> Result<RosterDoc, SchemaError> {
         match doc.id() {
             DocId::Roster { year } => Ok(RosterDoc { year: *year, doc }),
-            other => Err(SchemaError::WrongDocument {
-                expected: DocId::Roster {
-                    year: Year::new(2000).expect("2000 is a year"),
-                },
-                found: other.to_string(),
-            }),
+            other => Err(SchemaError::NotARoster(other.clone())),
         }
     }
 

@@ -81,6 +81,14 @@ fn registry_alone(store: &Store) -> crdt_schema::RegistryFacts {
         .facts()
 }
 
+/// Seconds since 1970: the time a session states (certificates are valid from today).
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
 fn no(s: &str) -> InmateNo {
     s.parse().expect("inmate no")
 }
@@ -211,10 +219,7 @@ fn each_fact_is_written_in_the_shard_of_its_date() {
 fn legacy_roster(d: &Path, inmates: &[(&str, Inmate)]) {
     let store = Store::open(d).expect("store");
     let admin = identity::unlock_officer(&identity::admin_key_path(d), PASSPHRASE).expect("admin");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs() as i64;
+    let now = now();
     let mut s = WriteSession::begin(&store, &admin, now, "legacy roster").expect("session");
     s.write_registry(|w| {
         for (n, i) in inmates {
@@ -351,10 +356,7 @@ fn an_admission_left_in_two_shards_is_put_back_in_one() {
     let d = dir.path();
     let store = Store::open(d).expect("store");
     let admin = identity::unlock_officer(&identity::admin_key_path(d), PASSPHRASE).expect("admin");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs() as i64;
+    let now = now();
     let inmate = |admitted: &str| Inmate {
         name: "张一".into(),
         district: "D01".parse().expect("district"),
