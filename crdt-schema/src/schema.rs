@@ -784,6 +784,7 @@ pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthV
             }
             if !s.heads.iter().all(|h| is_hex(h, 64))
                 || !s.sources.values().flatten().all(|h| is_hex(h, 64))
+                || !s.roster.values().flatten().all(|h| is_hex(h, 64))
                 || !s.rules.iter().all(|h| is_hex(h, 64))
                 || !is_hex(&s.digest, 64)
             {
@@ -793,6 +794,10 @@ pub fn decode_month(doc: &DocId, key: &MonthKey, v: Scalar<'_>) -> Result<MonthV
                 return Err(format!(
                     "a seal names its own district among its sources, or more than {MAX_SEAL_SOURCES}"
                 ));
+            }
+            // The shards a month's report reads are those up to its year.
+            if let Some(y) = s.roster.keys().find(|y| **y > Year::of_month(*month)) {
+                return Err(format!("a seal of {month} names the roster of {y}"));
             }
             MonthValue::Seal(s)
         }
@@ -932,6 +937,38 @@ mod tests {
 
     fn month_doc() -> DocId {
         DocId::month("D01".parse().unwrap(), "2026-03".parse().unwrap())
+    }
+
+    #[test]
+    fn a_seal_names_the_roster_shards_of_its_year_at_most() {
+        let d = month_doc();
+        let h = "ab".repeat(32);
+        let seal = |years: &[&str], head: &str| {
+            serde_json::to_string(&Seal {
+                district: "D01".parse().unwrap(),
+                month: "2026-03".parse().unwrap(),
+                heads: vec![h.clone()],
+                digest: h.clone(),
+                sources: BTreeMap::new(),
+                roster: years
+                    .iter()
+                    .map(|y| (y.parse().unwrap(), vec![head.to_string()]))
+                    .collect(),
+                rules: None,
+                forced: String::new(),
+            })
+            .unwrap()
+        };
+        let ok = seal(&["2025", "2026"], &h);
+        assert_eq!(
+            check_op(&d, "seal", Some(Scalar::Str(&ok))),
+            Ok(RecordClass::Seal)
+        );
+        let later = seal(&["2027"], &h);
+        let e = check_op(&d, "seal", Some(Scalar::Str(&later))).unwrap_err();
+        assert!(e.contains("names the roster of 2027"), "{e}");
+        let bad = seal(&["2026"], "not hex");
+        assert!(check_op(&d, "seal", Some(Scalar::Str(&bad))).is_err());
     }
 
     #[test]
