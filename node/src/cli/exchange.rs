@@ -27,12 +27,22 @@ fn bundle_of(
         .typed(RegistryDoc::from_document)?;
     present::issues(&registry.issues);
     // The roster as the month's reports read it: the shards up to its year,
-    // each carried in the bundle (as `months` entries: the bundle names
-    // every document it carries).
-    let mut found = Vec::new();
-    let shards =
-        crate::read::roster_facts(store, Some(crdt_schema::Year::of_month(month)), &mut found)?;
-    present::issues(&found);
+    // each read once, for its facts and for the bundle (as `months` entries:
+    // the bundle names every document it carries).
+    let mut shards = Vec::new();
+    let mut carried_shards = Vec::new();
+    for id in store.roster_ids()? {
+        if matches!(id, DocId::Roster { year } if year > crdt_schema::Year::of_month(month)) {
+            continue;
+        }
+        let loaded = store.load(&id)?;
+        present::issues(&loaded.issues);
+        let signed = verify::signed_changes(loaded.doc.automerge(), &loaded.signatures)
+            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+        let shard = loaded.typed(crdt_schema::RosterDoc::from_document)?;
+        shards.push(shard.doc.facts());
+        carried_shards.push((id, signed));
+    }
     let facts = registry.doc.facts().with_roster(&shards);
     let districts: Vec<DistrictId> = match district {
         Some(d) => {
@@ -71,13 +81,7 @@ fn bundle_of(
         .flat_map(|d| facts.sources_of(d, month))
         .collect();
     districts.extend(sources);
-    for id in store.roster_ids()? {
-        if matches!(id, DocId::Roster { year } if year > crdt_schema::Year::of_month(month)) {
-            continue;
-        }
-        let loaded = store.load(&id)?;
-        let signed = verify::signed_changes(loaded.doc.automerge(), &loaded.signatures)
-            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+    for (id, signed) in carried_shards {
         changes += signed.len();
         if !signed.is_empty() {
             bundle.months.insert(id, signed);

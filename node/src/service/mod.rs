@@ -459,14 +459,8 @@ impl Service {
             .load(&DocId::Registry)?
             .typed(RegistryDoc::from_document)?;
         let mut issues = registry.issues.clone();
-        let shards = read::roster_facts(&self.store, Some(Year::of_month(month)), &mut issues)?;
-        let facts = registry.doc.facts().with_roster(&shards);
-        known_district(&facts, district)?;
-        let id = DocId::month(district.clone(), month);
-        let loaded = self.store.load(&id)?.typed(MonthDoc::from_document)?;
-        issues.extend(loaded.issues.iter().cloned());
-        let trust =
-            Trust::from_registry(self.store.authority()?, registry.doc.document().automerge());
+        // The roster's shards the month reads, each loaded once: for the
+        // facts and for the trail of the inmate's records in them.
         let mut shards = Vec::new();
         for rid in self.store.roster_ids()? {
             if matches!(rid, DocId::Roster { year } if year <= Year::of_month(month)) {
@@ -475,6 +469,22 @@ impl Service {
                 shards.push((rid, l));
             }
         }
+        let shard_facts: Vec<crdt_schema::RosterFacts> = shards
+            .iter()
+            .filter_map(|(rid, l)| match rid {
+                DocId::Roster { year } => {
+                    Some(crdt_schema::RosterFacts::read(*year, l.doc.automerge()))
+                }
+                _ => None,
+            })
+            .collect();
+        let facts = registry.doc.facts().with_roster(&shard_facts);
+        known_district(&facts, district)?;
+        let id = DocId::month(district.clone(), month);
+        let loaded = self.store.load(&id)?.typed(MonthDoc::from_document)?;
+        issues.extend(loaded.issues.iter().cloned());
+        let trust =
+            Trust::from_registry(self.store.authority()?, registry.doc.document().automerge());
         let rosters: Vec<audit::RosterShard<'_>> = shards
             .iter()
             .map(|(rid, l)| audit::RosterShard {

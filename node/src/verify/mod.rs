@@ -479,6 +479,17 @@ pub fn verify_against(
         _ => Vec::new(),
     };
     let scored: Vec<&Rebuilt> = rebuilt.iter().collect();
+    // Once per year the documents are of, not once per document.
+    let by_year: BTreeMap<crdt_schema::Year, crdt_schema::RegistryFacts> = rebuilt
+        .iter()
+        .filter_map(|r| match r.id {
+            DocId::Month { month, .. } => Some(crdt_schema::Year::of_month(month)),
+            _ => None,
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|y| (y, base.clone().with_roster_through(&shards, y)))
+        .collect();
     let rosters: BTreeMap<crdt_schema::Year, &crdt_schema::RosterDoc> = rebuilt
         .iter()
         .filter_map(|r| r.roster.as_ref().map(|d| (d.year(), d)))
@@ -489,8 +500,7 @@ pub fn verify_against(
             docs: &docs,
             rosters: &rosters,
             registry: &registry,
-            base: &base,
-            shards: &shards,
+            by_year: &by_year,
             trust: &trust,
         };
         check_report(r, &read, source_only)
@@ -821,11 +831,10 @@ struct Read<'a> {
     docs: &'a BTreeMap<DocId, &'a MonthDoc>,
     rosters: &'a BTreeMap<crdt_schema::Year, &'a crdt_schema::RosterDoc>,
     registry: &'a RegistryDoc,
-    /// The verified registry's own facts, and the roster's shards carried:
-    /// each report reads them as a month of its own year does (not by the
+    /// The verified registry with the roster's shards carried, by year:
+    /// each report reads it as a month of its own year does (not by the
     /// header's month, which nothing signs).
-    base: &'a crdt_schema::RegistryFacts,
-    shards: &'a [crdt_schema::RosterFacts],
+    by_year: &'a BTreeMap<crdt_schema::Year, crdt_schema::RegistryFacts>,
     trust: &'a Trust,
 }
 
@@ -834,8 +843,7 @@ fn check_report(r: &Rebuilt, read: &Read<'_>, source_only: bool) -> MonthOutcome
         docs,
         rosters,
         registry,
-        base,
-        shards,
+        by_year,
         trust,
     } = *read;
     let mut out = MonthOutcome {
@@ -848,9 +856,9 @@ fn check_report(r: &Rebuilt, read: &Read<'_>, source_only: bool) -> MonthOutcome
         return out;
     };
     let month = *month;
-    let facts = &base
-        .clone()
-        .with_roster_through(shards, crdt_schema::Year::of_month(month));
+    let Some(facts) = by_year.get(&crdt_schema::Year::of_month(month)) else {
+        return out;
+    };
     let mut check = MonthCheck {
         district: district.to_string(),
         month: month.to_string(),
