@@ -162,12 +162,20 @@ async fn a_procuratorate_replica_names_what_the_records_office_left_out_and_who_
         ))),
         "{text}"
     );
-    assert!(text.contains("2 处遗漏 omission(s)"), "{text}");
+    // Two devices' checkpoints name the amendment (the district PC's and
+    // the procuratorate's own); the records office's own one may have
+    // reached the procuratorate too before the nodes stopped, a third
+    // (CI's loaded machine saw it): the race is the sync's, not the check's.
+    assert!(
+        text.contains("2 处遗漏 omission(s)") || text.contains("3 处遗漏 omission(s)"),
+        "{text}"
+    );
     // The same in JSON, for tools.
     let out = tally(&pro, &["verify", "--json", lying.to_str().expect("utf-8")]);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(r["ok"], false);
-    assert_eq!(r["witnessed"]["omissions"], 2);
+    let omissions = r["witnessed"]["omissions"].as_u64().expect("omissions");
+    assert!((2..=3).contains(&omissions), "{r}");
     assert!(
         r["witnessed"]["devices"].as_u64().expect("devices") >= 1,
         "{r}"
